@@ -1,0 +1,67 @@
+// Transformer and Model: the two roles a pipeline step plays. A pipeline of
+// transformers ending in a model is itself usable as a model (see Pipeline).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtml/core/binary_io.h"
+#include "rtml/core/features.h"
+#include "rtml/core/schema.h"
+#include "rtml/core/target.h"
+
+namespace rtml {
+
+// What a model says about one event. Storage is reused across events.
+struct Prediction {
+  // Regression: the predicted value. Binary classification: P(class 1).
+  double value = 0.0;
+  // Classification: the probability of each class index the model knows (it may know
+  // fewer classes than the target has shown so far).
+  std::vector<double> proba;
+  // Classification: the most probable class; valid only when has_label is true (a
+  // model that has learned nothing has no opinion).
+  uint32_t label = 0;
+  bool has_label = false;
+};
+
+// A step that maps features to features: a scaler, an encoder, a hasher.
+// Not thread-safe: one thread drives a pipeline.
+class Transformer {
+ public:
+  virtual ~Transformer() = default;
+  // The name the registry knows this step by, e.g. "standard_scaler".
+  virtual std::string_view kind() const = 0;
+  // Writes the transformed in to out (cleared first). May add names to schema (an
+  // encoder creates one feature per category).
+  virtual void transform(const Features& in, Features& out, Schema& schema) = 0;
+  // Updates the statistics this step keeps from one event, before transformation.
+  virtual void learn(const Features& in) { (void)in; }
+  virtual void save(BinaryWriter& out) const { (void)out; }
+  virtual void load(BinaryReader& in) { (void)in; }
+};
+
+// A step that predicts and learns: the last step of a pipeline.
+// Contract: predict() never changes what a later predict() returns; learn() does.
+// Not thread-safe: one thread drives a model.
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual std::string_view kind() const = 0;
+  // kBinary models need classes 0 and 1; kMulticlass ones take any class index.
+  virtual Task task() const = 0;
+  virtual void predict(const Features& x, Prediction& out) = 0;
+  // Learns from one event with its target and a sample weight.
+  virtual void learn(const Features& x, const Target& y, double weight) = 0;
+  virtual void save(BinaryWriter& out) const = 0;
+  virtual void load(BinaryReader& in) = 0;
+};
+
+// Turns a binary probability into out's fields (label = 1 when p > 0.5).
+void set_binary_prediction(double p_positive, Prediction& out);
+// Sets out.label to the most probable class of out.proba (first one on ties).
+void set_argmax_label(Prediction& out);
+
+}  // namespace rtml

@@ -1,0 +1,62 @@
+// Optimizers for linear models: SGD (constant or inverse-scaling learning rate),
+// AdaGrad, Adam and FTRL-Proximal, each updating a dense weight vector at the
+// indices of a sparse gradient.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rtml/core/binary_io.h"
+#include "rtml/core/features.h"
+
+namespace rtml {
+
+class ParamSet;
+
+enum class OptimizerKind : uint8_t { kSgd, kAdaGrad, kAdam, kFtrl };
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::kSgd;
+  double lr = 0.01;             // SGD/AdaGrad/Adam step size; FTRL's alpha
+  bool inverse_scaling = false;  // SGD: lr / t^power_t instead of a constant
+  double power_t = 0.5;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam (eps also AdaGrad)
+  double ftrl_beta = 1.0;                         // FTRL
+  double l1 = 0.0, l2 = 0.0;                      // FTRL's own regularisation
+
+  // Reads optimizer=sgd|adagrad|adam|ftrl, lr, schedule, power_t, beta1, beta2, eps and
+  // ftrl_beta from params; default_lr is the step size when lr is not given for SGD.
+  static OptimizerConfig from_params(ParamSet& params, double default_lr);
+};
+
+// Updates weights from one event's gradient. The gradient of weight i is
+// loss_gradient * x_i + l2 * w_i for each feature i of x. Weights not in x are untouched
+// (lazy updates), so the cost is proportional to the number of features in x.
+// Not thread-safe.
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  static std::unique_ptr<Optimizer> make(const OptimizerConfig& config);
+
+  // w must already be large enough for every index of x.
+  virtual void step(std::vector<double>& w, std::span<const Feature> x, double loss_gradient,
+                    double l2) = 0;
+  // Grows per-weight state to n weights.
+  virtual void resize(size_t n) = 0;
+  // The base learning rate at the current step (for the L1 cumulative penalty).
+  virtual double learning_rate() const = 0;
+  // True when the optimizer applies l1/l2 itself (FTRL).
+  virtual bool owns_regularization() const { return false; }
+  uint64_t iterations() const { return t_; }
+
+  virtual void save(BinaryWriter& out) const = 0;
+  virtual void load(BinaryReader& in) = 0;
+
+ protected:
+  uint64_t t_ = 0;
+};
+
+}  // namespace rtml

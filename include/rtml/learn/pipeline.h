@@ -1,0 +1,81 @@
+// Pipeline: transformers followed by a model, with the schema and the class labels
+// they share, usable as one model and saved as one file.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtml/core/labels.h"
+#include "rtml/core/row.h"
+#include "rtml/core/schema.h"
+#include "rtml/learn/model.h"
+
+namespace rtml {
+
+// A pipeline such as "standard_scaler | logistic_regression(lr=0.005)".
+//
+// Learning follows River: each transformer transforms an event with the statistics
+// it had before the event and then learns from it, so predict() and learn() on the same
+// event see the same transformed features. predict() changes no statistics.
+//
+// Not thread-safe: one thread drives a pipeline (its schema grows as names appear).
+class Pipeline {
+ public:
+  // Builds the steps of expression. Throws Error for an unknown step or parameter (the
+  // message lists the valid ones) or when the last step is not a model.
+  explicit Pipeline(std::string_view expression);
+  Pipeline(Pipeline&&) noexcept;
+  Pipeline& operator=(Pipeline&&) noexcept;
+  ~Pipeline();
+
+  // Reads a pipeline saved by save(). Throws Error naming the file if it is missing,
+  // not a pipeline file, of a newer version, corrupt or truncated.
+  static Pipeline load(const std::string& path);
+  // Writes the whole pipeline (steps, their state, schema, labels) atomically.
+  void save(const std::string& path) const;
+
+  // The expression with every parameter written out, defaults included.
+  const std::string& description() const { return description_; }
+  // The task of the final model.
+  Task task() const { return model_->task(); }
+  // True if some step turns categorical features into numbers (one_hot, feature_hasher):
+  // without one, models see only the numeric features.
+  bool encodes_categories() const;
+
+  Schema& schema() { return schema_; }
+  const Schema& schema() const { return schema_; }
+  Labels& labels() { return labels_; }
+  const Labels& labels() const { return labels_; }
+  // The types of the input columns, kept with the model so that a reloaded pipeline
+  // reads new data the same way.
+  std::map<std::string, ColumnType, std::less<>>& input_types() { return input_types_; }
+
+  void predict(const Features& x, Prediction& out);
+  void learn(const Features& x, const Target& y, double weight = 1.0);
+  // predict() then learn() on one event, transforming it only once.
+  void predict_then_learn(const Features& x, const Target& y, Prediction& out,
+                          double weight = 1.0);
+
+  Model& model() { return *model_; }
+
+ private:
+  Pipeline() = default;
+  void build(std::string_view expression);
+  // Runs the transformers on x; stages_[i] is the input of step i. Returns the model's input.
+  const Features& run_transforms(const Features& x);
+  void learn_transformed(const Features& x, const Features& model_input, const Target& y,
+                         double weight);
+
+  std::string description_;
+  std::vector<std::unique_ptr<Transformer>> transformers_;
+  std::unique_ptr<Model> model_;
+  Schema schema_;
+  Labels labels_;
+  std::map<std::string, ColumnType, std::less<>> input_types_;
+  std::vector<Features> stages_;  // outputs of each transformer, reused
+};
+
+}  // namespace rtml

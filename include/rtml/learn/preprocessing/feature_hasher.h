@@ -1,0 +1,36 @@
+// The hashing trick: feature names hashed into a fixed number of slots.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "rtml/learn/model.h"
+
+namespace rtml {
+
+class ParamSet;
+
+// Maps each numeric feature "name" to slot hash(name) mod 2^bits and each categorical
+// feature to slot hash("column=value") with value 1, with XXH64 and a seed. Colliding
+// features add up. With alternate_sign, a second hash bit gives each name a sign, so
+// collisions cancel out in expectation. Hashes are computed once per name and cached.
+// Defaults: bits 20, seed 0, alternate_sign false.
+class FeatureHasher final : public Transformer {
+ public:
+  static std::unique_ptr<Transformer> make(ParamSet& params);
+  FeatureHasher(int bits, uint64_t seed, bool alternate_sign);
+
+  std::string_view kind() const override { return "feature_hasher"; }
+  void transform(const Features& in, Features& out, Schema& schema) override;
+
+ private:
+  // Slot and sign of a name: slot in the low bits, sign in bit 31.
+  uint32_t hash(std::string_view name) const;
+  int bits_;
+  uint64_t seed_;
+  bool alternate_sign_;
+  std::vector<uint32_t> numeric_;                // by feature index: hash + 1 (0 = unset)
+  std::vector<std::vector<uint32_t>> category_;  // [column][id]: hash + 1
+};
+
+}  // namespace rtml

@@ -1,0 +1,68 @@
+// ProgressiveValidation: test-then-train evaluation of a pipeline over a stream, with
+// optionally delayed labels and rolling-window metrics.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rtml/learn/metrics/metrics.h"
+#include "rtml/learn/pipeline.h"
+
+namespace rtml {
+
+// Each event is predicted first, scored against its label, and learned from after.
+// With delay N the label of an event becomes known only N events later: the pipeline
+// learns then, from the features the event was predicted with (kept in a ring, so
+// nothing is recomputed later). With window W, metrics over the last W events are kept
+// beside the cumulative ones. Allocates nothing per event in steady state.
+// Not thread-safe.
+class ProgressiveValidation {
+ public:
+  // binary: the target has two classes (class 1 positive), and binary metrics are kept.
+  ProgressiveValidation(Pipeline& pipeline, bool binary, size_t delay = 0, size_t window = 0);
+
+  void process(const Features& x, const Target& y);
+  // Learns from every event still waiting for its label (the stream has ended).
+  void finish();
+
+  uint64_t events() const { return events_; }
+  const Prediction& last_prediction() const { return prediction_; }
+  // Cumulative metrics by name (see ClassificationMetrics/RegressionMetrics::report).
+  std::map<std::string, double> metrics() const;
+  // Metrics over the last `window` events; empty without a window.
+  std::map<std::string, double> rolling_metrics() const;
+  // The name of the main metric for this task (accuracy or mae) and its current value.
+  std::pair<std::string, double> headline() const;
+
+ private:
+  struct Scored {
+    uint32_t y_true;
+    bool has_pred;
+    uint32_t y_pred;
+    double p_true, p_positive;
+    double value, predicted;  // regression
+  };
+  Scored score(const Target& y) const;
+
+  Pipeline& pipeline_;
+  bool regression_;
+  bool binary_;
+  size_t delay_;
+  size_t window_;
+  uint64_t events_ = 0;
+  Prediction prediction_;
+  ClassificationMetrics classification_, rolling_classification_;
+  RegressionMetrics regression_metrics_, rolling_regression_;
+  std::vector<Scored> recent_;  // ring of the last window_ scored events
+  size_t recent_next_ = 0;
+  struct Pending {
+    Features x;
+    Target y;
+  };
+  std::vector<Pending> pending_;  // ring of events waiting for their label
+  size_t pending_head_ = 0, pending_count_ = 0;
+};
+
+}  // namespace rtml

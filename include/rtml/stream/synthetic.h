@@ -1,0 +1,32 @@
+// Synthetic streams with concept drift, as online-learning research uses them.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "rtml/stream/row_source.h"
+
+namespace rtml {
+
+// Parameters of a generator, from "synth:NAME?key=value&key=value".
+using GeneratorParams = std::map<std::string, std::string, std::less<>>;
+
+// Creates the generator NAME with params. Every generator takes n (events, default
+// 100000) and seed (default 1) and yields a binary target column "class" with values
+// "0" and "1". Throws Error for an unknown name or parameter, listing the valid ones.
+//
+//  sea         Street & Kim (2001): x1, x2, x3 uniform in [0, 10); class 1 when
+//              x1 + x2 <= theta. theta cycles 8, 9, 7, 9.5 every drift_every events
+//              (default n/4); noise (default 0.1) flips labels.
+//  hyperplane  Hulten et al. (2001) rotating hyperplane: features uniform in [0, 1),
+//              class 1 when sum(w_i x_i) >= sum(w_i)/2; n_drift_features weights move by
+//              mag_change per event (direction reversed with probability sigma);
+//              n_features 10, n_drift_features 2, mag_change 0.001, sigma 0.1, noise 0.05.
+//  agrawal     Agrawal et al. (1993): nine loan-applicant attributes and one of ten
+//              classification functions, starting at function (default 0) and moving to
+//              the next every drift_every events (default n/2); perturbation (default
+//              0.05) adds noise to the numeric attributes.
+std::unique_ptr<RowSource> make_generator(const std::string& name, const GeneratorParams& params);
+
+}  // namespace rtml

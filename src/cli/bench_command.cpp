@@ -1,0 +1,150 @@
+// rtml bench: every model on every data set present, as a table of quality, speed and
+// memory. Each run is a child `rtml eval --json`, so peak memory is per run.
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "commands.h"
+#include "process_stats.h"
+#include "rtml/core/error.h"
+
+namespace rtml::cli {
+namespace {
+
+enum class Kind { kBinary, kMulticlass, kRegression };
+
+struct DataSet {
+  std::string file;
+  std::string target;
+  Kind kind;
+  std::string extra;  // more eval arguments
+};
+
+const std::vector<DataSet>& data_sets() {
+  static const std::vector<DataSet> sets = {
+      {"elec2.csv.gz", "class", Kind::kBinary, ""},
+      {"phishing.csv.gz", "is_phishing", Kind::kBinary, ""},
+      {"bananas.csv.gz", "label", Kind::kBinary, ""},
+      {"weather.csv.gz", "rain", Kind::kBinary, ""},
+      {"ctr_kdd2012_small.csv.gz", "click", Kind::kBinary,
+       "--categorical impression,url_hash,ad_id,advertiser_id,depth,position,query_id,keyword_id,"
+       "title_id,description_id,user_id"},
+      {"image_segments.csv.gz", "category", Kind::kMulticlass, ""},
+      {"chick_weights.csv.gz", "weight", Kind::kRegression, ""},
+      {"trump_approval.csv.gz", "five_thirty_eight", Kind::kRegression, ""},
+  };
+  return sets;
+}
+
+std::vector<std::string> models_for(const DataSet& d) {
+  if (d.file.rfind("ctr_", 0) == 0) {
+    return {"feature_hasher(bits=20) | logistic_regression(optimizer=ftrl)",
+            "one_hot | logistic_regression(optimizer=adagrad, lr=0.05)",
+            "one_hot | multinomial_nb"};
+  }
+  switch (d.kind) {
+    case Kind::kBinary:
+      return {"standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)",
+              "standard_scaler | logistic_regression(optimizer=adagrad)",
+              "standard_scaler | logistic_regression(optimizer=adam, lr=0.01)",
+              "standard_scaler | logistic_regression(optimizer=ftrl)",
+              "standard_scaler | perceptron",
+              "standard_scaler | pa_classifier",
+              "standard_scaler | softmax_regression",
+              "gaussian_nb"};
+    case Kind::kMulticlass:
+      return {"gaussian_nb", "standard_scaler | softmax_regression",
+              "min_max_scaler | multinomial_nb"};
+    case Kind::kRegression:
+      return {"standard_scaler | linear_regression",
+              "standard_scaler | linear_regression(l1=1)",
+              "standard_scaler | linear_regression(l2=1)",
+              "standard_scaler | pa_regressor(mode=1)",
+              "standard_scaler | pa_regressor(mode=2)"};
+  }
+  return {};
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      q += "'\\''";
+    } else {
+      q += c;
+    }
+  }
+  return q + "'";
+}
+
+struct BenchOptions {
+  bool markdown = false;
+  std::string only;  // run only data sets whose file name contains this
+};
+
+int run(const BenchOptions& o) {
+  std::string dir = find_data_dir();
+  if (dir.empty()) throw Error("no data sets found: set RTML_DATA to the datasets folder");
+  std::string exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  struct Line {
+    std::string data, model, metric;
+    double value, eps, rss;
+  };
+  std::vector<Line> lines;
+  for (const auto& d : data_sets()) {
+    std::string path = dir + "/" + d.file;
+    if (!std::filesystem::exists(path)) continue;
+    if (!o.only.empty() && d.file.find(o.only) == std::string::npos) continue;
+    for (const auto& m : models_for(d)) {
+      std::string cmd = shell_quote(exe) + " eval --json --quiet --data " + shell_quote(path) +
+                        " --target " + shell_quote(d.target) + " --model " + shell_quote(m) +
+                        " " + d.extra + " 2>/dev/null";
+      FILE* p = popen(cmd.c_str(), "r");
+      if (!p) throw Error("cannot run " + exe);
+      std::string out;
+      char buf[4096];
+      while (size_t n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+      int rc = pclose(p);
+      std::string name = d.file.substr(0, d.file.find('.'));
+      if (rc != 0) {
+        std::fprintf(stderr, "rtml bench: %s with %s failed\n", name.c_str(), m.c_str());
+        continue;
+      }
+      auto last = out.find_last_of('\n', out.size() - 2);
+      auto j = nlohmann::json::parse(out.substr(last == std::string::npos ? 0 : last + 1));
+      std::string metric = d.kind == Kind::kRegression ? "mae" : "accuracy";
+      lines.push_back(Line{name, m, metric, j["metrics"][metric].get<double>(),
+                           j["events_per_second"].get<double>(), j["peak_rss_mb"].get<double>()});
+      if (!o.markdown) {
+        const auto& l = lines.back();
+        fmt::print("{:<18} {:<64} {:<8} {:>8.4f} {:>12.0f} {:>8.1f}\n", l.data, l.model, l.metric,
+                   l.value, l.eps, l.rss);
+        std::fflush(stdout);
+      }
+    }
+  }
+  if (o.markdown) {
+    fmt::print("| data set | model | metric | value | events/s | peak MiB |\n");
+    fmt::print("|---|---|---|---:|---:|---:|\n");
+    for (const auto& l : lines) {
+      fmt::print("| {} | `{}` | {} | {:.4f} | {:.0f} | {:.1f} |\n", l.data, l.model, l.metric,
+                 l.value, l.eps, l.rss);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* cmd = app.add_subcommand("bench", "Every model on every data set present: metric, events/s, peak memory");
+  cmd->add_flag("--markdown", o->markdown, "Print the table as Markdown");
+  cmd->add_option("--only", o->only, "Only data sets whose file name contains this");
+  return [o] { return run(*o); };
+}
+
+}  // namespace rtml::cli

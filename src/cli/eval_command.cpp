@@ -1,0 +1,102 @@
+// rtml eval: progressive validation of a pipeline on a stream.
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "commands.h"
+#include "eval_runner.h"
+#include "process_stats.h"
+#include "rtml/core/error.h"
+#include "rtml/learn/pipeline.h"
+
+namespace rtml::cli {
+namespace {
+
+std::set<std::string> split_list(const std::string& s) {
+  std::set<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.insert(item);
+  }
+  return out;
+}
+
+struct EvalOptions {
+  EvalConfig config;
+  std::string model;
+  std::string drop, categorical, numeric, positive;
+  std::string save, load;
+  bool json = false;
+  bool quiet = false;
+};
+
+int run(EvalOptions& o) {
+  EvalConfig& c = o.config;
+  c.drop = split_list(o.drop);
+  c.categorical = split_list(o.categorical);
+  c.numeric = split_list(o.numeric);
+  if (!o.positive.empty()) c.positive = o.positive;
+  c.progress = !o.quiet && stderr_is_terminal();
+  if (o.model.empty() == o.load.empty()) {
+    throw Error("give exactly one of --model EXPR and --load PATH");
+  }
+  Pipeline pipeline = o.load.empty() ? Pipeline(o.model) : Pipeline::load(o.load);
+  EvalResult r = run_eval(c, pipeline);
+  if (!o.save.empty()) pipeline.save(o.save);
+  double eps = r.seconds > 0 ? r.events / r.seconds : 0.0;
+  double rss = peak_rss_mb();
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["model"] = pipeline.description();
+    j["data"] = c.data;
+    j["events"] = r.events;
+    j["skipped"] = r.skipped;
+    j["metrics"] = r.metrics;
+    if (!r.rolling.empty()) j["rolling_metrics"] = r.rolling;
+    j["seconds"] = r.seconds;
+    j["events_per_second"] = eps;
+    j["peak_rss_mb"] = rss;
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  fmt::print("data      {}\n", c.data);
+  fmt::print("model     {}\n", pipeline.description());
+  fmt::print("events    {}  (skipped {}, non-finite values read as missing {})\n", r.events,
+             r.skipped, r.non_finite);
+  fmt::print("\n{:<10} {:>10}{}\n", "metric", "value", r.rolling.empty() ? "" : fmt::format("  {:>10}", "last " + std::to_string(c.window)));
+  for (const auto& [name, value] : r.metrics) {
+    std::string rolling;
+    if (auto it = r.rolling.find(name); it != r.rolling.end()) rolling = fmt::format("  {:>10.4f}", it->second);
+    fmt::print("{:<10} {:>10.4f}{}\n", name, value, rolling);
+  }
+  fmt::print("\ntime      {:.3f} s  ({:.0f} events/s), peak memory {:.1f} MiB\n", r.seconds, eps, rss);
+  if (!o.save.empty()) fmt::print("saved     {}\n", o.save);
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_eval_command(CLI::App& app) {
+  auto o = std::make_shared<EvalOptions>();
+  auto* cmd = app.add_subcommand("eval", "Progressive validation (predict, then learn) of a model on a stream");
+  cmd->add_option("--data", o->config.data, "CSV, CSV.gz, JSON Lines file, '-' for stdin, or synth:sea|hyperplane|agrawal?n=..&seed=..")->required();
+  cmd->add_option("--target", o->config.target, "The column to predict")->required();
+  cmd->add_option("--model", o->model, "Pipeline expression, e.g. \"standard_scaler | logistic_regression(lr=0.005)\"");
+  cmd->add_option("--drop", o->drop, "Columns to ignore, comma-separated");
+  cmd->add_option("--categorical", o->categorical, "Columns to read as categories, comma-separated");
+  cmd->add_option("--numeric", o->numeric, "Columns to read as numbers, comma-separated");
+  cmd->add_option("--delay", o->config.delay, "Labels arrive N events after their event");
+  cmd->add_option("--positive", o->positive, "The positive class of a binary target (default: the greater value)");
+  cmd->add_option("--window", o->config.window, "Also report metrics over the last N events");
+  cmd->add_option("--save", o->save, "Write the final pipeline to this file");
+  cmd->add_option("--load", o->load, "Start from a pipeline saved with --save (instead of --model)");
+  cmd->add_option("--threads", o->config.threads, "1: decode and learn on one thread; 2: decode on a second thread")->check(CLI::Range(1, 2));
+  cmd->add_flag("--strict", o->config.strict, "Stop at the first bad line instead of skipping it");
+  cmd->add_flag("--json", o->json, "Print the result as one JSON object on the last line");
+  cmd->add_flag("--quiet", o->quiet, "No progress line");
+  return [o] { return run(*o); };
+}
+
+}  // namespace rtml::cli

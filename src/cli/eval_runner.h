@@ -1,0 +1,45 @@
+// The engine behind `rtml eval`: decode a source, featurize each row, and run
+// progressive validation of a pipeline over it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "rtml/learn/pipeline.h"
+
+namespace rtml::cli {
+
+struct EvalConfig {
+  std::string data;    // path or synth: spec
+  std::string target;  // target column name
+  std::set<std::string> drop;
+  std::set<std::string> categorical;  // columns forced categorical
+  std::set<std::string> numeric;      // columns forced numeric
+  std::optional<std::string> positive;
+  size_t delay = 0;
+  size_t window = 0;
+  bool strict = false;
+  bool progress = false;  // live progress line on stderr
+  int threads = 2;        // 2: decode on a second thread
+  size_t max_bad_line_reports = 10;
+};
+
+struct EvalResult {
+  uint64_t events = 0;
+  uint64_t skipped = 0;  // bad lines plus rows without a usable target
+  uint64_t non_finite = 0;
+  std::map<std::string, double> metrics;
+  std::map<std::string, double> rolling;
+  double seconds = 0;
+  bool binary = false;
+};
+
+// Runs progressive validation of pipeline over config.data. Throws Error for a
+// missing file, an unknown target column, a categorical column the pipeline cannot
+// encode, or (with strict) a bad line.
+EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline);
+
+}  // namespace rtml::cli

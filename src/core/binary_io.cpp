@@ -1,0 +1,122 @@
+#include "rtml/core/binary_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "rtml/core/hash.h"
+
+namespace rtml {
+
+uint64_t hash64(std::string_view bytes, uint64_t seed) {
+  return XXH64(bytes.data(), bytes.size(), seed);
+}
+
+void BinaryWriter::put_string(std::string_view s) {
+  put<uint64_t>(s.size());
+  buffer_.append(s);
+}
+
+namespace {
+
+void write_all(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw Error(path + ": write failed: " + std::strerror(errno));
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+}  // namespace
+
+void BinaryWriter::write_file(const std::string& path, std::string_view magic,
+                              uint32_t version) const {
+  std::string header(magic);
+  header.append(reinterpret_cast<const char*>(&version), sizeof(version));
+  XXH64_state_t* st = XXH64_createState();
+  XXH64_reset(st, 0);
+  XXH64_update(st, header.data(), header.size());
+  XXH64_update(st, buffer_.data(), buffer_.size());
+  uint64_t sum = XXH64_digest(st);
+  XXH64_freeState(st);
+
+  std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(path + ": cannot create: " + std::strerror(errno));
+  try {
+    write_all(fd, header.data(), header.size(), path);
+    write_all(fd, buffer_.data(), buffer_.size(), path);
+    write_all(fd, reinterpret_cast<const char*>(&sum), sizeof(sum), path);
+    if (::fsync(fd) != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw Error(path + ": cannot rename into place: " + std::strerror(errno));
+  }
+}
+
+BinaryReader BinaryReader::open_file(const std::string& path, std::string_view magic,
+                                     uint32_t max_version) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  std::string bytes = ss.str();
+  size_t header = magic.size() + sizeof(uint32_t);
+  if (bytes.size() < header + sizeof(uint64_t)) {
+    throw Error(path + ": not an rtml file (truncated: " + std::to_string(bytes.size()) +
+                " bytes)");
+  }
+  if (std::string_view(bytes).substr(0, magic.size()) != magic) {
+    throw Error(path + ": not an rtml file of this kind (expected magic '" + std::string(magic) +
+                "')");
+  }
+  uint32_t version;
+  std::memcpy(&version, bytes.data() + magic.size(), sizeof(version));
+  if (version == 0 || version > max_version) {
+    throw Error(path + ": unsupported format version " + std::to_string(version) +
+                " (this build reads 1 to " + std::to_string(max_version) + ")");
+  }
+  uint64_t stored;
+  std::memcpy(&stored, bytes.data() + bytes.size() - sizeof(stored), sizeof(stored));
+  uint64_t actual = XXH64(bytes.data(), bytes.size() - sizeof(stored), 0);
+  if (stored != actual) {
+    throw Error(path + ": checksum mismatch: the file is corrupt or truncated");
+  }
+  BinaryReader r(bytes.substr(header, bytes.size() - header - sizeof(stored)), path);
+  r.version_ = version;
+  return r;
+}
+
+std::string BinaryReader::get_string() {
+  auto n = get<uint64_t>();
+  if (n > bytes_.size() - pos_) fail("string length");
+  return std::string(take(n), n);
+}
+
+const char* BinaryReader::take(size_t n) {
+  if (n > bytes_.size() - pos_) fail("read past the end");
+  const char* p = bytes_.data() + pos_;
+  pos_ += n;
+  return p;
+}
+
+void BinaryReader::fail(std::string_view what) const {
+  throw Error(source_ + ": malformed content at byte " + std::to_string(pos_) + " (" +
+              std::string(what) + ")");
+}
+
+}  // namespace rtml

@@ -1,0 +1,69 @@
+#include "rtml/core/schema.h"
+
+#include "rtml/core/binary_io.h"
+#include "rtml/core/hash.h"
+
+namespace rtml {
+
+size_t StringHash::operator()(std::string_view s) const noexcept { return hash64(s); }
+
+uint32_t Schema::intern(std::string_view name) {
+  if (auto it = index_.find(name); it != index_.end()) return it->second;
+  auto id = static_cast<uint32_t>(names_.size());
+  names_.emplace_back(name);
+  index_.emplace(names_.back(), id);
+  return id;
+}
+
+std::optional<uint32_t> Schema::find(std::string_view name) const {
+  if (auto it = index_.find(name); it != index_.end()) return it->second;
+  return std::nullopt;
+}
+
+uint32_t Schema::intern_category(uint32_t column, std::string_view value) {
+  if (column >= categories_.size()) categories_.resize(column + 1);
+  auto& table = categories_[column];
+  if (auto it = table.ids.find(value); it != table.ids.end()) return it->second;
+  auto id = static_cast<uint32_t>(table.names.size());
+  table.names.emplace_back(value);
+  table.ids.emplace(table.names.back(), id);
+  return id;
+}
+
+const std::string& Schema::category_name(uint32_t column, uint32_t id) const {
+  return categories_.at(column).names.at(id);
+}
+
+size_t Schema::category_count(uint32_t column) const {
+  return column < categories_.size() ? categories_[column].names.size() : 0;
+}
+
+void Schema::save(BinaryWriter& out) const {
+  out.put<uint64_t>(names_.size());
+  for (const auto& n : names_) out.put_string(n);
+  out.put<uint64_t>(categories_.size());
+  for (const auto& t : categories_) {
+    out.put<uint64_t>(t.names.size());
+    for (const auto& n : t.names) out.put_string(n);
+  }
+}
+
+void Schema::load(BinaryReader& in) {
+  *this = Schema();
+  auto n = in.get<uint64_t>();
+  for (uint64_t i = 0; i < n; ++i) intern(in.get_string());
+  auto columns = in.get<uint64_t>();
+  if (columns > n + 1) in.fail("schema category table count");
+  for (uint64_t c = 0; c < columns; ++c) {
+    auto k = in.get<uint64_t>();
+    for (uint64_t i = 0; i < k; ++i) intern_category(static_cast<uint32_t>(c), in.get_string());
+  }
+  if (categories_.size() < columns) categories_.resize(columns);
+}
+
+std::string feature_name(const Schema& schema, uint32_t index) {
+  if (index < schema.size()) return schema.name(index);
+  return "#" + std::to_string(index);
+}
+
+}  // namespace rtml

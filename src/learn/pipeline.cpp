@@ -1,0 +1,122 @@
+#include "rtml/learn/pipeline.h"
+
+#include "rtml/core/error.h"
+#include "rtml/learn/params.h"
+#include "rtml/learn/registry.h"
+
+namespace rtml {
+namespace {
+
+constexpr std::string_view kMagic = "RTMLPIPE";
+constexpr uint32_t kVersion = 1;
+
+}  // namespace
+
+Pipeline::Pipeline(std::string_view expression) { build(expression); }
+Pipeline::Pipeline(Pipeline&&) noexcept = default;
+Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
+Pipeline::~Pipeline() = default;
+
+void Pipeline::build(std::string_view expression) {
+  auto steps = parse_expression(expression);
+  description_.clear();
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const auto& info = find_component(steps[i].name);
+    ParamSet params(info.name, steps[i].params);
+    bool last = i + 1 == steps.size();
+    if (info.make_model) {
+      if (!last) {
+        throw Error("model expression: '" + info.name +
+                    "' is a model and must be the last step of the pipeline");
+      }
+      model_ = info.make_model(params);
+    } else {
+      if (last) {
+        throw Error("model expression: '" + info.name +
+                    "' is a transform; the pipeline must end with a model");
+      }
+      transformers_.push_back(info.make_transformer(params));
+    }
+    params.finish();
+    if (i) description_ += " | ";
+    description_ += params.canonical();
+  }
+  stages_.resize(transformers_.size());
+}
+
+bool Pipeline::encodes_categories() const {
+  for (const auto& t : transformers_) {
+    if (t->kind() == "one_hot" || t->kind() == "feature_hasher") return true;
+  }
+  return false;
+}
+
+const Features& Pipeline::run_transforms(const Features& x) {
+  const Features* in = &x;
+  for (size_t i = 0; i < transformers_.size(); ++i) {
+    transformers_[i]->transform(*in, stages_[i], schema_);
+    in = &stages_[i];
+  }
+  return *in;
+}
+
+void Pipeline::learn_transformed(const Features& x, const Features& model_input, const Target& y,
+                                 double weight) {
+  for (size_t i = 0; i < transformers_.size(); ++i) {
+    transformers_[i]->learn(i == 0 ? x : stages_[i - 1]);
+  }
+  model_->learn(model_input, y, weight);
+}
+
+void Pipeline::predict(const Features& x, Prediction& out) { model_->predict(run_transforms(x), out); }
+
+void Pipeline::learn(const Features& x, const Target& y, double weight) {
+  learn_transformed(x, run_transforms(x), y, weight);
+}
+
+void Pipeline::predict_then_learn(const Features& x, const Target& y, Prediction& out,
+                                  double weight) {
+  const Features& z = run_transforms(x);
+  model_->predict(z, out);
+  learn_transformed(x, z, y, weight);
+}
+
+void Pipeline::save(const std::string& path) const {
+  BinaryWriter out;
+  out.put_string(description_);
+  out.put<uint64_t>(input_types_.size());
+  for (const auto& [name, type] : input_types_) {
+    out.put_string(name);
+    out.put(static_cast<uint8_t>(type));
+  }
+  schema_.save(out);
+  labels_.save(out);
+  for (const auto& t : transformers_) t->save(out);
+  model_->save(out);
+  out.write_file(path, kMagic, kVersion);
+}
+
+Pipeline Pipeline::load(const std::string& path) {
+  auto in = BinaryReader::open_file(path, kMagic, kVersion);
+  Pipeline p;
+  try {
+    p.build(in.get_string());
+  } catch (const Error& e) {
+    throw Error(path + ": the saved pipeline cannot be rebuilt: " + e.what());
+  }
+  auto types = in.get<uint64_t>();
+  for (uint64_t i = 0; i < types; ++i) {
+    std::string name = in.get_string();
+    auto t = in.get<uint8_t>();
+    if (t > 1) in.fail("column type");
+    p.input_types_[name] = static_cast<ColumnType>(t);
+  }
+  p.schema_.load(in);
+  p.labels_.load(in);
+  for (auto& t : p.transformers_) t->load(in);
+  p.model_->load(in);
+  if (!in.at_end()) in.fail("trailing bytes after the model");
+  return p;
+}
+
+}  // namespace rtml

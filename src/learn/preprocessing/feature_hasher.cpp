@@ -1,0 +1,54 @@
+#include "rtml/learn/preprocessing/feature_hasher.h"
+
+#include "rtml/core/error.h"
+#include "rtml/core/hash.h"
+#include "rtml/learn/params.h"
+
+namespace rtml {
+
+std::unique_ptr<Transformer> FeatureHasher::make(ParamSet& p) {
+  auto bits = p.integer("bits", 20);
+  if (bits < 1 || bits > 30) throw Error("feature_hasher: bits must be in [1, 30]");
+  auto seed = p.integer("seed", 0);
+  bool sign = p.boolean("alternate_sign", false);
+  return std::make_unique<FeatureHasher>(static_cast<int>(bits), static_cast<uint64_t>(seed), sign);
+}
+
+FeatureHasher::FeatureHasher(int bits, uint64_t seed, bool alternate_sign)
+    : bits_(bits), seed_(seed), alternate_sign_(alternate_sign) {}
+
+uint32_t FeatureHasher::hash(std::string_view name) const {
+  uint64_t h = hash64(name, seed_);
+  uint32_t slot = static_cast<uint32_t>(h & ((uint64_t{1} << bits_) - 1));
+  if (alternate_sign_ && (h >> 63)) slot |= 0x80000000u;
+  return slot;
+}
+
+void FeatureHasher::transform(const Features& in, Features& out, Schema& schema) {
+  out.clear();
+  auto emit = [&](uint32_t code, double value) {
+    bool negative = code & 0x80000000u;
+    out.add(code & 0x7fffffffu, negative ? -value : value);
+  };
+  for (const auto& f : in.numbers()) {
+    if (f.index >= numeric_.size()) numeric_.resize(f.index + 1, 0);
+    uint32_t& slot = numeric_[f.index];
+    if (slot == 0) slot = hash(feature_name(schema, f.index)) + 1;
+    emit(slot - 1, f.value);
+  }
+  for (const auto& c : in.categories()) {
+    if (c.column >= category_.size()) category_.resize(c.column + 1);
+    auto& table = category_[c.column];
+    if (c.id >= table.size()) table.resize(c.id + 1, 0);
+    uint32_t& slot = table[c.id];
+    if (slot == 0) {
+      std::string name = schema.name(c.column);
+      name += '=';
+      name += schema.category_name(c.column, c.id);
+      slot = hash(name) + 1;
+    }
+    emit(slot - 1, 1.0);
+  }
+}
+
+}  // namespace rtml

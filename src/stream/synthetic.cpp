@@ -1,0 +1,273 @@
+#include "rtml/stream/synthetic.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <set>
+#include <vector>
+
+#include "rtml/core/error.h"
+#include "rtml/core/random.h"
+
+namespace rtml {
+namespace {
+
+constexpr std::string_view kClassText[2] = {"0", "1"};
+
+// Reads typed parameters and refuses unknown ones.
+class ParamReader {
+ public:
+  ParamReader(std::string generator, const GeneratorParams& params)
+      : generator_(std::move(generator)), params_(params) {}
+
+  double number(const std::string& key, double fallback) {
+    known_.insert(key);
+    auto it = params_.find(key);
+    if (it == params_.end()) return fallback;
+    double v;
+    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+    if (ec != std::errc() || p != it->second.data() + it->second.size()) {
+      throw Error("synth:" + generator_ + ": parameter '" + key + "' expects a number, got '" +
+                  it->second + "'");
+    }
+    return v;
+  }
+  void finish() const {
+    for (const auto& [k, v] : params_) {
+      if (!known_.count(k)) {
+        std::string valid;
+        for (const auto& n : known_) valid += (valid.empty() ? "" : ", ") + n;
+        throw Error("synth:" + generator_ + ": unknown parameter '" + k + "' (valid: " + valid +
+                    ")");
+      }
+    }
+  }
+
+ private:
+  std::string generator_;
+  const GeneratorParams& params_;
+  std::set<std::string> known_;
+};
+
+// The shared part of every generator: numeric feature columns then "class".
+class Generator : public RowSource {
+ public:
+  Generator(const std::string& name, std::vector<std::string> features, uint64_t n, uint64_t seed)
+      : RowSource("synth:" + name, {}), n_(n), rng_(seed) {
+    for (auto& f : features) columns_.push_back(Column{std::move(f), ColumnType::kNumeric});
+    columns_.push_back(Column{"class", ColumnType::kCategorical});
+  }
+  const std::vector<Column>& columns() const override { return columns_; }
+  bool next(Row& row) override {
+    if (t_ >= n_) return false;
+    row.values.resize(columns_.size());
+    for (auto& v : row.values) v.kind = ValueKind::kNumber;
+    int label = generate(row);
+    Value& c = row.values.back();
+    c.kind = ValueKind::kText;
+    c.text = kClassText[label];
+    row.line = ++t_;
+    ++stats_.rows;
+    return true;
+  }
+
+ protected:
+  // Fills the feature values of row and returns the class (0 or 1).
+  virtual int generate(Row& row) = 0;
+  uint64_t n_;
+  uint64_t t_ = 0;  // events generated so far
+  Random rng_;
+  std::vector<Column> columns_;
+};
+
+class Sea final : public Generator {
+ public:
+  Sea(uint64_t n, uint64_t seed, double noise, uint64_t drift_every)
+      : Generator("sea", {"x1", "x2", "x3"}, n, seed), noise_(noise), every_(drift_every) {}
+
+ private:
+  int generate(Row& row) override {
+    static constexpr double kTheta[4] = {8.0, 9.0, 7.0, 9.5};
+    double x[3];
+    for (int i = 0; i < 3; ++i) row.values[i].number = x[i] = rng_.uniform(0.0, 10.0);
+    int label = (x[0] + x[1] <= kTheta[(t_ / every_) % 4]) ? 1 : 0;
+    if (rng_.uniform() < noise_) label = 1 - label;
+    return label;
+  }
+  double noise_;
+  uint64_t every_;
+};
+
+class Hyperplane final : public Generator {
+ public:
+  Hyperplane(uint64_t n, uint64_t seed, int features, int drift_features, double mag_change,
+             double sigma, double noise)
+      : Generator("hyperplane", names(features), n, seed),
+        drift_features_(drift_features),
+        mag_change_(mag_change),
+        sigma_(sigma),
+        noise_(noise),
+        weights_(features),
+        direction_(features, 0.0) {
+    for (auto& w : weights_) w = rng_.uniform();
+    for (int i = 0; i < drift_features; ++i) direction_[i] = 1.0;
+  }
+
+ private:
+  static std::vector<std::string> names(int n) {
+    std::vector<std::string> v;
+    for (int i = 0; i < n; ++i) v.push_back("x" + std::to_string(i + 1));
+    return v;
+  }
+  int generate(Row& row) override {
+    double dot = 0, total = 0;
+    for (size_t i = 0; i < weights_.size(); ++i) {
+      double x = rng_.uniform();
+      row.values[i].number = x;
+      dot += weights_[i] * x;
+      total += weights_[i];
+    }
+    int label = dot >= 0.5 * total ? 1 : 0;
+    if (rng_.uniform() < noise_) label = 1 - label;
+    for (int i = 0; i < drift_features_; ++i) {
+      weights_[i] += direction_[i] * mag_change_;
+      if (rng_.uniform() < sigma_) direction_[i] = -direction_[i];
+    }
+    return label;
+  }
+  int drift_features_;
+  double mag_change_, sigma_, noise_;
+  std::vector<double> weights_, direction_;
+};
+
+class Agrawal final : public Generator {
+ public:
+  Agrawal(uint64_t n, uint64_t seed, int function, uint64_t drift_every, double perturbation)
+      : Generator("agrawal",
+                  {"salary", "commission", "age", "elevel", "car", "zipcode", "hvalue", "hyears",
+                   "loan"},
+                  n, seed),
+        function_(function),
+        every_(drift_every),
+        perturbation_(perturbation) {}
+
+ private:
+  static bool in(double v, double lo, double hi) { return lo <= v && v <= hi; }
+
+  // The ten functions of Agrawal, Imielinski and Swami (1993), table 2.
+  static int classify(int f, double salary, double commission, double age, double elevel,
+                      double hvalue, double hyears, double loan) {
+    switch (f) {
+      case 0:
+        return age < 40 || age >= 60;
+      case 1:
+        if (age < 40) return in(salary, 50000, 100000);
+        if (age < 60) return in(salary, 75000, 125000);
+        return in(salary, 25000, 75000);
+      case 2:
+        if (age < 40) return elevel <= 1;
+        if (age < 60) return in(elevel, 1, 3);
+        return in(elevel, 2, 4);
+      case 3:
+        if (age < 40) return elevel <= 1 ? in(salary, 25000, 75000) : in(salary, 50000, 100000);
+        if (age < 60) {
+          return in(elevel, 1, 3) ? in(salary, 50000, 100000) : in(salary, 75000, 125000);
+        }
+        return in(elevel, 2, 4) ? in(salary, 50000, 100000) : in(salary, 25000, 75000);
+      case 4:
+        if (age < 40) {
+          return in(salary, 50000, 100000) ? in(loan, 100000, 300000) : in(loan, 200000, 400000);
+        }
+        if (age < 60) {
+          return in(salary, 75000, 125000) ? in(loan, 200000, 400000) : in(loan, 300000, 500000);
+        }
+        return in(salary, 25000, 75000) ? in(loan, 300000, 500000) : in(loan, 100000, 300000);
+      case 5: {
+        double total = salary + commission;
+        if (age < 40) return in(total, 50000, 100000);
+        if (age < 60) return in(total, 75000, 125000);
+        return in(total, 25000, 75000);
+      }
+      case 6:
+        return 2.0 * (salary + commission) / 3.0 - loan / 5.0 - 20000 <= 0;
+      case 7:
+        return 2.0 * (salary + commission) / 3.0 - 5000 * elevel - 20000 <= 0;
+      case 8:
+        return 2.0 * (salary + commission) / 3.0 - 5000 * elevel - loan / 5.0 - 10000 <= 0;
+      default: {
+        double equity = hyears >= 20 ? hvalue * (hyears - 20) / 10.0 : 0.0;
+        return 2.0 * (salary + commission) / 3.0 - 5000 * elevel + equity / 5.0 - 10000 <= 0;
+      }
+    }
+  }
+
+  double perturb(double v, double lo, double hi, double range) {
+    v += range * (2.0 * (rng_.uniform() - 0.5)) * perturbation_;
+    return std::clamp(v, lo, hi);
+  }
+
+  int generate(Row& row) override {
+    double salary = rng_.uniform(20000, 150000);
+    double commission = salary >= 75000 ? 0.0 : rng_.uniform(10000, 75000);
+    double age = 20 + static_cast<double>(rng_.below(61));
+    double elevel = static_cast<double>(rng_.below(5));
+    double car = 1 + static_cast<double>(rng_.below(20));
+    double zipcode = static_cast<double>(rng_.below(9));
+    double hvalue = (9 - zipcode) * 100000 * rng_.uniform(0.5, 1.5);
+    double hyears = 1 + static_cast<double>(rng_.below(30));
+    double loan = rng_.uniform(0, 500000);
+    int f = static_cast<int>((function_ + t_ / every_) % 10);
+    int label = classify(f, salary, commission, age, elevel, hvalue, hyears, loan);
+    if (perturbation_ > 0) {
+      salary = perturb(salary, 20000, 150000, 130000);
+      if (commission > 0) commission = perturb(commission, 10000, 75000, 65000);
+      age = std::round(perturb(age, 20, 80, 60));
+      hvalue = perturb(hvalue, 0, (9 - zipcode) * 150000, (9 - zipcode) * 100000);
+      hyears = std::round(perturb(hyears, 1, 30, 29));
+      loan = perturb(loan, 0, 500000, 500000);
+    }
+    const double v[9] = {salary, commission, age, elevel, car, zipcode, hvalue, hyears, loan};
+    for (int i = 0; i < 9; ++i) row.values[i].number = v[i];
+    return label;
+  }
+  uint64_t function_;
+  uint64_t every_;
+  double perturbation_;
+};
+
+uint64_t positive(double v, const std::string& what) {
+  if (!(v >= 1) || v != std::floor(v)) throw Error(what + " must be a whole number >= 1");
+  return static_cast<uint64_t>(v);
+}
+
+}  // namespace
+
+std::unique_ptr<RowSource> make_generator(const std::string& name, const GeneratorParams& params) {
+  ParamReader p(name, params);
+  auto n = positive(p.number("n", 100000), "synth:" + name + ": n");
+  auto seed = static_cast<uint64_t>(p.number("seed", 1));
+  std::unique_ptr<RowSource> g;
+  if (name == "sea") {
+    double noise = p.number("noise", 0.1);
+    auto every = positive(p.number("drift_every", std::max<double>(1, n / 4)), "drift_every");
+    g = std::make_unique<Sea>(n, seed, noise, every);
+  } else if (name == "hyperplane") {
+    int features = static_cast<int>(positive(p.number("n_features", 10), "n_features"));
+    int drift = static_cast<int>(p.number("n_drift_features", 2));
+    if (drift < 0 || drift > features) throw Error("synth:hyperplane: n_drift_features must be in [0, n_features]");
+    g = std::make_unique<Hyperplane>(n, seed, features, drift, p.number("mag_change", 0.001),
+                                     p.number("sigma", 0.1), p.number("noise", 0.05));
+  } else if (name == "agrawal") {
+    double f = p.number("function", 0);
+    if (f < 0 || f > 9 || f != std::floor(f)) throw Error("synth:agrawal: function must be 0 to 9");
+    auto every = positive(p.number("drift_every", std::max<double>(1, n / 2)), "drift_every");
+    g = std::make_unique<Agrawal>(n, seed, static_cast<int>(f), every, p.number("perturbation", 0.05));
+  } else {
+    throw Error("unknown generator 'synth:" + name + "' (valid: synth:sea, synth:hyperplane, synth:agrawal)");
+  }
+  p.finish();
+  return g;
+}
+
+}  // namespace rtml
