@@ -90,6 +90,7 @@ std::function<int()> add_eval_command(CLI::App& app) {
   cmd->add_option("--delay", o->config.delay, "Labels arrive N events after their event");
   cmd->add_option("--positive", o->positive, "The positive class of a binary target (default: the greater value)");
   cmd->add_option("--window", o->config.window, "Also report metrics over the last N events");
+  cmd->add_option("--output", o->config.output, "Write each event's prediction to this file, one line per event");
   cmd->add_option("--save", o->save, "Write the final pipeline to this file");
   cmd->add_option("--load", o->load, "Start from a pipeline saved with --save (instead of --model)");
   cmd->add_option("--threads", o->config.threads, "1: decode and learn on one thread; 2: decode on a second thread")->check(CLI::Range(1, 2));

@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <algorithm>
 #include <deque>
 #include <exception>
@@ -62,7 +65,6 @@ class Featurizer {
       Role r;
       if (c.name == config_.target) {
         r.kind = Role::kTarget;
-        target_seen_ = true;
       } else if (config_.drop.count(c.name)) {
         r.kind = Role::kDropped;
       } else {
@@ -79,7 +81,6 @@ class Featurizer {
       roles_.push_back(r);
     }
   }
-  bool target_seen() const { return target_seen_; }
 
   // Returns false (with a reason) when the row has no usable target.
   bool featurize(const Row& row, Features& x, Target& y, std::string& reason) {
@@ -131,7 +132,6 @@ class Featurizer {
   Pipeline& pipeline_;
   bool regression_;
   bool binary_;
-  bool target_seen_ = false;
   std::vector<Role> roles_;
 };
 
@@ -348,14 +348,16 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   bool binary = pipeline.task() != Task::kRegression && setup_labels(config, pipeline);
   BadLineReporter reporter(config.data, config.max_bad_line_reports);
   auto source = open_source(config.data, decode_options(config, pipeline, &reporter));
-  Featurizer featurizer(config, pipeline, pipeline.task() == Task::kBinary || binary);
-  featurizer.sync_columns(source->columns());
   // A JSON Lines source learns its columns as it reads; the others know them now.
-  if (!source->columns().empty() && !featurizer.target_seen()) {
+  const auto& columns = source->columns();
+  if (!columns.empty() && std::none_of(columns.begin(), columns.end(),
+                                       [&](const Column& c) { return c.name == config.target; })) {
     std::string names;
-    for (const auto& c : source->columns()) names += (names.empty() ? "" : ", ") + c.name;
+    for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c.name;
     throw Error(config.data + ": no column named '" + config.target + "' (columns: " + names + ")");
   }
+  Featurizer featurizer(config, pipeline, pipeline.task() == Task::kBinary || binary);
+  featurizer.sync_columns(columns);
 
   ProgressiveValidation pv(pipeline, binary, config.delay, config.window);
   ProgressLine progress(config.progress);
@@ -363,6 +365,12 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   Features x;
   Target y;
   std::string reason;
+  std::unique_ptr<FILE, int (*)(FILE*)> output(nullptr, &std::fclose);
+  if (!config.output.empty()) {
+    output.reset(std::fopen(config.output.c_str(), "w"));
+    if (!output) throw Error(config.output + ": cannot create: " + std::strerror(errno));
+  }
+  bool regression = pipeline.task() == Task::kRegression;
   auto consume = [&](const Row& row) {
     if (!featurizer.featurize(row, x, y, reason)) {
       ++result.skipped;
@@ -371,6 +379,15 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     }
     pv.process(x, y);
     progress.tick(pv);
+    if (output) {
+      const Prediction& p = pv.last_prediction();
+      if (regression) {
+        fmt::print(output.get(), "{}\n", p.value);
+      } else {
+        fmt::print(output.get(), "{},{}\n", p.has_label ? pipeline.labels().name(p.label) : "",
+                   p.value);
+      }
+    }
   };
 
   auto start = Clock::now();

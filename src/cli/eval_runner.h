@@ -25,6 +25,9 @@ struct EvalConfig {
   bool progress = false;  // live progress line on stderr
   int threads = 2;        // 2: decode on a second thread
   size_t max_bad_line_reports = 10;
+  // If set, one line per event is written there: the predicted class and P(class 1)
+  // (or the top probability), or the predicted value.
+  std::string output;
 };
 
 struct EvalResult {

@@ -60,25 +60,24 @@ const Features& Pipeline::run_transforms(const Features& x) {
   return *in;
 }
 
-void Pipeline::learn_transformed(const Features& x, const Features& model_input, const Target& y,
-                                 double weight) {
-  for (size_t i = 0; i < transformers_.size(); ++i) {
-    transformers_[i]->learn(i == 0 ? x : stages_[i - 1]);
-  }
-  model_->learn(model_input, y, weight);
-}
-
 void Pipeline::predict(const Features& x, Prediction& out) { model_->predict(run_transforms(x), out); }
 
 void Pipeline::learn(const Features& x, const Target& y, double weight) {
-  learn_transformed(x, run_transforms(x), y, weight);
+  // Each transformer first learns from its input, then transforms it with the updated
+  // statistics: the order under which River's published figures were measured.
+  const Features* in = &x;
+  for (size_t i = 0; i < transformers_.size(); ++i) {
+    transformers_[i]->learn(*in);
+    transformers_[i]->transform(*in, stages_[i], schema_);
+    in = &stages_[i];
+  }
+  model_->learn(*in, y, weight);
 }
 
 void Pipeline::predict_then_learn(const Features& x, const Target& y, Prediction& out,
                                   double weight) {
-  const Features& z = run_transforms(x);
-  model_->predict(z, out);
-  learn_transformed(x, z, y, weight);
+  predict(x, out);
+  learn(x, y, weight);
 }
 
 void Pipeline::save(const std::string& path) const {

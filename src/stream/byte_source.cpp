@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -108,7 +109,26 @@ class GzipSource final : public ByteSource {
   bool done_ = false;
 };
 
+class MemorySource final : public ByteSource {
+ public:
+  MemorySource(std::string name, std::string_view bytes) : ByteSource(std::move(name)), bytes_(bytes) {}
+  size_t read(char* buf, size_t n) override {
+    n = std::min(n, bytes_.size() - pos_);
+    std::memcpy(buf, bytes_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string_view bytes_;
+  size_t pos_ = 0;
+};
+
 }  // namespace
+
+std::unique_ptr<ByteSource> ByteSource::from_memory(std::string name, std::string_view bytes) {
+  return std::make_unique<MemorySource>(std::move(name), bytes);
+}
 
 std::unique_ptr<ByteSource> ByteSource::open(const std::string& path) {
   std::unique_ptr<FdSource> src;

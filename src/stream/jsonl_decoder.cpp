@@ -10,7 +10,7 @@
 namespace rtml {
 
 struct JsonLinesDecoder::Parsed {
-  nlohmann::json doc;
+  nlohmann::ordered_json doc;  // keeps the file's key order for column order
 };
 
 JsonLinesDecoder::JsonLinesDecoder(std::unique_ptr<ByteSource> in, DecodeOptions options)
@@ -52,7 +52,7 @@ bool JsonLinesDecoder::next_line(std::string_view& line) {
 
 std::string JsonLinesDecoder::decode(std::string_view line, Row& row) {
   auto& doc = parsed_->doc;
-  doc = nlohmann::json::parse(line.begin(), line.end(), nullptr, false);
+  doc = nlohmann::ordered_json::parse(line.begin(), line.end(), nullptr, false);
   if (doc.is_discarded()) return "not valid JSON";
   if (!doc.is_object()) return "expected a JSON object";
   for (auto& v : row.values) v.kind = ValueKind::kMissing;

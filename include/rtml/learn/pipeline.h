@@ -17,9 +17,9 @@ namespace rtml {
 
 // A pipeline such as "standard_scaler | logistic_regression(lr=0.005)".
 //
-// Learning follows River: each transformer transforms an event with the statistics
-// it had before the event and then learns from it, so predict() and learn() on the same
-// event see the same transformed features. predict() changes no statistics.
+// Learning follows River: in learn(), each transformer first updates its statistics
+// with the event and then transforms it, and the model learns from the result. In
+// predict(), transformers use the statistics they have and change nothing.
 //
 // Not thread-safe: one thread drives a pipeline (its schema grows as names appear).
 class Pipeline {
@@ -55,7 +55,7 @@ class Pipeline {
 
   void predict(const Features& x, Prediction& out);
   void learn(const Features& x, const Target& y, double weight = 1.0);
-  // predict() then learn() on one event, transforming it only once.
+  // predict() then learn() on one event: progressive validation's step.
   void predict_then_learn(const Features& x, const Target& y, Prediction& out,
                           double weight = 1.0);
 
@@ -66,8 +66,6 @@ class Pipeline {
   void build(std::string_view expression);
   // Runs the transformers on x; stages_[i] is the input of step i. Returns the model's input.
   const Features& run_transforms(const Features& x);
-  void learn_transformed(const Features& x, const Features& model_input, const Target& y,
-                         double weight);
 
   std::string description_;
   std::vector<std::unique_ptr<Transformer>> transformers_;

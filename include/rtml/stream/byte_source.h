@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace rtml {
 
@@ -17,6 +18,9 @@ class ByteSource {
   // Opens path ("-" is standard input). Throws Error naming the path if it is
   // missing or unreadable.
   static std::unique_ptr<ByteSource> open(const std::string& path);
+  // Reads bytes held in memory (not copied: they must outlive the source). Not
+  // decompressed.
+  static std::unique_ptr<ByteSource> from_memory(std::string name, std::string_view bytes);
 
   // Reads up to n bytes into buf and returns how many were read; 0 means the end.
   // Throws Error naming the source on a read error or a corrupt or truncated gzip

@@ -113,7 +113,7 @@ double Glm::loss_gradient(double y, double y_hat) const {
       return 2.0 * (y_hat - y);
     case GlmLoss::kHinge: {
       double s = y > 0.5 ? 1.0 : -1.0;
-      return s * y_hat < config_.hinge_threshold ? -s : 0.0;
+      return s * y_hat <= config_.hinge_threshold ? -s : 0.0;  // a tie is a mistake
     }
   }
   return 0.0;

@@ -1,0 +1,40 @@
+// Predict + learn per event over Elec2 decoded in memory, one core.
+// Targets (issue 2): scaler + logistic regression >= 5 M events/s, Gaussian NB >= 3 M.
+#include <benchmark/benchmark.h>
+
+#include "bench_data.h"
+
+namespace rtml::bench {
+namespace {
+
+void run_pipeline(benchmark::State& state, const char* expression) {
+  Pipeline p(expression);
+  auto events = elec2_events(p);
+  Prediction out;
+  size_t i = 0;
+  for (auto _ : state) {
+    const Event& e = events[i];
+    p.predict_then_learn(e.x, e.y, out);
+    benchmark::DoNotOptimize(out.value);
+    if (++i == events.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel(expression);
+}
+
+#define RTML_PIPELINE_BENCH(name, expr) \
+  void name(benchmark::State& s) { run_pipeline(s, expr); } \
+  BENCHMARK(name)
+
+RTML_PIPELINE_BENCH(BM_ScalerLogisticRegression, "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)");
+RTML_PIPELINE_BENCH(BM_GaussianNB, "gaussian_nb");
+RTML_PIPELINE_BENCH(BM_ScalerLogisticRegressionAdam, "standard_scaler | logistic_regression(optimizer=adam)");
+RTML_PIPELINE_BENCH(BM_ScalerLogisticRegressionFtrl, "standard_scaler | logistic_regression(optimizer=ftrl)");
+RTML_PIPELINE_BENCH(BM_MinMaxPerceptron, "min_max_scaler | perceptron");
+RTML_PIPELINE_BENCH(BM_ScalerPAClassifier, "standard_scaler | pa_classifier");
+RTML_PIPELINE_BENCH(BM_ScalerSoftmax, "standard_scaler | softmax_regression");
+RTML_PIPELINE_BENCH(BM_MultinomialNB, "min_max_scaler | multinomial_nb");
+RTML_PIPELINE_BENCH(BM_HasherLogisticRegression, "feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");
+
+}  // namespace
+}  // namespace rtml::bench

@@ -1,0 +1,95 @@
+// The per-event path allocates nothing once warmed up: this binary counts every heap
+// allocation through a replaced global operator new.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "../test_util.h"
+#include "rtml/learn/pipeline.h"
+#include "rtml/learn/progressive.h"
+#include "rtml/stream/row_source.h"
+
+namespace {
+std::atomic<uint64_t> g_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace rtml {
+namespace {
+
+struct Event {
+  Features x;
+  Target y;
+};
+
+// Elec2 decoded into memory (or a synthetic stream when the data set is absent).
+std::vector<Event> load(Pipeline& p, bool regression) {
+  std::string spec = test::have_data("elec2.csv.gz") ? test::data_dir() + "/elec2.csv.gz"
+                                                      : "synth:hyperplane?n=20000";
+  auto src = open_source(spec);
+  std::vector<Event> out;
+  Row row;
+  size_t target = src->columns().size() - 1;
+  while (src->next(row)) {
+    Event e;
+    for (size_t i = 0; i < target; ++i) {
+      if (row.values[i].kind == ValueKind::kNumber) {
+        e.x.add(p.schema().intern(src->columns()[i].name), row.values[i].number);
+      }
+    }
+    if (regression) {
+      e.y = Target::of_value(row.values[3].number);
+    } else {
+      e.y = Target::of_class(*p.labels().intern(row.values[target].text, true));
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+TEST(Allocations, NonePerEventAfterWarmUp) {
+  const char* binary[] = {
+      "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)",
+      "min_max_scaler | logistic_regression(optimizer=adam)",
+      "standard_scaler | logistic_regression(optimizer=adagrad, l1=0.001)",
+      "standard_scaler | logistic_regression(optimizer=ftrl)",
+      "standard_scaler | perceptron",
+      "standard_scaler | pa_classifier",
+      "standard_scaler | softmax_regression",
+      "gaussian_nb",
+      "min_max_scaler | multinomial_nb",
+      "feature_hasher(bits=12) | logistic_regression",
+  };
+  const char* regression[] = {"standard_scaler | linear_regression", "standard_scaler | pa_regressor"};
+  auto check = [](const std::string& expr, bool is_regression) {
+    SCOPED_TRACE(expr);
+    Pipeline p(expr);
+    auto events = load(p, is_regression);
+    ProgressiveValidation pv(p, !is_regression, 0, 1000);
+    ProgressiveValidation delayed(p, !is_regression, 50, 0);
+    for (size_t i = 0; i < 2000; ++i) {
+      pv.process(events[i].x, events[i].y);
+      delayed.process(events[i].x, events[i].y);
+    }
+    uint64_t before = g_allocations.load();
+    for (size_t i = 2000; i < events.size(); ++i) {
+      pv.process(events[i].x, events[i].y);
+      delayed.process(events[i].x, events[i].y);
+    }
+    EXPECT_EQ(g_allocations.load() - before, 0u) << "over " << events.size() - 2000 << " events";
+  };
+  for (const char* e : binary) check(e, false);
+  for (const char* e : regression) check(e, true);
+}
+
+}  // namespace
+}  // namespace rtml

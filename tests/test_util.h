@@ -1,0 +1,73 @@
+// Helpers shared by the tests: data location, temporary folders, running the CLI.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace rtml::test {
+
+// The shared data sets: $RTML_DATA, else ../shared/datasets beside the source tree.
+inline std::string data_dir() {
+  if (const char* env = std::getenv("RTML_DATA"); env && *env) return env;
+  return std::string(RTML_SOURCE_DIR) + "/../shared/datasets";
+}
+
+inline bool have_data(const std::string& file) {
+  return std::filesystem::exists(data_dir() + "/" + file);
+}
+
+#define RTML_REQUIRE_DATA(file)                                                     \
+  do {                                                                              \
+    if (!::rtml::test::have_data(file)) GTEST_SKIP() << "data set not found: " << file; \
+  } while (0)
+
+// A fresh temporary folder, removed with everything in it at the end of the scope.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "rtml-test-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  std::string write(const std::string& name, const std::string& content) const {
+    std::ofstream(file(name), std::ios::binary) << content;
+    return file(name);
+  }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code;
+  std::string out;  // stdout and stderr, interleaved
+};
+
+// Runs a shell command and captures its output.
+inline CommandResult run(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+inline std::string last_line(const std::string& s) {
+  auto end = s.find_last_not_of('\n');
+  if (end == std::string::npos) return "";
+  auto start = s.find_last_of('\n', end);
+  return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+}  // namespace rtml::test
