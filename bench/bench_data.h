@@ -42,7 +42,8 @@ struct Event {
 
 // Elec2 decoded into features and targets for pipeline p (class UP = 1).
 inline std::vector<Event> elec2_events(Pipeline& p) {
-  auto src = std::make_unique<CsvDecoder>(ByteSource::from_memory("elec2", elec2_text()), DecodeOptions{});
+  auto src =
+      std::make_unique<CsvDecoder>(ByteSource::from_memory("elec2", elec2_text()), DecodeOptions{});
   p.labels().set_binary("DOWN", "UP");
   std::vector<Event> events;
   Row row;

@@ -16,7 +16,8 @@ void BM_DecodeCsvElec2(benchmark::State& state) {
     benchmark::DoNotOptimize(rows);
   }
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
-  state.counters["rows/s"] = benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
+  state.counters["rows/s"] =
+      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_DecodeCsvElec2)->Unit(benchmark::kMillisecond);
 

@@ -22,19 +22,23 @@ void run_pipeline(benchmark::State& state, const char* expression) {
   state.SetLabel(expression);
 }
 
-#define RTML_PIPELINE_BENCH(name, expr) \
+#define RTML_PIPELINE_BENCH(name, expr)                     \
   void name(benchmark::State& s) { run_pipeline(s, expr); } \
   BENCHMARK(name)
 
-RTML_PIPELINE_BENCH(BM_ScalerLogisticRegression, "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)");
+RTML_PIPELINE_BENCH(BM_ScalerLogisticRegression,
+                    "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)");
 RTML_PIPELINE_BENCH(BM_GaussianNB, "gaussian_nb");
-RTML_PIPELINE_BENCH(BM_ScalerLogisticRegressionAdam, "standard_scaler | logistic_regression(optimizer=adam)");
-RTML_PIPELINE_BENCH(BM_ScalerLogisticRegressionFtrl, "standard_scaler | logistic_regression(optimizer=ftrl)");
+RTML_PIPELINE_BENCH(BM_ScalerLogisticRegressionAdam,
+                    "standard_scaler | logistic_regression(optimizer=adam)");
+RTML_PIPELINE_BENCH(BM_ScalerLogisticRegressionFtrl,
+                    "standard_scaler | logistic_regression(optimizer=ftrl)");
 RTML_PIPELINE_BENCH(BM_MinMaxPerceptron, "min_max_scaler | perceptron");
 RTML_PIPELINE_BENCH(BM_ScalerPAClassifier, "standard_scaler | pa_classifier");
 RTML_PIPELINE_BENCH(BM_ScalerSoftmax, "standard_scaler | softmax_regression");
 RTML_PIPELINE_BENCH(BM_MultinomialNB, "min_max_scaler | multinomial_nb");
-RTML_PIPELINE_BENCH(BM_HasherLogisticRegression, "feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");
+RTML_PIPELINE_BENCH(BM_HasherLogisticRegression,
+                    "feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");
 
 }  // namespace
 }  // namespace rtml::bench

@@ -22,8 +22,8 @@ inline bool have_data(const std::string& file) {
   return std::filesystem::exists(data_dir() + "/" + file);
 }
 
-#define RTML_REQUIRE_DATA(file)                                                     \
-  do {                                                                              \
+#define RTML_REQUIRE_DATA(file)                                                         \
+  do {                                                                                  \
     if (!::rtml::test::have_data(file)) GTEST_SKIP() << "data set not found: " << file; \
   } while (0)
 
@@ -67,7 +67,8 @@ inline std::string last_line(const std::string& s) {
   auto end = s.find_last_not_of('\n');
   if (end == std::string::npos) return "";
   auto start = s.find_last_of('\n', end);
-  return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return s.substr(start == std::string::npos ? 0 : start + 1,
+                  end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 }  // namespace rtml::test

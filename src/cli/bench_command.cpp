@@ -59,10 +59,8 @@ std::vector<std::string> models_for(const DataSet& d) {
       return {"gaussian_nb", "standard_scaler | softmax_regression",
               "min_max_scaler | multinomial_nb"};
     case Kind::kRegression:
-      return {"standard_scaler | linear_regression",
-              "standard_scaler | linear_regression(l1=1)",
-              "standard_scaler | linear_regression(l2=1)",
-              "standard_scaler | pa_regressor(mode=1)",
+      return {"standard_scaler | linear_regression", "standard_scaler | linear_regression(l1=1)",
+              "standard_scaler | linear_regression(l2=1)", "standard_scaler | pa_regressor(mode=1)",
               "standard_scaler | pa_regressor(mode=2)"};
   }
   return {};
@@ -100,8 +98,8 @@ int run(const BenchOptions& o) {
     if (!o.only.empty() && d.file.find(o.only) == std::string::npos) continue;
     for (const auto& m : models_for(d)) {
       std::string cmd = shell_quote(exe) + " eval --json --quiet --data " + shell_quote(path) +
-                        " --target " + shell_quote(d.target) + " --model " + shell_quote(m) +
-                        " " + d.extra + " 2>/dev/null";
+                        " --target " + shell_quote(d.target) + " --model " + shell_quote(m) + " " +
+                        d.extra + " 2>/dev/null";
       FILE* p = popen(cmd.c_str(), "r");
       if (!p) throw Error("cannot run " + exe);
       std::string out;
@@ -141,7 +139,8 @@ int run(const BenchOptions& o) {
 
 std::function<int()> add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
-  auto* cmd = app.add_subcommand("bench", "Every model on every data set present: metric, events/s, peak memory");
+  auto* cmd = app.add_subcommand(
+      "bench", "Every model on every data set present: metric, events/s, peak memory");
   cmd->add_flag("--markdown", o->markdown, "Print the table as Markdown");
   cmd->add_option("--only", o->only, "Only data sets whose file name contains this");
   return [o] { return run(*o); };

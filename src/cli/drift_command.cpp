@@ -62,8 +62,8 @@ int run(const DriftOptions& o) {
     DecodeOptions opts;
     opts.types[o.column] = ColumnType::kNumeric;
     opts.on_bad_line = [](const BadLine& b) {
-      std::fprintf(stderr, "rtml: line %llu: skipped: %s\n", static_cast<unsigned long long>(b.line),
-                   b.reason.c_str());
+      std::fprintf(stderr, "rtml: line %llu: skipped: %s\n",
+                   static_cast<unsigned long long>(b.line), b.reason.c_str());
     };
     auto source = open_source(o.data, opts);
     Row row;
@@ -99,9 +99,12 @@ int run(const DriftOptions& o) {
 
 std::function<int()> add_drift_command(CLI::App& app) {
   auto o = std::make_shared<DriftOptions>();
-  auto* cmd = app.add_subcommand("drift", "Detect concept drift in a stream of numbers (stdin, one per line, or a column)");
-  cmd->add_option("--detector", o->detector, "adwin, page_hinkley or ddm, with parameters: adwin(delta=0.002)");
-  cmd->add_option("--data", o->data, "A CSV/JSON Lines file or synth: spec (default: numbers on stdin)");
+  auto* cmd = app.add_subcommand(
+      "drift", "Detect concept drift in a stream of numbers (stdin, one per line, or a column)");
+  cmd->add_option("--detector", o->detector,
+                  "adwin, page_hinkley or ddm, with parameters: adwin(delta=0.002)");
+  cmd->add_option("--data", o->data,
+                  "A CSV/JSON Lines file or synth: spec (default: numbers on stdin)");
   cmd->add_option("--column", o->column, "The column of --data to watch");
   cmd->add_flag("--json", o->json, "Print one JSON object");
   return [o] { return run(*o); };

@@ -65,13 +65,16 @@ int run(EvalOptions& o) {
   fmt::print("model     {}\n", pipeline.description());
   fmt::print("events    {}  (skipped {}, non-finite values read as missing {})\n", r.events,
              r.skipped, r.non_finite);
-  fmt::print("\n{:<10} {:>10}{}\n", "metric", "value", r.rolling.empty() ? "" : fmt::format("  {:>10}", "last " + std::to_string(c.window)));
+  fmt::print("\n{:<10} {:>10}{}\n", "metric", "value",
+             r.rolling.empty() ? "" : fmt::format("  {:>10}", "last " + std::to_string(c.window)));
   for (const auto& [name, value] : r.metrics) {
     std::string rolling;
-    if (auto it = r.rolling.find(name); it != r.rolling.end()) rolling = fmt::format("  {:>10.4f}", it->second);
+    if (auto it = r.rolling.find(name); it != r.rolling.end())
+      rolling = fmt::format("  {:>10.4f}", it->second);
     fmt::print("{:<10} {:>10.4f}{}\n", name, value, rolling);
   }
-  fmt::print("\ntime      {:.3f} s  ({:.0f} events/s), peak memory {:.1f} MiB\n", r.seconds, eps, rss);
+  fmt::print("\ntime      {:.3f} s  ({:.0f} events/s), peak memory {:.1f} MiB\n", r.seconds, eps,
+             rss);
   if (!o.save.empty()) fmt::print("saved     {}\n", o.save);
   return 0;
 }
@@ -80,20 +83,31 @@ int run(EvalOptions& o) {
 
 std::function<int()> add_eval_command(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  auto* cmd = app.add_subcommand("eval", "Progressive validation (predict, then learn) of a model on a stream");
-  cmd->add_option("--data", o->config.data, "CSV, CSV.gz, JSON Lines file, '-' for stdin, or synth:sea|hyperplane|agrawal?n=..&seed=..")->required();
+  auto* cmd = app.add_subcommand(
+      "eval", "Progressive validation (predict, then learn) of a model on a stream");
+  cmd->add_option("--data", o->config.data,
+                  "CSV, CSV.gz, JSON Lines file, '-' for stdin, or "
+                  "synth:sea|hyperplane|agrawal?n=..&seed=..")
+      ->required();
   cmd->add_option("--target", o->config.target, "The column to predict")->required();
-  cmd->add_option("--model", o->model, "Pipeline expression, e.g. \"standard_scaler | logistic_regression(lr=0.005)\"");
+  cmd->add_option("--model", o->model,
+                  "Pipeline expression, e.g. \"standard_scaler | logistic_regression(lr=0.005)\"");
   cmd->add_option("--drop", o->drop, "Columns to ignore, comma-separated");
-  cmd->add_option("--categorical", o->categorical, "Columns to read as categories, comma-separated");
+  cmd->add_option("--categorical", o->categorical,
+                  "Columns to read as categories, comma-separated");
   cmd->add_option("--numeric", o->numeric, "Columns to read as numbers, comma-separated");
   cmd->add_option("--delay", o->config.delay, "Labels arrive N events after their event");
-  cmd->add_option("--positive", o->positive, "The positive class of a binary target (default: the greater value)");
+  cmd->add_option("--positive", o->positive,
+                  "The positive class of a binary target (default: the greater value)");
   cmd->add_option("--window", o->config.window, "Also report metrics over the last N events");
-  cmd->add_option("--output", o->config.output, "Write each event's prediction to this file, one line per event");
+  cmd->add_option("--output", o->config.output,
+                  "Write each event's prediction to this file, one line per event");
   cmd->add_option("--save", o->save, "Write the final pipeline to this file");
-  cmd->add_option("--load", o->load, "Start from a pipeline saved with --save (instead of --model)");
-  cmd->add_option("--threads", o->config.threads, "1: decode and learn on one thread; 2: decode on a second thread")->check(CLI::Range(1, 2));
+  cmd->add_option("--load", o->load,
+                  "Start from a pipeline saved with --save (instead of --model)");
+  cmd->add_option("--threads", o->config.threads,
+                  "1: decode and learn on one thread; 2: decode on a second thread")
+      ->check(CLI::Range(1, 2));
   cmd->add_flag("--strict", o->config.strict, "Stop at the first bad line instead of skipping it");
   cmd->add_flag("--json", o->json, "Print the result as one JSON object on the last line");
   cmd->add_flag("--quiet", o->quiet, "No progress line");

@@ -2,15 +2,15 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <memory>
-#include <algorithm>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -74,8 +74,8 @@ class Featurizer {
         if (c.type == ColumnType::kCategorical && !pipeline_.encodes_categories()) {
           throw Error("column '" + c.name +
                       "' is categorical, and the pipeline has no step that encodes categories: "
-                      "add one_hot or feature_hasher, pass --numeric " + c.name +
-                      " if it holds numbers, or --drop it");
+                      "add one_hot or feature_hasher, pass --numeric " +
+                      c.name + " if it holds numbers, or --drop it");
         }
       }
       roles_.push_back(r);
@@ -289,7 +289,8 @@ bool setup_labels(const EvalConfig& config, Pipeline& pipeline) {
   }
   if (binary_model && seen.size() > 2) {
     throw Error("target '" + config.target + "' has more than two values ('" + seen[0] + "', '" +
-                seen[1] + "', '" + seen[2] + "', ...), but " + std::string(pipeline.model().kind()) +
+                seen[1] + "', '" + seen[2] + "', ...), but " +
+                std::string(pipeline.model().kind()) +
                 " is a binary classifier: use softmax_regression or gaussian_nb");
   }
   bool binary = binary_model || seen.size() == 2;
@@ -439,7 +440,8 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
             const auto& c = b->cells[cell++];
             v.kind = c.kind;
             v.number = c.number;
-            if (c.kind == ValueKind::kText) v.text = std::string_view(b->arena).substr(c.offset, c.length);
+            if (c.kind == ValueKind::kText)
+              v.text = std::string_view(b->arena).substr(c.offset, c.length);
           }
           row.line = b->lines[r];
           consume(row);

@@ -26,7 +26,8 @@ std::string find_data_dir() {
   if (!ec) starts.push_back(exe.parent_path());
   for (auto d : starts) {
     for (int up = 0; up < 6 && !d.empty(); ++up) {
-      if (fs::is_directory(d / "shared" / "datasets", ec)) return (d / "shared" / "datasets").string();
+      if (fs::is_directory(d / "shared" / "datasets", ec))
+        return (d / "shared" / "datasets").string();
       if (d == d.parent_path()) break;
       d = d.parent_path();
     }

@@ -70,8 +70,8 @@ std::string ParamSet::choice(const std::string& name, const std::string& fallbac
     if (!ok) {
       std::string list;
       for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
-      throw Error(component_ + ": parameter '" + name + "' must be one of " + list + ", got '" +
-                  v + "'");
+      throw Error(component_ + ": parameter '" + name + "' must be one of " + list + ", got '" + v +
+                  "'");
     }
   }
   used_.emplace_back(name, v);
@@ -85,8 +85,8 @@ void ParamSet::finish() const {
     if (!known) {
       std::string valid;
       for (const auto& u : used_) valid += (valid.empty() ? "" : ", ") + u.first;
-      throw Error(component_ + ": unknown parameter '" + k + "' (valid: " +
-                  (valid.empty() ? std::string("none") : valid) + ")");
+      throw Error(component_ + ": unknown parameter '" + k +
+                  "' (valid: " + (valid.empty() ? std::string("none") : valid) + ")");
     }
   }
 }

@@ -60,7 +60,9 @@ const Features& Pipeline::run_transforms(const Features& x) {
   return *in;
 }
 
-void Pipeline::predict(const Features& x, Prediction& out) { model_->predict(run_transforms(x), out); }
+void Pipeline::predict(const Features& x, Prediction& out) {
+  model_->predict(run_transforms(x), out);
+}
 
 void Pipeline::learn(const Features& x, const Target& y, double weight) {
   // Each transformer first learns from its input, then transforms it with the updated

@@ -17,7 +17,8 @@ namespace {
 // Plain file descriptor reads, with a small look-ahead so the gzip check can peek.
 class FdSource final : public ByteSource {
  public:
-  FdSource(std::string name, int fd, bool owns) : ByteSource(std::move(name)), fd_(fd), owns_(owns) {}
+  FdSource(std::string name, int fd, bool owns)
+      : ByteSource(std::move(name)), fd_(fd), owns_(owns) {}
   ~FdSource() override {
     if (owns_) ::close(fd_);
   }
@@ -111,7 +112,8 @@ class GzipSource final : public ByteSource {
 
 class MemorySource final : public ByteSource {
  public:
-  MemorySource(std::string name, std::string_view bytes) : ByteSource(std::move(name)), bytes_(bytes) {}
+  MemorySource(std::string name, std::string_view bytes)
+      : ByteSource(std::move(name)), bytes_(bytes) {}
   size_t read(char* buf, size_t n) override {
     n = std::min(n, bytes_.size() - pos_);
     std::memcpy(buf, bytes_.data() + pos_, n);

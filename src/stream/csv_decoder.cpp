@@ -244,8 +244,8 @@ bool CsvDecoder::next(Row& row) {
       }
       double x;
       if (!parse_number(text, x)) {
-        reject(line, "column '" + columns_[i].name + "': expected a number, got '" + shown(text) +
-                         "'");
+        reject(line,
+               "column '" + columns_[i].name + "': expected a number, got '" + shown(text) + "'");
         bad = true;
         break;
       }

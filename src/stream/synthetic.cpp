@@ -144,10 +144,10 @@ class Hyperplane final : public Generator {
 class Agrawal final : public Generator {
  public:
   Agrawal(uint64_t n, uint64_t seed, int function, uint64_t drift_every, double perturbation)
-      : Generator("agrawal",
-                  {"salary", "commission", "age", "elevel", "car", "zipcode", "hvalue", "hyears",
-                   "loan"},
-                  n, seed),
+      : Generator(
+            "agrawal",
+            {"salary", "commission", "age", "elevel", "car", "zipcode", "hvalue", "hyears", "loan"},
+            n, seed),
         function_(function),
         every_(drift_every),
         perturbation_(perturbation) {}
@@ -255,16 +255,19 @@ std::unique_ptr<RowSource> make_generator(const std::string& name, const Generat
   } else if (name == "hyperplane") {
     int features = static_cast<int>(positive(p.number("n_features", 10), "n_features"));
     int drift = static_cast<int>(p.number("n_drift_features", 2));
-    if (drift < 0 || drift > features) throw Error("synth:hyperplane: n_drift_features must be in [0, n_features]");
+    if (drift < 0 || drift > features)
+      throw Error("synth:hyperplane: n_drift_features must be in [0, n_features]");
     g = std::make_unique<Hyperplane>(n, seed, features, drift, p.number("mag_change", 0.001),
                                      p.number("sigma", 0.1), p.number("noise", 0.05));
   } else if (name == "agrawal") {
     double f = p.number("function", 0);
     if (f < 0 || f > 9 || f != std::floor(f)) throw Error("synth:agrawal: function must be 0 to 9");
     auto every = positive(p.number("drift_every", std::max<double>(1, n / 2)), "drift_every");
-    g = std::make_unique<Agrawal>(n, seed, static_cast<int>(f), every, p.number("perturbation", 0.05));
+    g = std::make_unique<Agrawal>(n, seed, static_cast<int>(f), every,
+                                  p.number("perturbation", 0.05));
   } else {
-    throw Error("unknown generator 'synth:" + name + "' (valid: synth:sea, synth:hyperplane, synth:agrawal)");
+    throw Error("unknown generator 'synth:" + name +
+                "' (valid: synth:sea, synth:hyperplane, synth:agrawal)");
   }
   p.finish();
   return g;

@@ -29,25 +29,34 @@ struct RiverFigure {
   const char* target;
   const char* model;
   const char* metric;
-  double river;     // River's published figure
+  double river;      // River's published figure
   double tolerance;  // accuracy: absolute; mae: relative
 };
 
 // ../shared/reference/river-benchmarks.md, with River's configurations.
 const RiverFigure kFigures[] = {
-    {"elec2.csv.gz", "class", "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)", "accuracy", 0.8221, 0.005},
+    {"elec2.csv.gz", "class", "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)",
+     "accuracy", 0.8221, 0.005},
     {"elec2.csv.gz", "class", "gaussian_nb", "accuracy", 0.7287, 0.005},
-    {"phishing.csv.gz", "is_phishing", "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)", "accuracy", 0.8872, 0.005},
+    {"phishing.csv.gz", "is_phishing",
+     "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)", "accuracy", 0.8872, 0.005},
     {"phishing.csv.gz", "is_phishing", "gaussian_nb", "accuracy", 0.8847, 0.005},
     {"image_segments.csv.gz", "category", "gaussian_nb", "accuracy", 0.7319, 0.005},
     {"chick_weights.csv.gz", "weight", "standard_scaler | linear_regression", "mae", 23.7587, 0.02},
-    {"chick_weights.csv.gz", "weight", "standard_scaler | linear_regression(l1=1)", "mae", 23.7577, 0.02},
-    {"chick_weights.csv.gz", "weight", "standard_scaler | linear_regression(l2=1)", "mae", 25.2738, 0.02},
-    {"chick_weights.csv.gz", "weight", "standard_scaler | pa_regressor(mode=1)", "mae", 24.3423, 0.02},
-    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | linear_regression", "mae", 1.3146, 0.05},
-    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | linear_regression(l1=1)", "mae", 1.1538, 0.05},
-    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | linear_regression(l2=1)", "mae", 1.8715, 0.05},
-    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | pa_regressor(mode=1)", "mae", 4.9840, 0.05},
+    {"chick_weights.csv.gz", "weight", "standard_scaler | linear_regression(l1=1)", "mae", 23.7577,
+     0.02},
+    {"chick_weights.csv.gz", "weight", "standard_scaler | linear_regression(l2=1)", "mae", 25.2738,
+     0.02},
+    {"chick_weights.csv.gz", "weight", "standard_scaler | pa_regressor(mode=1)", "mae", 24.3423,
+     0.02},
+    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | linear_regression", "mae",
+     1.3146, 0.05},
+    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | linear_regression(l1=1)",
+     "mae", 1.1538, 0.05},
+    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | linear_regression(l2=1)",
+     "mae", 1.8715, 0.05},
+    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | pa_regressor(mode=1)", "mae",
+     4.9840, 0.05},
 };
 
 TEST(EvalCli, MeetsRiversPublishedFigures) {
@@ -64,15 +73,45 @@ TEST(EvalCli, MeetsRiversPublishedFigures) {
   }
 }
 
+TEST(EvalCli, RunsOnEveryStoredDataSet) {
+  struct Case {
+    const char *file, *target, *model, *extra;
+    int events;
+    double floor;  // accuracy above the majority class
+  } cases[] = {
+      {"bananas.csv.gz", "label", "gaussian_nb", "", 5300, 0.56},
+      {"weather.csv.gz", "rain", "standard_scaler | logistic_regression", "", 18159, 0.70},
+      {"ctr_kdd2012_small.csv.gz", "click",
+       "feature_hasher(bits=20) | logistic_regression(optimizer=ftrl)",
+       "--categorical impression,url_hash,ad_id,advertiser_id,depth,position,query_id,keyword_id,"
+       "title_id,description_id,user_id",
+       39948, 0.82},
+  };
+  for (const auto& c : cases) {
+    if (!test::have_data(c.file)) GTEST_SKIP() << "data sets not found";
+    SCOPED_TRACE(c.file);
+    json j = eval_json(c.file, c.target, c.model, c.extra);
+    EXPECT_EQ(j["events"], c.events);
+    EXPECT_EQ(j["skipped"], 0);
+    EXPECT_GE(j["metrics"]["accuracy"].get<double>(), c.floor);
+    if (std::string(c.target) == "click") {
+      // Better than the best constant predictor's log loss (0.4534, reference/peers.md).
+      EXPECT_LT(j["metrics"]["logloss"].get<double>(), 0.44);
+    }
+  }
+}
+
 TEST(EvalCli, JsonContract) {
   RTML_REQUIRE_DATA("elec2.csv.gz");
   json j = eval_json("elec2.csv.gz", "class", "standard_scaler | logistic_regression");
-  for (const char* key : {"model", "events", "skipped", "metrics", "seconds", "events_per_second", "peak_rss_mb"}) {
+  for (const char* key :
+       {"model", "events", "skipped", "metrics", "seconds", "events_per_second", "peak_rss_mb"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["events"], 45312);
   EXPECT_EQ(j["skipped"], 0);
-  for (const char* m : {"accuracy", "f1", "logloss", "roc_auc"}) EXPECT_TRUE(j["metrics"].contains(m)) << m;
+  for (const char* m : {"accuracy", "f1", "logloss", "roc_auc"})
+    EXPECT_TRUE(j["metrics"].contains(m)) << m;
 
   json multi = eval_json("image_segments.csv.gz", "category", "gaussian_nb");
   EXPECT_TRUE(multi["metrics"].contains("macro_f1"));
@@ -90,15 +129,19 @@ TEST(EvalCli, PositiveClassDefaultsToTheGreaterValueAndCanBeChosen) {
 }
 
 TEST(EvalCli, SyntheticStreamsDelayAndSingleThread) {
-  json sea = eval_json("synth:sea?n=20000&seed=3", "class", "standard_scaler | logistic_regression");
+  json sea =
+      eval_json("synth:sea?n=20000&seed=3", "class", "standard_scaler | logistic_regression");
   EXPECT_EQ(sea["events"], 20000);
   EXPECT_GT(sea["metrics"]["accuracy"].get<double>(), 0.75);
-  json one = eval_json("synth:sea?n=20000&seed=3", "class", "standard_scaler | logistic_regression", "--threads 1");
+  json one = eval_json("synth:sea?n=20000&seed=3", "class", "standard_scaler | logistic_regression",
+                       "--threads 1");
   EXPECT_EQ(sea["metrics"], one["metrics"]);
-  json delayed = eval_json("synth:agrawal?n=20000", "class", "gaussian_nb", "--delay 500 --window 1000");
+  json delayed =
+      eval_json("synth:agrawal?n=20000", "class", "gaussian_nb", "--delay 500 --window 1000");
   EXPECT_EQ(delayed["events"], 20000);
   EXPECT_TRUE(delayed["rolling_metrics"].contains("accuracy"));
-  json hyper = eval_json("synth:hyperplane?n=20000", "class", "standard_scaler | logistic_regression(optimizer=adam)");
+  json hyper = eval_json("synth:hyperplane?n=20000", "class",
+                         "standard_scaler | logistic_regression(optimizer=adam)");
   EXPECT_GT(hyper["metrics"]["accuracy"].get<double>(), 0.8);
 }
 
@@ -106,16 +149,19 @@ TEST(EvalCli, SaveThenLoadOverTheSecondHalfEqualsOneRun) {
   RTML_REQUIRE_DATA("elec2.csv.gz");
   test::TempDir dir;
   std::string src = test::data_dir() + "/elec2.csv.gz";
-  ASSERT_EQ(test::run("zcat " + q(src) + " | head -n 22657 > " + dir.file("first.csv")).exit_code, 0);
+  ASSERT_EQ(test::run("zcat " + q(src) + " | head -n 22657 > " + dir.file("first.csv")).exit_code,
+            0);
   ASSERT_EQ(test::run("(zcat " + q(src) + " | head -n 1; zcat " + q(src) + " | tail -n +22658) > " +
-                      dir.file("second.csv")).exit_code, 0);
+                      dir.file("second.csv"))
+                .exit_code,
+            0);
   for (std::string model : {"standard_scaler | logistic_regression(optimizer=adam)", "gaussian_nb",
                             "one_hot | standard_scaler | softmax_regression"}) {
     SCOPED_TRACE(model);
     std::string bin = RTML_BINARY;
     std::string base = " eval --quiet --target class ";
-    auto whole = test::run(bin + base + "--data " + q(src) + " --model " + q(model) +
-                           " --save " + dir.file("whole.rtml") + " --output " + dir.file("whole.out"));
+    auto whole = test::run(bin + base + "--data " + q(src) + " --model " + q(model) + " --save " +
+                           dir.file("whole.rtml") + " --output " + dir.file("whole.out"));
     ASSERT_EQ(whole.exit_code, 0) << whole.out;
     auto first = test::run(bin + base + "--data " + dir.file("first.csv") + " --model " + q(model) +
                            " --save " + dir.file("half.rtml"));
@@ -128,7 +174,8 @@ TEST(EvalCli, SaveThenLoadOverTheSecondHalfEqualsOneRun) {
       std::ifstream f(p, std::ios::binary);
       return std::string((std::istreambuf_iterator<char>(f)), {});
     };
-    EXPECT_EQ(slurp(dir.file("whole.rtml")), slurp(dir.file("resumed.rtml"))) << "the final models differ";
+    EXPECT_EQ(slurp(dir.file("whole.rtml")), slurp(dir.file("resumed.rtml")))
+        << "the final models differ";
     std::string w = slurp(dir.file("whole.out"));
     size_t pos = 0;
     for (int i = 0; i < 22656; ++i) pos = w.find('\n', pos) + 1;
@@ -149,7 +196,8 @@ TEST(EvalCli, ClearErrorsForBadInvocations) {
   r = test::run(bin + " eval --data /nonexistent.csv --target class --model gaussian_nb");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("/nonexistent.csv: cannot open"), std::string::npos) << r.out;
-  r = test::run(bin + " eval" + data + " --target class --categorical day --model logistic_regression");
+  r = test::run(bin + " eval" + data +
+                " --target class --categorical day --model logistic_regression");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("add one_hot or feature_hasher"), std::string::npos) << r.out;
   r = test::run(bin + " eval --data " + q(test::data_dir() + "/image_segments.csv.gz") +
@@ -162,23 +210,28 @@ TEST(EvalCli, BadLinesAreSkippedAndCountedOrFatalWithStrict) {
   test::TempDir dir;
   auto path = dir.write("bad.csv", "x,y\n1,a\n2,b\n1,2,3\nzz,a\n3,\n4,b\n");
   std::string bin = RTML_BINARY;
-  auto r = test::run(bin + " eval --json --numeric x --data " + path + " --target y --model gaussian_nb");
+  auto r = test::run(bin + " eval --json --numeric x --data " + path +
+                     " --target y --model gaussian_nb");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   json j = json::parse(test::last_line(r.out));
   EXPECT_EQ(j["events"], 3);
   EXPECT_EQ(j["skipped"], 3);
-  EXPECT_NE(r.out.find("bad.csv:4: skipped: expected 2 fields, found 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bad.csv:4: skipped: expected 2 fields, found 3"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("bad.csv:6: skipped: missing target 'y'"), std::string::npos) << r.out;
-  r = test::run(bin + " eval --strict --numeric x --data " + path + " --target y --model gaussian_nb");
+  r = test::run(bin + " eval --strict --numeric x --data " + path +
+                " --target y --model gaussian_nb");
   EXPECT_NE(r.exit_code, 0);
 }
 
 TEST(DriftCli, FindsTheChangeInANumberStream) {
   test::TempDir dir;
   std::string numbers;
-  for (int i = 0; i < 3000; ++i) numbers += (i < 1500 ? (i % 5 == 0 ? "1\n" : "0\n") : (i % 5 == 0 ? "0\n" : "1\n"));
+  for (int i = 0; i < 3000; ++i)
+    numbers += (i < 1500 ? (i % 5 == 0 ? "1\n" : "0\n") : (i % 5 == 0 ? "0\n" : "1\n"));
   auto path = dir.write("n.txt", numbers);
-  auto r = test::run(std::string(RTML_BINARY) + " drift --json --detector 'adwin(delta=0.002)' < " + path);
+  auto r = test::run(std::string(RTML_BINARY) + " drift --json --detector 'adwin(delta=0.002)' < " +
+                     path);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   json j = json::parse(test::last_line(r.out));
   ASSERT_GE(j["drifts"].size(), 1u);

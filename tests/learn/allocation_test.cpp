@@ -34,7 +34,7 @@ struct Event {
 // Elec2 decoded into memory (or a synthetic stream when the data set is absent).
 std::vector<Event> load(Pipeline& p, bool regression) {
   std::string spec = test::have_data("elec2.csv.gz") ? test::data_dir() + "/elec2.csv.gz"
-                                                      : "synth:hyperplane?n=20000";
+                                                     : "synth:hyperplane?n=20000";
   auto src = open_source(spec);
   std::vector<Event> out;
   Row row;
@@ -69,7 +69,8 @@ TEST(Allocations, NonePerEventAfterWarmUp) {
       "min_max_scaler | multinomial_nb",
       "feature_hasher(bits=12) | logistic_regression",
   };
-  const char* regression[] = {"standard_scaler | linear_regression", "standard_scaler | pa_regressor"};
+  const char* regression[] = {"standard_scaler | linear_regression",
+                              "standard_scaler | pa_regressor"};
   auto check = [](const std::string& expr, bool is_regression) {
     SCOPED_TRACE(expr);
     Pipeline p(expr);

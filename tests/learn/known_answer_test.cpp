@@ -253,20 +253,23 @@ TEST(KnownAnswer, DelayedLabelsAreLearnedLaterFromTheSameFeatures) {
     delayed.process(x, Target::of_value(i));
   }
   // After 10 events with delay 3, events 0..6 have been learned.
-  for (int i = 0; i < 7; ++i) now.learn(make({{0, static_cast<double>(i % 3)}}), Target::of_value(i));
+  for (int i = 0; i < 7; ++i)
+    now.learn(make({{0, static_cast<double>(i % 3)}}), Target::of_value(i));
   Prediction a, b;
   now.predict(make({{0, 1.0}}), a);
   later.predict(make({{0, 1.0}}), b);
   EXPECT_DOUBLE_EQ(a.value, b.value);
   delayed.finish();
-  for (int i = 7; i < 10; ++i) now.learn(make({{0, static_cast<double>(i % 3)}}), Target::of_value(i));
+  for (int i = 7; i < 10; ++i)
+    now.learn(make({{0, static_cast<double>(i % 3)}}), Target::of_value(i));
   now.predict(make({{0, 1.0}}), a);
   later.predict(make({{0, 1.0}}), b);
   EXPECT_DOUBLE_EQ(a.value, b.value);
 }
 
 TEST(Expression, ParsesAndRejectsWithClearMessages) {
-  auto steps = parse_expression(" standard_scaler | logistic_regression( optimizer=ftrl , l2=0.01 )");
+  auto steps =
+      parse_expression(" standard_scaler | logistic_regression( optimizer=ftrl , l2=0.01 )");
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_EQ(steps[1].params.at("optimizer"), "ftrl");
   EXPECT_EQ(steps[1].params.at("l2"), "0.01");
@@ -304,8 +307,10 @@ TEST(Drift, AdwinFindsAChangeOfMeanAndNotNoise) {
     double p = i < 2000 ? 0.2 : 0.8;
     adwin.update(uniform() < p ? 1.0 : 0.0);
     if (adwin.drift_detected()) {
-      if (i < 2000) ++false_alarms;
-      else if (detected_at < 0) detected_at = i;
+      if (i < 2000)
+        ++false_alarms;
+      else if (detected_at < 0)
+        detected_at = i;
     }
   }
   EXPECT_EQ(false_alarms, 0);

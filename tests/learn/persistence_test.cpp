@@ -51,10 +51,12 @@ std::vector<std::string> expressions() {
     out.push_back("one_hot | standard_scaler | " + m);
     out.push_back("feature_hasher(bits=8, alternate_sign=true) | min_max_scaler | " + m);
   }
-  out.push_back("one_hot | pairwise_interactions | standard_scaler | logistic_regression(optimizer=adam)");
+  out.push_back(
+      "one_hot | pairwise_interactions | standard_scaler | logistic_regression(optimizer=adam)");
   out.push_back("one_hot | standard_scaler | logistic_regression(optimizer=adagrad, l1=0.01)");
   out.push_back("one_hot | standard_scaler | logistic_regression(optimizer=ftrl, l1=0.1, l2=1)");
-  out.push_back("one_hot | standard_scaler | linear_regression(optimizer=sgd, schedule=inverse_scaling)");
+  out.push_back(
+      "one_hot | standard_scaler | linear_regression(optimizer=sgd, schedule=inverse_scaling)");
   out.push_back("one_hot | standard_scaler | softmax_regression(optimizer=adam)");
   return out;
 }
@@ -66,7 +68,8 @@ TEST(Persistence, EveryPipelineRoundTripsExactly) {
     Pipeline original(expr);
     Task task = original.task();
     if (task != Task::kRegression) {
-      for (const char* c : {"zero", "one", "two"}) original.labels().intern(c, task == Task::kBinary);
+      for (const char* c : {"zero", "one", "two"})
+        original.labels().intern(c, task == Task::kBinary);
     }
     auto events = stream(original, task, 900, 11);
     for (int i = 0; i < 500; ++i) original.learn(events[i].x, events[i].y);
@@ -89,8 +92,10 @@ TEST(Persistence, EveryPipelineRoundTripsExactly) {
     // Both saved again give the same bytes: the same model.
     original.save(dir.file("a.rtml"));
     loaded.save(dir.file("b.rtml"));
-    std::ifstream fa(dir.file("a.rtml"), std::ios::binary), fb(dir.file("b.rtml"), std::ios::binary);
-    std::string sa((std::istreambuf_iterator<char>(fa)), {}), sb((std::istreambuf_iterator<char>(fb)), {});
+    std::ifstream fa(dir.file("a.rtml"), std::ios::binary),
+        fb(dir.file("b.rtml"), std::ios::binary);
+    std::string sa((std::istreambuf_iterator<char>(fa)), {}),
+        sb((std::istreambuf_iterator<char>(fb)), {});
     EXPECT_EQ(sa, sb);
   }
 }

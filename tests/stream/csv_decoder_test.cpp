@@ -72,7 +72,8 @@ TEST(CsvDecoder, TypeOverridesWin) {
 
 TEST(CsvDecoder, HandlesQuotesEscapesAndLineBreaksInsideQuotes) {
   test::TempDir dir;
-  auto d = decode(dir.write("q.csv", "a,b\n\"x, y\",\"say \"\"hi\"\"\"\n\"two\nlines\",\"\"\nlast,1\n"));
+  auto d =
+      decode(dir.write("q.csv", "a,b\n\"x, y\",\"say \"\"hi\"\"\"\n\"two\nlines\",\"\"\nlast,1\n"));
   ASSERT_EQ(d.rows.size(), 3u) << (d.bad.empty() ? "" : d.bad[0].reason);
   EXPECT_EQ(d.rows[0], (std::vector<std::string>{"'x, y'", "'say \"hi\"'"}));
   EXPECT_EQ(d.rows[1], (std::vector<std::string>{"'two\nlines'", "-"}));
@@ -166,7 +167,8 @@ TEST(CsvDecoder, RecordsAcrossBufferBoundariesAndLongLines) {
   test::TempDir dir;
   std::string longtext(3 << 20, 'z');  // longer than the initial buffer
   std::string content = "a,b\n";
-  for (int i = 0; i < 100000; ++i) content += "\"q" + std::to_string(i) + "\"," + std::to_string(i) + "\n";
+  for (int i = 0; i < 100000; ++i)
+    content += "\"q" + std::to_string(i) + "\"," + std::to_string(i) + "\n";
   content += longtext + ",1\n";
   auto d = decode(dir.write("big.csv", content));
   ASSERT_EQ(d.rows.size(), 100001u);

@@ -19,14 +19,14 @@ namespace rtml {
 class BinaryWriter {
  public:
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put(const T& v) {
     const auto* p = reinterpret_cast<const char*>(&v);
     buffer_.insert(buffer_.end(), p, p + sizeof(T));
   }
   void put_string(std::string_view s);
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put_vector(const std::vector<T>& v) {
     put<uint64_t>(v.size());
     const auto* p = reinterpret_cast<const char*>(v.data());
@@ -55,16 +55,14 @@ class BinaryReader {
       : bytes_(std::move(bytes)), source_(std::move(source)) {}
 
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
-  T get() {
+  requires std::is_trivially_copyable_v<T> T get() {
     T v;
     std::memcpy(&v, take(sizeof(T)), sizeof(T));
     return v;
   }
   std::string get_string();
   template <typename T>
-    requires std::is_trivially_copyable_v<T>
-  std::vector<T> get_vector() {
+  requires std::is_trivially_copyable_v<T> std::vector<T> get_vector() {
     auto n = get<uint64_t>();
     if (n > (bytes_.size() - pos_) / (sizeof(T) ? sizeof(T) : 1)) fail("vector length");
     std::vector<T> v(n);

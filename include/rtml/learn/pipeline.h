@@ -56,8 +56,7 @@ class Pipeline {
   void predict(const Features& x, Prediction& out);
   void learn(const Features& x, const Target& y, double weight = 1.0);
   // predict() then learn() on one event: progressive validation's step.
-  void predict_then_learn(const Features& x, const Target& y, Prediction& out,
-                          double weight = 1.0);
+  void predict_then_learn(const Features& x, const Target& y, Prediction& out, double weight = 1.0);
 
   Model& model() { return *model_; }
 

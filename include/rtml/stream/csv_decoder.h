@@ -37,7 +37,7 @@ class CsvDecoder final : public RowSource {
   static constexpr size_t kNoKeep = static_cast<size_t>(-1);
   size_t start_ = 0;       // first unconsumed byte
   size_t keep_ = kNoKeep;  // while inferring types: first byte refill() must keep
-  size_t end_ = 0;    // end of valid bytes
+  size_t end_ = 0;         // end of valid bytes
   bool eof_ = false;
   uint64_t line_ = 0;  // lines consumed so far
   std::vector<Column> columns_;

@@ -71,7 +71,8 @@ void Adwin::compress() {
     const Bucket& a = rows_[i][0];
     const Bucket& b = rows_[i][1];
     double mean_diff = a.total / n - b.total / n;
-    Bucket merged{a.total + b.total, a.variance + b.variance + n * n * mean_diff * mean_diff / (2 * n)};
+    Bucket merged{a.total + b.total,
+                  a.variance + b.variance + n * n * mean_diff * mean_diff / (2 * n)};
     rows_[i].erase(rows_[i].begin(), rows_[i].begin() + 2);
     if (i + 1 == rows_.size()) rows_.emplace_back();
     rows_[i + 1].push_back(merged);
@@ -88,8 +89,8 @@ double Adwin::delete_oldest() {
   total_ -= b.total;
   double mean_bucket = b.total / n;
   double mean_rest = width_ > 0 ? total_ / width_ : 0.0;
-  variance_ -= b.variance + n * width_ * (mean_bucket - mean_rest) * (mean_bucket - mean_rest) /
-                                (n + width_);
+  variance_ -= b.variance +
+               n * width_ * (mean_bucket - mean_rest) * (mean_bucket - mean_rest) / (n + width_);
   if (variance_ < 0) variance_ = 0;
   while (!rows_.empty() && rows_.back().empty()) rows_.pop_back();
   return n;

@@ -83,7 +83,8 @@ double ClassificationMetrics::log_loss() const { return n_ > 0 ? log_loss_ / n_ 
 
 std::map<std::string, double> ClassificationMetrics::report() const {
   if (binary_) {
-    return {{"accuracy", accuracy()}, {"f1", f1()}, {"logloss", log_loss()}, {"roc_auc", roc_auc()}};
+    return {
+        {"accuracy", accuracy()}, {"f1", f1()}, {"logloss", log_loss()}, {"roc_auc", roc_auc()}};
   }
   return {{"accuracy", accuracy()}, {"macro_f1", macro_f1()}};
 }

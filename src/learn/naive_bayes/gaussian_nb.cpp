@@ -8,7 +8,7 @@
 namespace rtml {
 namespace {
 
-constexpr double kDensityFloor = 1e-9;      // River adds 10e-10 to each density
+constexpr double kDensityFloor = 1e-9;            // River adds 10e-10 to each density
 constexpr double kLogFloor = -20.72326583694641;  // log(1e-9)
 constexpr double kLogTwoPi = 1.8378770664093453;
 

@@ -21,7 +21,10 @@ void PairwiseInteractions::transform(const Features& in, Features& out, Schema& 
       uint64_t key = (uint64_t{a} << 32) | b;
       auto it = pairs_.find(key);
       if (it == pairs_.end()) {
-        it = pairs_.emplace(key, schema.intern(feature_name(schema, a) + "*" + feature_name(schema, b))).first;
+        it = pairs_
+                 .emplace(key,
+                          schema.intern(feature_name(schema, a) + "*" + feature_name(schema, b)))
+                 .first;
       }
       out.add(it->second, xs[i].value * xs[j].value);
     }

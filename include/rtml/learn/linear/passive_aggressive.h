@@ -23,9 +23,7 @@ class PassiveAggressive final : public Model {
   static std::unique_ptr<Model> regressor(ParamSet& params);
   PassiveAggressive(bool regression, double c, int mode, double eps, bool learn_intercept);
 
-  std::string_view kind() const override {
-    return regression_ ? "pa_regressor" : "pa_classifier";
-  }
+  std::string_view kind() const override { return regression_ ? "pa_regressor" : "pa_classifier"; }
   Task task() const override { return regression_ ? Task::kRegression : Task::kBinary; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;

@@ -29,7 +29,7 @@ class MultinomialNB final : public Model {
  private:
   struct Class {
     double count = 0;
-    double total = 0;             // sum of feature counts
+    double total = 0;            // sum of feature counts
     std::vector<double> counts;  // by feature index
   };
   double alpha_;

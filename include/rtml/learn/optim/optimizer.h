@@ -20,7 +20,7 @@ enum class OptimizerKind : uint8_t { kSgd, kAdaGrad, kAdam, kFtrl };
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::kSgd;
-  double lr = 0.01;             // SGD/AdaGrad/Adam step size; FTRL's alpha
+  double lr = 0.01;              // SGD/AdaGrad/Adam step size; FTRL's alpha
   bool inverse_scaling = false;  // SGD: lr / t^power_t instead of a constant
   double power_t = 0.5;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // Adam (eps also AdaGrad)
