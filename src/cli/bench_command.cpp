@@ -128,7 +128,9 @@ int run(const BenchOptions& o) {
     fmt::print("| data set | model | metric | value | events/s | peak MiB |\n");
     fmt::print("|---|---|---|---:|---:|---:|\n");
     for (const auto& l : lines) {
-      fmt::print("| {} | `{}` | {} | {:.4f} | {:.0f} | {:.1f} |\n", l.data, l.model, l.metric,
+      std::string model;  // a pipe inside a Markdown table cell must be escaped
+      for (char ch : l.model) model += ch == '|' ? std::string("\\|") : std::string(1, ch);
+      fmt::print("| {} | `{}` | {} | {:.4f} | {:.0f} | {:.1f} |\n", l.data, model, l.metric,
                  l.value, l.eps, l.rss);
     }
   }

@@ -137,6 +137,13 @@ TEST(CsvDecoder, MissingEmptyAndDuplicateHeaderInputsAreClearErrors) {
   EXPECT_THROW(open_source(dir.file("nope.csv")), Error);
   EXPECT_THROW(open_source(dir.write("empty.csv", "")), Error);
   EXPECT_THROW(open_source(dir.write("dup.csv", "a,a\n1,2\n")), Error);
+  std::filesystem::create_directory(dir.file("folder.csv"));
+  try {
+    open_source(dir.file("folder.csv"));
+    FAIL() << "a folder was read as a file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("folder.csv"), std::string::npos) << e.what();
+  }
 }
 
 TEST(CsvDecoder, ReadsGzipAndRefusesCorruptOrTruncatedGzip) {
