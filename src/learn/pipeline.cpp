@@ -1,7 +1,7 @@
 #include "rtml/learn/pipeline.h"
 
 #include "rtml/core/error.h"
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 #include "rtml/learn/registry.h"
 
 namespace rtml {

@@ -9,7 +9,7 @@
 #include "rtml/learn/linear/softmax_regression.h"
 #include "rtml/learn/naive_bayes/gaussian_nb.h"
 #include "rtml/learn/naive_bayes/multinomial_nb.h"
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 #include "rtml/learn/preprocessing/feature_hasher.h"
 #include "rtml/learn/preprocessing/interactions.h"
 #include "rtml/learn/preprocessing/one_hot.h"

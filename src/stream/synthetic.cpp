@@ -4,51 +4,16 @@
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <set>
 #include <vector>
 
 #include "rtml/core/error.h"
+#include "rtml/core/params.h"
 #include "rtml/core/random.h"
 
 namespace rtml {
 namespace {
 
 constexpr std::string_view kClassText[2] = {"0", "1"};
-
-// Reads typed parameters and refuses unknown ones.
-class ParamReader {
- public:
-  ParamReader(std::string generator, const GeneratorParams& params)
-      : generator_(std::move(generator)), params_(params) {}
-
-  double number(const std::string& key, double fallback) {
-    known_.insert(key);
-    auto it = params_.find(key);
-    if (it == params_.end()) return fallback;
-    double v;
-    auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-    if (ec != std::errc() || p != it->second.data() + it->second.size()) {
-      throw Error("synth:" + generator_ + ": parameter '" + key + "' expects a number, got '" +
-                  it->second + "'");
-    }
-    return v;
-  }
-  void finish() const {
-    for (const auto& [k, v] : params_) {
-      if (!known_.count(k)) {
-        std::string valid;
-        for (const auto& n : known_) valid += (valid.empty() ? "" : ", ") + n;
-        throw Error("synth:" + generator_ + ": unknown parameter '" + k + "' (valid: " + valid +
-                    ")");
-      }
-    }
-  }
-
- private:
-  std::string generator_;
-  const GeneratorParams& params_;
-  std::set<std::string> known_;
-};
 
 // The shared part of every generator: numeric feature columns then "class".
 class Generator : public RowSource {
@@ -244,7 +209,7 @@ uint64_t positive(double v, const std::string& what) {
 }  // namespace
 
 std::unique_ptr<RowSource> make_generator(const std::string& name, const GeneratorParams& params) {
-  ParamReader p(name, params);
+  ParamSet p("synth:" + name, std::map<std::string, std::string>(params.begin(), params.end()));
   auto n = positive(p.number("n", 100000), "synth:" + name + ": n");
   auto seed = static_cast<uint64_t>(p.number("seed", 1));
   std::unique_ptr<RowSource> g;

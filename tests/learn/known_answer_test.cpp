@@ -6,7 +6,7 @@
 #include "rtml/core/error.h"
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/metrics/metrics.h"
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"

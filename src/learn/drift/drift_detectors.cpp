@@ -2,7 +2,7 @@
 
 #include "rtml/core/error.h"
 #include "rtml/learn/drift/drift_detector.h"
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 
 namespace rtml {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "rtml/core/error.h"
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 
 namespace rtml {
 

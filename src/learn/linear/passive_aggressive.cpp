@@ -5,7 +5,7 @@
 
 #include "rtml/core/error.h"
 #include "rtml/learn/linear/glm.h"
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 
 namespace rtml {
 namespace {

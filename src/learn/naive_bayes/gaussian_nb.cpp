@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 
 namespace rtml {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 
 namespace rtml {
 

@@ -1,6 +1,6 @@
 #include "rtml/learn/preprocessing/one_hot.h"
 
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 
 namespace rtml {
 

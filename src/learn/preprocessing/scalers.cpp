@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 
 namespace rtml {
 

@@ -1,4 +1,4 @@
-#include "rtml/learn/params.h"
+#include "rtml/core/params.h"
 
 #include <charconv>
 #include <cmath>
