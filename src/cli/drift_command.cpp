@@ -8,8 +8,8 @@
 
 #include "commands.h"
 #include "rtml/core/error.h"
-#include "rtml/learn/drift/drift_detector.h"
 #include "rtml/core/params.h"
+#include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/registry.h"
 #include "rtml/stream/row_source.h"
 

@@ -55,6 +55,7 @@ int run(EvalOptions& o) {
     j["skipped"] = r.skipped;
     j["metrics"] = r.metrics;
     if (!r.rolling.empty()) j["rolling_metrics"] = r.rolling;
+    if (!c.drift.empty()) j["drifts"] = r.drifts;
     j["seconds"] = r.seconds;
     j["events_per_second"] = eps;
     j["peak_rss_mb"] = rss;
@@ -72,6 +73,14 @@ int run(EvalOptions& o) {
     if (auto it = r.rolling.find(name); it != r.rolling.end())
       rolling = fmt::format("  {:>10.4f}", it->second);
     fmt::print("{:<10} {:>10.4f}{}\n", name, value, rolling);
+  }
+  if (!c.drift.empty()) {
+    std::string at;
+    for (size_t i = 0; i < r.drifts.size() && i < 20; ++i)
+      at += (i ? ", " : "") + std::to_string(r.drifts[i]);
+    if (r.drifts.size() > 20) at += ", ...";
+    fmt::print("\ndrifts    {} detected by {}{}\n", r.drifts.size(), c.drift,
+               at.empty() ? "" : " at events " + at);
   }
   fmt::print("\ntime      {:.3f} s  ({:.0f} events/s), peak memory {:.1f} MiB\n", r.seconds, eps,
              rss);
@@ -102,6 +111,9 @@ std::function<int()> add_eval_command(CLI::App& app) {
   cmd->add_option("--window", o->config.window, "Also report metrics over the last N events");
   cmd->add_option("--output", o->config.output,
                   "Write each event's prediction to this file, one line per event");
+  cmd->add_option("--drift", o->config.drift,
+                  "Watch the model's errors with a drift detector: adwin, page_hinkley or ddm, "
+                  "with parameters");
   cmd->add_option("--save", o->save, "Write the final pipeline to this file");
   cmd->add_option("--load", o->load,
                   "Start from a pipeline saved with --save (instead of --model)");

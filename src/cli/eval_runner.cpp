@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -15,7 +16,10 @@
 #include <thread>
 
 #include "rtml/core/error.h"
+#include "rtml/core/params.h"
+#include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/progressive.h"
+#include "rtml/learn/registry.h"
 #include "rtml/stream/row_source.h"
 
 namespace rtml::cli {
@@ -372,6 +376,13 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     if (!output) throw Error(config.output + ": cannot create: " + std::strerror(errno));
   }
   bool regression = pipeline.task() == Task::kRegression;
+  std::unique_ptr<DriftDetector> drift;
+  if (!config.drift.empty()) {
+    auto steps = parse_expression(config.drift);
+    if (steps.size() != 1) throw Error("--drift takes one detector, e.g. adwin(delta=0.002)");
+    ParamSet params(steps[0].name, steps[0].params);
+    drift = DriftDetector::make(steps[0].name, params);
+  }
   auto consume = [&](const Row& row) {
     if (!featurizer.featurize(row, x, y, reason)) {
       ++result.skipped;
@@ -380,6 +391,12 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     }
     pv.process(x, y);
     progress.tick(pv);
+    if (drift) {
+      const Prediction& p = pv.last_prediction();
+      drift->update(regression ? std::abs(y.value - p.value)
+                               : (p.has_label && p.label == y.label ? 0.0 : 1.0));
+      if (drift->drift_detected()) result.drifts.push_back(pv.events());
+    }
     if (output) {
       const Prediction& p = pv.last_prediction();
       if (regression) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "rtml/learn/pipeline.h"
 
@@ -28,6 +29,9 @@ struct EvalConfig {
   // If set, one line per event is written there: the predicted class and P(class 1)
   // (or the top probability), or the predicted value.
   std::string output;
+  // If set, a drift detector ("adwin(delta=0.002)") watches the model's error stream
+  // (0/1 mistakes, or absolute errors for regression).
+  std::string drift;
 };
 
 struct EvalResult {
@@ -38,6 +42,7 @@ struct EvalResult {
   std::map<std::string, double> rolling;
   double seconds = 0;
   bool binary = false;
+  std::vector<uint64_t> drifts;  // event numbers where the detector fired
 };
 
 // Runs progressive validation of pipeline over config.data. Throws Error for a

@@ -145,6 +145,16 @@ TEST(EvalCli, SyntheticStreamsDelayAndSingleThread) {
   EXPECT_GT(hyper["metrics"]["accuracy"].get<double>(), 0.8);
 }
 
+TEST(EvalCli, DriftDetectorWatchesTheErrorStream) {
+  // SEA changes its concept every 25,000 events; the first change raises the error rate.
+  json j = eval_json("synth:sea?n=100000&seed=1", "class", "standard_scaler | logistic_regression",
+                     "--drift 'adwin(delta=0.002)'");
+  ASSERT_FALSE(j["drifts"].empty());
+  auto first = j["drifts"][0].get<uint64_t>();
+  EXPECT_GT(first, 25000u);
+  EXPECT_LT(first, 27000u);
+}
+
 TEST(EvalCli, SaveThenLoadOverTheSecondHalfEqualsOneRun) {
   RTML_REQUIRE_DATA("elec2.csv.gz");
   test::TempDir dir;
