@@ -20,7 +20,7 @@ if [ "${1:-}" = "--tsan" ]; then
   dir=build-tsan
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTML_TSAN=ON -DRTML_BUILD_BENCH=OFF)
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  filter=(-R "EvalCli|DriftCli")
+  filter=(-R "EvalCli|DriftCli|Concurrency|StoreCrash")
 fi
 cmake -S . -B "$dir" -G Ninja -DRTML_WERROR=ON "${flags[@]}" >/dev/null
 cmake --build "$dir"

@@ -12,5 +12,6 @@ std::function<int()> add_eval_command(CLI::App& app);
 std::function<int()> add_bench_command(CLI::App& app);
 std::function<int()> add_drift_command(CLI::App& app);
 std::function<int()> add_models_command(CLI::App& app);
+std::function<int()> add_store_command(CLI::App& app);
 
 }  // namespace rtml::cli

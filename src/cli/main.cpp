@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
       {"bench", rtml::cli::add_bench_command(app)},
       {"drift", rtml::cli::add_drift_command(app)},
       {"models", rtml::cli::add_models_command(app)},
+      {"store", rtml::cli::add_store_command(app)},
   };
   try {
     app.parse(argc, argv);

@@ -1,0 +1,121 @@
+// EmbeddedStore: the in-process feature store: memory for reads, a write-ahead log and
+// snapshots for durability, recovery on open.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rtml/store/feature_registry.h"
+#include "rtml/store/memory_store.h"
+#include "rtml/store/types.h"
+#include "rtml/store/wal.h"
+
+namespace rtml::store {
+
+struct StoreOptions {
+  // Folder for the WAL and snapshots; empty keeps everything in memory only.
+  std::string dir;
+  FsyncSetting fsync;
+  // Take a snapshot once this many WAL bytes were written since the last one (0: only
+  // when snapshot() is called).
+  uint64_t snapshot_wal_bytes = 256ull << 20;
+  // TTL in seconds by feature group ("profile" for "profile.age"; "" for names
+  // without a dot).
+  std::map<std::string, uint32_t> group_ttl_seconds;
+  // Recover and read only: no new WAL segment, no snapshots; apply() refuses.
+  bool read_only = false;
+  // Refuse writes of features that were not declared with declare().
+  bool strict_schema = false;
+  // Seconds since the epoch; the system clock by default. Tests pass their own.
+  std::function<double()> clock;
+};
+
+// What open() found and did.
+struct RecoveryReport {
+  std::string snapshot;               // file loaded, empty if none
+  uint64_t snapshot_lsn = 0;          // its position in the log
+  uint64_t entities = 0;              // after recovery
+  uint64_t replayed = 0;              // WAL records applied
+  uint64_t skipped = 0;               // WAL records already in the snapshot
+  uint64_t torn_bytes = 0;            // dropped from a torn WAL tail
+  std::vector<std::string> warnings;  // torn tail, corrupt snapshot passed over
+  double seconds = 0;
+};
+
+// Thread-safe: any number of threads may read and write. Readers never wait for the
+// WAL or a snapshot: the WAL is written and fsynced outside every shard lock, and a
+// snapshot holds one shard's read lock at a time (which only that shard's writers
+// notice).
+class EmbeddedStore {
+ public:
+  // Opens (creating the folder if needed) and recovers: the newest valid snapshot, then
+  // the WAL after it. A corrupt snapshot is reported and the previous one used; a torn
+  // WAL tail is truncated at the last valid record and reported. Throws Error if the
+  // folder cannot be used or the log is corrupt before its tail.
+  static std::unique_ptr<EmbeddedStore> open(StoreOptions options);
+  ~EmbeddedStore();
+
+  // Validates u and applies it; when it returns "" the update is durable under the
+  // fsync policy. On bad input returns the reason and changes nothing: an empty key, a
+  // key over 1024 bytes, a NaN or infinite number, a type that differs from the
+  // feature's, an unknown feature to delete (or to set, with strict_schema).
+  std::string apply(const Update& u);
+
+  // Declares a feature before its first write.
+  std::string declare(const std::string& name, FeatureType type);
+  std::optional<uint16_t> feature(std::string_view name) const { return registry_.find(name); }
+  const FeatureRegistry& registry() const { return registry_; }
+
+  // Reads features (by id) of one entity; see MemoryStore::get.
+  void get(const EntityKey& key, std::span<const uint16_t> features,
+           std::span<FeatureValue> out) const;
+  void get_numbers(const EntityKey& key, std::span<const uint16_t> features, std::span<double> out,
+                   std::span<uint8_t> present) const;
+  // Reads the same features of many entities: out has keys.size() * features.size() values.
+  void get_many(std::span<const EntityKey> keys, std::span<const uint16_t> features,
+                std::span<FeatureValue> out) const;
+
+  // Writes a snapshot now (blocks the caller, not readers). Returns its path, or "" in
+  // memory-only mode.
+  std::string snapshot();
+  // Calls fn for every entity with its present features, in no particular order.
+  void for_each(
+      const std::function<void(const EntityKey&,
+                               const std::vector<std::pair<uint16_t, FeatureValue>>&)>& fn) const;
+
+  const RecoveryReport& recovery() const { return recovery_; }
+  size_t entity_count() const { return memory_.entity_count(); }
+  size_t memory_bytes() const { return memory_.memory_bytes(); }
+  double now() const { return options_.clock(); }
+
+ private:
+  explicit EmbeddedStore(StoreOptions options);
+  void recover();
+  std::string resolve(const Update& u, ResolvedUpdate& r, uint32_t& time);
+  void apply_recovered(const Update& u, uint32_t time, uint64_t lsn);
+  void snapshotter();
+
+  StoreOptions options_;
+  FeatureRegistry registry_;
+  MemoryStore memory_;
+  std::unique_ptr<WalWriter> wal_;
+  RecoveryReport recovery_;
+  std::mutex snapshot_mu_;
+  std::atomic<uint64_t> wal_bytes_{0};
+  std::mutex snapshotter_mu_;
+  std::condition_variable snapshotter_cv_;
+  bool stop_ = false;
+  std::thread snapshotter_;
+};
+
+}  // namespace rtml::store

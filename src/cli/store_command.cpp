@@ -1,0 +1,205 @@
+// rtml store: apply updates to an embedded feature store and dump it.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "rtml/core/error.h"
+#include "rtml/store/embedded_store.h"
+
+namespace rtml::cli {
+namespace {
+
+using nlohmann::json;
+using store::EntityKey;
+using store::FeatureValue;
+
+struct StoreOptionsCli {
+  std::string dir;
+  std::string fsync = "every=10ms";
+  std::vector<std::string> ttl;  // group=seconds
+  uint64_t snapshot_bytes = 256ull << 20;
+  bool report = false;
+};
+
+store::StoreOptions make_options(const StoreOptionsCli& o) {
+  store::StoreOptions s;
+  s.dir = o.dir;
+  s.fsync = store::FsyncSetting::parse(o.fsync);
+  s.snapshot_wal_bytes = o.snapshot_bytes;
+  for (const auto& t : o.ttl) {
+    auto eq = t.find('=');
+    double secs = -1;
+    if (eq != std::string::npos) {
+      auto [p, ec] = std::from_chars(t.data() + eq + 1, t.data() + t.size(), secs);
+      if (ec != std::errc() || p != t.data() + t.size()) secs = -1;
+    }
+    if (secs < 0) throw Error("--ttl expects GROUP=SECONDS, got '" + t + "'");
+    s.group_ttl_seconds[t.substr(0, eq)] = static_cast<uint32_t>(secs);
+  }
+  return s;
+}
+
+void report_recovery(const store::EmbeddedStore& s) {
+  const auto& r = s.recovery();
+  for (const auto& w : r.warnings) std::fprintf(stderr, "rtml: store: %s\n", w.c_str());
+  std::fprintf(stderr,
+               "rtml: store: recovered %llu entities in %.3f s (snapshot %s, %llu WAL records "
+               "replayed, %llu already in the snapshot)\n",
+               static_cast<unsigned long long>(r.entities), r.seconds,
+               r.snapshot.empty() ? "none" : r.snapshot.c_str(),
+               static_cast<unsigned long long>(r.replayed),
+               static_cast<unsigned long long>(r.skipped));
+}
+
+// Reads one JSON line into an update; returns the reason it is bad, or "".
+std::string parse_update(const std::string& line, store::Update& u) {
+  json j = json::parse(line, nullptr, false);
+  if (j.is_discarded()) return "not valid JSON";
+  if (!j.is_object()) return "expected a JSON object";
+  u = store::Update{};
+  auto key = j.find("key");
+  if (key == j.end()) return "missing \"key\"";
+  if (key->is_string()) {
+    u.key = EntityKey(key->get<std::string>());
+  } else if (key->is_number_unsigned()) {
+    u.key = EntityKey(key->get<uint64_t>());
+  } else {
+    return "\"key\" must be a string or a non-negative integer";
+  }
+  if (auto t = j.find("time"); t != j.end()) {
+    if (!t->is_number()) return "\"time\" must be a number of seconds";
+    u.time = t->get<double>();
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& field = it.key();
+    if (field == "key" || field == "time") continue;
+    if (field == "set") {
+      if (!it->is_object()) return "\"set\" must be an object of features";
+      for (auto f = it->begin(); f != it->end(); ++f) {
+        const json& v = f.value();
+        if (v.is_number()) {
+          u.set.emplace_back(f.key(), FeatureValue::of_number(v.get<double>()));
+        } else if (v.is_string()) {
+          u.set.emplace_back(f.key(), FeatureValue::of_category(v.get<std::string>()));
+        } else if (v.is_array()) {
+          std::vector<float> vec;
+          for (const auto& x : v) {
+            if (!x.is_number()) return "feature '" + f.key() + "': a vector holds numbers only";
+            vec.push_back(x.get<float>());
+          }
+          u.set.emplace_back(f.key(), FeatureValue::of_vector(std::move(vec)));
+        } else {
+          return "feature '" + f.key() + "': expected a number, a string or an array of numbers";
+        }
+      }
+    } else if (field == "delete") {
+      if (!it->is_array()) return "\"delete\" must be an array of feature names";
+      for (const auto& n : *it) {
+        if (!n.is_string()) return "\"delete\" must be an array of feature names";
+        u.del.push_back(n.get<std::string>());
+      }
+    } else {
+      return "unknown field \"" + field + "\" (expected key, set, delete, time)";
+    }
+  }
+  return {};
+}
+
+int run_apply(const StoreOptionsCli& o) {
+  auto s = store::EmbeddedStore::open(make_options(o));
+  report_recovery(*s);
+  std::string line;
+  uint64_t n = 0, errors = 0;
+  store::Update u;
+  while (std::getline(std::cin, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    std::string error = parse_update(line, u);
+    if (error.empty()) error = s->apply(u);
+    if (!error.empty()) {
+      ++errors;
+      std::fprintf(stderr, "error %llu: %s\n", static_cast<unsigned long long>(n), error.c_str());
+      continue;
+    }
+    std::printf("ack %llu\n", static_cast<unsigned long long>(n));
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+json value_json(const FeatureValue& v) {
+  switch (v.type) {
+    case store::FeatureType::kNumber:
+      if (v.number == std::floor(v.number) && std::abs(v.number) < 9.007199254740992e15) {
+        return static_cast<int64_t>(v.number);
+      }
+      return v.number;
+    case store::FeatureType::kCategory:
+      return v.text;
+    case store::FeatureType::kVector:
+      return v.vector;
+  }
+  return nullptr;
+}
+
+int run_dump(const StoreOptionsCli& o) {
+  auto opts = make_options(o);
+  opts.snapshot_wal_bytes = 0;
+  opts.read_only = true;
+  auto s = store::EmbeddedStore::open(opts);
+  if (o.report) report_recovery(*s);
+  std::vector<std::pair<EntityKey, json>> rows;
+  s->for_each([&](const EntityKey& key, const std::vector<std::pair<uint16_t, FeatureValue>>& fs) {
+    json features = json::object();
+    for (const auto& [id, v] : fs) features[s->registry().name(id)] = value_json(v);
+    rows.emplace_back(key, std::move(features));
+  });
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    if (a.first.is_int() != b.first.is_int()) return a.first.is_int();
+    return a.first.is_int() ? a.first.id() < b.first.id() : a.first.text() < b.first.text();
+  });
+  for (const auto& [key, features] : rows) {
+    nlohmann::ordered_json line;
+    if (key.is_int()) {
+      line["key"] = key.id();
+    } else {
+      line["key"] = key.text();
+    }
+    line["features"] = features;
+    std::printf("%s\n", line.dump().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+std::function<int()> add_store_command(CLI::App& app) {
+  auto o = std::make_shared<StoreOptionsCli>();
+  auto* cmd =
+      app.add_subcommand("store", "The embedded feature store: apply updates, dump the state");
+  cmd->require_subcommand(1);
+  auto* apply = cmd->add_subcommand(
+      "apply", "Apply JSON Lines updates from stdin; print 'ack N' once each is durable");
+  auto* dump = cmd->add_subcommand(
+      "dump", "Print the recovered state as JSON Lines, one entity per line, sorted by key");
+  for (auto* sub : {apply, dump}) {
+    sub->add_option("--dir", o->dir, "The store's folder (WAL and snapshots)")->required();
+    sub->add_option("--ttl", o->ttl,
+                    "GROUP=SECONDS: values of features GROUP.* expire after that long")
+        ->take_all();
+  }
+  apply->add_option("--fsync", o->fsync, "always, every=10ms or never");
+  apply->add_option("--snapshot-every", o->snapshot_bytes,
+                    "Snapshot after this many bytes of WAL (0: never; default 256 MiB)");
+  dump->add_flag("--report", o->report, "Say on stderr what recovery found");
+  return [o, apply] { return apply->parsed() ? run_apply(*o) : run_dump(*o); };
+}
+
+}  // namespace rtml::cli

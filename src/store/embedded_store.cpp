@@ -1,0 +1,431 @@
+#include "rtml/store/embedded_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "entity.h"
+#include "rtml/core/error.h"
+#include "update_codec.h"
+
+namespace rtml::store {
+namespace {
+
+namespace fs = std::filesystem;
+using detail::Entity;
+
+constexpr char kSnapMagic[8] = {'R', 'T', 'M', 'L', 'S', 'N', 'A', 'P'};
+constexpr uint32_t kSnapVersion = 1;
+constexpr size_t kMaxText = 65535;
+constexpr size_t kMaxVector = 16384;
+
+double system_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string snapshot_name(uint64_t lsn) {
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "snapshot-%020llu.snap", static_cast<unsigned long long>(lsn));
+  return buf;
+}
+
+// Snapshots of dir, newest first.
+std::vector<std::pair<uint64_t, std::string>> snapshots(const std::string& dir) {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.size() != 34 || name.rfind("snapshot-", 0) != 0 || name.substr(29) != ".snap")
+      continue;
+    out.emplace_back(std::stoull(name.substr(9, 20)), entry.path().string());
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
+template <typename T>
+void put(std::string& out, T v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+struct Reader {
+  std::string_view b;
+  size_t pos = 0;
+  const std::string& what;
+  template <typename T>
+  T get() {
+    if (b.size() - pos < sizeof(T)) throw Error(what + ": truncated content");
+    T v;
+    std::memcpy(&v, b.data() + pos, sizeof(T));
+    pos += sizeof(T);
+    return v;
+  }
+  std::string_view take(size_t n) {
+    if (b.size() - pos < n) throw Error(what + ": truncated content");
+    auto s = b.substr(pos, n);
+    pos += n;
+    return s;
+  }
+};
+
+void fsync_path(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+EmbeddedStore::EmbeddedStore(StoreOptions options)
+    : options_(std::move(options)), memory_(registry_) {
+  if (!options_.clock) options_.clock = system_now;
+  for (const auto& [group, ttl] : options_.group_ttl_seconds) registry_.set_group_ttl(group, ttl);
+}
+
+std::unique_ptr<EmbeddedStore> EmbeddedStore::open(StoreOptions options) {
+  std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(std::move(options)));
+  if (!s->options_.dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(s->options_.dir, ec);
+    if (!fs::is_directory(s->options_.dir)) {
+      throw Error(s->options_.dir + ": cannot create the store folder: " + ec.message());
+    }
+    s->recover();
+    if (!s->options_.read_only) s->snapshotter_ = std::thread([p = s.get()] { p->snapshotter(); });
+  }
+  return s;
+}
+
+EmbeddedStore::~EmbeddedStore() {
+  {
+    std::lock_guard lock(snapshotter_mu_);
+    stop_ = true;
+  }
+  snapshotter_cv_.notify_all();
+  if (snapshotter_.joinable()) snapshotter_.join();
+}
+
+std::string EmbeddedStore::declare(const std::string& name, FeatureType type) {
+  std::string error;
+  registry_.define(name, type, &error);
+  return error;
+}
+
+std::string EmbeddedStore::resolve(const Update& u, ResolvedUpdate& r, uint32_t& time) {
+  if (!u.key.is_int()) {
+    if (u.key.text().empty()) return "empty key";
+    if (u.key.text().size() > EntityKey::kMaxKeyBytes) {
+      return "key of " + std::to_string(u.key.text().size()) + " bytes (at most 1024)";
+    }
+  }
+  if (u.set.empty() && u.del.empty()) return "nothing to set or delete";
+  double t = u.time > 0 ? u.time : options_.clock();
+  if (!(t >= 0 && t < 4294967296.0)) return "time out of range";
+  time = static_cast<uint32_t>(t);
+
+  // Check everything before defining anything, so that bad input changes nothing.
+  std::vector<std::string_view> new_names;
+  for (const auto& [name, v] : u.set) {
+    if (name.empty()) return "empty feature name";
+    if (v.type == FeatureType::kNumber && !std::isfinite(v.number)) {
+      return "feature '" + name + "': " + (std::isnan(v.number) ? "NaN" : "an infinite number") +
+             " is not a value";
+    }
+    if (v.type == FeatureType::kCategory && v.text.size() > kMaxText) {
+      return "feature '" + name + "': text of " + std::to_string(v.text.size()) +
+             " bytes (at most 65535)";
+    }
+    if (v.type == FeatureType::kVector) {
+      if (v.vector.size() > kMaxVector) return "feature '" + name + "': vector longer than 16384";
+      for (float x : v.vector) {
+        if (!std::isfinite(x)) return "feature '" + name + "': vector holds NaN or infinity";
+      }
+    }
+    auto id = registry_.find(name);
+    if (!id) {
+      if (options_.strict_schema) return "unknown feature '" + name + "'";
+      new_names.push_back(name);
+    } else if (registry_.type(*id) != v.type) {
+      return "feature '" + name + "' is a " + std::string(feature_type_name(registry_.type(*id))) +
+             ", got a " + std::string(feature_type_name(v.type));
+    }
+  }
+  for (const auto& name : u.del) {
+    if (!registry_.find(name)) return "unknown feature '" + name + "'";
+  }
+  if (registry_.size() + new_names.size() > FeatureRegistry::kMaxFeatures) {
+    return "too many features (at most 65535)";
+  }
+  r.key = u.key;
+  r.time = time;
+  r.set.clear();
+  r.del.clear();
+  for (const auto& [name, v] : u.set) {
+    std::string error;
+    auto id = registry_.define(name, v.type, &error);
+    if (!id) return error;  // only a race with another writer defining another type
+    r.set.emplace_back(*id, &v);
+  }
+  for (const auto& name : u.del) r.del.push_back(*registry_.find(name));
+  std::sort(r.set.begin(), r.set.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  std::sort(r.del.begin(), r.del.end());
+  for (size_t i = 1; i < r.set.size(); ++i) {
+    if (r.set[i].first == r.set[i - 1].first) {
+      return "feature '" + registry_.name(r.set[i].first) + "' set twice";
+    }
+  }
+  for (uint16_t d : r.del) {
+    for (const auto& s : r.set) {
+      if (s.first == d) return "feature '" + registry_.name(d) + "' both set and deleted";
+    }
+  }
+  return {};
+}
+
+std::string EmbeddedStore::apply(const Update& u) {
+  thread_local ResolvedUpdate r;
+  thread_local std::string payload;
+  uint32_t time;
+  if (options_.read_only) return "the store was opened read-only";
+  std::string error = resolve(u, r, time);
+  if (!error.empty()) return error;
+  if (!wal_) {
+    memory_.apply(r);
+    return {};
+  }
+  detail::encode_update(u, time, payload);
+  uint64_t lsn = memory_.apply(r, [&] { return wal_->append(payload); });
+  if (wal_->fsync().policy == FsyncPolicy::kAlways) wal_->wait_durable(lsn);
+  uint64_t total = wal_bytes_.fetch_add(payload.size() + 16) + payload.size() + 16;
+  if (options_.snapshot_wal_bytes && total >= options_.snapshot_wal_bytes)
+    snapshotter_cv_.notify_one();
+  return {};
+}
+
+void EmbeddedStore::apply_recovered(const Update& u, uint32_t time, uint64_t lsn) {
+  ResolvedUpdate r;
+  Update copy = u;
+  copy.time = time;
+  std::string error = resolve(copy, r, time);
+  if (!error.empty()) {
+    throw Error(options_.dir + ": WAL record " + std::to_string(lsn) +
+                " cannot be applied: " + error);
+  }
+  memory_.apply(r, [lsn] { return lsn; });
+}
+
+void EmbeddedStore::get(const EntityKey& key, std::span<const uint16_t> features,
+                        std::span<FeatureValue> out) const {
+  memory_.get(key, features, out, options_.clock());
+}
+
+void EmbeddedStore::get_numbers(const EntityKey& key, std::span<const uint16_t> features,
+                                std::span<double> out, std::span<uint8_t> present) const {
+  memory_.get_numbers(key, features, out, present, options_.clock());
+}
+
+void EmbeddedStore::get_many(std::span<const EntityKey> keys, std::span<const uint16_t> features,
+                             std::span<FeatureValue> out) const {
+  double now = options_.clock();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    memory_.get(keys[i], features, out.subspan(i * features.size(), features.size()), now);
+  }
+}
+
+void EmbeddedStore::for_each(
+    const std::function<void(const EntityKey&,
+                             const std::vector<std::pair<uint16_t, FeatureValue>>&)>& fn) const {
+  // Copy each shard's keys under its lock, then read each entity normally.
+  std::vector<EntityKey> keys;
+  memory_.visit([&](size_t, uint64_t, std::span<Entity* const> entities) {
+    for (const Entity* e : entities) {
+      if (e->key_is_int()) {
+        uint64_t id;
+        std::memcpy(&id, e->key().data(), 8);
+        keys.emplace_back(id);
+      } else {
+        keys.emplace_back(std::string(e->key()));
+      }
+    }
+  });
+  std::vector<uint16_t> all(registry_.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
+  std::vector<FeatureValue> values(all.size());
+  std::vector<std::pair<uint16_t, FeatureValue>> present;
+  double now = options_.clock();
+  for (const auto& key : keys) {
+    memory_.get(key, all, values, now);
+    present.clear();
+    for (size_t i = 0; i < all.size(); ++i) {
+      if (values[i].present) present.emplace_back(all[i], values[i]);
+    }
+    if (!present.empty()) fn(key, present);
+  }
+}
+
+std::string EmbeddedStore::snapshot() {
+  if (!wal_) return {};
+  std::lock_guard guard(snapshot_mu_);
+  // Every record up to s was applied under its shard's lock before that shard is
+  // visited below, so the snapshot holds all of them (and perhaps later ones, which
+  // each shard's LSN tells recovery to skip).
+  uint64_t s = wal_->rotate();
+  wal_bytes_.store(0);
+  std::string raw;
+  memory_.visit([&](size_t shard, uint64_t lsn, std::span<Entity* const> entities) {
+    put<uint32_t>(raw, static_cast<uint32_t>(shard));
+    put<uint64_t>(raw, lsn);
+    put<uint64_t>(raw, entities.size());
+    for (const Entity* e : entities) raw.append(reinterpret_cast<const char*>(e), e->bytes());
+  });
+  // The registry last: it only grows, so it names every feature the entities use.
+  std::string reg;
+  put<uint32_t>(reg, static_cast<uint32_t>(registry_.size()));
+  for (size_t i = 0; i < registry_.size(); ++i) {
+    const std::string& name = registry_.name(static_cast<uint16_t>(i));
+    put<uint32_t>(reg, static_cast<uint32_t>(name.size()));
+    reg += name;
+    put<uint8_t>(reg, static_cast<uint8_t>(registry_.type(static_cast<uint16_t>(i))));
+  }
+  raw.insert(0, reg);
+
+  std::string file(kSnapMagic, 8);
+  put<uint32_t>(file, kSnapVersion);
+  put<uint64_t>(file, s);
+  put<uint64_t>(file, raw.size());
+  size_t bound = ZSTD_compressBound(raw.size());
+  size_t at = file.size();
+  file.resize(at + bound);
+  size_t z = ZSTD_compress(file.data() + at, bound, raw.data(), raw.size(), 1);
+  if (ZSTD_isError(z))
+    throw Error(std::string("snapshot compression failed: ") + ZSTD_getErrorName(z));
+  file.resize(at + z);
+  put<uint64_t>(file, XXH64(file.data(), file.size(), 0));
+
+  std::string path = options_.dir + "/" + snapshot_name(s);
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(file.data(), static_cast<std::streamsize>(file.size()));
+    if (!out) throw Error(tmp + ": cannot write the snapshot");
+  }
+  fsync_path(tmp, O_RDONLY);
+  fs::rename(tmp, path);
+  fsync_path(options_.dir, O_RDONLY | O_DIRECTORY);
+
+  // Keep two snapshots, and the WAL after the older one, so a corrupt newest snapshot
+  // still leaves a way back.
+  auto snaps = snapshots(options_.dir);
+  for (size_t i = 2; i < snaps.size(); ++i) fs::remove(snaps[i].second);
+  if (snaps.size() >= 2) delete_wal_through(options_.dir, snaps[1].first);
+  return path;
+}
+
+void EmbeddedStore::snapshotter() {
+  std::unique_lock lock(snapshotter_mu_);
+  while (!stop_) {
+    snapshotter_cv_.wait(lock, [&] {
+      return stop_ ||
+             (options_.snapshot_wal_bytes && wal_bytes_.load() >= options_.snapshot_wal_bytes);
+    });
+    if (stop_) break;
+    lock.unlock();
+    try {
+      snapshot();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "rtml: store snapshot failed: %s\n", e.what());
+    }
+    lock.lock();
+  }
+}
+
+void EmbeddedStore::recover() {
+  auto start = std::chrono::steady_clock::now();
+  RecoveryReport& rep = recovery_;
+  for (const auto& [lsn, path] : snapshots(options_.dir)) {
+    try {
+      std::ifstream f(path, std::ios::binary);
+      std::string bytes((std::istreambuf_iterator<char>(f)), {});
+      if (bytes.size() < 36 || std::memcmp(bytes.data(), kSnapMagic, 8) != 0) {
+        throw Error(path + ": not a snapshot (bad magic or too short)");
+      }
+      uint64_t stored;
+      std::memcpy(&stored, bytes.data() + bytes.size() - 8, 8);
+      if (XXH64(bytes.data(), bytes.size() - 8, 0) != stored)
+        throw Error(path + ": checksum mismatch");
+      Reader head{std::string_view(bytes).substr(8, 28), 0, path};
+      auto version = head.get<uint32_t>();
+      if (version != kSnapVersion)
+        throw Error(path + ": unsupported version " + std::to_string(version));
+      uint64_t s = head.get<uint64_t>();
+      uint64_t raw_size = head.get<uint64_t>();
+      std::string raw(raw_size, '\0');
+      size_t got = ZSTD_decompress(raw.data(), raw.size(), bytes.data() + 28, bytes.size() - 36);
+      if (ZSTD_isError(got) || got != raw_size) throw Error(path + ": cannot decompress");
+      Reader r{raw, 0, path};
+      auto features = r.get<uint32_t>();
+      for (uint32_t i = 0; i < features; ++i) {
+        std::string name(r.take(r.get<uint32_t>()));
+        auto type = r.get<uint8_t>();
+        if (type > 2) throw Error(path + ": bad feature type");
+        std::string error;
+        auto id = registry_.define(name, static_cast<FeatureType>(type), &error);
+        if (!id || *id != i) throw Error(path + ": feature table does not match: " + error);
+      }
+      for (size_t sh = 0; sh < MemoryStore::kShards; ++sh) {
+        auto index = r.get<uint32_t>();
+        if (index != sh) throw Error(path + ": shard " + std::to_string(sh) + " missing");
+        memory_.set_shard_lsn(sh, r.get<uint64_t>());
+        auto count = r.get<uint64_t>();
+        for (uint64_t k = 0; k < count; ++k) {
+          uint32_t size;
+          std::memcpy(&size, r.take(4).data(), 4);
+          r.pos -= 4;
+          auto blob = r.take(size);
+          auto* e = static_cast<Entity*>(std::malloc(size));
+          std::memcpy(e, blob.data(), size);
+          memory_.restore(e);
+        }
+      }
+      rep.snapshot = path;
+      rep.snapshot_lsn = s;
+      break;
+    } catch (const Error& e) {
+      rep.warnings.push_back(std::string(e.what()) + "; using the previous snapshot");
+      memory_.clear();
+      registry_.clear();
+    }
+  }
+  auto replay = replay_wal(options_.dir, [&](const WalRecord& rec) {
+    uint32_t time;
+    Update u = detail::decode_update(rec.payload, time);
+    if (rec.lsn <= memory_.shard_lsn(MemoryStore::shard_of(u.key))) {
+      ++rep.skipped;
+      return;
+    }
+    apply_recovered(u, time, rec.lsn);
+    ++rep.replayed;
+  });
+  if (replay.torn_bytes) {
+    rep.torn_bytes = replay.torn_bytes;
+    rep.warnings.push_back(replay.torn_file + ": truncated a torn tail of " +
+                           std::to_string(replay.torn_bytes) +
+                           " bytes after the last valid record");
+  }
+  uint64_t last = std::max(replay.last_lsn, rep.snapshot_lsn);
+  for (size_t sh = 0; sh < MemoryStore::kShards; ++sh) last = std::max(last, memory_.shard_lsn(sh));
+  if (!options_.read_only) wal_ = std::make_unique<WalWriter>(options_.dir, options_.fsync, last);
+  rep.entities = memory_.entity_count();
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace rtml::store

@@ -1,0 +1,144 @@
+// Entity: one entity's features packed in a single heap block, so that a number costs
+// 14 bytes (2 for the feature id, 4 for the write time, 8 for the value) and an entity
+// one allocation. Private to the store.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "rtml/store/types.h"
+
+namespace rtml::store::detail {
+
+// Layout: Header, key bytes, uint16 feature ids[n], uint32 times[n], uint64 values[n],
+// then a data region for category text and vectors. A value of a category or vector
+// holds (offset << 32 | length in bytes) into the data region.
+class Entity {
+ public:
+  struct Slot {
+    uint16_t feature;
+    uint32_t time;
+    FeatureType type;
+    double number;
+    std::string_view data;  // category text or vector bytes
+  };
+
+  // Builds a block for key with slots (sorted by feature id). Never returns null.
+  static Entity* make(std::string_view key, bool key_is_int, std::span<const Slot> slots);
+  static void destroy(Entity* e) { std::free(e); }
+
+  std::string_view key() const { return {base() + sizeof(Header), h().key_len}; }
+  bool key_is_int() const { return h().key_is_int; }
+  uint16_t size() const { return h().n; }
+  uint16_t feature(size_t i) const { return features()[i]; }
+  uint32_t time(size_t i) const { return times()[i]; }
+  // Index of the slot of feature f, or -1.
+  int find(uint16_t f) const {
+    const uint16_t* ids = features();
+    for (int i = 0; i < h().n; ++i) {
+      if (ids[i] == f) return i;
+    }
+    return -1;
+  }
+  double number(size_t i) const {
+    double d;
+    std::memcpy(&d, &values()[i], 8);
+    return d;
+  }
+  std::string_view data(size_t i) const {
+    uint64_t v = values()[i];
+    return {data_region() + (v >> 32), static_cast<size_t>(v & 0xffffffffu)};
+  }
+  // Overwrites a number in place (the slot must hold a number).
+  void set_number(size_t i, double v, uint32_t time) {
+    std::memcpy(&values()[i], &v, 8);
+    times()[i] = time;
+  }
+  size_t bytes() const { return h().bytes; }
+
+  // All slots, with types looked up by type_of(feature id).
+  template <typename TypeOf>
+  void slots(std::vector<Slot>& out, TypeOf type_of) const {
+    out.clear();
+    for (size_t i = 0; i < size(); ++i) {
+      Slot s{feature(i), time(i), type_of(feature(i)), 0.0, {}};
+      if (s.type == FeatureType::kNumber) {
+        s.number = number(i);
+      } else {
+        s.data = data(i);
+      }
+      out.push_back(s);
+    }
+  }
+
+ private:
+  struct Header {
+    uint32_t bytes;
+    uint16_t n;
+    uint16_t key_len;
+    uint8_t key_is_int;
+    uint8_t pad[3];
+    uint32_t ids_offset;
+  };
+  static size_t align(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+  const char* base() const { return reinterpret_cast<const char*>(this); }
+  char* base() { return reinterpret_cast<char*>(this); }
+  const Header& h() const { return *reinterpret_cast<const Header*>(this); }
+  const uint16_t* features() const {
+    return reinterpret_cast<const uint16_t*>(base() + h().ids_offset);
+  }
+  size_t times_offset() const { return align(h().ids_offset + 2u * h().n, 4); }
+  size_t values_offset() const { return align(times_offset() + 4u * h().n, 8); }
+  const uint32_t* times() const {
+    return reinterpret_cast<const uint32_t*>(base() + times_offset());
+  }
+  uint32_t* times() { return reinterpret_cast<uint32_t*>(base() + times_offset()); }
+  const uint64_t* values() const {
+    return reinterpret_cast<const uint64_t*>(base() + values_offset());
+  }
+  uint64_t* values() { return reinterpret_cast<uint64_t*>(base() + values_offset()); }
+  const char* data_region() const { return base() + values_offset() + 8u * h().n; }
+};
+
+inline Entity* Entity::make(std::string_view key, bool key_is_int, std::span<const Slot> slots) {
+  size_t n = slots.size();
+  size_t ids = align(sizeof(Header) + key.size(), 2);
+  size_t times = align(ids + 2 * n, 4);
+  size_t values = align(times + 4 * n, 8);
+  size_t data = values + 8 * n;
+  size_t total = data;
+  for (const auto& s : slots) total += s.type == FeatureType::kNumber ? 0 : s.data.size();
+  auto* e = static_cast<Entity*>(std::malloc(total));
+  if (!e) throw std::bad_alloc();
+  char* b = reinterpret_cast<char*>(e);
+  Header h{static_cast<uint32_t>(total),
+           static_cast<uint16_t>(n),
+           static_cast<uint16_t>(key.size()),
+           static_cast<uint8_t>(key_is_int),
+           {0, 0, 0},
+           static_cast<uint32_t>(ids)};
+  std::memcpy(b, &h, sizeof(h));
+  std::memcpy(b + sizeof(Header), key.data(), key.size());
+  size_t used = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const Slot& s = slots[i];
+    std::memcpy(b + ids + 2 * i, &s.feature, 2);
+    std::memcpy(b + times + 4 * i, &s.time, 4);
+    uint64_t v;
+    if (s.type == FeatureType::kNumber) {
+      std::memcpy(&v, &s.number, 8);
+    } else {
+      std::memcpy(b + data + used, s.data.data(), s.data.size());
+      v = (static_cast<uint64_t>(used) << 32) | s.data.size();
+      used += s.data.size();
+    }
+    std::memcpy(b + values + 8 * i, &v, 8);
+  }
+  return e;
+}
+
+}  // namespace rtml::store::detail

@@ -1,0 +1,269 @@
+#include "rtml/store/memory_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+
+#include "entity.h"
+
+namespace rtml::store {
+
+using detail::Entity;
+
+// One shard: an open-addressing table with linear probing and backward-shift deletion.
+struct alignas(64) MemoryStore::Shard {
+  struct Bucket {
+    uint64_t hash = 0;
+    Entity* entity = nullptr;
+  };
+  mutable std::shared_mutex mu;
+  std::vector<Bucket> table;
+  size_t count = 0;
+  uint64_t lsn = 0;
+  size_t entity_bytes = 0;
+
+  static bool same(const Entity* e, const EntityKey& key) {
+    return e->key_is_int() == key.is_int() && e->key() == key.bytes();
+  }
+  // Index of key's bucket, or of the empty bucket where it would go.
+  size_t probe(uint64_t hash, const EntityKey& key) const {
+    size_t mask = table.size() - 1;
+    for (size_t i = (hash >> 8) & mask;; i = (i + 1) & mask) {
+      const Bucket& b = table[i];
+      if (!b.entity || (b.hash == hash && same(b.entity, key))) return i;
+    }
+  }
+  Entity* find(uint64_t hash, const EntityKey& key) const {
+    if (table.empty()) return nullptr;
+    return table[probe(hash, key)].entity;
+  }
+  void grow() {
+    std::vector<Bucket> old;
+    old.swap(table);
+    table.assign(old.empty() ? 16 : old.size() * 2, Bucket{});
+    size_t mask = table.size() - 1;
+    for (const Bucket& b : old) {
+      if (!b.entity) continue;
+      size_t i = (b.hash >> 8) & mask;
+      while (table[i].entity) i = (i + 1) & mask;
+      table[i] = b;
+    }
+  }
+  void insert(uint64_t hash, const EntityKey& key, Entity* e) {
+    if ((count + 1) * 8 > table.size() * 7) grow();
+    size_t i = probe(hash, key);
+    if (!table[i].entity) ++count;
+    table[i] = Bucket{hash, e};
+  }
+  void erase(size_t i) {
+    size_t mask = table.size() - 1;
+    table[i] = Bucket{};
+    --count;
+    // Shift later members of the probe run back so that lookups still find them.
+    for (size_t j = (i + 1) & mask; table[j].entity; j = (j + 1) & mask) {
+      size_t home = (table[j].hash >> 8) & mask;
+      bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+      if (movable) {
+        table[i] = table[j];
+        table[j] = Bucket{};
+        i = j;
+      }
+    }
+  }
+};
+
+MemoryStore::MemoryStore(const FeatureRegistry& registry)
+    : registry_(registry), shards_(new Shard[kShards]) {}
+
+MemoryStore::~MemoryStore() { clear(); }
+
+void MemoryStore::clear() {
+  for (size_t s = 0; s < kShards; ++s) {
+    Shard& sh = shards_[s];
+    std::unique_lock lock(sh.mu);
+    for (auto& b : sh.table) {
+      if (b.entity) Entity::destroy(b.entity);
+    }
+    sh.table.clear();
+    sh.count = 0;
+    sh.entity_bytes = 0;
+    sh.lsn = 0;
+  }
+}
+
+uint64_t MemoryStore::apply(const ResolvedUpdate& u, const std::function<uint64_t()>& log) {
+  uint64_t hash = u.key.hash();
+  Shard& sh = shards_[hash % kShards];
+  std::unique_lock lock(sh.mu);
+  uint64_t lsn = log ? log() : 0;
+  if (lsn) sh.lsn = lsn;
+  Entity* e = sh.find(hash, u.key);
+
+  // Fast path: every written feature already holds a number; overwrite in place.
+  if (e && u.del.empty()) {
+    bool in_place = true;
+    for (const auto& [id, v] : u.set) {
+      if (v->type != FeatureType::kNumber || e->find(id) < 0) {
+        in_place = false;
+        break;
+      }
+    }
+    if (in_place) {
+      for (const auto& [id, v] : u.set) e->set_number(e->find(id), v->number, u.time);
+      return lsn;
+    }
+  }
+
+  // Rebuild the entity with the merged slots, sorted by feature id.
+  thread_local std::vector<Entity::Slot> slots, merged;
+  slots.clear();
+  if (e) e->slots(slots, [&](uint16_t f) { return registry_.type(f); });
+  merged.clear();
+  size_t a = 0, b = 0;
+  while (a < slots.size() || b < u.set.size()) {
+    if (b == u.set.size() || (a < slots.size() && slots[a].feature < u.set[b].first)) {
+      if (!std::binary_search(u.del.begin(), u.del.end(), slots[a].feature))
+        merged.push_back(slots[a]);
+      ++a;
+      continue;
+    }
+    if (a < slots.size() && slots[a].feature == u.set[b].first) ++a;  // overwritten
+    const FeatureValue& v = *u.set[b].second;
+    Entity::Slot s{u.set[b].first, u.time, v.type, v.number, {}};
+    if (v.type == FeatureType::kCategory) s.data = v.text;
+    if (v.type == FeatureType::kVector) {
+      s.data =
+          std::string_view(reinterpret_cast<const char*>(v.vector.data()), v.vector.size() * 4);
+    }
+    merged.push_back(s);
+    ++b;
+  }
+  if (merged.empty()) {
+    if (e) {
+      sh.entity_bytes -= e->bytes();
+      sh.erase(sh.probe(hash, u.key));
+      Entity::destroy(e);
+    }
+    return lsn;
+  }
+  Entity* fresh = Entity::make(u.key.bytes(), u.key.is_int(), merged);
+  sh.entity_bytes += fresh->bytes();
+  if (e) sh.entity_bytes -= e->bytes();
+  sh.insert(hash, u.key, fresh);
+  if (e) Entity::destroy(e);
+  return lsn;
+}
+
+namespace {
+
+bool fresh(uint32_t written, uint32_t ttl, double now) {
+  return ttl == 0 || now - static_cast<double>(written) <= static_cast<double>(ttl);
+}
+
+}  // namespace
+
+void MemoryStore::get(const EntityKey& key, std::span<const uint16_t> features,
+                      std::span<FeatureValue> out, double now) const {
+  uint64_t hash = key.hash();
+  const Shard& sh = shards_[hash % kShards];
+  std::shared_lock lock(sh.mu);
+  const Entity* e = sh.find(hash, key);
+  for (size_t k = 0; k < features.size(); ++k) {
+    FeatureValue& v = out[k];
+    v.present = false;
+    int i = e ? e->find(features[k]) : -1;
+    if (i < 0 || !fresh(e->time(i), registry_.ttl_seconds(features[k]), now)) continue;
+    v.present = true;
+    v.type = registry_.type(features[k]);
+    v.written_at = e->time(i);
+    if (v.type == FeatureType::kNumber) {
+      v.number = e->number(i);
+    } else if (v.type == FeatureType::kCategory) {
+      v.text.assign(e->data(i));
+    } else {
+      auto d = e->data(i);
+      v.vector.resize(d.size() / 4);
+      std::memcpy(v.vector.data(), d.data(), d.size());
+    }
+  }
+}
+
+void MemoryStore::get_numbers(const EntityKey& key, std::span<const uint16_t> features,
+                              std::span<double> out, std::span<uint8_t> present, double now) const {
+  uint64_t hash = key.hash();
+  const Shard& sh = shards_[hash % kShards];
+  std::shared_lock lock(sh.mu);
+  const Entity* e = sh.find(hash, key);
+  for (size_t k = 0; k < features.size(); ++k) {
+    int i = e ? e->find(features[k]) : -1;
+    bool ok = i >= 0 && registry_.type(features[k]) == FeatureType::kNumber &&
+              fresh(e->time(i), registry_.ttl_seconds(features[k]), now);
+    present[k] = ok;
+    out[k] = ok ? e->number(i) : 0.0;
+  }
+}
+
+void MemoryStore::visit(const Visitor& fn) const {
+  std::vector<Entity*> entities;
+  for (size_t s = 0; s < kShards; ++s) {
+    const Shard& sh = shards_[s];
+    std::shared_lock lock(sh.mu);
+    entities.clear();
+    for (const auto& b : sh.table) {
+      if (b.entity) entities.push_back(b.entity);
+    }
+    fn(s, sh.lsn, entities);
+  }
+}
+
+void MemoryStore::restore(Entity* e) {
+  EntityKey key;
+  if (e->key_is_int()) {
+    uint64_t id;
+    std::memcpy(&id, e->key().data(), 8);
+    key = EntityKey(id);
+  } else {
+    key = EntityKey(std::string(e->key()));
+  }
+  uint64_t hash = key.hash();
+  Shard& sh = shards_[hash % kShards];
+  std::unique_lock lock(sh.mu);
+  if (Entity* old = sh.find(hash, key)) {
+    sh.entity_bytes -= old->bytes();
+    Entity::destroy(old);
+  }
+  sh.insert(hash, key, e);
+  sh.entity_bytes += e->bytes();
+}
+
+void MemoryStore::set_shard_lsn(size_t shard, uint64_t lsn) {
+  std::unique_lock lock(shards_[shard].mu);
+  shards_[shard].lsn = lsn;
+}
+
+uint64_t MemoryStore::shard_lsn(size_t shard) const {
+  std::shared_lock lock(shards_[shard].mu);
+  return shards_[shard].lsn;
+}
+
+size_t MemoryStore::entity_count() const {
+  size_t n = 0;
+  for (size_t s = 0; s < kShards; ++s) {
+    std::shared_lock lock(shards_[s].mu);
+    n += shards_[s].count;
+  }
+  return n;
+}
+
+size_t MemoryStore::memory_bytes() const {
+  size_t n = 0;
+  for (size_t s = 0; s < kShards; ++s) {
+    std::shared_lock lock(shards_[s].mu);
+    // malloc rounds each block up to 16 bytes and adds an 8-byte header.
+    n += shards_[s].entity_bytes + shards_[s].count * 16 +
+         shards_[s].table.capacity() * sizeof(Shard::Bucket);
+  }
+  return n;
+}
+
+}  // namespace rtml::store

@@ -1,0 +1,277 @@
+#include "rtml/store/embedded_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "../test_util.h"
+#include "rtml/core/random.h"
+
+namespace rtml::store {
+namespace {
+
+Update set(EntityKey key, std::vector<std::pair<std::string, FeatureValue>> values,
+           double time = 0) {
+  Update u;
+  u.key = std::move(key);
+  u.set = std::move(values);
+  u.time = time;
+  return u;
+}
+
+FeatureValue read(const EmbeddedStore& s, const EntityKey& key, const std::string& name) {
+  auto id = s.feature(name);
+  if (!id) return {};
+  FeatureValue v;
+  s.get(key, std::span<const uint16_t>(&*id, 1), std::span<FeatureValue>(&v, 1));
+  return v;
+}
+
+StoreOptions options(const std::string& dir, double* clock = nullptr) {
+  StoreOptions o;
+  o.dir = dir;
+  o.fsync = FsyncSetting::parse("always");
+  o.snapshot_wal_bytes = 0;
+  if (clock) o.clock = [clock] { return *clock; };
+  return o;
+}
+
+TEST(EmbeddedStore, SetsReadsOverwritesAndDeletesTypedFeatures) {
+  auto s = EmbeddedStore::open(StoreOptions{});
+  EntityKey u1("u1");
+  ASSERT_EQ(s->apply(set(u1, {{"age", FeatureValue::of_number(31)},
+                              {"city", FeatureValue::of_category("Lyon")},
+                              {"emb", FeatureValue::of_vector({0.5f, -1.0f})}})),
+            "");
+  EXPECT_EQ(read(*s, u1, "age").number, 31);
+  EXPECT_EQ(read(*s, u1, "city").text, "Lyon");
+  EXPECT_EQ(read(*s, u1, "emb").vector, (std::vector<float>{0.5f, -1.0f}));
+  ASSERT_EQ(s->apply(set(u1, {{"age", FeatureValue::of_number(32)}})), "");  // in place
+  ASSERT_EQ(s->apply(set(u1, {{"city", FeatureValue::of_category("Villeurbanne")}})), "");
+  EXPECT_EQ(read(*s, u1, "age").number, 32);
+  EXPECT_EQ(read(*s, u1, "city").text, "Villeurbanne");
+  Update del;
+  del.key = u1;
+  del.del = {"city"};
+  ASSERT_EQ(s->apply(del), "");
+  EXPECT_FALSE(read(*s, u1, "city").present);
+  EXPECT_TRUE(read(*s, u1, "age").present);
+  EXPECT_FALSE(read(*s, EntityKey("u2"), "age").present);
+  // Integer and string keys are different entities.
+  ASSERT_EQ(s->apply(set(EntityKey(uint64_t{7}), {{"age", FeatureValue::of_number(7)}})), "");
+  EXPECT_FALSE(read(*s, EntityKey("7"), "age").present);
+  EXPECT_EQ(read(*s, EntityKey(uint64_t{7}), "age").number, 7);
+  EXPECT_EQ(s->entity_count(), 2u);
+}
+
+TEST(EmbeddedStore, BadInputIsRefusedAndChangesNothing) {
+  test::TempDir dir;
+  auto s = EmbeddedStore::open(options(dir.file("s")));
+  EntityKey k("k");
+  ASSERT_EQ(s->apply(set(k, {{"x", FeatureValue::of_number(1)}})), "");
+  auto bad = [&](const Update& u, const std::string& expected) {
+    std::string e = s->apply(u);
+    EXPECT_NE(e.find(expected), std::string::npos) << "got: " << e;
+  };
+  bad(set(k, {{"x", FeatureValue::of_category("one")}}), "feature 'x' is a number, got a category");
+  bad(set(k, {{"y", FeatureValue::of_number(1)}, {"x", FeatureValue::of_number(NAN)}}), "NaN");
+  bad(set(k, {{"x", FeatureValue::of_number(INFINITY)}}), "infinite");
+  bad(set(EntityKey(std::string(1 << 20, 'k')), {{"x", FeatureValue::of_number(1)}}),
+      "key of 1048576 bytes");
+  bad(set(EntityKey(""), {{"x", FeatureValue::of_number(1)}}), "empty key");
+  Update u;
+  u.key = k;
+  u.del = {"nope"};
+  bad(u, "unknown feature 'nope'");
+  EXPECT_EQ(read(*s, k, "x").number, 1);
+  EXPECT_FALSE(s->feature("y").has_value()) << "a refused update defined a feature";
+  EXPECT_EQ(s->entity_count(), 1u);
+
+  StoreOptions strict;
+  strict.strict_schema = true;
+  auto t = EmbeddedStore::open(strict);
+  EXPECT_EQ(t->declare("known", FeatureType::kNumber), "");
+  EXPECT_EQ(t->apply(set(k, {{"known", FeatureValue::of_number(1)}})), "");
+  EXPECT_NE(
+      t->apply(set(k, {{"other", FeatureValue::of_number(1)}})).find("unknown feature 'other'"),
+      std::string::npos);
+
+  // Nothing refused reached the log either.
+  s.reset();
+  auto again = EmbeddedStore::open(options(dir.file("s")));
+  EXPECT_EQ(again->recovery().replayed, 1u);
+}
+
+TEST(EmbeddedStore, GroupTtlMakesOldValuesMissing) {
+  double now = 1000;
+  StoreOptions o;
+  o.clock = [&now] { return now; };
+  o.group_ttl_seconds["session"] = 60;
+  auto s = EmbeddedStore::open(o);
+  EntityKey k("k");
+  ASSERT_EQ(s->apply(set(k, {{"session.clicks", FeatureValue::of_number(3)},
+                             {"profile_age", FeatureValue::of_number(40)}})),
+            "");
+  now = 1060;
+  EXPECT_TRUE(read(*s, k, "session.clicks").present);
+  EXPECT_EQ(read(*s, k, "session.clicks").written_at, 1000);
+  now = 1061;
+  EXPECT_FALSE(read(*s, k, "session.clicks").present);
+  EXPECT_TRUE(read(*s, k, "profile_age").present);  // group "" has no TTL
+}
+
+TEST(EmbeddedStore, BatchAndNumberReads) {
+  auto s = EmbeddedStore::open(StoreOptions{});
+  std::vector<EntityKey> keys;
+  for (uint64_t i = 0; i < 100; ++i) {
+    keys.emplace_back(i);
+    ASSERT_EQ(s->apply(set(keys.back(), {{"a", FeatureValue::of_number(i)},
+                                         {"b", FeatureValue::of_number(2.0 * i)}})),
+              "");
+  }
+  keys.emplace_back(uint64_t{1000});  // absent
+  uint16_t ids[2] = {*s->feature("a"), *s->feature("b")};
+  std::vector<FeatureValue> out(keys.size() * 2);
+  s->get_many(keys, ids, out);
+  EXPECT_EQ(out[2 * 42 + 1].number, 84);
+  EXPECT_FALSE(out[2 * 100].present);
+  double nums[2];
+  uint8_t present[2];
+  s->get_numbers(keys[9], ids, nums, present);
+  EXPECT_EQ(nums[0], 9);
+  EXPECT_EQ(present[1], 1);
+}
+
+TEST(EmbeddedStore, RecoversFromSnapshotAndWalAndSurvivesATornTail) {
+  test::TempDir dir;
+  std::string d = dir.file("s");
+  {
+    auto s = EmbeddedStore::open(options(d));
+    for (int i = 0; i < 300; ++i) {
+      ASSERT_EQ(s->apply(set(EntityKey("k" + std::to_string(i % 37)),
+                             {{"n", FeatureValue::of_number(i)},
+                              {"c", FeatureValue::of_category("v" + std::to_string(i))}})),
+                "");
+      if (i == 150) s->snapshot();
+    }
+  }
+  {
+    auto s = EmbeddedStore::open(options(d));
+    EXPECT_FALSE(s->recovery().snapshot.empty());
+    EXPECT_GT(s->recovery().replayed, 100u);
+    EXPECT_EQ(s->entity_count(), 37u);
+    EXPECT_EQ(read(*s, EntityKey("k3"), "n").number, 299);  // the last i < 300 with i % 37 == 3
+    EXPECT_EQ(read(*s, EntityKey("k3"), "c").text, "v299");
+  }
+  // Tear the newest WAL segment in the middle of its last record.
+  {
+    auto s = EmbeddedStore::open(options(d));
+    ASSERT_EQ(s->apply(set(EntityKey("torn"), {{"n", FeatureValue::of_number(1)}})), "");
+  }
+  std::string seg;
+  for (const auto& e : std::filesystem::directory_iterator(d)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("wal-", 0) == 0 && n > seg) seg = n;
+  }
+  auto path = d + "/" + seg;
+  auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size - 3);
+  auto s = EmbeddedStore::open(options(d));
+  EXPECT_EQ(s->recovery().torn_bytes, size - 3 - 20);  // the whole partial record
+  ASSERT_FALSE(s->recovery().warnings.empty());
+  EXPECT_NE(s->recovery().warnings[0].find("torn tail"), std::string::npos);
+  EXPECT_FALSE(read(*s, EntityKey("torn"), "n").present);
+  EXPECT_EQ(s->entity_count(), 37u);
+}
+
+TEST(EmbeddedStore, CorruptSnapshotIsReportedAndThePreviousOneUsed) {
+  test::TempDir dir;
+  std::string d = dir.file("s");
+  {
+    auto s = EmbeddedStore::open(options(d));
+    for (int i = 0; i < 100; ++i) {
+      ASSERT_EQ(
+          s->apply(set(EntityKey("k" + std::to_string(i)), {{"n", FeatureValue::of_number(i)}})),
+          "");
+      if (i == 30 || i == 60) s->snapshot();
+    }
+  }
+  std::string newest;
+  for (const auto& e : std::filesystem::directory_iterator(d)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind("snapshot-", 0) == 0 && n > newest) newest = n;
+  }
+  ASSERT_FALSE(newest.empty());
+  {
+    std::fstream f(d + "/" + newest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(40);
+    f.put('\x7f');
+  }
+  auto s = EmbeddedStore::open(options(d));
+  ASSERT_FALSE(s->recovery().warnings.empty());
+  EXPECT_NE(s->recovery().warnings[0].find(newest), std::string::npos);
+  EXPECT_NE(s->recovery().warnings[0].find("checksum"), std::string::npos);
+  EXPECT_NE(s->recovery().snapshot.find("snapshot-"), std::string::npos);
+  EXPECT_EQ(s->entity_count(), 100u);
+  EXPECT_EQ(read(*s, EntityKey("k99"), "n").number, 99);
+}
+
+TEST(EmbeddedStoreConcurrency, ReadersAndWritersStress) {
+  test::TempDir dir;
+  StoreOptions o;
+  o.dir = dir.file("s");
+  o.fsync = FsyncSetting::parse("every=5ms");
+  o.snapshot_wal_bytes = 64 << 10;  // snapshots run during the stress
+  auto s = EmbeddedStore::open(o);
+  ASSERT_EQ(s->declare("a", FeatureType::kNumber), "");
+  ASSERT_EQ(s->declare("b", FeatureType::kNumber), "");
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, torn{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      Random rng(w + 1);
+      for (int i = 0; i < 20000; ++i) {
+        double v = static_cast<double>(i);
+        // a and b are always written together with b = 2a: a reader must never see
+        // them disagree.
+        auto u = set(EntityKey(rng.below(500)),
+                     {{"a", FeatureValue::of_number(v)}, {"b", FeatureValue::of_number(2 * v)}});
+        if (i % 97 == 0)
+          u.set.emplace_back("tag" + std::to_string(i % 5), FeatureValue::of_category("x"));
+        ASSERT_EQ(s->apply(u), "");
+      }
+    });
+  }
+  for (int r = 0; r < 2; ++r) {
+    threads.emplace_back([&, r] {
+      Random rng(100 + r);
+      uint16_t ids[2] = {*s->feature("a"), *s->feature("b")};
+      double out[2];
+      uint8_t present[2];
+      while (!stop.load()) {
+        s->get_numbers(EntityKey(rng.below(500)), ids, out, present);
+        if (present[0] && out[1] != 2 * out[0]) torn.fetch_add(1);
+        reads.fetch_add(1);
+      }
+    });
+  }
+  threads[0].join();
+  threads[1].join();
+  stop = true;
+  threads[2].join();
+  threads[3].join();
+  EXPECT_EQ(torn.load(), 0u);
+  EXPECT_GT(reads.load(), 1000u);
+  s->snapshot();
+  s.reset();
+  auto again = EmbeddedStore::open(o);
+  EXPECT_EQ(again->entity_count(), 500u);
+}
+
+}  // namespace
+}  // namespace rtml::store
