@@ -15,6 +15,7 @@
 #include "entity.h"
 #include "rtml/core/error.h"
 #include "update_codec.h"
+#include "validate.h"
 
 namespace rtml::store {
 namespace {
@@ -24,8 +25,6 @@ using detail::Entity;
 
 constexpr char kSnapMagic[8] = {'R', 'T', 'M', 'L', 'S', 'N', 'A', 'P'};
 constexpr uint32_t kSnapVersion = 1;
-constexpr size_t kMaxText = 65535;
-constexpr size_t kMaxVector = 16384;
 
 double system_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -121,13 +120,8 @@ std::string EmbeddedStore::declare(const std::string& name, FeatureType type) {
 }
 
 std::string EmbeddedStore::resolve(const Update& u, ResolvedUpdate& r, uint32_t& time) {
-  if (!u.key.is_int()) {
-    if (u.key.text().empty()) return "empty key";
-    if (u.key.text().size() > EntityKey::kMaxKeyBytes) {
-      return "key of " + std::to_string(u.key.text().size()) + " bytes (at most 1024)";
-    }
-  }
-  if (u.set.empty() && u.del.empty()) return "nothing to set or delete";
+  std::string invalid = detail::validate_update(u);
+  if (!invalid.empty()) return invalid;
   double t = u.time > 0 ? u.time : options_.clock();
   if (!(t >= 0 && t < 4294967296.0)) return "time out of range";
   time = static_cast<uint32_t>(t);
@@ -135,21 +129,6 @@ std::string EmbeddedStore::resolve(const Update& u, ResolvedUpdate& r, uint32_t&
   // Check everything before defining anything, so that bad input changes nothing.
   std::vector<std::string_view> new_names;
   for (const auto& [name, v] : u.set) {
-    if (name.empty()) return "empty feature name";
-    if (v.type == FeatureType::kNumber && !std::isfinite(v.number)) {
-      return "feature '" + name + "': " + (std::isnan(v.number) ? "NaN" : "an infinite number") +
-             " is not a value";
-    }
-    if (v.type == FeatureType::kCategory && v.text.size() > kMaxText) {
-      return "feature '" + name + "': text of " + std::to_string(v.text.size()) +
-             " bytes (at most 65535)";
-    }
-    if (v.type == FeatureType::kVector) {
-      if (v.vector.size() > kMaxVector) return "feature '" + name + "': vector longer than 16384";
-      for (float x : v.vector) {
-        if (!std::isfinite(x)) return "feature '" + name + "': vector holds NaN or infinity";
-      }
-    }
     auto id = registry_.find(name);
     if (!id) {
       if (options_.strict_schema) return "unknown feature '" + name + "'";
@@ -226,6 +205,29 @@ void EmbeddedStore::apply_recovered(const Update& u, uint32_t time, uint64_t lsn
 void EmbeddedStore::get(const EntityKey& key, std::span<const uint16_t> features,
                         std::span<FeatureValue> out) const {
   memory_.get(key, features, out, options_.clock());
+}
+
+void EmbeddedStore::get(const EntityKey& key, std::span<const std::string> features,
+                        std::span<FeatureValue> out) {
+  get_many(std::span<const EntityKey>(&key, 1), features, out);
+}
+
+void EmbeddedStore::get_many(std::span<const EntityKey> keys, std::span<const std::string> features,
+                             std::span<FeatureValue> out) {
+  // Unknown names read as missing: an id past the registry's end never matches a slot.
+  std::vector<uint16_t> ids(features.size());
+  std::vector<size_t> unknown;
+  for (size_t i = 0; i < features.size(); ++i) {
+    auto id = registry_.find(features[i]);
+    ids[i] = id ? *id : 0;
+    if (!id) unknown.push_back(i);
+  }
+  double now = options_.clock();
+  for (size_t k = 0; k < keys.size(); ++k) {
+    auto slice = out.subspan(k * features.size(), features.size());
+    memory_.get(keys[k], ids, slice, now);
+    for (size_t i : unknown) slice[i].present = false;
+  }
 }
 
 void EmbeddedStore::get_numbers(const EntityKey& key, std::span<const uint16_t> features,

@@ -1,6 +1,7 @@
 #include "rtml/store/feature_registry.h"
 
 #include "rtml/core/hash.h"
+#include "validate.h"
 
 namespace rtml::store {
 
@@ -22,10 +23,7 @@ std::string_view feature_type_name(FeatureType type) {
   return "unknown";
 }
 
-std::string FeatureRegistry::group_of(std::string_view name) {
-  auto dot = name.find('.');
-  return dot == std::string_view::npos ? std::string() : std::string(name.substr(0, dot));
-}
+std::string FeatureRegistry::group_of(std::string_view name) { return detail::feature_group(name); }
 
 std::optional<uint16_t> FeatureRegistry::find(std::string_view name) const {
   std::shared_lock lock(mu_);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rtml/store/feature_registry.h"
+#include "rtml/store/feature_store.h"
 #include "rtml/store/memory_store.h"
 #include "rtml/store/types.h"
 #include "rtml/store/wal.h"
@@ -56,27 +57,33 @@ struct RecoveryReport {
 // WAL or a snapshot: the WAL is written and fsynced outside every shard lock, and a
 // snapshot holds one shard's read lock at a time (which only that shard's writers
 // notice).
-class EmbeddedStore {
+class EmbeddedStore final : public FeatureStore {
  public:
   // Opens (creating the folder if needed) and recovers: the newest valid snapshot, then
   // the WAL after it. A corrupt snapshot is reported and the previous one used; a torn
   // WAL tail is truncated at the last valid record and reported. Throws Error if the
   // folder cannot be used or the log is corrupt before its tail.
   static std::unique_ptr<EmbeddedStore> open(StoreOptions options);
-  ~EmbeddedStore();
+  ~EmbeddedStore() override;
 
   // Validates u and applies it; when it returns "" the update is durable under the
   // fsync policy. On bad input returns the reason and changes nothing: an empty key, a
   // key over 1024 bytes, a NaN or infinite number, a type that differs from the
   // feature's, an unknown feature to delete (or to set, with strict_schema).
-  std::string apply(const Update& u);
+  std::string apply(const Update& u) override;
 
   // Declares a feature before its first write.
   std::string declare(const std::string& name, FeatureType type);
   std::optional<uint16_t> feature(std::string_view name) const { return registry_.find(name); }
   const FeatureRegistry& registry() const { return registry_; }
 
-  // Reads features (by id) of one entity; see MemoryStore::get.
+  // By name, for the FeatureStore interface (resolving names on every call).
+  void get(const EntityKey& key, std::span<const std::string> features,
+           std::span<FeatureValue> out) override;
+  void get_many(std::span<const EntityKey> keys, std::span<const std::string> features,
+                std::span<FeatureValue> out) override;
+
+  // Reads features (by id) of one entity; see MemoryStore::get. The fast path.
   void get(const EntityKey& key, std::span<const uint16_t> features,
            std::span<FeatureValue> out) const;
   void get_numbers(const EntityKey& key, std::span<const uint16_t> features, std::span<double> out,

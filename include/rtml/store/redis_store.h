@@ -1,0 +1,55 @@
+// RedisStore: the feature store interface backed by Redis, for when one machine is not
+// enough.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "rtml/store/feature_store.h"
+
+struct redisContext;
+
+namespace rtml::store {
+
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  // Prefix of every Redis key this store uses.
+  std::string prefix = "rtml";
+  // TTL in seconds by feature group, through Redis key expiry.
+  std::map<std::string, uint32_t> group_ttl_seconds;
+  double timeout_seconds = 2.0;
+};
+
+// Layout in Redis: the features of one group of one entity live in the hash
+// "<prefix>:<group>:<key>" (integer keys as "#<n>"), one field per feature, the value a
+// type byte, the write time (4 bytes) and the payload. A group with a TTL has its hash
+// expire that long after its last write. Feature types are kept in "<prefix>:types" so
+// that every worker refuses the same wrong writes. Batch reads are pipelined: one round
+// trip for any number of keys.
+//
+// Not thread-safe: one RedisStore (one connection) per thread.
+class RedisStore final : public FeatureStore {
+ public:
+  // Connects; throws Error naming host:port if Redis does not answer.
+  explicit RedisStore(RedisOptions options);
+  ~RedisStore() override;
+
+  std::string apply(const Update& u) override;
+  void get(const EntityKey& key, std::span<const std::string> features,
+           std::span<FeatureValue> out) override;
+  void get_many(std::span<const EntityKey> keys, std::span<const std::string> features,
+                std::span<FeatureValue> out) override;
+
+ private:
+  std::string hash_key(const std::string& group, const EntityKey& key) const;
+  // The type of a feature, from the cache or Redis; defines it (HSETNX) when new.
+  std::string check_type(const std::string& name, FeatureType type, bool define);
+  RedisOptions options_;
+  redisContext* redis_ = nullptr;
+  std::map<std::string, FeatureType> types_;
+};
+
+}  // namespace rtml::store

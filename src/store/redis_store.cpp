@@ -1,0 +1,241 @@
+#include "rtml/store/redis_store.h"
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "rtml/core/error.h"
+#include "validate.h"
+
+namespace rtml::store {
+namespace {
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+double system_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string encode(const FeatureValue& v, uint32_t time) {
+  std::string out(1, static_cast<char>(v.type));
+  out.append(reinterpret_cast<const char*>(&time), 4);
+  if (v.type == FeatureType::kNumber) {
+    out.append(reinterpret_cast<const char*>(&v.number), 8);
+  } else if (v.type == FeatureType::kCategory) {
+    out += v.text;
+  } else {
+    out.append(reinterpret_cast<const char*>(v.vector.data()), v.vector.size() * sizeof(float));
+  }
+  return out;
+}
+
+void decode(const redisReply* r, FeatureValue& v) {
+  v.present = false;
+  if (!r || r->type != REDIS_REPLY_STRING || r->len < 5) return;
+  auto type = static_cast<uint8_t>(r->str[0]);
+  uint32_t time;
+  std::memcpy(&time, r->str + 1, 4);
+  const char* p = r->str + 5;
+  size_t n = r->len - 5;
+  if (type == 0 && n == 8) {
+    v.type = FeatureType::kNumber;
+    std::memcpy(&v.number, p, 8);
+  } else if (type == 1) {
+    v.type = FeatureType::kCategory;
+    v.text.assign(p, n);
+  } else if (type == 2 && n % 4 == 0) {
+    v.type = FeatureType::kVector;
+    v.vector.resize(n / 4);
+    std::memcpy(v.vector.data(), p, n);
+  } else {
+    return;
+  }
+  v.written_at = time;
+  v.present = true;
+}
+
+// Builds argv for hiredis from strings.
+struct Command {
+  std::vector<std::string> args;
+  void send(redisContext* c) const {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+  }
+};
+
+}  // namespace
+
+RedisStore::RedisStore(RedisOptions options) : options_(std::move(options)) {
+  timeval tv{static_cast<time_t>(options_.timeout_seconds),
+             static_cast<suseconds_t>(std::fmod(options_.timeout_seconds, 1.0) * 1e6)};
+  redis_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
+  std::string where = options_.host + ":" + std::to_string(options_.port);
+  if (!redis_ || redis_->err) {
+    std::string why = redis_ ? redis_->errstr : "out of memory";
+    if (redis_) redisFree(redis_);
+    throw Error("redis at " + where + ": cannot connect: " + why);
+  }
+  redisSetTimeout(redis_, tv);
+  Reply r(static_cast<redisReply*>(redisCommand(redis_, "PING")));
+  if (!r || r->type == REDIS_REPLY_ERROR) {
+    redisFree(redis_);
+    throw Error("redis at " + where + ": no answer to PING");
+  }
+}
+
+RedisStore::~RedisStore() {
+  if (redis_) redisFree(redis_);
+}
+
+std::string RedisStore::hash_key(const std::string& group, const EntityKey& key) const {
+  std::string k = options_.prefix + ":" + group + ":";
+  if (key.is_int()) {
+    k += "#" + std::to_string(key.id());
+  } else {
+    k += key.text();
+  }
+  return k;
+}
+
+std::string RedisStore::check_type(const std::string& name, FeatureType type, bool define) {
+  auto it = types_.find(name);
+  if (it == types_.end()) {
+    std::string types_key = options_.prefix + ":types";
+    Reply r(static_cast<redisReply*>(redisCommand(redis_, "HGET %b %b", types_key.data(),
+                                                  types_key.size(), name.data(), name.size())));
+    if (!r) throw Error(std::string("redis: ") + redis_->errstr);
+    if (r->type == REDIS_REPLY_STRING && r->len == 1) {
+      it = types_.emplace(name, static_cast<FeatureType>(r->str[0] - '0')).first;
+    } else if (define) {
+      char t = static_cast<char>('0' + static_cast<int>(type));
+      Reply set(static_cast<redisReply*>(redisCommand(redis_, "HSETNX %b %b %b", types_key.data(),
+                                                      types_key.size(), name.data(), name.size(),
+                                                      &t, size_t{1})));
+      if (!set) throw Error(std::string("redis: ") + redis_->errstr);
+      if (set->type == REDIS_REPLY_INTEGER && set->integer == 1) {
+        types_.emplace(name, type);
+        return {};
+      }
+      return check_type(name, type, false);  // another worker defined it first
+    } else {
+      return "unknown feature '" + name + "'";
+    }
+  }
+  if (it->second != type) {
+    return "feature '" + name + "' is a " + std::string(feature_type_name(it->second)) +
+           ", got a " + std::string(feature_type_name(type));
+  }
+  return {};
+}
+
+std::string RedisStore::apply(const Update& u) {
+  std::string invalid = detail::validate_update(u);
+  if (!invalid.empty()) return invalid;
+  // Check every type before defining any, so that a refused update changes nothing.
+  std::vector<const std::pair<std::string, FeatureValue>*> fresh;
+  for (const auto& entry : u.set) {
+    std::string e = check_type(entry.first, entry.second.type, false);
+    if (e.rfind("unknown feature", 0) == 0) {
+      fresh.push_back(&entry);
+    } else if (!e.empty()) {
+      return e;
+    }
+  }
+  for (const auto& name : u.del) {
+    auto it = types_.find(name);
+    if (it == types_.end()) {
+      // Any type will do for the lookup; only existence matters here.
+      std::string e = check_type(name, FeatureType::kNumber, false);
+      if (e.rfind("unknown feature", 0) == 0) return e;
+    }
+  }
+  for (const auto* entry : fresh) {
+    std::string e = check_type(entry->first, entry->second.type, true);
+    if (!e.empty()) return e;
+  }
+  auto time = static_cast<uint32_t>(u.time > 0 ? u.time : system_now());
+  std::map<std::string, Command> sets, dels;
+  for (const auto& [name, v] : u.set) {
+    auto& c = sets[detail::feature_group(name)];
+    if (c.args.empty()) c.args = {"HSET", hash_key(detail::feature_group(name), u.key)};
+    c.args.push_back(name);
+    c.args.push_back(encode(v, time));
+  }
+  for (const auto& name : u.del) {
+    auto& c = dels[detail::feature_group(name)];
+    if (c.args.empty()) c.args = {"HDEL", hash_key(detail::feature_group(name), u.key)};
+    c.args.push_back(name);
+  }
+  size_t sent = 0;
+  for (const auto& [group, c] : sets) {
+    c.send(redis_);
+    ++sent;
+    auto ttl = options_.group_ttl_seconds.find(group);
+    if (ttl != options_.group_ttl_seconds.end() && ttl->second > 0) {
+      Command{{"EXPIRE", c.args[1], std::to_string(ttl->second)}}.send(redis_);
+      ++sent;
+    }
+  }
+  for (const auto& [group, c] : dels) {
+    c.send(redis_);
+    ++sent;
+  }
+  std::string error;
+  for (size_t i = 0; i < sent; ++i) {
+    redisReply* raw = nullptr;
+    if (redisGetReply(redis_, reinterpret_cast<void**>(&raw)) != REDIS_OK) {
+      throw Error(std::string("redis: ") + redis_->errstr);
+    }
+    Reply r(raw);
+    if (r->type == REDIS_REPLY_ERROR && error.empty()) error = std::string("redis: ") + r->str;
+  }
+  return error;
+}
+
+void RedisStore::get(const EntityKey& key, std::span<const std::string> features,
+                     std::span<FeatureValue> out) {
+  get_many(std::span<const EntityKey>(&key, 1), features, out);
+}
+
+void RedisStore::get_many(std::span<const EntityKey> keys, std::span<const std::string> features,
+                          std::span<FeatureValue> out) {
+  // One HMGET per key and group, all pipelined.
+  std::map<std::string, std::vector<size_t>> groups;  // group -> feature positions
+  for (size_t i = 0; i < features.size(); ++i)
+    groups[detail::feature_group(features[i])].push_back(i);
+  for (const auto& key : keys) {
+    for (const auto& [group, positions] : groups) {
+      Command c{{"HMGET", hash_key(group, key)}};
+      for (size_t p : positions) c.args.push_back(features[p]);
+      c.send(redis_);
+    }
+  }
+  for (size_t k = 0; k < keys.size(); ++k) {
+    for (const auto& [group, positions] : groups) {
+      redisReply* raw = nullptr;
+      if (redisGetReply(redis_, reinterpret_cast<void**>(&raw)) != REDIS_OK) {
+        throw Error(std::string("redis: ") + redis_->errstr);
+      }
+      Reply r(raw);
+      for (size_t j = 0; j < positions.size(); ++j) {
+        FeatureValue& v = out[k * features.size() + positions[j]];
+        const redisReply* e =
+            r->type == REDIS_REPLY_ARRAY && j < r->elements ? r->element[j] : nullptr;
+        decode(e, v);
+      }
+    }
+  }
+}
+
+}  // namespace rtml::store
