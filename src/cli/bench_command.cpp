@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "bench_store.h"
 #include "commands.h"
 #include "process_stats.h"
 #include "rtml/core/error.h"
@@ -145,7 +146,15 @@ std::function<int()> add_bench_command(CLI::App& app) {
       "bench", "Every model on every data set present: metric, events/s, peak memory");
   cmd->add_flag("--markdown", o->markdown, "Print the table as Markdown");
   cmd->add_option("--only", o->only, "Only data sets whose file name contains this");
-  return [o] { return run(*o); };
+  auto so = std::make_shared<BenchStoreOptions>();
+  auto* store = cmd->add_subcommand(
+      "store",
+      "Feature store latency and throughput: embedded (WAL off, every=10ms, always) and Redis");
+  store->add_flag("--json", so->json, "Print one JSON object with the rows");
+  store->add_option("--entities", so->entities, "Entities of 8 numeric features (default 1000000)");
+  store->add_option("--ops", so->ops, "Operations per thread and row (default 200000)");
+  store->add_flag("--no-redis", so->no_redis, "Skip the Redis rows");
+  return [o, so, store] { return store->parsed() ? run_bench_store(*so) : run(*o); };
 }
 
 }  // namespace rtml::cli
