@@ -154,6 +154,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
   store->add_option("--entities", so->entities, "Entities of 8 numeric features (default 1000000)");
   store->add_option("--ops", so->ops, "Operations per thread and row (default 200000)");
   store->add_flag("--no-redis", so->no_redis, "Skip the Redis rows");
+  store->add_flag("--memory-only", so->memory_only,
+                  "Only load --entities into memory and print the peak RSS per entity");
   return [o, so, store] { return store->parsed() ? run_bench_store(*so) : run(*o); };
 }
 

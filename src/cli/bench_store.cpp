@@ -127,6 +127,25 @@ class RedisProcess {
 }  // namespace
 
 int run_bench_store(const BenchStoreOptions& o) {
+  if (o.memory_only) {
+    double before = peak_rss_mb();
+    auto s = EmbeddedStore::open(StoreOptions{});
+    Update u = entity_update(0, 0);
+    for (uint64_t k = 0; k < o.entities; ++k) {
+      u.key = EntityKey(k);
+      for (auto& [name, v] : u.set) v.number = static_cast<double>(k);
+      s->apply(u);
+    }
+    double rss = peak_rss_mb();
+    nlohmann::ordered_json j;
+    j["entities"] = s->entity_count();
+    j["features_per_entity"] = kFeatures.size();
+    j["peak_rss_mib"] = rss;
+    j["rss_bytes_per_entity"] = (rss - before) * 1048576.0 / static_cast<double>(o.entities);
+    j["accounted_bytes_per_entity"] = static_cast<double>(s->memory_bytes()) / static_cast<double>(o.entities);
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
   std::vector<Row> rows;
   nlohmann::ordered_json extra;
   auto progress = [&](const std::string& what) {

@@ -11,6 +11,8 @@ struct BenchStoreOptions {
   size_t ops = 200000;  // per thread and row (fewer for fsync=always and Redis)
   bool json = false;
   bool no_redis = false;
+  // Only load the entities into a memory-only store and report peak RSS per entity.
+  bool memory_only = false;
 };
 
 // Prints get/put latency percentiles and throughput for the embedded store (WAL off,
