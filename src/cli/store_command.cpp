@@ -5,11 +5,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "rtml/core/error.h"
+#include "rtml/pipeline/store_aggregates.h"
 #include "rtml/store/embedded_store.h"
 
 namespace rtml::cli {
@@ -24,6 +26,7 @@ struct StoreOptionsCli {
   std::string fsync = "every=10ms";
   std::vector<std::string> ttl;  // group=seconds
   uint64_t snapshot_bytes = 256ull << 20;
+  std::string aggregates;  // file of aggregate declarations
   bool report = false;
 };
 
@@ -42,6 +45,12 @@ store::StoreOptions make_options(const StoreOptionsCli& o) {
     if (secs < 0) throw Error("--ttl expects GROUP=SECONDS, got '" + t + "'");
     s.group_ttl_seconds[t.substr(0, eq)] = static_cast<uint32_t>(secs);
   }
+  if (!o.aggregates.empty()) {
+    std::ifstream f(o.aggregates);
+    if (!f) throw Error(o.aggregates + ": cannot open");
+    std::string text((std::istreambuf_iterator<char>(f)), {});
+    s.computed = std::make_shared<StoreAggregates>(features::parse_aggregates(text, o.aggregates));
+  }
   return s;
 }
 
@@ -57,12 +66,15 @@ void report_recovery(const store::EmbeddedStore& s) {
                static_cast<unsigned long long>(r.skipped));
 }
 
-// Reads one JSON line into an update; returns the reason it is bad, or "".
-std::string parse_update(const std::string& line, store::Update& u) {
+// Reads one JSON line into an update or an event; returns the reason it is bad, or "".
+std::string parse_update(const std::string& line, store::Update& u,
+                         std::vector<store::EventValue>& event, bool& is_event) {
   json j = json::parse(line, nullptr, false);
   if (j.is_discarded()) return "not valid JSON";
   if (!j.is_object()) return "expected a JSON object";
   u = store::Update{};
+  event.clear();
+  is_event = false;
   auto key = j.find("key");
   if (key == j.end()) return "missing \"key\"";
   if (key->is_string()) {
@@ -71,6 +83,9 @@ std::string parse_update(const std::string& line, store::Update& u) {
     u.key = EntityKey(key->get<uint64_t>());
   } else {
     return "\"key\" must be a string or a non-negative integer";
+  }
+  if (j.contains("event") && (j.contains("set") || j.contains("delete"))) {
+    return "a line is an event or an update, not both";
   }
   if (auto t = j.find("time"); t != j.end()) {
     if (!t->is_number()) return "\"time\" must be a number of seconds";
@@ -104,8 +119,27 @@ std::string parse_update(const std::string& line, store::Update& u) {
         if (!n.is_string()) return "\"delete\" must be an array of feature names";
         u.del.push_back(n.get<std::string>());
       }
+    } else if (field == "event") {
+      if (!it->is_object()) return "\"event\" must be an object of fields";
+      is_event = true;
+      for (auto f = it->begin(); f != it->end(); ++f) {
+        store::EventValue v;
+        v.name = f.key();
+        if (f->is_number()) {
+          v.number = f->get<double>();
+        } else if (f->is_string()) {
+          v.is_number = false;
+          v.text = f->get<std::string>();
+        } else if (f->is_boolean()) {
+          v.is_number = false;
+          v.text = f->get<bool>() ? "true" : "false";
+        } else {
+          return "event field '" + f.key() + "': expected a number or a string";
+        }
+        event.push_back(std::move(v));
+      }
     } else {
-      return "unknown field \"" + field + "\" (expected key, set, delete, time)";
+      return "unknown field \"" + field + "\" (expected key, set, delete, event, time)";
     }
   }
   return {};
@@ -117,12 +151,14 @@ int run_apply(const StoreOptionsCli& o) {
   std::string line;
   uint64_t n = 0, errors = 0;
   store::Update u;
+  std::vector<store::EventValue> event;
   while (std::getline(std::cin, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    std::string error = parse_update(line, u);
-    if (error.empty()) error = s->apply(u);
+    bool is_event;
+    std::string error = parse_update(line, u, event, is_event);
+    if (error.empty()) error = is_event ? s->apply_event(u.key, u.time, event) : s->apply(u);
     if (!error.empty()) {
       ++errors;
       std::fprintf(stderr, "error %llu: %s\n", static_cast<unsigned long long>(n), error.c_str());
@@ -156,15 +192,12 @@ int run_dump(const StoreOptionsCli& o) {
   auto s = store::EmbeddedStore::open(opts);
   if (o.report) report_recovery(*s);
   std::vector<std::pair<EntityKey, json>> rows;
-  s->for_each([&](const EntityKey& key, const std::vector<std::pair<uint16_t, FeatureValue>>& fs) {
-    json features = json::object();
-    for (const auto& [id, v] : fs) features[s->registry().name(id)] = value_json(v);
-    rows.emplace_back(key, std::move(features));
-  });
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-    if (a.first.is_int() != b.first.is_int()) return a.first.is_int();
-    return a.first.is_int() ? a.first.id() < b.first.id() : a.first.text() < b.first.text();
-  });
+  s->for_each(
+      [&](const EntityKey& key, const std::vector<std::pair<std::string, FeatureValue>>& fs) {
+        json features = json::object();
+        for (const auto& [name, v] : fs) features[name] = value_json(v);
+        rows.emplace_back(key, std::move(features));
+      });
   for (const auto& [key, features] : rows) {
     nlohmann::ordered_json line;
     if (key.is_int()) {
@@ -191,6 +224,9 @@ std::function<int()> add_store_command(CLI::App& app) {
       "dump", "Print the recovered state as JSON Lines, one entity per line, sorted by key");
   for (auto* sub : {apply, dump}) {
     sub->add_option("--dir", o->dir, "The store's folder (WAL and snapshots)")->required();
+    sub->add_option("--aggregates", o->aggregates,
+                    "File of aggregate declarations, one per line: clicks_1h = count(click) by "
+                    "user over 1h every 1m");
     sub->add_option("--ttl", o->ttl,
                     "GROUP=SECONDS: values of features GROUP.* expire after that long")
         ->take_all();

@@ -190,6 +190,50 @@ std::string EmbeddedStore::apply(const Update& u) {
   return {};
 }
 
+std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
+                                       std::span<const EventValue> fields) {
+  if (options_.read_only) return "the store was opened read-only";
+  if (!options_.computed) return "no aggregates are declared for this store";
+  Update probe;
+  probe.key = key;
+  probe.del.push_back("_");  // validate_update wants something to do
+  std::string invalid = detail::validate_update(probe);
+  if (!invalid.empty()) return invalid;
+  if (fields.empty()) return "an event needs at least one field";
+  double t = time > 0 ? time : options_.clock();
+  if (!std::isfinite(t)) return "time is not finite";
+  for (const auto& f : fields) {
+    if (f.name.empty()) return "empty field name";
+    if (f.is_number && !std::isfinite(f.number)) return "field '" + f.name + "': NaN or infinite";
+  }
+  thread_local std::string payload;
+  uint64_t lsn = 0;
+  {
+    std::lock_guard lock(computed_mu_);
+    if (wal_) {
+      detail::encode_event(key, t, fields, payload);
+      lsn = wal_->append(payload);
+      computed_lsn_ = lsn;
+    }
+    options_.computed->apply(key, t, fields);
+  }
+  if (wal_ && wal_->fsync().policy == FsyncPolicy::kAlways) wal_->wait_durable(lsn);
+  return {};
+}
+
+void EmbeddedStore::get_as_of(const EntityKey& key, std::span<const std::string> features, double t,
+                              std::span<FeatureValue> out) {
+  get(key, features, out);
+  for (size_t i = 0; i < features.size(); ++i) {
+    if (options_.computed && options_.computed->has(features[i])) {
+      std::lock_guard lock(computed_mu_);
+      out[i] = options_.computed->read(features[i], key, t);
+    } else if (out[i].present && out[i].written_at > t) {
+      out[i].present = false;
+    }
+  }
+}
+
 void EmbeddedStore::apply_recovered(const Update& u, uint32_t time, uint64_t lsn) {
   ResolvedUpdate r;
   Update copy = u;
@@ -226,7 +270,13 @@ void EmbeddedStore::get_many(std::span<const EntityKey> keys, std::span<const st
   for (size_t k = 0; k < keys.size(); ++k) {
     auto slice = out.subspan(k * features.size(), features.size());
     memory_.get(keys[k], ids, slice, now);
-    for (size_t i : unknown) slice[i].present = false;
+    for (size_t i : unknown) {
+      slice[i].present = false;
+      if (options_.computed && options_.computed->has(features[i])) {
+        std::lock_guard lock(computed_mu_);
+        slice[i] = options_.computed->read(features[i], keys[k], std::nullopt);
+      }
+    }
   }
 }
 
@@ -245,7 +295,7 @@ void EmbeddedStore::get_many(std::span<const EntityKey> keys, std::span<const ui
 
 void EmbeddedStore::for_each(
     const std::function<void(const EntityKey&,
-                             const std::vector<std::pair<uint16_t, FeatureValue>>&)>& fn) const {
+                             const std::vector<std::pair<std::string, FeatureValue>>&)>& fn) const {
   // Copy each shard's keys under its lock, then read each entity normally.
   std::vector<EntityKey> keys;
   memory_.visit([&](size_t, uint64_t, std::span<Entity* const> entities) {
@@ -259,16 +309,32 @@ void EmbeddedStore::for_each(
       }
     }
   });
+  std::vector<std::string> computed;
+  if (options_.computed) {
+    std::lock_guard lock(computed_mu_);
+    computed = options_.computed->names();
+    for (auto& k : options_.computed->keys()) keys.push_back(std::move(k));
+  }
+  std::sort(keys.begin(), keys.end(), [](const EntityKey& a, const EntityKey& b) {
+    if (a.is_int() != b.is_int()) return a.is_int();
+    return a.is_int() ? a.id() < b.id() : a.text() < b.text();
+  });
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   std::vector<uint16_t> all(registry_.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
   std::vector<FeatureValue> values(all.size());
-  std::vector<std::pair<uint16_t, FeatureValue>> present;
+  std::vector<std::pair<std::string, FeatureValue>> present;
   double now = options_.clock();
   for (const auto& key : keys) {
     memory_.get(key, all, values, now);
     present.clear();
     for (size_t i = 0; i < all.size(); ++i) {
-      if (values[i].present) present.emplace_back(all[i], values[i]);
+      if (values[i].present) present.emplace_back(registry_.name(all[i]), values[i]);
+    }
+    for (const auto& name : computed) {
+      std::lock_guard lock(computed_mu_);
+      auto v = options_.computed->read(name, key, std::nullopt);
+      if (v.present) present.emplace_back(name, std::move(v));
     }
     if (!present.empty()) fn(key, present);
   }
@@ -280,7 +346,15 @@ std::string EmbeddedStore::snapshot() {
   // Every record up to s was applied under its shard's lock before that shard is
   // visited below, so the snapshot holds all of them (and perhaps later ones, which
   // each shard's LSN tells recovery to skip).
-  uint64_t s = wal_->rotate();
+  uint64_t s;
+  std::string computed_state;
+  {
+    // Holding the event lock across the rotation makes the computed state match LSN s.
+    std::unique_lock lock(computed_mu_, std::defer_lock);
+    if (options_.computed) lock.lock();
+    s = wal_->rotate();
+    if (options_.computed) computed_state = options_.computed->save();
+  }
   wal_bytes_.store(0);
   std::string raw;
   memory_.visit([&](size_t shard, uint64_t lsn, std::span<Entity* const> entities) {
@@ -299,6 +373,11 @@ std::string EmbeddedStore::snapshot() {
     put<uint8_t>(reg, static_cast<uint8_t>(registry_.type(static_cast<uint16_t>(i))));
   }
   raw.insert(0, reg);
+  put<uint8_t>(raw, options_.computed ? 1 : 0);
+  if (options_.computed) {
+    put<uint64_t>(raw, computed_state.size());
+    raw += computed_state;
+  }
 
   std::string file(kSnapMagic, 8);
   put<uint32_t>(file, kSnapVersion);
@@ -398,6 +477,18 @@ void EmbeddedStore::recover() {
           memory_.restore(e);
         }
       }
+      if (r.get<uint8_t>()) {
+        auto size = r.get<uint64_t>();
+        auto state = r.take(size);
+        if (options_.computed) {
+          try {
+            options_.computed->load(state);
+          } catch (const Error& e) {
+            throw Error(path + ": its aggregate state cannot be used: " + e.what());
+          }
+          computed_lsn_ = s;
+        }
+      }
       rep.snapshot = path;
       rep.snapshot_lsn = s;
       break;
@@ -407,7 +498,26 @@ void EmbeddedStore::recover() {
       registry_.clear();
     }
   }
+  EntityKey event_key;
+  double event_time;
+  std::vector<EventValue> event_fields;
   auto replay = replay_wal(options_.dir, [&](const WalRecord& rec) {
+    if (detail::record_kind(rec.payload) == detail::RecordKind::kEvent) {
+      if (rec.lsn <= computed_lsn_) {
+        ++rep.skipped;
+        return;
+      }
+      if (!options_.computed) {
+        throw Error(options_.dir +
+                    ": the log holds events, but no aggregates are declared "
+                    "(pass the same --aggregates file)");
+      }
+      detail::decode_event(rec.payload, event_key, event_time, event_fields);
+      options_.computed->apply(event_key, event_time, event_fields);
+      computed_lsn_ = rec.lsn;
+      ++rep.replayed;
+      return;
+    }
     uint32_t time;
     Update u = detail::decode_update(rec.payload, time);
     if (rec.lsn <= memory_.shard_lsn(MemoryStore::shard_of(u.key))) {

@@ -38,11 +38,76 @@ struct Cursor {
 
 }  // namespace
 
+RecordKind record_kind(std::string_view bytes) {
+  if (bytes.empty() || static_cast<uint8_t>(bytes[0]) > 1) throw Error("WAL record: unknown kind");
+  return static_cast<RecordKind>(bytes[0]);
+}
+
+namespace {
+
+void put_key(std::string& out, const EntityKey& key) {
+  put<uint8_t>(out, key.is_int());
+  put_bytes(out, key.bytes());
+}
+
+EntityKey get_key(Cursor& c) {
+  bool is_int = c.get<uint8_t>();
+  auto key = c.bytes();
+  if (!is_int) return EntityKey(std::string(key));
+  if (key.size() != 8)
+    throw Error("WAL record: integer key of " + std::to_string(key.size()) + " bytes");
+  uint64_t id;
+  std::memcpy(&id, key.data(), 8);
+  return EntityKey(id);
+}
+
+}  // namespace
+
+void encode_event(const EntityKey& key, double time, std::span<const EventValue> fields,
+                  std::string& out) {
+  out.clear();
+  put<uint8_t>(out, static_cast<uint8_t>(RecordKind::kEvent));
+  put<double>(out, time);
+  put_key(out, key);
+  put<uint32_t>(out, static_cast<uint32_t>(fields.size()));
+  for (const auto& f : fields) {
+    put_bytes(out, f.name);
+    put<uint8_t>(out, f.is_number);
+    if (f.is_number) {
+      put<double>(out, f.number);
+    } else {
+      put_bytes(out, f.text);
+    }
+  }
+}
+
+void decode_event(std::string_view bytes, EntityKey& key, double& time,
+                  std::vector<EventValue>& fields) {
+  Cursor c{bytes};
+  if (c.get<uint8_t>() != static_cast<uint8_t>(RecordKind::kEvent))
+    throw Error("WAL record: not an event");
+  time = c.get<double>();
+  key = get_key(c);
+  fields.clear();
+  for (auto n = c.get<uint32_t>(); n > 0; --n) {
+    EventValue f;
+    f.name = std::string(c.bytes());
+    f.is_number = c.get<uint8_t>();
+    if (f.is_number) {
+      f.number = c.get<double>();
+    } else {
+      f.text = std::string(c.bytes());
+    }
+    fields.push_back(std::move(f));
+  }
+  if (c.pos != bytes.size()) throw Error("WAL record: trailing bytes");
+}
+
 void encode_update(const Update& u, uint32_t time, std::string& out) {
   out.clear();
+  put<uint8_t>(out, static_cast<uint8_t>(RecordKind::kUpdate));
   put<uint32_t>(out, time);
-  put<uint8_t>(out, u.key.is_int());
-  put_bytes(out, u.key.bytes());
+  put_key(out, u.key);
   put<uint32_t>(out, static_cast<uint32_t>(u.set.size()));
   for (const auto& [name, v] : u.set) {
     put_bytes(out, name);
@@ -63,18 +128,11 @@ void encode_update(const Update& u, uint32_t time, std::string& out) {
 Update decode_update(std::string_view bytes, uint32_t& time) {
   Cursor c{bytes};
   Update u;
-  time = c.get<uint32_t>();
-  bool is_int = c.get<uint8_t>();
-  auto key = c.bytes();
-  if (is_int) {
-    if (key.size() != 8)
-      throw Error("WAL record: integer key of " + std::to_string(key.size()) + " bytes");
-    uint64_t id;
-    std::memcpy(&id, key.data(), 8);
-    u.key = EntityKey(id);
-  } else {
-    u.key = EntityKey(std::string(key));
+  if (c.get<uint8_t>() != static_cast<uint8_t>(RecordKind::kUpdate)) {
+    throw Error("WAL record: not an update");
   }
+  time = c.get<uint32_t>();
+  u.key = get_key(c);
   auto n = c.get<uint32_t>();
   for (uint32_t i = 0; i < n; ++i) {
     std::string name(c.bytes());

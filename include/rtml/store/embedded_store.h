@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "rtml/store/computed_features.h"
 #include "rtml/store/feature_registry.h"
 #include "rtml/store/feature_store.h"
 #include "rtml/store/memory_store.h"
@@ -37,6 +38,8 @@ struct StoreOptions {
   bool read_only = false;
   // Refuse writes of features that were not declared with declare().
   bool strict_schema = false;
+  // Features computed from events (streaming aggregates), if any: see apply_event().
+  std::shared_ptr<ComputedFeatures> computed;
   // Seconds since the epoch; the system clock by default. Tests pass their own.
   std::function<double()> clock;
 };
@@ -72,6 +75,17 @@ class EmbeddedStore final : public FeatureStore {
   // feature's, an unknown feature to delete (or to set, with strict_schema).
   std::string apply(const Update& u) override;
 
+  // Applies an event to the computed features (aggregates) of key at event time `time`
+  // (seconds; 0 = now); durable under the fsync policy when it returns "". Refused
+  // with a reason if no computed features were configured, or a number is NaN or
+  // infinite, or the key is bad.
+  std::string apply_event(const EntityKey& key, double time, std::span<const EventValue> fields);
+
+  // Reads named features as of event time t: computed features as they stood then;
+  // plain features only if written at or before t (no history is kept for them).
+  void get_as_of(const EntityKey& key, std::span<const std::string> features, double t,
+                 std::span<FeatureValue> out);
+
   // Declares a feature before its first write.
   std::string declare(const std::string& name, FeatureType type);
   std::optional<uint16_t> feature(std::string_view name) const { return registry_.find(name); }
@@ -95,10 +109,11 @@ class EmbeddedStore final : public FeatureStore {
   // Writes a snapshot now (blocks the caller, not readers). Returns its path, or "" in
   // memory-only mode.
   std::string snapshot();
-  // Calls fn for every entity with its present features, in no particular order.
+  // Calls fn for every entity with its present features (computed ones included), in
+  // order of key (integer keys first).
   void for_each(
-      const std::function<void(const EntityKey&,
-                               const std::vector<std::pair<uint16_t, FeatureValue>>&)>& fn) const;
+      const std::function<void(
+          const EntityKey&, const std::vector<std::pair<std::string, FeatureValue>>&)>& fn) const;
 
   const RecoveryReport& recovery() const { return recovery_; }
   size_t entity_count() const { return memory_.entity_count(); }
@@ -118,6 +133,9 @@ class EmbeddedStore final : public FeatureStore {
   std::unique_ptr<WalWriter> wal_;
   RecoveryReport recovery_;
   std::mutex snapshot_mu_;
+  // Serialises events: their log order is their order of application.
+  mutable std::mutex computed_mu_;
+  uint64_t computed_lsn_ = 0;  // events up to here are in the computed state
   std::atomic<uint64_t> wal_bytes_{0};
   std::mutex snapshotter_mu_;
   std::condition_variable snapshotter_cv_;

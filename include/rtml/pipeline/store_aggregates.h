@@ -1,0 +1,38 @@
+// StoreAggregates: streaming aggregates kept inside a feature store, so that the stream
+// that writes the store also keeps its aggregates fresh, durable and readable like any
+// other feature.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "rtml/features/aggregate_engine.h"
+#include "rtml/store/computed_features.h"
+
+namespace rtml {
+
+// Adapts an AggregateEngine to the store's ComputedFeatures. Aggregate values read as
+// numbers, topk as a category (its items joined by commas). Not thread-safe: the store
+// serialises calls.
+class StoreAggregates final : public store::ComputedFeatures {
+ public:
+  explicit StoreAggregates(std::vector<features::AggregateSpec> specs);
+
+  void apply(const store::EntityKey& key, double time,
+             std::span<const store::EventValue> fields) override;
+  bool has(std::string_view name) const override { return engine_.find(name).has_value(); }
+  store::FeatureValue read(std::string_view name, const store::EntityKey& key,
+                           std::optional<double> as_of) const override;
+  std::vector<std::string> names() const override;
+  std::vector<store::EntityKey> keys() const override;
+  std::string save() const override;
+  void load(std::string_view state) override;
+
+  const features::AggregateEngine& engine() const { return engine_; }
+
+ private:
+  features::AggregateEngine engine_;
+  std::vector<features::EventField> fields_;  // reused per event
+};
+
+}  // namespace rtml

@@ -1,0 +1,45 @@
+// ComputedFeatures: features the store keeps from events rather than from writes
+// (streaming aggregates). The store logs each event, replays it on recovery, snapshots
+// the provider's state, and reads its values like any other feature. Implemented
+// outside the store (rtml/features), so the store does not depend on how.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtml/store/types.h"
+
+namespace rtml::store {
+
+// One field of an event: a number or a text.
+struct EventValue {
+  std::string name;
+  bool is_number = true;
+  double number = 0.0;
+  std::string text;
+};
+
+// The store calls these under its own lock: implementations need not be thread-safe.
+class ComputedFeatures {
+ public:
+  virtual ~ComputedFeatures() = default;
+  // Applies one event of entity key at event time (seconds).
+  virtual void apply(const EntityKey& key, double time, std::span<const EventValue> fields) = 0;
+  // True if name is a computed feature.
+  virtual bool has(std::string_view name) const = 0;
+  // The value of a computed feature now, or as of event time t.
+  virtual FeatureValue read(std::string_view name, const EntityKey& key,
+                            std::optional<double> as_of) const = 0;
+  // Names of the computed features.
+  virtual std::vector<std::string> names() const = 0;
+  // Every entity key the provider holds state for.
+  virtual std::vector<EntityKey> keys() const = 0;
+  virtual std::string save() const = 0;
+  // Throws Error on malformed state.
+  virtual void load(std::string_view state) = 0;
+};
+
+}  // namespace rtml::store

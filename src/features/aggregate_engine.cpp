@@ -1,0 +1,559 @@
+#include "rtml/features/aggregate_engine.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <unordered_map>
+
+#include "rtml/core/hash.h"
+#include "rtml/core/schema.h"
+
+namespace rtml::features {
+namespace {
+
+constexpr int64_t kEmpty = std::numeric_limits<int64_t>::min();
+
+// Numeric state of one bucket; the meaning of n, a, b depends on the function.
+struct NumBucket {
+  int64_t index = kEmpty;
+  double n = 0, a = 0, b = 0;
+};
+
+// HyperLogLog registers of one bucket.
+struct HllBucket {
+  int64_t index = kEmpty;
+  std::vector<uint8_t> registers;
+};
+
+// Space-Saving summary of one bucket.
+struct TopKBucket {
+  int64_t index = kEmpty;
+  std::vector<std::pair<std::string, double>> items;
+};
+
+int64_t floor_div(double t, double step) { return static_cast<int64_t>(std::floor(t / step)); }
+
+std::string_view as_text(const EventField& f, char* buf, size_t size) {
+  if (!f.is_number) return f.text;
+  auto r = std::to_chars(buf, buf + size, f.number);
+  return std::string_view(buf, r.ptr - buf);
+}
+
+double hll_estimate(const std::vector<uint8_t>& reg) {
+  double m = static_cast<double>(reg.size());
+  double sum = 0;
+  int zeros = 0;
+  for (uint8_t r : reg) {
+    sum += std::ldexp(1.0, -r);
+    zeros += r == 0;
+  }
+  double alpha = m == 16 ? 0.673 : m == 32 ? 0.697 : m == 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
+  double e = alpha * m * m / sum;
+  if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / zeros);  // linear counting
+  return e;
+}
+
+}  // namespace
+
+// One aggregate: its spec, watermark, counters and per-entity state.
+class AggregateEngine::Aggregate {
+ public:
+  explicit Aggregate(const AggregateSpec& s) : spec_(s) {
+    if (s.window != WindowKind::kDecayed) {
+      hop_ = s.hop_seconds;
+      window_buckets_ = static_cast<int64_t>(std::llround(s.window_seconds / hop_));
+      ring_ = static_cast<size_t>(std::ceil(s.keep_seconds / hop_) +
+                                  std::ceil(s.lateness_seconds / hop_) + 1);
+    }
+  }
+
+  void apply(std::string_view key, double t, const EventField& f) {
+    if (t < watermark_ - spec_.lateness_seconds) {
+      ++stats_.late_dropped;
+      return;
+    }
+    bool numeric = spec_.function != AggregateFunction::kCount &&
+                   spec_.function != AggregateFunction::kDistinct &&
+                   spec_.function != AggregateFunction::kTopK;
+    if (numeric && !f.is_number) {
+      ++stats_.wrong_type;
+      return;
+    }
+    watermark_ = std::max(watermark_, t);
+    ++stats_.applied;
+    switch (spec_.window == WindowKind::kDecayed             ? 0
+            : spec_.function == AggregateFunction::kDistinct ? 1
+            : spec_.function == AggregateFunction::kTopK     ? 2
+                                                             : 3) {
+      case 0:
+        apply_decayed(key, t, f.number);
+        break;
+      case 1:
+        apply_distinct(key, t, f);
+        break;
+      case 2:
+        apply_topk(key, t, f);
+        break;
+      default:
+        apply_numeric(key, t, f.number);
+    }
+  }
+
+  AggregateValue read(std::string_view key, std::optional<double> as_of) const {
+    if (spec_.window == WindowKind::kDecayed) return read_decayed(key, as_of);
+    // The last bucket of the window: the watermark's (now), or the one before t's.
+    int64_t last = as_of ? floor_div(*as_of, hop_) - 1 : floor_div(watermark_, hop_);
+    int64_t first = last - window_buckets_ + 1;
+    if (as_of && first <= floor_div(watermark_, hop_) - static_cast<int64_t>(ring_)) return {};
+    switch (spec_.function) {
+      case AggregateFunction::kDistinct:
+        return read_distinct(key, first, last);
+      case AggregateFunction::kTopK:
+        return read_topk(key, first, last);
+      default:
+        return read_numeric(key, first, last);
+    }
+  }
+
+  const Stats& stats() const { return stats_; }
+  double watermark() const { return watermark_; }
+
+  void keys(std::vector<std::string>& out) const {
+    for (const auto& [k, v] : numeric_) out.push_back(k);
+    for (const auto& [k, v] : distinct_) out.push_back(k);
+    for (const auto& [k, v] : topk_) out.push_back(k);
+    for (const auto& [k, v] : decayed_) out.push_back(k);
+  }
+
+  void save(BinaryWriter& out) const {
+    out.put(watermark_);
+    out.put(stats_.applied);
+    out.put(stats_.late_dropped);
+    out.put(stats_.wrong_type);
+    out.put<uint64_t>(numeric_.size());
+    for (const auto& [key, ring] : numeric_) {
+      out.put_string(key);
+      out.put_vector(ring);
+    }
+    out.put<uint64_t>(distinct_.size());
+    for (const auto& [key, ring] : distinct_) {
+      out.put_string(key);
+      for (const auto& b : ring) {
+        out.put(b.index);
+        out.put_vector(b.registers);
+      }
+    }
+    out.put<uint64_t>(topk_.size());
+    for (const auto& [key, ring] : topk_) {
+      out.put_string(key);
+      for (const auto& b : ring) {
+        out.put(b.index);
+        out.put<uint64_t>(b.items.size());
+        for (const auto& [item, count] : b.items) {
+          out.put_string(item);
+          out.put(count);
+        }
+      }
+    }
+    out.put<uint64_t>(decayed_.size());
+    for (const auto& [key, d] : decayed_) {
+      out.put_string(key);
+      out.put(d.sum);
+      out.put(d.count);
+      out.put(d.time);
+    }
+  }
+
+  void load(BinaryReader& in) {
+    numeric_.clear();
+    distinct_.clear();
+    topk_.clear();
+    decayed_.clear();
+    watermark_ = in.get<double>();
+    stats_.applied = in.get<uint64_t>();
+    stats_.late_dropped = in.get<uint64_t>();
+    stats_.wrong_type = in.get<uint64_t>();
+    for (auto n = in.get<uint64_t>(); n > 0; --n) {
+      std::string key = in.get_string();
+      auto ring = in.get_vector<NumBucket>();
+      if (ring.size() != ring_) in.fail("aggregate ring size");
+      numeric_.emplace(std::move(key), std::move(ring));
+    }
+    for (auto n = in.get<uint64_t>(); n > 0; --n) {
+      std::vector<HllBucket> ring(ring_);
+      std::string key = in.get_string();
+      for (auto& b : ring) {
+        b.index = in.get<int64_t>();
+        b.registers = in.get_vector<uint8_t>();
+        if (b.index != kEmpty && b.registers.size() != (size_t{1} << spec_.precision)) {
+          in.fail("distinct registers");
+        }
+      }
+      distinct_.emplace(std::move(key), std::move(ring));
+    }
+    for (auto n = in.get<uint64_t>(); n > 0; --n) {
+      std::vector<TopKBucket> ring(ring_);
+      std::string key = in.get_string();
+      for (auto& b : ring) {
+        b.index = in.get<int64_t>();
+        for (auto items = in.get<uint64_t>(); items > 0; --items) {
+          std::string item = in.get_string();
+          b.items.emplace_back(std::move(item), in.get<double>());
+        }
+      }
+      topk_.emplace(std::move(key), std::move(ring));
+    }
+    for (auto n = in.get<uint64_t>(); n > 0; --n) {
+      std::string key = in.get_string();
+      Decayed d(0);
+      d.sum = in.get<double>();
+      d.count = in.get<double>();
+      d.time = in.get<double>();
+      decayed_.emplace(std::move(key), d);
+    }
+  }
+
+ private:
+  using Ring = std::vector<NumBucket>;
+
+  template <typename Bucket>
+  Bucket* bucket(std::vector<Bucket>& ring, int64_t index) {
+    size_t slot = static_cast<size_t>(((index % static_cast<int64_t>(ring_)) + ring_) % ring_);
+    Bucket& b = ring[slot];
+    if (b.index == index) return &b;
+    if (b.index != kEmpty && b.index > index) return nullptr;  // overwritten by newer data
+    reset(b);
+    b.index = index;
+    return &b;
+  }
+  void reset(NumBucket& b) {
+    b.n = 0;
+    b.a = spec_.function == AggregateFunction::kMin   ? INFINITY
+          : spec_.function == AggregateFunction::kMax ? -INFINITY
+                                                      : 0.0;
+    b.b = spec_.function == AggregateFunction::kLast ? -INFINITY : 0.0;  // last: the event time
+  }
+  void reset(HllBucket& b) { b.registers.assign(size_t{1} << spec_.precision, 0); }
+  void reset(TopKBucket& b) { b.items.clear(); }
+
+  template <typename State>
+  State& state(std::unordered_map<std::string, State, StringHash, std::equal_to<>>& map,
+               std::string_view key) {
+    auto it = map.find(key);
+    if (it == map.end()) it = map.emplace(std::string(key), State(ring_)).first;
+    return it->second;
+  }
+
+  void apply_numeric(std::string_view key, double t, double x) {
+    NumBucket* b = bucket(state(numeric_, key), floor_div(t, hop_));
+    if (!b) {
+      ++stats_.late_dropped;
+      --stats_.applied;
+      return;
+    }
+    switch (spec_.function) {
+      case AggregateFunction::kCount:
+        b->n += 1;
+        break;
+      case AggregateFunction::kSum:
+        b->n += 1;
+        b->a += x;
+        break;
+      case AggregateFunction::kMean:
+        b->n += 1;
+        b->a += x;
+        break;
+      case AggregateFunction::kMin:
+        b->n += 1;
+        b->a = std::min(b->a, x);
+        break;
+      case AggregateFunction::kMax:
+        b->n += 1;
+        b->a = std::max(b->a, x);
+        break;
+      case AggregateFunction::kVariance: {
+        b->n += 1;
+        double d = x - b->a;
+        b->a += d / b->n;
+        b->b += d * (x - b->a);
+        break;
+      }
+      case AggregateFunction::kLast:
+        b->n += 1;
+        if (t >= b->b) {
+          b->b = t;
+          b->a = x;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  AggregateValue read_numeric(std::string_view key, int64_t first, int64_t last) const {
+    AggregateValue v;
+    auto it = numeric_.find(key);
+    double n = 0, a = 0, b = 0, last_time = -INFINITY;
+    if (spec_.function == AggregateFunction::kMin) a = INFINITY;
+    if (spec_.function == AggregateFunction::kMax) a = -INFINITY;
+    if (it != numeric_.end()) {
+      for (const NumBucket& bk : it->second) {
+        if (bk.index < first || bk.index > last || bk.n == 0) continue;
+        switch (spec_.function) {
+          case AggregateFunction::kMin:
+            a = std::min(a, bk.a);
+            break;
+          case AggregateFunction::kMax:
+            a = std::max(a, bk.a);
+            break;
+          case AggregateFunction::kVariance: {
+            // Chan et al.'s parallel merge of (n, mean, m2).
+            double total = n + bk.n;
+            double d = bk.a - a;
+            b += bk.b + d * d * n * bk.n / total;
+            a += d * bk.n / total;
+            break;
+          }
+          case AggregateFunction::kLast:
+            if (bk.b >= last_time) {
+              last_time = bk.b;
+              a = bk.a;
+            }
+            break;
+          default:
+            a += bk.a;
+        }
+        n += bk.n;
+      }
+    }
+    switch (spec_.function) {
+      case AggregateFunction::kCount:
+        v.present = true;
+        v.number = n;
+        break;
+      case AggregateFunction::kSum:
+        v.present = true;
+        v.number = a;
+        break;
+      case AggregateFunction::kMean:
+        v.present = n > 0;
+        v.number = n > 0 ? a / n : 0;
+        break;
+      case AggregateFunction::kVariance:
+        v.present = n > 1;
+        v.number = n > 1 ? b / (n - 1) : 0;
+        break;
+      default:
+        v.present = n > 0;
+        v.number = n > 0 ? a : 0;
+    }
+    return v;
+  }
+
+  void apply_distinct(std::string_view key, double t, const EventField& f) {
+    auto& ring = state(distinct_, key);
+    HllBucket* b = bucket(ring, floor_div(t, hop_));
+    if (!b) {
+      ++stats_.late_dropped;
+      --stats_.applied;
+      return;
+    }
+    char buf[32];
+    uint64_t h = hash64(as_text(f, buf, sizeof(buf)), 0x44);
+    size_t idx = h >> (64 - spec_.precision);
+    uint64_t rest = (h << spec_.precision) | (uint64_t{1} << (spec_.precision - 1));
+    uint8_t rank = static_cast<uint8_t>(__builtin_clzll(rest) + 1);
+    b->registers[idx] = std::max(b->registers[idx], rank);
+  }
+
+  AggregateValue read_distinct(std::string_view key, int64_t first, int64_t last) const {
+    AggregateValue v;
+    v.present = true;
+    auto it = distinct_.find(key);
+    if (it == distinct_.end()) return v;
+    std::vector<uint8_t> merged(size_t{1} << spec_.precision, 0);
+    bool any = false;
+    for (const HllBucket& b : it->second) {
+      if (b.index < first || b.index > last) continue;
+      any = true;
+      for (size_t i = 0; i < merged.size(); ++i) merged[i] = std::max(merged[i], b.registers[i]);
+    }
+    v.number = any ? std::round(hll_estimate(merged)) : 0;
+    return v;
+  }
+
+  void apply_topk(std::string_view key, double t, const EventField& f) {
+    auto& ring = state(topk_, key);
+    TopKBucket* b = bucket(ring, floor_div(t, hop_));
+    if (!b) {
+      ++stats_.late_dropped;
+      --stats_.applied;
+      return;
+    }
+    char buf[32];
+    std::string_view item = as_text(f, buf, sizeof(buf));
+    for (auto& [name, count] : b->items) {
+      if (name == item) {
+        count += 1;
+        return;
+      }
+    }
+    size_t capacity = static_cast<size_t>(std::max(8, 4 * spec_.k));
+    if (b->items.size() < capacity) {
+      b->items.emplace_back(std::string(item), 1.0);
+      return;
+    }
+    // Space-Saving: the new item takes the place of the least counted one.
+    auto least = std::min_element(b->items.begin(), b->items.end(),
+                                  [](const auto& x, const auto& y) { return x.second < y.second; });
+    least->first.assign(item);
+    least->second += 1;
+  }
+
+  AggregateValue read_topk(std::string_view key, int64_t first, int64_t last) const {
+    AggregateValue v;
+    v.present = true;
+    auto it = topk_.find(key);
+    if (it == topk_.end()) return v;
+    std::map<std::string, double> counts;
+    for (const TopKBucket& b : it->second) {
+      if (b.index < first || b.index > last) continue;
+      for (const auto& [name, count] : b.items) counts[name] += count;
+    }
+    std::vector<std::pair<std::string, double>> sorted(counts.begin(), counts.end());
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& x, const auto& y) { return x.second > y.second; });
+    for (size_t i = 0; i < sorted.size() && i < static_cast<size_t>(spec_.k); ++i) {
+      if (i) v.text += ',';
+      v.text += sorted[i].first;
+    }
+    v.number = static_cast<double>(std::min(sorted.size(), static_cast<size_t>(spec_.k)));
+    return v;
+  }
+
+  struct Decayed {
+    explicit Decayed(size_t) {}
+    double sum = 0, count = 0, time = -INFINITY;
+  };
+  double decay(double dt) const { return std::exp2(-dt / spec_.window_seconds); }
+
+  void apply_decayed(std::string_view key, double t, double x) {
+    Decayed& d = state(decayed_, key);
+    double value = spec_.function == AggregateFunction::kCount ? 1.0 : x;
+    if (t >= d.time) {
+      double f = d.time == -INFINITY ? 0.0 : decay(t - d.time);
+      d.sum = d.sum * f + value;
+      d.count = d.count * f + 1;
+      d.time = t;
+    } else {
+      double f = decay(d.time - t);
+      d.sum += value * f;
+      d.count += f;
+    }
+  }
+
+  AggregateValue read_decayed(std::string_view key, std::optional<double> as_of) const {
+    AggregateValue v;
+    auto it = decayed_.find(key);
+    double at = as_of ? *as_of : watermark_;
+    if (it == decayed_.end()) {
+      v.present = spec_.function != AggregateFunction::kMean;
+      return v;
+    }
+    const Decayed& d = it->second;
+    if (at < d.time) return v;  // the past before the last update is not kept
+    double f = decay(at - d.time);
+    if (spec_.function == AggregateFunction::kMean) {
+      v.present = d.count > 0;
+      v.number = d.count > 0 ? d.sum / d.count : 0;
+    } else {
+      v.present = true;
+      v.number = (spec_.function == AggregateFunction::kCount ? d.count : d.sum) * f;
+    }
+    return v;
+  }
+
+  AggregateSpec spec_;
+  double hop_ = 1;
+  int64_t window_buckets_ = 1;
+  size_t ring_ = 1;
+  double watermark_ = -INFINITY;
+  Stats stats_;
+  template <typename V>
+  using Map = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  Map<Ring> numeric_;
+  Map<std::vector<HllBucket>> distinct_;
+  Map<std::vector<TopKBucket>> topk_;
+  Map<Decayed> decayed_;
+};
+
+AggregateEngine::AggregateEngine(std::vector<AggregateSpec> specs) : specs_(std::move(specs)) {
+  for (const auto& s : specs_) aggregates_.push_back(std::make_unique<Aggregate>(s));
+}
+AggregateEngine::~AggregateEngine() = default;
+AggregateEngine::AggregateEngine(AggregateEngine&&) noexcept = default;
+
+void AggregateEngine::apply(std::string_view key, double time, std::span<const EventField> fields) {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    for (const EventField& f : fields) {
+      if (f.name == specs_[i].field) {
+        aggregates_[i]->apply(key, time, f);
+        break;
+      }
+    }
+  }
+}
+
+AggregateValue AggregateEngine::read(size_t aggregate, std::string_view key) const {
+  return aggregates_[aggregate]->read(key, std::nullopt);
+}
+
+AggregateValue AggregateEngine::read_as_of(size_t aggregate, std::string_view key, double t) const {
+  return aggregates_[aggregate]->read(key, t);
+}
+
+std::optional<size_t> AggregateEngine::find(std::string_view name) const {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (specs_[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+AggregateEngine::Stats AggregateEngine::stats(size_t aggregate) const {
+  return aggregates_[aggregate]->stats();
+}
+
+double AggregateEngine::watermark(size_t aggregate) const {
+  return aggregates_[aggregate]->watermark();
+}
+
+std::vector<std::string> AggregateEngine::keys() const {
+  std::vector<std::string> out;
+  for (const auto& a : aggregates_) a->keys(out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void AggregateEngine::save(BinaryWriter& out) const {
+  out.put<uint64_t>(specs_.size());
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    out.put_string(specs_[i].to_string());
+    aggregates_[i]->save(out);
+  }
+}
+
+void AggregateEngine::load(BinaryReader& in) {
+  if (in.get<uint64_t>() != specs_.size())
+    in.fail("the saved aggregates differ from the declared ones");
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    if (in.get_string() != specs_[i].to_string()) {
+      in.fail("aggregate '" + specs_[i].name + "' was declared differently when saved");
+    }
+    aggregates_[i]->load(in);
+  }
+}
+
+}  // namespace rtml::features

@@ -1,0 +1,70 @@
+#include "rtml/pipeline/store_aggregates.h"
+
+#include "rtml/core/error.h"
+
+namespace rtml {
+namespace {
+
+// Entity keys as engine keys: a kind letter keeps 42 and "42" apart.
+std::string engine_key(const store::EntityKey& key) {
+  return key.is_int() ? "i" + std::to_string(key.id()) : "s" + key.text();
+}
+
+}  // namespace
+
+StoreAggregates::StoreAggregates(std::vector<features::AggregateSpec> specs)
+    : engine_(std::move(specs)) {}
+
+void StoreAggregates::apply(const store::EntityKey& key, double time,
+                            std::span<const store::EventValue> fields) {
+  fields_.clear();
+  for (const auto& f : fields) fields_.push_back({f.name, f.is_number, f.number, f.text});
+  engine_.apply(engine_key(key), time, fields_);
+}
+
+store::FeatureValue StoreAggregates::read(std::string_view name, const store::EntityKey& key,
+                                          std::optional<double> as_of) const {
+  store::FeatureValue v;
+  auto index = engine_.find(name);
+  if (!index) return v;
+  auto a = as_of ? engine_.read_as_of(*index, engine_key(key), *as_of)
+                 : engine_.read(*index, engine_key(key));
+  if (!a.present) return v;
+  if (engine_.specs()[*index].function == features::AggregateFunction::kTopK) {
+    v = store::FeatureValue::of_category(a.text);
+  } else {
+    v = store::FeatureValue::of_number(a.number);
+  }
+  return v;
+}
+
+std::vector<std::string> StoreAggregates::names() const {
+  std::vector<std::string> out;
+  for (const auto& s : engine_.specs()) out.push_back(s.name);
+  return out;
+}
+
+std::vector<store::EntityKey> StoreAggregates::keys() const {
+  std::vector<store::EntityKey> out;
+  for (const auto& k : engine_.keys()) {
+    if (k[0] == 'i') {
+      out.emplace_back(static_cast<uint64_t>(std::stoull(k.substr(1))));
+    } else {
+      out.emplace_back(k.substr(1));
+    }
+  }
+  return out;
+}
+
+std::string StoreAggregates::save() const {
+  BinaryWriter out;
+  engine_.save(out);
+  return out.bytes();
+}
+
+void StoreAggregates::load(std::string_view state) {
+  BinaryReader in{std::string(state), "aggregate state"};
+  engine_.load(in);
+}
+
+}  // namespace rtml
