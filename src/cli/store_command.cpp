@@ -156,7 +156,7 @@ int run_apply(const StoreOptionsCli& o) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    bool is_event;
+    bool is_event = false;
     std::string error = parse_update(line, u, event, is_event);
     if (error.empty()) error = is_event ? s->apply_event(u.key, u.time, event) : s->apply(u);
     if (!error.empty()) {
