@@ -15,6 +15,24 @@ std::string engine_key(const store::EntityKey& key) {
 StoreAggregates::StoreAggregates(std::vector<features::AggregateSpec> specs)
     : engine_(std::move(specs)) {}
 
+std::string StoreAggregates::check(std::span<const store::EventValue> fields) const {
+  bool used = false;
+  for (const auto& s : engine_.specs()) {
+    for (const auto& f : fields) {
+      if (f.name != s.field) continue;
+      used = true;
+      bool needs_number = s.function != features::AggregateFunction::kCount &&
+                          s.function != features::AggregateFunction::kDistinct &&
+                          s.function != features::AggregateFunction::kTopK;
+      if (needs_number && !f.is_number) {
+        return "field '" + f.name + "' feeds aggregate '" + s.name + "' and must be a number";
+      }
+    }
+  }
+  if (!used) return "no declared aggregate reads any field of this event";
+  return {};
+}
+
 void StoreAggregates::apply(const store::EntityKey& key, double time,
                             std::span<const store::EventValue> fields) {
   fields_.clear();

@@ -206,6 +206,11 @@ std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
     if (f.name.empty()) return "empty field name";
     if (f.is_number && !std::isfinite(f.number)) return "field '" + f.name + "': NaN or infinite";
   }
+  {
+    std::lock_guard lock(computed_mu_);
+    std::string refused = options_.computed->check(fields);
+    if (!refused.empty()) return refused;
+  }
   thread_local std::string payload;
   uint64_t lsn = 0;
   {

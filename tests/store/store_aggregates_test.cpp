@@ -110,6 +110,11 @@ TEST(StoreAggregates, AsOfReadsSeeNoLaterEvents) {
   EXPECT_EQ(v[0].number, 60);
   std::vector<EventValue> bad = {{"click", true, NAN, ""}};
   EXPECT_NE(s->apply_event(EntityKey("u"), 1300, bad).find("NaN"), std::string::npos);
+  std::vector<EventValue> text = {{"amount", false, 0, "ten"}};
+  EXPECT_NE(s->apply_event(EntityKey("u"), 1300, text).find("must be a number"), std::string::npos);
+  std::vector<EventValue> unused = {{"colour", false, 0, "red"}};
+  EXPECT_NE(s->apply_event(EntityKey("u"), 1300, unused).find("no declared aggregate"),
+            std::string::npos);
   auto plain = EmbeddedStore::open(StoreOptions{});
   EXPECT_NE(plain->apply_event(EntityKey("u"), 1, bad).find("no aggregates"), std::string::npos);
 }

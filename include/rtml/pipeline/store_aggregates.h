@@ -18,6 +18,7 @@ class StoreAggregates final : public store::ComputedFeatures {
  public:
   explicit StoreAggregates(std::vector<features::AggregateSpec> specs);
 
+  std::string check(std::span<const store::EventValue> fields) const override;
   void apply(const store::EntityKey& key, double time,
              std::span<const store::EventValue> fields) override;
   bool has(std::string_view name) const override { return engine_.find(name).has_value(); }

@@ -26,6 +26,9 @@ struct EventValue {
 class ComputedFeatures {
  public:
   virtual ~ComputedFeatures() = default;
+  // Returns why an event with these fields would be refused (a text where an aggregate
+  // needs a number, no field that any aggregate reads), or "".
+  virtual std::string check(std::span<const EventValue> fields) const = 0;
   // Applies one event of entity key at event time (seconds).
   virtual void apply(const EntityKey& key, double time, std::span<const EventValue> fields) = 0;
   // True if name is a computed feature.
