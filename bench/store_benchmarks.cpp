@@ -40,6 +40,24 @@ void BM_StoreGetNumbers(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreGetNumbers);
 
+void BM_StoreGetNumbersBatch(benchmark::State& state) {
+  auto& s = loaded_store();
+  uint16_t ids[8];
+  for (int i = 0; i < 8; ++i) ids[i] = *s.feature("f" + std::to_string(i));
+  Random rng(1);
+  const size_t batch = static_cast<size_t>(state.range(0));
+  std::vector<EntityKey> keys(batch);
+  std::vector<double> out(batch * 8);
+  std::vector<uint8_t> present(batch * 8);
+  for (auto _ : state) {
+    for (auto& k : keys) k = EntityKey(rng.below(1000000));
+    s.get_numbers_many(keys, ids, out, present);
+    benchmark::DoNotOptimize(out[0]);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(batch));
+}
+BENCHMARK(BM_StoreGetNumbersBatch)->Arg(16)->Arg(64);
+
 void BM_StorePutNumbers(benchmark::State& state) {
   auto& s = loaded_store();
   Random rng(2);

@@ -203,6 +203,50 @@ void MemoryStore::get_numbers(const EntityKey& key, std::span<const uint16_t> fe
   }
 }
 
+void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
+                                   std::span<const uint16_t> features, std::span<double> out,
+                                   std::span<uint8_t> present, double now) const {
+  constexpr size_t kGroup = 16;
+  const size_t nf = features.size();
+  uint64_t hashes[kGroup];
+  const Entity* entities[kGroup];
+  for (size_t start = 0; start < keys.size(); start += kGroup) {
+    size_t n = std::min(kGroup, keys.size() - start);
+    // 1: hash, and prefetch the first bucket each key probes.
+    for (size_t i = 0; i < n; ++i) {
+      hashes[i] = keys[start + i].hash();
+      const Shard& sh = shards_[hashes[i] % kShards];
+      std::shared_lock lock(sh.mu);
+      if (!sh.table.empty()) {
+        __builtin_prefetch(&sh.table[(hashes[i] >> 8) & (sh.table.size() - 1)]);
+      }
+    }
+    // 2: probe, and prefetch each entity.
+    for (size_t i = 0; i < n; ++i) {
+      const Shard& sh = shards_[hashes[i] % kShards];
+      std::shared_lock lock(sh.mu);
+      if (sh.table.empty()) continue;
+      const Entity* e = sh.table[sh.probe(hashes[i], keys[start + i])].entity;
+      if (e) __builtin_prefetch(e);
+    }
+    // 3: read under the lock again (the entity may have changed in between).
+    for (size_t i = 0; i < n; ++i) {
+      const Shard& sh = shards_[hashes[i] % kShards];
+      std::shared_lock lock(sh.mu);
+      entities[i] = sh.find(hashes[i], keys[start + i]);
+      const Entity* e = entities[i];
+      size_t base = (start + i) * nf;
+      for (size_t k = 0; k < nf; ++k) {
+        int slot = e ? e->find(features[k]) : -1;
+        bool ok = slot >= 0 && registry_.type(features[k]) == FeatureType::kNumber &&
+                  fresh(e->time(slot), registry_.ttl_seconds(features[k]), now);
+        present[base + k] = ok;
+        out[base + k] = ok ? e->number(slot) : 0.0;
+      }
+    }
+  }
+}
+
 void MemoryStore::visit(const Visitor& fn) const {
   std::vector<Entity*> entities;
   for (size_t s = 0; s < kShards; ++s) {

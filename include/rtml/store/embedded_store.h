@@ -102,6 +102,11 @@ class EmbeddedStore final : public FeatureStore {
            std::span<FeatureValue> out) const;
   void get_numbers(const EntityKey& key, std::span<const uint16_t> features, std::span<double> out,
                    std::span<uint8_t> present) const;
+  // get_numbers for many keys at once, with prefetching: see MemoryStore::get_numbers_many.
+  void get_numbers_many(std::span<const EntityKey> keys, std::span<const uint16_t> features,
+                        std::span<double> out, std::span<uint8_t> present) const {
+    memory_.get_numbers_many(keys, features, out, present, options_.clock());
+  }
   // Reads the same features of many entities: out has keys.size() * features.size() values.
   void get_many(std::span<const EntityKey> keys, std::span<const uint16_t> features,
                 std::span<FeatureValue> out) const;
