@@ -144,6 +144,18 @@ TEST(EmbeddedStore, BatchAndNumberReads) {
   s->get_numbers(keys[9], ids, nums, present);
   EXPECT_EQ(nums[0], 9);
   EXPECT_EQ(present[1], 1);
+  // The prefetching batch read agrees with one read per key, across groups of 16.
+  std::vector<double> batch(keys.size() * 2);
+  std::vector<uint8_t> batch_present(batch.size());
+  s->get_numbers_many(keys, ids, batch, batch_present);
+  for (size_t k = 0; k < keys.size(); ++k) {
+    s->get_numbers(keys[k], ids, nums, present);
+    for (size_t f = 0; f < 2; ++f) {
+      EXPECT_EQ(batch[k * 2 + f], nums[f]);
+      EXPECT_EQ(batch_present[k * 2 + f], present[f]);
+    }
+  }
+  EXPECT_EQ(batch_present[100 * 2], 0);
 }
 
 TEST(EmbeddedStore, RecoversFromSnapshotAndWalAndSurvivesATornTail) {
