@@ -14,6 +14,7 @@ namespace rtml::features {
 namespace {
 
 constexpr int64_t kEmpty = std::numeric_limits<int64_t>::min();
+constexpr uint32_t kNoKey = std::numeric_limits<uint32_t>::max();
 
 // Numeric state of one bucket; the meaning of n, a, b depends on the function.
 struct NumBucket {
@@ -69,7 +70,7 @@ class AggregateEngine::Aggregate {
     }
   }
 
-  void apply(std::string_view key, double t, const EventField& f) {
+  void apply(uint32_t key, double t, const EventField& f) {
     if (t < watermark_ - spec_.lateness_seconds) {
       ++stats_.late_dropped;
       return;
@@ -101,7 +102,7 @@ class AggregateEngine::Aggregate {
     }
   }
 
-  AggregateValue read(std::string_view key, std::optional<double> as_of) const {
+  AggregateValue read(uint32_t key, std::optional<double> as_of) const {
     if (spec_.window == WindowKind::kDecayed) return read_decayed(key, as_of);
     // The last bucket of the window: the watermark's (now), or the one before t's.
     int64_t last = as_of ? floor_div(*as_of, hop_) - 1 : floor_div(watermark_, hop_);
@@ -120,34 +121,23 @@ class AggregateEngine::Aggregate {
   const Stats& stats() const { return stats_; }
   double watermark() const { return watermark_; }
 
-  void keys(std::vector<std::string>& out) const {
-    for (const auto& [k, v] : numeric_) out.push_back(k);
-    for (const auto& [k, v] : distinct_) out.push_back(k);
-    for (const auto& [k, v] : topk_) out.push_back(k);
-    for (const auto& [k, v] : decayed_) out.push_back(k);
-  }
-
   void save(BinaryWriter& out) const {
     out.put(watermark_);
     out.put(stats_.applied);
     out.put(stats_.late_dropped);
     out.put(stats_.wrong_type);
-    out.put<uint64_t>(numeric_.size());
-    for (const auto& [key, ring] : numeric_) {
-      out.put_string(key);
-      out.put_vector(ring);
-    }
+    out.put_vector(numeric_);
     out.put<uint64_t>(distinct_.size());
-    for (const auto& [key, ring] : distinct_) {
-      out.put_string(key);
+    for (const auto& ring : distinct_) {
+      out.put<uint64_t>(ring.size());
       for (const auto& b : ring) {
         out.put(b.index);
         out.put_vector(b.registers);
       }
     }
     out.put<uint64_t>(topk_.size());
-    for (const auto& [key, ring] : topk_) {
-      out.put_string(key);
+    for (const auto& ring : topk_) {
+      out.put<uint64_t>(ring.size());
       for (const auto& b : ring) {
         out.put(b.index);
         out.put<uint64_t>(b.items.size());
@@ -157,33 +147,21 @@ class AggregateEngine::Aggregate {
         }
       }
     }
-    out.put<uint64_t>(decayed_.size());
-    for (const auto& [key, d] : decayed_) {
-      out.put_string(key);
-      out.put(d.sum);
-      out.put(d.count);
-      out.put(d.time);
-    }
+    out.put_vector(decayed_);
   }
 
   void load(BinaryReader& in) {
-    numeric_.clear();
-    distinct_.clear();
-    topk_.clear();
-    decayed_.clear();
     watermark_ = in.get<double>();
     stats_.applied = in.get<uint64_t>();
     stats_.late_dropped = in.get<uint64_t>();
     stats_.wrong_type = in.get<uint64_t>();
-    for (auto n = in.get<uint64_t>(); n > 0; --n) {
-      std::string key = in.get_string();
-      auto ring = in.get_vector<NumBucket>();
-      if (ring.size() != ring_) in.fail("aggregate ring size");
-      numeric_.emplace(std::move(key), std::move(ring));
-    }
-    for (auto n = in.get<uint64_t>(); n > 0; --n) {
-      std::vector<HllBucket> ring(ring_);
-      std::string key = in.get_string();
+    numeric_ = in.get_vector<NumBucket>();
+    if (numeric_.size() % ring_ != 0) in.fail("aggregate ring size");
+    distinct_.assign(in.get<uint64_t>(), {});
+    for (auto& ring : distinct_) {
+      auto n = in.get<uint64_t>();
+      if (n != 0 && n != ring_) in.fail("aggregate ring size");
+      ring.resize(n);
       for (auto& b : ring) {
         b.index = in.get<int64_t>();
         b.registers = in.get_vector<uint8_t>();
@@ -191,11 +169,12 @@ class AggregateEngine::Aggregate {
           in.fail("distinct registers");
         }
       }
-      distinct_.emplace(std::move(key), std::move(ring));
     }
-    for (auto n = in.get<uint64_t>(); n > 0; --n) {
-      std::vector<TopKBucket> ring(ring_);
-      std::string key = in.get_string();
+    topk_.assign(in.get<uint64_t>(), {});
+    for (auto& ring : topk_) {
+      auto n = in.get<uint64_t>();
+      if (n != 0 && n != ring_) in.fail("aggregate ring size");
+      ring.resize(n);
       for (auto& b : ring) {
         b.index = in.get<int64_t>();
         for (auto items = in.get<uint64_t>(); items > 0; --items) {
@@ -203,23 +182,13 @@ class AggregateEngine::Aggregate {
           b.items.emplace_back(std::move(item), in.get<double>());
         }
       }
-      topk_.emplace(std::move(key), std::move(ring));
     }
-    for (auto n = in.get<uint64_t>(); n > 0; --n) {
-      std::string key = in.get_string();
-      Decayed d(0);
-      d.sum = in.get<double>();
-      d.count = in.get<double>();
-      d.time = in.get<double>();
-      decayed_.emplace(std::move(key), d);
-    }
+    decayed_ = in.get_vector<Decayed>();
   }
 
  private:
-  using Ring = std::vector<NumBucket>;
-
   template <typename Bucket>
-  Bucket* bucket(std::vector<Bucket>& ring, int64_t index) {
+  Bucket* bucket(Bucket* ring, int64_t index) {
     size_t slot = static_cast<size_t>(((index % static_cast<int64_t>(ring_)) + ring_) % ring_);
     Bucket& b = ring[slot];
     if (b.index == index) return &b;
@@ -238,16 +207,31 @@ class AggregateEngine::Aggregate {
   void reset(HllBucket& b) { b.registers.assign(size_t{1} << spec_.precision, 0); }
   void reset(TopKBucket& b) { b.items.clear(); }
 
-  template <typename State>
-  State& state(std::unordered_map<std::string, State, StringHash, std::equal_to<>>& map,
-               std::string_view key) {
-    auto it = map.find(key);
-    if (it == map.end()) it = map.emplace(std::string(key), State(ring_)).first;
-    return it->second;
+  // The ring of key, created on first use. Entities index flat arrays by their id.
+  NumBucket* numeric_ring(uint32_t key) {
+    size_t need = (static_cast<size_t>(key) + 1) * ring_;
+    if (numeric_.size() < need) numeric_.resize(need);
+    return numeric_.data() + static_cast<size_t>(key) * ring_;
+  }
+  const NumBucket* numeric_ring(uint32_t key) const {
+    if (key == kNoKey || numeric_.size() < (static_cast<size_t>(key) + 1) * ring_) return nullptr;
+    return numeric_.data() + static_cast<size_t>(key) * ring_;
+  }
+  template <typename Bucket>
+  Bucket* ring_of(std::vector<std::vector<Bucket>>& rings, uint32_t key) {
+    if (rings.size() <= key) rings.resize(static_cast<size_t>(key) + 1);
+    if (rings[key].empty()) rings[key].resize(ring_);
+    return rings[key].data();
+  }
+  template <typename Bucket>
+  const std::vector<Bucket>* ring_of(const std::vector<std::vector<Bucket>>& rings,
+                                     uint32_t key) const {
+    if (key == kNoKey || rings.size() <= key || rings[key].empty()) return nullptr;
+    return &rings[key];
   }
 
-  void apply_numeric(std::string_view key, double t, double x) {
-    NumBucket* b = bucket(state(numeric_, key), floor_div(t, hop_));
+  void apply_numeric(uint32_t key, double t, double x) {
+    NumBucket* b = bucket(numeric_ring(key), floor_div(t, hop_));
     if (!b) {
       ++stats_.late_dropped;
       --stats_.applied;
@@ -292,14 +276,14 @@ class AggregateEngine::Aggregate {
     }
   }
 
-  AggregateValue read_numeric(std::string_view key, int64_t first, int64_t last) const {
+  AggregateValue read_numeric(uint32_t key, int64_t first, int64_t last) const {
     AggregateValue v;
-    auto it = numeric_.find(key);
+    const NumBucket* ring = numeric_ring(key);
     double n = 0, a = 0, b = 0, last_time = -INFINITY;
     if (spec_.function == AggregateFunction::kMin) a = INFINITY;
     if (spec_.function == AggregateFunction::kMax) a = -INFINITY;
-    if (it != numeric_.end()) {
-      for (const NumBucket& bk : it->second) {
+    if (ring) {
+      for (const NumBucket& bk : std::span<const NumBucket>(ring, ring_)) {
         if (bk.index < first || bk.index > last || bk.n == 0) continue;
         switch (spec_.function) {
           case AggregateFunction::kMin:
@@ -352,9 +336,8 @@ class AggregateEngine::Aggregate {
     return v;
   }
 
-  void apply_distinct(std::string_view key, double t, const EventField& f) {
-    auto& ring = state(distinct_, key);
-    HllBucket* b = bucket(ring, floor_div(t, hop_));
+  void apply_distinct(uint32_t key, double t, const EventField& f) {
+    HllBucket* b = bucket(ring_of(distinct_, key), floor_div(t, hop_));
     if (!b) {
       ++stats_.late_dropped;
       --stats_.applied;
@@ -368,14 +351,14 @@ class AggregateEngine::Aggregate {
     b->registers[idx] = std::max(b->registers[idx], rank);
   }
 
-  AggregateValue read_distinct(std::string_view key, int64_t first, int64_t last) const {
+  AggregateValue read_distinct(uint32_t key, int64_t first, int64_t last) const {
     AggregateValue v;
     v.present = true;
-    auto it = distinct_.find(key);
-    if (it == distinct_.end()) return v;
+    const auto* ring = ring_of(distinct_, key);
+    if (!ring) return v;
     std::vector<uint8_t> merged(size_t{1} << spec_.precision, 0);
     bool any = false;
-    for (const HllBucket& b : it->second) {
+    for (const HllBucket& b : *ring) {
       if (b.index < first || b.index > last) continue;
       any = true;
       for (size_t i = 0; i < merged.size(); ++i) merged[i] = std::max(merged[i], b.registers[i]);
@@ -384,9 +367,8 @@ class AggregateEngine::Aggregate {
     return v;
   }
 
-  void apply_topk(std::string_view key, double t, const EventField& f) {
-    auto& ring = state(topk_, key);
-    TopKBucket* b = bucket(ring, floor_div(t, hop_));
+  void apply_topk(uint32_t key, double t, const EventField& f) {
+    TopKBucket* b = bucket(ring_of(topk_, key), floor_div(t, hop_));
     if (!b) {
       ++stats_.late_dropped;
       --stats_.applied;
@@ -412,13 +394,13 @@ class AggregateEngine::Aggregate {
     least->second += 1;
   }
 
-  AggregateValue read_topk(std::string_view key, int64_t first, int64_t last) const {
+  AggregateValue read_topk(uint32_t key, int64_t first, int64_t last) const {
     AggregateValue v;
     v.present = true;
-    auto it = topk_.find(key);
-    if (it == topk_.end()) return v;
+    const auto* ring = ring_of(topk_, key);
+    if (!ring) return v;
     std::map<std::string, double> counts;
-    for (const TopKBucket& b : it->second) {
+    for (const TopKBucket& b : *ring) {
       if (b.index < first || b.index > last) continue;
       for (const auto& [name, count] : b.items) counts[name] += count;
     }
@@ -434,13 +416,13 @@ class AggregateEngine::Aggregate {
   }
 
   struct Decayed {
-    explicit Decayed(size_t) {}
     double sum = 0, count = 0, time = -INFINITY;
   };
   double decay(double dt) const { return std::exp2(-dt / spec_.window_seconds); }
 
-  void apply_decayed(std::string_view key, double t, double x) {
-    Decayed& d = state(decayed_, key);
+  void apply_decayed(uint32_t key, double t, double x) {
+    if (decayed_.size() <= key) decayed_.resize(static_cast<size_t>(key) + 1);
+    Decayed& d = decayed_[key];
     double value = spec_.function == AggregateFunction::kCount ? 1.0 : x;
     if (t >= d.time) {
       double f = d.time == -INFINITY ? 0.0 : decay(t - d.time);
@@ -454,15 +436,14 @@ class AggregateEngine::Aggregate {
     }
   }
 
-  AggregateValue read_decayed(std::string_view key, std::optional<double> as_of) const {
+  AggregateValue read_decayed(uint32_t key, std::optional<double> as_of) const {
     AggregateValue v;
-    auto it = decayed_.find(key);
     double at = as_of ? *as_of : watermark_;
-    if (it == decayed_.end()) {
+    if (key == kNoKey || key >= decayed_.size() || decayed_[key].time == -INFINITY) {
       v.present = spec_.function != AggregateFunction::kMean;
       return v;
     }
-    const Decayed& d = it->second;
+    const Decayed& d = decayed_[key];
     if (at < d.time) return v;  // the past before the last update is not kept
     double f = decay(at - d.time);
     if (spec_.function == AggregateFunction::kMean) {
@@ -481,12 +462,11 @@ class AggregateEngine::Aggregate {
   size_t ring_ = 1;
   double watermark_ = -INFINITY;
   Stats stats_;
-  template <typename V>
-  using Map = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-  Map<Ring> numeric_;
-  Map<std::vector<HllBucket>> distinct_;
-  Map<std::vector<TopKBucket>> topk_;
-  Map<Decayed> decayed_;
+  // Per entity id: numeric rings laid end to end; the others one ring (or state) each.
+  std::vector<NumBucket> numeric_;
+  std::vector<std::vector<HllBucket>> distinct_;
+  std::vector<std::vector<TopKBucket>> topk_;
+  std::vector<Decayed> decayed_;
 };
 
 AggregateEngine::AggregateEngine(std::vector<AggregateSpec> specs) : specs_(std::move(specs)) {
@@ -495,11 +475,23 @@ AggregateEngine::AggregateEngine(std::vector<AggregateSpec> specs) : specs_(std:
 AggregateEngine::~AggregateEngine() = default;
 AggregateEngine::AggregateEngine(AggregateEngine&&) noexcept = default;
 
+uint32_t AggregateEngine::key_id(std::string_view key) const {
+  auto it = key_ids_.find(key);
+  return it == key_ids_.end() ? kNoKey : it->second;
+}
+
 void AggregateEngine::apply(std::string_view key, double time, std::span<const EventField> fields) {
+  // One lookup per event, shared by every aggregate.
+  auto it = key_ids_.find(key);
+  if (it == key_ids_.end()) {
+    key_names_.emplace_back(key);
+    it = key_ids_.emplace(key_names_.back(), static_cast<uint32_t>(key_names_.size() - 1)).first;
+  }
+  uint32_t id = it->second;
   for (size_t i = 0; i < specs_.size(); ++i) {
     for (const EventField& f : fields) {
       if (f.name == specs_[i].field) {
-        aggregates_[i]->apply(key, time, f);
+        aggregates_[i]->apply(id, time, f);
         break;
       }
     }
@@ -507,11 +499,11 @@ void AggregateEngine::apply(std::string_view key, double time, std::span<const E
 }
 
 AggregateValue AggregateEngine::read(size_t aggregate, std::string_view key) const {
-  return aggregates_[aggregate]->read(key, std::nullopt);
+  return aggregates_[aggregate]->read(key_id(key), std::nullopt);
 }
 
 AggregateValue AggregateEngine::read_as_of(size_t aggregate, std::string_view key, double t) const {
-  return aggregates_[aggregate]->read(key, t);
+  return aggregates_[aggregate]->read(key_id(key), t);
 }
 
 std::optional<size_t> AggregateEngine::find(std::string_view name) const {
@@ -529,15 +521,11 @@ double AggregateEngine::watermark(size_t aggregate) const {
   return aggregates_[aggregate]->watermark();
 }
 
-std::vector<std::string> AggregateEngine::keys() const {
-  std::vector<std::string> out;
-  for (const auto& a : aggregates_) a->keys(out);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
+std::vector<std::string> AggregateEngine::keys() const { return key_names_; }
 
 void AggregateEngine::save(BinaryWriter& out) const {
+  out.put<uint64_t>(key_names_.size());
+  for (const auto& k : key_names_) out.put_string(k);
   out.put<uint64_t>(specs_.size());
   for (size_t i = 0; i < specs_.size(); ++i) {
     out.put_string(specs_[i].to_string());
@@ -546,6 +534,12 @@ void AggregateEngine::save(BinaryWriter& out) const {
 }
 
 void AggregateEngine::load(BinaryReader& in) {
+  key_ids_.clear();
+  key_names_.clear();
+  for (auto n = in.get<uint64_t>(); n > 0; --n) {
+    key_names_.push_back(in.get_string());
+    key_ids_.emplace(key_names_.back(), static_cast<uint32_t>(key_names_.size() - 1));
+  }
   if (in.get<uint64_t>() != specs_.size())
     in.fail("the saved aggregates differ from the declared ones");
   for (size_t i = 0; i < specs_.size(); ++i) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "rtml/core/binary_io.h"
+#include "rtml/core/schema.h"
 #include "rtml/features/aggregate_spec.h"
 
 namespace rtml::features {
@@ -82,8 +84,12 @@ class AggregateEngine {
   class Aggregate;  // one declared aggregate's state; defined in the .cpp
 
  private:
+  uint32_t key_id(std::string_view key) const;
   std::vector<AggregateSpec> specs_;
   std::vector<std::unique_ptr<Aggregate>> aggregates_;
+  // Entity keys to dense ids, which index every aggregate's per-entity arrays.
+  StringIndex key_ids_;
+  std::vector<std::string> key_names_;  // by id
 };
 
 }  // namespace rtml::features
