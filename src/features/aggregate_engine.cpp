@@ -34,7 +34,15 @@ struct TopKBucket {
   std::vector<std::pair<std::string, double>> items;
 };
 
-int64_t floor_div(double t, double step) { return static_cast<int64_t>(std::floor(t / step)); }
+// Bucket index of time t; clamped far inside int64 so that window arithmetic on it
+// cannot overflow, even for an infinite watermark (no event yet).
+int64_t floor_div(double t, double step) {
+  double q = std::floor(t / step);
+  constexpr double kLimit = 1e18;
+  if (!(q > -kLimit)) return static_cast<int64_t>(-kLimit);
+  if (q > kLimit) return static_cast<int64_t>(kLimit);
+  return static_cast<int64_t>(q);
+}
 
 std::string_view as_text(const EventField& f, char* buf, size_t size) {
   if (!f.is_number) return f.text;
