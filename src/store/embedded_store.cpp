@@ -476,10 +476,7 @@ void EmbeddedStore::recover() {
           uint32_t size;
           std::memcpy(&size, r.take(4).data(), 4);
           r.pos -= 4;
-          auto blob = r.take(size);
-          auto* e = static_cast<Entity*>(std::malloc(size));
-          std::memcpy(e, blob.data(), size);
-          memory_.restore(e);
+          if (!memory_.restore(r.take(size))) throw Error(path + ": malformed entity block");
         }
       }
       if (r.get<uint8_t>()) {

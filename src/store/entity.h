@@ -27,9 +27,12 @@ class Entity {
     std::string_view data;  // category text or vector bytes
   };
 
-  // Builds a block for key with slots (sorted by feature id). Never returns null.
-  static Entity* make(std::string_view key, bool key_is_int, std::span<const Slot> slots);
-  static void destroy(Entity* e) { std::free(e); }
+  // The size of the block make() builds.
+  static size_t size_for(std::string_view key, std::span<const Slot> slots);
+  // Builds a block for key with slots (sorted by feature id) in memory of size_for()
+  // bytes.
+  static Entity* make(void* memory, std::string_view key, bool key_is_int,
+                      std::span<const Slot> slots);
 
   std::string_view key() const { return {base() + sizeof(Header), h().key_len}; }
   bool key_is_int() const { return h().key_is_int; }
@@ -104,16 +107,22 @@ class Entity {
   const char* data_region() const { return base() + values_offset() + 8u * h().n; }
 };
 
-inline Entity* Entity::make(std::string_view key, bool key_is_int, std::span<const Slot> slots) {
+inline size_t Entity::size_for(std::string_view key, std::span<const Slot> slots) {
+  size_t n = slots.size();
+  size_t total = align(align(align(sizeof(Header) + key.size(), 2) + 2 * n, 4) + 4 * n, 8) + 8 * n;
+  for (const auto& s : slots) total += s.type == FeatureType::kNumber ? 0 : s.data.size();
+  return total;
+}
+
+inline Entity* Entity::make(void* memory, std::string_view key, bool key_is_int,
+                            std::span<const Slot> slots) {
   size_t n = slots.size();
   size_t ids = align(sizeof(Header) + key.size(), 2);
   size_t times = align(ids + 2 * n, 4);
   size_t values = align(times + 4 * n, 8);
   size_t data = values + 8 * n;
-  size_t total = data;
-  for (const auto& s : slots) total += s.type == FeatureType::kNumber ? 0 : s.data.size();
-  auto* e = static_cast<Entity*>(std::malloc(total));
-  if (!e) throw std::bad_alloc();
+  size_t total = size_for(key, slots);
+  auto* e = static_cast<Entity*>(memory);
   char* b = reinterpret_cast<char*>(e);
   Header h{static_cast<uint32_t>(total),
            static_cast<uint16_t>(n),

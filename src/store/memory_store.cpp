@@ -4,6 +4,7 @@
 #include <cmath>
 #include <mutex>
 
+#include "blob_arena.h"
 #include "entity.h"
 
 namespace rtml::store {
@@ -21,6 +22,7 @@ struct alignas(64) MemoryStore::Shard {
   size_t count = 0;
   uint64_t lsn = 0;
   size_t entity_bytes = 0;
+  detail::BlobArena arena;
 
   static bool same(const Entity* e, const EntityKey& key) {
     return e->key_is_int() == key.is_int() && e->key() == key.bytes();
@@ -81,10 +83,8 @@ void MemoryStore::clear() {
   for (size_t s = 0; s < kShards; ++s) {
     Shard& sh = shards_[s];
     std::unique_lock lock(sh.mu);
-    for (auto& b : sh.table) {
-      if (b.entity) Entity::destroy(b.entity);
-    }
     sh.table.clear();
+    sh.arena.clear();
     sh.count = 0;
     sh.entity_bytes = 0;
     sh.lsn = 0;
@@ -142,15 +142,16 @@ uint64_t MemoryStore::apply(const ResolvedUpdate& u, const std::function<uint64_
     if (e) {
       sh.entity_bytes -= e->bytes();
       sh.erase(sh.probe(hash, u.key));
-      Entity::destroy(e);
+      sh.arena.release(e, e->bytes());
     }
     return lsn;
   }
-  Entity* fresh = Entity::make(u.key.bytes(), u.key.is_int(), merged);
+  size_t size = Entity::size_for(u.key.bytes(), merged);
+  Entity* fresh = Entity::make(sh.arena.allocate(size), u.key.bytes(), u.key.is_int(), merged);
   sh.entity_bytes += fresh->bytes();
   if (e) sh.entity_bytes -= e->bytes();
   sh.insert(hash, u.key, fresh);
-  if (e) Entity::destroy(e);
+  if (e) sh.arena.release(e, e->bytes());
   return lsn;
 }
 
@@ -260,24 +261,39 @@ void MemoryStore::visit(const Visitor& fn) const {
   }
 }
 
-void MemoryStore::restore(Entity* e) {
+bool MemoryStore::restore(std::string_view block) {
+  // The header (see Entity): u32 size, u16 slots, u16 key length, u8 integer key; the
+  // key follows at byte 16. Read with memcpy: the block may be unaligned.
+  if (block.size() < 16) return false;
+  uint32_t size;
+  uint16_t key_len;
+  uint8_t is_int;
+  std::memcpy(&size, block.data(), 4);
+  std::memcpy(&key_len, block.data() + 6, 2);
+  std::memcpy(&is_int, block.data() + 8, 1);
+  if (size != block.size() || 16u + key_len > block.size() || (is_int && key_len != 8))
+    return false;
   EntityKey key;
-  if (e->key_is_int()) {
+  if (is_int) {
     uint64_t id;
-    std::memcpy(&id, e->key().data(), 8);
+    std::memcpy(&id, block.data() + 16, 8);
     key = EntityKey(id);
   } else {
-    key = EntityKey(std::string(e->key()));
+    key = EntityKey(std::string(block.substr(16, key_len)));
   }
   uint64_t hash = key.hash();
   Shard& sh = shards_[hash % kShards];
   std::unique_lock lock(sh.mu);
   if (Entity* old = sh.find(hash, key)) {
     sh.entity_bytes -= old->bytes();
-    Entity::destroy(old);
+    sh.arena.release(old, old->bytes());
   }
-  sh.insert(hash, key, e);
-  sh.entity_bytes += e->bytes();
+  void* memory = sh.arena.allocate(block.size());
+  std::memcpy(memory, block.data(), block.size());
+  auto* fresh = static_cast<Entity*>(memory);
+  sh.insert(hash, key, fresh);
+  sh.entity_bytes += fresh->bytes();
+  return true;
 }
 
 void MemoryStore::set_shard_lsn(size_t shard, uint64_t lsn) {
@@ -303,9 +319,7 @@ size_t MemoryStore::memory_bytes() const {
   size_t n = 0;
   for (size_t s = 0; s < kShards; ++s) {
     std::shared_lock lock(shards_[s].mu);
-    // malloc rounds each block up to 16 bytes and adds an 8-byte header.
-    n += shards_[s].entity_bytes + shards_[s].count * 16 +
-         shards_[s].table.capacity() * sizeof(Shard::Bucket);
+    n += shards_[s].arena.bytes() + shards_[s].table.capacity() * sizeof(Shard::Bucket);
   }
   return n;
 }

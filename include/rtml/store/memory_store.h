@@ -68,8 +68,9 @@ class MemoryStore {
   // turn, under that shard's read lock (writers of that shard wait; readers do not).
   using Visitor = std::function<void(size_t shard, uint64_t lsn, std::span<detail::Entity* const>)>;
   void visit(const Visitor& fn) const;
-  // Inserts an entity read from a snapshot (takes ownership) and sets a shard's LSN.
-  void restore(detail::Entity* e);
+  // Inserts an entity block read from a snapshot; false if the block is malformed.
+  bool restore(std::string_view block);
+  // Sets a shard's LSN (recovery).
   void set_shard_lsn(size_t shard, uint64_t lsn);
   uint64_t shard_lsn(size_t shard) const;
 
