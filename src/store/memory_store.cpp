@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 
 #include "blob_arena.h"
@@ -11,12 +12,36 @@ namespace rtml::store {
 
 using detail::Entity;
 
+// The hash of the key stored in an entity block.
+uint64_t hash_of(const Entity* e) {
+  if (e->key_is_int()) {
+    uint64_t id;
+    std::memcpy(&id, e->key().data(), 8);
+    return EntityKey(id).hash();
+  }
+  return EntityKey(std::string(e->key())).hash();
+}
+
 // One shard: an open-addressing table with linear probing and backward-shift deletion.
+// A bucket is 8 bytes: the entity pointer (48 bits) and a 16-bit tag from the key's
+// hash, so the table is half the size it would be with full hashes (more of it stays
+// in cache) and a probe touches an entity block only when the tag matches.
 struct alignas(64) MemoryStore::Shard {
   struct Bucket {
-    uint64_t hash = 0;
-    Entity* entity = nullptr;
+    uint64_t packed = 0;
+    Entity* entity() const { return reinterpret_cast<Entity*>(packed & kPointerMask); }
+    uint16_t tag() const { return static_cast<uint16_t>(packed >> 48); }
   };
+  static constexpr uint64_t kPointerMask = (uint64_t{1} << 48) - 1;
+  static uint16_t tag_of(uint64_t hash) { return static_cast<uint16_t>(hash >> 48); }
+  static Bucket make(uint64_t hash, Entity* e) {
+    // User-space pointers on x86-64 and AArch64 Linux fit in 48 bits unless a program
+    // asks mmap for more; nothing here does.
+    if (reinterpret_cast<uint64_t>(e) >> 48) std::abort();
+    return Bucket{(static_cast<uint64_t>(tag_of(hash)) << 48) | reinterpret_cast<uint64_t>(e)};
+  }
+  static size_t home(uint64_t hash, size_t mask) { return (hash >> 8) & mask; }
+
   mutable std::shared_mutex mu;
   std::vector<Bucket> table;
   size_t count = 0;
@@ -30,14 +55,15 @@ struct alignas(64) MemoryStore::Shard {
   // Index of key's bucket, or of the empty bucket where it would go.
   size_t probe(uint64_t hash, const EntityKey& key) const {
     size_t mask = table.size() - 1;
-    for (size_t i = (hash >> 8) & mask;; i = (i + 1) & mask) {
+    uint16_t tag = tag_of(hash);
+    for (size_t i = home(hash, mask);; i = (i + 1) & mask) {
       const Bucket& b = table[i];
-      if (!b.entity || (b.hash == hash && same(b.entity, key))) return i;
+      if (!b.packed || (b.tag() == tag && same(b.entity(), key))) return i;
     }
   }
   Entity* find(uint64_t hash, const EntityKey& key) const {
     if (table.empty()) return nullptr;
-    return table[probe(hash, key)].entity;
+    return table[probe(hash, key)].entity();
   }
   void grow() {
     std::vector<Bucket> old;
@@ -45,26 +71,26 @@ struct alignas(64) MemoryStore::Shard {
     table.assign(old.empty() ? 16 : old.size() * 2, Bucket{});
     size_t mask = table.size() - 1;
     for (const Bucket& b : old) {
-      if (!b.entity) continue;
-      size_t i = (b.hash >> 8) & mask;
-      while (table[i].entity) i = (i + 1) & mask;
+      if (!b.packed) continue;
+      size_t i = home(hash_of(b.entity()), mask);
+      while (table[i].packed) i = (i + 1) & mask;
       table[i] = b;
     }
   }
   void insert(uint64_t hash, const EntityKey& key, Entity* e) {
     if ((count + 1) * 8 > table.size() * 7) grow();
     size_t i = probe(hash, key);
-    if (!table[i].entity) ++count;
-    table[i] = Bucket{hash, e};
+    if (!table[i].packed) ++count;
+    table[i] = make(hash, e);
   }
   void erase(size_t i) {
     size_t mask = table.size() - 1;
     table[i] = Bucket{};
     --count;
     // Shift later members of the probe run back so that lookups still find them.
-    for (size_t j = (i + 1) & mask; table[j].entity; j = (j + 1) & mask) {
-      size_t home = (table[j].hash >> 8) & mask;
-      bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+    for (size_t j = (i + 1) & mask; table[j].packed; j = (j + 1) & mask) {
+      size_t h = home(hash_of(table[j].entity()), mask);
+      bool movable = (j > i) ? (h <= i || h > j) : (h <= i && h > j);
       if (movable) {
         table[i] = table[j];
         table[j] = Bucket{};
@@ -219,7 +245,7 @@ void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
       const Shard& sh = shards_[hashes[i] % kShards];
       std::shared_lock lock(sh.mu);
       if (!sh.table.empty()) {
-        __builtin_prefetch(&sh.table[(hashes[i] >> 8) & (sh.table.size() - 1)]);
+        __builtin_prefetch(&sh.table[Shard::home(hashes[i], sh.table.size() - 1)]);
       }
     }
     // 2: probe, and prefetch each entity.
@@ -227,7 +253,7 @@ void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
       const Shard& sh = shards_[hashes[i] % kShards];
       std::shared_lock lock(sh.mu);
       if (sh.table.empty()) continue;
-      const Entity* e = sh.table[sh.probe(hashes[i], keys[start + i])].entity;
+      const Entity* e = sh.table[sh.probe(hashes[i], keys[start + i])].entity();
       if (e) __builtin_prefetch(e);
     }
     // 3: read under the lock again (the entity may have changed in between).
@@ -255,7 +281,7 @@ void MemoryStore::visit(const Visitor& fn) const {
     std::shared_lock lock(sh.mu);
     entities.clear();
     for (const auto& b : sh.table) {
-      if (b.entity) entities.push_back(b.entity);
+      if (b.packed) entities.push_back(b.entity());
     }
     fn(s, sh.lsn, entities);
   }
