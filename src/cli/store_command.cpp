@@ -57,13 +57,14 @@ store::StoreOptions make_options(const StoreOptionsCli& o) {
 void report_recovery(const store::EmbeddedStore& s) {
   const auto& r = s.recovery();
   for (const auto& w : r.warnings) std::fprintf(stderr, "rtml: store: %s\n", w.c_str());
+  double per_entity = r.entities ? static_cast<double>(s.memory_bytes()) / r.entities : 0.0;
   std::fprintf(stderr,
                "rtml: store: recovered %llu entities in %.3f s (snapshot %s, %llu WAL records "
-               "replayed, %llu already in the snapshot)\n",
+               "replayed, %llu already in the snapshot); %.0f bytes of memory per entity\n",
                static_cast<unsigned long long>(r.entities), r.seconds,
                r.snapshot.empty() ? "none" : r.snapshot.c_str(),
                static_cast<unsigned long long>(r.replayed),
-               static_cast<unsigned long long>(r.skipped));
+               static_cast<unsigned long long>(r.skipped), per_entity);
 }
 
 // Reads one JSON line into an update or an event; returns the reason it is bad, or "".

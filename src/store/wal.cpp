@@ -283,7 +283,12 @@ WalReplay replay_wal(const std::string& dir, const std::function<void(const WalR
           throw Error(path + ": record at byte " + std::to_string(good) + " has LSN " +
                       std::to_string(lsn) + " after " + std::to_string(result.last_lsn));
         }
-        fn(WalRecord{lsn, payload});
+        try {
+          fn(WalRecord{lsn, payload});
+        } catch (const Error& e) {
+          throw Error(path + ": record at byte " + std::to_string(good) + " (LSN " +
+                      std::to_string(lsn) + "): " + e.what());
+        }
         result.last_lsn = lsn;
         ++result.records;
         good += kFrame + len;
