@@ -69,13 +69,14 @@ void report_recovery(const store::EmbeddedStore& s) {
 
 // Reads one JSON line into an update or an event; returns the reason it is bad, or "".
 std::string parse_update(const std::string& line, store::Update& u,
-                         std::vector<store::EventValue>& event, bool& is_event) {
+                         std::vector<store::EventValue>& event, bool& is_event, std::string& id) {
   json j = json::parse(line, nullptr, false);
   if (j.is_discarded()) return "not valid JSON";
   if (!j.is_object()) return "expected a JSON object";
   u = store::Update{};
   event.clear();
   is_event = false;
+  id.clear();
   auto key = j.find("key");
   if (key == j.end()) return "missing \"key\"";
   if (key->is_string()) {
@@ -95,6 +96,16 @@ std::string parse_update(const std::string& line, store::Update& u,
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& field = it.key();
     if (field == "key" || field == "time") continue;
+    if (field == "id") {
+      if (it->is_string()) {
+        id = it->get<std::string>();
+      } else if (it->is_number_integer()) {
+        id = std::to_string(it->get<int64_t>());
+      } else {
+        return "\"id\" must be a string or an integer";
+      }
+      continue;
+    }
     if (field == "set") {
       if (!it->is_object()) return "\"set\" must be an object of features";
       for (auto f = it->begin(); f != it->end(); ++f) {
@@ -140,7 +151,7 @@ std::string parse_update(const std::string& line, store::Update& u,
         event.push_back(std::move(v));
       }
     } else {
-      return "unknown field \"" + field + "\" (expected key, set, delete, event, time)";
+      return "unknown field \"" + field + "\" (expected key, set, delete, event, id, time)";
     }
   }
   return {};
@@ -153,13 +164,15 @@ int run_apply(const StoreOptionsCli& o) {
   uint64_t n = 0, errors = 0;
   store::Update u;
   std::vector<store::EventValue> event;
+  std::string id;
   while (std::getline(std::cin, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     bool is_event = false;
-    std::string error = parse_update(line, u, event, is_event);
-    if (error.empty()) error = is_event ? s->apply_event(u.key, u.time, event) : s->apply(u);
+    std::string error = parse_update(line, u, event, is_event, id);
+    if (error.empty() && !is_event && !id.empty()) error = "\"id\" is for events";
+    if (error.empty()) error = is_event ? s->apply_event(u.key, u.time, event, id) : s->apply(u);
     if (!error.empty()) {
       ++errors;
       std::fprintf(stderr, "error %llu: %s\n", static_cast<unsigned long long>(n), error.c_str());

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "entity.h"
+#include "event_dedup.h"
 #include "rtml/core/error.h"
 #include "update_codec.h"
 #include "validate.h"
@@ -85,7 +86,9 @@ void fsync_path(const std::string& path, int flags) {
 }  // namespace
 
 EmbeddedStore::EmbeddedStore(StoreOptions options)
-    : options_(std::move(options)), memory_(registry_) {
+    : options_(std::move(options)),
+      memory_(registry_),
+      dedup_(std::make_unique<detail::EventDedup>()) {
   if (!options_.clock) options_.clock = system_now;
   for (const auto& [group, ttl] : options_.group_ttl_seconds) registry_.set_group_ttl(group, ttl);
 }
@@ -191,7 +194,7 @@ std::string EmbeddedStore::apply(const Update& u) {
 }
 
 std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
-                                       std::span<const EventValue> fields) {
+                                       std::span<const EventValue> fields, std::string_view id) {
   if (options_.read_only) return "the store was opened read-only";
   if (!options_.computed) return "no aggregates are declared for this store";
   Update probe;
@@ -213,14 +216,21 @@ std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
   }
   thread_local std::string payload;
   uint64_t lsn = 0;
+  if (id.size() > 1024) return "event id longer than 1024 bytes";
   {
     std::lock_guard lock(computed_mu_);
+    uint64_t h = id.empty() ? 0 : detail::EventDedup::hash(key, id);
+    if (!id.empty() && dedup_->contains(h)) {
+      ++duplicates_;
+      return {};
+    }
     if (wal_) {
-      detail::encode_event(key, t, fields, payload);
+      detail::encode_event(key, t, fields, id, payload);
       lsn = wal_->append(payload);
       computed_lsn_ = lsn;
     }
     options_.computed->apply(key, t, fields);
+    if (!id.empty()) dedup_->add(h);
   }
   if (wal_ && wal_->fsync().policy == FsyncPolicy::kAlways) wal_->wait_durable(lsn);
   return {};
@@ -358,7 +368,12 @@ std::string EmbeddedStore::snapshot() {
     std::unique_lock lock(computed_mu_, std::defer_lock);
     if (options_.computed) lock.lock();
     s = wal_->rotate();
-    if (options_.computed) computed_state = options_.computed->save();
+    if (options_.computed) {
+      BinaryWriter w;
+      w.put_string(options_.computed->save());
+      dedup_->save(w);
+      computed_state = w.bytes();
+    }
   }
   wal_bytes_.store(0);
   std::string raw;
@@ -484,7 +499,9 @@ void EmbeddedStore::recover() {
         auto state = r.take(size);
         if (options_.computed) {
           try {
-            options_.computed->load(state);
+            BinaryReader cr{std::string(state), path};
+            options_.computed->load(cr.get_string());
+            dedup_->load(cr);
           } catch (const Error& e) {
             throw Error(path + ": its aggregate state cannot be used: " + e.what());
           }
@@ -503,6 +520,7 @@ void EmbeddedStore::recover() {
   EntityKey event_key;
   double event_time;
   std::vector<EventValue> event_fields;
+  std::string event_id;
   auto replay = replay_wal(options_.dir, [&](const WalRecord& rec) {
     if (detail::record_kind(rec.payload) == detail::RecordKind::kEvent) {
       if (rec.lsn <= computed_lsn_) {
@@ -514,8 +532,9 @@ void EmbeddedStore::recover() {
                     ": the log holds events, but no aggregates are declared "
                     "(pass the same --aggregates file)");
       }
-      detail::decode_event(rec.payload, event_key, event_time, event_fields);
+      detail::decode_event(rec.payload, event_key, event_time, event_fields, event_id);
       options_.computed->apply(event_key, event_time, event_fields);
+      if (!event_id.empty()) dedup_->add(detail::EventDedup::hash(event_key, event_id));
       computed_lsn_ = rec.lsn;
       ++rep.replayed;
       return;

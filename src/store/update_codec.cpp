@@ -64,7 +64,7 @@ EntityKey get_key(Cursor& c) {
 }  // namespace
 
 void encode_event(const EntityKey& key, double time, std::span<const EventValue> fields,
-                  std::string& out) {
+                  std::string_view id, std::string& out) {
   out.clear();
   put<uint8_t>(out, static_cast<uint8_t>(RecordKind::kEvent));
   put<double>(out, time);
@@ -79,10 +79,11 @@ void encode_event(const EntityKey& key, double time, std::span<const EventValue>
       put_bytes(out, f.text);
     }
   }
+  put_bytes(out, id);
 }
 
 void decode_event(std::string_view bytes, EntityKey& key, double& time,
-                  std::vector<EventValue>& fields) {
+                  std::vector<EventValue>& fields, std::string& id) {
   Cursor c{bytes};
   if (c.get<uint8_t>() != static_cast<uint8_t>(RecordKind::kEvent))
     throw Error("WAL record: not an event");
@@ -100,6 +101,7 @@ void decode_event(std::string_view bytes, EntityKey& key, double& time,
     }
     fields.push_back(std::move(f));
   }
+  id = std::string(c.bytes());
   if (c.pos != bytes.size()) throw Error("WAL record: trailing bytes");
 }
 

@@ -21,8 +21,8 @@ void encode_update(const Update& u, uint32_t time, std::string& out);
 Update decode_update(std::string_view bytes, uint32_t& time);
 
 void encode_event(const EntityKey& key, double time, std::span<const EventValue> fields,
-                  std::string& out);
+                  std::string_view id, std::string& out);
 void decode_event(std::string_view bytes, EntityKey& key, double& time,
-                  std::vector<EventValue>& fields);
+                  std::vector<EventValue>& fields, std::string& id);
 
 }  // namespace rtml::store::detail

@@ -240,7 +240,9 @@ TEST(StoreCrash, KillNineNeverLosesAnAcknowledgedUpdate) {
 }
 
 // The same with aggregate events mixed in: their state must survive kill -9 exactly,
-// which is checked against clean runs of the same prefixes of the stream.
+// which is checked against clean runs of the same prefixes of the stream. Events carry
+// ids and the writer resends from the last acknowledged line, so an event that became
+// durable without being acknowledged is sent twice and must count once.
 TEST(StoreCrash, AggregatesSurviveKillNine) {
   test::TempDir tmp;
   const std::string aggregates =
@@ -259,6 +261,7 @@ TEST(StoreCrash, AggregatesSurviveKillNine) {
     e["event"] = {{"click", 1},
                   {"amount", static_cast<double>(rng.below(100)) / 4},
                   {"page", pages[rng.below(3)]}};
+    e["id"] = "e" + std::to_string(i);
     lines[i] = e.dump();
   }
   std::map<size_t, std::string> clean;  // prefix length -> dump of a clean run
@@ -303,9 +306,10 @@ TEST(StoreCrash, AggregatesSurviveKillNine) {
     }
     ASSERT_TRUE(matched) << "after kill " << kills << ": state matches no prefix between " << acked
                          << " and " << sent;
-    // Events are not idempotent: resume after the last line that became durable (a
-    // producer would learn it from event ids; the test learns it from the dump).
-    acked = durable;
+    // Resend everything not acknowledged, as a producer would: event ids make the lines
+    // that did become durable count once. (Measured: at every kill of this test some
+    // line had become durable without its ack, so resends do reach the id check.)
+    (void)durable;
   }
   EXPECT_GE(kills, 20);
   EXPECT_EQ(dump(dir, aggregates), clean_dump(lines.size()));

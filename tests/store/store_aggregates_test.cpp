@@ -115,6 +115,15 @@ TEST(StoreAggregates, AsOfReadsSeeNoLaterEvents) {
   std::vector<EventValue> unused = {{"colour", false, 0, "red"}};
   EXPECT_NE(s->apply_event(EntityKey("u"), 1300, unused).find("no declared aggregate"),
             std::string::npos);
+  // An event resent with the same id counts once; another id counts again.
+  std::vector<EventValue> click = {{"click", true, 1, ""}};
+  std::vector<FeatureValue> before(1), after(1);
+  s->get(EntityKey("u"), names, before);
+  ASSERT_EQ(s->apply_event(EntityKey("u"), 1299.5, click, "evt-1"), "");
+  ASSERT_EQ(s->apply_event(EntityKey("u"), 1299.5, click, "evt-1"), "");
+  s->get(EntityKey("u"), names, after);
+  EXPECT_EQ(after[0].number, before[0].number + 1);
+  EXPECT_EQ(s->duplicate_events(), 1u);
   auto plain = EmbeddedStore::open(StoreOptions{});
   EXPECT_NE(plain->apply_event(EntityKey("u"), 1, bad).find("no aggregates"), std::string::npos);
 }

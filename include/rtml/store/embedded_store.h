@@ -24,6 +24,10 @@
 
 namespace rtml::store {
 
+namespace detail {
+class EventDedup;
+}
+
 struct StoreOptions {
   // Folder for the WAL and snapshots; empty keeps everything in memory only.
   std::string dir;
@@ -78,8 +82,13 @@ class EmbeddedStore final : public FeatureStore {
   // Applies an event to the computed features (aggregates) of key at event time `time`
   // (seconds; 0 = now); durable under the fsync policy when it returns "". Refused
   // with a reason if no computed features were configured, or a number is NaN or
-  // infinite, or the key is bad.
-  std::string apply_event(const EntityKey& key, double time, std::span<const EventValue> fields);
+  // infinite, or the key is bad. With an id, an event already applied with the same key
+  // and id (among the last million) is acknowledged again and not applied twice, so a
+  // producer may resend whatever was not acknowledged: exactly once.
+  std::string apply_event(const EntityKey& key, double time, std::span<const EventValue> fields,
+                          std::string_view id = {});
+  // Events dropped as duplicates of an id already applied.
+  uint64_t duplicate_events() const { return duplicates_.load(); }
 
   // Reads named features as of event time t: computed features as they stood then;
   // plain features only if written at or before t (no history is kept for them).
@@ -140,7 +149,9 @@ class EmbeddedStore final : public FeatureStore {
   std::mutex snapshot_mu_;
   // Serialises events: their log order is their order of application.
   mutable std::mutex computed_mu_;
-  uint64_t computed_lsn_ = 0;  // events up to here are in the computed state
+  uint64_t computed_lsn_ = 0;                  // events up to here are in the computed state
+  std::unique_ptr<detail::EventDedup> dedup_;  // guarded by computed_mu_
+  std::atomic<uint64_t> duplicates_{0};
   std::atomic<uint64_t> wal_bytes_{0};
   std::mutex snapshotter_mu_;
   std::condition_variable snapshotter_cv_;
