@@ -21,6 +21,7 @@
 #include "rtml/core/error.h"
 #include "rtml/core/random.h"
 #include "rtml/store/embedded_store.h"
+#include "rtml/store/local_redis.h"
 #include "rtml/store/redis_store.h"
 
 namespace rtml::cli {
@@ -77,52 +78,6 @@ Row measure(const std::string& backend, const std::string& wal, int threads,
   };
   return Row{backend, wal, threads, name, pct(0.5), pct(0.99), pct(0.999), all.size() / seconds};
 }
-
-// A redis-server of our own on a free loopback port.
-class RedisProcess {
- public:
-  RedisProcess() {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-    socklen_t len = sizeof(a);
-    getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    close(s);
-    pid_ = fork();
-    if (pid_ == 0) {
-      std::string port = std::to_string(port_);
-      int devnull = ::open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 500; ++i) {
-      int c = socket(AF_INET, SOCK_STREAM, 0);
-      a.sin_port = htons(static_cast<uint16_t>(port_));
-      bool ok = connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
-      close(c);
-      if (ok) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    throw Error(
-        "redis-server did not start (is it installed? scripts/install-deps.sh installs it)");
-  }
-  ~RedisProcess() {
-    ::kill(pid_, SIGTERM);
-    int status;
-    waitpid(pid_, &status, 0);
-  }
-  int port() const { return port_; }
-
- private:
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
 
 }  // namespace
 
@@ -227,7 +182,7 @@ int run_bench_store(const BenchStoreOptions& o) {
   std::filesystem::remove_all(tmp);
 
   if (!o.no_redis) {
-    RedisProcess server;
+    LocalRedis server;
     RedisOptions ro;
     ro.port = server.port();
     progress("redis: loading " + std::to_string(o.entities) + " entities");

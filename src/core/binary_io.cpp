@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "rtml/core/file_io.h"
 #include "rtml/core/hash.h"
 
 namespace rtml {
@@ -21,22 +22,6 @@ void BinaryWriter::put_string(std::string_view s) {
   buffer_.append(s);
 }
 
-namespace {
-
-void write_all(int fd, const char* p, size_t n, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw Error(path + ": write failed: " + std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-}  // namespace
-
 void BinaryWriter::write_file(const std::string& path, std::string_view magic,
                               uint32_t version) const {
   std::string header(magic);
@@ -48,24 +33,10 @@ void BinaryWriter::write_file(const std::string& path, std::string_view magic,
   uint64_t sum = XXH64_digest(st);
   XXH64_freeState(st);
 
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot create: " + std::strerror(errno));
-  try {
-    write_all(fd, header.data(), header.size(), path);
-    write_all(fd, buffer_.data(), buffer_.size(), path);
-    write_all(fd, reinterpret_cast<const char*>(&sum), sizeof(sum), path);
-    if (::fsync(fd) != 0) throw Error(path + ": fsync failed: " + std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw Error(path + ": cannot rename into place: " + std::strerror(errno));
-  }
+  std::string file = header;
+  file += buffer_;
+  file.append(reinterpret_cast<const char*>(&sum), sizeof(sum));
+  write_file_atomically(path, file);
 }
 
 BinaryReader BinaryReader::open_file(const std::string& path, std::string_view magic,

@@ -15,6 +15,7 @@
 #include "entity.h"
 #include "event_dedup.h"
 #include "rtml/core/error.h"
+#include "rtml/core/file_io.h"
 #include "update_codec.h"
 #include "validate.h"
 
@@ -74,14 +75,6 @@ struct Reader {
     return s;
   }
 };
-
-void fsync_path(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 
 }  // namespace
 
@@ -413,15 +406,7 @@ std::string EmbeddedStore::snapshot() {
   put<uint64_t>(file, XXH64(file.data(), file.size(), 0));
 
   std::string path = options_.dir + "/" + snapshot_name(s);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(file.data(), static_cast<std::streamsize>(file.size()));
-    if (!out) throw Error(tmp + ": cannot write the snapshot");
-  }
-  fsync_path(tmp, O_RDONLY);
-  fs::rename(tmp, path);
-  fsync_path(options_.dir, O_RDONLY | O_DIRECTORY);
+  write_file_atomically(path, file);
 
   // Keep two snapshots, and the WAL after the older one, so a corrupt newest snapshot
   // still leaves a way back.

@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "rtml/core/error.h"
+#include "rtml/core/file_io.h"
 
 namespace rtml::store {
 namespace {
@@ -42,26 +43,6 @@ std::vector<std::pair<uint64_t, std::string>> segments(const std::string& dir) {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-void write_all(int fd, const char* p, size_t n, const std::string& what) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      throw Error(what + ": write failed: " + std::strerror(errno));
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-void fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
 }
 
 uint32_t frame_checksum(uint64_t lsn, std::string_view payload) {

@@ -1,0 +1,18 @@
+// Small, careful file operations shared by every file rtml writes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rtml {
+
+// Writes all n bytes to fd, retrying short writes and EINTR. Throws Error naming `what`.
+void write_all(int fd, const char* p, size_t n, const std::string& what);
+// fsyncs a folder, so that a file created or renamed in it survives a crash.
+void fsync_dir(const std::string& dir);
+// Writes bytes to path so that a crash leaves either the old file or the new one, never
+// a mix: a temporary file beside it, fsync, rename, fsync of the folder. Throws Error
+// naming the path.
+void write_file_atomically(const std::string& path, std::string_view bytes);
+
+}  // namespace rtml
