@@ -55,10 +55,11 @@ std::vector<std::string> models_for(const DataSet& d) {
               "standard_scaler | perceptron",
               "standard_scaler | pa_classifier",
               "standard_scaler | softmax_regression",
-              "gaussian_nb"};
+              "gaussian_nb",
+              "hoeffding_tree"};
     case Kind::kMulticlass:
       return {"gaussian_nb", "standard_scaler | softmax_regression",
-              "min_max_scaler | multinomial_nb"};
+              "min_max_scaler | multinomial_nb", "hoeffding_tree"};
     case Kind::kRegression:
       return {"standard_scaler | linear_regression", "standard_scaler | linear_regression(l1=1)",
               "standard_scaler | linear_regression(l2=1)", "standard_scaler | pa_regressor(mode=1)",

@@ -14,6 +14,7 @@
 #include "rtml/learn/preprocessing/interactions.h"
 #include "rtml/learn/preprocessing/one_hot.h"
 #include "rtml/learn/preprocessing/scalers.h"
+#include "rtml/learn/tree/hoeffding_tree.h"
 
 namespace rtml {
 namespace {
@@ -130,6 +131,8 @@ std::vector<ComponentInfo> build_registry() {
   model("pa_regressor", "passive-aggressive regressor", &PassiveAggressive::regressor);
   model("gaussian_nb", "Gaussian naive Bayes, any number of classes", &GaussianNB::make);
   model("multinomial_nb", "multinomial naive Bayes for counts", &MultinomialNB::make);
+  model("hoeffding_tree", "Hoeffding tree classifier (VFDT), any number of classes",
+        &HoeffdingTreeClassifier::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return r;
 }
