@@ -38,6 +38,7 @@ RTML_PIPELINE_BENCH(BM_ScalerPAClassifier, "standard_scaler | pa_classifier");
 RTML_PIPELINE_BENCH(BM_ScalerSoftmax, "standard_scaler | softmax_regression");
 RTML_PIPELINE_BENCH(BM_MultinomialNB, "min_max_scaler | multinomial_nb");
 RTML_PIPELINE_BENCH(BM_HoeffdingTree, "hoeffding_tree");
+RTML_PIPELINE_BENCH(BM_ScalerKnn100, "standard_scaler | knn(window_size=100)");
 RTML_PIPELINE_BENCH(BM_HasherLogisticRegression,
                     "feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");
 

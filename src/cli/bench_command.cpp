@@ -56,14 +56,19 @@ std::vector<std::string> models_for(const DataSet& d) {
               "standard_scaler | pa_classifier",
               "standard_scaler | softmax_regression",
               "gaussian_nb",
-              "hoeffding_tree"};
+              "hoeffding_tree",
+              "standard_scaler | knn(window_size=100)"};
     case Kind::kMulticlass:
       return {"gaussian_nb", "standard_scaler | softmax_regression",
-              "min_max_scaler | multinomial_nb", "hoeffding_tree"};
+              "min_max_scaler | multinomial_nb", "hoeffding_tree",
+              "standard_scaler | knn(window_size=100)"};
     case Kind::kRegression:
-      return {"standard_scaler | linear_regression", "standard_scaler | linear_regression(l1=1)",
-              "standard_scaler | linear_regression(l2=1)", "standard_scaler | pa_regressor(mode=1)",
-              "standard_scaler | pa_regressor(mode=2)"};
+      return {"standard_scaler | linear_regression",
+              "standard_scaler | linear_regression(l1=1)",
+              "standard_scaler | linear_regression(l2=1)",
+              "standard_scaler | pa_regressor(mode=1)",
+              "standard_scaler | pa_regressor(mode=2)",
+              "standard_scaler | knn_regressor(window_size=100)"};
   }
   return {};
 }

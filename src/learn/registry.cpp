@@ -4,12 +4,13 @@
 #include <cctype>
 
 #include "rtml/core/error.h"
+#include "rtml/core/params.h"
 #include "rtml/learn/linear/glm.h"
 #include "rtml/learn/linear/passive_aggressive.h"
 #include "rtml/learn/linear/softmax_regression.h"
 #include "rtml/learn/naive_bayes/gaussian_nb.h"
 #include "rtml/learn/naive_bayes/multinomial_nb.h"
-#include "rtml/core/params.h"
+#include "rtml/learn/neighbors/knn.h"
 #include "rtml/learn/preprocessing/feature_hasher.h"
 #include "rtml/learn/preprocessing/interactions.h"
 #include "rtml/learn/preprocessing/one_hot.h"
@@ -131,6 +132,9 @@ std::vector<ComponentInfo> build_registry() {
   model("pa_regressor", "passive-aggressive regressor", &PassiveAggressive::regressor);
   model("gaussian_nb", "Gaussian naive Bayes, any number of classes", &GaussianNB::make);
   model("multinomial_nb", "multinomial naive Bayes for counts", &MultinomialNB::make);
+  model("knn", "k nearest neighbours over a window, classifier", &KNearestNeighbors::classifier);
+  model("knn_regressor", "k nearest neighbours over a window, regressor",
+        &KNearestNeighbors::regressor);
   model("hoeffding_tree", "Hoeffding tree classifier (VFDT), any number of classes",
         &HoeffdingTreeClassifier::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

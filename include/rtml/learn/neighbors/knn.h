@@ -1,0 +1,48 @@
+// k-nearest neighbours over a sliding window of recent events.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "rtml/learn/model.h"
+
+namespace rtml {
+
+class ParamSet;
+
+// Keeps the last window_size events (features and target) and predicts from the
+// n_neighbors nearest by Euclidean distance (absent features count as 0). The
+// classifier votes with weight 1/distance (an exact match decides alone); the regressor
+// averages its neighbours' targets. Defaults as River's KNNClassifier and KNNRegressor:
+// n_neighbors 5, window_size 1000, weighted votes, mean aggregation. Brute force:
+// O(window_size * features) per prediction. Not thread-safe.
+class KNearestNeighbors final : public Model {
+ public:
+  static std::unique_ptr<Model> classifier(ParamSet& params);
+  static std::unique_ptr<Model> regressor(ParamSet& params);
+  KNearestNeighbors(bool regression, int n_neighbors, size_t window_size, bool weighted);
+
+  std::string_view kind() const override { return regression_ ? "knn_regressor" : "knn"; }
+  Task task() const override { return regression_ ? Task::kRegression : Task::kMulticlass; }
+  void predict(const Features& x, Prediction& out) override;
+  void learn(const Features& x, const Target& y, double weight) override;
+  void save(BinaryWriter& out) const override;
+  void load(BinaryReader& in) override;
+
+ private:
+  void densify(const Features& x, std::vector<double>& out) const;
+  bool regression_;
+  int k_;
+  size_t window_;
+  bool weighted_;
+  size_t dims_ = 0;              // width of stored rows
+  std::vector<double> rows_;     // window_ rows of dims_ values, a ring
+  std::vector<double> targets_;  // class index or value, by row
+  size_t count_ = 0, next_ = 0;
+  // Reused per event.
+  std::vector<double> query_;
+  std::vector<std::pair<double, size_t>> nearest_;
+};
+
+}  // namespace rtml
