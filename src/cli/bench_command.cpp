@@ -68,7 +68,8 @@ std::vector<std::string> models_for(const DataSet& d) {
               "standard_scaler | linear_regression(l2=1)",
               "standard_scaler | pa_regressor(mode=1)",
               "standard_scaler | pa_regressor(mode=2)",
-              "standard_scaler | knn_regressor(window_size=100)"};
+              "standard_scaler | knn_regressor(window_size=100)",
+              "standard_scaler | hoeffding_tree_regressor"};
   }
   return {};
 }

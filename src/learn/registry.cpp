@@ -16,6 +16,7 @@
 #include "rtml/learn/preprocessing/one_hot.h"
 #include "rtml/learn/preprocessing/scalers.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
+#include "rtml/learn/tree/hoeffding_tree_regressor.h"
 
 namespace rtml {
 namespace {
@@ -135,6 +136,8 @@ std::vector<ComponentInfo> build_registry() {
   model("knn", "k nearest neighbours over a window, classifier", &KNearestNeighbors::classifier);
   model("knn_regressor", "k nearest neighbours over a window, regressor",
         &KNearestNeighbors::regressor);
+  model("hoeffding_tree_regressor", "Hoeffding tree regressor, variance reduction, model leaves",
+        &HoeffdingTreeRegressor::make);
   model("hoeffding_tree", "Hoeffding tree classifier (VFDT), any number of classes",
         &HoeffdingTreeClassifier::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

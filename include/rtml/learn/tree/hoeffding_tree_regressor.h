@@ -1,0 +1,66 @@
+// Hoeffding tree regressor (FIMT-style): variance reduction splits, mean or linear
+// model leaves.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "rtml/learn/model.h"
+
+namespace rtml {
+
+class ParamSet;
+
+// Each leaf keeps the target's running statistics and, per feature, the target's
+// statistics for every value rounded to `digits` decimals (a truncated extended binary
+// search tree, as River's TEBST splitter); every grace_period samples it scores a split
+// at each such value by variance reduction (branches of fewer than min_samples_split
+// samples excluded) and splits when second best / best < 1 - Hoeffding bound (range 1)
+// or the bound falls below tau. Leaves predict the mean, a linear model (SGD, lr 0.01,
+// as River's LinearRegression) or, by default (adaptive), whichever has the smaller
+// decayed absolute error so far; children start from a copy of their parent's model.
+// Defaults as River's HoeffdingTreeRegressor. Not thread-safe.
+class HoeffdingTreeRegressor final : public Model {
+ public:
+  enum class LeafPrediction : uint8_t { kMean, kModel, kAdaptive };
+  struct Config {
+    double grace_period = 200;
+    double delta = 1e-7;
+    double tau = 0.05;
+    int digits = 1;
+    double min_samples_split = 5;
+    LeafPrediction leaf_prediction = LeafPrediction::kAdaptive;
+    double model_lr = 0.01;
+    double decay = 0.95;
+    int max_depth = 1000;
+  };
+  static std::unique_ptr<Model> make(ParamSet& params);
+  explicit HoeffdingTreeRegressor(Config config);
+  ~HoeffdingTreeRegressor() override;
+
+  std::string_view kind() const override { return "hoeffding_tree_regressor"; }
+  Task task() const override { return Task::kRegression; }
+  void predict(const Features& x, Prediction& out) override;
+  void learn(const Features& x, const Target& y, double weight) override;
+  void save(BinaryWriter& out) const override;
+  void load(BinaryReader& in) override;
+
+  struct Leaf;
+
+ private:
+  struct Node {
+    int32_t feature = -1;
+    double threshold = 0;
+    uint32_t left = 0, right = 0, leaf = 0, depth = 0;
+  };
+  uint32_t sort(const Features& x) const;
+  double leaf_value(const Leaf& leaf, const Features& x) const;
+  void attempt_split(uint32_t node);
+
+  Config config_;
+  std::vector<Node> nodes_;
+  std::vector<std::unique_ptr<Leaf>> leaves_;
+};
+
+}  // namespace rtml

@@ -1,0 +1,287 @@
+#include "rtml/learn/tree/hoeffding_tree_regressor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "rtml/core/error.h"
+#include "rtml/core/params.h"
+
+namespace rtml {
+namespace {
+
+// Weighted count, mean and sum of squared deviations.
+struct Stat {
+  double n = 0, mean = 0, m2 = 0;
+  void add(double y, double w) {
+    n += w;
+    double d = y - mean;
+    mean += w / n * d;
+    m2 += w * d * (y - mean);
+  }
+  double variance() const { return n > 1 ? m2 / (n - 1) : 0.0; }
+  static Stat merge(const Stat& a, const Stat& b) {
+    Stat s;
+    s.n = a.n + b.n;
+    if (s.n <= 0) return s;
+    double d = b.mean - a.mean;
+    s.mean = a.mean + d * b.n / s.n;
+    s.m2 = a.m2 + b.m2 + d * d * a.n * b.n / s.n;
+    return s;
+  }
+  static Stat minus(const Stat& total, const Stat& part) {
+    Stat s;
+    s.n = total.n - part.n;
+    if (s.n <= 0) return Stat{};
+    s.mean = (total.n * total.mean - part.n * part.mean) / s.n;
+    double d = part.mean - s.mean;
+    s.m2 = std::max(0.0, total.m2 - part.m2 - d * d * part.n * s.n / total.n);
+    return s;
+  }
+};
+
+}  // namespace
+
+struct HoeffdingTreeRegressor::Leaf {
+  Stat target;
+  std::vector<std::map<double, Stat>> values;  // by feature: rounded value -> target stats
+  std::vector<double> w;                       // linear model
+  double intercept = 0;
+  double mean_error = 0, model_error = 0;  // decayed absolute errors
+  double last_attempt = 0;
+
+  double model(const Features& x) const {
+    double s = intercept;
+    for (const auto& f : x.numbers()) {
+      if (f.index < w.size()) s += w[f.index] * f.value;
+    }
+    return s;
+  }
+};
+
+std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
+  Config c;
+  c.grace_period = p.number("grace_period", 200);
+  c.delta = p.number("delta", 1e-7);
+  c.tau = p.number("tau", 0.05);
+  auto lp = p.choice("leaf_prediction", "adaptive", {"mean", "model", "adaptive"});
+  c.leaf_prediction = lp == "mean"    ? LeafPrediction::kMean
+                      : lp == "model" ? LeafPrediction::kModel
+                                      : LeafPrediction::kAdaptive;
+  c.digits = static_cast<int>(p.integer("digits", 1));
+  c.min_samples_split = p.number("min_samples_split", 5);
+  c.max_depth = static_cast<int>(p.integer("max_depth", 1000));
+  if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.digits < 0 || c.digits > 10) {
+    throw Error("hoeffding_tree_regressor: grace_period >= 1, delta in (0, 1), digits in [0, 10]");
+  }
+  return std::make_unique<HoeffdingTreeRegressor>(c);
+}
+
+HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config) : config_(config) {
+  nodes_.push_back(Node{});
+  leaves_.push_back(std::make_unique<Leaf>());
+}
+
+HoeffdingTreeRegressor::~HoeffdingTreeRegressor() = default;
+
+uint32_t HoeffdingTreeRegressor::sort(const Features& x) const {
+  uint32_t n = 0;
+  while (nodes_[n].feature >= 0) {
+    const Node& node = nodes_[n];
+    double v = 0;
+    bool found = false;
+    for (const auto& f : x.numbers()) {
+      if (f.index == static_cast<uint32_t>(node.feature)) {
+        v = f.value;
+        found = true;
+        break;
+      }
+    }
+    n = (!found || v <= node.threshold) ? node.left : node.right;
+  }
+  return n;
+}
+
+double HoeffdingTreeRegressor::leaf_value(const Leaf& leaf, const Features& x) const {
+  switch (config_.leaf_prediction) {
+    case LeafPrediction::kMean:
+      return leaf.target.mean;
+    case LeafPrediction::kModel:
+      return leaf.model(x);
+    case LeafPrediction::kAdaptive:
+      return leaf.model_error < leaf.mean_error ? leaf.model(x) : leaf.target.mean;
+  }
+  return leaf.target.mean;
+}
+
+void HoeffdingTreeRegressor::predict(const Features& x, Prediction& out) {
+  out.value = leaf_value(*leaves_[nodes_[sort(x)].leaf], x);
+  out.has_label = false;
+}
+
+void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double weight) {
+  uint32_t node = sort(x);
+  Leaf& leaf = *leaves_[nodes_[node].leaf];
+  // Score both leaf predictors on this sample before learning from it.
+  double model_pred = leaf.model(x);
+  leaf.mean_error = config_.decay * leaf.mean_error + std::abs(y.value - leaf.target.mean);
+  leaf.model_error = config_.decay * leaf.model_error + std::abs(y.value - model_pred);
+  // The leaf's linear model: one SGD step on squared loss, as River's LinearRegression.
+  double g = 2.0 * (model_pred - y.value) * weight;
+  leaf.intercept -= config_.model_lr * g;
+  uint32_t need = 0;
+  for (const auto& f : x.numbers()) need = std::max(need, f.index + 1);
+  if (need > leaf.w.size()) leaf.w.resize(need, 0.0);
+  for (const auto& f : x.numbers()) leaf.w[f.index] -= config_.model_lr * g * f.value;
+
+  leaf.target.add(y.value, weight);
+  double scale = std::pow(10.0, config_.digits);
+  for (const auto& f : x.numbers()) {
+    if (f.index >= leaf.values.size()) leaf.values.resize(f.index + 1);
+    leaf.values[f.index][std::round(f.value * scale) / scale].add(y.value, weight);
+  }
+  if (leaf.target.n - leaf.last_attempt >= config_.grace_period &&
+      nodes_[node].depth < static_cast<uint32_t>(config_.max_depth)) {
+    double seen = leaf.target.n;
+    attempt_split(node);
+    if (nodes_[node].feature < 0) leaves_[nodes_[node].leaf]->last_attempt = seen;
+  }
+}
+
+void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
+  Leaf& leaf = *leaves_[nodes_[node_index].leaf];
+  const Stat& total = leaf.target;
+  double pre = total.variance();
+  if (pre <= 0) return;
+  struct Candidate {
+    double merit = -std::numeric_limits<double>::infinity();
+    int feature = -1;
+    double threshold = 0;
+    Stat left, right;
+  };
+  std::vector<Candidate> best;
+  for (size_t f = 0; f < leaf.values.size(); ++f) {
+    const auto& values = leaf.values[f];
+    if (values.size() < 2) continue;
+    Candidate c;
+    c.feature = static_cast<int>(f);
+    Stat left;
+    // Thresholds at each kept value: x <= value goes left, as in sort().
+    for (auto it = values.begin(); std::next(it) != values.end(); ++it) {
+      left = Stat::merge(left, it->second);
+      Stat right = Stat::minus(total, left);
+      if (left.n < config_.min_samples_split || right.n < config_.min_samples_split) continue;
+      double merit = pre - (left.n * left.variance() + right.n * right.variance()) / total.n;
+      if (merit > c.merit) {
+        c.merit = merit;
+        c.threshold = it->first;
+        c.left = left;
+        c.right = right;
+      }
+    }
+    if (c.merit > -std::numeric_limits<double>::infinity()) best.push_back(c);
+  }
+  if (best.empty()) return;
+  std::sort(best.begin(), best.end(),
+            [](const Candidate& a, const Candidate& b) { return a.merit < b.merit; });
+  const Candidate& top = best.back();
+  double second = best.size() > 1 ? best[best.size() - 2].merit : 0.0;
+  double bound = std::sqrt(std::log(1.0 / config_.delta) / (2.0 * total.n));
+  if (!(top.merit > 0 && (second / top.merit < 1 - bound || bound < config_.tau))) return;
+  uint32_t depth = nodes_[node_index].depth + 1;
+  uint32_t old = nodes_[node_index].leaf;
+  auto make_child = [&](const Stat& s) {
+    auto child = std::make_unique<Leaf>();
+    child->target = s;
+    child->last_attempt = s.n;
+    child->w = leaf.w;  // start from the parent's model
+    child->intercept = leaf.intercept;
+    return child;
+  };
+  auto left = make_child(top.left);
+  auto right = make_child(top.right);
+  int feature = top.feature;
+  double threshold = top.threshold;
+  leaves_[old] = std::move(left);
+  leaves_.push_back(std::move(right));
+  nodes_.push_back(Node{-1, 0, 0, 0, old, depth});
+  nodes_.push_back(Node{-1, 0, 0, 0, static_cast<uint32_t>(leaves_.size() - 1), depth});
+  Node& n = nodes_[node_index];
+  n.feature = feature;
+  n.threshold = threshold;
+  n.left = static_cast<uint32_t>(nodes_.size() - 2);
+  n.right = static_cast<uint32_t>(nodes_.size() - 1);
+}
+
+void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
+  out.put<uint64_t>(nodes_.size());
+  for (const auto& n : nodes_) {
+    // Field by field: the struct has padding, whose bytes are not defined.
+    out.put(n.feature);
+    out.put(n.threshold);
+    out.put(n.left);
+    out.put(n.right);
+    out.put(n.leaf);
+    out.put(n.depth);
+  }
+  out.put<uint64_t>(leaves_.size());
+  for (const auto& l : leaves_) {
+    out.put(l->target);
+    out.put<uint64_t>(l->values.size());
+    for (const auto& m : l->values) {
+      out.put<uint64_t>(m.size());
+      for (const auto& [v, s] : m) {
+        out.put(v);
+        out.put(s);
+      }
+    }
+    out.put_vector(l->w);
+    out.put(l->intercept);
+    out.put(l->mean_error);
+    out.put(l->model_error);
+    out.put(l->last_attempt);
+  }
+}
+
+void HoeffdingTreeRegressor::load(BinaryReader& in) {
+  auto n = in.get<uint64_t>();
+  if (n == 0 || n > (1u << 28)) in.fail("tree node count");
+  nodes_.resize(n);
+  for (auto& node : nodes_) {
+    node.feature = in.get<int32_t>();
+    node.threshold = in.get<double>();
+    node.left = in.get<uint32_t>();
+    node.right = in.get<uint32_t>();
+    node.leaf = in.get<uint32_t>();
+    node.depth = in.get<uint32_t>();
+  }
+  auto count = in.get<uint64_t>();
+  if (count > n) in.fail("tree leaf count");
+  leaves_.clear();
+  for (uint64_t i = 0; i < count; ++i) {
+    auto l = std::make_unique<Leaf>();
+    l->target = in.get<Stat>();
+    auto features = in.get<uint64_t>();
+    if (features > (1u << 24)) in.fail("tree feature count");
+    l->values.resize(features);
+    for (auto& m : l->values) {
+      for (auto k = in.get<uint64_t>(); k > 0; --k) {
+        double v = in.get<double>();
+        m[v] = in.get<Stat>();
+      }
+    }
+    l->w = in.get_vector<double>();
+    l->intercept = in.get<double>();
+    l->mean_error = in.get<double>();
+    l->model_error = in.get<double>();
+    l->last_attempt = in.get<double>();
+    leaves_.push_back(std::move(l));
+  }
+  for (const auto& node : nodes_) {
+    bool bad =
+        node.feature >= 0 ? (node.left >= n || node.right >= n) : node.leaf >= leaves_.size();
+    if (bad) in.fail("tree structure");
+  }
+}
+
+}  // namespace rtml
