@@ -109,31 +109,12 @@ std::unique_ptr<Model> HoeffdingTreeClassifier::make(ParamSet& p) {
 }
 
 HoeffdingTreeClassifier::HoeffdingTreeClassifier(Config config) : config_(config) {
-  nodes_.push_back(Node{});
   leaves_.push_back(std::make_unique<Leaf>());
 }
 
 HoeffdingTreeClassifier::~HoeffdingTreeClassifier() = default;
 
 size_t HoeffdingTreeClassifier::leaf_count() const { return leaves_.size(); }
-
-uint32_t HoeffdingTreeClassifier::sort(const Features& x) const {
-  uint32_t n = 0;
-  while (nodes_[n].feature >= 0) {
-    const Node& node = nodes_[n];
-    double v = 0;
-    bool found = false;
-    for (const auto& f : x.numbers()) {
-      if (f.index == static_cast<uint32_t>(node.feature)) {
-        v = f.value;
-        found = true;
-        break;
-      }
-    }
-    n = (!found || v <= node.threshold) ? node.left : node.right;
-  }
-  return n;
-}
 
 void HoeffdingTreeClassifier::naive_bayes(const Leaf& leaf, const Features& x,
                                           std::vector<double>& out) const {
@@ -175,7 +156,7 @@ void HoeffdingTreeClassifier::votes(const Leaf& leaf, const Features& x,
 }
 
 void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out) {
-  const Leaf& leaf = *leaves_[nodes_[sort(x)].leaf];
+  const Leaf& leaf = *leaves_[nodes_[nodes_.sort(x)].leaf];
   if (leaf.total() <= 0) {
     out.proba.clear();
     out.has_label = false;
@@ -193,7 +174,7 @@ void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out) {
 }
 
 void HoeffdingTreeClassifier::learn(const Features& x, const Target& y, double weight) {
-  uint32_t node = sort(x);
+  uint32_t node = nodes_.sort(x);
   Leaf& leaf = *leaves_[nodes_[node].leaf];
   if (config_.leaf_prediction == LeafPrediction::kAdaptive && leaf.total() > 0) {
     if (argmax(leaf.classes) == static_cast<int>(y.label)) leaf.mc_correct += weight;
@@ -298,8 +279,7 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
     return;
   }
   // Turn the leaf into a split node with two fresh leaves that start from the split's
-  // class weights.
-  uint32_t depth = nodes_[node_index].depth + 1;
+  // class weights; the left one takes the old leaf's slot.
   uint32_t old_leaf = nodes_[node_index].leaf;
   auto left_leaf = std::make_unique<Leaf>();
   left_leaf->classes = best.left;
@@ -307,29 +287,15 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   auto right_leaf = std::make_unique<Leaf>();
   right_leaf->classes = best.right;
   right_leaf->last_attempt = right_leaf->total();
-  leaves_[old_leaf] = std::move(left_leaf);  // reuse the slot
+  int32_t feature = best.feature;
+  double threshold = best.threshold;
+  leaves_[old_leaf] = std::move(left_leaf);  // `leaf` and `best` are gone from here on
   leaves_.push_back(std::move(right_leaf));
-  Node l{-1, 0, 0, 0, old_leaf, depth};
-  Node r{-1, 0, 0, 0, static_cast<uint32_t>(leaves_.size() - 1), depth};
-  nodes_.push_back(l);
-  nodes_.push_back(r);
-  Node& n = nodes_[node_index];
-  n.feature = best.feature;
-  n.threshold = best.threshold;
-  n.left = static_cast<uint32_t>(nodes_.size() - 2);
-  n.right = static_cast<uint32_t>(nodes_.size() - 1);
+  nodes_.split(node_index, feature, threshold, old_leaf, static_cast<uint32_t>(leaves_.size() - 1));
 }
 
 void HoeffdingTreeClassifier::save(BinaryWriter& out) const {
-  out.put<uint64_t>(nodes_.size());
-  for (const auto& n : nodes_) {
-    out.put(n.feature);
-    out.put(n.threshold);
-    out.put(n.left);
-    out.put(n.right);
-    out.put(n.leaf);
-    out.put(n.depth);
-  }
+  nodes_.save(out);
   out.put<uint64_t>(leaves_.size());
   for (const auto& l : leaves_) {
     out.put_vector(l->classes);
@@ -343,17 +309,8 @@ void HoeffdingTreeClassifier::save(BinaryWriter& out) const {
 }
 
 void HoeffdingTreeClassifier::load(BinaryReader& in) {
-  auto n = in.get<uint64_t>();
-  if (n == 0 || n > (1u << 28)) in.fail("tree node count");
-  nodes_.assign(n, Node{});
-  for (auto& node : nodes_) {
-    node.feature = in.get<int32_t>();
-    node.threshold = in.get<double>();
-    node.left = in.get<uint32_t>();
-    node.right = in.get<uint32_t>();
-    node.leaf = in.get<uint32_t>();
-    node.depth = in.get<uint32_t>();
-  }
+  nodes_.load(in);
+  size_t n = nodes_.size();
   auto leaves = in.get<uint64_t>();
   if (leaves > n) in.fail("tree leaf count");
   leaves_.clear();
@@ -370,11 +327,7 @@ void HoeffdingTreeClassifier::load(BinaryReader& in) {
     for (auto& per_class : l->stats) per_class = in.get_vector<Gaussian>();
     leaves_.push_back(std::move(l));
   }
-  for (const auto& node : nodes_) {
-    bool bad =
-        node.feature >= 0 ? (node.left >= n || node.right >= n) : node.leaf >= leaves_.size();
-    if (bad) in.fail("tree structure");
-  }
+  if (!nodes_.valid(leaves_.size())) in.fail("tree structure");
 }
 
 }  // namespace rtml

@@ -78,29 +78,10 @@ std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
 }
 
 HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config) : config_(config) {
-  nodes_.push_back(Node{});
   leaves_.push_back(std::make_unique<Leaf>());
 }
 
 HoeffdingTreeRegressor::~HoeffdingTreeRegressor() = default;
-
-uint32_t HoeffdingTreeRegressor::sort(const Features& x) const {
-  uint32_t n = 0;
-  while (nodes_[n].feature >= 0) {
-    const Node& node = nodes_[n];
-    double v = 0;
-    bool found = false;
-    for (const auto& f : x.numbers()) {
-      if (f.index == static_cast<uint32_t>(node.feature)) {
-        v = f.value;
-        found = true;
-        break;
-      }
-    }
-    n = (!found || v <= node.threshold) ? node.left : node.right;
-  }
-  return n;
-}
 
 double HoeffdingTreeRegressor::leaf_value(const Leaf& leaf, const Features& x) const {
   switch (config_.leaf_prediction) {
@@ -115,12 +96,12 @@ double HoeffdingTreeRegressor::leaf_value(const Leaf& leaf, const Features& x) c
 }
 
 void HoeffdingTreeRegressor::predict(const Features& x, Prediction& out) {
-  out.value = leaf_value(*leaves_[nodes_[sort(x)].leaf], x);
+  out.value = leaf_value(*leaves_[nodes_[nodes_.sort(x)].leaf], x);
   out.has_label = false;
 }
 
 void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double weight) {
-  uint32_t node = sort(x);
+  uint32_t node = nodes_.sort(x);
   Leaf& leaf = *leaves_[nodes_[node].leaf];
   // Score both leaf predictors on this sample before learning from it.
   double model_pred = leaf.model(x);
@@ -188,7 +169,6 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
   double second = best.size() > 1 ? best[best.size() - 2].merit : 0.0;
   double bound = std::sqrt(std::log(1.0 / config_.delta) / (2.0 * total.n));
   if (!(top.merit > 0 && (second / top.merit < 1 - bound || bound < config_.tau))) return;
-  uint32_t depth = nodes_[node_index].depth + 1;
   uint32_t old = nodes_[node_index].leaf;
   auto make_child = [&](const Stat& s) {
     auto child = std::make_unique<Leaf>();
@@ -200,30 +180,15 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
   };
   auto left = make_child(top.left);
   auto right = make_child(top.right);
-  int feature = top.feature;
+  int32_t feature = top.feature;
   double threshold = top.threshold;
-  leaves_[old] = std::move(left);
+  leaves_[old] = std::move(left);  // `leaf` and `top` are gone from here on
   leaves_.push_back(std::move(right));
-  nodes_.push_back(Node{-1, 0, 0, 0, old, depth});
-  nodes_.push_back(Node{-1, 0, 0, 0, static_cast<uint32_t>(leaves_.size() - 1), depth});
-  Node& n = nodes_[node_index];
-  n.feature = feature;
-  n.threshold = threshold;
-  n.left = static_cast<uint32_t>(nodes_.size() - 2);
-  n.right = static_cast<uint32_t>(nodes_.size() - 1);
+  nodes_.split(node_index, feature, threshold, old, static_cast<uint32_t>(leaves_.size() - 1));
 }
 
 void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
-  out.put<uint64_t>(nodes_.size());
-  for (const auto& n : nodes_) {
-    // Field by field: the struct has padding, whose bytes are not defined.
-    out.put(n.feature);
-    out.put(n.threshold);
-    out.put(n.left);
-    out.put(n.right);
-    out.put(n.leaf);
-    out.put(n.depth);
-  }
+  nodes_.save(out);
   out.put<uint64_t>(leaves_.size());
   for (const auto& l : leaves_) {
     out.put(l->target);
@@ -244,17 +209,8 @@ void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
 }
 
 void HoeffdingTreeRegressor::load(BinaryReader& in) {
-  auto n = in.get<uint64_t>();
-  if (n == 0 || n > (1u << 28)) in.fail("tree node count");
-  nodes_.resize(n);
-  for (auto& node : nodes_) {
-    node.feature = in.get<int32_t>();
-    node.threshold = in.get<double>();
-    node.left = in.get<uint32_t>();
-    node.right = in.get<uint32_t>();
-    node.leaf = in.get<uint32_t>();
-    node.depth = in.get<uint32_t>();
-  }
+  nodes_.load(in);
+  size_t n = nodes_.size();
   auto count = in.get<uint64_t>();
   if (count > n) in.fail("tree leaf count");
   leaves_.clear();
@@ -277,11 +233,7 @@ void HoeffdingTreeRegressor::load(BinaryReader& in) {
     l->last_attempt = in.get<double>();
     leaves_.push_back(std::move(l));
   }
-  for (const auto& node : nodes_) {
-    bool bad =
-        node.feature >= 0 ? (node.left >= n || node.right >= n) : node.leaf >= leaves_.size();
-    if (bad) in.fail("tree structure");
-  }
+  if (!nodes_.valid(leaves_.size())) in.fail("tree structure");
 }
 
 }  // namespace rtml

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "rtml/learn/model.h"
+#include "rtml/learn/tree/tree_nodes.h"
 
 namespace rtml {
 
@@ -52,20 +53,12 @@ class HoeffdingTreeClassifier final : public Model {
   struct Leaf;
 
  private:
-  struct Node {
-    int32_t feature = -1;  // -1: a leaf
-    double threshold = 0;
-    uint32_t left = 0, right = 0;  // node indices
-    uint32_t leaf = 0;             // index into leaves_ when a leaf
-    uint32_t depth = 0;
-  };
-  uint32_t sort(const Features& x) const;  // index of the node of x's leaf
   void votes(const Leaf& leaf, const Features& x, std::vector<double>& out) const;
   void naive_bayes(const Leaf& leaf, const Features& x, std::vector<double>& out) const;
   void attempt_split(uint32_t node);
 
   Config config_;
-  std::vector<Node> nodes_;
+  detail::TreeNodes nodes_;
   std::vector<std::unique_ptr<Leaf>> leaves_;
   std::vector<double> scratch_;  // reused per event
 };

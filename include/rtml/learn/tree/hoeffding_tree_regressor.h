@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "rtml/learn/model.h"
+#include "rtml/learn/tree/tree_nodes.h"
 
 namespace rtml {
 
@@ -49,17 +50,11 @@ class HoeffdingTreeRegressor final : public Model {
   struct Leaf;
 
  private:
-  struct Node {
-    int32_t feature = -1;
-    double threshold = 0;
-    uint32_t left = 0, right = 0, leaf = 0, depth = 0;
-  };
-  uint32_t sort(const Features& x) const;
   double leaf_value(const Leaf& leaf, const Features& x) const;
   void attempt_split(uint32_t node);
 
   Config config_;
-  std::vector<Node> nodes_;
+  detail::TreeNodes nodes_;
   std::vector<std::unique_ptr<Leaf>> leaves_;
 };
 
