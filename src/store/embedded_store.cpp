@@ -190,10 +190,7 @@ std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
                                        std::span<const EventValue> fields, std::string_view id) {
   if (options_.read_only) return "the store was opened read-only";
   if (!options_.computed) return "no aggregates are declared for this store";
-  Update probe;
-  probe.key = key;
-  probe.del.push_back("_");  // validate_update wants something to do
-  std::string invalid = detail::validate_update(probe);
+  std::string invalid = detail::validate_key(key);
   if (!invalid.empty()) return invalid;
   if (fields.empty()) return "an event needs at least one field";
   double t = time > 0 ? time : options_.clock();

@@ -9,13 +9,17 @@ std::string feature_group(std::string_view name) {
   return dot == std::string_view::npos ? std::string() : std::string(name.substr(0, dot));
 }
 
-std::string validate_update(const Update& u) {
-  if (!u.key.is_int()) {
-    if (u.key.text().empty()) return "empty key";
-    if (u.key.text().size() > EntityKey::kMaxKeyBytes) {
-      return "key of " + std::to_string(u.key.text().size()) + " bytes (at most 1024)";
-    }
+std::string validate_key(const EntityKey& key) {
+  if (key.is_int()) return {};
+  if (key.text().empty()) return "empty key";
+  if (key.text().size() > EntityKey::kMaxKeyBytes) {
+    return "key of " + std::to_string(key.text().size()) + " bytes (at most 1024)";
   }
+  return {};
+}
+
+std::string validate_update(const Update& u) {
+  if (std::string bad = validate_key(u.key); !bad.empty()) return bad;
   if (u.set.empty() && u.del.empty()) return "nothing to set or delete";
   if (!(u.time >= 0 && u.time < 4294967296.0)) return "time out of range";
   for (const auto& [name, v] : u.set) {

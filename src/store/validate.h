@@ -8,6 +8,8 @@
 
 namespace rtml::store::detail {
 
+// Returns why key is bad (empty, or longer than EntityKey::kMaxKeyBytes), or "".
+std::string validate_key(const EntityKey& key);
 // Returns why u is bad, or "" if its key, feature names and values are acceptable.
 std::string validate_update(const Update& u);
 // The group of a feature: the part of its name before the first '.', or "".
