@@ -2,6 +2,7 @@
 // on every platform and compiler, so seeded runs reproduce exactly.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 
@@ -47,6 +48,23 @@ class Random {
     double u2 = uniform();
     if (u1 < 1e-300) u1 = 1e-300;
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+
+  // Poisson(lambda) by inversion; fine for the small rates of online bagging.
+  uint32_t poisson(double lambda) {
+    double l = std::exp(-lambda), p = 1.0;
+    uint32_t k = 0;
+    do {
+      ++k;
+      p *= uniform();
+    } while (p > l);
+    return k - 1;
+  }
+
+  // The generator's whole state, for saving a model mid-stream.
+  std::array<uint64_t, 4> state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  void set_state(const std::array<uint64_t, 4>& s) {
+    for (int i = 0; i < 4; ++i) s_[i] = s[i];
   }
 
  private:

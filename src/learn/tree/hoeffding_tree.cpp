@@ -2,86 +2,23 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
+#include "class_leaf.h"
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
 
 namespace rtml {
 
-// Running weighted mean and sample variance of one feature for one class, with min
-// and max (Welford).
-struct HoeffdingTreeClassifier::Gaussian {
-  double w = 0, mean = 0, m2 = 0;
-  double min = std::numeric_limits<double>::infinity();
-  double max = -std::numeric_limits<double>::infinity();
-
-  void add(double x, double weight) {
-    w += weight;
-    double d = x - mean;
-    mean += weight / w * d;
-    m2 += weight * d * (x - mean);
-    min = std::min(min, x);
-    max = std::max(max, x);
-  }
-  double variance() const { return w > 1 ? m2 / (w - 1) : 0.0; }
-  double pdf(double x) const {
-    double v = variance();
-    if (v <= 0) return w > 0 && x == mean ? 1.0 : 0.0;  // a point mass, as MOA's estimator
-    return std::exp((x - mean) * (x - mean) / (-2 * v)) / std::sqrt(2 * M_PI * v);
-  }
-  double cdf(double x) const {
-    double s = std::sqrt(variance());
-    if (s <= 0) return 0.0;
-    return 0.5 * (1.0 + std::erf((x - mean) / (s * std::sqrt(2.0))));
-  }
-};
-
-struct HoeffdingTreeClassifier::Leaf {
-  std::vector<double> classes;               // weight by class
-  std::vector<std::vector<Gaussian>> stats;  // [feature][class]
-  double last_attempt = 0;
-  double mc_correct = 0, nb_correct = 0;
-  bool active = true;
-
-  double total() const {
-    double t = 0;
-    for (double c : classes) t += c;
-    return t;
-  }
-  bool pure() const {
-    int nonzero = 0;
-    for (double c : classes) nonzero += c > 0;
-    return nonzero < 2;
-  }
-};
+using detail::ClassLeaf;
+using detail::LeafVote;
 
 namespace {
 
-int argmax(const std::vector<double>& v) {
-  int best = -1;
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (best < 0 || v[i] > v[best]) best = static_cast<int>(i);
-  }
-  return best;
-}
-
-double entropy(const std::vector<double>& dist) {
-  double total = 0, h = 0;
-  for (double d : dist) total += d;
-  if (total <= 0) return 0;
-  for (double d : dist) {
-    if (d > 0) h -= d / total * std::log2(d / total);
-  }
-  return h;
-}
-
-double gini(const std::vector<double>& dist) {
-  double total = 0, g = 1;
-  for (double d : dist) total += d;
-  if (total <= 0) return 0;
-  for (double d : dist) g -= (d / total) * (d / total);
-  return g;
+LeafVote leaf_vote(HoeffdingTreeClassifier::LeafPrediction p) {
+  using LP = HoeffdingTreeClassifier::LeafPrediction;
+  return p == LP::kMajority     ? LeafVote::kMajority
+         : p == LP::kNaiveBayes ? LeafVote::kNaiveBayes
+                                : LeafVote::kAdaptive;
 }
 
 }  // namespace
@@ -100,69 +37,55 @@ std::unique_ptr<Model> HoeffdingTreeClassifier::make(ParamSet& p) {
                                    : LeafPrediction::kAdaptive;
   c.n_splits = static_cast<int>(p.integer("n_splits", 10));
   c.max_depth = static_cast<int>(p.integer("max_depth", 1000));
+  c.max_size_mib = p.number("max_size", 100);
+  c.memory_estimate_period = p.number("memory_estimate_period", 1000000);
   if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.n_splits < 1 ||
-      c.max_depth < 1) {
+      c.max_depth < 1 || !(c.max_size_mib > 0) || !(c.memory_estimate_period >= 1)) {
     throw Error(
-        "hoeffding_tree: grace_period >= 1, delta in (0, 1), n_splits >= 1, max_depth >= 1");
+        "hoeffding_tree: grace_period >= 1, delta in (0, 1), n_splits >= 1, max_depth >= 1, "
+        "max_size > 0 (MiB), memory_estimate_period >= 1");
   }
   return std::make_unique<HoeffdingTreeClassifier>(c);
 }
 
-HoeffdingTreeClassifier::HoeffdingTreeClassifier(Config config) : config_(config) {
-  leaves_.push_back(std::make_unique<Leaf>());
+HoeffdingTreeClassifier::HoeffdingTreeClassifier(Config config)
+    : config_(config), rng_(config.seed) {
+  leaves_.push_back(std::make_unique<ClassLeaf>());
 }
 
 HoeffdingTreeClassifier::~HoeffdingTreeClassifier() = default;
 
 size_t HoeffdingTreeClassifier::leaf_count() const { return leaves_.size(); }
 
-void HoeffdingTreeClassifier::naive_bayes(const Leaf& leaf, const Features& x,
-                                          std::vector<double>& out) const {
-  // In logs, so that many features do not underflow; a density of 0 (a class whose
-  // Gaussian has no spread yet) rules the class out, as the product would.
-  double total = leaf.total();
-  out.assign(leaf.classes.size(), 0.0);
-  double best = -INFINITY;
-  for (size_t c = 0; c < leaf.classes.size(); ++c) {
-    if (leaf.classes[c] <= 0) {
-      out[c] = -INFINITY;
-      continue;
-    }
-    double lv = std::log(leaf.classes[c] / total);
-    for (const auto& f : x.numbers()) {
-      if (f.index >= leaf.stats.size() || c >= leaf.stats[f.index].size()) {
-        if (f.index < leaf.stats.size()) lv = -INFINITY;  // class never seen with the feature
-        continue;
-      }
-      double p = leaf.stats[f.index][c].pdf(f.value);
-      lv += p > 0 ? std::log(p) : -INFINITY;
-    }
-    out[c] = lv;
-    best = std::max(best, lv);
-  }
-  for (auto& v : out) v = best == -INFINITY ? 0.0 : std::exp(v - best);
+size_t HoeffdingTreeClassifier::active_leaf_count() const {
+  size_t n = 0;
+  for (const auto& l : leaves_) n += l->active;
+  return n;
 }
 
-void HoeffdingTreeClassifier::votes(const Leaf& leaf, const Features& x,
-                                    std::vector<double>& out) const {
-  bool use_nb =
-      config_.leaf_prediction == LeafPrediction::kNaiveBayes ||
-      (config_.leaf_prediction == LeafPrediction::kAdaptive && leaf.nb_correct >= leaf.mc_correct);
-  if (use_nb && !leaf.stats.empty()) {
-    naive_bayes(leaf, x, out);
-  } else {
-    out = leaf.classes;
+size_t HoeffdingTreeClassifier::memory_bytes() const {
+  size_t b = sizeof(*this) + nodes_.size() * sizeof(detail::TreeNode) +
+             leaves_.capacity() * sizeof(leaves_[0]);
+  for (const auto& l : leaves_) b += l->bytes();
+  return b;
+}
+
+bool HoeffdingTreeClassifier::vote(const Features& x, std::vector<double>& out) const {
+  const ClassLeaf& leaf = *leaves_[nodes_[nodes_.sort(x)].leaf];
+  if (leaf.total() <= 0) {
+    out.clear();
+    return false;
   }
+  leaf.votes(x, leaf_vote(config_.leaf_prediction), out);
+  return true;
 }
 
 void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out) {
-  const Leaf& leaf = *leaves_[nodes_[nodes_.sort(x)].leaf];
-  if (leaf.total() <= 0) {
+  if (!vote(x, scratch_)) {
     out.proba.clear();
     out.has_label = false;
     return;
   }
-  votes(leaf, x, scratch_);
   double sum = 0;
   for (double v : scratch_) sum += v;
   out.proba.assign(scratch_.size(), 0.0);
@@ -175,137 +98,83 @@ void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out) {
 
 void HoeffdingTreeClassifier::learn(const Features& x, const Target& y, double weight) {
   uint32_t node = nodes_.sort(x);
-  Leaf& leaf = *leaves_[nodes_[node].leaf];
-  if (config_.leaf_prediction == LeafPrediction::kAdaptive && leaf.total() > 0) {
-    if (argmax(leaf.classes) == static_cast<int>(y.label)) leaf.mc_correct += weight;
-    naive_bayes(leaf, x, scratch_);
-    if (!scratch_.empty() && argmax(scratch_) == static_cast<int>(y.label))
-      leaf.nb_correct += weight;
+  ClassLeaf& leaf = *leaves_[nodes_[node].leaf];
+  leaf.learn(x, y.label, weight, leaf_vote(config_.leaf_prediction), config_.max_features, &rng_);
+  seen_ += weight;
+  if (leaf.active) {
+    double total = leaf.total();
+    if (total - leaf.last_attempt >= config_.grace_period &&
+        nodes_[node].depth < static_cast<uint32_t>(config_.max_depth)) {
+      attempt_split(node);
+      // attempt_split may have turned the node into a split node; its leaf is then gone.
+      if (nodes_[node].feature < 0) leaves_[nodes_[node].leaf]->last_attempt = total;
+    }
   }
-  if (y.label >= leaf.classes.size()) leaf.classes.resize(y.label + 1, 0.0);
-  leaf.classes[y.label] += weight;
-  if (!leaf.active) return;
-  for (const auto& f : x.numbers()) {
-    if (f.index >= leaf.stats.size()) leaf.stats.resize(f.index + 1);
-    auto& per_class = leaf.stats[f.index];
-    if (y.label >= per_class.size()) per_class.resize(y.label + 1);
-    per_class[y.label].add(f.value, weight);
+  if (seen_ - last_estimate_ >= config_.memory_estimate_period) {
+    last_estimate_ = seen_;
+    enforce_memory_limit();
   }
-  double total = leaf.total();
-  if (total - leaf.last_attempt >= config_.grace_period &&
-      nodes_[node].depth < static_cast<uint32_t>(config_.max_depth)) {
-    attempt_split(node);
-    // attempt_split may have turned the node into a split node; its leaf is then gone.
-    if (nodes_[node].feature < 0) leaves_[nodes_[node].leaf]->last_attempt = total;
+}
+
+void HoeffdingTreeClassifier::enforce_memory_limit() {
+  auto limit = static_cast<size_t>(config_.max_size_mib * 1024 * 1024);
+  size_t used = memory_bytes();
+  if (used <= limit) return;
+  // Least promising first: a leaf that misclassifies little weight has least to gain
+  // from splitting further.
+  std::vector<std::pair<double, uint32_t>> order;
+  for (uint32_t i = 0; i < leaves_.size(); ++i) {
+    const ClassLeaf& l = *leaves_[i];
+    if (!l.active) continue;
+    double top = l.classes.empty() ? 0.0 : *std::max_element(l.classes.begin(), l.classes.end());
+    order.emplace_back(l.total() - top, i);
+  }
+  std::sort(order.begin(), order.end());
+  for (const auto& [promise, i] : order) {
+    if (used <= limit) break;
+    ClassLeaf& l = *leaves_[i];
+    size_t before = l.bytes();
+    l.active = false;
+    l.stats = {};
+    l.subset = {};
+    used -= before - l.bytes();
   }
 }
 
 void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
-  Leaf& leaf = *leaves_[nodes_[node_index].leaf];
-  if (leaf.pure()) return;
-  const auto& pre = leaf.classes;
-  const size_t k = pre.size();
-  auto impurity = [&](const std::vector<double>& d) {
-    return config_.criterion == Criterion::kGini ? gini(d) : entropy(d);
-  };
-  double total = leaf.total();
-  double pre_impurity = impurity(pre);
-
-  struct Candidate {
-    double merit;
-    int feature;
-    double threshold;
-    std::vector<double> left, right;
-  };
-  // The null split (keep the leaf) takes part with merit -inf, as in River: it wins only
-  // when no feature offers a valid split.
-  std::vector<Candidate> best_per_feature{{-INFINITY, -1, 0, {}, {}}};
-  std::vector<double> left(k), right(k);
-  for (size_t f = 0; f < leaf.stats.size(); ++f) {
-    const auto& per_class = leaf.stats[f];
-    if (per_class.empty()) continue;
-    double lo = INFINITY, hi = -INFINITY;
-    for (const auto& g : per_class) {
-      if (g.w <= 0) continue;
-      lo = std::min(lo, g.min);
-      hi = std::max(hi, g.max);
-    }
-    if (!(lo < hi)) continue;
-    Candidate best{-INFINITY, static_cast<int>(f), 0, {}, {}};
-    double step = (hi - lo) / (config_.n_splits + 1);
-    for (int i = 1; i <= config_.n_splits; ++i) {
-      double t = lo + step * i;
-      if (!(lo < t && t < hi)) continue;
-      std::fill(left.begin(), left.end(), 0.0);
-      std::fill(right.begin(), right.end(), 0.0);
-      for (size_t c = 0; c < per_class.size() && c < k; ++c) {
-        const Gaussian& g = per_class[c];
-        if (g.w <= 0) continue;
-        if (t < g.min) {
-          right[c] += g.w;
-        } else if (t >= g.max) {
-          left[c] += g.w;
-        } else {
-          double l = g.cdf(t) * g.w;
-          left[c] += l;
-          right[c] += g.w - l;
-        }
-      }
-      double wl = 0, wr = 0;
-      for (size_t c = 0; c < k; ++c) {
-        wl += left[c];
-        wr += right[c];
-      }
-      // As River and MOA: both branches must hold more than 1% of the weight.
-      if (wl / (wl + wr) <= 0.01 || wr / (wl + wr) <= 0.01) continue;
-      double merit = pre_impurity - (wl * impurity(left) + wr * impurity(right)) / (wl + wr);
-      if (merit > best.merit) best = Candidate{merit, static_cast<int>(f), t, left, right};
-    }
-    if (best.merit > -INFINITY) best_per_feature.push_back(std::move(best));
-  }
-  std::sort(best_per_feature.begin(), best_per_feature.end(),
-            [](const Candidate& a, const Candidate& b) { return a.merit < b.merit; });
-  if (best_per_feature.size() < 2) return;
-  const Candidate& best = best_per_feature.back();
-  const Candidate& second = best_per_feature[best_per_feature.size() - 2];
-  double present = 0;
-  for (double c : pre) present += c > 0;
-  double range = config_.criterion == Criterion::kGini ? 1.0 : std::log2(std::max(2.0, present));
-  double bound = std::sqrt(range * range * std::log(1.0 / config_.delta) / (2.0 * total));
-  if (!(best.merit - second.merit > bound || bound < config_.tie_threshold)) return;
-  if (best.feature < 0) {
+  ClassLeaf& leaf = *leaves_[nodes_[node_index].leaf];
+  detail::SplitRule rule{config_.criterion == Criterion::kGini, config_.n_splits, config_.delta,
+                         config_.tie_threshold};
+  detail::SplitChoice choice = leaf.best_split(rule);
+  if (choice.kind == detail::SplitChoice::kWait) return;
+  if (choice.kind == detail::SplitChoice::kDeactivate) {
     leaf.active = false;  // not splitting is best: stop spending memory here
-    leaf.stats.clear();
+    leaf.stats = {};
     return;
   }
   // Turn the leaf into a split node with two fresh leaves that start from the split's
   // class weights; the left one takes the old leaf's slot.
   uint32_t old_leaf = nodes_[node_index].leaf;
-  auto left_leaf = std::make_unique<Leaf>();
-  left_leaf->classes = best.left;
+  auto left_leaf = std::make_unique<ClassLeaf>();
+  left_leaf->classes = std::move(choice.left);
   left_leaf->last_attempt = left_leaf->total();
-  auto right_leaf = std::make_unique<Leaf>();
-  right_leaf->classes = best.right;
+  auto right_leaf = std::make_unique<ClassLeaf>();
+  right_leaf->classes = std::move(choice.right);
   right_leaf->last_attempt = right_leaf->total();
-  int32_t feature = best.feature;
-  double threshold = best.threshold;
-  leaves_[old_leaf] = std::move(left_leaf);  // `leaf` and `best` are gone from here on
+  leaves_[old_leaf] = std::move(left_leaf);  // `leaf` is gone from here on
   leaves_.push_back(std::move(right_leaf));
-  nodes_.split(node_index, feature, threshold, old_leaf, static_cast<uint32_t>(leaves_.size() - 1));
+  nodes_.split(node_index, choice.feature, choice.threshold, old_leaf,
+               static_cast<uint32_t>(leaves_.size() - 1));
 }
 
 void HoeffdingTreeClassifier::save(BinaryWriter& out) const {
   nodes_.save(out);
   out.put<uint64_t>(leaves_.size());
-  for (const auto& l : leaves_) {
-    out.put_vector(l->classes);
-    out.put(l->last_attempt);
-    out.put(l->mc_correct);
-    out.put(l->nb_correct);
-    out.put<uint8_t>(l->active);
-    out.put<uint64_t>(l->stats.size());
-    for (const auto& per_class : l->stats) out.put_vector(per_class);
-  }
+  for (const auto& l : leaves_) l->save(out);
+  auto state = rng_.state();
+  for (uint64_t s : state) out.put(s);
+  out.put(seen_);
+  out.put(last_estimate_);
 }
 
 void HoeffdingTreeClassifier::load(BinaryReader& in) {
@@ -315,19 +184,16 @@ void HoeffdingTreeClassifier::load(BinaryReader& in) {
   if (leaves > n) in.fail("tree leaf count");
   leaves_.clear();
   for (uint64_t i = 0; i < leaves; ++i) {
-    auto l = std::make_unique<Leaf>();
-    l->classes = in.get_vector<double>();
-    l->last_attempt = in.get<double>();
-    l->mc_correct = in.get<double>();
-    l->nb_correct = in.get<double>();
-    l->active = in.get<uint8_t>();
-    auto features = in.get<uint64_t>();
-    if (features > (1u << 24)) in.fail("tree feature count");
-    l->stats.resize(features);
-    for (auto& per_class : l->stats) per_class = in.get_vector<Gaussian>();
+    auto l = std::make_unique<ClassLeaf>();
+    l->load(in);
     leaves_.push_back(std::move(l));
   }
   if (!nodes_.valid(leaves_.size())) in.fail("tree structure");
+  std::array<uint64_t, 4> state;
+  for (auto& s : state) s = in.get<uint64_t>();
+  rng_.set_state(state);
+  seen_ = in.get<double>();
+  last_estimate_ = in.get<double>();
 }
 
 }  // namespace rtml

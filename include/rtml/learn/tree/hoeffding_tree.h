@@ -5,12 +5,16 @@
 #include <memory>
 #include <vector>
 
+#include "rtml/core/random.h"
 #include "rtml/learn/model.h"
 #include "rtml/learn/tree/tree_nodes.h"
 
 namespace rtml {
 
 class ParamSet;
+namespace detail {
+class ClassLeaf;
+}
 
 // Grows a decision tree online: each leaf keeps class weights and, per feature and
 // class, a Gaussian of the values seen; every grace_period weight it scores binary
@@ -20,7 +24,14 @@ class ParamSet;
 // naive Bayes, or whichever of the two has been right more often so far (nba, the
 // default). Defaults as River's HoeffdingTreeClassifier: grace_period 200, delta 1e-7,
 // tie_threshold 0.05, split_criterion info_gain, leaf_prediction nba, n_splits 10.
-// Missing features go to the left branch. Not thread-safe.
+// Missing features go to the left branch.
+//
+// max_size (MiB) bounds the tree's memory: every memory_estimate_period events the
+// tree measures itself and, while over the limit, deactivates the leaves that promise
+// least (the fewest misclassified weight): they keep predicting their class weights but
+// drop their feature statistics and stop splitting. max_features > 0 makes each new leaf
+// watch a random subset of that many features (the adaptive random forest's trees),
+// drawn from a generator seeded with seed. Not thread-safe.
 class HoeffdingTreeClassifier final : public Model {
  public:
   enum class Criterion : uint8_t { kInfoGain, kGini };
@@ -33,6 +44,10 @@ class HoeffdingTreeClassifier final : public Model {
     LeafPrediction leaf_prediction = LeafPrediction::kAdaptive;
     int n_splits = 10;
     int max_depth = 1000;
+    double max_size_mib = 100;
+    double memory_estimate_period = 1000000;
+    int max_features = 0;  // 0: all
+    uint64_t seed = 0;
   };
 
   static std::unique_ptr<Model> make(ParamSet& params);
@@ -46,20 +61,25 @@ class HoeffdingTreeClassifier final : public Model {
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
 
+  // Class probabilities for x (unnormalised votes written to out, which is cleared
+  // first); false when the tree has learned nothing yet.
+  bool vote(const Features& x, std::vector<double>& out) const;
+
   size_t node_count() const { return nodes_.size(); }
   size_t leaf_count() const;
-
-  struct Gaussian;
-  struct Leaf;
+  size_t active_leaf_count() const;
+  // The memory the tree holds, in bytes, as the memory limit counts it.
+  size_t memory_bytes() const;
 
  private:
-  void votes(const Leaf& leaf, const Features& x, std::vector<double>& out) const;
-  void naive_bayes(const Leaf& leaf, const Features& x, std::vector<double>& out) const;
   void attempt_split(uint32_t node);
+  void enforce_memory_limit();
 
   Config config_;
   detail::TreeNodes nodes_;
-  std::vector<std::unique_ptr<Leaf>> leaves_;
+  std::vector<std::unique_ptr<detail::ClassLeaf>> leaves_;
+  Random rng_;
+  double seen_ = 0, last_estimate_ = 0;
   std::vector<double> scratch_;  // reused per event
 };
 

@@ -1,0 +1,280 @@
+#include "class_leaf.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rtml::detail {
+
+namespace {
+
+double entropy(const std::vector<double>& dist) {
+  double total = 0, h = 0;
+  for (double d : dist) total += d;
+  if (total <= 0) return 0;
+  for (double d : dist) {
+    if (d > 0) h -= d / total * std::log2(d / total);
+  }
+  return h;
+}
+
+double gini(const std::vector<double>& dist) {
+  double total = 0, g = 1;
+  for (double d : dist) total += d;
+  if (total <= 0) return 0;
+  for (double d : dist) g -= (d / total) * (d / total);
+  return g;
+}
+
+}  // namespace
+
+int argmax(const std::vector<double>& v) {
+  int best = -1;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (best < 0 || v[i] > v[best]) best = static_cast<int>(i);
+  }
+  return best;
+}
+
+void GaussianObserver::add(double x, double weight) {
+  w += weight;
+  double d = x - mean;
+  mean += weight / w * d;
+  m2 += weight * d * (x - mean);
+  min = std::min(min, x);
+  max = std::max(max, x);
+}
+
+double GaussianObserver::pdf(double x) const {
+  double v = variance();
+  if (v <= 0) return w > 0 && x == mean ? 1.0 : 0.0;  // a point mass, as MOA's estimator
+  return std::exp((x - mean) * (x - mean) / (-2 * v)) / std::sqrt(2 * M_PI * v);
+}
+
+double GaussianObserver::cdf(double x) const {
+  double s = std::sqrt(variance());
+  if (s <= 0) return 0.0;
+  return 0.5 * (1.0 + std::erf((x - mean) / (s * std::sqrt(2.0))));
+}
+
+double ClassLeaf::total() const {
+  double t = 0;
+  for (double c : classes) t += c;
+  return t;
+}
+
+bool ClassLeaf::pure() const {
+  int nonzero = 0;
+  for (double c : classes) nonzero += c > 0;
+  return nonzero < 2;
+}
+
+bool ClassLeaf::watches(uint32_t feature) const {
+  if (!sampled) return true;
+  return std::binary_search(subset.begin(), subset.end(), feature);
+}
+
+void ClassLeaf::sample_subset(const Features& x, int max_features, Random& rng) {
+  sampled = true;
+  subset.clear();
+  for (const auto& f : x.numbers()) subset.push_back(f.index);
+  std::sort(subset.begin(), subset.end());
+  // A partial Fisher-Yates shuffle picks max_features distinct features.
+  size_t m = std::min(subset.size(), static_cast<size_t>(max_features));
+  for (size_t i = 0; i < m; ++i) {
+    size_t j = i + rng.below(subset.size() - i);
+    std::swap(subset[i], subset[j]);
+  }
+  subset.resize(m);
+  std::sort(subset.begin(), subset.end());
+}
+
+void ClassLeaf::learn(const Features& x, uint32_t label, double weight, LeafVote vote,
+                      int max_features, Random* rng) {
+  if (vote == LeafVote::kAdaptive && active && total() > 0) {
+    // Scores the two ways of voting on this event before learning from it.
+    if (argmax(classes) == static_cast<int>(label)) mc_correct += weight;
+    thread_local std::vector<double> nb;
+    naive_bayes(x, nb);
+    if (!nb.empty() && argmax(nb) == static_cast<int>(label)) nb_correct += weight;
+  }
+  if (label >= classes.size()) classes.resize(label + 1, 0.0);
+  classes[label] += weight;
+  if (!active) return;
+  if (max_features > 0 && !sampled && rng != nullptr) sample_subset(x, max_features, *rng);
+  for (const auto& f : x.numbers()) {
+    if (!watches(f.index)) continue;
+    if (f.index >= stats.size()) stats.resize(f.index + 1);
+    auto& per_class = stats[f.index];
+    if (label >= per_class.size()) per_class.resize(label + 1);
+    per_class[label].add(f.value, weight);
+  }
+}
+
+void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
+  // In logs, so that many features do not underflow; a density of 0 (a class whose
+  // Gaussian has no spread yet) rules the class out, as the product would.
+  double sum = total();
+  out.assign(classes.size(), 0.0);
+  double best = -INFINITY;
+  for (size_t c = 0; c < classes.size(); ++c) {
+    if (classes[c] <= 0) {
+      out[c] = -INFINITY;
+      continue;
+    }
+    double lv = std::log(classes[c] / sum);
+    for (const auto& f : x.numbers()) {
+      if (f.index >= stats.size() || stats[f.index].empty()) continue;  // not watched
+      if (c >= stats[f.index].size()) {
+        lv = -INFINITY;  // class never seen with the feature
+        continue;
+      }
+      double p = stats[f.index][c].pdf(f.value);
+      lv += p > 0 ? std::log(p) : -INFINITY;
+    }
+    out[c] = lv;
+    best = std::max(best, lv);
+  }
+  for (auto& v : out) v = best == -INFINITY ? 0.0 : std::exp(v - best);
+}
+
+void ClassLeaf::votes(const Features& x, LeafVote vote, std::vector<double>& out) const {
+  bool use_nb =
+      vote == LeafVote::kNaiveBayes || (vote == LeafVote::kAdaptive && nb_correct >= mc_correct);
+  if (use_nb && active && !stats.empty()) {
+    naive_bayes(x, out);
+  } else {
+    out = classes;
+  }
+}
+
+SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
+  SplitChoice choice;
+  if (pure()) return choice;
+  const size_t k = classes.size();
+  auto impurity = [&](const std::vector<double>& d) { return rule.gini ? gini(d) : entropy(d); };
+  double sum = total();
+  double pre_impurity = impurity(classes);
+
+  // The best and second-best merits over features; the null split (keep the leaf) takes
+  // part with merit -inf, as in River: it wins only when no feature offers a valid split.
+  double best_merit = -INFINITY, second_merit = -INFINITY;
+  int candidates = 1;  // the null split
+  thread_local std::vector<double> left, right;
+  left.assign(k, 0.0);
+  right.assign(k, 0.0);
+  for (size_t f = 0; f < stats.size(); ++f) {
+    const auto& per_class = stats[f];
+    if (per_class.empty()) continue;
+    double lo = INFINITY, hi = -INFINITY;
+    for (const auto& g : per_class) {
+      if (g.w <= 0) continue;
+      lo = std::min(lo, g.min);
+      hi = std::max(hi, g.max);
+    }
+    if (!(lo < hi)) continue;
+    double feature_best = -INFINITY, feature_threshold = 0;
+    double step = (hi - lo) / (rule.n_splits + 1);
+    for (int i = 1; i <= rule.n_splits; ++i) {
+      double t = lo + step * i;
+      if (!(lo < t && t < hi)) continue;
+      std::fill(left.begin(), left.end(), 0.0);
+      std::fill(right.begin(), right.end(), 0.0);
+      for (size_t c = 0; c < per_class.size() && c < k; ++c) {
+        const GaussianObserver& g = per_class[c];
+        if (g.w <= 0) continue;
+        if (t < g.min) {
+          right[c] += g.w;
+        } else if (t >= g.max) {
+          left[c] += g.w;
+        } else {
+          double l = g.cdf(t) * g.w;
+          left[c] += l;
+          right[c] += g.w - l;
+        }
+      }
+      double wl = 0, wr = 0;
+      for (size_t c = 0; c < k; ++c) {
+        wl += left[c];
+        wr += right[c];
+      }
+      // As River and MOA: both branches must hold more than 1% of the weight.
+      if (wl / (wl + wr) <= 0.01 || wr / (wl + wr) <= 0.01) continue;
+      double merit = pre_impurity - (wl * impurity(left) + wr * impurity(right)) / (wl + wr);
+      if (merit > feature_best) {
+        feature_best = merit;
+        feature_threshold = t;
+      }
+    }
+    if (feature_best == -INFINITY) continue;
+    ++candidates;
+    if (feature_best > best_merit) {
+      second_merit = best_merit;
+      best_merit = feature_best;
+      choice.feature = static_cast<int32_t>(f);
+      choice.threshold = feature_threshold;
+    } else if (feature_best > second_merit) {
+      second_merit = feature_best;
+    }
+  }
+  if (candidates < 2) return choice;
+  // With one real candidate the null split is second; it never beats a real one.
+  double present = 0;
+  for (double c : classes) present += c > 0;
+  double range = rule.gini ? 1.0 : std::log2(std::max(2.0, present));
+  double bound = std::sqrt(range * range * std::log(1.0 / rule.delta) / (2.0 * sum));
+  if (!(best_merit - second_merit > bound || bound < rule.tie_threshold)) return choice;
+  if (choice.feature < 0) {
+    choice.kind = SplitChoice::kDeactivate;
+    return choice;
+  }
+  // The winning split's class weights, recomputed once rather than kept per candidate.
+  const auto& per_class = stats[choice.feature];
+  choice.left.assign(k, 0.0);
+  choice.right.assign(k, 0.0);
+  for (size_t c = 0; c < per_class.size() && c < k; ++c) {
+    const GaussianObserver& g = per_class[c];
+    if (g.w <= 0) continue;
+    double t = choice.threshold;
+    double l = t < g.min ? 0.0 : t >= g.max ? g.w : g.cdf(t) * g.w;
+    choice.left[c] = l;
+    choice.right[c] = g.w - l;
+  }
+  choice.kind = SplitChoice::kSplit;
+  return choice;
+}
+
+size_t ClassLeaf::bytes() const {
+  size_t b = sizeof(ClassLeaf) + classes.capacity() * sizeof(double) +
+             subset.capacity() * sizeof(uint32_t) +
+             stats.capacity() * sizeof(std::vector<GaussianObserver>);
+  for (const auto& s : stats) b += s.capacity() * sizeof(GaussianObserver);
+  return b;
+}
+
+void ClassLeaf::save(BinaryWriter& out) const {
+  out.put_vector(classes);
+  out.put(last_attempt);
+  out.put(mc_correct);
+  out.put(nb_correct);
+  out.put<uint8_t>(active);
+  out.put<uint8_t>(sampled);
+  out.put_vector(subset);
+  out.put<uint64_t>(stats.size());
+  for (const auto& per_class : stats) out.put_vector(per_class);
+}
+
+void ClassLeaf::load(BinaryReader& in) {
+  classes = in.get_vector<double>();
+  last_attempt = in.get<double>();
+  mc_correct = in.get<double>();
+  nb_correct = in.get<double>();
+  active = in.get<uint8_t>();
+  sampled = in.get<uint8_t>();
+  subset = in.get_vector<uint32_t>();
+  auto features = in.get<uint64_t>();
+  if (features > (1u << 24)) in.fail("tree feature count");
+  stats.resize(features);
+  for (auto& per_class : stats) per_class = in.get_vector<GaussianObserver>();
+}
+
+}  // namespace rtml::detail

@@ -1,0 +1,88 @@
+// ClassLeaf: what a leaf of a Hoeffding classification tree keeps (class weights and a
+// Gaussian per feature and class) and how it predicts and picks a split. Shared by the
+// Hoeffding tree, the Hoeffding adaptive tree and the adaptive random forest's trees.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "rtml/core/binary_io.h"
+#include "rtml/core/features.h"
+#include "rtml/core/random.h"
+
+namespace rtml::detail {
+
+// Running weighted mean and sample variance of one feature for one class, with min
+// and max (Welford).
+struct GaussianObserver {
+  double w = 0, mean = 0, m2 = 0;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+
+  void add(double x, double weight);
+  double variance() const { return w > 1 ? m2 / (w - 1) : 0.0; }
+  double pdf(double x) const;
+  double cdf(double x) const;
+};
+
+enum class LeafVote : uint8_t { kMajority, kNaiveBayes, kAdaptive };
+
+// How a leaf scores and accepts splits.
+struct SplitRule {
+  bool gini = false;  // else information gain
+  int n_splits = 10;
+  double delta = 1e-7;
+  double tie_threshold = 0.05;
+};
+
+// The outcome of a split attempt.
+struct SplitChoice {
+  enum Kind : uint8_t { kWait, kDeactivate, kSplit } kind = kWait;
+  int32_t feature = -1;
+  double threshold = 0;
+  std::vector<double> left, right;  // class weights of the two branches
+};
+
+// Not thread-safe.
+class ClassLeaf {
+ public:
+  std::vector<double> classes;                       // weight by class
+  std::vector<std::vector<GaussianObserver>> stats;  // [feature][class]
+  // Features this leaf watches, sorted; empty with `sampled` false means all of them.
+  std::vector<uint32_t> subset;
+  double last_attempt = 0;
+  double mc_correct = 0, nb_correct = 0;
+  bool active = true;
+  bool sampled = false;
+
+  double total() const;
+  bool pure() const;
+
+  // Updates the vote-choice counters (adaptive leaves), the class weights and, while
+  // active, the feature statistics. With max_features > 0 the leaf watches a random
+  // subset of that many of the first event's features, drawn from rng.
+  void learn(const Features& x, uint32_t label, double weight, LeafVote vote, int max_features,
+             Random* rng);
+  // Unnormalised class scores for x.
+  void votes(const Features& x, LeafVote vote, std::vector<double>& out) const;
+  void naive_bayes(const Features& x, std::vector<double>& out) const;
+  // Scores binary splits at rule.n_splits thresholds per feature; kSplit when the best
+  // beats the second best by the Hoeffding bound (or the bound is under the tie
+  // threshold), kDeactivate when keeping the leaf is best.
+  SplitChoice best_split(const SplitRule& rule) const;
+  // Memory the leaf holds, in bytes (approximate: vectors' capacities).
+  size_t bytes() const;
+
+  void save(BinaryWriter& out) const;
+  void load(BinaryReader& in);
+
+ private:
+  bool watches(uint32_t feature) const;
+  void sample_subset(const Features& x, int max_features, Random& rng);
+};
+
+// Index of the largest value (first on ties), -1 when v is empty.
+int argmax(const std::vector<double>& v);
+
+}  // namespace rtml::detail
