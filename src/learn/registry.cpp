@@ -15,6 +15,7 @@
 #include "rtml/learn/preprocessing/interactions.h"
 #include "rtml/learn/preprocessing/one_hot.h"
 #include "rtml/learn/preprocessing/scalers.h"
+#include "rtml/learn/tree/hoeffding_adaptive_tree.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
 #include "rtml/learn/tree/hoeffding_tree_regressor.h"
 
@@ -140,6 +141,8 @@ std::vector<ComponentInfo> build_registry() {
         &HoeffdingTreeRegressor::make);
   model("hoeffding_tree", "Hoeffding tree classifier (VFDT), any number of classes",
         &HoeffdingTreeClassifier::make);
+  model("hoeffding_adaptive_tree", "Hoeffding adaptive tree: ADWIN per branch, alternate subtrees",
+        &HoeffdingAdaptiveTreeClassifier::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return r;
 }

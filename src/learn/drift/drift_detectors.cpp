@@ -51,6 +51,42 @@ void Adwin::update(double x) {
   drift_ = detect();
 }
 
+void Adwin::save(BinaryWriter& out) const {
+  out.put<uint64_t>(rows_.size());
+  for (const auto& row : rows_) {
+    out.put<uint64_t>(row.size());
+    for (const auto& b : row) {
+      out.put(b.total);
+      out.put(b.variance);
+    }
+  }
+  out.put(width_);
+  out.put(total_);
+  out.put(variance_);
+  out.put(tick_);
+  out.put<uint8_t>(drift_);
+}
+
+void Adwin::load(BinaryReader& in) {
+  auto rows = in.get<uint64_t>();
+  if (rows > 64) in.fail("adwin bucket rows");
+  rows_.assign(rows, {});
+  for (auto& row : rows_) {
+    auto n = in.get<uint64_t>();
+    if (n > static_cast<uint64_t>(max_buckets_) + 1) in.fail("adwin buckets per row");
+    row.resize(n);
+    for (auto& b : row) {
+      b.total = in.get<double>();
+      b.variance = in.get<double>();
+    }
+  }
+  width_ = in.get<double>();
+  total_ = in.get<double>();
+  variance_ = in.get<double>();
+  tick_ = in.get<uint64_t>();
+  drift_ = in.get<uint8_t>();
+}
+
 void Adwin::insert(double x) {
   if (rows_.empty()) rows_.emplace_back();
   rows_[0].push_back(Bucket{x, 0.0});

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rtml/core/binary_io.h"
+
 namespace rtml {
 
 class ParamSet;
@@ -45,6 +47,9 @@ class Adwin final : public DriftDetector {
   void update(double x) override;
   double width() const { return width_; }
   double estimation() const { return width_ > 0 ? total_ / width_ : 0.0; }
+  // The window and its buckets (not the parameters, which the owner rebuilds).
+  void save(BinaryWriter& out) const;
+  void load(BinaryReader& in);
 
  private:
   struct Bucket {

@@ -1,0 +1,77 @@
+// Hoeffding adaptive tree classifier (HAT, Bifet & Gavalda 2009).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "rtml/core/random.h"
+#include "rtml/learn/model.h"
+
+namespace rtml {
+
+class ParamSet;
+
+// A Hoeffding tree (see HoeffdingTreeClassifier for the split rule and leaf votes)
+// whose every node watches its subtree's 0/1 error with ADWIN. When a branch's error
+// rises significantly it starts an alternate subtree beside it, which learns from the
+// same events; once both have seen more than drift_window_threshold events, the
+// alternate replaces the branch if its error is lower by a bound at confidence
+// switch_significance, and is dropped if higher. Predictions add the votes of every
+// leaf the event reaches (the main one and those of alternates on its path), each
+// normalised and weighted by 1 / error^2. With bootstrap_sampling each leaf learns with
+// a weight multiplied by a Poisson(1) draw (a draw of 0 keeps the weight, as River),
+// which makes seed matter. Defaults as River's HoeffdingAdaptiveTreeClassifier:
+// grace_period 200, delta 1e-7, tau 0.05, info_gain, nba leaves, ADWIN delta 0.002,
+// drift_window_threshold 300, switch_significance 0.05, bootstrap_sampling true.
+// Not thread-safe.
+class HoeffdingAdaptiveTreeClassifier final : public Model {
+ public:
+  struct Config {
+    double grace_period = 200;
+    double delta = 1e-7;
+    double tie_threshold = 0.05;
+    bool gini = false;
+    uint8_t leaf_prediction = 2;  // 0 majority, 1 naive Bayes, 2 adaptive
+    int n_splits = 10;
+    int max_depth = 1000;
+    double adwin_delta = 0.002;
+    double drift_window_threshold = 300;
+    double switch_significance = 0.05;
+    bool bootstrap_sampling = true;
+    uint64_t seed = 42;
+  };
+  static std::unique_ptr<Model> make(ParamSet& params);
+  explicit HoeffdingAdaptiveTreeClassifier(Config config);
+  ~HoeffdingAdaptiveTreeClassifier() override;
+
+  std::string_view kind() const override { return "hoeffding_adaptive_tree"; }
+  Task task() const override { return Task::kMulticlass; }
+  void predict(const Features& x, Prediction& out) override;
+  void learn(const Features& x, const Target& y, double weight) override;
+  void save(BinaryWriter& out) const override;
+  void load(BinaryReader& in) override;
+
+  // Counts of the main tree (alternates excluded) and of the subtree switches so far.
+  size_t leaf_count() const;
+  uint64_t switches() const { return switches_; }
+  uint64_t alternates_started() const { return alternates_; }
+
+  struct Node;
+
+ private:
+  void learn_node(std::unique_ptr<Node>& slot, const Features& x, uint32_t y, double weight,
+                  int predicted, bool is_root);
+  void learn_leaf(Node& node, const Features& x, uint32_t y, double weight, int predicted);
+  int main_prediction(const Node& subtree, const Features& x);
+  void collect(const Node& node, const Features& x, std::vector<double>& proba);
+  std::unique_ptr<Node> new_leaf(uint32_t depth) const;
+
+  Config config_;
+  std::unique_ptr<Node> root_;
+  Random rng_;
+  uint64_t switches_ = 0, alternates_ = 0;
+  std::vector<double> votes_;  // reused per event
+};
+
+}  // namespace rtml

@@ -1,0 +1,302 @@
+#include "rtml/learn/tree/hoeffding_adaptive_tree.h"
+
+#include <cmath>
+
+#include "class_leaf.h"
+#include "rtml/core/error.h"
+#include "rtml/core/params.h"
+#include "rtml/learn/drift/drift_detector.h"
+
+namespace rtml {
+
+using detail::ClassLeaf;
+using detail::LeafVote;
+
+// A branch (feature >= 0, two children) or a leaf; either may carry an alternate subtree
+// (River grows alternates only under branches). Every node keeps the mean of its 0/1
+// errors since its last reset and ADWIN over the same stream to tell when it rose.
+struct HoeffdingAdaptiveTreeClassifier::Node {
+  int32_t feature = -1;
+  double threshold = 0;
+  uint32_t depth = 0;
+  std::unique_ptr<Node> left, right, alternate;
+  std::unique_ptr<ClassLeaf> leaf;
+  Adwin detector;
+  double errors = 0, seen = 0;  // the running error mean is errors / seen
+
+  explicit Node(double adwin_delta) : detector(adwin_delta) {}
+  bool is_leaf() const { return feature < 0; }
+  double error() const { return seen > 0 ? errors / seen : 0.0; }
+  const Node* child(const Features& x) const {
+    for (const auto& f : x.numbers()) {
+      if (f.index == static_cast<uint32_t>(feature))
+        return f.value <= threshold ? left.get() : right.get();
+    }
+    return left.get();  // an absent feature goes left, as in the Hoeffding tree
+  }
+  std::unique_ptr<Node>& child_slot(const Features& x) {
+    return child(x) == left.get() ? left : right;
+  }
+  // Feeds one 0/1 error; true when ADWIN saw the error rise.
+  bool track(double wrong) {
+    double before = error();
+    detector.update(wrong);
+    errors += wrong;
+    seen += 1;
+    if (!detector.drift_detected()) return false;
+    if (before > error()) {  // the error fell: restart the mean, keep the subtree
+      errors = seen = 0;
+      return false;
+    }
+    return true;
+  }
+};
+
+namespace {
+
+LeafVote vote_of(uint8_t v) {
+  return v == 0 ? LeafVote::kMajority : v == 1 ? LeafVote::kNaiveBayes : LeafVote::kAdaptive;
+}
+
+constexpr uint32_t kMaxLoadDepth = 4096;
+
+}  // namespace
+
+std::unique_ptr<Model> HoeffdingAdaptiveTreeClassifier::make(ParamSet& p) {
+  Config c;
+  c.grace_period = p.number("grace_period", 200);
+  c.delta = p.number("delta", 1e-7);
+  c.tie_threshold = p.number("tau", 0.05);
+  c.gini = p.choice("split_criterion", "info_gain", {"info_gain", "gini"}) == "gini";
+  auto lp = p.choice("leaf_prediction", "nba", {"mc", "nb", "nba"});
+  c.leaf_prediction = lp == "mc" ? 0 : lp == "nb" ? 1 : 2;
+  c.n_splits = static_cast<int>(p.integer("n_splits", 10));
+  c.max_depth = static_cast<int>(p.integer("max_depth", 1000));
+  c.adwin_delta = p.number("adwin_delta", 0.002);
+  c.drift_window_threshold = p.number("drift_window_threshold", 300);
+  c.switch_significance = p.number("switch_significance", 0.05);
+  c.bootstrap_sampling = p.boolean("bootstrap_sampling", true);
+  c.seed = static_cast<uint64_t>(p.integer("seed", 42));
+  if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.n_splits < 1 ||
+      c.max_depth < 1 || !(c.adwin_delta > 0 && c.adwin_delta < 1) ||
+      !(c.switch_significance > 0 && c.switch_significance < 1)) {
+    throw Error(
+        "hoeffding_adaptive_tree: grace_period >= 1, delta, adwin_delta and "
+        "switch_significance in (0, 1), n_splits >= 1, max_depth >= 1");
+  }
+  return std::make_unique<HoeffdingAdaptiveTreeClassifier>(c);
+}
+
+HoeffdingAdaptiveTreeClassifier::HoeffdingAdaptiveTreeClassifier(Config config)
+    : config_(config), root_(new_leaf(0)), rng_(config.seed) {}
+
+HoeffdingAdaptiveTreeClassifier::~HoeffdingAdaptiveTreeClassifier() = default;
+
+std::unique_ptr<HoeffdingAdaptiveTreeClassifier::Node> HoeffdingAdaptiveTreeClassifier::new_leaf(
+    uint32_t depth) const {
+  auto n = std::make_unique<Node>(config_.adwin_delta);
+  n->depth = depth;
+  n->leaf = std::make_unique<ClassLeaf>();
+  return n;
+}
+
+size_t HoeffdingAdaptiveTreeClassifier::leaf_count() const {
+  size_t n = 0;
+  std::vector<const Node*> todo{root_.get()};
+  while (!todo.empty()) {
+    const Node* node = todo.back();
+    todo.pop_back();
+    if (node->is_leaf()) {
+      ++n;
+    } else {
+      todo.push_back(node->left.get());
+      todo.push_back(node->right.get());
+    }
+  }
+  return n;
+}
+
+int HoeffdingAdaptiveTreeClassifier::main_prediction(const Node& subtree, const Features& x) {
+  const Node* n = &subtree;
+  while (!n->is_leaf()) n = n->child(x);
+  if (n->leaf->total() <= 0) return -1;
+  n->leaf->votes(x, vote_of(config_.leaf_prediction), votes_);
+  return detail::argmax(votes_);
+}
+
+void HoeffdingAdaptiveTreeClassifier::learn(const Features& x, const Target& y, double weight) {
+  int predicted = main_prediction(*root_, x);
+  learn_node(root_, x, y.label, weight, predicted, true);
+}
+
+void HoeffdingAdaptiveTreeClassifier::learn_node(std::unique_ptr<Node>& slot, const Features& x,
+                                                 uint32_t y, double weight, int predicted,
+                                                 bool is_root) {
+  Node& node = *slot;
+  if (node.is_leaf()) {
+    learn_leaf(node, x, y, weight, predicted);
+    return;
+  }
+  bool rose = node.track(predicted != static_cast<int>(y) ? 1.0 : 0.0);
+  if (rose) {
+    node.errors = node.seen = 0;
+    node.alternate = new_leaf(node.depth);
+    ++alternates_;
+  } else if (node.alternate != nullptr && node.alternate->seen > config_.drift_window_threshold &&
+             node.seen > config_.drift_window_threshold) {
+    double old_error = node.error(), alt_error = node.alternate->error();
+    double n = 1.0 / node.alternate->seen + 1.0 / node.seen;
+    double bound = std::sqrt(2.0 * old_error * (1.0 - old_error) *
+                             std::log(2.0 / config_.switch_significance) * n);
+    if (bound < old_error - alt_error) {
+      ++switches_;
+      std::unique_ptr<Node> alternate = std::move(node.alternate);
+      slot = std::move(alternate);  // `node` is gone from here on
+      // As River: a new root learns the event that promoted it; a new inner subtree
+      // starts with the next one.
+      if (is_root) learn_node(slot, x, y, weight, main_prediction(*slot, x), true);
+      return;
+    }
+    if (bound < alt_error - old_error) node.alternate.reset();
+  }
+  if (node.alternate != nullptr) {
+    learn_node(node.alternate, x, y, weight, main_prediction(*node.alternate, x), false);
+  }
+  learn_node(node.child_slot(x), x, y, weight, predicted, false);
+}
+
+void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, uint32_t y,
+                                                 double weight, int predicted) {
+  if (config_.bootstrap_sampling) {
+    uint32_t k = rng_.poisson(1.0);
+    if (k > 0) weight *= k;
+  }
+  node.track(predicted != static_cast<int>(y) ? 1.0 : 0.0);
+  ClassLeaf& leaf = *node.leaf;
+  leaf.learn(x, y, weight, vote_of(config_.leaf_prediction), 0, nullptr);
+  double total = leaf.total();
+  if (total - leaf.last_attempt < config_.grace_period || !leaf.active) return;
+  if (node.depth >= static_cast<uint32_t>(config_.max_depth)) {
+    leaf.active = false;
+    leaf.stats = {};
+    return;
+  }
+  detail::SplitRule rule{config_.gini, config_.n_splits, config_.delta, config_.tie_threshold};
+  detail::SplitChoice choice = leaf.best_split(rule);
+  leaf.last_attempt = total;
+  if (choice.kind == detail::SplitChoice::kWait) return;
+  if (choice.kind == detail::SplitChoice::kDeactivate) {
+    leaf.active = false;
+    leaf.stats = {};
+    return;
+  }
+  // The leaf becomes a branch with a fresh error record and two new leaves that start
+  // from the split's class weights.
+  node.feature = choice.feature;
+  node.threshold = choice.threshold;
+  node.left = new_leaf(node.depth + 1);
+  node.left->leaf->classes = std::move(choice.left);
+  node.left->leaf->last_attempt = node.left->leaf->total();
+  node.right = new_leaf(node.depth + 1);
+  node.right->leaf->classes = std::move(choice.right);
+  node.right->leaf->last_attempt = node.right->leaf->total();
+  node.leaf.reset();
+  node.detector = Adwin(config_.adwin_delta);
+  node.errors = node.seen = 0;
+}
+
+void HoeffdingAdaptiveTreeClassifier::collect(const Node& subtree, const Features& x,
+                                              std::vector<double>& proba) {
+  const Node* n = &subtree;
+  while (true) {
+    if (n->alternate != nullptr) collect(*n->alternate, x, proba);
+    if (n->is_leaf()) break;
+    n = n->child(x);
+  }
+  const ClassLeaf& leaf = *n->leaf;
+  if (leaf.total() <= 0) return;
+  leaf.votes(x, vote_of(config_.leaf_prediction), votes_);
+  double sum = 0;
+  for (double v : votes_) sum += v;
+  double error = n->error();
+  // Weighted by the inverse squared error, so that the more accurate of a branch and its
+  // alternate speaks louder; a leaf that has not erred gives its raw votes, as River.
+  double scale = sum > 0 && error > 0 ? 1.0 / (sum * error * error) : 1.0;
+  if (proba.size() < votes_.size()) proba.resize(votes_.size(), 0.0);
+  for (size_t c = 0; c < votes_.size(); ++c) proba[c] += votes_[c] * scale;
+}
+
+void HoeffdingAdaptiveTreeClassifier::predict(const Features& x, Prediction& out) {
+  out.proba.clear();
+  collect(*root_, x, out.proba);
+  double sum = 0;
+  for (double v : out.proba) sum += v;
+  if (!(sum > 0)) {
+    out.proba.clear();
+    out.has_label = false;
+    return;
+  }
+  for (auto& v : out.proba) v /= sum;
+  set_argmax_label(out);
+  out.value = out.proba.size() == 2 ? out.proba[1] : out.proba[out.label];
+}
+
+void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
+  // Pre-order: a node, its alternate (flagged), then its children.
+  struct Saver {
+    static void node(const Node& n, BinaryWriter& out) {
+      out.put(n.feature);
+      out.put(n.threshold);
+      out.put(n.depth);
+      out.put(n.errors);
+      out.put(n.seen);
+      n.detector.save(out);
+      if (n.is_leaf()) n.leaf->save(out);
+      out.put<uint8_t>(n.alternate != nullptr);
+      if (n.alternate != nullptr) node(*n.alternate, out);
+      if (!n.is_leaf()) {
+        node(*n.left, out);
+        node(*n.right, out);
+      }
+    }
+  };
+  Saver::node(*root_, out);
+  for (uint64_t s : rng_.state()) out.put(s);
+  out.put(switches_);
+  out.put(alternates_);
+}
+
+void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
+  struct Loader {
+    double adwin_delta;
+    std::unique_ptr<Node> node(BinaryReader& in, uint32_t level) {
+      if (level > kMaxLoadDepth) in.fail("tree depth");
+      auto n = std::make_unique<Node>(adwin_delta);
+      n->feature = in.get<int32_t>();
+      n->threshold = in.get<double>();
+      n->depth = in.get<uint32_t>();
+      n->errors = in.get<double>();
+      n->seen = in.get<double>();
+      if (!(n->errors >= 0 && n->seen >= n->errors)) in.fail("tree error counts");
+      n->detector.load(in);
+      if (n->is_leaf()) {
+        n->leaf = std::make_unique<ClassLeaf>();
+        n->leaf->load(in);
+      }
+      if (in.get<uint8_t>() != 0) n->alternate = node(in, level + 1);
+      if (!n->is_leaf()) {
+        n->left = node(in, level + 1);
+        n->right = node(in, level + 1);
+      }
+      return n;
+    }
+  };
+  root_ = Loader{config_.adwin_delta}.node(in, 0);
+  std::array<uint64_t, 4> state;
+  for (auto& s : state) s = in.get<uint64_t>();
+  rng_.set_state(state);
+  switches_ = in.get<uint64_t>();
+  alternates_ = in.get<uint64_t>();
+}
+
+}  // namespace rtml
