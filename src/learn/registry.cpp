@@ -10,6 +10,7 @@
 #include "rtml/learn/linear/softmax_regression.h"
 #include "rtml/learn/naive_bayes/gaussian_nb.h"
 #include "rtml/learn/naive_bayes/multinomial_nb.h"
+#include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/neighbors/knn.h"
 #include "rtml/learn/preprocessing/feature_hasher.h"
 #include "rtml/learn/preprocessing/interactions.h"
@@ -141,6 +142,10 @@ std::vector<ComponentInfo> build_registry() {
         &HoeffdingTreeRegressor::make);
   model("hoeffding_tree", "Hoeffding tree classifier (VFDT), any number of classes",
         &HoeffdingTreeClassifier::make);
+  model("adaptive_random_forest", "adaptive random forest classifier: bagged random-subspace trees",
+        &AdaptiveRandomForest::classifier);
+  model("adaptive_random_forest_regressor", "adaptive random forest regressor, median of trees",
+        &AdaptiveRandomForest::regressor);
   model("hoeffding_adaptive_tree", "Hoeffding adaptive tree: ADWIN per branch, alternate subtrees",
         &HoeffdingAdaptiveTreeClassifier::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -124,12 +124,9 @@ void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
     double lv = std::log(classes[c] / sum);
     for (const auto& f : x.numbers()) {
       if (f.index >= stats.size() || stats[f.index].empty()) continue;  // not watched
-      if (c >= stats[f.index].size()) {
-        lv = -INFINITY;  // class never seen with the feature
-        continue;
-      }
+      if (c >= stats[f.index].size()) continue;  // class not seen with the feature here
       double p = stats[f.index][c].pdf(f.value);
-      lv += p > 0 ? std::log(p) : -INFINITY;
+      if (p > 0) lv += std::log(p);
     }
     out[c] = lv;
     best = std::max(best, lv);

@@ -49,6 +49,22 @@ struct HoeffdingTreeRegressor::Leaf {
   double intercept = 0;
   double mean_error = 0, model_error = 0;  // decayed absolute errors
   double last_attempt = 0;
+  // Features this leaf watches, sorted, once `sampled` (max_features > 0).
+  std::vector<uint32_t> subset;
+  bool sampled = false;
+
+  bool watches(uint32_t feature) const {
+    return !sampled || std::binary_search(subset.begin(), subset.end(), feature);
+  }
+  void sample(const Features& x, int max_features, Random& rng) {
+    sampled = true;
+    for (const auto& f : x.numbers()) subset.push_back(f.index);
+    std::sort(subset.begin(), subset.end());
+    size_t m = std::min(subset.size(), static_cast<size_t>(max_features));
+    for (size_t i = 0; i < m; ++i) std::swap(subset[i], subset[i + rng.below(subset.size() - i)]);
+    subset.resize(m);
+    std::sort(subset.begin(), subset.end());
+  }
 
   double model(const Features& x) const {
     double s = intercept;
@@ -77,7 +93,8 @@ std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
   return std::make_unique<HoeffdingTreeRegressor>(c);
 }
 
-HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config) : config_(config) {
+HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config)
+    : config_(config), rng_(config.seed) {
   leaves_.push_back(std::make_unique<Leaf>());
 }
 
@@ -117,7 +134,9 @@ void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double we
 
   leaf.target.add(y.value, weight);
   double scale = std::pow(10.0, config_.digits);
+  if (config_.max_features > 0 && !leaf.sampled) leaf.sample(x, config_.max_features, rng_);
   for (const auto& f : x.numbers()) {
+    if (!leaf.watches(f.index)) continue;
     if (f.index >= leaf.values.size()) leaf.values.resize(f.index + 1);
     leaf.values[f.index][std::round(f.value * scale) / scale].add(y.value, weight);
   }
@@ -205,7 +224,10 @@ void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
     out.put(l->mean_error);
     out.put(l->model_error);
     out.put(l->last_attempt);
+    out.put<uint8_t>(l->sampled);
+    out.put_vector(l->subset);
   }
+  for (uint64_t s : rng_.state()) out.put(s);
 }
 
 void HoeffdingTreeRegressor::load(BinaryReader& in) {
@@ -231,9 +253,14 @@ void HoeffdingTreeRegressor::load(BinaryReader& in) {
     l->mean_error = in.get<double>();
     l->model_error = in.get<double>();
     l->last_attempt = in.get<double>();
+    l->sampled = in.get<uint8_t>();
+    l->subset = in.get_vector<uint32_t>();
     leaves_.push_back(std::move(l));
   }
   if (!nodes_.valid(leaves_.size())) in.fail("tree structure");
+  std::array<uint64_t, 4> state;
+  for (auto& s : state) s = in.get<uint64_t>();
+  rng_.set_state(state);
 }
 
 }  // namespace rtml

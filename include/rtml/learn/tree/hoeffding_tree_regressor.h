@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "rtml/core/random.h"
 #include "rtml/learn/model.h"
 #include "rtml/learn/tree/tree_nodes.h"
 
@@ -21,7 +22,8 @@ class ParamSet;
 // or the bound falls below tau. Leaves predict the mean, a linear model (SGD, lr 0.01,
 // as River's LinearRegression) or, by default (adaptive), whichever has the smaller
 // decayed absolute error so far; children start from a copy of their parent's model.
-// Defaults as River's HoeffdingTreeRegressor. Not thread-safe.
+// Defaults as River's HoeffdingTreeRegressor. max_features > 0 makes each leaf watch a
+// random subset of features (the adaptive random forest's trees). Not thread-safe.
 class HoeffdingTreeRegressor final : public Model {
  public:
   enum class LeafPrediction : uint8_t { kMean, kModel, kAdaptive };
@@ -35,6 +37,8 @@ class HoeffdingTreeRegressor final : public Model {
     double model_lr = 0.01;
     double decay = 0.95;
     int max_depth = 1000;
+    int max_features = 0;  // > 0: each leaf watches a random subset of this many features
+    uint64_t seed = 0;
   };
   static std::unique_ptr<Model> make(ParamSet& params);
   explicit HoeffdingTreeRegressor(Config config);
@@ -56,6 +60,7 @@ class HoeffdingTreeRegressor final : public Model {
   Config config_;
   detail::TreeNodes nodes_;
   std::vector<std::unique_ptr<Leaf>> leaves_;
+  Random rng_;
 };
 
 }  // namespace rtml
