@@ -111,8 +111,8 @@ TEST(EvalCli, SeededModelsMeetRiversFiguresAtTheMedianSeed) {
     SCOPED_TRACE(std::string(f.file) + " " + f.model);
     std::vector<double> values;
     for (int seed = 1; seed <= 5; ++seed) {
-      json j = eval_json(f.file, f.target,
-                         std::string(f.model) + "(seed=" + std::to_string(seed) + ")");
+      json j =
+          eval_json(f.file, f.target, std::string(f.model) + "(seed=" + std::to_string(seed) + ")");
       values.push_back(j["metrics"][f.metric].get<double>());
     }
     std::sort(values.begin(), values.end());

@@ -1,8 +1,8 @@
 #include <cmath>
 
 #include "rtml/core/error.h"
-#include "rtml/learn/drift/drift_detector.h"
 #include "rtml/core/params.h"
+#include "rtml/learn/drift/drift_detector.h"
 
 namespace rtml {
 

@@ -43,9 +43,10 @@ AdaptiveRandomForest::Config common(ParamSet& p, bool regression) {
   if (c.n_models < 1 || c.n_models > 10000 || c.max_features < 0 || !(c.lambda > 0) ||
       !(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) ||
       !(c.drift_delta > 0 && c.drift_delta < 1) || !(c.warning_delta > 0 && c.warning_delta < 1)) {
-    throw Error(std::string(regression ? "adaptive_random_forest_regressor" : "adaptive_random_forest") +
-                ": n_models in [1, 10000], max_features >= 0 (0: sqrt), lambda_value > 0, "
-                "grace_period >= 1, delta, drift_delta and warning_delta in (0, 1)");
+    throw Error(
+        std::string(regression ? "adaptive_random_forest_regressor" : "adaptive_random_forest") +
+        ": n_models in [1, 10000], max_features >= 0 (0: sqrt), lambda_value > 0, "
+        "grace_period >= 1, delta, drift_delta and warning_delta in (0, 1)");
   }
   return c;
 }
@@ -110,7 +111,8 @@ void AdaptiveRandomForest::predict(const Features& x, Prediction& out) {
     size_t n = values_.size(), mid = n / 2;
     std::nth_element(values_.begin(), values_.begin() + mid, values_.end());
     double median = values_[mid];
-    if (n % 2 == 0) median = (median + *std::max_element(values_.begin(), values_.begin() + mid)) / 2;
+    if (n % 2 == 0)
+      median = (median + *std::max_element(values_.begin(), values_.begin() + mid)) / 2;
     out.value = median;
     return;
   }

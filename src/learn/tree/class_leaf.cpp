@@ -56,6 +56,12 @@ double GaussianObserver::cdf(double x) const {
   return 0.5 * (1.0 + std::erf((x - mean) / (s * std::sqrt(2.0))));
 }
 
+void ClassLeaf::deactivate() {
+  active = false;
+  std::vector<std::vector<GaussianObserver>>().swap(stats);
+  std::vector<uint32_t>().swap(subset);
+}
+
 double ClassLeaf::total() const {
   double t = 0;
   for (double c : classes) t += c;

@@ -56,6 +56,9 @@ class ClassLeaf {
   bool active = true;
   bool sampled = false;
 
+  // Stops learning feature statistics and frees them (v = {} would keep the capacity);
+  // the leaf still counts classes and votes with them.
+  void deactivate();
   double total() const;
   bool pure() const;
 

@@ -177,8 +177,7 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
   double total = leaf.total();
   if (total - leaf.last_attempt < config_.grace_period || !leaf.active) return;
   if (node.depth >= static_cast<uint32_t>(config_.max_depth)) {
-    leaf.active = false;
-    leaf.stats = {};
+    leaf.deactivate();
     return;
   }
   detail::SplitRule rule{config_.gini, config_.n_splits, config_.delta, config_.tie_threshold};
@@ -186,8 +185,7 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
   leaf.last_attempt = total;
   if (choice.kind == detail::SplitChoice::kWait) return;
   if (choice.kind == detail::SplitChoice::kDeactivate) {
-    leaf.active = false;
-    leaf.stats = {};
+    leaf.deactivate();
     return;
   }
   // The leaf becomes a branch with a fresh error record and two new leaves that start

@@ -119,6 +119,7 @@ void HoeffdingTreeClassifier::learn(const Features& x, const Target& y, double w
 void HoeffdingTreeClassifier::enforce_memory_limit() {
   auto limit = static_cast<size_t>(config_.max_size_mib * 1024 * 1024);
   size_t used = memory_bytes();
+  near_limit_ = used > limit / 2;
   if (used <= limit) return;
   // Least promising first: a leaf that misclassifies little weight has least to gain
   // from splitting further.
@@ -134,9 +135,7 @@ void HoeffdingTreeClassifier::enforce_memory_limit() {
     if (used <= limit) break;
     ClassLeaf& l = *leaves_[i];
     size_t before = l.bytes();
-    l.active = false;
-    l.stats = {};
-    l.subset = {};
+    l.deactivate();
     used -= before - l.bytes();
   }
 }
@@ -148,8 +147,7 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   detail::SplitChoice choice = leaf.best_split(rule);
   if (choice.kind == detail::SplitChoice::kWait) return;
   if (choice.kind == detail::SplitChoice::kDeactivate) {
-    leaf.active = false;  // not splitting is best: stop spending memory here
-    leaf.stats = {};
+    leaf.deactivate();  // not splitting is best: stop spending memory here
     return;
   }
   // Turn the leaf into a split node with two fresh leaves that start from the split's
@@ -165,6 +163,9 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   leaves_.push_back(std::move(right_leaf));
   nodes_.split(node_index, choice.feature, choice.threshold, old_leaf,
                static_cast<uint32_t>(leaves_.size() - 1));
+  // Near the limit, every split is checked, so the tree cannot outgrow its budget
+  // between two periodic estimates.
+  if (near_limit_) enforce_memory_limit();
 }
 
 void HoeffdingTreeClassifier::save(BinaryWriter& out) const {
@@ -175,6 +176,7 @@ void HoeffdingTreeClassifier::save(BinaryWriter& out) const {
   for (uint64_t s : state) out.put(s);
   out.put(seen_);
   out.put(last_estimate_);
+  out.put<uint8_t>(near_limit_);
 }
 
 void HoeffdingTreeClassifier::load(BinaryReader& in) {
@@ -194,6 +196,7 @@ void HoeffdingTreeClassifier::load(BinaryReader& in) {
   rng_.set_state(state);
   seen_ = in.get<double>();
   last_estimate_ = in.get<double>();
+  near_limit_ = in.get<uint8_t>();
 }
 
 }  // namespace rtml

@@ -93,8 +93,7 @@ std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
   return std::make_unique<HoeffdingTreeRegressor>(c);
 }
 
-HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config)
-    : config_(config), rng_(config.seed) {
+HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config) : config_(config), rng_(config.seed) {
   leaves_.push_back(std::make_unique<Leaf>());
 }
 

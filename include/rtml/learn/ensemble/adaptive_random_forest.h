@@ -72,7 +72,7 @@ class AdaptiveRandomForest final : public Model {
   std::vector<std::unique_ptr<Member>> members_;
   Random rng_;
   uint64_t drifts_ = 0, warnings_ = 0;
-  Prediction scratch_;            // reused per event
+  Prediction scratch_;          // reused per event
   std::vector<double> values_;  // reused per event
 };
 

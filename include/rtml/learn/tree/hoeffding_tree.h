@@ -26,12 +26,12 @@ class ClassLeaf;
 // tie_threshold 0.05, split_criterion info_gain, leaf_prediction nba, n_splits 10.
 // Missing features go to the left branch.
 //
-// max_size (MiB) bounds the tree's memory: every memory_estimate_period events the
-// tree measures itself and, while over the limit, deactivates the leaves that promise
-// least (the fewest misclassified weight): they keep predicting their class weights but
-// drop their feature statistics and stop splitting. max_features > 0 makes each new leaf
-// watch a random subset of that many features (the adaptive random forest's trees),
-// drawn from a generator seeded with seed. Not thread-safe.
+// max_size (MiB) bounds the tree's memory: every memory_estimate_period events (and
+// after every split once past half the limit) the tree measures itself and, while over
+// the limit, deactivates the leaves that promise least (the fewest misclassified weight): they keep
+// predicting their class weights but drop their feature statistics and stop splitting. max_features
+// > 0 makes each new leaf watch a random subset of that many features (the adaptive random forest's
+// trees), drawn from a generator seeded with seed. Not thread-safe.
 class HoeffdingTreeClassifier final : public Model {
  public:
   enum class Criterion : uint8_t { kInfoGain, kGini };
@@ -80,6 +80,7 @@ class HoeffdingTreeClassifier final : public Model {
   std::vector<std::unique_ptr<detail::ClassLeaf>> leaves_;
   Random rng_;
   double seen_ = 0, last_estimate_ = 0;
+  bool near_limit_ = false;      // the last estimate was over half the limit
   std::vector<double> scratch_;  // reused per event
 };
 

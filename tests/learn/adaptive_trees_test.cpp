@@ -1,0 +1,156 @@
+// Hoeffding adaptive tree, adaptive random forest and the trees' memory limit, on
+// seeded streams whose concept changes half-way.
+#include <gtest/gtest.h>
+
+#include "rtml/core/random.h"
+#include "rtml/learn/ensemble/adaptive_random_forest.h"
+#include "rtml/learn/tree/hoeffding_adaptive_tree.h"
+#include "rtml/learn/tree/hoeffding_tree.h"
+
+namespace rtml {
+namespace {
+
+// Five uniform features in [0, 1); the class is whether x0 + x1 > 1, and after `change`
+// events whether x2 + x3 > 1 (an abrupt change of the relevant features).
+class ChangingStream {
+ public:
+  ChangingStream(uint64_t seed, int change) : rng_(seed), change_(change) {}
+  void next(Features& x, Target& y) {
+    x.clear();
+    double v[5];
+    for (uint32_t i = 0; i < 5; ++i) x.add(i, v[i] = rng_.uniform());
+    bool after = n_++ >= change_;
+    y = Target::of_class(after ? (v[2] + v[3] > 1) : (v[0] + v[1] > 1));
+  }
+
+ private:
+  Random rng_;
+  int change_;
+  int n_ = 0;
+};
+
+// Progressive accuracy over events [from, to) of a ChangingStream.
+double accuracy_after(Model& model, uint64_t seed, int change, int from, int to) {
+  ChangingStream s(seed, change);
+  Features x;
+  Target y;
+  Prediction p;
+  int right = 0;
+  for (int i = 0; i < to; ++i) {
+    s.next(x, y);
+    model.predict(x, p);
+    if (i >= from) right += p.has_label && p.label == y.label;
+    model.learn(x, y, 1.0);
+  }
+  return static_cast<double>(right) / (to - from);
+}
+
+TEST(AdaptiveTrees, HatGrowsAlternatesAndRecoversFromAChange) {
+  HoeffdingAdaptiveTreeClassifier hat(HoeffdingAdaptiveTreeClassifier::Config{});
+  HoeffdingTreeClassifier ht(HoeffdingTreeClassifier::Config{});
+  double hat_after = accuracy_after(hat, 7, 20000, 30000, 40000);
+  double ht_after = accuracy_after(ht, 7, 20000, 30000, 40000);
+  EXPECT_GT(hat.alternates_started(), 0u);
+  EXPECT_GT(hat.switches(), 0u);
+  EXPECT_GT(hat_after, 0.9);
+  // The plain tree keeps its splits on the old features and recovers less.
+  EXPECT_GT(hat_after, ht_after + 0.02);
+}
+
+TEST(AdaptiveTrees, ForestReplacesDriftingTreesAndIsReproducible) {
+  AdaptiveRandomForest::Config c;
+  c.seed = 3;
+  AdaptiveRandomForest a(c), b(c);
+  c.seed = 4;
+  AdaptiveRandomForest other(c);
+  double acc_a = accuracy_after(a, 9, 5000, 7000, 10000);
+  double acc_b = accuracy_after(b, 9, 5000, 7000, 10000);
+  double acc_other = accuracy_after(other, 9, 5000, 7000, 10000);
+  EXPECT_EQ(acc_a, acc_b);
+  EXPECT_EQ(a.drifts(), b.drifts());
+  EXPECT_NE(acc_a, acc_other);  // a different seed, a different forest
+  EXPECT_GT(a.drifts(), 0u);
+  EXPECT_GT(acc_a, 0.9);
+}
+
+TEST(AdaptiveTrees, SaveAndLoadMidDriftPredictIdentically) {
+  HoeffdingAdaptiveTreeClassifier hat(HoeffdingAdaptiveTreeClassifier::Config{});
+  AdaptiveRandomForest forest(AdaptiveRandomForest::Config{});
+  for (Model* m : std::initializer_list<Model*>{&hat, &forest}) {
+    SCOPED_TRACE(m->kind());
+    ChangingStream s(5, 6000);
+    Features x;
+    Target y;
+    for (int i = 0; i < 7000; ++i) {  // past the change: alternates, backgrounds
+      s.next(x, y);
+      m->learn(x, y, 1.0);
+    }
+    BinaryWriter w;
+    m->save(w);
+    std::unique_ptr<Model> copy;
+    if (m == &hat) {
+      copy = std::make_unique<HoeffdingAdaptiveTreeClassifier>(
+          HoeffdingAdaptiveTreeClassifier::Config{});
+    } else {
+      copy = std::make_unique<AdaptiveRandomForest>(AdaptiveRandomForest::Config{});
+    }
+    BinaryReader r(w.bytes(), "mem");
+    copy->load(r);
+    Prediction p1, p2;
+    for (int i = 0; i < 3000; ++i) {
+      s.next(x, y);
+      m->predict(x, p1);
+      copy->predict(x, p2);
+      ASSERT_EQ(p1.proba, p2.proba) << "event " << i;
+      m->learn(x, y, 1.0);
+      copy->learn(x, y, 1.0);
+    }
+  }
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kMemoryEvents = 1'000'000;  // sanitizers run ~5x slower
+#else
+constexpr int kMemoryEvents = 10'000'000;
+#endif
+
+TEST(AdaptiveTrees, TreeStaysWithinItsMemoryLimit) {
+  // Ten features, a noisy label: the tree keeps finding splits and would keep growing.
+  HoeffdingTreeClassifier::Config c;
+  c.max_size_mib = 0.0625;  // 64 KiB
+  c.memory_estimate_period = 100000;
+  c.grace_period = 50;
+  c.delta = 0.01;
+  HoeffdingTreeClassifier limited(c);
+  c.max_size_mib = 1e6;
+  HoeffdingTreeClassifier unlimited(c);
+  Random rng(11);
+  Features x;
+  const size_t limit = 64 * 1024;
+  size_t peak_checked = 0;
+  for (int i = 0; i < kMemoryEvents; ++i) {
+    x.clear();
+    double s = 0;
+    for (uint32_t f = 0; f < 10; ++f) {
+      double v = rng.uniform();
+      x.add(f, v);
+      s += v * (f + 1);
+    }
+    Target y = Target::of_class((s + rng.normal() * 3 > 27.5) ? 1 : 0);
+    limited.learn(x, y, 1.0);
+    if (i < 1'000'000) unlimited.learn(x, y, 1.0);
+    if ((i + 1) % 100000 == 0) {
+      size_t used = limited.memory_bytes();
+      ASSERT_LE(used, limit) << "after " << i + 1 << " events, leaves " << limited.leaf_count()
+                             << ", active " << limited.active_leaf_count();
+      peak_checked = std::max(peak_checked, used);
+    }
+  }
+  // Without the limit the same stream grows far past it, so the limit did the work.
+  EXPECT_GT(unlimited.memory_bytes(), 4 * limit);
+  EXPECT_LT(limited.active_leaf_count(), limited.leaf_count());
+  EXPECT_GT(peak_checked, limit / 4);  // the tree did use its budget
+}
+
+}  // namespace
+}  // namespace rtml
