@@ -1,5 +1,7 @@
 // Predict + learn per event over Elec2 decoded in memory, one core.
 // Targets (issue 2): scaler + logistic regression >= 5 M events/s, Gaussian NB >= 3 M.
+// Targets (issue 4): Hoeffding tree >= 1 M, Hoeffding adaptive tree >= 500 k, adaptive
+// random forest (10 trees) >= 100 k, kNN (window 100) >= 300 k.
 #include <benchmark/benchmark.h>
 
 #include "bench_data.h"
@@ -38,6 +40,8 @@ RTML_PIPELINE_BENCH(BM_ScalerPAClassifier, "standard_scaler | pa_classifier");
 RTML_PIPELINE_BENCH(BM_ScalerSoftmax, "standard_scaler | softmax_regression");
 RTML_PIPELINE_BENCH(BM_MultinomialNB, "min_max_scaler | multinomial_nb");
 RTML_PIPELINE_BENCH(BM_HoeffdingTree, "hoeffding_tree");
+RTML_PIPELINE_BENCH(BM_HoeffdingAdaptiveTree, "hoeffding_adaptive_tree(seed=42)");
+RTML_PIPELINE_BENCH(BM_AdaptiveRandomForest10, "adaptive_random_forest(n_models=10, seed=42)");
 RTML_PIPELINE_BENCH(BM_ScalerKnn100, "standard_scaler | knn(window_size=100)");
 RTML_PIPELINE_BENCH(BM_HasherLogisticRegression,
                     "feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");

@@ -21,6 +21,11 @@ struct AdaptiveRandomForest::Member {
   // Regressor: running mean and variance of the residuals, to scale them for ADWIN.
   double res_n = 0, res_mean = 0, res_m2 = 0;
 
+  // What the tree predicted for the event predict() saw last (see cache_).
+  bool cached_has_label = false;
+  uint32_t cached_label = 0;
+  double cached_value = 0;
+
   Member(double drift_delta, double warning_delta) : drift(drift_delta), warning(warning_delta) {}
   void reset_scores() { score = scored = res_n = res_mean = res_m2 = 0; }
 };
@@ -107,7 +112,9 @@ void AdaptiveRandomForest::predict(const Features& x, Prediction& out) {
     for (auto& m : members_) {
       m->tree->predict(x, scratch_);
       values_.push_back(scratch_.value);
+      m->cached_value = scratch_.value;
     }
+    remember(x);
     size_t n = values_.size(), mid = n / 2;
     std::nth_element(values_.begin(), values_.begin() + mid, values_.end());
     double median = values_[mid];
@@ -118,12 +125,16 @@ void AdaptiveRandomForest::predict(const Features& x, Prediction& out) {
   }
   for (auto& m : members_) {
     m->tree->predict(x, scratch_);
+    m->cached_has_label = scratch_.has_label;
+    m->cached_label = scratch_.label;
+    m->cached_value = scratch_.value;
     if (!scratch_.has_label) continue;
     double accuracy = m->scored > 0 ? m->score / m->scored : 0.0;
     double w = config_.weighted_vote && accuracy > 0 ? accuracy : 1.0;
     if (out.proba.size() < scratch_.proba.size()) out.proba.resize(scratch_.proba.size(), 0.0);
     for (size_t c = 0; c < scratch_.proba.size(); ++c) out.proba[c] += w * scratch_.proba[c];
   }
+  remember(x);
   double sum = 0;
   for (double v : out.proba) sum += v;
   if (!(sum > 0)) {
@@ -149,11 +160,36 @@ double AdaptiveRandomForest::drift_input(Member& m, double y, const Prediction& 
   return sd > 0 ? (r + 3 * sd) / (6 * sd) : 0.5;
 }
 
+void AdaptiveRandomForest::remember(const Features& x) {
+  cached_x_.assign(x.numbers().begin(), x.numbers().end());
+  cache_valid_ = true;
+}
+
+bool AdaptiveRandomForest::remembered(const Features& x) const {
+  if (!cache_valid_ || cached_x_.size() != x.numbers().size()) return false;
+  for (size_t i = 0; i < cached_x_.size(); ++i) {
+    const Feature& a = cached_x_[i];
+    const Feature& b = x.numbers()[i];
+    if (a.index != b.index || a.value != b.value) return false;
+  }
+  return true;
+}
+
 void AdaptiveRandomForest::learn(const Features& x, const Target& y, double weight) {
   if (members_.empty()) start(x);
+  // predict_then_learn asks every tree twice about the same event; the trees have not
+  // changed since predict(), so its answers stand.
+  bool reuse = remembered(x);
+  cache_valid_ = false;
   for (auto& slot : members_) {
     Member& m = *slot;
-    m.tree->predict(x, scratch_);
+    if (reuse) {
+      scratch_.has_label = m.cached_has_label;
+      scratch_.label = m.cached_label;
+      scratch_.value = m.cached_value;
+    } else {
+      m.tree->predict(x, scratch_);
+    }
     bool correct = !config_.regression && scratch_.has_label && scratch_.label == y.label;
     m.scored += 1;
     m.score += config_.regression ? std::abs(y.value - scratch_.value) : correct ? 1.0 : 0.0;
@@ -201,6 +237,7 @@ void AdaptiveRandomForest::save(BinaryWriter& out) const {
 }
 
 void AdaptiveRandomForest::load(BinaryReader& in) {
+  cache_valid_ = false;
   features_per_leaf_ = in.get<int32_t>();
   auto n = in.get<uint64_t>();
   if (features_per_leaf_ < 0 || n > 10000 || (n != 0 && features_per_leaf_ == 0)) {

@@ -50,6 +50,14 @@ double GaussianObserver::pdf(double x) const {
   return std::exp((x - mean) * (x - mean) / (-2 * v)) / std::sqrt(2 * M_PI * v);
 }
 
+double GaussianObserver::log_pdf(double x) const {
+  double v = variance();
+  if (v <= 0) return 0.0;  // a point mass: log 1 on the mean, and no evidence elsewhere
+  double lp = (x - mean) * (x - mean) / (-2 * v) - 0.5 * std::log(2 * M_PI * v);
+  // Where the density itself underflows to 0, River adds nothing; so do we.
+  return lp < -745.0 ? 0.0 : lp;
+}
+
 double GaussianObserver::cdf(double x) const {
   double s = std::sqrt(variance());
   if (s <= 0) return 0.0;
@@ -131,8 +139,7 @@ void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
     for (const auto& f : x.numbers()) {
       if (f.index >= stats.size() || stats[f.index].empty()) continue;  // not watched
       if (c >= stats[f.index].size()) continue;  // class not seen with the feature here
-      double p = stats[f.index][c].pdf(f.value);
-      if (p > 0) lv += std::log(p);
+      lv += stats[f.index][c].log_pdf(f.value);
     }
     out[c] = lv;
     best = std::max(best, lv);

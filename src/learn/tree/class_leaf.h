@@ -23,6 +23,8 @@ struct GaussianObserver {
   void add(double x, double weight);
   double variance() const { return w > 1 ? m2 / (w - 1) : 0.0; }
   double pdf(double x) const;
+  // The log of pdf(x) as naive Bayes uses it: 0 (no evidence) where pdf is 0.
+  double log_pdf(double x) const;
   double cdf(double x) const;
 };
 

@@ -66,12 +66,17 @@ class AdaptiveRandomForest final : public Model {
   void start(const Features& x);
   std::unique_ptr<Model> new_tree();
   double drift_input(Member& m, double y, const Prediction& p, bool correct);
+  void remember(const Features& x);
+  bool remembered(const Features& x) const;
 
   Config config_;
   int features_per_leaf_ = 0;  // 0 until the first event fixes it
   std::vector<std::unique_ptr<Member>> members_;
   Random rng_;
   uint64_t drifts_ = 0, warnings_ = 0;
+  // The features of the event predict() last answered for; valid until the next learn.
+  std::vector<Feature> cached_x_;
+  bool cache_valid_ = false;
   Prediction scratch_;          // reused per event
   std::vector<double> values_;  // reused per event
 };
