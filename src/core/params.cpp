@@ -60,6 +60,16 @@ bool ParamSet::boolean(const std::string& name, bool fallback) {
   return v;
 }
 
+std::string ParamSet::text(const std::string& name, const std::string& fallback) {
+  std::string v = fallback;
+  if (const auto* s = lookup(name)) v = *s;
+  // Quoted in canonical() when it would not read back as one bare value.
+  bool bare = !v.empty() && v.find_first_of(",() \t'\"") == std::string::npos;
+  char quote = v.find('\'') == std::string::npos ? '\'' : '"';
+  used_.emplace_back(name, bare ? v : quote + v + quote);
+  return v;
+}
+
 std::string ParamSet::choice(const std::string& name, const std::string& fallback,
                              const std::vector<std::string>& choices) {
   std::string v = fallback;

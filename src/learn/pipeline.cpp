@@ -1,7 +1,10 @@
 #include "rtml/learn/pipeline.h"
 
+#include <charconv>
+
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
+#include "rtml/learn/recommend/recommender.h"
 #include "rtml/learn/registry.h"
 
 namespace rtml {
@@ -9,6 +12,17 @@ namespace {
 
 constexpr std::string_view kMagic = "RTMLPIPE";
 constexpr uint32_t kVersion = 1;
+
+bool parse_number_text(std::string_view text, double& out) {
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+std::string format_number(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, ec == std::errc() ? end : buf);
+}
 
 }  // namespace
 
@@ -42,9 +56,11 @@ void Pipeline::build(std::string_view expression) {
     description_ += params.canonical();
   }
   stages_.resize(transformers_.size());
+  model_->bind(schema_);
 }
 
 bool Pipeline::encodes_categories() const {
+  if (model_->uses_categories()) return true;
   for (const auto& t : transformers_) {
     if (t->kind() == "one_hot" || t->kind() == "feature_hasher") return true;
   }
@@ -113,11 +129,41 @@ Pipeline Pipeline::load(const std::string& path) {
     p.input_types_[name] = static_cast<ColumnType>(t);
   }
   p.schema_.load(in);
+  p.model_->bind(p.schema_);
   p.labels_.load(in);
   for (auto& t : p.transformers_) t->load(in);
   p.model_->load(in);
   if (!in.at_end()) in.fail("trailing bytes after the model");
   return p;
+}
+
+std::vector<std::pair<std::string, double>> Pipeline::recommend(std::string_view user, size_t k) {
+  auto* r = dynamic_cast<Recommender*>(model_.get());
+  if (r == nullptr) {
+    throw Error("recommend: the pipeline's model '" + std::string(model_->kind()) +
+                "' is not a recommender (funk_mf, biased_mf, fm)");
+  }
+  Features x;
+  uint32_t column = r->user_column();
+  auto type = input_types_.find(schema_.name(column));
+  double number = 0;
+  if (type != input_types_.end() && type->second == ColumnType::kNumeric &&
+      parse_number_text(user, number)) {
+    x.add(column, number);
+  } else {
+    x.add_category(column, schema_.intern_category(column, user));
+  }
+  std::vector<ScoredItem> items;
+  r->top_k(x, k, items);
+  std::vector<std::pair<std::string, double>> out;
+  uint32_t item_column = r->item_column();
+  for (const auto& item : items) {
+    std::string name = EntityKey::is_category(item.item)
+                           ? schema_.category_name(item_column, EntityKey::category(item.item))
+                           : format_number(EntityKey::number(item.item));
+    out.emplace_back(std::move(name), item.score);
+  }
+  return out;
 }
 
 }  // namespace rtml

@@ -10,8 +10,11 @@
 #include "rtml/learn/linear/softmax_regression.h"
 #include "rtml/learn/naive_bayes/gaussian_nb.h"
 #include "rtml/learn/naive_bayes/multinomial_nb.h"
+#include "rtml/learn/baseline/running_mean.h"
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/neighbors/knn.h"
+#include "rtml/learn/recommend/factorization_machine.h"
+#include "rtml/learn/recommend/matrix_factorization.h"
 #include "rtml/learn/preprocessing/feature_hasher.h"
 #include "rtml/learn/preprocessing/interactions.h"
 #include "rtml/learn/preprocessing/one_hot.h"
@@ -146,6 +149,12 @@ std::vector<ComponentInfo> build_registry() {
         &AdaptiveRandomForest::classifier);
   model("adaptive_random_forest_regressor", "adaptive random forest regressor, median of trees",
         &AdaptiveRandomForest::regressor);
+  model("funk_mf", "matrix factorisation recommender, <p_u, q_i>", &MatrixFactorization::funk);
+  model("biased_mf", "matrix factorisation recommender with mean and user/item biases",
+        &MatrixFactorization::biased);
+  model("fm", "factorisation machine: ratings (loss=squared) or clicks (loss=log)",
+        &FactorizationMachine::make);
+  model("running_mean", "baseline regressor: the running mean of the target", &RunningMean::make);
   model("hoeffding_adaptive_tree", "Hoeffding adaptive tree: ADWIN per branch, alternate subtrees",
         &HoeffdingAdaptiveTreeClassifier::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

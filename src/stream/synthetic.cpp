@@ -201,6 +201,72 @@ class Agrawal final : public Generator {
   double perturbation_;
 };
 
+// Ratings of items by users from known latent factors: rating = mean + b_u + b_i +
+// <p_u, q_i> + noise. At change_at every user's taste vector p_u is drawn afresh.
+class Ratings final : public RowSource {
+ public:
+  Ratings(uint64_t n, uint64_t seed, int users, int items, int factors, double noise,
+          uint64_t change_at)
+      : RowSource("synth:ratings", {}),
+        n_(n),
+        rng_(seed),
+        users_(users),
+        items_(items),
+        factors_(factors),
+        noise_(noise),
+        change_at_(change_at) {
+    columns_ = {Column{"user", ColumnType::kCategorical}, Column{"item", ColumnType::kCategorical},
+                Column{"rating", ColumnType::kNumeric}};
+    // Factors with spread s give <p, q> a variance of factors * s^4: 0.8^2 here, the
+    // same order as the biases, so that tastes matter.
+    scale_ = std::pow(0.64 / factors, 0.25);
+    user_bias_.resize(users);
+    item_bias_.resize(items);
+    for (auto& b : user_bias_) b = rng_.normal() * 0.4;
+    for (auto& b : item_bias_) b = rng_.normal() * 0.4;
+    item_factors_.resize(static_cast<size_t>(items) * factors);
+    for (auto& v : item_factors_) v = rng_.normal() * scale_;
+    draw_tastes();
+  }
+  const std::vector<Column>& columns() const override { return columns_; }
+  bool next(Row& row) override {
+    if (t_ >= n_) return false;
+    if (t_ == change_at_) draw_tastes();
+    auto u = static_cast<size_t>(rng_.below(users_));
+    auto i = static_cast<size_t>(rng_.below(items_));
+    double r = 3.5 + user_bias_[u] + item_bias_[i] + rng_.normal() * noise_;
+    for (int k = 0; k < factors_; ++k) {
+      r += user_factors_[u * factors_ + k] * item_factors_[i * factors_ + k];
+    }
+    user_text_ = "u" + std::to_string(u);
+    item_text_ = "i" + std::to_string(i);
+    row.values.resize(3);
+    row.values[0].kind = ValueKind::kText;
+    row.values[0].text = user_text_;
+    row.values[1].kind = ValueKind::kText;
+    row.values[1].text = item_text_;
+    row.values[2].kind = ValueKind::kNumber;
+    row.values[2].number = r;
+    row.line = ++t_;
+    ++stats_.rows;
+    return true;
+  }
+
+ private:
+  void draw_tastes() {
+    user_factors_.resize(static_cast<size_t>(users_) * factors_);
+    for (auto& v : user_factors_) v = rng_.normal() * scale_;
+  }
+  uint64_t n_, t_ = 0;
+  Random rng_;
+  int users_, items_, factors_;
+  double noise_, scale_ = 1;
+  uint64_t change_at_;
+  std::vector<Column> columns_;
+  std::vector<double> user_bias_, item_bias_, user_factors_, item_factors_;
+  std::string user_text_, item_text_;
+};
+
 uint64_t positive(double v, const std::string& what) {
   if (!(v >= 1) || v != std::floor(v)) throw Error(what + " must be a whole number >= 1");
   return static_cast<uint64_t>(v);
@@ -230,9 +296,20 @@ std::unique_ptr<RowSource> make_generator(const std::string& name, const Generat
     auto every = positive(p.number("drift_every", std::max<double>(1, n / 2)), "drift_every");
     g = std::make_unique<Agrawal>(n, seed, static_cast<int>(f), every,
                                   p.number("perturbation", 0.05));
+  } else if (name == "ratings") {
+    auto users = positive(p.number("users", 1000), "synth:ratings: users");
+    auto items = positive(p.number("items", 500), "synth:ratings: items");
+    auto factors = positive(p.number("factors", 5), "synth:ratings: factors");
+    double noise = p.number("noise", 0.3);
+    auto change = static_cast<uint64_t>(p.number("change_at", std::floor(n / 2.0)));
+    if (users > (1u << 24) || items > (1u << 24) || factors > 256 || !(noise >= 0)) {
+      throw Error("synth:ratings: users and items up to 16777216, factors up to 256, noise >= 0");
+    }
+    g = std::make_unique<Ratings>(n, seed, static_cast<int>(users), static_cast<int>(items),
+                                  static_cast<int>(factors), noise, change);
   } else {
     throw Error("unknown generator 'synth:" + name +
-                "' (valid: synth:sea, synth:hyperplane, synth:agrawal)");
+                "' (valid: synth:sea, synth:hyperplane, synth:agrawal, synth:ratings)");
   }
   p.finish();
   return g;

@@ -20,6 +20,8 @@ class ParamSet {
   double number(const std::string& name, double fallback);
   int64_t integer(const std::string& name, int64_t fallback);
   bool boolean(const std::string& name, bool fallback);
+  // Any text, e.g. a column name.
+  std::string text(const std::string& name, const std::string& fallback);
   // One of choices; throws Error listing them otherwise.
   std::string choice(const std::string& name, const std::string& fallback,
                      const std::vector<std::string>& choices);

@@ -57,6 +57,12 @@ class Model {
   virtual void learn(const Features& x, const Target& y, double weight) = 0;
   virtual void save(BinaryWriter& out) const = 0;
   virtual void load(BinaryReader& in) = 0;
+  // True if the model reads categorical features itself (the recommenders), so that a
+  // pipeline ending in it needs no encoder step.
+  virtual bool uses_categories() const { return false; }
+  // Called by the pipeline once its schema exists (after building and after loading), so
+  // that a model configured with column names resolves them to feature indices.
+  virtual void bind(Schema& schema) { (void)schema; }
 };
 
 // Turns a binary probability into out's fields (label = 1 when p > 0.5).

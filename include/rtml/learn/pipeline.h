@@ -41,8 +41,9 @@ class Pipeline {
   const std::string& description() const { return description_; }
   // The task of the final model.
   Task task() const { return model_->task(); }
-  // True if some step turns categorical features into numbers (one_hot, feature_hasher):
-  // without one, models see only the numeric features.
+  // True if some step turns categorical features into numbers (one_hot, feature_hasher)
+  // or the model reads them itself (a recommender): otherwise models see only the
+  // numeric features.
   bool encodes_categories() const;
 
   Schema& schema() { return schema_; }
@@ -59,6 +60,13 @@ class Pipeline {
   void predict_then_learn(const Features& x, const Target& y, Prediction& out, double weight = 1.0);
 
   Model& model() { return *model_; }
+
+  // For a pipeline ending in a recommender (funk_mf, biased_mf, fm with item=...): the k
+  // items with the highest predicted rating or click probability for user (a value of
+  // the model's user column), best first, as (item, score). A user the model has not
+  // seen gets the items that score best without a user (their biases); its name joins
+  // the schema's categories. Throws Error if the model is not a recommender.
+  std::vector<std::pair<std::string, double>> recommend(std::string_view user, size_t k);
 
  private:
   Pipeline() = default;

@@ -13,8 +13,8 @@ namespace rtml {
 using GeneratorParams = std::map<std::string, std::string, std::less<>>;
 
 // Creates the generator NAME with params. Every generator takes n (events, default
-// 100000) and seed (default 1) and yields a binary target column "class" with values
-// "0" and "1". Throws Error for an unknown name or parameter, listing the valid ones.
+// 100000) and seed (default 1); all but ratings yield a binary target column "class"
+// with values "0" and "1". Throws Error for an unknown name or parameter, listing the valid ones.
 //
 //  sea         Street & Kim (2001): x1, x2, x3 uniform in [0, 10); class 1 when
 //              x1 + x2 <= theta. theta cycles 8, 9, 7, 9.5 every drift_every events
@@ -27,6 +27,11 @@ using GeneratorParams = std::map<std::string, std::string, std::less<>>;
 //              classification functions, starting at function (default 0) and moving to
 //              the next every drift_every events (default n/2); perturbation (default
 //              0.05) adds noise to the numeric attributes.
+//  ratings     Users rate items (columns user "u<id>", item "i<id>", numeric target
+//              rating; no class column): rating = 3.5 + b_u + b_i + <p_u, q_i> + noise,
+//              biases Normal(0, 0.4), factors scaled so <p_u, q_i> has spread 0.8, users
+//              and items uniform; at change_at (default n/2) every user's tastes p_u are
+//              drawn afresh. users 1000, items 500, factors 5, noise 0.3.
 std::unique_ptr<RowSource> make_generator(const std::string& name, const GeneratorParams& params);
 
 }  // namespace rtml
