@@ -10,6 +10,7 @@
 #include "rtml/learn/linear/softmax_regression.h"
 #include "rtml/learn/naive_bayes/gaussian_nb.h"
 #include "rtml/learn/naive_bayes/multinomial_nb.h"
+#include "rtml/learn/anomaly/half_space_trees.h"
 #include "rtml/learn/baseline/running_mean.h"
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/neighbors/knn.h"
@@ -154,6 +155,8 @@ std::vector<ComponentInfo> build_registry() {
         &MatrixFactorization::biased);
   model("fm", "factorisation machine: ratings (loss=squared) or clicks (loss=log)",
         &FactorizationMachine::make);
+  model("half_space_trees", "streaming anomaly detector; the score is P(anomaly)",
+        &HalfSpaceTrees::make);
   model("running_mean", "baseline regressor: the running mean of the target", &RunningMean::make);
   model("hoeffding_adaptive_tree", "Hoeffding adaptive tree: ADWIN per branch, alternate subtrees",
         &HoeffdingAdaptiveTreeClassifier::make);
