@@ -58,6 +58,13 @@ std::vector<std::string> expressions() {
   out.push_back(
       "one_hot | standard_scaler | linear_regression(optimizer=sgd, schedule=inverse_scaling)");
   out.push_back("one_hot | standard_scaler | softmax_regression(optimizer=adam)");
+  // Recommenders on a categorical user and a numeric item column (every value a new item).
+  out.push_back("biased_mf(user=f4, item=f0, n_factors=3)");
+  out.push_back("funk_mf(user=f4, item=f0)");
+  out.push_back("fm(user=f4, item=f0, n_factors=4)");
+  out.push_back("fm(user=f4, item=f1, loss=log)");
+  out.push_back("hoeffding_adaptive_tree(grace_period=50, seed=3)");
+  out.push_back("adaptive_random_forest(n_models=3, grace_period=30)");
   return out;
 }
 
