@@ -6,6 +6,7 @@
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/tree/hoeffding_adaptive_tree.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
+#include "rtml/learn/tree/hoeffding_tree_regressor.h"
 
 namespace rtml {
 namespace {
@@ -114,19 +115,19 @@ constexpr int kMemoryEvents = 1'000'000;  // sanitizers run ~5x slower
 constexpr int kMemoryEvents = 10'000'000;
 #endif
 
-TEST(AdaptiveTrees, TreeStaysWithinItsMemoryLimit) {
-  // Ten features, a noisy label: the tree keeps finding splits and would keep growing.
-  HoeffdingTreeClassifier::Config c;
-  c.max_size_mib = 0.0625;  // 64 KiB
+// Ten features and a noisy label: a tree keeps finding splits and would keep growing.
+template <typename Tree, typename Config>
+void check_memory_limit(const char* name, Config c, bool regression, size_t limit) {
+  SCOPED_TRACE(name);
+  c.max_size_mib = limit / (1024.0 * 1024.0);
   c.memory_estimate_period = 100000;
   c.grace_period = 50;
   c.delta = 0.01;
-  HoeffdingTreeClassifier limited(c);
+  Tree limited(c);
   c.max_size_mib = 1e6;
-  HoeffdingTreeClassifier unlimited(c);
+  Tree unlimited(c);
   Random rng(11);
   Features x;
-  const size_t limit = 64 * 1024;
   size_t peak_checked = 0;
   for (int i = 0; i < kMemoryEvents; ++i) {
     x.clear();
@@ -136,20 +137,35 @@ TEST(AdaptiveTrees, TreeStaysWithinItsMemoryLimit) {
       x.add(f, v);
       s += v * (f + 1);
     }
-    Target y = Target::of_class((s + rng.normal() * 3 > 27.5) ? 1 : 0);
+    double noisy = s + rng.normal() * 3;
+    Target y = regression ? Target::of_value(noisy) : Target::of_class(noisy > 27.5 ? 1 : 0);
     limited.learn(x, y, 1.0);
     if (i < 1'000'000) unlimited.learn(x, y, 1.0);
     if ((i + 1) % 100000 == 0) {
       size_t used = limited.memory_bytes();
-      ASSERT_LE(used, limit) << "after " << i + 1 << " events, leaves " << limited.leaf_count()
-                             << ", active " << limited.active_leaf_count();
+      ASSERT_LE(used, limit) << "after " << i + 1 << " events";
       peak_checked = std::max(peak_checked, used);
     }
   }
   // Without the limit the same stream grows far past it, so the limit did the work.
   EXPECT_GT(unlimited.memory_bytes(), 4 * limit);
-  EXPECT_LT(limited.active_leaf_count(), limited.leaf_count());
-  EXPECT_GT(peak_checked, limit / 4);  // the tree did use its budget
+  EXPECT_GT(peak_checked, limit / 4);  // and the tree did use its budget
+}
+
+TEST(AdaptiveTrees, HoeffdingTreeStaysWithinItsMemoryLimit) {
+  check_memory_limit<HoeffdingTreeClassifier>("hoeffding_tree", HoeffdingTreeClassifier::Config{},
+                                              false, 64 << 10);
+}
+
+TEST(AdaptiveTrees, AdaptiveTreeStaysWithinItsMemoryLimit) {
+  // The adaptive tree's nodes each keep an ADWIN window: a bigger floor.
+  check_memory_limit<HoeffdingAdaptiveTreeClassifier>(
+      "hoeffding_adaptive_tree", HoeffdingAdaptiveTreeClassifier::Config{}, false, 256 << 10);
+}
+
+TEST(AdaptiveTrees, TreeRegressorStaysWithinItsMemoryLimit) {
+  check_memory_limit<HoeffdingTreeRegressor>("hoeffding_tree_regressor",
+                                             HoeffdingTreeRegressor::Config{}, true, 64 << 10);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "rtml/learn/tree/hoeffding_adaptive_tree.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "class_leaf.h"
@@ -77,12 +78,16 @@ std::unique_ptr<Model> HoeffdingAdaptiveTreeClassifier::make(ParamSet& p) {
   c.switch_significance = p.number("switch_significance", 0.05);
   c.bootstrap_sampling = p.boolean("bootstrap_sampling", true);
   c.seed = static_cast<uint64_t>(p.integer("seed", 42));
+  c.max_size_mib = p.number("max_size", 100);
+  c.memory_estimate_period = p.number("memory_estimate_period", 1000000);
   if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.n_splits < 1 ||
       c.max_depth < 1 || !(c.adwin_delta > 0 && c.adwin_delta < 1) ||
-      !(c.switch_significance > 0 && c.switch_significance < 1)) {
+      !(c.switch_significance > 0 && c.switch_significance < 1) || !(c.max_size_mib > 0) ||
+      !(c.memory_estimate_period >= 1)) {
     throw Error(
         "hoeffding_adaptive_tree: grace_period >= 1, delta, adwin_delta and "
-        "switch_significance in (0, 1), n_splits >= 1, max_depth >= 1");
+        "switch_significance in (0, 1), n_splits >= 1, max_depth >= 1, max_size > 0 (MiB), "
+        "memory_estimate_period >= 1");
   }
   return std::make_unique<HoeffdingAdaptiveTreeClassifier>(c);
 }
@@ -127,6 +132,64 @@ int HoeffdingAdaptiveTreeClassifier::main_prediction(const Node& subtree, const 
 void HoeffdingAdaptiveTreeClassifier::learn(const Features& x, const Target& y, double weight) {
   int predicted = main_prediction(*root_, x);
   learn_node(root_, x, y.label, weight, predicted, true);
+  seen_ += weight;
+  if (seen_ - last_estimate_ >= config_.memory_estimate_period) {
+    last_estimate_ = seen_;
+    enforce_memory_limit();
+  }
+}
+
+namespace {
+
+// Calls f on every node, alternates and their subtrees included.
+template <typename N, typename F>
+void for_each_node(N& n, F&& f) {
+  f(n);
+  if (n.alternate != nullptr) for_each_node(*n.alternate, f);
+  if (!n.is_leaf()) {
+    for_each_node(*n.left, f);
+    for_each_node(*n.right, f);
+  }
+}
+
+}  // namespace
+
+size_t HoeffdingAdaptiveTreeClassifier::memory_bytes() const {
+  size_t b = sizeof(*this);
+  for_each_node(*root_, [&](const Node& n) {
+    b += sizeof(Node) + n.detector.bytes() - sizeof(Adwin);
+    if (n.is_leaf()) b += n.leaf->bytes();
+  });
+  return b;
+}
+
+void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit() {
+  // Every node's ADWIN window keeps growing with the log of the events it has seen, and
+  // only a branch can shed it, so the tree stops growing at 60% of the limit and leaves
+  // the rest to its windows.
+  auto limit = static_cast<size_t>(config_.max_size_mib * 1024 * 1024 * 0.6);
+  size_t used = memory_bytes();
+  near_limit_ = used > limit / 2;
+  leaves_at_estimate_ = leaves_;
+  if (used <= limit) return;
+  // Least promising first: the least misclassified weight.
+  std::vector<std::pair<double, Node*>> order;
+  for_each_node(*root_, [&](Node& n) {
+    if (!n.is_leaf() || !n.leaf->active) return;
+    const auto& c = n.leaf->classes;
+    double top = c.empty() ? 0.0 : *std::max_element(c.begin(), c.end());
+    order.emplace_back(n.leaf->total() - top, &n);
+  });
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [promise, node] : order) {
+    if (used <= limit) break;
+    size_t before = node->leaf->bytes() + node->detector.bytes();
+    node->leaf->deactivate();
+    // A leaf's window only restarts its error mean; an inactive leaf can start afresh.
+    node->detector = Adwin(config_.adwin_delta);
+    used -= before - (node->leaf->bytes() + node->detector.bytes());
+  }
 }
 
 void HoeffdingAdaptiveTreeClassifier::learn_node(std::unique_ptr<Node>& slot, const Features& x,
@@ -201,6 +264,9 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
   node.leaf.reset();
   node.detector = Adwin(config_.adwin_delta);
   node.errors = node.seen = 0;
+  leaves_ += 1;  // two new leaves for one
+  // As the Hoeffding tree: every split near the limit, and whenever it grew by half.
+  if (near_limit_ || 2 * leaves_ >= 3 * leaves_at_estimate_) enforce_memory_limit();
 }
 
 void HoeffdingAdaptiveTreeClassifier::collect(const Node& subtree, const Features& x,
@@ -262,6 +328,11 @@ void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
   for (uint64_t s : rng_.state()) out.put(s);
   out.put(switches_);
   out.put(alternates_);
+  out.put(seen_);
+  out.put(last_estimate_);
+  out.put<uint8_t>(near_limit_);
+  out.put<uint64_t>(leaves_at_estimate_);
+  out.put<uint64_t>(leaves_);
 }
 
 void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
@@ -295,6 +366,11 @@ void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
   rng_.set_state(state);
   switches_ = in.get<uint64_t>();
   alternates_ = in.get<uint64_t>();
+  seen_ = in.get<double>();
+  last_estimate_ = in.get<double>();
+  near_limit_ = in.get<uint8_t>();
+  leaves_at_estimate_ = in.get<uint64_t>();
+  leaves_ = in.get<uint64_t>();
 }
 
 }  // namespace rtml

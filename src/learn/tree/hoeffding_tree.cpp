@@ -120,6 +120,7 @@ void HoeffdingTreeClassifier::enforce_memory_limit() {
   auto limit = static_cast<size_t>(config_.max_size_mib * 1024 * 1024);
   size_t used = memory_bytes();
   near_limit_ = used > limit / 2;
+  leaves_at_estimate_ = leaves_.size();
   if (used <= limit) return;
   // Least promising first: a leaf that misclassifies little weight has least to gain
   // from splitting further.
@@ -163,9 +164,10 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   leaves_.push_back(std::move(right_leaf));
   nodes_.split(node_index, choice.feature, choice.threshold, old_leaf,
                static_cast<uint32_t>(leaves_.size() - 1));
-  // Near the limit, every split is checked, so the tree cannot outgrow its budget
-  // between two periodic estimates.
-  if (near_limit_) enforce_memory_limit();
+  // Near the limit every split is checked, and before it whenever the tree has grown
+  // by half since the last look: a young tree cannot outgrow its budget between two
+  // periodic estimates.
+  if (near_limit_ || 2 * leaves_.size() >= 3 * leaves_at_estimate_) enforce_memory_limit();
 }
 
 void HoeffdingTreeClassifier::save(BinaryWriter& out) const {
@@ -177,6 +179,7 @@ void HoeffdingTreeClassifier::save(BinaryWriter& out) const {
   out.put(seen_);
   out.put(last_estimate_);
   out.put<uint8_t>(near_limit_);
+  out.put<uint64_t>(leaves_at_estimate_);
 }
 
 void HoeffdingTreeClassifier::load(BinaryReader& in) {
@@ -197,6 +200,7 @@ void HoeffdingTreeClassifier::load(BinaryReader& in) {
   seen_ = in.get<double>();
   last_estimate_ = in.get<double>();
   near_limit_ = in.get<uint8_t>();
+  leaves_at_estimate_ = in.get<uint64_t>();
 }
 
 }  // namespace rtml

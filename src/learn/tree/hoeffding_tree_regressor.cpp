@@ -49,6 +49,7 @@ struct HoeffdingTreeRegressor::Leaf {
   double intercept = 0;
   double mean_error = 0, model_error = 0;  // decayed absolute errors
   double last_attempt = 0;
+  bool active = true;  // false: no more split statistics (memory limit)
   // Features this leaf watches, sorted, once `sampled` (max_features > 0).
   std::vector<uint32_t> subset;
   bool sampled = false;
@@ -64,6 +65,18 @@ struct HoeffdingTreeRegressor::Leaf {
     for (size_t i = 0; i < m; ++i) std::swap(subset[i], subset[i + rng.below(subset.size() - i)]);
     subset.resize(m);
     std::sort(subset.begin(), subset.end());
+  }
+
+  size_t bytes() const {
+    // A map node holds the key, a Stat and the tree links (about 4 pointers' worth).
+    size_t b = sizeof(Leaf) + w.capacity() * sizeof(double) + subset.capacity() * sizeof(uint32_t) +
+               values.capacity() * sizeof(values[0]);
+    for (const auto& m : values) b += m.size() * (sizeof(double) + sizeof(Stat) + 32);
+    return b;
+  }
+  void deactivate() {
+    active = false;
+    std::vector<std::map<double, Stat>>().swap(values);
   }
 
   double model(const Features& x) const {
@@ -87,8 +100,13 @@ std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
   c.digits = static_cast<int>(p.integer("digits", 1));
   c.min_samples_split = p.number("min_samples_split", 5);
   c.max_depth = static_cast<int>(p.integer("max_depth", 1000));
-  if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.digits < 0 || c.digits > 10) {
-    throw Error("hoeffding_tree_regressor: grace_period >= 1, delta in (0, 1), digits in [0, 10]");
+  c.max_size_mib = p.number("max_size", 100);
+  c.memory_estimate_period = p.number("memory_estimate_period", 1000000);
+  if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.digits < 0 || c.digits > 10 ||
+      !(c.max_size_mib > 0) || !(c.memory_estimate_period >= 1)) {
+    throw Error(
+        "hoeffding_tree_regressor: grace_period >= 1, delta in (0, 1), digits in [0, 10], "
+        "max_size > 0 (MiB), memory_estimate_period >= 1");
   }
   return std::make_unique<HoeffdingTreeRegressor>(c);
 }
@@ -132,6 +150,12 @@ void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double we
   for (const auto& f : x.numbers()) leaf.w[f.index] -= config_.model_lr * g * f.value;
 
   leaf.target.add(y.value, weight);
+  seen_ += weight;
+  if (seen_ - last_estimate_ >= config_.memory_estimate_period) {
+    last_estimate_ = seen_;
+    enforce_memory_limit();
+  }
+  if (!leaf.active) return;
   double scale = std::pow(10.0, config_.digits);
   if (config_.max_features > 0 && !leaf.sampled) leaf.sample(x, config_.max_features, rng_);
   for (const auto& f : x.numbers()) {
@@ -144,6 +168,34 @@ void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double we
     double seen = leaf.target.n;
     attempt_split(node);
     if (nodes_[node].feature < 0) leaves_[nodes_[node].leaf]->last_attempt = seen;
+  }
+}
+
+size_t HoeffdingTreeRegressor::memory_bytes() const {
+  size_t b = sizeof(*this) + nodes_.size() * sizeof(detail::TreeNode) +
+             leaves_.capacity() * sizeof(leaves_[0]);
+  for (const auto& l : leaves_) b += l->bytes();
+  return b;
+}
+
+void HoeffdingTreeRegressor::enforce_memory_limit() {
+  auto limit = static_cast<size_t>(config_.max_size_mib * 1024 * 1024);
+  size_t used = memory_bytes();
+  near_limit_ = used > limit / 2;
+  leaves_at_estimate_ = leaves_.size();
+  if (used <= limit) return;
+  // Least promising first: the least squared error left to explain (n * variance).
+  std::vector<std::pair<double, uint32_t>> order;
+  for (uint32_t i = 0; i < leaves_.size(); ++i) {
+    const Leaf& l = *leaves_[i];
+    if (l.active) order.emplace_back(l.target.n * l.target.variance(), i);
+  }
+  std::sort(order.begin(), order.end());
+  for (const auto& [promise, i] : order) {
+    if (used <= limit) break;
+    size_t before = leaves_[i]->bytes();
+    leaves_[i]->deactivate();
+    used -= before - leaves_[i]->bytes();
   }
 }
 
@@ -203,6 +255,8 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
   leaves_[old] = std::move(left);  // `leaf` and `top` are gone from here on
   leaves_.push_back(std::move(right));
   nodes_.split(node_index, feature, threshold, old, static_cast<uint32_t>(leaves_.size() - 1));
+  // As the classifier: every split near the limit, and whenever the tree grew by half.
+  if (near_limit_ || 2 * leaves_.size() >= 3 * leaves_at_estimate_) enforce_memory_limit();
 }
 
 void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
@@ -225,8 +279,13 @@ void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
     out.put(l->last_attempt);
     out.put<uint8_t>(l->sampled);
     out.put_vector(l->subset);
+    out.put<uint8_t>(l->active);
   }
   for (uint64_t s : rng_.state()) out.put(s);
+  out.put(seen_);
+  out.put(last_estimate_);
+  out.put<uint8_t>(near_limit_);
+  out.put<uint64_t>(leaves_at_estimate_);
 }
 
 void HoeffdingTreeRegressor::load(BinaryReader& in) {
@@ -254,12 +313,17 @@ void HoeffdingTreeRegressor::load(BinaryReader& in) {
     l->last_attempt = in.get<double>();
     l->sampled = in.get<uint8_t>();
     l->subset = in.get_vector<uint32_t>();
+    l->active = in.get<uint8_t>();
     leaves_.push_back(std::move(l));
   }
   if (!nodes_.valid(leaves_.size())) in.fail("tree structure");
   std::array<uint64_t, 4> state;
   for (auto& s : state) s = in.get<uint64_t>();
   rng_.set_state(state);
+  seen_ = in.get<double>();
+  last_estimate_ = in.get<double>();
+  near_limit_ = in.get<uint8_t>();
+  leaves_at_estimate_ = in.get<uint64_t>();
 }
 
 }  // namespace rtml

@@ -47,6 +47,12 @@ class Adwin final : public DriftDetector {
   void update(double x) override;
   double width() const { return width_; }
   double estimation() const { return width_ > 0 ? total_ / width_ : 0.0; }
+  // Memory held, in bytes.
+  size_t bytes() const {
+    size_t b = sizeof(*this) + rows_.capacity() * sizeof(rows_[0]);
+    for (const auto& r : rows_) b += r.capacity() * sizeof(Bucket);
+    return b;
+  }
   // The window and its buckets (not the parameters, which the owner rebuilds).
   void save(BinaryWriter& out) const;
   void load(BinaryReader& in);

@@ -24,6 +24,9 @@ class ParamSet;
 // which makes seed matter. Defaults as River's HoeffdingAdaptiveTreeClassifier:
 // grace_period 200, delta 1e-7, tau 0.05, info_gain, nba leaves, ADWIN delta 0.002,
 // drift_window_threshold 300, switch_significance 0.05, bootstrap_sampling true.
+// max_size (MiB) bounds memory as in HoeffdingTreeClassifier, alternates included; the
+// tree stops growing at 60% of it, as its nodes' ADWIN windows keep growing (with the
+// log of the stream) and deactivated leaves drop theirs.
 // Not thread-safe.
 class HoeffdingAdaptiveTreeClassifier final : public Model {
  public:
@@ -40,6 +43,8 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
     double switch_significance = 0.05;
     bool bootstrap_sampling = true;
     uint64_t seed = 42;
+    double max_size_mib = 100;
+    double memory_estimate_period = 1000000;
   };
   static std::unique_ptr<Model> make(ParamSet& params);
   explicit HoeffdingAdaptiveTreeClassifier(Config config);
@@ -56,6 +61,8 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
   size_t leaf_count() const;
   uint64_t switches() const { return switches_; }
   uint64_t alternates_started() const { return alternates_; }
+  // The memory the tree holds (alternates included), in bytes, as the limit counts it.
+  size_t memory_bytes() const;
 
   struct Node;
 
@@ -66,12 +73,16 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
   int main_prediction(const Node& subtree, const Features& x);
   void collect(const Node& node, const Features& x, std::vector<double>& proba);
   std::unique_ptr<Node> new_leaf(uint32_t depth) const;
+  void enforce_memory_limit();
 
   Config config_;
   std::unique_ptr<Node> root_;
   Random rng_;
   uint64_t switches_ = 0, alternates_ = 0;
-  std::vector<double> votes_;  // reused per event
+  double seen_ = 0, last_estimate_ = 0;
+  bool near_limit_ = false;
+  size_t leaves_ = 1, leaves_at_estimate_ = 1;  // leaves made by splits (not alternates)
+  std::vector<double> votes_;                   // reused per event
 };
 
 }  // namespace rtml

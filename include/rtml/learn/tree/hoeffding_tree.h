@@ -80,7 +80,8 @@ class HoeffdingTreeClassifier final : public Model {
   std::vector<std::unique_ptr<detail::ClassLeaf>> leaves_;
   Random rng_;
   double seen_ = 0, last_estimate_ = 0;
-  bool near_limit_ = false;      // the last estimate was over half the limit
+  bool near_limit_ = false;  // the last estimate was over half the limit
+  size_t leaves_at_estimate_ = 1;
   std::vector<double> scratch_;  // reused per event
 };
 

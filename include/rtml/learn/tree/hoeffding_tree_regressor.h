@@ -22,6 +22,8 @@ class ParamSet;
 // or the bound falls below tau. Leaves predict the mean, a linear model (SGD, lr 0.01,
 // as River's LinearRegression) or, by default (adaptive), whichever has the smaller
 // decayed absolute error so far; children start from a copy of their parent's model.
+// max_size (MiB) bounds memory as in HoeffdingTreeClassifier: past it the leaves with the
+// least squared error left to explain drop their split statistics and stop splitting.
 // Defaults as River's HoeffdingTreeRegressor. max_features > 0 makes each leaf watch a
 // random subset of features (the adaptive random forest's trees). Not thread-safe.
 class HoeffdingTreeRegressor final : public Model {
@@ -37,6 +39,8 @@ class HoeffdingTreeRegressor final : public Model {
     double model_lr = 0.01;
     double decay = 0.95;
     int max_depth = 1000;
+    double max_size_mib = 100;
+    double memory_estimate_period = 1000000;
     int max_features = 0;  // > 0: each leaf watches a random subset of this many features
     uint64_t seed = 0;
   };
@@ -51,16 +55,23 @@ class HoeffdingTreeRegressor final : public Model {
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
 
+  // The memory the tree holds, in bytes, as the memory limit counts it.
+  size_t memory_bytes() const;
+
   struct Leaf;
 
  private:
   double leaf_value(const Leaf& leaf, const Features& x) const;
   void attempt_split(uint32_t node);
+  void enforce_memory_limit();
 
   Config config_;
   detail::TreeNodes nodes_;
   std::vector<std::unique_ptr<Leaf>> leaves_;
   Random rng_;
+  double seen_ = 0, last_estimate_ = 0;
+  bool near_limit_ = false;
+  size_t leaves_at_estimate_ = 1;
 };
 
 }  // namespace rtml
