@@ -42,6 +42,9 @@ void GaussianObserver::add(double x, double weight) {
   m2 += weight * d * (x - mean);
   min = std::min(min, x);
   max = std::max(max, x);
+  double v = variance();
+  log_norm = v > 0 ? -0.5 * std::log(2 * M_PI * v) : 0.0;
+  neg_half_inv_var = v > 0 ? -0.5 / v : 0.0;
 }
 
 double GaussianObserver::pdf(double x) const {
@@ -51,9 +54,8 @@ double GaussianObserver::pdf(double x) const {
 }
 
 double GaussianObserver::log_pdf(double x) const {
-  double v = variance();
-  if (v <= 0) return 0.0;  // a point mass: log 1 on the mean, and no evidence elsewhere
-  double lp = (x - mean) * (x - mean) / (-2 * v) - 0.5 * std::log(2 * M_PI * v);
+  if (neg_half_inv_var == 0) return 0.0;  // a point mass: log 1 on the mean, else no evidence
+  double lp = (x - mean) * (x - mean) * neg_half_inv_var + log_norm;
   // Where the density itself underflows to 0, River adds nothing; so do we.
   return lp < -745.0 ? 0.0 : lp;
 }

@@ -19,6 +19,9 @@ struct GaussianObserver {
   double w = 0, mean = 0, m2 = 0;
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
+  // log_pdf's terms, kept by add(): naive Bayes reads a Gaussian far more often than it
+  // changes, so the logarithm and the division are paid once per change.
+  double log_norm = 0, neg_half_inv_var = 0;
 
   void add(double x, double weight);
   double variance() const { return w > 1 ? m2 / (w - 1) : 0.0; }
