@@ -135,7 +135,7 @@ void HoeffdingAdaptiveTreeClassifier::learn(const Features& x, const Target& y, 
   seen_ += weight;
   if (seen_ - last_estimate_ >= config_.memory_estimate_period) {
     last_estimate_ = seen_;
-    enforce_memory_limit();
+    enforce_memory_limit(true);
   }
 }
 
@@ -163,7 +163,7 @@ size_t HoeffdingAdaptiveTreeClassifier::memory_bytes() const {
   return b;
 }
 
-void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit() {
+void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit(bool restructure) {
   // Every node's ADWIN window keeps growing with the log of the events it has seen, and
   // only a branch can shed it, so the tree stops growing at 60% of the limit and leaves
   // the rest to its windows.
@@ -189,6 +189,49 @@ void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit() {
     // A leaf's window only restarts its error mean; an inactive leaf can start afresh.
     node->detector = Adwin(config_.adwin_delta);
     used -= before - (node->leaf->bytes() + node->detector.bytes());
+  }
+  if (used <= limit || !restructure) return;
+  // Still over: the structure itself is too big. Alternates go first, then branches whose
+  // children are both inactive leaves fold back into one inactive leaf, deepest first.
+  for_each_node(*root_, [](Node& n) { n.alternate.reset(); });
+  struct Folder {
+    double adwin_delta;
+    size_t& used;
+    size_t limit;
+    void fold(Node& n) {
+      if (n.is_leaf() || used <= limit) return;
+      fold(*n.left);
+      fold(*n.right);
+      if (used <= limit || !n.left->is_leaf() || !n.right->is_leaf() || n.left->leaf->active ||
+          n.right->leaf->active) {
+        return;
+      }
+      auto merged = std::make_unique<ClassLeaf>();
+      const auto& a = n.left->leaf->classes;
+      const auto& b = n.right->leaf->classes;
+      merged->classes.assign(std::max(a.size(), b.size()), 0.0);
+      for (size_t c = 0; c < a.size(); ++c) merged->classes[c] += a[c];
+      for (size_t c = 0; c < b.size(); ++c) merged->classes[c] += b[c];
+      merged->deactivate();
+      size_t before = n.detector.bytes() + size(*n.left) + size(*n.right);
+      n.left.reset();
+      n.right.reset();
+      n.feature = -1;
+      n.leaf = std::move(merged);
+      n.detector = Adwin(adwin_delta);
+      size_t after = n.detector.bytes() + n.leaf->bytes();
+      used -= std::min(used, before - std::min(before, after));
+    }
+    static size_t size(const Node& leaf) {
+      return sizeof(Node) + leaf.detector.bytes() - sizeof(Adwin) + leaf.leaf->bytes();
+    }
+  };
+  while (true) {
+    used = memory_bytes();
+    if (used <= limit || root_->is_leaf()) break;
+    size_t before = used;
+    Folder{config_.adwin_delta, used, limit}.fold(*root_);
+    if (memory_bytes() >= before) break;  // nothing left to fold
   }
 }
 
@@ -266,7 +309,8 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
   node.errors = node.seen = 0;
   leaves_ += 1;  // two new leaves for one
   // As the Hoeffding tree: every split near the limit, and whenever it grew by half.
-  if (near_limit_ || 2 * leaves_ >= 3 * leaves_at_estimate_) enforce_memory_limit();
+  // Inside the descent only leaves may change: the nodes on the path are in use.
+  if (near_limit_ || 2 * leaves_ >= 3 * leaves_at_estimate_) enforce_memory_limit(false);
 }
 
 void HoeffdingAdaptiveTreeClassifier::collect(const Node& subtree, const Features& x,

@@ -73,7 +73,9 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
   int main_prediction(const Node& subtree, const Features& x);
   void collect(const Node& node, const Features& x, std::vector<double>& proba);
   std::unique_ptr<Node> new_leaf(uint32_t depth) const;
-  void enforce_memory_limit();
+  // Deactivates leaves until under the limit; with restructure (between events only),
+  // then drops alternates and folds inactive sibling leaves back into their branch.
+  void enforce_memory_limit(bool restructure);
 
   Config config_;
   std::unique_ptr<Node> root_;
