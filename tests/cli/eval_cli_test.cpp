@@ -50,6 +50,12 @@ const RiverFigure kFigures[] = {
     {"phishing.csv.gz", "is_phishing", "hoeffding_tree", "accuracy", 0.8799, 0.005},
     {"image_segments.csv.gz", "category", "hoeffding_tree", "accuracy", 0.7761, 0.005},
     {"elec2.csv.gz", "class", "standard_scaler | knn(window_size=100)", "accuracy", 0.8531, 0.005},
+    // River's current benchmark runs KNNClassifier() with its default engine, SWINN with
+    // a 1000-event window (approximate search after 500): our exact search over the
+    // same window, its default too, is the like-for-like run.
+    {"elec2.csv.gz", "class", "standard_scaler | knn", "accuracy", 0.8531, 0.005},
+    {"phishing.csv.gz", "is_phishing", "standard_scaler | knn", "accuracy", 0.8815, 0.005},
+    {"image_segments.csv.gz", "category", "standard_scaler | knn", "accuracy", 0.8735, 0.005},
     {"chick_weights.csv.gz", "weight", "standard_scaler | hoeffding_tree_regressor", "mae", 23.1619,
      0.02},
     {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | hoeffding_tree_regressor",
