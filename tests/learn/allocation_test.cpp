@@ -9,6 +9,7 @@
 #include "../test_util.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/progressive.h"
+#include "rtml/learn/tree/hoeffding_tree.h"
 #include "rtml/stream/row_source.h"
 
 namespace {
@@ -121,6 +122,57 @@ TEST(Allocations, RecommendersNonePerEventOnceUsersAndItemsAreKnown) {
     uint64_t before = g_allocations.load();
     for (size_t i = 5000; i < events.size(); ++i) pv.process(events[i].x, events[i].y);
     EXPECT_EQ(g_allocations.load() - before, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace rtml
+
+namespace rtml {
+namespace {
+
+// Trees allocate when they grow (a split makes two leaves and their statistics), not per
+// event. The Hoeffding tree: no allocation on an event that does not split a leaf.
+TEST(Allocations, HoeffdingTreeAllocatesOnlyWhenItSplits) {
+  Pipeline p("hoeffding_tree");
+  auto events = load(p, false);
+  auto& tree = dynamic_cast<HoeffdingTreeClassifier&>(p.model());
+  Prediction out;
+  for (size_t i = 0; i < 2000; ++i) p.predict_then_learn(events[i].x, events[i].y, out);
+  size_t quiet_events = 0;
+  for (size_t i = 2000; i < events.size(); ++i) {
+    size_t nodes = tree.node_count();
+    uint64_t before = g_allocations.load();
+    p.predict_then_learn(events[i].x, events[i].y, out);
+    if (tree.node_count() == nodes) {
+      ASSERT_EQ(g_allocations.load() - before, 0u) << "event " << i;
+      ++quiet_events;
+    }
+  }
+  EXPECT_GT(quiet_events, events.size() / 2);
+}
+
+// The others grow by more than splits (ADWIN rows, alternates, background trees, one map
+// node per new rounded value): their rates past the warm-up, measured on Elec2, with
+// room for noise; a per-event allocation would push them past 1 per tree and event.
+TEST(Allocations, AdaptiveTreesAllocateOnlyAsTheyGrow) {
+  struct Case {
+    const char* expr;
+    double limit;  // allocations per event; measured 0.28, 7.6, 0.57
+  } cases[] = {{"hoeffding_adaptive_tree", 0.6},
+               {"adaptive_random_forest", 10.0},
+               {"standard_scaler | hoeffding_tree_regressor", 1.0}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.expr);
+    bool regression = std::string(c.expr).find("regressor") != std::string::npos;
+    Pipeline p(c.expr);
+    auto events = load(p, regression);
+    ProgressiveValidation pv(p, !regression, 0, 1000);
+    for (size_t i = 0; i < 2000; ++i) pv.process(events[i].x, events[i].y);
+    uint64_t before = g_allocations.load();
+    for (size_t i = 2000; i < events.size(); ++i) pv.process(events[i].x, events[i].y);
+    double per_event = static_cast<double>(g_allocations.load() - before) / (events.size() - 2000);
+    EXPECT_LT(per_event, c.limit);
   }
 }
 

@@ -72,6 +72,16 @@ void ClassLeaf::deactivate() {
   std::vector<uint32_t>().swap(subset);
 }
 
+void ClassLeaf::shape_like(const ClassLeaf& parent) {
+  if (parent.sampled) return;  // a random subset is drawn at the first event
+  stats.resize(parent.stats.size());
+  for (size_t f = 0; f < stats.size(); ++f) {
+    if (!parent.stats[f].empty()) {
+      stats[f].resize(std::max(parent.stats[f].size(), classes.size()));
+    }
+  }
+}
+
 double ClassLeaf::total() const {
   double t = 0;
   for (double c : classes) t += c;

@@ -66,6 +66,10 @@ class ClassLeaf {
   void deactivate();
   double total() const;
   bool pure() const;
+  // Gives this (new) leaf the statistics slots parent had, empty, so that the allocations
+  // happen when the tree splits rather than at the leaf's first events. Unobserved
+  // Gaussians (w = 0) count for nothing in votes and splits.
+  void shape_like(const ClassLeaf& parent);
 
   // Updates the vote-choice counters (adaptive leaves), the class weights and, while
   // active, the feature statistics. With max_features > 0 the leaf watches a random

@@ -160,6 +160,8 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   auto right_leaf = std::make_unique<ClassLeaf>();
   right_leaf->classes = std::move(choice.right);
   right_leaf->last_attempt = right_leaf->total();
+  left_leaf->shape_like(leaf);
+  right_leaf->shape_like(leaf);
   leaves_[old_leaf] = std::move(left_leaf);  // `leaf` is gone from here on
   leaves_.push_back(std::move(right_leaf));
   nodes_.split(node_index, choice.feature, choice.threshold, old_leaf,
