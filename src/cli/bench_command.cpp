@@ -65,6 +65,7 @@ std::vector<std::string> models_for(const DataSet& d) {
               "hoeffding_adaptive_tree(seed=42)",
               "adaptive_random_forest(seed=42)",
               "standard_scaler | knn(window_size=100)",
+              "standard_scaler | knn",
               "min_max_scaler | half_space_trees"};
     case Kind::kMulticlass:
       return {"gaussian_nb",
@@ -73,7 +74,8 @@ std::vector<std::string> models_for(const DataSet& d) {
               "hoeffding_tree",
               "hoeffding_adaptive_tree(seed=42)",
               "adaptive_random_forest(seed=42)",
-              "standard_scaler | knn(window_size=100)"};
+              "standard_scaler | knn(window_size=100)",
+              "standard_scaler | knn"};
     case Kind::kRegression:
       return {"standard_scaler | linear_regression",
               "standard_scaler | linear_regression(l1=1)",
@@ -81,6 +83,7 @@ std::vector<std::string> models_for(const DataSet& d) {
               "standard_scaler | pa_regressor(mode=1)",
               "standard_scaler | pa_regressor(mode=2)",
               "standard_scaler | knn_regressor(window_size=100)",
+              "standard_scaler | knn_regressor",
               "standard_scaler | hoeffding_tree_regressor",
               "standard_scaler | adaptive_random_forest_regressor(seed=42)",
               "running_mean"};
