@@ -75,5 +75,22 @@ TEST(HalfSpaceTrees, SameSeedSameScoresAndSaveLoadKeepsThem) {
   }
 }
 
+TEST(HalfSpaceTrees, WideFeatureIndicesCostOnlyTheFeaturesSeen) {
+  // Hashed features have indices up to 2^bits; the trees must size by the features an
+  // event has, not by the largest index (1e9 here would be gigabytes per node).
+  HalfSpaceTrees hst(HalfSpaceTrees::Config{});
+  Random rng(2);
+  Features x;
+  for (int i = 0; i < 1000; ++i) {
+    x.clear();
+    x.add(7, rng.uniform());
+    x.add(1000000000, rng.uniform());
+    hst.learn(x, Target::of_class(0), 1.0);
+  }
+  double s = hst.score(x);
+  EXPECT_GE(s, 0.0);
+  EXPECT_LE(s, 1.0);
+}
+
 }  // namespace
 }  // namespace rtml

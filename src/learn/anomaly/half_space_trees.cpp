@@ -32,23 +32,24 @@ void HalfSpaceTrees::build(const Features& x) {
   std::sort(features.begin(), features.end());
   features.erase(std::unique(features.begin(), features.end()), features.end());
   if (features.empty()) return;  // nothing to split on yet
-  const size_t internal = nodes_per_tree_ / 2;
+  features_ = std::move(features);
+  const size_t internal = nodes_per_tree_ / 2, width = features_.size();
   feature_.assign(config_.n_trees * internal, 0);
   threshold_.assign(config_.n_trees * internal, 0.0);
   reference_.assign(config_.n_trees * nodes_per_tree_, 0);
   latest_.assign(config_.n_trees * nodes_per_tree_, 0);
   // Each node's range per feature, [lo, hi), starting from [0, 1); children inherit
   // their parent's ranges with the split feature's range halved at the threshold.
+  // Features are positions in features_, so hashed indices cost nothing extra.
   struct Range {
     std::vector<double> lo, hi;
   };
-  uint32_t max_feature = features.back();
   std::vector<Range> ranges(nodes_per_tree_);
   for (int t = 0; t < config_.n_trees; ++t) {
-    ranges[0].lo.assign(max_feature + 1, 0.0);
-    ranges[0].hi.assign(max_feature + 1, 1.0);
+    ranges[0].lo.assign(width, 0.0);
+    ranges[0].hi.assign(width, 1.0);
     for (size_t n = 0; n < internal; ++n) {
-      uint32_t f = features[rng_.below(features.size())];
+      auto f = static_cast<uint32_t>(rng_.below(width));
       double a = ranges[n].lo[f], b = ranges[n].hi[f];
       double at = rng_.uniform(a + 0.15 * (b - a), b - 0.15 * (b - a));
       feature_[t * internal + n] = f;
@@ -59,15 +60,19 @@ void HalfSpaceTrees::build(const Features& x) {
       ranges[2 * n + 2].lo[f] = at;
     }
   }
-  dense_.assign(max_feature + 1, 0.0);
+  dense_.assign(width, 0.0);
 }
 
-void HalfSpaceTrees::walk(size_t t, const Features& x) const {
+void HalfSpaceTrees::load_dense(const Features& x) const {
   // Features outside the trees' set are ignored; absent ones count as 0.
   std::fill(dense_.begin(), dense_.end(), 0.0);
   for (const auto& f : x.numbers()) {
-    if (f.index < dense_.size()) dense_[f.index] = f.value;
+    auto it = std::lower_bound(features_.begin(), features_.end(), f.index);
+    if (it != features_.end() && *it == f.index) dense_[it - features_.begin()] = f.value;
   }
+}
+
+void HalfSpaceTrees::walk(size_t t) const {
   const size_t internal = nodes_per_tree_ / 2;
   path_.clear();
   size_t n = 0;
@@ -83,8 +88,9 @@ double HalfSpaceTrees::score(const Features& x) const {
   if (first_window_ || feature_.empty()) return 0.0;
   double s = 0;
   const double size_limit = 0.1 * config_.window_size;
+  load_dense(x);
   for (int t = 0; t < config_.n_trees; ++t) {
-    walk(t, x);
+    walk(t);
     for (size_t depth = 0; depth < path_.size(); ++depth) {
       double mass = reference_[t * nodes_per_tree_ + path_[depth]];
       s += mass * std::ldexp(1.0, static_cast<int>(depth));
@@ -103,8 +109,9 @@ void HalfSpaceTrees::predict(const Features& x, Prediction& out) {
 void HalfSpaceTrees::learn(const Features& x, const Target&, double) {
   if (feature_.empty()) build(x);
   if (feature_.empty()) return;
+  load_dense(x);
   for (int t = 0; t < config_.n_trees; ++t) {
-    walk(t, x);
+    walk(t);
     for (uint32_t n : path_) ++latest_[t * nodes_per_tree_ + n];
   }
   if (++counter_ == config_.window_size) {
@@ -116,6 +123,7 @@ void HalfSpaceTrees::learn(const Features& x, const Target&, double) {
 }
 
 void HalfSpaceTrees::save(BinaryWriter& out) const {
+  out.put_vector(features_);
   out.put_vector(feature_);
   out.put_vector(threshold_);
   out.put_vector(reference_);
@@ -126,6 +134,7 @@ void HalfSpaceTrees::save(BinaryWriter& out) const {
 }
 
 void HalfSpaceTrees::load(BinaryReader& in) {
+  features_ = in.get_vector<uint32_t>();
   feature_ = in.get_vector<uint32_t>();
   threshold_ = in.get_vector<double>();
   reference_ = in.get_vector<uint32_t>();
@@ -143,10 +152,13 @@ void HalfSpaceTrees::load(BinaryReader& in) {
       counter_ >= config_.window_size) {
     in.fail("half-space tree shape");
   }
-  uint32_t max_feature = 0;
-  for (uint32_t f : feature_) max_feature = std::max(max_feature, f);
-  if (built && max_feature > (1u << 24)) in.fail("half-space tree feature");
-  dense_.assign(built ? max_feature + 1 : 0, 0.0);
+  for (uint32_t f : feature_) {
+    if (f >= features_.size()) in.fail("half-space tree feature");
+  }
+  if (built == features_.empty() || !std::is_sorted(features_.begin(), features_.end())) {
+    in.fail("half-space tree features");
+  }
+  dense_.assign(features_.size(), 0.0);
 }
 
 }  // namespace rtml

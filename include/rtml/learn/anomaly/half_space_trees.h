@@ -48,19 +48,22 @@ class HalfSpaceTrees final : public Model {
 
  private:
   void build(const Features& x);
-  // Node index reached at each depth, for tree t (written into path_).
-  void walk(size_t t, const Features& x) const;
+  // Spreads x over dense_ by position in features_.
+  void load_dense(const Features& x) const;
+  // Node index reached at each depth of tree t for the event in dense_ (into path_).
+  void walk(size_t t) const;
 
   Config config_;
-  size_t nodes_per_tree_ = 0;      // 2^(height+1) - 1, nodes in heap order
-  std::vector<uint32_t> feature_;  // by internal node, all trees
+  size_t nodes_per_tree_ = 0;       // 2^(height+1) - 1, nodes in heap order
+  std::vector<uint32_t> features_;  // the trees' feature indices, sorted
+  std::vector<uint32_t> feature_;   // by internal node, all trees: a position in features_
   std::vector<double> threshold_;
   std::vector<uint32_t> reference_, latest_;  // masses, by node, all trees
   uint32_t counter_ = 0;
   bool first_window_ = true;
   Random rng_;
   mutable std::vector<uint32_t> path_;
-  mutable std::vector<double> dense_;  // x by feature index, reused
+  mutable std::vector<double> dense_;  // x by position in features_, reused
 };
 
 }  // namespace rtml
