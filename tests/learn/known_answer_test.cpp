@@ -4,9 +4,9 @@
 #include <cmath>
 
 #include "rtml/core/error.h"
+#include "rtml/core/params.h"
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/metrics/metrics.h"
-#include "rtml/core/params.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
@@ -339,6 +339,36 @@ TEST(Drift, PageHinkleyAndDdmFindChanges) {
   }
   EXPECT_GE(ddm_at, 2000);
   EXPECT_LT(ddm_at, 2200);
+}
+
+}  // namespace
+}  // namespace rtml
+
+namespace rtml {
+namespace {
+
+TEST(KnownAnswer, KnnRowsAreSparseWhateverTheIndices) {
+  // Hashed features reach indices near 2^bits; rows must cost what they hold. Three rows
+  // at indices 3 and 1e9; the query (0, 1) is nearest the class-1 rows.
+  Pipeline p("knn(n_neighbors=2, window_size=10)");
+  auto row = [](double a, double b) {
+    Features f;
+    f.add(1000000000, b);
+    f.add(3, a);  // out of order on purpose
+    return f;
+  };
+  p.learn(row(5, 5), Target::of_class(0));
+  p.learn(row(0, 2), Target::of_class(1));
+  p.learn(row(1, 1), Target::of_class(1));
+  Prediction out;
+  p.predict(row(0, 1), out);
+  ASSERT_TRUE(out.has_label);
+  EXPECT_EQ(out.label, 1u);
+  // Squared distances 1 and 1: equal votes, all for class 1.
+  EXPECT_DOUBLE_EQ(out.proba[1], 1.0);
+  p.predict(row(5, 5), out);  // an exact match decides alone
+  EXPECT_EQ(out.label, 0u);
+  EXPECT_DOUBLE_EQ(out.proba[0], 1.0);
 }
 
 }  // namespace

@@ -31,13 +31,59 @@ KNearestNeighbors::KNearestNeighbors(bool regression, int n_neighbors, size_t wi
                                      bool weighted)
     : regression_(regression), k_(n_neighbors), window_(window_size), weighted_(weighted) {
   targets_.resize(window_);
+  rows_.resize(window_);
 }
 
-void KNearestNeighbors::densify(const Features& x, std::vector<double>& out) const {
-  out.assign(dims_, 0.0);
-  for (const auto& f : x.numbers()) {
-    if (f.index < dims_) out[f.index] = f.value;
+void KNearestNeighbors::sorted_copy(const Features& x, std::vector<Feature>& out) {
+  out.assign(x.numbers().begin(), x.numbers().end());
+  // By index, stably, with an insertion sort: events usually arrive sorted, and
+  // std::stable_sort would allocate a buffer per call.
+  for (size_t i = 1; i < out.size(); ++i) {
+    Feature f = out[i];
+    size_t j = i;
+    for (; j > 0 && out[j - 1].index > f.index; --j) out[j] = out[j - 1];
+    out[j] = f;
   }
+  // A repeated index keeps its last value, as writing a dense row would.
+  size_t w = 0;
+  for (size_t r = 0; r < out.size(); ++r) {
+    if (w > 0 && out[w - 1].index == out[r].index) {
+      out[w - 1] = out[r];
+    } else {
+      out[w++] = out[r];
+    }
+  }
+  out.resize(w);
+}
+
+// Squared Euclidean distance between two sorted sparse rows (absent features are 0). The
+// terms are added in increasing index order, skipping only exact zeros, so the sum is
+// the one a dense loop over every index would give.
+static double squared_distance(const std::vector<Feature>& a, const std::vector<Feature>& b) {
+  double d = 0;
+  if (a.size() == b.size()) {
+    // The usual case, tabular data: the same features in both rows, a straight loop.
+    size_t i = 0;
+    for (; i < a.size() && a[i].index == b[i].index; ++i) {
+      double diff = a[i].value - b[i].value;
+      d += diff * diff;
+    }
+    if (i == a.size()) return d;
+    d = 0;
+  }
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    double diff;
+    if (j == b.size() || (i < a.size() && a[i].index < b[j].index)) {
+      diff = a[i++].value;
+    } else if (i == a.size() || b[j].index < a[i].index) {
+      diff = b[j++].value;
+    } else {
+      diff = a[i++].value - b[j++].value;
+    }
+    d += diff * diff;
+  }
+  return d;
 }
 
 void KNearestNeighbors::predict(const Features& x, Prediction& out) {
@@ -47,14 +93,9 @@ void KNearestNeighbors::predict(const Features& x, Prediction& out) {
     out.value = 0;
     return;
   }
-  densify(x, query_);
+  sorted_copy(x, query_);
   nearest_.clear();
-  for (size_t r = 0; r < count_; ++r) {
-    const double* row = &rows_[r * dims_];
-    double d = 0;
-    for (size_t j = 0; j < dims_; ++j) d += (row[j] - query_[j]) * (row[j] - query_[j]);
-    nearest_.emplace_back(d, r);
-  }
+  for (size_t r = 0; r < count_; ++r) nearest_.emplace_back(squared_distance(rows_[r], query_), r);
   size_t k = std::min<size_t>(static_cast<size_t>(k_), nearest_.size());
   std::partial_sort(nearest_.begin(), nearest_.begin() + static_cast<std::ptrdiff_t>(k),
                     nearest_.end());
@@ -92,44 +133,43 @@ void KNearestNeighbors::predict(const Features& x, Prediction& out) {
 }
 
 void KNearestNeighbors::learn(const Features& x, const Target& y, double) {
-  size_t need = 0;
-  for (const auto& f : x.numbers()) need = std::max<size_t>(need, f.index + 1);
-  if (need > dims_) {
-    // Widen every stored row: a new feature was 0 in the past.
-    std::vector<double> wider(window_ * need, 0.0);
-    for (size_t r = 0; r < count_; ++r) {
-      std::copy_n(&rows_[r * dims_], dims_, &wider[r * need]);
-    }
-    rows_.swap(wider);
-    dims_ = need;
-  }
-  if (rows_.size() < window_ * dims_) rows_.resize(window_ * dims_, 0.0);
-  double* row = &rows_[next_ * dims_];
-  std::fill(row, row + dims_, 0.0);
-  for (const auto& f : x.numbers()) row[f.index] = f.value;
+  // Rows are sparse: a hashed or one-hot feature space costs what an event holds, not
+  // its largest index. A ring slot keeps its capacity, so steady state allocates nothing.
+  sorted_copy(x, rows_[next_]);
   targets_[next_] = regression_ ? y.value : static_cast<double>(y.label);
   next_ = (next_ + 1) % window_;
   count_ = std::min(count_ + 1, window_);
 }
 
 void KNearestNeighbors::save(BinaryWriter& out) const {
-  out.put<uint64_t>(dims_);
   out.put<uint64_t>(count_);
   out.put<uint64_t>(next_);
-  out.put_vector(rows_);
+  for (size_t r = 0; r < count_; ++r) {
+    out.put<uint64_t>(rows_[r].size());
+    for (const auto& f : rows_[r]) {  // field by field: Feature has padding
+      out.put(f.index);
+      out.put(f.value);
+    }
+  }
   out.put_vector(targets_);
 }
 
 void KNearestNeighbors::load(BinaryReader& in) {
-  dims_ = in.get<uint64_t>();
   count_ = in.get<uint64_t>();
   next_ = in.get<uint64_t>();
-  rows_ = in.get_vector<double>();
-  targets_ = in.get_vector<double>();
-  if (count_ > window_ || next_ >= window_ || targets_.size() != window_ ||
-      (dims_ && rows_.size() != window_ * dims_)) {
-    in.fail("knn window");
+  if (count_ > window_ || next_ >= window_) in.fail("knn window");
+  for (auto& row : rows_) row.clear();
+  for (size_t r = 0; r < count_; ++r) {
+    auto n = in.get<uint64_t>();
+    if (n > (1u << 24)) in.fail("knn row length");
+    rows_[r].resize(n);
+    for (auto& f : rows_[r]) {
+      f.index = in.get<uint32_t>();
+      f.value = in.get<double>();
+    }
   }
+  targets_ = in.get_vector<double>();
+  if (targets_.size() != window_) in.fail("knn window");
 }
 
 }  // namespace rtml

@@ -12,11 +12,12 @@ namespace rtml {
 class ParamSet;
 
 // Keeps the last window_size events (features and target) and predicts from the
-// n_neighbors nearest by Euclidean distance (absent features count as 0). The
+// n_neighbors nearest by Euclidean distance over sparse rows (absent features count as
+// 0, and a row costs the features it holds, whatever their indices). The
 // classifier votes with weight 1/distance (an exact match decides alone); the regressor
 // averages its neighbours' targets. Defaults as River's KNNClassifier and KNNRegressor:
 // n_neighbors 5, window_size 1000, weighted votes, mean aggregation. Brute force:
-// O(window_size * features) per prediction. Not thread-safe.
+// O(window_size * features per event) per prediction. Not thread-safe.
 class KNearestNeighbors final : public Model {
  public:
   static std::unique_ptr<Model> classifier(ParamSet& params);
@@ -31,17 +32,17 @@ class KNearestNeighbors final : public Model {
   void load(BinaryReader& in) override;
 
  private:
-  void densify(const Features& x, std::vector<double>& out) const;
+  // x's numbers sorted by index, one per index.
+  static void sorted_copy(const Features& x, std::vector<Feature>& out);
   bool regression_;
   int k_;
   size_t window_;
   bool weighted_;
-  size_t dims_ = 0;              // width of stored rows
-  std::vector<double> rows_;     // window_ rows of dims_ values, a ring
-  std::vector<double> targets_;  // class index or value, by row
+  std::vector<std::vector<Feature>> rows_;  // a ring of window_ sparse rows
+  std::vector<double> targets_;             // class index or value, by row
   size_t count_ = 0, next_ = 0;
   // Reused per event.
-  std::vector<double> query_;
+  std::vector<Feature> query_;
   std::vector<std::pair<double, size_t>> nearest_;
 };
 
