@@ -1,6 +1,7 @@
 // rtml drift: run a drift detector over a stream of numbers.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -114,8 +115,11 @@ std::function<int()> add_models_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("models", "List the models and transforms a pipeline can use");
   (void)cmd;
   return [] {
+    size_t width = 0;
+    for (const auto& c : components()) width = std::max(width, c.name.size());
     for (const auto& c : components()) {
-      fmt::print("{:<24} {:<10} {}\n", c.name, c.make_model ? "model" : "transform", c.summary);
+      fmt::print("{:<{}} {:<10} {}\n", c.name, width, c.make_model ? "model" : "transform",
+                 c.summary);
     }
     return 0;
   };
