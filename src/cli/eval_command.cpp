@@ -43,6 +43,10 @@ int run(EvalOptions& o) {
     throw Error("give exactly one of --model EXPR and --load PATH");
   }
   Pipeline pipeline = o.load.empty() ? Pipeline(o.model) : Pipeline::load(o.load);
+  if (o.config.target.empty() && pipeline.model().needs_target()) {
+    throw Error("--target is required: " + std::string(pipeline.model().kind()) +
+                " learns from a label column");
+  }
   EvalResult r = run_eval(c, pipeline);
   if (!o.save.empty()) pipeline.save(o.save);
   double eps = r.seconds > 0 ? r.events / r.seconds : 0.0;
@@ -98,7 +102,9 @@ std::function<int()> add_eval_command(CLI::App& app) {
                   "CSV, CSV.gz, JSON Lines file, '-' for stdin, or "
                   "synth:sea|hyperplane|agrawal?n=..&seed=..")
       ->required();
-  cmd->add_option("--target", o->config.target, "The column to predict")->required();
+  cmd->add_option("--target", o->config.target,
+                  "The column to predict; an anomaly detector may go without one and only "
+                  "score");
   cmd->add_option("--model", o->model,
                   "Pipeline expression, e.g. \"standard_scaler | logistic_regression(lr=0.005)\"");
   cmd->add_option("--drop", o->drop, "Columns to ignore, comma-separated");

@@ -123,6 +123,10 @@ class Featurizer {
         has_target = true;
       }
     }
+    if (config_.target.empty()) {
+      y = Target::of_class(0);  // a model that needs no label ignores it
+      return true;
+    }
     if (!has_target) reason = "missing target '" + config_.target + "'";
     return has_target;
   }
@@ -250,8 +254,10 @@ DecodeOptions decode_options(const EvalConfig& config, Pipeline& pipeline,
   for (const auto& [name, type] : pipeline.input_types()) o.types[name] = type;
   for (const auto& c : config.categorical) o.types[c] = ColumnType::kCategorical;
   for (const auto& c : config.numeric) o.types[c] = ColumnType::kNumeric;
-  o.types[config.target] =
-      pipeline.task() == Task::kRegression ? ColumnType::kNumeric : ColumnType::kCategorical;
+  if (!config.target.empty()) {
+    o.types[config.target] =
+        pipeline.task() == Task::kRegression ? ColumnType::kNumeric : ColumnType::kCategorical;
+  }
   if (reporter) {
     o.on_bad_line = [reporter](const BadLine& b) { reporter->report(b.line, b.reason); };
   }
@@ -350,13 +356,18 @@ class ProgressLine {
 }  // namespace
 
 EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
-  bool binary = pipeline.task() != Task::kRegression && setup_labels(config, pipeline);
+  // Without a target (an anomaly detector) every event is scored and learned from; there
+  // is nothing to score the scores against, so no metrics.
+  const bool unlabeled = config.target.empty();
+  bool binary =
+      !unlabeled && pipeline.task() != Task::kRegression && setup_labels(config, pipeline);
   BadLineReporter reporter(config.data, config.max_bad_line_reports);
   auto source = open_source(config.data, decode_options(config, pipeline, &reporter));
   // A JSON Lines source learns its columns as it reads; the others know them now.
   const auto& columns = source->columns();
-  if (!columns.empty() && std::none_of(columns.begin(), columns.end(),
-                                       [&](const Column& c) { return c.name == config.target; })) {
+  if (!unlabeled && !columns.empty() &&
+      std::none_of(columns.begin(), columns.end(),
+                   [&](const Column& c) { return c.name == config.target; })) {
     std::string names;
     for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c.name;
     throw Error(config.data + ": no column named '" + config.target + "' (columns: " + names + ")");
@@ -391,7 +402,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     }
     pv.process(x, y);
     progress.tick(pv);
-    if (drift) {
+    if (drift && !unlabeled) {
       const Prediction& p = pv.last_prediction();
       drift->update(regression ? std::abs(y.value - p.value)
                                : (p.has_label && p.label == y.label ? 0.0 : 1.0));
@@ -399,7 +410,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     }
     if (output) {
       const Prediction& p = pv.last_prediction();
-      if (regression) {
+      if (regression || unlabeled) {
         fmt::print(output.get(), "{}\n", p.value);
       } else {
         fmt::print(output.get(), "{},{}\n", p.has_label ? pipeline.labels().name(p.label) : "",
@@ -481,8 +492,10 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   result.events = pv.events();
   result.skipped += source->stats().skipped;
   result.non_finite = source->stats().non_finite;
-  result.metrics = pv.metrics();
-  result.rolling = pv.rolling_metrics();
+  if (!unlabeled) {
+    result.metrics = pv.metrics();
+    result.rolling = pv.rolling_metrics();
+  }
   result.binary = binary;
   return result;
 }

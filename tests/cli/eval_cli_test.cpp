@@ -309,3 +309,36 @@ TEST(DriftCli, FindsTheChangeInANumberStream) {
 
 }  // namespace
 }  // namespace rtml
+
+namespace rtml {
+namespace {
+
+TEST(EvalCli, AnAnomalyDetectorScoresWithoutATarget) {
+  test::TempDir dir;
+  std::string bin = RTML_BINARY;
+  auto r = test::run(bin + " eval --json --data 'synth:sea?n=3000' --drop class --model " +
+                     q("min_max_scaler | half_space_trees") + " --output " + dir.file("s.txt"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  json j = json::parse(test::last_line(r.out));
+  EXPECT_EQ(j["events"], 3000);
+  EXPECT_TRUE(j["metrics"].empty());  // nothing to score the scores against
+  std::ifstream in(dir.file("s.txt"));
+  std::string line;
+  int n = 0, zeros = 0;
+  while (std::getline(in, line)) {
+    double s = std::stod(line);
+    EXPECT_GE(s, 0.0);
+    EXPECT_LE(s, 1.0);
+    zeros += s == 0.0;
+    ++n;
+  }
+  EXPECT_EQ(n, 3000);
+  EXPECT_EQ(zeros, 250);  // the first window has no reference yet
+  // A model that learns from labels still needs one.
+  r = test::run(bin + " eval --data 'synth:sea?n=100' --model hoeffding_tree");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("--target is required: hoeffding_tree"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace rtml

@@ -57,6 +57,9 @@ class Model {
   virtual void learn(const Features& x, const Target& y, double weight) = 0;
   virtual void save(BinaryWriter& out) const = 0;
   virtual void load(BinaryReader& in) = 0;
+  // False for a model that learns without labels (an anomaly detector): rtml eval can
+  // then run it without --target, writing a score per event.
+  virtual bool needs_target() const { return true; }
   // True if the model reads categorical features itself (the recommenders), so that a
   // pipeline ending in it needs no encoder step.
   virtual bool uses_categories() const { return false; }

@@ -40,8 +40,9 @@ class HalfSpaceTrees final : public Model {
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
-  // The features carry no names the trees need, but categories are simply ignored.
+  // Categories are simply ignored; labels too (they only score the scores).
   bool uses_categories() const override { return true; }
+  bool needs_target() const override { return false; }
 
   // The anomaly score of x in [0, 1].
   double score(const Features& x) const;
