@@ -130,7 +130,7 @@ void HalfSpaceTrees::save(BinaryWriter& out) const {
   out.put_vector(latest_);
   out.put(counter_);
   out.put<uint8_t>(first_window_);
-  for (uint64_t s : rng_.state()) out.put(s);
+  out.put(rng_.state());
 }
 
 void HalfSpaceTrees::load(BinaryReader& in) {
@@ -141,9 +141,7 @@ void HalfSpaceTrees::load(BinaryReader& in) {
   latest_ = in.get_vector<uint32_t>();
   counter_ = in.get<uint32_t>();
   first_window_ = in.get<uint8_t>();
-  std::array<uint64_t, 4> state;
-  for (auto& s : state) s = in.get<uint64_t>();
-  rng_.set_state(state);
+  rng_.set_state(in.get<std::array<uint64_t, 4>>());
   const size_t internal = nodes_per_tree_ / 2, trees = config_.n_trees;
   bool built = !feature_.empty();
   if ((built &&

@@ -231,7 +231,7 @@ void AdaptiveRandomForest::save(BinaryWriter& out) const {
     m->warning.save(out);
     for (double v : {m->score, m->scored, m->res_n, m->res_mean, m->res_m2}) out.put(v);
   }
-  for (uint64_t s : rng_.state()) out.put(s);
+  out.put(rng_.state());
   out.put(drifts_);
   out.put(warnings_);
 }
@@ -259,9 +259,7 @@ void AdaptiveRandomForest::load(BinaryReader& in) {
     }
     members_.push_back(std::move(m));
   }
-  std::array<uint64_t, 4> state;
-  for (auto& s : state) s = in.get<uint64_t>();
-  rng_.set_state(state);
+  rng_.set_state(in.get<std::array<uint64_t, 4>>());
   drifts_ = in.get<uint64_t>();
   warnings_ = in.get<uint64_t>();
 }

@@ -161,7 +161,7 @@ void FactorizationMachine::save(BinaryWriter& out) const {
     out.put_vector(t->v);
   }
   out.put(w0_);
-  for (uint64_t s : rng_.state()) out.put(s);
+  out.put(rng_.state());
 }
 
 void FactorizationMachine::load(BinaryReader& in) {
@@ -174,9 +174,7 @@ void FactorizationMachine::load(BinaryReader& in) {
     }
   }
   w0_ = in.get<double>();
-  std::array<uint64_t, 4> state;
-  for (auto& s : state) s = in.get<uint64_t>();
-  rng_.set_state(state);
+  rng_.set_state(in.get<std::array<uint64_t, 4>>());
 }
 
 }  // namespace rtml

@@ -135,7 +135,7 @@ void MatrixFactorization::save(BinaryWriter& out) const {
   out.put_vector(item_latent_);
   out.put(mean_);
   out.put(seen_);
-  for (uint64_t s : rng_.state()) out.put(s);
+  out.put(rng_.state());
 }
 
 void MatrixFactorization::load(BinaryReader& in) {
@@ -152,9 +152,7 @@ void MatrixFactorization::load(BinaryReader& in) {
   }
   mean_ = in.get<double>();
   seen_ = in.get<double>();
-  std::array<uint64_t, 4> state;
-  for (auto& s : state) s = in.get<uint64_t>();
-  rng_.set_state(state);
+  rng_.set_state(in.get<std::array<uint64_t, 4>>());
 }
 
 }  // namespace rtml

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "feature_subset.h"
+
 namespace rtml::detail {
 
 namespace {
@@ -99,21 +101,6 @@ bool ClassLeaf::watches(uint32_t feature) const {
   return std::binary_search(subset.begin(), subset.end(), feature);
 }
 
-void ClassLeaf::sample_subset(const Features& x, int max_features, Random& rng) {
-  sampled = true;
-  subset.clear();
-  for (const auto& f : x.numbers()) subset.push_back(f.index);
-  std::sort(subset.begin(), subset.end());
-  // A partial Fisher-Yates shuffle picks max_features distinct features.
-  size_t m = std::min(subset.size(), static_cast<size_t>(max_features));
-  for (size_t i = 0; i < m; ++i) {
-    size_t j = i + rng.below(subset.size() - i);
-    std::swap(subset[i], subset[j]);
-  }
-  subset.resize(m);
-  std::sort(subset.begin(), subset.end());
-}
-
 void ClassLeaf::learn(const Features& x, uint32_t label, double weight, LeafVote vote,
                       int max_features, Random* rng) {
   if (vote == LeafVote::kAdaptive && active && total() > 0) {
@@ -126,7 +113,10 @@ void ClassLeaf::learn(const Features& x, uint32_t label, double weight, LeafVote
   if (label >= classes.size()) classes.resize(label + 1, 0.0);
   classes[label] += weight;
   if (!active) return;
-  if (max_features > 0 && !sampled && rng != nullptr) sample_subset(x, max_features, *rng);
+  if (max_features > 0 && !sampled && rng != nullptr) {
+    sampled = true;
+    sample_feature_subset(x, max_features, *rng, subset);
+  }
   for (const auto& f : x.numbers()) {
     if (!watches(f.index)) continue;
     if (f.index >= stats.size()) stats.resize(f.index + 1);

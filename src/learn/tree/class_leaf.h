@@ -91,7 +91,6 @@ class ClassLeaf {
 
  private:
   bool watches(uint32_t feature) const;
-  void sample_subset(const Features& x, int max_features, Random& rng);
 };
 
 // Index of the largest value (first on ties), -1 when v is empty.

@@ -93,7 +93,13 @@ std::unique_ptr<Model> HoeffdingAdaptiveTreeClassifier::make(ParamSet& p) {
 }
 
 HoeffdingAdaptiveTreeClassifier::HoeffdingAdaptiveTreeClassifier(Config config)
-    : config_(config), root_(new_leaf(0)), rng_(config.seed) {}
+    : config_(config),
+      root_(new_leaf(0)),
+      rng_(config.seed),
+      // Every node's ADWIN window keeps growing with the log of the events it has seen,
+      // and only a branch can shed it, so the tree stops growing at 60% of the limit and
+      // leaves the rest to its windows.
+      budget_(config.max_size_mib * 0.6, config.memory_estimate_period) {}
 
 HoeffdingAdaptiveTreeClassifier::~HoeffdingAdaptiveTreeClassifier() = default;
 
@@ -132,11 +138,7 @@ int HoeffdingAdaptiveTreeClassifier::main_prediction(const Node& subtree, const 
 void HoeffdingAdaptiveTreeClassifier::learn(const Features& x, const Target& y, double weight) {
   int predicted = main_prediction(*root_, x);
   learn_node(root_, x, y.label, weight, predicted, true);
-  seen_ += weight;
-  if (seen_ - last_estimate_ >= config_.memory_estimate_period) {
-    last_estimate_ = seen_;
-    enforce_memory_limit(true);
-  }
+  if (budget_.count(weight)) enforce_memory_limit(true);
 }
 
 namespace {
@@ -164,14 +166,9 @@ size_t HoeffdingAdaptiveTreeClassifier::memory_bytes() const {
 }
 
 void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit(bool restructure) {
-  // Every node's ADWIN window keeps growing with the log of the events it has seen, and
-  // only a branch can shed it, so the tree stops growing at 60% of the limit and leaves
-  // the rest to its windows.
-  auto limit = static_cast<size_t>(config_.max_size_mib * 1024 * 1024 * 0.6);
+  size_t limit = budget_.limit();
   size_t used = memory_bytes();
-  near_limit_ = used > limit / 2;
-  leaves_at_estimate_ = leaves_;
-  if (used <= limit) return;
+  if (!budget_.measured(used, leaves_)) return;
   // Least promising first: the least misclassified weight.
   std::vector<std::pair<double, Node*>> order;
   for_each_node(*root_, [&](Node& n) {
@@ -180,16 +177,13 @@ void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit(bool restructure) {
     double top = c.empty() ? 0.0 : *std::max_element(c.begin(), c.end());
     order.emplace_back(n.leaf->total() - top, &n);
   });
-  std::sort(order.begin(), order.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [promise, node] : order) {
-    if (used <= limit) break;
+  used = detail::shed_least_promising(order, used, limit, [&](Node* node) {
     size_t before = node->leaf->bytes() + node->detector.bytes();
     node->leaf->deactivate();
     // A leaf's window only restarts its error mean; an inactive leaf can start afresh.
     node->detector = Adwin(config_.adwin_delta);
-    used -= before - (node->leaf->bytes() + node->detector.bytes());
-  }
+    return before - (node->leaf->bytes() + node->detector.bytes());
+  });
   if (used <= limit || !restructure) return;
   // Still over: the structure itself is too big. Alternates go first, then branches whose
   // children are both inactive leaves fold back into one inactive leaf, deepest first.
@@ -310,7 +304,7 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
   leaves_ += 1;  // two new leaves for one
   // As the Hoeffding tree: every split near the limit, and whenever it grew by half.
   // Inside the descent only leaves may change: the nodes on the path are in use.
-  if (near_limit_ || 2 * leaves_ >= 3 * leaves_at_estimate_) enforce_memory_limit(false);
+  if (budget_.after_split(leaves_)) enforce_memory_limit(false);
 }
 
 void HoeffdingAdaptiveTreeClassifier::collect(const Node& subtree, const Features& x,
@@ -369,13 +363,10 @@ void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
     }
   };
   Saver::node(*root_, out);
-  for (uint64_t s : rng_.state()) out.put(s);
+  out.put(rng_.state());
   out.put(switches_);
   out.put(alternates_);
-  out.put(seen_);
-  out.put(last_estimate_);
-  out.put<uint8_t>(near_limit_);
-  out.put<uint64_t>(leaves_at_estimate_);
+  budget_.save(out);
   out.put<uint64_t>(leaves_);
 }
 
@@ -405,15 +396,10 @@ void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
     }
   };
   root_ = Loader{config_.adwin_delta}.node(in, 0);
-  std::array<uint64_t, 4> state;
-  for (auto& s : state) s = in.get<uint64_t>();
-  rng_.set_state(state);
+  rng_.set_state(in.get<std::array<uint64_t, 4>>());
   switches_ = in.get<uint64_t>();
   alternates_ = in.get<uint64_t>();
-  seen_ = in.get<double>();
-  last_estimate_ = in.get<double>();
-  near_limit_ = in.get<uint8_t>();
-  leaves_at_estimate_ = in.get<uint64_t>();
+  budget_.load(in);
   leaves_ = in.get<uint64_t>();
 }
 

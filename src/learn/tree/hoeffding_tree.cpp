@@ -49,7 +49,9 @@ std::unique_ptr<Model> HoeffdingTreeClassifier::make(ParamSet& p) {
 }
 
 HoeffdingTreeClassifier::HoeffdingTreeClassifier(Config config)
-    : config_(config), rng_(config.seed) {
+    : config_(config),
+      rng_(config.seed),
+      budget_(config.max_size_mib, config.memory_estimate_period) {
   leaves_.push_back(std::make_unique<ClassLeaf>());
 }
 
@@ -100,7 +102,6 @@ void HoeffdingTreeClassifier::learn(const Features& x, const Target& y, double w
   uint32_t node = nodes_.sort(x);
   ClassLeaf& leaf = *leaves_[nodes_[node].leaf];
   leaf.learn(x, y.label, weight, leaf_vote(config_.leaf_prediction), config_.max_features, &rng_);
-  seen_ += weight;
   if (leaf.active) {
     double total = leaf.total();
     if (total - leaf.last_attempt >= config_.grace_period &&
@@ -110,18 +111,12 @@ void HoeffdingTreeClassifier::learn(const Features& x, const Target& y, double w
       if (nodes_[node].feature < 0) leaves_[nodes_[node].leaf]->last_attempt = total;
     }
   }
-  if (seen_ - last_estimate_ >= config_.memory_estimate_period) {
-    last_estimate_ = seen_;
-    enforce_memory_limit();
-  }
+  if (budget_.count(weight)) enforce_memory_limit();
 }
 
 void HoeffdingTreeClassifier::enforce_memory_limit() {
-  auto limit = static_cast<size_t>(config_.max_size_mib * 1024 * 1024);
   size_t used = memory_bytes();
-  near_limit_ = used > limit / 2;
-  leaves_at_estimate_ = leaves_.size();
-  if (used <= limit) return;
+  if (!budget_.measured(used, leaves_.size())) return;
   // Least promising first: a leaf that misclassifies little weight has least to gain
   // from splitting further.
   std::vector<std::pair<double, uint32_t>> order;
@@ -131,14 +126,12 @@ void HoeffdingTreeClassifier::enforce_memory_limit() {
     double top = l.classes.empty() ? 0.0 : *std::max_element(l.classes.begin(), l.classes.end());
     order.emplace_back(l.total() - top, i);
   }
-  std::sort(order.begin(), order.end());
-  for (const auto& [promise, i] : order) {
-    if (used <= limit) break;
+  detail::shed_least_promising(order, used, budget_.limit(), [&](uint32_t i) {
     ClassLeaf& l = *leaves_[i];
     size_t before = l.bytes();
     l.deactivate();
-    used -= before - l.bytes();
-  }
+    return before - l.bytes();
+  });
 }
 
 void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
@@ -166,22 +159,15 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   leaves_.push_back(std::move(right_leaf));
   nodes_.split(node_index, choice.feature, choice.threshold, old_leaf,
                static_cast<uint32_t>(leaves_.size() - 1));
-  // Near the limit every split is checked, and before it whenever the tree has grown
-  // by half since the last look: a young tree cannot outgrow its budget between two
-  // periodic estimates.
-  if (near_limit_ || 2 * leaves_.size() >= 3 * leaves_at_estimate_) enforce_memory_limit();
+  if (budget_.after_split(leaves_.size())) enforce_memory_limit();
 }
 
 void HoeffdingTreeClassifier::save(BinaryWriter& out) const {
   nodes_.save(out);
   out.put<uint64_t>(leaves_.size());
   for (const auto& l : leaves_) l->save(out);
-  auto state = rng_.state();
-  for (uint64_t s : state) out.put(s);
-  out.put(seen_);
-  out.put(last_estimate_);
-  out.put<uint8_t>(near_limit_);
-  out.put<uint64_t>(leaves_at_estimate_);
+  out.put(rng_.state());
+  budget_.save(out);
 }
 
 void HoeffdingTreeClassifier::load(BinaryReader& in) {
@@ -196,13 +182,8 @@ void HoeffdingTreeClassifier::load(BinaryReader& in) {
     leaves_.push_back(std::move(l));
   }
   if (!nodes_.valid(leaves_.size())) in.fail("tree structure");
-  std::array<uint64_t, 4> state;
-  for (auto& s : state) s = in.get<uint64_t>();
-  rng_.set_state(state);
-  seen_ = in.get<double>();
-  last_estimate_ = in.get<double>();
-  near_limit_ = in.get<uint8_t>();
-  leaves_at_estimate_ = in.get<uint64_t>();
+  rng_.set_state(in.get<std::array<uint64_t, 4>>());
+  budget_.load(in);
 }
 
 }  // namespace rtml

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "feature_subset.h"
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
 
@@ -57,16 +58,6 @@ struct HoeffdingTreeRegressor::Leaf {
   bool watches(uint32_t feature) const {
     return !sampled || std::binary_search(subset.begin(), subset.end(), feature);
   }
-  void sample(const Features& x, int max_features, Random& rng) {
-    sampled = true;
-    for (const auto& f : x.numbers()) subset.push_back(f.index);
-    std::sort(subset.begin(), subset.end());
-    size_t m = std::min(subset.size(), static_cast<size_t>(max_features));
-    for (size_t i = 0; i < m; ++i) std::swap(subset[i], subset[i + rng.below(subset.size() - i)]);
-    subset.resize(m);
-    std::sort(subset.begin(), subset.end());
-  }
-
   size_t bytes() const {
     // A map node holds the key, a Stat and the tree links (about 4 pointers' worth).
     size_t b = sizeof(Leaf) + w.capacity() * sizeof(double) + subset.capacity() * sizeof(uint32_t) +
@@ -111,7 +102,10 @@ std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
   return std::make_unique<HoeffdingTreeRegressor>(c);
 }
 
-HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config) : config_(config), rng_(config.seed) {
+HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config)
+    : config_(config),
+      rng_(config.seed),
+      budget_(config.max_size_mib, config.memory_estimate_period) {
   leaves_.push_back(std::make_unique<Leaf>());
 }
 
@@ -150,14 +144,13 @@ void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double we
   for (const auto& f : x.numbers()) leaf.w[f.index] -= config_.model_lr * g * f.value;
 
   leaf.target.add(y.value, weight);
-  seen_ += weight;
-  if (seen_ - last_estimate_ >= config_.memory_estimate_period) {
-    last_estimate_ = seen_;
-    enforce_memory_limit();
-  }
+  if (budget_.count(weight)) enforce_memory_limit();
   if (!leaf.active) return;
   double scale = std::pow(10.0, config_.digits);
-  if (config_.max_features > 0 && !leaf.sampled) leaf.sample(x, config_.max_features, rng_);
+  if (config_.max_features > 0 && !leaf.sampled) {
+    leaf.sampled = true;
+    detail::sample_feature_subset(x, config_.max_features, rng_, leaf.subset);
+  }
   for (const auto& f : x.numbers()) {
     if (!leaf.watches(f.index)) continue;
     if (f.index >= leaf.values.size()) leaf.values.resize(f.index + 1);
@@ -179,24 +172,19 @@ size_t HoeffdingTreeRegressor::memory_bytes() const {
 }
 
 void HoeffdingTreeRegressor::enforce_memory_limit() {
-  auto limit = static_cast<size_t>(config_.max_size_mib * 1024 * 1024);
   size_t used = memory_bytes();
-  near_limit_ = used > limit / 2;
-  leaves_at_estimate_ = leaves_.size();
-  if (used <= limit) return;
+  if (!budget_.measured(used, leaves_.size())) return;
   // Least promising first: the least squared error left to explain (n * variance).
   std::vector<std::pair<double, uint32_t>> order;
   for (uint32_t i = 0; i < leaves_.size(); ++i) {
     const Leaf& l = *leaves_[i];
     if (l.active) order.emplace_back(l.target.n * l.target.variance(), i);
   }
-  std::sort(order.begin(), order.end());
-  for (const auto& [promise, i] : order) {
-    if (used <= limit) break;
+  detail::shed_least_promising(order, used, budget_.limit(), [&](uint32_t i) {
     size_t before = leaves_[i]->bytes();
     leaves_[i]->deactivate();
-    used -= before - leaves_[i]->bytes();
-  }
+    return before - leaves_[i]->bytes();
+  });
 }
 
 void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
@@ -255,8 +243,7 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
   leaves_[old] = std::move(left);  // `leaf` and `top` are gone from here on
   leaves_.push_back(std::move(right));
   nodes_.split(node_index, feature, threshold, old, static_cast<uint32_t>(leaves_.size() - 1));
-  // As the classifier: every split near the limit, and whenever the tree grew by half.
-  if (near_limit_ || 2 * leaves_.size() >= 3 * leaves_at_estimate_) enforce_memory_limit();
+  if (budget_.after_split(leaves_.size())) enforce_memory_limit();
 }
 
 void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
@@ -281,11 +268,8 @@ void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
     out.put_vector(l->subset);
     out.put<uint8_t>(l->active);
   }
-  for (uint64_t s : rng_.state()) out.put(s);
-  out.put(seen_);
-  out.put(last_estimate_);
-  out.put<uint8_t>(near_limit_);
-  out.put<uint64_t>(leaves_at_estimate_);
+  out.put(rng_.state());
+  budget_.save(out);
 }
 
 void HoeffdingTreeRegressor::load(BinaryReader& in) {
@@ -317,13 +301,8 @@ void HoeffdingTreeRegressor::load(BinaryReader& in) {
     leaves_.push_back(std::move(l));
   }
   if (!nodes_.valid(leaves_.size())) in.fail("tree structure");
-  std::array<uint64_t, 4> state;
-  for (auto& s : state) s = in.get<uint64_t>();
-  rng_.set_state(state);
-  seen_ = in.get<double>();
-  last_estimate_ = in.get<double>();
-  near_limit_ = in.get<uint8_t>();
-  leaves_at_estimate_ = in.get<uint64_t>();
+  rng_.set_state(in.get<std::array<uint64_t, 4>>());
+  budget_.load(in);
 }
 
 }  // namespace rtml

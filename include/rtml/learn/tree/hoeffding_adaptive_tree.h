@@ -7,6 +7,7 @@
 
 #include "rtml/core/random.h"
 #include "rtml/learn/model.h"
+#include "rtml/learn/tree/memory_budget.h"
 
 namespace rtml {
 
@@ -81,10 +82,9 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
   std::unique_ptr<Node> root_;
   Random rng_;
   uint64_t switches_ = 0, alternates_ = 0;
-  double seen_ = 0, last_estimate_ = 0;
-  bool near_limit_ = false;
-  size_t leaves_ = 1, leaves_at_estimate_ = 1;  // leaves made by splits (not alternates)
-  std::vector<double> votes_;                   // reused per event
+  detail::MemoryBudget budget_;
+  size_t leaves_ = 1;          // leaves made by splits (not alternates)
+  std::vector<double> votes_;  // reused per event
 };
 
 }  // namespace rtml

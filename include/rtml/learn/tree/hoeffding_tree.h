@@ -7,6 +7,7 @@
 
 #include "rtml/core/random.h"
 #include "rtml/learn/model.h"
+#include "rtml/learn/tree/memory_budget.h"
 #include "rtml/learn/tree/tree_nodes.h"
 
 namespace rtml {
@@ -79,9 +80,7 @@ class HoeffdingTreeClassifier final : public Model {
   detail::TreeNodes nodes_;
   std::vector<std::unique_ptr<detail::ClassLeaf>> leaves_;
   Random rng_;
-  double seen_ = 0, last_estimate_ = 0;
-  bool near_limit_ = false;  // the last estimate was over half the limit
-  size_t leaves_at_estimate_ = 1;
+  detail::MemoryBudget budget_;
   std::vector<double> scratch_;  // reused per event
 };
 

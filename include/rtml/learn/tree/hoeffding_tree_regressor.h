@@ -8,6 +8,7 @@
 
 #include "rtml/core/random.h"
 #include "rtml/learn/model.h"
+#include "rtml/learn/tree/memory_budget.h"
 #include "rtml/learn/tree/tree_nodes.h"
 
 namespace rtml {
@@ -69,9 +70,7 @@ class HoeffdingTreeRegressor final : public Model {
   detail::TreeNodes nodes_;
   std::vector<std::unique_ptr<Leaf>> leaves_;
   Random rng_;
-  double seen_ = 0, last_estimate_ = 0;
-  bool near_limit_ = false;
-  size_t leaves_at_estimate_ = 1;
+  detail::MemoryBudget budget_;
 };
 
 }  // namespace rtml
