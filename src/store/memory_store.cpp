@@ -58,7 +58,16 @@ struct alignas(64) MemoryStore::Shard {
     uint16_t tag = tag_of(hash);
     for (size_t i = home(hash, mask);; i = (i + 1) & mask) {
       const Bucket& b = table[i];
-      if (!b.packed || (b.tag() == tag && same(b.entity(), key))) return i;
+      if (!b.packed) return i;
+      if (b.tag() == tag) {
+        // The key compare waits on the block's first line; fetch the lines after it
+        // (feature ids, times, values) at the same time rather than one after another.
+        const char* block = reinterpret_cast<const char*>(b.entity());
+        __builtin_prefetch(block + 64);
+        __builtin_prefetch(block + 128);
+        __builtin_prefetch(block + 192);
+        if (same(b.entity(), key)) return i;
+      }
     }
   }
   Entity* find(uint64_t hash, const EntityKey& key) const {
