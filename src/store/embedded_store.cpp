@@ -123,12 +123,17 @@ std::string EmbeddedStore::resolve(const Update& u, ResolvedUpdate& r, uint32_t&
   time = static_cast<uint32_t>(t);
 
   // Check everything before defining anything, so that bad input changes nothing.
-  std::vector<std::string_view> new_names;
+  // Known names keep the id found here: defining takes the registry's mutex, which
+  // writers of different keys would otherwise all queue on.
+  thread_local std::vector<std::optional<uint16_t>> found;
+  found.clear();
+  size_t new_names = 0;
   for (const auto& [name, v] : u.set) {
     auto id = registry_.find(name);
+    found.push_back(id);
     if (!id) {
       if (options_.strict_schema) return "unknown feature '" + name + "'";
-      new_names.push_back(name);
+      ++new_names;
     } else if (registry_.type(*id) != v.type) {
       return "feature '" + name + "' is a " + std::string(feature_type_name(registry_.type(*id))) +
              ", got a " + std::string(feature_type_name(v.type));
@@ -137,17 +142,21 @@ std::string EmbeddedStore::resolve(const Update& u, ResolvedUpdate& r, uint32_t&
   for (const auto& name : u.del) {
     if (!registry_.find(name)) return "unknown feature '" + name + "'";
   }
-  if (registry_.size() + new_names.size() > FeatureRegistry::kMaxFeatures) {
+  if (registry_.size() + new_names > FeatureRegistry::kMaxFeatures) {
     return "too many features (at most 65535)";
   }
   r.key = u.key;
   r.time = time;
   r.set.clear();
   r.del.clear();
-  for (const auto& [name, v] : u.set) {
-    std::string error;
-    auto id = registry_.define(name, v.type, &error);
-    if (!id) return error;  // only a race with another writer defining another type
+  for (size_t i = 0; i < u.set.size(); ++i) {
+    const auto& [name, v] = u.set[i];
+    auto id = found[i];
+    if (!id) {
+      std::string error;
+      id = registry_.define(name, v.type, &error);
+      if (!id) return error;  // only a race with another writer defining another type
+    }
     r.set.emplace_back(*id, &v);
   }
   for (const auto& name : u.del) r.del.push_back(*registry_.find(name));

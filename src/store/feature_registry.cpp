@@ -25,10 +25,17 @@ std::string_view feature_type_name(FeatureType type) {
 
 std::string FeatureRegistry::group_of(std::string_view name) { return detail::feature_group(name); }
 
+namespace {
+uint64_t name_hash(std::string_view name) { return hash64(name, 0x6e); }
+}  // namespace
+
 std::optional<uint16_t> FeatureRegistry::find(std::string_view name) const {
-  std::shared_lock lock(mu_);
-  if (auto it = index_.find(name); it != index_.end()) return static_cast<uint16_t>(it->second);
-  return std::nullopt;
+  // A slot is written once (release) after its Info; clear() is not concurrent.
+  for (size_t i = name_hash(name) & (kIndexSlots - 1);; i = (i + 1) & (kIndexSlots - 1)) {
+    uint32_t v = index_[i].load(std::memory_order_acquire);
+    if (v == 0) return std::nullopt;
+    if (*info_[v - 1].name == name) return static_cast<uint16_t>(v - 1);
+  }
 }
 
 std::optional<uint16_t> FeatureRegistry::define(std::string_view name, FeatureType type,
@@ -38,8 +45,8 @@ std::optional<uint16_t> FeatureRegistry::define(std::string_view name, FeatureTy
     return std::nullopt;
   }
   std::unique_lock lock(mu_);
-  if (auto it = index_.find(name); it != index_.end()) {
-    auto id = static_cast<uint16_t>(it->second);
+  if (auto found = find(name)) {
+    auto id = *found;
     if (info_[id].type != type) {
       if (error) {
         *error = "feature '" + std::string(name) + "' is a " +
@@ -60,14 +67,16 @@ std::optional<uint16_t> FeatureRegistry::define(std::string_view name, FeatureTy
   info.name = std::make_unique<std::string>(name);
   auto ttl = ttls_.find(group_of(name));
   info.ttl.store(ttl == ttls_.end() ? 0 : ttl->second, std::memory_order_relaxed);
-  index_.emplace(std::string(name), id);
+  size_t slot = name_hash(name) & (kIndexSlots - 1);
+  while (index_[slot].load(std::memory_order_relaxed) != 0) slot = (slot + 1) & (kIndexSlots - 1);
+  index_[slot].store(id + 1, std::memory_order_release);
   count_.store(id + 1, std::memory_order_release);
   return static_cast<uint16_t>(id);
 }
 
 void FeatureRegistry::clear() {
   std::unique_lock lock(mu_);
-  index_.clear();
+  for (size_t i = 0; i < kIndexSlots; ++i) index_[i].store(0, std::memory_order_relaxed);
   for (uint32_t id = 0; id < count_.load(std::memory_order_relaxed); ++id) info_[id].name.reset();
   count_.store(0, std::memory_order_release);
 }

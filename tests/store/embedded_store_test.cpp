@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include "../test_util.h"
@@ -283,6 +284,51 @@ TEST(EmbeddedStoreConcurrency, ReadersAndWritersStress) {
   s.reset();
   auto again = EmbeddedStore::open(o);
   EXPECT_EQ(again->entity_count(), 500u);
+}
+
+// Names are looked up without a lock while writers define new ones: a reader that finds
+// a name must get that name's id, and two writers defining the same name get one id.
+TEST(EmbeddedStoreConcurrency, FeaturesDefinedWhileOthersLookThemUp) {
+  auto s = EmbeddedStore::open(StoreOptions{});
+  constexpr int kNames = 3000;
+  auto name = [](int i) { return "g" + std::to_string(i % 7) + ".f" + std::to_string(i); };
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> wrong{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      // Both writers define every name, in opposite orders, so they race on each one.
+      for (int k = 0; k < kNames; ++k) {
+        int i = w == 0 ? k : kNames - 1 - k;
+        Update u = set(EntityKey(static_cast<uint64_t>(i)),
+                       {{name(i), FeatureValue::of_number(static_cast<double>(i))}});
+        ASSERT_EQ(s->apply(u), "");
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    Random rng(9);
+    while (!stop.load()) {
+      int i = static_cast<int>(rng.below(kNames));
+      if (auto id = s->feature(name(i))) {
+        if (s->registry().name(*id) != name(i)) wrong.fetch_add(1);
+      }
+    }
+  });
+  threads[0].join();
+  threads[1].join();
+  stop = true;
+  threads[2].join();
+  EXPECT_EQ(wrong.load(), 0u);
+  EXPECT_EQ(s->registry().size(), static_cast<size_t>(kNames));
+  std::set<uint16_t> ids;
+  for (int i = 0; i < kNames; ++i) {
+    auto id = s->feature(name(i));
+    ASSERT_TRUE(id) << name(i);
+    ids.insert(*id);
+    EXPECT_EQ(read(*s, EntityKey(static_cast<uint64_t>(i)), name(i)).number, i);
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kNames));
 }
 
 }  // namespace

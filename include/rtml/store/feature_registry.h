@@ -22,13 +22,15 @@ namespace rtml::store {
 // fixed by its declaration or its first write. A group's TTL (seconds, 0 = forever)
 // makes values older than it read as missing.
 //
-// Thread-safe: lookups of an id's type and TTL take no lock (ids index a fixed-size
-// table published with release stores); defining a feature takes a mutex.
+// Thread-safe: lookups (find, and an id's type and TTL) take no lock: ids index a
+// fixed-size table, and names find their id through a fixed-size open-addressing index,
+// both published with release stores. Writers of different keys therefore share no
+// lock here. Defining a feature takes a mutex.
 class FeatureRegistry {
  public:
   static constexpr uint32_t kMaxFeatures = 65535;
 
-  // The id of name, or nothing if unknown.
+  // The id of name, or nothing if unknown. Lock-free.
   std::optional<uint16_t> find(std::string_view name) const;
   // The id of name, defining it with type if new. Returns nothing and sets error if
   // name exists with another type, is empty, or the registry is full.
@@ -53,8 +55,12 @@ class FeatureRegistry {
     std::unique_ptr<std::string> name;
   };
   static std::string group_of(std::string_view name);
-  mutable std::shared_mutex mu_;  // guards index_ and ttls_ and writes to info_
-  StringIndex index_;
+  // Twice kMaxFeatures rounded up to a power of two, so a probe run stays short even
+  // when the registry is full.
+  static constexpr size_t kIndexSlots = size_t{1} << 17;
+  mutable std::shared_mutex mu_;  // guards ttls_ and every write to info_ and index_
+  // Slot = id + 1 of a feature whose name hashes there (linear probing), 0 = empty.
+  std::unique_ptr<std::atomic<uint32_t>[]> index_ { new std::atomic<uint32_t>[kIndexSlots] {} };
   std::map<std::string, uint32_t> ttls_;
   std::unique_ptr<Info[]> info_{new Info[kMaxFeatures]};
   std::atomic<uint32_t> count_{0};
