@@ -11,7 +11,8 @@ namespace rtml {
 namespace {
 
 constexpr std::string_view kMagic = "RTMLPIPE";
-constexpr uint32_t kVersion = 1;
+// 2: tree nodes and leaves carry nominal (categorical) splits and statistics.
+constexpr uint32_t kVersion = 2;
 
 bool parse_number_text(std::string_view text, double& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);

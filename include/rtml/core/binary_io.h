@@ -69,6 +69,9 @@ class BinaryReader {
     if (n) std::memcpy(v.data(), take(n * sizeof(T)), n * sizeof(T));
     return v;
   }
+  // The format version of the file read; a reader over a buffer from this process
+  // (constructed from bytes) reports kCurrent, so that it reads the newest layout.
+  static constexpr uint32_t kCurrent = 0xffffffffu;
   uint32_t version() const { return version_; }
   bool at_end() const { return pos_ == bytes_.size(); }
   const std::string& source() const { return source_; }
@@ -79,7 +82,7 @@ class BinaryReader {
   std::string bytes_;
   std::string source_;
   size_t pos_ = 0;
-  uint32_t version_ = 0;
+  uint32_t version_ = kCurrent;
 };
 
 }  // namespace rtml

@@ -91,7 +91,7 @@ std::unique_ptr<Model> AdaptiveRandomForest::new_tree() {
 }
 
 void AdaptiveRandomForest::start(const Features& x) {
-  auto n = static_cast<int>(x.numbers().size());
+  auto n = static_cast<int>(x.numbers().size() + x.categories().size());
   features_per_leaf_ = config_.max_features > 0
                            ? std::min(config_.max_features, std::max(n, 1))
                            : std::max(1, static_cast<int>(std::lround(std::sqrt(n))));

@@ -68,9 +68,42 @@ double GaussianObserver::cdf(double x) const {
   return 0.5 * (1.0 + std::erf((x - mean) / (s * std::sqrt(2.0))));
 }
 
+void NominalObserver::add(uint32_t id, uint32_t label, double weight) {
+  auto [it, inserted] = slot_of.try_emplace(id, static_cast<uint32_t>(ids.size()));
+  if (inserted) {
+    ids.push_back(id);
+    weights.emplace_back();
+  }
+  auto& w = weights[it->second];
+  if (label >= w.size()) w.resize(label + 1, 0.0);
+  w[label] += weight;
+  if (label >= observed.size()) observed.resize(label + 1, 0.0);
+  observed[label] += weight;
+}
+
+double NominalObserver::log_likelihood(uint32_t id, size_t c) const {
+  double seen = c < observed.size() ? observed[c] : 0.0;
+  double w = 0;
+  if (auto it = slot_of.find(id); it != slot_of.end()) {
+    const auto& per_class = weights[it->second];
+    w = c < per_class.size() ? per_class[c] : 0.0;
+  }
+  return std::log((w + 1.0) / (seen + static_cast<double>(ids.size()) + 1.0));
+}
+
+size_t NominalObserver::bytes() const {
+  // An unordered_map entry is a heap node (key, value, next pointer) plus a bucket.
+  size_t b = sizeof(NominalObserver) + ids.capacity() * sizeof(uint32_t) +
+             weights.capacity() * sizeof(weights[0]) + observed.capacity() * sizeof(double) +
+             slot_of.size() * 32 + slot_of.bucket_count() * sizeof(void*);
+  for (const auto& w : weights) b += w.capacity() * sizeof(double);
+  return b;
+}
+
 void ClassLeaf::deactivate() {
   active = false;
   std::vector<std::vector<GaussianObserver>>().swap(stats);
+  std::vector<NominalObserver>().swap(nominal);
   std::vector<uint32_t>().swap(subset);
 }
 
@@ -124,6 +157,25 @@ void ClassLeaf::learn(const Features& x, uint32_t label, double weight, LeafVote
     if (label >= per_class.size()) per_class.resize(label + 1);
     per_class[label].add(f.value, weight);
   }
+  for (const auto& c : x.categories()) {
+    if (!watches(kCategoryKey | c.column)) continue;
+    NominalObserver* o = nullptr;
+    for (auto& n : nominal) {
+      if (n.column == c.column) o = &n;
+    }
+    if (o == nullptr) {
+      o = &nominal.emplace_back();
+      o->column = c.column;
+    }
+    o->add(c.id, label, weight);
+  }
+}
+
+const NominalObserver* ClassLeaf::observer(uint32_t column) const {
+  for (const auto& n : nominal) {
+    if (n.column == column) return &n;
+  }
+  return nullptr;
 }
 
 void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
@@ -143,6 +195,9 @@ void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
       if (c >= stats[f.index].size()) continue;  // class not seen with the feature here
       lv += stats[f.index][c].log_pdf(f.value);
     }
+    for (const auto& cat : x.categories()) {
+      if (const NominalObserver* o = observer(cat.column)) lv += o->log_likelihood(cat.id, c);
+    }
     out[c] = lv;
     best = std::max(best, lv);
   }
@@ -152,7 +207,7 @@ void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
 void ClassLeaf::votes(const Features& x, LeafVote vote, std::vector<double>& out) const {
   bool use_nb =
       vote == LeafVote::kNaiveBayes || (vote == LeafVote::kAdaptive && nb_correct >= mc_correct);
-  if (use_nb && active && !stats.empty()) {
+  if (use_nb && active && (!stats.empty() || !nominal.empty())) {
     naive_bayes(x, out);
   } else {
     out = classes;
@@ -174,6 +229,28 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
   thread_local std::vector<double> left, right;
   left.assign(k, 0.0);
   right.assign(k, 0.0);
+  // The merit of sending `left` and `right` down two branches; -inf unless, as in River
+  // and MOA, both branches hold more than 1% of the weight.
+  auto split_merit = [&]() -> double {
+    double wl = 0, wr = 0;
+    for (size_t c = 0; c < k; ++c) {
+      wl += left[c];
+      wr += right[c];
+    }
+    if (!(wl / (wl + wr) > 0.01 && wr / (wl + wr) > 0.01)) return -INFINITY;
+    return pre_impurity - (wl * impurity(left) + wr * impurity(right)) / (wl + wr);
+  };
+  auto consider = [&](double feature_best, const SplitTest& test) {
+    if (feature_best == -INFINITY) return;
+    ++candidates;
+    if (feature_best > best_merit) {
+      second_merit = best_merit;
+      best_merit = feature_best;
+      choice.test = test;
+    } else if (feature_best > second_merit) {
+      second_merit = feature_best;
+    }
+  };
   for (size_t f = 0; f < stats.size(); ++f) {
     const auto& per_class = stats[f];
     if (per_class.empty()) continue;
@@ -204,29 +281,34 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
           right[c] += g.w - l;
         }
       }
-      double wl = 0, wr = 0;
-      for (size_t c = 0; c < k; ++c) {
-        wl += left[c];
-        wr += right[c];
-      }
-      // As River and MOA: both branches must hold more than 1% of the weight.
-      if (wl / (wl + wr) <= 0.01 || wr / (wl + wr) <= 0.01) continue;
-      double merit = pre_impurity - (wl * impurity(left) + wr * impurity(right)) / (wl + wr);
+      double merit = split_merit();
       if (merit > feature_best) {
         feature_best = merit;
         feature_threshold = t;
       }
     }
-    if (feature_best == -INFINITY) continue;
-    ++candidates;
-    if (feature_best > best_merit) {
-      second_merit = best_merit;
-      best_merit = feature_best;
-      choice.feature = static_cast<int32_t>(f);
-      choice.threshold = feature_threshold;
-    } else if (feature_best > second_merit) {
-      second_merit = feature_best;
+    consider(feature_best, SplitTest{static_cast<int32_t>(f), false, feature_threshold});
+  }
+  // One category against the rest of the events that had the column, as River's binary
+  // nominal splits; a column competes with its best category, like a numeric feature
+  // with its best threshold.
+  for (const NominalObserver& o : nominal) {
+    double feature_best = -INFINITY;
+    uint32_t feature_category = 0;
+    for (size_t slot = 0; slot < o.ids.size(); ++slot) {
+      const auto& in = o.weights[slot];
+      for (size_t c = 0; c < k; ++c) {
+        left[c] = c < in.size() ? in[c] : 0.0;
+        right[c] = (c < o.observed.size() ? o.observed[c] : 0.0) - left[c];
+      }
+      double merit = split_merit();
+      if (merit > feature_best) {
+        feature_best = merit;
+        feature_category = o.ids[slot];
+      }
     }
+    consider(feature_best, SplitTest{static_cast<int32_t>(o.column), true,
+                                     static_cast<double>(feature_category)});
   }
   if (candidates < 2) return choice;
   // With one real candidate the null split is second; it never beats a real one.
@@ -235,23 +317,32 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
   double range = rule.gini ? 1.0 : std::log2(std::max(2.0, present));
   double bound = std::sqrt(range * range * std::log(1.0 / rule.delta) / (2.0 * sum));
   if (!(best_merit - second_merit > bound || bound < rule.tie_threshold)) return choice;
-  if (choice.feature < 0) {
+  if (choice.test.feature < 0) {
     choice.kind = SplitChoice::kDeactivate;
     return choice;
   }
   // The winning split's class weights, recomputed once rather than kept per candidate.
-  const auto& per_class = stats[choice.feature];
   choice.left.assign(k, 0.0);
   choice.right.assign(k, 0.0);
+  choice.kind = SplitChoice::kSplit;
+  if (choice.test.nominal) {
+    const NominalObserver& o = *observer(static_cast<uint32_t>(choice.test.feature));
+    const auto& in = o.weights[o.slot_of.at(static_cast<uint32_t>(choice.test.threshold))];
+    for (size_t c = 0; c < k; ++c) {
+      choice.left[c] = c < in.size() ? in[c] : 0.0;
+      choice.right[c] = (c < o.observed.size() ? o.observed[c] : 0.0) - choice.left[c];
+    }
+    return choice;
+  }
+  const auto& per_class = stats[choice.test.feature];
   for (size_t c = 0; c < per_class.size() && c < k; ++c) {
     const GaussianObserver& g = per_class[c];
     if (g.w <= 0) continue;
-    double t = choice.threshold;
+    double t = choice.test.threshold;
     double l = t < g.min ? 0.0 : t >= g.max ? g.w : g.cdf(t) * g.w;
     choice.left[c] = l;
     choice.right[c] = g.w - l;
   }
-  choice.kind = SplitChoice::kSplit;
   return choice;
 }
 
@@ -260,6 +351,7 @@ size_t ClassLeaf::bytes() const {
              subset.capacity() * sizeof(uint32_t) +
              stats.capacity() * sizeof(std::vector<GaussianObserver>);
   for (const auto& s : stats) b += s.capacity() * sizeof(GaussianObserver);
+  for (const auto& n : nominal) b += n.bytes();
   return b;
 }
 
@@ -273,6 +365,13 @@ void ClassLeaf::save(BinaryWriter& out) const {
   out.put_vector(subset);
   out.put<uint64_t>(stats.size());
   for (const auto& per_class : stats) out.put_vector(per_class);
+  out.put<uint64_t>(nominal.size());
+  for (const auto& n : nominal) {
+    out.put(n.column);
+    out.put_vector(n.ids);
+    for (const auto& w : n.weights) out.put_vector(w);
+    out.put_vector(n.observed);
+  }
 }
 
 void ClassLeaf::load(BinaryReader& in) {
@@ -287,6 +386,21 @@ void ClassLeaf::load(BinaryReader& in) {
   if (features > (1u << 24)) in.fail("tree feature count");
   stats.resize(features);
   for (auto& per_class : stats) per_class = in.get_vector<GaussianObserver>();
+  nominal.clear();
+  if (in.version() < 2) return;
+  auto columns = in.get<uint64_t>();
+  if (columns > (1u << 24)) in.fail("tree categorical column count");
+  nominal.resize(columns);
+  for (auto& n : nominal) {
+    n.column = in.get<uint32_t>();
+    n.ids = in.get_vector<uint32_t>();
+    n.weights.resize(n.ids.size());
+    for (auto& w : n.weights) w = in.get_vector<double>();
+    n.observed = in.get_vector<double>();
+    for (uint32_t slot = 0; slot < n.ids.size(); ++slot) {
+      if (!n.slot_of.emplace(n.ids[slot], slot).second) in.fail("tree category repeated");
+    }
+  }
 }
 
 }  // namespace rtml::detail

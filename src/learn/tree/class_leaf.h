@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <limits>
+#include <unordered_map>
 #include <vector>
 
 #include "rtml/core/binary_io.h"
 #include "rtml/core/features.h"
 #include "rtml/core/random.h"
+#include "rtml/learn/tree/split_test.h"
 
 namespace rtml::detail {
 
@@ -31,6 +33,22 @@ struct GaussianObserver {
   double cdf(double x) const;
 };
 
+// Class weights by category of one categorical column at one leaf: what a nominal
+// split and naive Bayes read. Categories keep their first-seen order, so that a split
+// search (ties go to the first) is the same after save and load.
+struct NominalObserver {
+  uint32_t column = 0;
+  std::vector<uint32_t> ids;                 // category id by slot
+  std::vector<std::vector<double>> weights;  // [slot][class]
+  std::vector<double> observed;              // [class]: the weight of events with the column
+  std::unordered_map<uint32_t, uint32_t> slot_of;
+
+  void add(uint32_t id, uint32_t label, double weight);
+  // log P(category id | class c), with add-one smoothing over the categories seen.
+  double log_likelihood(uint32_t id, size_t c) const;
+  size_t bytes() const;
+};
+
 enum class LeafVote : uint8_t { kMajority, kNaiveBayes, kAdaptive };
 
 // How a leaf scores and accepts splits.
@@ -44,8 +62,7 @@ struct SplitRule {
 // The outcome of a split attempt.
 struct SplitChoice {
   enum Kind : uint8_t { kWait, kDeactivate, kSplit } kind = kWait;
-  int32_t feature = -1;
-  double threshold = 0;
+  SplitTest test;
   std::vector<double> left, right;  // class weights of the two branches
 };
 
@@ -54,7 +71,9 @@ class ClassLeaf {
  public:
   std::vector<double> classes;                       // weight by class
   std::vector<std::vector<GaussianObserver>> stats;  // [feature][class]
-  // Features this leaf watches, sorted; empty with `sampled` false means all of them.
+  std::vector<NominalObserver> nominal;              // by categorical column, first seen first
+  // Feature keys (SplitTest.h) this leaf watches, sorted; empty with `sampled` false
+  // means all of them.
   std::vector<uint32_t> subset;
   double last_attempt = 0;
   double mc_correct = 0, nb_correct = 0;
@@ -79,7 +98,8 @@ class ClassLeaf {
   // Unnormalised class scores for x.
   void votes(const Features& x, LeafVote vote, std::vector<double>& out) const;
   void naive_bayes(const Features& x, std::vector<double>& out) const;
-  // Scores binary splits at rule.n_splits thresholds per feature; kSplit when the best
+  // Scores binary splits at rule.n_splits thresholds per numeric feature and one
+  // category against the rest per categorical column; kSplit when the best feature
   // beats the second best by the Hoeffding bound (or the bound is under the tie
   // threshold), kDeactivate when keeping the leaf is best.
   SplitChoice best_split(const SplitRule& rule) const;
@@ -87,10 +107,12 @@ class ClassLeaf {
   size_t bytes() const;
 
   void save(BinaryWriter& out) const;
+  // Reads nominal statistics from files of format version 2 on.
   void load(BinaryReader& in);
 
  private:
-  bool watches(uint32_t feature) const;
+  bool watches(uint32_t key) const;
+  const NominalObserver* observer(uint32_t column) const;
 };
 
 // Index of the largest value (first on ties), -1 when v is empty.

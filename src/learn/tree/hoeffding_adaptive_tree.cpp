@@ -17,8 +17,7 @@ using detail::LeafVote;
 // (River grows alternates only under branches). Every node keeps the mean of its 0/1
 // errors since its last reset and ADWIN over the same stream to tell when it rose.
 struct HoeffdingAdaptiveTreeClassifier::Node {
-  int32_t feature = -1;
-  double threshold = 0;
+  detail::SplitTest test;  // test.feature < 0: a leaf
   uint32_t depth = 0;
   std::unique_ptr<Node> left, right, alternate;
   std::unique_ptr<ClassLeaf> leaf;
@@ -26,14 +25,10 @@ struct HoeffdingAdaptiveTreeClassifier::Node {
   double errors = 0, seen = 0;  // the running error mean is errors / seen
 
   explicit Node(double adwin_delta) : detector(adwin_delta) {}
-  bool is_leaf() const { return feature < 0; }
+  bool is_leaf() const { return test.feature < 0; }
   double error() const { return seen > 0 ? errors / seen : 0.0; }
   const Node* child(const Features& x) const {
-    for (const auto& f : x.numbers()) {
-      if (f.index == static_cast<uint32_t>(feature))
-        return f.value <= threshold ? left.get() : right.get();
-    }
-    return left.get();  // an absent feature goes left, as in the Hoeffding tree
+    return test.goes_left(x) ? left.get() : right.get();
   }
   std::unique_ptr<Node>& child_slot(const Features& x) {
     return child(x) == left.get() ? left : right;
@@ -210,7 +205,7 @@ void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit(bool restructure) {
       size_t before = n.detector.bytes() + size(*n.left) + size(*n.right);
       n.left.reset();
       n.right.reset();
-      n.feature = -1;
+      n.test = detail::SplitTest{};
       n.leaf = std::move(merged);
       n.detector = Adwin(adwin_delta);
       size_t after = n.detector.bytes() + n.leaf->bytes();
@@ -290,8 +285,7 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
   }
   // The leaf becomes a branch with a fresh error record and two new leaves that start
   // from the split's class weights.
-  node.feature = choice.feature;
-  node.threshold = choice.threshold;
+  node.test = choice.test;
   node.left = new_leaf(node.depth + 1);
   node.left->leaf->classes = std::move(choice.left);
   node.left->leaf->last_attempt = node.left->leaf->total();
@@ -347,8 +341,9 @@ void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
   // Pre-order: a node, its alternate (flagged), then its children.
   struct Saver {
     static void node(const Node& n, BinaryWriter& out) {
-      out.put(n.feature);
-      out.put(n.threshold);
+      out.put(n.test.feature);
+      out.put(n.test.threshold);
+      out.put<uint8_t>(n.test.nominal);
       out.put(n.depth);
       out.put(n.errors);
       out.put(n.seen);
@@ -376,8 +371,9 @@ void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
     std::unique_ptr<Node> node(BinaryReader& in, uint32_t level) {
       if (level > kMaxLoadDepth) in.fail("tree depth");
       auto n = std::make_unique<Node>(adwin_delta);
-      n->feature = in.get<int32_t>();
-      n->threshold = in.get<double>();
+      n->test.feature = in.get<int32_t>();
+      n->test.threshold = in.get<double>();
+      n->test.nominal = in.version() >= 2 && in.get<uint8_t>() != 0;
       n->depth = in.get<uint32_t>();
       n->errors = in.get<double>();
       n->seen = in.get<double>();

@@ -157,8 +157,7 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   right_leaf->shape_like(leaf);
   leaves_[old_leaf] = std::move(left_leaf);  // `leaf` is gone from here on
   leaves_.push_back(std::move(right_leaf));
-  nodes_.split(node_index, choice.feature, choice.threshold, old_leaf,
-               static_cast<uint32_t>(leaves_.size() - 1));
+  nodes_.split(node_index, choice.test, old_leaf, static_cast<uint32_t>(leaves_.size() - 1));
   if (budget_.after_split(leaves_.size())) enforce_memory_limit();
 }
 

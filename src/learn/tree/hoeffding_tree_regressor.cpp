@@ -46,7 +46,9 @@ struct Stat {
 struct HoeffdingTreeRegressor::Leaf {
   Stat target;
   std::vector<std::map<double, Stat>> values;  // by feature: rounded value -> target stats
-  std::vector<double> w;                       // linear model
+  // By categorical column, first seen first: category id -> target stats.
+  std::vector<std::pair<uint32_t, std::map<uint32_t, Stat>>> categories;
+  std::vector<double> w;  // linear model
   double intercept = 0;
   double mean_error = 0, model_error = 0;  // decayed absolute errors
   double last_attempt = 0;
@@ -63,11 +65,20 @@ struct HoeffdingTreeRegressor::Leaf {
     size_t b = sizeof(Leaf) + w.capacity() * sizeof(double) + subset.capacity() * sizeof(uint32_t) +
                values.capacity() * sizeof(values[0]);
     for (const auto& m : values) b += m.size() * (sizeof(double) + sizeof(Stat) + 32);
+    b += categories.capacity() * sizeof(categories[0]);
+    for (const auto& [column, m] : categories) b += m.size() * (8 + sizeof(Stat) + 32);
     return b;
   }
   void deactivate() {
     active = false;
     std::vector<std::map<double, Stat>>().swap(values);
+    decltype(categories)().swap(categories);
+  }
+  Stat& category(uint32_t column, uint32_t id) {
+    for (auto& [c, m] : categories) {
+      if (c == column) return m[id];
+    }
+    return categories.emplace_back(column, std::map<uint32_t, Stat>{}).second[id];
   }
 
   double model(const Features& x) const {
@@ -156,6 +167,10 @@ void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double we
     if (f.index >= leaf.values.size()) leaf.values.resize(f.index + 1);
     leaf.values[f.index][std::round(f.value * scale) / scale].add(y.value, weight);
   }
+  for (const auto& c : x.categories()) {
+    if (leaf.watches(detail::kCategoryKey | c.column))
+      leaf.category(c.column, c.id).add(y.value, weight);
+  }
   if (leaf.target.n - leaf.last_attempt >= config_.grace_period &&
       nodes_[node].depth < static_cast<uint32_t>(config_.max_depth)) {
     double seen = leaf.target.n;
@@ -194,8 +209,7 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
   if (pre <= 0) return;
   struct Candidate {
     double merit = -std::numeric_limits<double>::infinity();
-    int feature = -1;
-    double threshold = 0;
+    detail::SplitTest test;
     Stat left, right;
   };
   std::vector<Candidate> best;
@@ -203,7 +217,7 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
     const auto& values = leaf.values[f];
     if (values.size() < 2) continue;
     Candidate c;
-    c.feature = static_cast<int>(f);
+    c.test.feature = static_cast<int32_t>(f);
     Stat left;
     // Thresholds at each kept value: x <= value goes left, as in sort().
     for (auto it = values.begin(); std::next(it) != values.end(); ++it) {
@@ -213,7 +227,26 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
       double merit = pre - (left.n * left.variance() + right.n * right.variance()) / total.n;
       if (merit > c.merit) {
         c.merit = merit;
-        c.threshold = it->first;
+        c.test.threshold = it->first;
+        c.left = left;
+        c.right = right;
+      }
+    }
+    if (c.merit > -std::numeric_limits<double>::infinity()) best.push_back(c);
+  }
+  // One category against the rest (other categories and events without the column,
+  // which is where SplitTest sends them).
+  for (const auto& [column, stats] : leaf.categories) {
+    Candidate c;
+    c.test.feature = static_cast<int32_t>(column);
+    c.test.nominal = true;
+    for (const auto& [id, left] : stats) {
+      Stat right = Stat::minus(total, left);
+      if (left.n < config_.min_samples_split || right.n < config_.min_samples_split) continue;
+      double merit = pre - (left.n * left.variance() + right.n * right.variance()) / total.n;
+      if (merit > c.merit) {
+        c.merit = merit;
+        c.test.threshold = static_cast<double>(id);
         c.left = left;
         c.right = right;
       }
@@ -238,11 +271,10 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
   };
   auto left = make_child(top.left);
   auto right = make_child(top.right);
-  int32_t feature = top.feature;
-  double threshold = top.threshold;
+  detail::SplitTest test = top.test;
   leaves_[old] = std::move(left);  // `leaf` and `top` are gone from here on
   leaves_.push_back(std::move(right));
-  nodes_.split(node_index, feature, threshold, old, static_cast<uint32_t>(leaves_.size() - 1));
+  nodes_.split(node_index, test, old, static_cast<uint32_t>(leaves_.size() - 1));
   if (budget_.after_split(leaves_.size())) enforce_memory_limit();
 }
 
@@ -267,6 +299,15 @@ void HoeffdingTreeRegressor::save(BinaryWriter& out) const {
     out.put<uint8_t>(l->sampled);
     out.put_vector(l->subset);
     out.put<uint8_t>(l->active);
+    out.put<uint64_t>(l->categories.size());
+    for (const auto& [column, m] : l->categories) {
+      out.put(column);
+      out.put<uint64_t>(m.size());
+      for (const auto& [id, s] : m) {
+        out.put(id);
+        out.put(s);
+      }
+    }
   }
   out.put(rng_.state());
   budget_.save(out);
@@ -298,6 +339,17 @@ void HoeffdingTreeRegressor::load(BinaryReader& in) {
     l->sampled = in.get<uint8_t>();
     l->subset = in.get_vector<uint32_t>();
     l->active = in.get<uint8_t>();
+    if (in.version() >= 2) {
+      auto columns = in.get<uint64_t>();
+      if (columns > (1u << 24)) in.fail("tree categorical column count");
+      for (; columns > 0; --columns) {
+        auto& m = l->categories.emplace_back(in.get<uint32_t>(), std::map<uint32_t, Stat>{}).second;
+        for (auto k = in.get<uint64_t>(); k > 0; --k) {
+          uint32_t id = in.get<uint32_t>();
+          m[id] = in.get<Stat>();
+        }
+      }
+    }
     leaves_.push_back(std::move(l));
   }
   if (!nodes_.valid(leaves_.size())) in.fail("tree structure");

@@ -51,6 +51,8 @@ class AdaptiveRandomForest final : public Model {
     return config_.regression ? "adaptive_random_forest_regressor" : "adaptive_random_forest";
   }
   Task task() const override { return config_.regression ? Task::kRegression : Task::kMulticlass; }
+  // Categorical columns are split on natively, one category against the rest.
+  bool uses_categories() const override { return true; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;

@@ -53,6 +53,8 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
 
   std::string_view kind() const override { return "hoeffding_adaptive_tree"; }
   Task task() const override { return Task::kMulticlass; }
+  // Categorical columns are split on natively, one category against the rest.
+  bool uses_categories() const override { return true; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;

@@ -57,6 +57,8 @@ class HoeffdingTreeClassifier final : public Model {
 
   std::string_view kind() const override { return "hoeffding_tree"; }
   Task task() const override { return Task::kMulticlass; }
+  // Categorical columns are split on natively, one category against the rest.
+  bool uses_categories() const override { return true; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;

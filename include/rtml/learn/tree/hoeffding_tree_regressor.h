@@ -51,6 +51,8 @@ class HoeffdingTreeRegressor final : public Model {
 
   std::string_view kind() const override { return "hoeffding_tree_regressor"; }
   Task task() const override { return Task::kRegression; }
+  // Categorical columns are split on natively, one category against the rest.
+  bool uses_categories() const override { return true; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;

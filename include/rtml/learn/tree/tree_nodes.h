@@ -1,5 +1,5 @@
-// TreeNodes: the shape of a binary decision tree over numeric features, shared by the
-// Hoeffding trees.
+// TreeNodes: the shape of a binary decision tree over numeric and categorical features,
+// shared by the Hoeffding trees.
 #pragma once
 
 #include <cstdint>
@@ -7,6 +7,7 @@
 
 #include "rtml/core/binary_io.h"
 #include "rtml/core/features.h"
+#include "rtml/learn/tree/split_test.h"
 
 namespace rtml::detail {
 
@@ -16,10 +17,13 @@ struct TreeNode {
   uint32_t left = 0, right = 0;  // node indices of a split
   uint32_t leaf = 0;             // the leaf's slot, for a leaf
   uint32_t depth = 0;
+  bool nominal = false;
+
+  SplitTest test() const { return SplitTest{feature, nominal, threshold}; }
 };
 
-// Nodes in one vector, the root first. A split sends x[feature] <= threshold, and an
-// absent feature, to the left. Not thread-safe.
+// Nodes in one vector, the root first. A split sends the events its SplitTest accepts
+// to the left. Not thread-safe.
 class TreeNodes {
  public:
   TreeNodes() { nodes_.push_back(TreeNode{}); }
@@ -32,30 +36,21 @@ class TreeNodes {
     uint32_t n = 0;
     while (nodes_[n].feature >= 0) {
       const TreeNode& node = nodes_[n];
-      double v = 0;
-      bool found = false;
-      for (const auto& f : x.numbers()) {
-        if (f.index == static_cast<uint32_t>(node.feature)) {
-          v = f.value;
-          found = true;
-          break;
-        }
-      }
-      n = (!found || v <= node.threshold) ? node.left : node.right;
+      n = node.test().goes_left(x) ? node.left : node.right;
     }
     return n;
   }
 
   // Turns leaf node `node` into a split whose children are new leaf nodes using leaf
   // slots left_leaf and right_leaf.
-  void split(uint32_t node, int32_t feature, double threshold, uint32_t left_leaf,
-             uint32_t right_leaf) {
+  void split(uint32_t node, const SplitTest& test, uint32_t left_leaf, uint32_t right_leaf) {
     uint32_t depth = nodes_[node].depth + 1;
-    nodes_.push_back(TreeNode{-1, 0, 0, 0, left_leaf, depth});
-    nodes_.push_back(TreeNode{-1, 0, 0, 0, right_leaf, depth});
+    nodes_.push_back(TreeNode{-1, 0, 0, 0, left_leaf, depth, false});
+    nodes_.push_back(TreeNode{-1, 0, 0, 0, right_leaf, depth, false});
     TreeNode& n = nodes_[node];
-    n.feature = feature;
-    n.threshold = threshold;
+    n.feature = test.feature;
+    n.threshold = test.threshold;
+    n.nominal = test.nominal;
     n.left = static_cast<uint32_t>(nodes_.size() - 2);
     n.right = static_cast<uint32_t>(nodes_.size() - 1);
   }
@@ -70,6 +65,7 @@ class TreeNodes {
       out.put(n.right);
       out.put(n.leaf);
       out.put(n.depth);
+      out.put<uint8_t>(n.nominal);
     }
   }
 
@@ -84,6 +80,7 @@ class TreeNodes {
       node.right = in.get<uint32_t>();
       node.leaf = in.get<uint32_t>();
       node.depth = in.get<uint32_t>();
+      node.nominal = in.version() >= 2 && in.get<uint8_t>() != 0;
     }
   }
 
