@@ -48,8 +48,10 @@ std::vector<std::string> models_for(const DataSet& d) {
   }
   if (d.file.rfind("ctr_", 0) == 0) {
     return {"feature_hasher(bits=20) | logistic_regression(optimizer=ftrl)",
-            "one_hot | logistic_regression(optimizer=adagrad, lr=0.05)",
-            "one_hot | multinomial_nb"};
+            "one_hot | logistic_regression(optimizer=adagrad, lr=0.05)", "one_hot | multinomial_nb",
+            // The trees read the ids as categories themselves.
+            "hoeffding_tree", "hoeffding_adaptive_tree(seed=42)",
+            "adaptive_random_forest(seed=42)"};
   }
   switch (d.kind) {
     case Kind::kBinary:
