@@ -53,6 +53,9 @@ Update entity_update(uint64_t key, double base) {
 template <typename Op>
 Row measure(const std::string& backend, const std::string& wal, int threads,
             const std::string& name, size_t ops, Op op) {
+  // Flush what earlier rows wrote (WAL files), so that the kernel's writeback of their
+  // pages does not land in this row's tail.
+  ::sync();
   auto bare = Clock::now();
   {
     std::vector<std::thread> pool;
