@@ -56,20 +56,58 @@ double accuracy(Model& m, uint64_t seed, int from, int to) {
 }
 
 TEST(NominalSplits, ClassifiersLearnAClassCarriedByACategory) {
-  HoeffdingTreeClassifier::Config mc;
-  // Majority-class leaves: only splits can tell the categories apart (naive Bayes
-  // leaves would learn this stream without splitting).
-  mc.leaf_prediction = HoeffdingTreeClassifier::LeafPrediction::kMajority;
-  HoeffdingTreeClassifier ht(mc);
-  HoeffdingAdaptiveTreeClassifier hat(HoeffdingAdaptiveTreeClassifier::Config{});
-  AdaptiveRandomForest::Config fc;
-  fc.seed = 2;
-  AdaptiveRandomForest forest(fc);
-  // Labels are 95% right at best; the majority class scores 0.81.
-  EXPECT_GT(accuracy(ht, 1, 20000, 30000), 0.93);
-  EXPECT_GT(ht.leaf_count(), 3u);  // three categories, each split off the rest
-  EXPECT_GT(accuracy(hat, 1, 20000, 30000), 0.93);
-  EXPECT_GT(accuracy(forest, 1, 20000, 30000), 0.93);
+  for (bool binary : {true, false}) {
+    SCOPED_TRACE(binary ? "one category against the rest" : "a branch per category");
+    HoeffdingTreeClassifier::Config mc;
+    // Majority-class leaves: only splits can tell the categories apart (naive Bayes
+    // leaves would learn this stream without splitting).
+    mc.leaf_prediction = HoeffdingTreeClassifier::LeafPrediction::kMajority;
+    mc.binary_split = binary;
+    HoeffdingTreeClassifier ht(mc);
+    HoeffdingAdaptiveTreeClassifier::Config hc;
+    hc.binary_split = binary;
+    HoeffdingAdaptiveTreeClassifier hat(hc);
+    AdaptiveRandomForest::Config fc;
+    fc.seed = 2;
+    fc.binary_split = binary;
+    AdaptiveRandomForest forest(fc);
+    // Labels are 95% right at best; the majority class scores 0.81.
+    EXPECT_GT(accuracy(ht, 1, 20000, 30000), 0.93);
+    // Three categories split off the rest one by one, or a leaf per category.
+    EXPECT_GE(ht.leaf_count(), binary ? 4u : 20u);
+    EXPECT_GT(accuracy(hat, 1, 20000, 30000), 0.93);
+    EXPECT_GT(accuracy(forest, 1, 20000, 30000), 0.93);
+  }
+}
+
+TEST(NominalSplits, MultiwaySplitsGrowABranchForANewCategory) {
+  HoeffdingTreeClassifier::Config c;
+  c.leaf_prediction = HoeffdingTreeClassifier::LeafPrediction::kMajority;
+  c.binary_split = false;
+  HoeffdingTreeClassifier ht(c);
+  CategoryStream s(3);
+  Features x;
+  Prediction p;
+  bool positive;
+  double value;
+  for (int i = 0; i < 10000; ++i) {
+    s.next(x, positive, value);
+    ht.learn(x, Target::of_class(positive), 1.0);
+  }
+  size_t leaves = ht.leaf_count();
+  ASSERT_GE(leaves, 20u);  // the root branches on column 0's 20 categories
+  // A category no branch has seen takes the heaviest branch.
+  x.clear();
+  x.add_category(0, 99);
+  ht.predict(x, p);
+  EXPECT_TRUE(p.has_label);
+  // Learning from a new category gives it a branch of its own, once.
+  x.clear();
+  x.add_category(0, 20);
+  for (int i = 0; i < 50; ++i) ht.learn(x, Target::of_class(1), 1.0);
+  EXPECT_EQ(ht.leaf_count(), leaves + 1);
+  ht.predict(x, p);
+  EXPECT_EQ(p.label, 1u);
 }
 
 // Mean absolute error of a regressor over events [10000, 20000).
@@ -89,30 +127,50 @@ double late_mae(Model& m) {
 }
 
 TEST(NominalSplits, RegressorsSplitOnACategory) {
-  HoeffdingTreeRegressor::Config c;
-  c.leaf_prediction = HoeffdingTreeRegressor::LeafPrediction::kMean;
-  HoeffdingTreeRegressor tree(c);
-  AdaptiveRandomForest::Config fc;
-  fc.regression = true;
-  AdaptiveRandomForest forest(fc);
-  // One mean for every event would score about 2.6; the noise alone scores 0.8.
-  EXPECT_LT(late_mae(tree), 1.0);
-  EXPECT_LT(late_mae(forest), 1.0);
+  for (bool binary : {true, false}) {
+    SCOPED_TRACE(binary ? "one category against the rest" : "a branch per category");
+    HoeffdingTreeRegressor::Config c;
+    c.leaf_prediction = HoeffdingTreeRegressor::LeafPrediction::kMean;
+    c.binary_split = binary;
+    HoeffdingTreeRegressor tree(c);
+    AdaptiveRandomForest::Config fc;
+    fc.regression = true;
+    fc.binary_split = binary;
+    AdaptiveRandomForest forest(fc);
+    // One mean for every event would score about 2.6; the noise alone scores 0.8.
+    EXPECT_LT(late_mae(tree), 1.0);
+    EXPECT_LT(late_mae(forest), 1.0);
+  }
 }
 
 TEST(NominalSplits, SaveAndLoadKeepCategoricalStatisticsAndSplits) {
-  std::vector<std::function<std::unique_ptr<Model>()>> makers = {
-      [] { return std::make_unique<HoeffdingTreeClassifier>(HoeffdingTreeClassifier::Config{}); },
-      [] {
-        return std::make_unique<HoeffdingAdaptiveTreeClassifier>(
-            HoeffdingAdaptiveTreeClassifier::Config{});
+  std::vector<std::function<std::unique_ptr<Model>(bool)>> makers = {
+      [](bool binary) {
+        HoeffdingTreeClassifier::Config c;
+        c.binary_split = binary;
+        return std::make_unique<HoeffdingTreeClassifier>(c);
       },
-      [] { return std::make_unique<AdaptiveRandomForest>(AdaptiveRandomForest::Config{}); },
-      [] { return std::make_unique<HoeffdingTreeRegressor>(HoeffdingTreeRegressor::Config{}); },
+      [](bool binary) {
+        HoeffdingAdaptiveTreeClassifier::Config c;
+        c.binary_split = binary;
+        return std::make_unique<HoeffdingAdaptiveTreeClassifier>(c);
+      },
+      [](bool binary) {
+        AdaptiveRandomForest::Config c;
+        c.binary_split = binary;
+        return std::make_unique<AdaptiveRandomForest>(c);
+      },
+      [](bool binary) {
+        HoeffdingTreeRegressor::Config c;
+        c.binary_split = binary;
+        return std::make_unique<HoeffdingTreeRegressor>(c);
+      },
   };
-  for (auto& make : makers) {
+  for (size_t k = 0; k < 2 * makers.size(); ++k) {
+    bool binary = k % 2 == 0;
+    auto make = [&] { return makers[k / 2](binary); };
     auto m = make();
-    SCOPED_TRACE(m->kind());
+    SCOPED_TRACE(std::string(m->kind()) + (binary ? " binary" : " multiway"));
     bool regression = m->task() == Task::kRegression;
     CategoryStream s(6);
     Features x;

@@ -45,6 +45,7 @@ AdaptiveRandomForest::Config common(ParamSet& p, bool regression) {
   c.warning_delta = p.number("warning_delta", 0.01);
   if (!regression) c.weighted_vote = !p.boolean("disable_weighted_vote", false);
   c.seed = static_cast<uint64_t>(p.integer("seed", 42));
+  c.binary_split = p.boolean("binary_split", true);
   if (c.n_models < 1 || c.n_models > 10000 || c.max_features < 0 || !(c.lambda > 0) ||
       !(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) ||
       !(c.drift_delta > 0 && c.drift_delta < 1) || !(c.warning_delta > 0 && c.warning_delta < 1)) {
@@ -79,6 +80,7 @@ std::unique_ptr<Model> AdaptiveRandomForest::new_tree() {
     c.tau = config_.tau;
     c.max_features = features_per_leaf_;
     c.seed = seed;
+    c.binary_split = config_.binary_split;
     return std::make_unique<HoeffdingTreeRegressor>(c);
   }
   HoeffdingTreeClassifier::Config c;
@@ -87,6 +89,7 @@ std::unique_ptr<Model> AdaptiveRandomForest::new_tree() {
   c.tie_threshold = config_.tau;
   c.max_features = features_per_leaf_;
   c.seed = seed;
+  c.binary_split = config_.binary_split;
   return std::make_unique<HoeffdingTreeClassifier>(c);
 }
 

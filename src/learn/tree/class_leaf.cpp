@@ -307,8 +307,30 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
         feature_category = o.ids[slot];
       }
     }
-    consider(feature_best, SplitTest{static_cast<int32_t>(o.column), true,
-                                     static_cast<double>(feature_category)});
+    SplitTest test{static_cast<int32_t>(o.column), true, static_cast<double>(feature_category)};
+    if (!rule.binary_split && o.ids.size() >= 2) {
+      // A branch per category; as in River it needs two branches over 1% of the weight,
+      // and it wins a tie with the best single category.
+      double total_w = 0, post = 0;
+      for (const auto& in : o.weights) {
+        double w = 0;
+        for (double v : in) w += v;
+        total_w += w;
+        post += w * impurity(in);
+      }
+      int big = 0;
+      for (const auto& in : o.weights) {
+        double w = 0;
+        for (double v : in) w += v;
+        big += w / total_w > 0.01;
+      }
+      double merit = big >= 2 ? pre_impurity - post / total_w : -INFINITY;
+      if (merit > -INFINITY && merit >= feature_best) {
+        feature_best = merit;
+        test = SplitTest{static_cast<int32_t>(o.column), true, 0.0, true};
+      }
+    }
+    consider(feature_best, test);
   }
   if (candidates < 2) return choice;
   // With one real candidate the null split is second; it never beats a real one.
@@ -325,6 +347,13 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
   choice.left.assign(k, 0.0);
   choice.right.assign(k, 0.0);
   choice.kind = SplitChoice::kSplit;
+  if (choice.test.multiway) {
+    const NominalObserver& o = *observer(static_cast<uint32_t>(choice.test.feature));
+    choice.way_ids = o.ids;
+    choice.way_weights = o.weights;
+    for (auto& w : choice.way_weights) w.resize(k, 0.0);
+    return choice;
+  }
   if (choice.test.nominal) {
     const NominalObserver& o = *observer(static_cast<uint32_t>(choice.test.feature));
     const auto& in = o.weights[o.slot_of.at(static_cast<uint32_t>(choice.test.threshold))];

@@ -57,6 +57,9 @@ struct SplitRule {
   int n_splits = 10;
   double delta = 1e-7;
   double tie_threshold = 0.05;
+  // Categorical columns: one category against the rest only; else a multiway split (a
+  // branch per category) competes too, and wins ties, as River's default.
+  bool binary_split = true;
 };
 
 // The outcome of a split attempt.
@@ -64,6 +67,9 @@ struct SplitChoice {
   enum Kind : uint8_t { kWait, kDeactivate, kSplit } kind = kWait;
   SplitTest test;
   std::vector<double> left, right;  // class weights of the two branches
+  // A multiway split's branches: category ids and their class weights.
+  std::vector<uint32_t> way_ids;
+  std::vector<std::vector<double>> way_weights;
 };
 
 // Not thread-safe.
@@ -98,8 +104,9 @@ class ClassLeaf {
   // Unnormalised class scores for x.
   void votes(const Features& x, LeafVote vote, std::vector<double>& out) const;
   void naive_bayes(const Features& x, std::vector<double>& out) const;
-  // Scores binary splits at rule.n_splits thresholds per numeric feature and one
-  // category against the rest per categorical column; kSplit when the best feature
+  // Scores binary splits at rule.n_splits thresholds per numeric feature and, per
+  // categorical column, one category against the rest and (unless rule.binary_split) a
+  // branch per category; kSplit when the best feature
   // beats the second best by the Hoeffding bound (or the bound is under the tie
   // threshold), kDeactivate when keeping the leaf is best.
   SplitChoice best_split(const SplitRule& rule) const;

@@ -7,6 +7,7 @@
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
 #include "rtml/learn/drift/drift_detector.h"
+#include "rtml/learn/tree/way_table.h"
 
 namespace rtml {
 
@@ -20,18 +21,58 @@ struct HoeffdingAdaptiveTreeClassifier::Node {
   detail::SplitTest test;  // test.feature < 0: a leaf
   uint32_t depth = 0;
   std::unique_ptr<Node> left, right, alternate;
+  // A multiway split's children, and its branches (WayTable children index `branches`).
+  std::vector<std::unique_ptr<Node>> branches;
+  detail::WayTable ways;
   std::unique_ptr<ClassLeaf> leaf;
   Adwin detector;
   double errors = 0, seen = 0;  // the running error mean is errors / seen
 
   explicit Node(double adwin_delta) : detector(adwin_delta) {}
   bool is_leaf() const { return test.feature < 0; }
+  static int64_t category_of(const Features& x, int32_t column) {
+    return detail::category_of(x, static_cast<uint32_t>(column));
+  }
   double error() const { return seen > 0 ? errors / seen : 0.0; }
   const Node* child(const Features& x) const {
+    if (test.multiway) {
+      return branches[ways.children[ways.route(category_of(x, test.feature))]].get();
+    }
     return test.goes_left(x) ? left.get() : right.get();
   }
-  std::unique_ptr<Node>& child_slot(const Features& x) {
-    return child(x) == left.get() ? left : right;
+  // The child x goes to when the tree learns from it: the branch taken gains weight, and
+  // a category a multiway split has no branch for gets one, ending in make_leaf(depth).
+  template <typename MakeLeaf>
+  std::unique_ptr<Node>& child_to_learn(const Features& x, double weight, MakeLeaf&& make_leaf) {
+    if (!test.multiway) return test.goes_left(x) ? left : right;
+    int64_t id = category_of(x, test.feature);
+    size_t at;
+    if (id >= 0 && ways.find(static_cast<uint32_t>(id)) < 0) {
+      branches.push_back(make_leaf(depth + 1));
+      at = ways.insert(static_cast<uint32_t>(id), static_cast<uint32_t>(branches.size() - 1), 0.0);
+    } else {
+      at = ways.route(id);
+    }
+    ways.weights[at] += weight;
+    return branches[ways.children[at]];
+  }
+  template <typename F>
+  void for_each_child(F&& f) const {
+    if (test.multiway) {
+      for (const auto& b : branches) f(*b);
+    } else if (!is_leaf()) {
+      f(*left);
+      f(*right);
+    }
+  }
+  template <typename F>
+  void for_each_child(F&& f) {
+    if (test.multiway) {
+      for (auto& b : branches) f(*b);
+    } else if (!is_leaf()) {
+      f(*left);
+      f(*right);
+    }
   }
   // Feeds one 0/1 error; true when ADWIN saw the error rise.
   bool track(double wrong) {
@@ -75,6 +116,7 @@ std::unique_ptr<Model> HoeffdingAdaptiveTreeClassifier::make(ParamSet& p) {
   c.seed = static_cast<uint64_t>(p.integer("seed", 42));
   c.max_size_mib = p.number("max_size", 100);
   c.memory_estimate_period = p.number("memory_estimate_period", 1000000);
+  c.binary_split = p.boolean("binary_split", true);
   if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.n_splits < 1 ||
       c.max_depth < 1 || !(c.adwin_delta > 0 && c.adwin_delta < 1) ||
       !(c.switch_significance > 0 && c.switch_significance < 1) || !(c.max_size_mib > 0) ||
@@ -112,12 +154,8 @@ size_t HoeffdingAdaptiveTreeClassifier::leaf_count() const {
   while (!todo.empty()) {
     const Node* node = todo.back();
     todo.pop_back();
-    if (node->is_leaf()) {
-      ++n;
-    } else {
-      todo.push_back(node->left.get());
-      todo.push_back(node->right.get());
-    }
+    if (node->is_leaf()) ++n;
+    node->for_each_child([&](const Node& c) { todo.push_back(&c); });
   }
   return n;
 }
@@ -143,10 +181,7 @@ template <typename N, typename F>
 void for_each_node(N& n, F&& f) {
   f(n);
   if (n.alternate != nullptr) for_each_node(*n.alternate, f);
-  if (!n.is_leaf()) {
-    for_each_node(*n.left, f);
-    for_each_node(*n.right, f);
-  }
+  n.for_each_child([&](auto& c) { for_each_node(c, f); });
 }
 
 }  // namespace
@@ -154,7 +189,8 @@ void for_each_node(N& n, F&& f) {
 size_t HoeffdingAdaptiveTreeClassifier::memory_bytes() const {
   size_t b = sizeof(*this);
   for_each_node(*root_, [&](const Node& n) {
-    b += sizeof(Node) + n.detector.bytes() - sizeof(Adwin);
+    b += sizeof(Node) + n.detector.bytes() - sizeof(Adwin) + n.ways.bytes() - sizeof(n.ways) +
+         n.branches.capacity() * sizeof(n.branches[0]);
     if (n.is_leaf()) b += n.leaf->bytes();
   });
   return b;
@@ -189,6 +225,10 @@ void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit(bool restructure) {
     size_t limit;
     void fold(Node& n) {
       if (n.is_leaf() || used <= limit) return;
+      if (n.test.multiway) {  // only binary splits fold; their subtrees may
+        for (auto& b : n.branches) fold(*b);
+        return;
+      }
       fold(*n.left);
       fold(*n.right);
       if (used <= limit || !n.left->is_leaf() || !n.right->is_leaf() || n.left->leaf->active ||
@@ -257,7 +297,11 @@ void HoeffdingAdaptiveTreeClassifier::learn_node(std::unique_ptr<Node>& slot, co
   if (node.alternate != nullptr) {
     learn_node(node.alternate, x, y, weight, main_prediction(*node.alternate, x), false);
   }
-  learn_node(node.child_slot(x), x, y, weight, predicted, false);
+  auto& child = node.child_to_learn(x, weight, [&](uint32_t depth) {
+    ++leaves_;
+    return new_leaf(depth);
+  });
+  learn_node(child, x, y, weight, predicted, false);
 }
 
 void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, uint32_t y,
@@ -275,7 +319,8 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
     leaf.deactivate();
     return;
   }
-  detail::SplitRule rule{config_.gini, config_.n_splits, config_.delta, config_.tie_threshold};
+  detail::SplitRule rule{config_.gini, config_.n_splits, config_.delta, config_.tie_threshold,
+                         config_.binary_split};
   detail::SplitChoice choice = leaf.best_split(rule);
   leaf.last_attempt = total;
   if (choice.kind == detail::SplitChoice::kWait) return;
@@ -283,9 +328,24 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
     leaf.deactivate();
     return;
   }
-  // The leaf becomes a branch with a fresh error record and two new leaves that start
-  // from the split's class weights.
+  // The leaf becomes a branch with a fresh error record and new leaves that start from
+  // the split's class weights.
   node.test = choice.test;
+  if (choice.test.multiway) {
+    for (size_t i = 0; i < choice.way_ids.size(); ++i) {
+      auto child = new_leaf(node.depth + 1);
+      child->leaf->classes = std::move(choice.way_weights[i]);
+      child->leaf->last_attempt = child->leaf->total();
+      node.ways.insert(choice.way_ids[i], static_cast<uint32_t>(i), child->leaf->total());
+      node.branches.push_back(std::move(child));
+    }
+    node.leaf.reset();
+    node.detector = Adwin(config_.adwin_delta);
+    node.errors = node.seen = 0;
+    leaves_ += node.branches.size() - 1;
+    if (budget_.after_split(leaves_)) enforce_memory_limit(false);
+    return;
+  }
   node.left = new_leaf(node.depth + 1);
   node.left->leaf->classes = std::move(choice.left);
   node.left->leaf->last_attempt = node.left->leaf->total();
@@ -344,6 +404,7 @@ void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
       out.put(n.test.feature);
       out.put(n.test.threshold);
       out.put<uint8_t>(n.test.nominal);
+      out.put<uint8_t>(n.test.multiway);
       out.put(n.depth);
       out.put(n.errors);
       out.put(n.seen);
@@ -351,10 +412,11 @@ void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
       if (n.is_leaf()) n.leaf->save(out);
       out.put<uint8_t>(n.alternate != nullptr);
       if (n.alternate != nullptr) node(*n.alternate, out);
-      if (!n.is_leaf()) {
-        node(*n.left, out);
-        node(*n.right, out);
+      if (n.test.multiway) {
+        n.ways.save(out);
+        out.put<uint64_t>(n.branches.size());
       }
+      n.for_each_child([&](const Node& c) { node(c, out); });
     }
   };
   Saver::node(*root_, out);
@@ -373,7 +435,10 @@ void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
       auto n = std::make_unique<Node>(adwin_delta);
       n->test.feature = in.get<int32_t>();
       n->test.threshold = in.get<double>();
-      n->test.nominal = in.version() >= 2 && in.get<uint8_t>() != 0;
+      if (in.version() >= 2) {
+        n->test.nominal = in.get<uint8_t>() != 0;
+        n->test.multiway = in.get<uint8_t>() != 0;
+      }
       n->depth = in.get<uint32_t>();
       n->errors = in.get<double>();
       n->seen = in.get<double>();
@@ -384,7 +449,15 @@ void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
         n->leaf->load(in);
       }
       if (in.get<uint8_t>() != 0) n->alternate = node(in, level + 1);
-      if (!n->is_leaf()) {
+      if (n->test.multiway) {
+        n->ways.load(in);
+        auto count = in.get<uint64_t>();
+        if (count != n->ways.ids.size()) in.fail("tree multiway branch count");
+        for (uint32_t c : n->ways.children) {
+          if (c >= count) in.fail("tree multiway branch");
+        }
+        for (uint64_t i = 0; i < count; ++i) n->branches.push_back(node(in, level + 1));
+      } else if (!n->is_leaf()) {
         n->left = node(in, level + 1);
         n->right = node(in, level + 1);
       }

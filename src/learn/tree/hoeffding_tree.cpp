@@ -39,6 +39,7 @@ std::unique_ptr<Model> HoeffdingTreeClassifier::make(ParamSet& p) {
   c.max_depth = static_cast<int>(p.integer("max_depth", 1000));
   c.max_size_mib = p.number("max_size", 100);
   c.memory_estimate_period = p.number("memory_estimate_period", 1000000);
+  c.binary_split = p.boolean("binary_split", true);
   if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.n_splits < 1 ||
       c.max_depth < 1 || !(c.max_size_mib > 0) || !(c.memory_estimate_period >= 1)) {
     throw Error(
@@ -66,8 +67,7 @@ size_t HoeffdingTreeClassifier::active_leaf_count() const {
 }
 
 size_t HoeffdingTreeClassifier::memory_bytes() const {
-  size_t b = sizeof(*this) + nodes_.size() * sizeof(detail::TreeNode) +
-             leaves_.capacity() * sizeof(leaves_[0]);
+  size_t b = sizeof(*this) + nodes_.bytes() + leaves_.capacity() * sizeof(leaves_[0]);
   for (const auto& l : leaves_) b += l->bytes();
   return b;
 }
@@ -99,7 +99,10 @@ void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out) {
 }
 
 void HoeffdingTreeClassifier::learn(const Features& x, const Target& y, double weight) {
-  uint32_t node = nodes_.sort(x);
+  uint32_t node = nodes_.sort_to_learn(x, weight, [&] {
+    leaves_.push_back(std::make_unique<ClassLeaf>());
+    return static_cast<uint32_t>(leaves_.size() - 1);
+  });
   ClassLeaf& leaf = *leaves_[nodes_[node].leaf];
   leaf.learn(x, y.label, weight, leaf_vote(config_.leaf_prediction), config_.max_features, &rng_);
   if (leaf.active) {
@@ -137,16 +140,39 @@ void HoeffdingTreeClassifier::enforce_memory_limit() {
 void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   ClassLeaf& leaf = *leaves_[nodes_[node_index].leaf];
   detail::SplitRule rule{config_.criterion == Criterion::kGini, config_.n_splits, config_.delta,
-                         config_.tie_threshold};
+                         config_.tie_threshold, config_.binary_split};
   detail::SplitChoice choice = leaf.best_split(rule);
   if (choice.kind == detail::SplitChoice::kWait) return;
   if (choice.kind == detail::SplitChoice::kDeactivate) {
     leaf.deactivate();  // not splitting is best: stop spending memory here
     return;
   }
+  uint32_t old_leaf = nodes_[node_index].leaf;
+  if (choice.test.multiway) {
+    // A fresh leaf per category, starting from its class weights; the first takes the
+    // old leaf's slot.
+    std::vector<uint32_t> slots;
+    std::vector<double> weights;
+    for (size_t i = 0; i < choice.way_ids.size(); ++i) {
+      auto l = std::make_unique<ClassLeaf>();
+      l->classes = std::move(choice.way_weights[i]);
+      l->last_attempt = l->total();
+      weights.push_back(l->total());
+      if (i == 0) {
+        leaves_[old_leaf] = std::move(l);  // `leaf` is gone from here on
+        slots.push_back(old_leaf);
+      } else {
+        leaves_.push_back(std::move(l));
+        slots.push_back(static_cast<uint32_t>(leaves_.size() - 1));
+      }
+    }
+    nodes_.split_multiway(node_index, static_cast<uint32_t>(choice.test.feature), choice.way_ids,
+                          slots, weights);
+    if (budget_.after_split(leaves_.size())) enforce_memory_limit();
+    return;
+  }
   // Turn the leaf into a split node with two fresh leaves that start from the split's
   // class weights; the left one takes the old leaf's slot.
-  uint32_t old_leaf = nodes_[node_index].leaf;
   auto left_leaf = std::make_unique<ClassLeaf>();
   left_leaf->classes = std::move(choice.left);
   left_leaf->last_attempt = left_leaf->total();

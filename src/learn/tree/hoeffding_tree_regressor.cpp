@@ -104,6 +104,7 @@ std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
   c.max_depth = static_cast<int>(p.integer("max_depth", 1000));
   c.max_size_mib = p.number("max_size", 100);
   c.memory_estimate_period = p.number("memory_estimate_period", 1000000);
+  c.binary_split = p.boolean("binary_split", true);
   if (!(c.grace_period >= 1) || !(c.delta > 0 && c.delta < 1) || c.digits < 0 || c.digits > 10 ||
       !(c.max_size_mib > 0) || !(c.memory_estimate_period >= 1)) {
     throw Error(
@@ -140,7 +141,10 @@ void HoeffdingTreeRegressor::predict(const Features& x, Prediction& out) {
 }
 
 void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double weight) {
-  uint32_t node = nodes_.sort(x);
+  uint32_t node = nodes_.sort_to_learn(x, weight, [&] {
+    leaves_.push_back(std::make_unique<Leaf>());
+    return static_cast<uint32_t>(leaves_.size() - 1);
+  });
   Leaf& leaf = *leaves_[nodes_[node].leaf];
   // Score both leaf predictors on this sample before learning from it.
   double model_pred = leaf.model(x);
@@ -180,8 +184,7 @@ void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double we
 }
 
 size_t HoeffdingTreeRegressor::memory_bytes() const {
-  size_t b = sizeof(*this) + nodes_.size() * sizeof(detail::TreeNode) +
-             leaves_.capacity() * sizeof(leaves_[0]);
+  size_t b = sizeof(*this) + nodes_.bytes() + leaves_.capacity() * sizeof(leaves_[0]);
   for (const auto& l : leaves_) b += l->bytes();
   return b;
 }
@@ -211,6 +214,7 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
     double merit = -std::numeric_limits<double>::infinity();
     detail::SplitTest test;
     Stat left, right;
+    std::vector<std::pair<uint32_t, Stat>> ways;  // a multiway split's branches
   };
   std::vector<Candidate> best;
   for (size_t f = 0; f < leaf.values.size(); ++f) {
@@ -251,6 +255,21 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
         c.right = right;
       }
     }
+    if (!config_.binary_split && stats.size() >= 2) {
+      // A branch per category; it needs two branches of min_samples_split, and wins a tie.
+      double post = 0;
+      int big = 0;
+      for (const auto& [id, st] : stats) {
+        post += st.n * st.variance();
+        big += st.n >= config_.min_samples_split;
+      }
+      double merit = pre - post / total.n;
+      if (big >= 2 && merit >= c.merit) {
+        c.merit = merit;
+        c.test = detail::SplitTest{static_cast<int32_t>(column), true, 0.0, true};
+        c.ways.assign(stats.begin(), stats.end());
+      }
+    }
     if (c.merit > -std::numeric_limits<double>::infinity()) best.push_back(c);
   }
   if (best.empty()) return;
@@ -269,6 +288,29 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
     child->intercept = leaf.intercept;
     return child;
   };
+  if (top.test.multiway) {
+    std::vector<uint32_t> ids, slots;
+    std::vector<double> weights;
+    std::vector<std::unique_ptr<Leaf>> children;
+    for (const auto& [id, st] : top.ways) {
+      ids.push_back(id);
+      weights.push_back(st.n);
+      children.push_back(make_child(st));
+    }
+    auto column = static_cast<uint32_t>(top.test.feature);
+    for (size_t i = 0; i < children.size(); ++i) {
+      if (i == 0) {
+        leaves_[old] = std::move(children[0]);  // `leaf` and `top` are gone from here on
+        slots.push_back(old);
+      } else {
+        leaves_.push_back(std::move(children[i]));
+        slots.push_back(static_cast<uint32_t>(leaves_.size() - 1));
+      }
+    }
+    nodes_.split_multiway(node_index, column, ids, slots, weights);
+    if (budget_.after_split(leaves_.size())) enforce_memory_limit();
+    return;
+  }
   auto left = make_child(top.left);
   auto right = make_child(top.right);
   detail::SplitTest test = top.test;

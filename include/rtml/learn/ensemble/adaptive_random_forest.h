@@ -41,6 +41,7 @@ class AdaptiveRandomForest final : public Model {
     double warning_delta = 0.01;
     bool weighted_vote = true;  // classifier only
     uint64_t seed = 42;
+    bool binary_split = true;  // the trees' (HoeffdingTreeClassifier::Config::binary_split)
   };
   static std::unique_ptr<Model> classifier(ParamSet& params);
   static std::unique_ptr<Model> regressor(ParamSet& params);
@@ -51,7 +52,7 @@ class AdaptiveRandomForest final : public Model {
     return config_.regression ? "adaptive_random_forest_regressor" : "adaptive_random_forest";
   }
   Task task() const override { return config_.regression ? Task::kRegression : Task::kMulticlass; }
-  // Categorical columns are split on natively, one category against the rest.
+  // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;

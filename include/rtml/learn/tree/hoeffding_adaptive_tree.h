@@ -46,6 +46,9 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
     uint64_t seed = 42;
     double max_size_mib = 100;
     double memory_estimate_period = 1000000;
+    // Categorical columns: one category against the rest only (see
+    // HoeffdingTreeClassifier::Config::binary_split).
+    bool binary_split = true;
   };
   static std::unique_ptr<Model> make(ParamSet& params);
   explicit HoeffdingAdaptiveTreeClassifier(Config config);
@@ -53,7 +56,7 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
 
   std::string_view kind() const override { return "hoeffding_adaptive_tree"; }
   Task task() const override { return Task::kMulticlass; }
-  // Categorical columns are split on natively, one category against the rest.
+  // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;

@@ -49,6 +49,12 @@ class HoeffdingTreeClassifier final : public Model {
     double memory_estimate_period = 1000000;
     int max_features = 0;  // 0: all
     uint64_t seed = 0;
+    // Categorical columns: only one category against the rest (true), or also a branch
+    // per category (false, River's default). Not River's default here: a branch per
+    // category wins every split it competes in (information gain favours more branches),
+    // and on the CTR set's id columns it took ROC AUC from 0.62 to 0.54 and log loss
+    // from 0.44 to 5.1, at a seventh of the speed.
+    bool binary_split = true;
   };
 
   static std::unique_ptr<Model> make(ParamSet& params);
@@ -57,7 +63,7 @@ class HoeffdingTreeClassifier final : public Model {
 
   std::string_view kind() const override { return "hoeffding_tree"; }
   Task task() const override { return Task::kMulticlass; }
-  // Categorical columns are split on natively, one category against the rest.
+  // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;

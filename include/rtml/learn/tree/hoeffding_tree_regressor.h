@@ -44,6 +44,9 @@ class HoeffdingTreeRegressor final : public Model {
     double memory_estimate_period = 1000000;
     int max_features = 0;  // > 0: each leaf watches a random subset of this many features
     uint64_t seed = 0;
+    // Categorical columns: one category against the rest only, or also a branch per
+    // category (see HoeffdingTreeClassifier::Config::binary_split).
+    bool binary_split = true;
   };
   static std::unique_ptr<Model> make(ParamSet& params);
   explicit HoeffdingTreeRegressor(Config config);
@@ -51,7 +54,7 @@ class HoeffdingTreeRegressor final : public Model {
 
   std::string_view kind() const override { return "hoeffding_tree_regressor"; }
   Task task() const override { return Task::kRegression; }
-  // Categorical columns are split on natively, one category against the rest.
+  // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
   void predict(const Features& x, Prediction& out) override;
   void learn(const Features& x, const Target& y, double weight) override;
