@@ -126,6 +126,49 @@ double late_mae(Model& m) {
   return error / 10000;
 }
 
+// A multiway split meets a new category at every event: the trees stop growing branches
+// for them at their memory limit.
+TEST(NominalSplits, NewCategoriesStopGrowingBranchesAtTheMemoryLimit) {
+  constexpr double kLimitMib = 0.25;
+  HoeffdingTreeClassifier::Config hc;
+  hc.binary_split = false;
+  hc.max_size_mib = kLimitMib;
+  hc.memory_estimate_period = 10000;
+  HoeffdingTreeClassifier ht(hc);
+  HoeffdingAdaptiveTreeClassifier::Config ac;
+  ac.binary_split = false;
+  ac.max_size_mib = kLimitMib;
+  ac.memory_estimate_period = 10000;
+  HoeffdingAdaptiveTreeClassifier hat(ac);
+  HoeffdingTreeRegressor::Config rc;
+  rc.binary_split = false;
+  rc.max_size_mib = kLimitMib;
+  rc.memory_estimate_period = 10000;
+  HoeffdingTreeRegressor htr(rc);
+  CategoryStream s(8);
+  Features x;
+  bool positive;
+  double value;
+  const size_t limit = static_cast<size_t>(kLimitMib * 1024 * 1024);
+  for (int i = 0; i < 200000; ++i) {
+    s.next(x, positive, value);
+    if (i >= 10000) {  // past the first splits: a category never seen before
+      x.clear();
+      x.add_category(0, static_cast<uint32_t>(100 + i));
+      x.add(0, 0.5);
+    }
+    ht.learn(x, Target::of_class(positive), 1.0);
+    hat.learn(x, Target::of_class(positive), 1.0);
+    htr.learn(x, Target::of_value(value), 1.0);
+    if (i % 10000 == 9999) {
+      ASSERT_LE(ht.memory_bytes(), limit) << "event " << i;
+      ASSERT_LE(hat.memory_bytes(), limit) << "event " << i;
+      ASSERT_LE(htr.memory_bytes(), limit) << "event " << i;
+    }
+  }
+  EXPECT_GT(ht.leaf_count(), 20u);  // it did split on the column
+}
+
 TEST(NominalSplits, RegressorsSplitOnACategory) {
   for (bool binary : {true, false}) {
     SCOPED_TRACE(binary ? "one category against the rest" : "a branch per category");

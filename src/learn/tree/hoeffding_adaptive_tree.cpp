@@ -41,14 +41,17 @@ struct HoeffdingAdaptiveTreeClassifier::Node {
     return test.goes_left(x) ? left.get() : right.get();
   }
   // The child x goes to when the tree learns from it: the branch taken gains weight, and
-  // a category a multiway split has no branch for gets one, ending in make_leaf(depth).
+  // a category a multiway split has no branch for gets one, ending in make_leaf(depth)
+  // (unless that returns null: the heaviest branch then).
   template <typename MakeLeaf>
   std::unique_ptr<Node>& child_to_learn(const Features& x, double weight, MakeLeaf&& make_leaf) {
     if (!test.multiway) return test.goes_left(x) ? left : right;
     int64_t id = category_of(x, test.feature);
     size_t at;
-    if (id >= 0 && ways.find(static_cast<uint32_t>(id)) < 0) {
-      branches.push_back(make_leaf(depth + 1));
+    std::unique_ptr<Node> grown;
+    if (id >= 0 && ways.find(static_cast<uint32_t>(id)) < 0) grown = make_leaf(depth + 1);
+    if (grown != nullptr) {
+      branches.push_back(std::move(grown));
       at = ways.insert(static_cast<uint32_t>(id), static_cast<uint32_t>(branches.size() - 1), 0.0);
     } else {
       at = ways.route(id);
@@ -297,10 +300,15 @@ void HoeffdingAdaptiveTreeClassifier::learn_node(std::unique_ptr<Node>& slot, co
   if (node.alternate != nullptr) {
     learn_node(node.alternate, x, y, weight, main_prediction(*node.alternate, x), false);
   }
-  auto& child = node.child_to_learn(x, weight, [&](uint32_t depth) {
+  bool grew = false;
+  auto& child = node.child_to_learn(x, weight, [&](uint32_t depth) -> std::unique_ptr<Node> {
+    if (!budget_.room_to_grow()) return nullptr;
+    grew = true;
     ++leaves_;
     return new_leaf(depth);
   });
+  // As after a split: only leaves change inside the descent.
+  if (grew && budget_.after_split(leaves_)) enforce_memory_limit(false);
   learn_node(child, x, y, weight, predicted, false);
 }
 

@@ -99,10 +99,14 @@ void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out) {
 }
 
 void HoeffdingTreeClassifier::learn(const Features& x, const Target& y, double weight) {
+  bool grew = false;
   uint32_t node = nodes_.sort_to_learn(x, weight, [&] {
+    if (!budget_.room_to_grow()) return detail::TreeNodes::kNoLeaf;
+    grew = true;
     leaves_.push_back(std::make_unique<ClassLeaf>());
     return static_cast<uint32_t>(leaves_.size() - 1);
   });
+  if (grew && budget_.after_split(leaves_.size())) enforce_memory_limit();
   ClassLeaf& leaf = *leaves_[nodes_[node].leaf];
   leaf.learn(x, y.label, weight, leaf_vote(config_.leaf_prediction), config_.max_features, &rng_);
   if (leaf.active) {

@@ -141,10 +141,14 @@ void HoeffdingTreeRegressor::predict(const Features& x, Prediction& out) {
 }
 
 void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double weight) {
+  bool grew = false;
   uint32_t node = nodes_.sort_to_learn(x, weight, [&] {
+    if (!budget_.room_to_grow()) return detail::TreeNodes::kNoLeaf;
+    grew = true;
     leaves_.push_back(std::make_unique<Leaf>());
     return static_cast<uint32_t>(leaves_.size() - 1);
   });
+  if (grew && budget_.after_split(leaves_.size())) enforce_memory_limit();
   Leaf& leaf = *leaves_[nodes_[node].leaf];
   // Score both leaf predictors on this sample before learning from it.
   double model_pred = leaf.model(x);

@@ -31,6 +31,9 @@ class MemoryBudget {
   }
   // True when a split that left the tree with `leaves` leaves calls for a measurement.
   bool after_split(size_t leaves) const { return near_ || 2 * leaves >= 3 * leaves_at_; }
+  // False once a measurement found the tree past half its limit: structure that grows
+  // without a split decision (a multiway split's branch for a new category) waits then.
+  bool room_to_grow() const { return !near_; }
   // Records a measurement of `used` bytes with `leaves` leaves; true if over the limit.
   bool measured(size_t used, size_t leaves) {
     near_ = used > limit_ / 2;

@@ -56,9 +56,12 @@ class TreeNodes {
     return n;
   }
 
+  static constexpr uint32_t kNoLeaf = 0xffffffffu;
+
   // sort() for an event the tree learns from: it adds weight to each multiway branch it
   // takes, and a category that a multiway split has no branch for gets one, ending in a
-  // new leaf node whose leaf slot new_leaf() returns (as River).
+  // new leaf node whose leaf slot new_leaf() returns (as River); when new_leaf() returns
+  // kNoLeaf (no room to grow) the event takes the heaviest branch instead.
   template <typename NewLeaf>
   uint32_t sort_to_learn(const Features& x, double weight, NewLeaf&& new_leaf) {
     uint32_t n = 0;
@@ -72,8 +75,9 @@ class TreeNodes {
       const uint32_t table = node.left, depth = node.depth;
       int64_t id = category_of(x, static_cast<uint32_t>(node.feature));
       size_t at;
-      if (id >= 0 && ways_[table].find(static_cast<uint32_t>(id)) < 0) {
-        uint32_t slot = new_leaf();
+      uint32_t slot = kNoLeaf;
+      if (id >= 0 && ways_[table].find(static_cast<uint32_t>(id)) < 0) slot = new_leaf();
+      if (slot != kNoLeaf) {
         nodes_.push_back(TreeNode{-1, 0, 0, 0, slot, depth + 1, false, false});
         at = ways_[table].insert(static_cast<uint32_t>(id),
                                  static_cast<uint32_t>(nodes_.size() - 1), 0.0);
