@@ -263,6 +263,60 @@ TEST(EvalCli, SaveThenLoadOverTheSecondHalfEqualsOneRun) {
   }
 }
 
+// Tree models saved by a build that wrote format version 1 (before nominal splits; in
+// tests/data/format_v1, trained on the first 2,000 Elec2 or 500 TrumpApproval events)
+// load and go on exactly as a model trained now over the same events: on numeric data
+// the trees learn as they did.
+TEST(EvalCli, LoadsTreeModelsSavedInFormatVersion1) {
+  RTML_REQUIRE_DATA("elec2.csv.gz");
+  RTML_REQUIRE_DATA("trump_approval.csv.gz");
+  test::TempDir dir;
+  struct Case {
+    const char *file, *target, *model, *fixture;
+    int trained, rest;
+  } cases[] = {
+      {"elec2.csv.gz", "class", "hoeffding_tree", "hoeffding_tree.rtml", 2000, 8000},
+      {"elec2.csv.gz", "class", "hoeffding_adaptive_tree(seed=42)", "hoeffding_adaptive_tree.rtml",
+       2000, 8000},
+      {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | hoeffding_tree_regressor",
+       "hoeffding_tree_regressor.rtml", 500, 501},
+  };
+  std::string bin = RTML_BINARY;
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.model);
+    std::string fixture = std::string(RTML_SOURCE_DIR) + "/tests/data/format_v1/" + c.fixture;
+    ASSERT_EQ(slurp(fixture).substr(8, 4), std::string("\x01\0\0\0", 4)) << "not a version 1 file";
+    std::string src = test::data_dir() + "/" + c.file;
+    int total = c.trained + c.rest;
+    ASSERT_EQ(test::run("zcat " + q(src) + " | head -n " + std::to_string(total + 1) + " > " +
+                        dir.file("both.csv"))
+                  .exit_code,
+              0);
+    ASSERT_EQ(test::run("(zcat " + q(src) + " | head -n 1; zcat " + q(src) + " | head -n " +
+                        std::to_string(total + 1) + " | tail -n +" + std::to_string(c.trained + 2) +
+                        ") > " + dir.file("rest.csv"))
+                  .exit_code,
+              0);
+    std::string base = " eval --quiet --target " + std::string(c.target) + " ";
+    auto loaded = test::run(bin + base + "--data " + dir.file("rest.csv") + " --load " +
+                            q(fixture) + " --output " + dir.file("loaded.out"));
+    ASSERT_EQ(loaded.exit_code, 0) << loaded.out;
+    auto now = test::run(bin + base + "--data " + dir.file("both.csv") + " --model " + q(c.model) +
+                         " --output " + dir.file("now.out"));
+    ASSERT_EQ(now.exit_code, 0) << now.out;
+    std::string w = slurp(dir.file("now.out"));
+    size_t pos = 0;
+    for (int i = 0; i < c.trained; ++i) pos = w.find('\n', pos) + 1;
+    std::string tail = w.substr(pos);
+    EXPECT_EQ(std::count(tail.begin(), tail.end(), '\n'), c.rest);
+    EXPECT_EQ(tail, slurp(dir.file("loaded.out"))) << "the loaded model predicts differently";
+  }
+}
+
 TEST(EvalCli, ClearErrorsForBadInvocations) {
   RTML_REQUIRE_DATA("elec2.csv.gz");
   std::string bin = RTML_BINARY;
