@@ -2,6 +2,8 @@
 // seeded streams whose concept changes half-way.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "rtml/core/random.h"
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/tree/hoeffding_adaptive_tree.h"
@@ -106,6 +108,65 @@ TEST(AdaptiveTrees, SaveAndLoadMidDriftPredictIdentically) {
       m->learn(x, y, 1.0);
       copy->learn(x, y, 1.0);
     }
+  }
+}
+
+// Hashed features and large vocabularies have indices far past a schema's columns. A leaf
+// keeps statistics only for the wide features it has met: the trees learn as with the
+// same features at small indices, in a fraction of the memory, and save them. (Equal up
+// to rounding: a fresh leaf with small indices has empty Gaussians from its parent and
+// votes through naive Bayes in logs, one with wide indices votes its class weights.)
+TEST(AdaptiveTrees, WideFeatureIndicesLearnAsSmallOnesAndCostWhatTheyHold) {
+  auto widen = [](const Features& x, Features& out) {
+    out.clear();
+    for (const auto& f : x.numbers()) out.add(1'000'003 + 7919 * f.index, f.value);
+  };
+  HoeffdingTreeClassifier narrow_ht(HoeffdingTreeClassifier::Config{}),
+      wide_ht(HoeffdingTreeClassifier::Config{});
+  HoeffdingAdaptiveTreeClassifier narrow_hat(HoeffdingAdaptiveTreeClassifier::Config{}),
+      wide_hat(HoeffdingAdaptiveTreeClassifier::Config{});
+  ChangingStream s(12, 10000);
+  Features x, wx;
+  Target y;
+  Prediction p1, p2;
+  auto same = [](const Prediction& a, const Prediction& b) {
+    if (a.label != b.label || a.proba.size() != b.proba.size()) return false;
+    for (size_t c = 0; c < a.proba.size(); ++c) {
+      if (std::abs(a.proba[c] - b.proba[c]) > 1e-12) return false;
+    }
+    return true;
+  };
+  for (int i = 0; i < 20000; ++i) {
+    s.next(x, y);
+    widen(x, wx);
+    narrow_ht.predict(x, p1);
+    wide_ht.predict(wx, p2);
+    ASSERT_TRUE(same(p1, p2)) << "hoeffding_tree, event " << i;
+    narrow_hat.predict(x, p1);
+    wide_hat.predict(wx, p2);
+    ASSERT_TRUE(same(p1, p2)) << "hoeffding_adaptive_tree, event " << i;
+    narrow_ht.learn(x, y, 1.0);
+    wide_ht.learn(wx, y, 1.0);
+    narrow_hat.learn(x, y, 1.0);
+    wide_hat.learn(wx, y, 1.0);
+  }
+  EXPECT_GT(wide_ht.leaf_count(), 4u);
+  // One dense slot per possible index would be 24 bytes x 1e6 per leaf.
+  EXPECT_LT(wide_ht.memory_bytes(), 2 * narrow_ht.memory_bytes());
+  EXPECT_LT(wide_hat.memory_bytes(), 2 * narrow_hat.memory_bytes());
+  BinaryWriter w;
+  wide_ht.save(w);
+  HoeffdingTreeClassifier copy(HoeffdingTreeClassifier::Config{});
+  BinaryReader r(w.bytes(), "mem");
+  copy.load(r);
+  for (int i = 0; i < 2000; ++i) {
+    s.next(x, y);
+    widen(x, wx);
+    wide_ht.predict(wx, p1);
+    copy.predict(wx, p2);
+    ASSERT_EQ(p1.proba, p2.proba) << "after load, event " << i;
+    wide_ht.learn(wx, y, 1.0);
+    copy.learn(wx, y, 1.0);
   }
 }
 

@@ -103,11 +103,15 @@ size_t NominalObserver::bytes() const {
 void ClassLeaf::deactivate() {
   active = false;
   std::vector<std::vector<GaussianObserver>>().swap(stats);
+  std::vector<uint32_t>().swap(wide_ids);
+  std::vector<std::vector<GaussianObserver>>().swap(wide_stats);
+  std::unordered_map<uint32_t, uint32_t>().swap(wide_slot);
   std::vector<NominalObserver>().swap(nominal);
   std::vector<uint32_t>().swap(subset);
 }
 
 void ClassLeaf::shape_like(const ClassLeaf& parent) {
+  // Wide features are met one by one and get their slots then.
   if (parent.sampled) return;  // a random subset is drawn at the first event
   stats.resize(parent.stats.size());
   for (size_t f = 0; f < stats.size(); ++f) {
@@ -152,8 +156,7 @@ void ClassLeaf::learn(const Features& x, uint32_t label, double weight, LeafVote
   }
   for (const auto& f : x.numbers()) {
     if (!watches(f.index)) continue;
-    if (f.index >= stats.size()) stats.resize(f.index + 1);
-    auto& per_class = stats[f.index];
+    auto& per_class = gaussians_to_learn(f.index);
     if (label >= per_class.size()) per_class.resize(label + 1);
     per_class[label].add(f.value, weight);
   }
@@ -171,6 +174,20 @@ void ClassLeaf::learn(const Features& x, uint32_t label, double weight, LeafVote
   }
 }
 
+std::vector<GaussianObserver>& ClassLeaf::wide_gaussians_to_learn(uint32_t f) {
+  auto [it, inserted] = wide_slot.try_emplace(f, static_cast<uint32_t>(wide_ids.size()));
+  if (inserted) {
+    wide_ids.push_back(f);
+    wide_stats.emplace_back();
+  }
+  return wide_stats[it->second];
+}
+
+const std::vector<GaussianObserver>* ClassLeaf::wide_gaussians(uint32_t f) const {
+  auto it = wide_slot.find(f);
+  return it == wide_slot.end() ? nullptr : &wide_stats[it->second];
+}
+
 const NominalObserver* ClassLeaf::observer(uint32_t column) const {
   for (const auto& n : nominal) {
     if (n.column == column) return &n;
@@ -180,34 +197,38 @@ const NominalObserver* ClassLeaf::observer(uint32_t column) const {
 
 void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
   // In logs, so that many features do not underflow; a density of 0 (a class whose
-  // Gaussian has no spread yet) rules the class out, as the product would.
+  // Gaussian has no spread yet) rules the class out, as the product would. Feature by
+  // feature, so that each feature's statistics are looked up once; each class still adds
+  // its terms in the same order (prior, numbers, categories).
   double sum = total();
-  out.assign(classes.size(), 0.0);
-  double best = -INFINITY;
-  for (size_t c = 0; c < classes.size(); ++c) {
-    if (classes[c] <= 0) {
-      out[c] = -INFINITY;
-      continue;
+  const size_t k = classes.size();
+  out.resize(k);
+  for (size_t c = 0; c < k; ++c) out[c] = classes[c] > 0 ? std::log(classes[c] / sum) : -INFINITY;
+  for (const auto& f : x.numbers()) {
+    const auto* per_class = gaussians(f.index);
+    if (per_class == nullptr) continue;  // not watched
+    // A class past the end has not been seen with the feature here.
+    size_t n = std::min(k, per_class->size());
+    for (size_t c = 0; c < n; ++c) {
+      if (classes[c] > 0) out[c] += (*per_class)[c].log_pdf(f.value);
     }
-    double lv = std::log(classes[c] / sum);
-    for (const auto& f : x.numbers()) {
-      if (f.index >= stats.size() || stats[f.index].empty()) continue;  // not watched
-      if (c >= stats[f.index].size()) continue;  // class not seen with the feature here
-      lv += stats[f.index][c].log_pdf(f.value);
-    }
-    for (const auto& cat : x.categories()) {
-      if (const NominalObserver* o = observer(cat.column)) lv += o->log_likelihood(cat.id, c);
-    }
-    out[c] = lv;
-    best = std::max(best, lv);
   }
+  for (const auto& cat : x.categories()) {
+    const NominalObserver* o = observer(cat.column);
+    if (o == nullptr) continue;
+    for (size_t c = 0; c < k; ++c) {
+      if (classes[c] > 0) out[c] += o->log_likelihood(cat.id, c);
+    }
+  }
+  double best = -INFINITY;
+  for (double v : out) best = std::max(best, v);
   for (auto& v : out) v = best == -INFINITY ? 0.0 : std::exp(v - best);
 }
 
 void ClassLeaf::votes(const Features& x, LeafVote vote, std::vector<double>& out) const {
   bool use_nb =
       vote == LeafVote::kNaiveBayes || (vote == LeafVote::kAdaptive && nb_correct >= mc_correct);
-  if (use_nb && active && (!stats.empty() || !nominal.empty())) {
+  if (use_nb && active && (!stats.empty() || !wide_ids.empty() || !nominal.empty())) {
     naive_bayes(x, out);
   } else {
     out = classes;
@@ -251,16 +272,16 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
       second_merit = feature_best;
     }
   };
-  for (size_t f = 0; f < stats.size(); ++f) {
-    const auto& per_class = stats[f];
-    if (per_class.empty()) continue;
+  // The best threshold of numeric feature f.
+  auto numeric_candidate = [&](uint32_t f, const std::vector<GaussianObserver>& per_class) {
+    if (per_class.empty()) return;
     double lo = INFINITY, hi = -INFINITY;
     for (const auto& g : per_class) {
       if (g.w <= 0) continue;
       lo = std::min(lo, g.min);
       hi = std::max(hi, g.max);
     }
-    if (!(lo < hi)) continue;
+    if (!(lo < hi)) return;
     double feature_best = -INFINITY, feature_threshold = 0;
     double step = (hi - lo) / (rule.n_splits + 1);
     for (int i = 1; i <= rule.n_splits; ++i) {
@@ -288,6 +309,10 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
       }
     }
     consider(feature_best, SplitTest{static_cast<int32_t>(f), false, feature_threshold});
+  };
+  for (size_t f = 0; f < stats.size(); ++f) numeric_candidate(static_cast<uint32_t>(f), stats[f]);
+  for (size_t slot = 0; slot < wide_ids.size(); ++slot) {
+    numeric_candidate(wide_ids[slot], wide_stats[slot]);
   }
   // One category against the rest of the events that had the column, as River's binary
   // nominal splits; a column competes with its best category, like a numeric feature
@@ -363,7 +388,7 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
     }
     return choice;
   }
-  const auto& per_class = stats[choice.test.feature];
+  const auto& per_class = *gaussians(static_cast<uint32_t>(choice.test.feature));
   for (size_t c = 0; c < per_class.size() && c < k; ++c) {
     const GaussianObserver& g = per_class[c];
     if (g.w <= 0) continue;
@@ -380,6 +405,10 @@ size_t ClassLeaf::bytes() const {
              subset.capacity() * sizeof(uint32_t) +
              stats.capacity() * sizeof(std::vector<GaussianObserver>);
   for (const auto& s : stats) b += s.capacity() * sizeof(GaussianObserver);
+  // A map entry is a heap node (key, value, next pointer) plus a bucket.
+  b += wide_ids.capacity() * sizeof(uint32_t) + wide_stats.capacity() * sizeof(wide_stats[0]) +
+       wide_slot.size() * 32 + wide_slot.bucket_count() * sizeof(void*);
+  for (const auto& s : wide_stats) b += s.capacity() * sizeof(GaussianObserver);
   for (const auto& n : nominal) b += n.bytes();
   return b;
 }
@@ -394,6 +423,8 @@ void ClassLeaf::save(BinaryWriter& out) const {
   out.put_vector(subset);
   out.put<uint64_t>(stats.size());
   for (const auto& per_class : stats) out.put_vector(per_class);
+  out.put_vector(wide_ids);
+  for (const auto& per_class : wide_stats) out.put_vector(per_class);
   out.put<uint64_t>(nominal.size());
   for (const auto& n : nominal) {
     out.put(n.column);
@@ -415,8 +446,27 @@ void ClassLeaf::load(BinaryReader& in) {
   if (features > (1u << 24)) in.fail("tree feature count");
   stats.resize(features);
   for (auto& per_class : stats) per_class = in.get_vector<GaussianObserver>();
+  wide_ids.clear();
+  wide_stats.clear();
+  wide_slot.clear();
   nominal.clear();
-  if (in.version() < 2) return;
+  if (in.version() < 2) {
+    // Version 1 kept every feature in the dense table: move the wide ones out.
+    for (uint32_t f = kDenseFeatures; f < stats.size(); ++f) {
+      if (!stats[f].empty()) gaussians_to_learn(f) = std::move(stats[f]);
+    }
+    if (stats.size() > kDenseFeatures) stats.resize(kDenseFeatures);
+    return;
+  }
+  if (stats.size() > kDenseFeatures) in.fail("tree dense feature count");
+  wide_ids = in.get_vector<uint32_t>();
+  wide_stats.resize(wide_ids.size());
+  for (uint32_t slot = 0; slot < wide_ids.size(); ++slot) {
+    wide_stats[slot] = in.get_vector<GaussianObserver>();
+    if (wide_ids[slot] < kDenseFeatures || !wide_slot.emplace(wide_ids[slot], slot).second) {
+      in.fail("tree wide feature");
+    }
+  }
   auto columns = in.get<uint64_t>();
   if (columns > (1u << 24)) in.fail("tree categorical column count");
   nominal.resize(columns);

@@ -75,9 +75,17 @@ struct SplitChoice {
 // Not thread-safe.
 class ClassLeaf {
  public:
-  std::vector<double> classes;                       // weight by class
-  std::vector<std::vector<GaussianObserver>> stats;  // [feature][class]
-  std::vector<NominalObserver> nominal;              // by categorical column, first seen first
+  std::vector<double> classes;  // weight by class
+  // Gaussians by numeric feature and class: a direct table for feature indices below
+  // kDenseFeatures (a schema's columns), and for wider indices (hashed features, large
+  // vocabularies) only the features this leaf has seen, so that a leaf costs what it
+  // watches rather than the largest index.
+  static constexpr uint32_t kDenseFeatures = 1024;
+  std::vector<std::vector<GaussianObserver>> stats;       // [feature][class], dense
+  std::vector<uint32_t> wide_ids;                         // wide features, first seen first
+  std::vector<std::vector<GaussianObserver>> wide_stats;  // [slot][class]
+  std::unordered_map<uint32_t, uint32_t> wide_slot;       // feature index -> slot
+  std::vector<NominalObserver> nominal;                   // by categorical column, first seen first
   // Feature keys (SplitTest.h) this leaf watches, sorted; empty with `sampled` false
   // means all of them.
   std::vector<uint32_t> subset;
@@ -117,8 +125,23 @@ class ClassLeaf {
   // Reads nominal statistics from files of format version 2 on.
   void load(BinaryReader& in);
 
+  // The Gaussians of numeric feature f, or null when this leaf has none.
+  const std::vector<GaussianObserver>* gaussians(uint32_t f) const {
+    if (f < kDenseFeatures) return f < stats.size() && !stats[f].empty() ? &stats[f] : nullptr;
+    return wide_gaussians(f);
+  }
+
  private:
   bool watches(uint32_t key) const;
+  const std::vector<GaussianObserver>* wide_gaussians(uint32_t f) const;
+  std::vector<GaussianObserver>& gaussians_to_learn(uint32_t f) {
+    if (f < kDenseFeatures) {
+      if (f >= stats.size()) stats.resize(f + 1);
+      return stats[f];
+    }
+    return wide_gaussians_to_learn(f);
+  }
+  std::vector<GaussianObserver>& wide_gaussians_to_learn(uint32_t f);
   const NominalObserver* observer(uint32_t column) const;
 };
 
