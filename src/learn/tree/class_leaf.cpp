@@ -69,12 +69,9 @@ double GaussianObserver::cdf(double x) const {
 }
 
 void NominalObserver::add(uint32_t id, uint32_t label, double weight) {
-  auto [it, inserted] = slot_of.try_emplace(id, static_cast<uint32_t>(ids.size()));
-  if (inserted) {
-    ids.push_back(id);
-    weights.emplace_back();
-  }
-  auto& w = weights[it->second];
+  auto [slot, added] = categories.insert(id);
+  if (added) weights.emplace_back();
+  auto& w = weights[slot];
   if (label >= w.size()) w.resize(label + 1, 0.0);
   w[label] += weight;
   if (label >= observed.size()) observed.resize(label + 1, 0.0);
@@ -84,18 +81,25 @@ void NominalObserver::add(uint32_t id, uint32_t label, double weight) {
 double NominalObserver::log_likelihood(uint32_t id, size_t c) const {
   double seen = c < observed.size() ? observed[c] : 0.0;
   double w = 0;
-  if (auto it = slot_of.find(id); it != slot_of.end()) {
-    const auto& per_class = weights[it->second];
+  if (int64_t slot = categories.find(id); slot >= 0) {
+    const auto& per_class = weights[slot];
     w = c < per_class.size() ? per_class[c] : 0.0;
   }
-  return std::log((w + 1.0) / (seen + static_cast<double>(ids.size()) + 1.0));
+  return std::log((w + 1.0) / (seen + static_cast<double>(categories.size()) + 1.0));
+}
+
+void NominalObserver::one_vs_rest(size_t slot, size_t k, std::vector<double>& left,
+                                  std::vector<double>& right) const {
+  const auto& in = weights[slot];
+  for (size_t c = 0; c < k; ++c) {
+    left[c] = c < in.size() ? in[c] : 0.0;
+    right[c] = (c < observed.size() ? observed[c] : 0.0) - left[c];
+  }
 }
 
 size_t NominalObserver::bytes() const {
-  // An unordered_map entry is a heap node (key, value, next pointer) plus a bucket.
-  size_t b = sizeof(NominalObserver) + ids.capacity() * sizeof(uint32_t) +
-             weights.capacity() * sizeof(weights[0]) + observed.capacity() * sizeof(double) +
-             slot_of.size() * 32 + slot_of.bucket_count() * sizeof(void*);
+  size_t b = sizeof(NominalObserver) + categories.bytes() +
+             weights.capacity() * sizeof(weights[0]) + observed.capacity() * sizeof(double);
   for (const auto& w : weights) b += w.capacity() * sizeof(double);
   return b;
 }
@@ -103,9 +107,8 @@ size_t NominalObserver::bytes() const {
 void ClassLeaf::deactivate() {
   active = false;
   std::vector<std::vector<GaussianObserver>>().swap(stats);
-  std::vector<uint32_t>().swap(wide_ids);
+  wide = SlotIndex();
   std::vector<std::vector<GaussianObserver>>().swap(wide_stats);
-  std::unordered_map<uint32_t, uint32_t>().swap(wide_slot);
   std::vector<NominalObserver>().swap(nominal);
   std::vector<uint32_t>().swap(subset);
 }
@@ -161,31 +164,19 @@ void ClassLeaf::learn(const Features& x, uint32_t label, double weight, LeafVote
     per_class[label].add(f.value, weight);
   }
   for (const auto& c : x.categories()) {
-    if (!watches(kCategoryKey | c.column)) continue;
-    NominalObserver* o = nullptr;
-    for (auto& n : nominal) {
-      if (n.column == c.column) o = &n;
-    }
-    if (o == nullptr) {
-      o = &nominal.emplace_back();
-      o->column = c.column;
-    }
-    o->add(c.id, label, weight);
+    if (watches(kCategoryKey | c.column)) observer_to_learn(c.column).add(c.id, label, weight);
   }
 }
 
 std::vector<GaussianObserver>& ClassLeaf::wide_gaussians_to_learn(uint32_t f) {
-  auto [it, inserted] = wide_slot.try_emplace(f, static_cast<uint32_t>(wide_ids.size()));
-  if (inserted) {
-    wide_ids.push_back(f);
-    wide_stats.emplace_back();
-  }
-  return wide_stats[it->second];
+  auto [slot, added] = wide.insert(f);
+  if (added) wide_stats.emplace_back();
+  return wide_stats[slot];
 }
 
 const std::vector<GaussianObserver>* ClassLeaf::wide_gaussians(uint32_t f) const {
-  auto it = wide_slot.find(f);
-  return it == wide_slot.end() ? nullptr : &wide_stats[it->second];
+  int64_t slot = wide.find(f);
+  return slot < 0 ? nullptr : &wide_stats[slot];
 }
 
 const NominalObserver* ClassLeaf::observer(uint32_t column) const {
@@ -193,6 +184,15 @@ const NominalObserver* ClassLeaf::observer(uint32_t column) const {
     if (n.column == column) return &n;
   }
   return nullptr;
+}
+
+NominalObserver& ClassLeaf::observer_to_learn(uint32_t column) {
+  for (auto& n : nominal) {
+    if (n.column == column) return n;
+  }
+  NominalObserver& n = nominal.emplace_back();
+  n.column = column;
+  return n;
 }
 
 void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
@@ -228,7 +228,7 @@ void ClassLeaf::naive_bayes(const Features& x, std::vector<double>& out) const {
 void ClassLeaf::votes(const Features& x, LeafVote vote, std::vector<double>& out) const {
   bool use_nb =
       vote == LeafVote::kNaiveBayes || (vote == LeafVote::kAdaptive && nb_correct >= mc_correct);
-  if (use_nb && active && (!stats.empty() || !wide_ids.empty() || !nominal.empty())) {
+  if (use_nb && active && (!stats.empty() || wide.size() > 0 || !nominal.empty())) {
     naive_bayes(x, out);
   } else {
     out = classes;
@@ -311,44 +311,38 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
     consider(feature_best, SplitTest{static_cast<int32_t>(f), false, feature_threshold});
   };
   for (size_t f = 0; f < stats.size(); ++f) numeric_candidate(static_cast<uint32_t>(f), stats[f]);
-  for (size_t slot = 0; slot < wide_ids.size(); ++slot) {
-    numeric_candidate(wide_ids[slot], wide_stats[slot]);
-  }
+  for (size_t slot = 0; slot < wide.size(); ++slot)
+    numeric_candidate(wide.keys[slot], wide_stats[slot]);
   // One category against the rest of the events that had the column, as River's binary
   // nominal splits; a column competes with its best category, like a numeric feature
   // with its best threshold.
   for (const NominalObserver& o : nominal) {
     double feature_best = -INFINITY;
     uint32_t feature_category = 0;
-    for (size_t slot = 0; slot < o.ids.size(); ++slot) {
-      const auto& in = o.weights[slot];
-      for (size_t c = 0; c < k; ++c) {
-        left[c] = c < in.size() ? in[c] : 0.0;
-        right[c] = (c < o.observed.size() ? o.observed[c] : 0.0) - left[c];
-      }
+    for (size_t slot = 0; slot < o.categories.size(); ++slot) {
+      o.one_vs_rest(slot, k, left, right);
       double merit = split_merit();
       if (merit > feature_best) {
         feature_best = merit;
-        feature_category = o.ids[slot];
+        feature_category = o.categories.keys[slot];
       }
     }
     SplitTest test{static_cast<int32_t>(o.column), true, static_cast<double>(feature_category)};
-    if (!rule.binary_split && o.ids.size() >= 2) {
+    if (!rule.binary_split && o.categories.size() >= 2) {
       // A branch per category; as in River it needs two branches over 1% of the weight,
       // and it wins a tie with the best single category.
+      thread_local std::vector<double> branch_w;
+      branch_w.clear();
       double total_w = 0, post = 0;
       for (const auto& in : o.weights) {
         double w = 0;
         for (double v : in) w += v;
+        branch_w.push_back(w);
         total_w += w;
         post += w * impurity(in);
       }
       int big = 0;
-      for (const auto& in : o.weights) {
-        double w = 0;
-        for (double v : in) w += v;
-        big += w / total_w > 0.01;
-      }
+      for (double w : branch_w) big += w / total_w > 0.01;
       double merit = big >= 2 ? pre_impurity - post / total_w : -INFINITY;
       if (merit > -INFINITY && merit >= feature_best) {
         feature_best = merit;
@@ -374,18 +368,15 @@ SplitChoice ClassLeaf::best_split(const SplitRule& rule) const {
   choice.kind = SplitChoice::kSplit;
   if (choice.test.multiway) {
     const NominalObserver& o = *observer(static_cast<uint32_t>(choice.test.feature));
-    choice.way_ids = o.ids;
+    choice.way_ids = o.categories.keys;
     choice.way_weights = o.weights;
     for (auto& w : choice.way_weights) w.resize(k, 0.0);
     return choice;
   }
   if (choice.test.nominal) {
     const NominalObserver& o = *observer(static_cast<uint32_t>(choice.test.feature));
-    const auto& in = o.weights[o.slot_of.at(static_cast<uint32_t>(choice.test.threshold))];
-    for (size_t c = 0; c < k; ++c) {
-      choice.left[c] = c < in.size() ? in[c] : 0.0;
-      choice.right[c] = (c < o.observed.size() ? o.observed[c] : 0.0) - choice.left[c];
-    }
+    o.one_vs_rest(o.categories.find(static_cast<uint32_t>(choice.test.threshold)), k, choice.left,
+                  choice.right);
     return choice;
   }
   const auto& per_class = *gaussians(static_cast<uint32_t>(choice.test.feature));
@@ -405,9 +396,7 @@ size_t ClassLeaf::bytes() const {
              subset.capacity() * sizeof(uint32_t) +
              stats.capacity() * sizeof(std::vector<GaussianObserver>);
   for (const auto& s : stats) b += s.capacity() * sizeof(GaussianObserver);
-  // A map entry is a heap node (key, value, next pointer) plus a bucket.
-  b += wide_ids.capacity() * sizeof(uint32_t) + wide_stats.capacity() * sizeof(wide_stats[0]) +
-       wide_slot.size() * 32 + wide_slot.bucket_count() * sizeof(void*);
+  b += wide.bytes() + wide_stats.capacity() * sizeof(wide_stats[0]);
   for (const auto& s : wide_stats) b += s.capacity() * sizeof(GaussianObserver);
   for (const auto& n : nominal) b += n.bytes();
   return b;
@@ -423,12 +412,12 @@ void ClassLeaf::save(BinaryWriter& out) const {
   out.put_vector(subset);
   out.put<uint64_t>(stats.size());
   for (const auto& per_class : stats) out.put_vector(per_class);
-  out.put_vector(wide_ids);
+  wide.save(out);
   for (const auto& per_class : wide_stats) out.put_vector(per_class);
   out.put<uint64_t>(nominal.size());
   for (const auto& n : nominal) {
     out.put(n.column);
-    out.put_vector(n.ids);
+    n.categories.save(out);
     for (const auto& w : n.weights) out.put_vector(w);
     out.put_vector(n.observed);
   }
@@ -446,9 +435,8 @@ void ClassLeaf::load(BinaryReader& in) {
   if (features > (1u << 24)) in.fail("tree feature count");
   stats.resize(features);
   for (auto& per_class : stats) per_class = in.get_vector<GaussianObserver>();
-  wide_ids.clear();
+  wide = SlotIndex();
   wide_stats.clear();
-  wide_slot.clear();
   nominal.clear();
   if (in.version() < 2) {
     // Version 1 kept every feature in the dense table: move the wide ones out.
@@ -459,26 +447,21 @@ void ClassLeaf::load(BinaryReader& in) {
     return;
   }
   if (stats.size() > kDenseFeatures) in.fail("tree dense feature count");
-  wide_ids = in.get_vector<uint32_t>();
-  wide_stats.resize(wide_ids.size());
-  for (uint32_t slot = 0; slot < wide_ids.size(); ++slot) {
-    wide_stats[slot] = in.get_vector<GaussianObserver>();
-    if (wide_ids[slot] < kDenseFeatures || !wide_slot.emplace(wide_ids[slot], slot).second) {
-      in.fail("tree wide feature");
-    }
+  wide.load(in, "tree wide feature repeated");
+  for (uint32_t f : wide.keys) {
+    if (f < kDenseFeatures) in.fail("tree wide feature");
   }
+  wide_stats.resize(wide.size());
+  for (auto& per_class : wide_stats) per_class = in.get_vector<GaussianObserver>();
   auto columns = in.get<uint64_t>();
   if (columns > (1u << 24)) in.fail("tree categorical column count");
   nominal.resize(columns);
   for (auto& n : nominal) {
     n.column = in.get<uint32_t>();
-    n.ids = in.get_vector<uint32_t>();
-    n.weights.resize(n.ids.size());
+    n.categories.load(in, "tree category repeated");
+    n.weights.resize(n.categories.size());
     for (auto& w : n.weights) w = in.get_vector<double>();
     n.observed = in.get_vector<double>();
-    for (uint32_t slot = 0; slot < n.ids.size(); ++slot) {
-      if (!n.slot_of.emplace(n.ids[slot], slot).second) in.fail("tree category repeated");
-    }
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -33,19 +34,55 @@ struct GaussianObserver {
   double cdf(double x) const;
 };
 
+// Keys (feature indices, category ids) in the order first seen, each with its slot: the
+// position of its statistics in a parallel vector. First-seen order makes a split search
+// (ties go to the first) the same after save and load.
+struct SlotIndex {
+  std::vector<uint32_t> keys;  // by slot
+  std::unordered_map<uint32_t, uint32_t> slot_of;
+
+  size_t size() const { return keys.size(); }
+  // The slot of key, or -1.
+  int64_t find(uint32_t key) const {
+    auto it = slot_of.find(key);
+    return it == slot_of.end() ? int64_t{-1} : int64_t{it->second};
+  }
+  // The slot of key, and whether key was new (the caller then adds its statistics).
+  std::pair<uint32_t, bool> insert(uint32_t key) {
+    auto [it, added] = slot_of.try_emplace(key, static_cast<uint32_t>(keys.size()));
+    if (added) keys.push_back(key);
+    return {it->second, added};
+  }
+  size_t bytes() const {
+    // A map entry is a heap node (key, value, next pointer) plus a bucket.
+    return keys.capacity() * sizeof(uint32_t) + slot_of.size() * 32 +
+           slot_of.bucket_count() * sizeof(void*);
+  }
+  void save(BinaryWriter& out) const { out.put_vector(keys); }
+  void load(BinaryReader& in, std::string_view what) {
+    keys = in.get_vector<uint32_t>();
+    slot_of.clear();
+    for (uint32_t slot = 0; slot < keys.size(); ++slot) {
+      if (!slot_of.emplace(keys[slot], slot).second) in.fail(what);
+    }
+  }
+};
+
 // Class weights by category of one categorical column at one leaf: what a nominal
-// split and naive Bayes read. Categories keep their first-seen order, so that a split
-// search (ties go to the first) is the same after save and load.
+// split and naive Bayes read.
 struct NominalObserver {
   uint32_t column = 0;
-  std::vector<uint32_t> ids;                 // category id by slot
+  SlotIndex categories;
   std::vector<std::vector<double>> weights;  // [slot][class]
   std::vector<double> observed;              // [class]: the weight of events with the column
-  std::unordered_map<uint32_t, uint32_t> slot_of;
 
   void add(uint32_t id, uint32_t label, double weight);
   // log P(category id | class c), with add-one smoothing over the categories seen.
   double log_likelihood(uint32_t id, size_t c) const;
+  // The class weights of sending category `slot` left and the column's other
+  // categories right, over k classes.
+  void one_vs_rest(size_t slot, size_t k, std::vector<double>& left,
+                   std::vector<double>& right) const;
   size_t bytes() const;
 };
 
@@ -82,9 +119,8 @@ class ClassLeaf {
   // watches rather than the largest index.
   static constexpr uint32_t kDenseFeatures = 1024;
   std::vector<std::vector<GaussianObserver>> stats;       // [feature][class], dense
-  std::vector<uint32_t> wide_ids;                         // wide features, first seen first
+  SlotIndex wide;                                         // wide features
   std::vector<std::vector<GaussianObserver>> wide_stats;  // [slot][class]
-  std::unordered_map<uint32_t, uint32_t> wide_slot;       // feature index -> slot
   std::vector<NominalObserver> nominal;                   // by categorical column, first seen first
   // Feature keys (SplitTest.h) this leaf watches, sorted; empty with `sampled` false
   // means all of them.
@@ -143,6 +179,7 @@ class ClassLeaf {
   }
   std::vector<GaussianObserver>& wide_gaussians_to_learn(uint32_t f);
   const NominalObserver* observer(uint32_t column) const;
+  NominalObserver& observer_to_learn(uint32_t column);
 };
 
 // Index of the largest value (first on ties), -1 when v is empty.

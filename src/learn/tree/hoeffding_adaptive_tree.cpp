@@ -40,18 +40,17 @@ struct HoeffdingAdaptiveTreeClassifier::Node {
     }
     return test.goes_left(x) ? left.get() : right.get();
   }
-  // The child x goes to when the tree learns from it: the branch taken gains weight, and
-  // a category a multiway split has no branch for gets one, ending in make_leaf(depth)
-  // (unless that returns null: the heaviest branch then).
+  // The child x goes to when the tree learns from it: the branch taken gains weight, and,
+  // when may_grow, a category a multiway split has no branch for gets one, ending in
+  // make_leaf(depth); otherwise that event takes the heaviest branch.
   template <typename MakeLeaf>
-  std::unique_ptr<Node>& child_to_learn(const Features& x, double weight, MakeLeaf&& make_leaf) {
+  std::unique_ptr<Node>& child_to_learn(const Features& x, double weight, bool may_grow,
+                                        MakeLeaf&& make_leaf) {
     if (!test.multiway) return test.goes_left(x) ? left : right;
     int64_t id = category_of(x, test.feature);
     size_t at;
-    std::unique_ptr<Node> grown;
-    if (id >= 0 && ways.find(static_cast<uint32_t>(id)) < 0) grown = make_leaf(depth + 1);
-    if (grown != nullptr) {
-      branches.push_back(std::move(grown));
+    if (may_grow && id >= 0 && ways.find(static_cast<uint32_t>(id)) < 0) {
+      branches.push_back(make_leaf(depth + 1));
       at = ways.insert(static_cast<uint32_t>(id), static_cast<uint32_t>(branches.size() - 1), 0.0);
     } else {
       at = ways.route(id);
@@ -59,22 +58,22 @@ struct HoeffdingAdaptiveTreeClassifier::Node {
     ways.weights[at] += weight;
     return branches[ways.children[at]];
   }
+  // Calls f on each child (const if this node is), in branch order.
   template <typename F>
   void for_each_child(F&& f) const {
-    if (test.multiway) {
-      for (const auto& b : branches) f(*b);
-    } else if (!is_leaf()) {
-      f(*left);
-      f(*right);
-    }
+    each_child(*this, f);
   }
   template <typename F>
   void for_each_child(F&& f) {
-    if (test.multiway) {
-      for (auto& b : branches) f(*b);
-    } else if (!is_leaf()) {
-      f(*left);
-      f(*right);
+    each_child(*this, f);
+  }
+  template <typename Self, typename F>
+  static void each_child(Self& self, F& f) {
+    if (self.test.multiway) {
+      for (const auto& b : self.branches) f(static_cast<Self&>(*b));
+    } else if (!self.is_leaf()) {
+      f(static_cast<Self&>(*self.left));
+      f(static_cast<Self&>(*self.right));
     }
   }
   // Feeds one 0/1 error; true when ADWIN saw the error rise.
@@ -300,15 +299,13 @@ void HoeffdingAdaptiveTreeClassifier::learn_node(std::unique_ptr<Node>& slot, co
   if (node.alternate != nullptr) {
     learn_node(node.alternate, x, y, weight, main_prediction(*node.alternate, x), false);
   }
-  bool grew = false;
-  auto& child = node.child_to_learn(x, weight, [&](uint32_t depth) -> std::unique_ptr<Node> {
-    if (!budget_.room_to_grow()) return nullptr;
-    grew = true;
+  size_t leaves = leaves_;
+  auto& child = node.child_to_learn(x, weight, budget_.room_to_grow(), [&](uint32_t depth) {
     ++leaves_;
     return new_leaf(depth);
   });
   // As after a split: only leaves change inside the descent.
-  if (grew && budget_.after_split(leaves_)) enforce_memory_limit(false);
+  if (leaves_ > leaves && budget_.after_split(leaves_)) enforce_memory_limit(false);
   learn_node(child, x, y, weight, predicted, false);
 }
 

@@ -99,14 +99,12 @@ void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out) {
 }
 
 void HoeffdingTreeClassifier::learn(const Features& x, const Target& y, double weight) {
-  bool grew = false;
-  uint32_t node = nodes_.sort_to_learn(x, weight, [&] {
-    if (!budget_.room_to_grow()) return detail::TreeNodes::kNoLeaf;
-    grew = true;
+  size_t leaves = leaves_.size();
+  uint32_t node = nodes_.sort_to_learn(x, weight, budget_.room_to_grow(), [&] {
     leaves_.push_back(std::make_unique<ClassLeaf>());
     return static_cast<uint32_t>(leaves_.size() - 1);
   });
-  if (grew && budget_.after_split(leaves_.size())) enforce_memory_limit();
+  if (leaves_.size() > leaves && budget_.after_split(leaves_.size())) enforce_memory_limit();
   ClassLeaf& leaf = *leaves_[nodes_[node].leaf];
   leaf.learn(x, y.label, weight, leaf_vote(config_.leaf_prediction), config_.max_features, &rng_);
   if (leaf.active) {
@@ -155,21 +153,16 @@ void HoeffdingTreeClassifier::attempt_split(uint32_t node_index) {
   if (choice.test.multiway) {
     // A fresh leaf per category, starting from its class weights; the first takes the
     // old leaf's slot.
-    std::vector<uint32_t> slots;
+    std::vector<std::unique_ptr<ClassLeaf>> children;
     std::vector<double> weights;
-    for (size_t i = 0; i < choice.way_ids.size(); ++i) {
-      auto l = std::make_unique<ClassLeaf>();
-      l->classes = std::move(choice.way_weights[i]);
-      l->last_attempt = l->total();
-      weights.push_back(l->total());
-      if (i == 0) {
-        leaves_[old_leaf] = std::move(l);  // `leaf` is gone from here on
-        slots.push_back(old_leaf);
-      } else {
-        leaves_.push_back(std::move(l));
-        slots.push_back(static_cast<uint32_t>(leaves_.size() - 1));
-      }
+    for (auto& classes : choice.way_weights) {
+      auto& l = *children.emplace_back(std::make_unique<ClassLeaf>());
+      l.classes = std::move(classes);
+      l.last_attempt = l.total();
+      weights.push_back(l.total());
     }
+    // `leaf` is gone from here on.
+    auto slots = detail::place_leaves(leaves_, old_leaf, std::move(children));
     nodes_.split_multiway(node_index, static_cast<uint32_t>(choice.test.feature), choice.way_ids,
                           slots, weights);
     if (budget_.after_split(leaves_.size())) enforce_memory_limit();

@@ -141,14 +141,12 @@ void HoeffdingTreeRegressor::predict(const Features& x, Prediction& out) {
 }
 
 void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double weight) {
-  bool grew = false;
-  uint32_t node = nodes_.sort_to_learn(x, weight, [&] {
-    if (!budget_.room_to_grow()) return detail::TreeNodes::kNoLeaf;
-    grew = true;
+  size_t leaves = leaves_.size();
+  uint32_t node = nodes_.sort_to_learn(x, weight, budget_.room_to_grow(), [&] {
     leaves_.push_back(std::make_unique<Leaf>());
     return static_cast<uint32_t>(leaves_.size() - 1);
   });
-  if (grew && budget_.after_split(leaves_.size())) enforce_memory_limit();
+  if (leaves_.size() > leaves && budget_.after_split(leaves_.size())) enforce_memory_limit();
   Leaf& leaf = *leaves_[nodes_[node].leaf];
   // Score both leaf predictors on this sample before learning from it.
   double model_pred = leaf.model(x);
@@ -293,7 +291,7 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
     return child;
   };
   if (top.test.multiway) {
-    std::vector<uint32_t> ids, slots;
+    std::vector<uint32_t> ids;
     std::vector<double> weights;
     std::vector<std::unique_ptr<Leaf>> children;
     for (const auto& [id, st] : top.ways) {
@@ -302,15 +300,8 @@ void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
       children.push_back(make_child(st));
     }
     auto column = static_cast<uint32_t>(top.test.feature);
-    for (size_t i = 0; i < children.size(); ++i) {
-      if (i == 0) {
-        leaves_[old] = std::move(children[0]);  // `leaf` and `top` are gone from here on
-        slots.push_back(old);
-      } else {
-        leaves_.push_back(std::move(children[i]));
-        slots.push_back(static_cast<uint32_t>(leaves_.size() - 1));
-      }
-    }
+    // `leaf` and `top` are gone from here on.
+    auto slots = detail::place_leaves(leaves_, old, std::move(children));
     nodes_.split_multiway(node_index, column, ids, slots, weights);
     if (budget_.after_split(leaves_.size())) enforce_memory_limit();
     return;

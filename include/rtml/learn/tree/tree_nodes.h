@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "rtml/core/binary_io.h"
@@ -25,6 +26,24 @@ struct TreeNode {
 
   SplitTest test() const { return SplitTest{feature, nominal, threshold, multiway}; }
 };
+
+// Puts a split's new leaves into a tree's leaf slots: the first takes slot `reuse` (the
+// leaf being split, gone from then on), the others go at the end. Returns their slots.
+template <typename Leaf>
+std::vector<uint32_t> place_leaves(std::vector<std::unique_ptr<Leaf>>& slots, uint32_t reuse,
+                                   std::vector<std::unique_ptr<Leaf>> leaves) {
+  std::vector<uint32_t> placed;
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    if (i == 0) {
+      slots[reuse] = std::move(leaves[0]);
+      placed.push_back(reuse);
+    } else {
+      slots.push_back(std::move(leaves[i]));
+      placed.push_back(static_cast<uint32_t>(slots.size() - 1));
+    }
+  }
+  return placed;
+}
 
 // Nodes in one vector, the root first. A binary split sends the events its SplitTest
 // accepts to the left; a multiway split sends each category down its own branch.
@@ -56,14 +75,12 @@ class TreeNodes {
     return n;
   }
 
-  static constexpr uint32_t kNoLeaf = 0xffffffffu;
-
   // sort() for an event the tree learns from: it adds weight to each multiway branch it
-  // takes, and a category that a multiway split has no branch for gets one, ending in a
-  // new leaf node whose leaf slot new_leaf() returns (as River); when new_leaf() returns
-  // kNoLeaf (no room to grow) the event takes the heaviest branch instead.
+  // takes, and, when may_grow, a category that a multiway split has no branch for gets
+  // one, ending in a new leaf node whose leaf slot new_leaf() returns (as River);
+  // otherwise that event takes the heaviest branch.
   template <typename NewLeaf>
-  uint32_t sort_to_learn(const Features& x, double weight, NewLeaf&& new_leaf) {
+  uint32_t sort_to_learn(const Features& x, double weight, bool may_grow, NewLeaf&& new_leaf) {
     uint32_t n = 0;
     while (nodes_[n].feature >= 0) {
       const TreeNode& node = nodes_[n];
@@ -75,10 +92,8 @@ class TreeNodes {
       const uint32_t table = node.left, depth = node.depth;
       int64_t id = category_of(x, static_cast<uint32_t>(node.feature));
       size_t at;
-      uint32_t slot = kNoLeaf;
-      if (id >= 0 && ways_[table].find(static_cast<uint32_t>(id)) < 0) slot = new_leaf();
-      if (slot != kNoLeaf) {
-        nodes_.push_back(TreeNode{-1, 0, 0, 0, slot, depth + 1, false, false});
+      if (may_grow && id >= 0 && ways_[table].find(static_cast<uint32_t>(id)) < 0) {
+        nodes_.push_back(TreeNode{-1, 0, 0, 0, new_leaf(), depth + 1, false, false});
         at = ways_[table].insert(static_cast<uint32_t>(id),
                                  static_cast<uint32_t>(nodes_.size() - 1), 0.0);
       } else {
