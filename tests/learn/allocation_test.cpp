@@ -153,6 +153,18 @@ TEST(Allocations, HoeffdingTreeAllocatesOnlyWhenItSplits) {
   EXPECT_GT(quiet_events, events.size() / 2);
 }
 
+// Progressive validation of p over events: allocations per event after the first
+// `warm_up` events.
+double allocations_per_event(Pipeline& p, const std::vector<Event>& events, bool regression,
+                             size_t warm_up) {
+  ProgressiveValidation pv(p, !regression, 0, 1000);
+  for (size_t i = 0; i < warm_up; ++i) pv.process(events[i].x, events[i].y);
+  uint64_t before = g_allocations.load();
+  for (size_t i = warm_up; i < events.size(); ++i) pv.process(events[i].x, events[i].y);
+  return static_cast<double>(g_allocations.load() - before) /
+         static_cast<double>(events.size() - warm_up);
+}
+
 // On categorical columns a leaf allocates when it first meets a category, and a tree when
 // it splits; nothing else allocates per event. Two columns of 20 and 5 categories, the
 // label carried by the first.
@@ -183,12 +195,7 @@ TEST(Allocations, TreesOnCategoriesAllocateOnlyAsTheyGrow) {
       e.y = regression ? Target::of_value(in ? 10.0 + rng.normal() : rng.normal())
                        : Target::of_class(in != (rng.uniform() < 0.05));
     }
-    ProgressiveValidation pv(p, !regression, 0, 1000);
-    for (size_t i = 0; i < 20000; ++i) pv.process(events[i].x, events[i].y);
-    uint64_t before = g_allocations.load();
-    for (size_t i = 20000; i < events.size(); ++i) pv.process(events[i].x, events[i].y);
-    double per_event = static_cast<double>(g_allocations.load() - before) / (events.size() - 20000);
-    EXPECT_LE(per_event, c.limit);
+    EXPECT_LE(allocations_per_event(p, events, regression, 20000), c.limit);
   }
 }
 
@@ -207,12 +214,7 @@ TEST(Allocations, AdaptiveTreesAllocateOnlyAsTheyGrow) {
     bool regression = std::string(c.expr).find("regressor") != std::string::npos;
     Pipeline p(c.expr);
     auto events = load(p, regression);
-    ProgressiveValidation pv(p, !regression, 0, 1000);
-    for (size_t i = 0; i < 2000; ++i) pv.process(events[i].x, events[i].y);
-    uint64_t before = g_allocations.load();
-    for (size_t i = 2000; i < events.size(); ++i) pv.process(events[i].x, events[i].y);
-    double per_event = static_cast<double>(g_allocations.load() - before) / (events.size() - 2000);
-    EXPECT_LT(per_event, c.limit);
+    EXPECT_LT(allocations_per_event(p, events, regression, 2000), c.limit);
   }
 }
 
