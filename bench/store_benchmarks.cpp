@@ -76,9 +76,10 @@ void BM_StorePutNumbers(benchmark::State& state) {
 }
 BENCHMARK(BM_StorePutNumbers);
 
-// The machine's floor for a single get: one dependent load from DRAM (a random cyclic
-// pointer chase over 256 MiB, the store's size class). A single-key get makes two such
-// loads in a row (the bucket, then the entity block), so it cannot beat twice this.
+// The machine's memory latency: one dependent load from DRAM (a random cyclic pointer
+// chase over 256 MiB, the store's size class). A single-key get makes two such loads
+// in a row (the bucket, then the entity block); it can take less than twice this only
+// as far as the processor overlaps one get's loads with the next get's.
 void BM_DependentMemoryMiss(benchmark::State& state) {
   static const std::vector<uint32_t> next = [] {
     const size_t n = (256u << 20) / sizeof(uint32_t);

@@ -32,6 +32,10 @@ class BlobArena {
   BlobArena& operator=(const BlobArena&) = delete;
   ~BlobArena() { clear(); }
 
+  // Whether a block of n bytes comes from the arena's chunks (kept until clear(), so a
+  // lock-free reader may still read it after release) rather than from malloc.
+  static bool pooled(size_t n) { return round(n) <= kMaxPooled; }
+
   void* allocate(size_t n) {
     n = round(n);
     if (n > kMaxPooled) {

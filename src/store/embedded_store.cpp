@@ -262,7 +262,7 @@ void EmbeddedStore::apply_recovered(const Update& u, uint32_t time, uint64_t lsn
 
 void EmbeddedStore::get(const EntityKey& key, std::span<const uint16_t> features,
                         std::span<FeatureValue> out) const {
-  memory_.get(key, features, out, options_.clock());
+  memory_.get(key, features, out, reading_time(features));
 }
 
 void EmbeddedStore::get(const EntityKey& key, std::span<const std::string> features,
@@ -296,12 +296,19 @@ void EmbeddedStore::get_many(std::span<const EntityKey> keys, std::span<const st
 
 void EmbeddedStore::get_numbers(const EntityKey& key, std::span<const uint16_t> features,
                                 std::span<double> out, std::span<uint8_t> present) const {
-  memory_.get_numbers(key, features, out, present, options_.clock());
+  memory_.get_numbers(key, features, out, present, reading_time(features));
+}
+
+double EmbeddedStore::reading_time(std::span<const uint16_t> features) const {
+  for (uint16_t f : features) {
+    if (registry_.ttl_seconds(f)) return options_.clock();
+  }
+  return 0.0;  // no TTL to check
 }
 
 void EmbeddedStore::get_many(std::span<const EntityKey> keys, std::span<const uint16_t> features,
                              std::span<FeatureValue> out) const {
-  double now = options_.clock();
+  double now = reading_time(features);
   for (size_t i = 0; i < keys.size(); ++i) {
     memory_.get(keys[i], features, out.subspan(i * features.size(), features.size()), now);
   }

@@ -10,10 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "atomic_words.h"
 #include "rtml/store/types.h"
 
 namespace rtml::store::detail {
 
+// Blocks in the store are 8-byte aligned and written only through atomic_words.h (see
+// there); make() builds a block in private memory.
 // Layout: Header, key bytes, uint16 feature ids[n], uint32 times[n], uint64 values[n],
 // then a data region for category text and vectors. A value of a category or vector
 // holds (offset << 32 | length in bytes) into the data region.
@@ -47,6 +50,12 @@ class Entity {
     }
     return -1;
   }
+  // find(f), trying slot `hint` first: readers ask for features in the order of their
+  // ids more often than not, and then each is found in one compare.
+  int find(uint16_t f, int hint) const {
+    if (hint < h().n && features()[hint] == f) return hint;
+    return find(f);
+  }
   double number(size_t i) const {
     double d;
     std::memcpy(&d, &values()[i], 8);
@@ -56,10 +65,25 @@ class Entity {
     uint64_t v = values()[i];
     return {data_region() + (v >> 32), static_cast<size_t>(v & 0xffffffffu)};
   }
-  // Overwrites a number in place (the slot must hold a number).
+  // Overwrites a number in place (the slot must hold a number). Lock-free readers may
+  // be copying the block, so each changed word is stored whole and atomically.
   void set_number(size_t i, double v, uint32_t time) {
-    std::memcpy(&values()[i], &v, 8);
-    times()[i] = time;
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    store_word(&values()[i], bits);
+    // A time is 4-aligned, so it lies inside one 8-byte word of the (8-aligned) block.
+    size_t at = times_offset() + 4 * i;
+    char* word = base() + (at & ~size_t{7});
+    uint64_t w;
+    std::memcpy(&w, word, 8);
+    std::memcpy(reinterpret_cast<char*>(&w) + (at & 7), &time, 4);
+    store_word(word, w);
+  }
+  // The block size recorded in a block's first word (see Header).
+  static size_t size_in_first_word(uint64_t word) {
+    uint32_t bytes;
+    std::memcpy(&bytes, &word, 4);
+    return bytes;
   }
   size_t bytes() const { return h().bytes; }
 
@@ -141,7 +165,8 @@ inline Entity* Entity::make(void* memory, std::string_view key, bool key_is_int,
     if (s.type == FeatureType::kNumber) {
       std::memcpy(&v, &s.number, 8);
     } else {
-      std::memcpy(b + data + used, s.data.data(), s.data.size());
+      // An empty vector's data() may be null, which memcpy must not get even for 0 bytes.
+      if (!s.data.empty()) std::memcpy(b + data + used, s.data.data(), s.data.size());
       v = (static_cast<uint64_t>(used) << 32) | s.data.size();
       used += s.data.size();
     }
@@ -149,5 +174,77 @@ inline Entity* Entity::make(void* memory, std::string_view key, bool key_is_int,
   }
   return e;
 }
+
+// A reading of an entity block that a writer may be changing, for lock-free readers
+// (see MemoryStore): every access is an aligned 8-byte atomic load, and offsets come
+// from the first word alone, which is always some block's consistent header, so a read
+// never leaves the memory of the block the caller was pointed to. What it returns means
+// something only if the caller's version check then holds.
+class EntityWords {
+ public:
+  explicit EntityWords(const char* block) : block_(block) {
+    uint64_t w = load_word(block);
+    uint32_t bytes;
+    std::memcpy(&bytes, &w, 4);
+    std::memcpy(&n_, reinterpret_cast<const char*>(&w) + 4, 2);
+    std::memcpy(&key_len_, reinterpret_cast<const char*>(&w) + 6, 2);
+    ids_ = align(16 + key_len_, 2);
+    times_ = align(ids_ + 2u * n_, 4);
+    values_ = align(times_ + 4u * n_, 8);
+    ok_ = values_ + 8u * n_ <= bytes;
+  }
+  // False if the first word is not the header of a block with this layout (then the
+  // block is being rewritten, and the version check will fail).
+  bool ok() const { return ok_; }
+  bool key_is_int() const { return part<uint8_t>(8) != 0; }
+  // Whether the stored key has these bytes (and kind).
+  bool key_equals(std::string_view key, bool is_int) const {
+    if (key.size() != key_len_ || key_is_int() != is_int) return false;
+    size_t i = 0;
+    for (; i + 8 <= key.size(); i += 8) {
+      uint64_t want;
+      std::memcpy(&want, key.data() + i, 8);
+      if (load_word(block_ + 16 + i) != want) return false;
+    }
+    if (i == key.size()) return true;
+    size_t rest = key.size() - i;
+    uint64_t word = load_word(block_ + 16 + i), got = 0, want = 0;
+    std::memcpy(&got, &word, rest);
+    std::memcpy(&want, key.data() + i, rest);
+    return got == want;
+  }
+  uint16_t feature(size_t i) const { return part<uint16_t>(ids_ + 2 * i); }
+  uint32_t time(size_t i) const { return part<uint32_t>(times_ + 4 * i); }
+  double number(size_t i) const {
+    uint64_t w = load_word(block_ + values_ + 8 * i);
+    double d;
+    std::memcpy(&d, &w, 8);
+    return d;
+  }
+  // Index of feature f's slot, or -1, trying slot `hint` first (see Entity::find).
+  int find(uint16_t f, int hint) const {
+    if (hint < n_ && feature(hint) == f) return hint;
+    for (int i = 0; i < n_; ++i) {
+      if (feature(i) == f) return i;
+    }
+    return -1;
+  }
+
+ private:
+  static size_t align(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
+  // The T at byte `at` (aligned to sizeof(T), so within one word).
+  template <typename T>
+  T part(size_t at) const {
+    uint64_t w = load_word(block_ + (at & ~size_t{7}));
+    T v;
+    std::memcpy(&v, reinterpret_cast<const char*>(&w) + (at & 7), sizeof(T));
+    return v;
+  }
+
+  const char* block_;
+  uint16_t n_, key_len_;
+  size_t ids_, times_, values_;
+  bool ok_;
+};
 
 }  // namespace rtml::store::detail

@@ -1,11 +1,12 @@
 #include "rtml/store/feature_registry.h"
 
+#include "key_hash.h"
 #include "rtml/core/hash.h"
 #include "validate.h"
 
 namespace rtml::store {
 
-uint64_t EntityKey::hash() const { return hash64(bytes(), is_int_ ? 0x1d : 0x5a); }
+uint64_t EntityKey::hash() const { return detail::key_hash(bytes(), is_int_); }
 
 std::string EntityKey::to_string() const {
   return is_int_ ? std::to_string(id_) : "\"" + text_ + "\"";

@@ -5,109 +5,299 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "atomic_words.h"
 #include "blob_arena.h"
 #include "entity.h"
+#include "key_hash.h"
 
 namespace rtml::store {
 
 using detail::Entity;
 
+namespace {
+
+uint64_t hash_of(const EntityKey& key) { return detail::key_hash(key.bytes(), key.is_int()); }
+
 // The hash of the key stored in an entity block.
-uint64_t hash_of(const Entity* e) {
-  if (e->key_is_int()) {
-    uint64_t id;
-    std::memcpy(&id, e->key().data(), 8);
-    return EntityKey(id).hash();
+uint64_t hash_of(const Entity* e) { return detail::key_hash(e->key(), e->key_is_int()); }
+
+bool same(const Entity* e, const EntityKey& key) {
+  std::string_view a = e->key(), b = key.bytes();
+  if (e->key_is_int() != key.is_int() || a.size() != b.size()) return false;
+  if (a.size() == 8) {  // every integer key: one compare rather than a call to memcmp
+    uint64_t x, y;
+    std::memcpy(&x, a.data(), 8);
+    std::memcpy(&y, b.data(), 8);
+    return x == y;
   }
-  return EntityKey(std::string(e->key())).hash();
+  return a == b;
 }
 
+// A lock-free reader's private copy of one entity block.
+struct BlockCopy {
+  static constexpr size_t kBytes = 1024;  // larger blocks are read under the lock
+  alignas(16) uint64_t words[kBytes / 8];
+  const Entity* entity() const { return reinterpret_cast<const Entity*>(words); }
+};
+
+enum class Lookup { kFound, kAbsent, kUseLock };
+
+}  // namespace
+
 // One shard: an open-addressing table with linear probing and backward-shift deletion.
-// A bucket is 8 bytes: the entity pointer (48 bits) and a 16-bit tag from the key's
-// hash, so the table is half the size it would be with full hashes (more of it stays
-// in cache) and a probe touches an entity block only when the tag matches.
+// A bucket is 8 bytes: the entity pointer (48 bits, 16-aligned) and a 16-bit tag from
+// the key's hash, so the table is half the size it would be with full hashes (more of
+// it stays in cache) and a probe touches an entity block only when the tag matches.
+//
+// Readers take no lock (a seqlock): a writer, holding `mu` exclusively, makes `version`
+// odd while it changes buckets or blocks and even again after; a reader reads the
+// bucket and the entity block with atomic word loads (EntityWords), or copies the
+// block, and keeps what it read only if `version` was even and unchanged around it.
+// A shared lock would cost more than its two atomic instructions: each is a full
+// memory fence, so the next get cannot start its loads while this one waits on memory
+// (measured with a minimal get over 1M entities: 280-312 ns without the lock, 400-455
+// ns with it). For the optimistic read to be safe, everything it may touch stays
+// allocated: blocks live in the arena until clear() (a released block's memory is
+// reused only for a block of the same size class, so a stale pointer still leads to a
+// header whose size fits the memory), old tables are kept until clear(), and the rare
+// block from malloc is marked in its bucket so that its readers take the lock.
 struct alignas(64) MemoryStore::Shard {
-  struct Bucket {
-    uint64_t packed = 0;
-    Entity* entity() const { return reinterpret_cast<Entity*>(packed & kPointerMask); }
-    uint16_t tag() const { return static_cast<uint16_t>(packed >> 48); }
-  };
-  static constexpr uint64_t kPointerMask = (uint64_t{1} << 48) - 1;
+  using Bucket = std::atomic<uint64_t>;
+  static constexpr uint64_t kPointerMask = ((uint64_t{1} << 48) - 1) & ~uint64_t{15};
+  static constexpr uint64_t kMallocBit = 1;
+  static constexpr int kOptimisticTries = 4;
+
+  static Entity* entity_of(uint64_t b) { return reinterpret_cast<Entity*>(b & kPointerMask); }
   static uint16_t tag_of(uint64_t hash) { return static_cast<uint16_t>(hash >> 48); }
-  static Bucket make(uint64_t hash, Entity* e) {
+  static uint64_t make(uint64_t hash, Entity* e) {
     // User-space pointers on x86-64 and AArch64 Linux fit in 48 bits unless a program
     // asks mmap for more; nothing here does.
-    if (reinterpret_cast<uint64_t>(e) >> 48) std::abort();
-    return Bucket{(static_cast<uint64_t>(tag_of(hash)) << 48) | reinterpret_cast<uint64_t>(e)};
+    auto p = reinterpret_cast<uint64_t>(e);
+    if ((p >> 48) || (p & 15)) std::abort();
+    return (static_cast<uint64_t>(tag_of(hash)) << 48) | p |
+           (detail::BlobArena::pooled(e->bytes()) ? 0 : kMallocBit);
   }
   static size_t home(uint64_t hash, size_t mask) { return (hash >> 8) & mask; }
 
+  // Marks a writer's change for the optimistic readers; the writer holds mu exclusively.
+  class Change {
+   public:
+    // The changes that follow are release stores, so none is seen before the odd
+    // version (see atomic_words.h).
+    explicit Change(Shard& s) : s_(s) {
+      s_.version.store(s_.version.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    ~Change() {
+      s_.version.store(s_.version.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    }
+    Change(const Change&) = delete;
+    Change& operator=(const Change&) = delete;
+
+   private:
+    Shard& s_;
+  };
+
   mutable std::shared_mutex mu;
-  std::vector<Bucket> table;
+  std::atomic<uint64_t> version{0};
+  // The current table as readers see it: the table is published before its mask, so a
+  // reader that loads the mask first never indexes past the table it then loads.
+  std::atomic<const Bucket*> readers_table{nullptr};
+  std::atomic<size_t> readers_mask{0};
+  std::vector<std::unique_ptr<Bucket[]>> tables;  // the last is current; writers only
+  size_t mask = 0;
   size_t count = 0;
   uint64_t lsn = 0;
   size_t entity_bytes = 0;
   detail::BlobArena arena;
 
-  static bool same(const Entity* e, const EntityKey& key) {
-    return e->key_is_int() == key.is_int() && e->key() == key.bytes();
+  Bucket* table() const { return tables.empty() ? nullptr : tables.back().get(); }
+  size_t bucket_bytes() const {
+    size_t n = 0;
+    for (size_t size = mask + 1, i = 0; i < tables.size(); ++i, size /= 2) n += size * 8;
+    return n;
   }
-  // Index of key's bucket, or of the empty bucket where it would go.
+
+  // Writers' lookup. Index of key's bucket, or of the empty bucket where it would go.
   size_t probe(uint64_t hash, const EntityKey& key) const {
-    size_t mask = table.size() - 1;
+    const Bucket* t = table();
     uint16_t tag = tag_of(hash);
     for (size_t i = home(hash, mask);; i = (i + 1) & mask) {
-      const Bucket& b = table[i];
-      if (!b.packed) return i;
-      if (b.tag() == tag) {
+      uint64_t b = t[i].load(std::memory_order_relaxed);
+      if (!b) return i;
+      if (static_cast<uint16_t>(b >> 48) == tag) {
         // The key compare waits on the block's first line; fetch the lines after it
         // (feature ids, times, values) at the same time rather than one after another.
-        const char* block = reinterpret_cast<const char*>(b.entity());
+        const char* block = reinterpret_cast<const char*>(entity_of(b));
         __builtin_prefetch(block + 64);
         __builtin_prefetch(block + 128);
         __builtin_prefetch(block + 192);
-        if (same(b.entity(), key)) return i;
+        if (same(entity_of(b), key)) return i;
       }
     }
   }
   Entity* find(uint64_t hash, const EntityKey& key) const {
-    if (table.empty()) return nullptr;
-    return table[probe(hash, key)].entity();
+    if (tables.empty()) return nullptr;
+    return entity_of(table()[probe(hash, key)].load(std::memory_order_relaxed));
   }
   void grow() {
-    std::vector<Bucket> old;
-    old.swap(table);
-    table.assign(old.empty() ? 16 : old.size() * 2, Bucket{});
-    size_t mask = table.size() - 1;
-    for (const Bucket& b : old) {
-      if (!b.packed) continue;
-      size_t i = home(hash_of(b.entity()), mask);
-      while (table[i].packed) i = (i + 1) & mask;
-      table[i] = b;
+    size_t size = tables.empty() ? 16 : (mask + 1) * 2;
+    auto fresh = std::make_unique<Bucket[]>(size);
+    size_t m = size - 1;
+    if (const Bucket* old = table()) {
+      for (size_t j = 0; j <= mask; ++j) {
+        uint64_t b = old[j].load(std::memory_order_relaxed);
+        if (!b) continue;
+        size_t i = home(hash_of(entity_of(b)), m);
+        while (fresh[i].load(std::memory_order_relaxed)) i = (i + 1) & m;
+        fresh[i].store(b, std::memory_order_relaxed);
+      }
     }
+    tables.push_back(std::move(fresh));
+    mask = m;
+    readers_table.store(table(), std::memory_order_release);
+    readers_mask.store(mask, std::memory_order_release);
   }
   void insert(uint64_t hash, const EntityKey& key, Entity* e) {
-    if ((count + 1) * 8 > table.size() * 7) grow();
+    if ((count + 1) * 8 > (tables.empty() ? 0 : mask + 1) * 7) grow();
     size_t i = probe(hash, key);
-    if (!table[i].packed) ++count;
-    table[i] = make(hash, e);
+    if (!table()[i].load(std::memory_order_relaxed)) ++count;
+    table()[i].store(make(hash, e), std::memory_order_release);
   }
   void erase(size_t i) {
-    size_t mask = table.size() - 1;
-    table[i] = Bucket{};
+    Bucket* t = table();
+    t[i].store(0, std::memory_order_release);
     --count;
     // Shift later members of the probe run back so that lookups still find them.
-    for (size_t j = (i + 1) & mask; table[j].packed; j = (j + 1) & mask) {
-      size_t h = home(hash_of(table[j].entity()), mask);
+    for (size_t j = (i + 1) & mask; t[j].load(std::memory_order_relaxed); j = (j + 1) & mask) {
+      uint64_t b = t[j].load(std::memory_order_relaxed);
+      size_t h = home(hash_of(entity_of(b)), mask);
       bool movable = (j > i) ? (h <= i || h > j) : (h <= i && h > j);
       if (movable) {
-        table[i] = table[j];
-        table[j] = Bucket{};
+        t[i].store(b, std::memory_order_release);
+        t[j].store(0, std::memory_order_release);
         i = j;
       }
     }
   }
+  // Writes a block built in scratch memory into the arena, where readers may be
+  // copying the memory it reuses; call within a Change.
+  Entity* place(const void* block, size_t bytes) {
+    void* memory = arena.allocate(bytes);
+    detail::store_words(memory, block, bytes);
+    return static_cast<Entity*>(memory);
+  }
+
+  // Readers' lookup, without the lock: kFound with key's block in *found, kAbsent, or
+  // kUseLock for a block from malloc (which a writer may free) or a table that changed
+  // under the reader. Meaningful only if `version` then holds (see optimistic()).
+  Lookup locate(uint64_t hash, const EntityKey& key, const char** found) const {
+    size_t m = readers_mask.load(std::memory_order_acquire);
+    const Bucket* t = readers_table.load(std::memory_order_acquire);
+    if (!t) return Lookup::kAbsent;
+    uint16_t tag = tag_of(hash);
+    // Bounded: a table that changes under the reader need not show an empty bucket.
+    size_t i = home(hash, m);
+    for (size_t probes = 0; probes <= m; ++probes, i = (i + 1) & m) {
+      uint64_t b = t[i].load(std::memory_order_acquire);
+      if (!b) return Lookup::kAbsent;
+      if (static_cast<uint16_t>(b >> 48) != tag) continue;
+      if (b & kMallocBit) return Lookup::kUseLock;
+      const char* block = reinterpret_cast<const char*>(entity_of(b));
+      __builtin_prefetch(block + 64);
+      __builtin_prefetch(block + 128);
+      __builtin_prefetch(block + 192);
+      detail::EntityWords words(block);
+      if (words.ok() && words.key_equals(key.bytes(), key.is_int())) {
+        *found = block;
+        return Lookup::kFound;
+      }
+    }
+    return Lookup::kUseLock;
+  }
+  // Runs read(block of key, or nullptr if absent) without the lock until no writer
+  // changed the shard meanwhile. read returns false if it cannot use what it saw.
+  // Returns false if the caller must read under the lock instead.
+  template <typename Read>
+  bool optimistic(uint64_t hash, const EntityKey& key, Read&& read) const {
+    for (int attempt = 0; attempt < kOptimisticTries; ++attempt) {
+      uint64_t before = version.load(std::memory_order_acquire);
+      if (before & 1) continue;
+      const char* block = nullptr;
+      Lookup where = locate(hash, key, &block);
+      bool done = where != Lookup::kUseLock && read(block);
+      // Every load above was an acquire, so this one cannot move before them.
+      if (version.load(std::memory_order_relaxed) == before) return done;
+    }
+    return false;
+  }
 };
+
+namespace {
+
+bool fresh(uint32_t written, uint32_t ttl, double now) {
+  return ttl == 0 || now - static_cast<double>(written) <= static_cast<double>(ttl);
+}
+
+// get_numbers' reading of one entity (nullptr: absent).
+void numbers_of(const FeatureRegistry& registry, const Entity* e,
+                std::span<const uint16_t> features, double* out, uint8_t* present, double now) {
+  int i = -1;
+  for (size_t k = 0; k < features.size(); ++k) {
+    i = e ? e->find(features[k], i + 1) : -1;
+    bool ok = i >= 0 && registry.type(features[k]) == FeatureType::kNumber &&
+              fresh(e->time(i), registry.ttl_seconds(features[k]), now);
+    present[k] = ok;
+    out[k] = ok ? e->number(i) : 0.0;
+  }
+}
+
+// numbers_of for a lock-free reader: reads the block through EntityWords, and returns
+// false if the block's header is not consistent (then the version check fails too).
+bool numbers_of_words(const FeatureRegistry& registry, const char* block,
+                      std::span<const uint16_t> features, double* out, uint8_t* present,
+                      double now) {
+  if (!block) {
+    numbers_of(registry, nullptr, features, out, present, now);
+    return true;
+  }
+  detail::EntityWords e(block);
+  if (!e.ok()) return false;
+  int i = -1;
+  for (size_t k = 0; k < features.size(); ++k) {
+    i = e.find(features[k], i + 1);
+    uint32_t ttl = registry.ttl_seconds(features[k]);
+    bool ok = i >= 0 && registry.type(features[k]) == FeatureType::kNumber &&
+              (ttl == 0 || fresh(e.time(i), ttl, now));
+    present[k] = ok;
+    out[k] = ok ? e.number(i) : 0.0;
+  }
+  return true;
+}
+
+// get's reading of one entity (nullptr: absent).
+void values_of(const FeatureRegistry& registry, const Entity* e, std::span<const uint16_t> features,
+               std::span<FeatureValue> out, double now) {
+  for (size_t k = 0; k < features.size(); ++k) {
+    FeatureValue& v = out[k];
+    v.present = false;
+    int i = e ? e->find(features[k]) : -1;
+    if (i < 0 || !fresh(e->time(i), registry.ttl_seconds(features[k]), now)) continue;
+    v.present = true;
+    v.type = registry.type(features[k]);
+    v.written_at = e->time(i);
+    if (v.type == FeatureType::kNumber) {
+      v.number = e->number(i);
+    } else if (v.type == FeatureType::kCategory) {
+      v.text.assign(e->data(i));
+    } else {
+      auto d = e->data(i);
+      v.vector.resize(d.size() / 4);
+      if (!d.empty()) std::memcpy(v.vector.data(), d.data(), d.size());
+    }
+  }
+}
+
+}  // namespace
 
 MemoryStore::MemoryStore(const FeatureRegistry& registry)
     : registry_(registry), shards_(new Shard[kShards]) {}
@@ -118,7 +308,19 @@ void MemoryStore::clear() {
   for (size_t s = 0; s < kShards; ++s) {
     Shard& sh = shards_[s];
     std::unique_lock lock(sh.mu);
-    sh.table.clear();
+    Shard::Change change(sh);
+    // Blocks too large for the arena's pools came from malloc: free them one by one.
+    if (const Shard::Bucket* t = sh.table()) {
+      for (size_t i = 0; i <= sh.mask; ++i) {
+        uint64_t b = t[i].load(std::memory_order_relaxed);
+        if (b & Shard::kMallocBit)
+          sh.arena.release(Shard::entity_of(b), Shard::entity_of(b)->bytes());
+      }
+    }
+    sh.readers_mask.store(0, std::memory_order_relaxed);
+    sh.readers_table.store(nullptr, std::memory_order_release);
+    sh.tables.clear();
+    sh.mask = 0;
     sh.arena.clear();
     sh.count = 0;
     sh.entity_bytes = 0;
@@ -127,7 +329,7 @@ void MemoryStore::clear() {
 }
 
 uint64_t MemoryStore::apply(const ResolvedUpdate& u, const std::function<uint64_t()>& log) {
-  uint64_t hash = u.key.hash();
+  uint64_t hash = hash_of(u.key);
   Shard& sh = shards_[hash % kShards];
   std::unique_lock lock(sh.mu);
   uint64_t lsn = log ? log() : 0;
@@ -144,6 +346,7 @@ uint64_t MemoryStore::apply(const ResolvedUpdate& u, const std::function<uint64_
       }
     }
     if (in_place) {
+      Shard::Change change(sh);
       for (const auto& [id, v] : u.set) e->set_number(e->find(id), v->number, u.time);
       return lsn;
     }
@@ -175,14 +378,20 @@ uint64_t MemoryStore::apply(const ResolvedUpdate& u, const std::function<uint64_
   }
   if (merged.empty()) {
     if (e) {
+      Shard::Change change(sh);
       sh.entity_bytes -= e->bytes();
       sh.erase(sh.probe(hash, u.key));
       sh.arena.release(e, e->bytes());
     }
     return lsn;
   }
+  // Build the block aside (it reads the old one), then publish it in one change.
   size_t size = Entity::size_for(u.key.bytes(), merged);
-  Entity* fresh = Entity::make(sh.arena.allocate(size), u.key.bytes(), u.key.is_int(), merged);
+  thread_local std::vector<uint64_t> scratch;
+  scratch.assign((size + 7) / 8, 0);
+  Entity::make(scratch.data(), u.key.bytes(), u.key.is_int(), merged);
+  Shard::Change change(sh);
+  Entity* fresh = sh.place(scratch.data(), size);
   sh.entity_bytes += fresh->bytes();
   if (e) sh.entity_bytes -= e->bytes();
   sh.insert(hash, u.key, fresh);
@@ -190,53 +399,40 @@ uint64_t MemoryStore::apply(const ResolvedUpdate& u, const std::function<uint64_
   return lsn;
 }
 
-namespace {
-
-bool fresh(uint32_t written, uint32_t ttl, double now) {
-  return ttl == 0 || now - static_cast<double>(written) <= static_cast<double>(ttl);
-}
-
-}  // namespace
-
 void MemoryStore::get(const EntityKey& key, std::span<const uint16_t> features,
                       std::span<FeatureValue> out, double now) const {
-  uint64_t hash = key.hash();
+  uint64_t hash = hash_of(key);
   const Shard& sh = shards_[hash % kShards];
+  // Copy the block (texts and vectors included), and parse the copy once it is known
+  // to be consistent.
+  BlockCopy copy;
+  bool found = false;
+  bool read = sh.optimistic(hash, key, [&](const char* block) {
+    found = block != nullptr;
+    if (!found) return true;
+    uint64_t first = detail::load_word(block);
+    size_t bytes = Entity::size_in_first_word(first);
+    if (bytes < 16 || bytes > BlockCopy::kBytes) return false;
+    copy.words[0] = first;
+    detail::load_words(copy.words + 1, block + 8, (bytes + 7) / 8 - 1);
+    return true;
+  });
+  if (read) return values_of(registry_, found ? copy.entity() : nullptr, features, out, now);
   std::shared_lock lock(sh.mu);
-  const Entity* e = sh.find(hash, key);
-  for (size_t k = 0; k < features.size(); ++k) {
-    FeatureValue& v = out[k];
-    v.present = false;
-    int i = e ? e->find(features[k]) : -1;
-    if (i < 0 || !fresh(e->time(i), registry_.ttl_seconds(features[k]), now)) continue;
-    v.present = true;
-    v.type = registry_.type(features[k]);
-    v.written_at = e->time(i);
-    if (v.type == FeatureType::kNumber) {
-      v.number = e->number(i);
-    } else if (v.type == FeatureType::kCategory) {
-      v.text.assign(e->data(i));
-    } else {
-      auto d = e->data(i);
-      v.vector.resize(d.size() / 4);
-      std::memcpy(v.vector.data(), d.data(), d.size());
-    }
-  }
+  values_of(registry_, sh.find(hash, key), features, out, now);
 }
 
 void MemoryStore::get_numbers(const EntityKey& key, std::span<const uint16_t> features,
                               std::span<double> out, std::span<uint8_t> present, double now) const {
-  uint64_t hash = key.hash();
+  uint64_t hash = hash_of(key);
   const Shard& sh = shards_[hash % kShards];
-  std::shared_lock lock(sh.mu);
-  const Entity* e = sh.find(hash, key);
-  for (size_t k = 0; k < features.size(); ++k) {
-    int i = e ? e->find(features[k]) : -1;
-    bool ok = i >= 0 && registry_.type(features[k]) == FeatureType::kNumber &&
-              fresh(e->time(i), registry_.ttl_seconds(features[k]), now);
-    present[k] = ok;
-    out[k] = ok ? e->number(i) : 0.0;
+  if (sh.optimistic(hash, key, [&](const char* block) {
+        return numbers_of_words(registry_, block, features, out.data(), present.data(), now);
+      })) {
+    return;
   }
+  std::shared_lock lock(sh.mu);
+  numbers_of(registry_, sh.find(hash, key), features, out.data(), present.data(), now);
 }
 
 void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
@@ -245,40 +441,45 @@ void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
   constexpr size_t kGroup = 16;
   const size_t nf = features.size();
   uint64_t hashes[kGroup];
-  const Entity* entities[kGroup];
   for (size_t start = 0; start < keys.size(); start += kGroup) {
     size_t n = std::min(kGroup, keys.size() - start);
     // 1: hash, and prefetch the first bucket each key probes.
     for (size_t i = 0; i < n; ++i) {
-      hashes[i] = keys[start + i].hash();
+      hashes[i] = hash_of(keys[start + i]);
       const Shard& sh = shards_[hashes[i] % kShards];
-      std::shared_lock lock(sh.mu);
-      if (!sh.table.empty()) {
-        __builtin_prefetch(&sh.table[Shard::home(hashes[i], sh.table.size() - 1)]);
-      }
+      size_t m = sh.readers_mask.load(std::memory_order_acquire);
+      const Shard::Bucket* t = sh.readers_table.load(std::memory_order_acquire);
+      if (t) __builtin_prefetch(&t[Shard::home(hashes[i], m)]);
     }
-    // 2: probe, and prefetch each entity.
+    // 2: prefetch the block of the first bucket with the key's tag (a hint only).
     for (size_t i = 0; i < n; ++i) {
       const Shard& sh = shards_[hashes[i] % kShards];
-      std::shared_lock lock(sh.mu);
-      if (sh.table.empty()) continue;
-      const Entity* e = sh.table[sh.probe(hashes[i], keys[start + i])].entity();
-      if (e) __builtin_prefetch(e);
+      size_t m = sh.readers_mask.load(std::memory_order_acquire);
+      const Shard::Bucket* t = sh.readers_table.load(std::memory_order_acquire);
+      if (!t) continue;
+      for (size_t j = Shard::home(hashes[i], m), probes = 0; probes <= m;
+           ++probes, j = (j + 1) & m) {
+        uint64_t b = t[j].load(std::memory_order_relaxed);
+        if (!b) break;
+        if (static_cast<uint16_t>(b >> 48) == Shard::tag_of(hashes[i])) {
+          __builtin_prefetch(Shard::entity_of(b));
+          break;
+        }
+      }
     }
-    // 3: read under the lock again (the entity may have changed in between).
+    // 3: read each key as get_numbers does.
     for (size_t i = 0; i < n; ++i) {
       const Shard& sh = shards_[hashes[i] % kShards];
-      std::shared_lock lock(sh.mu);
-      entities[i] = sh.find(hashes[i], keys[start + i]);
-      const Entity* e = entities[i];
-      size_t base = (start + i) * nf;
-      for (size_t k = 0; k < nf; ++k) {
-        int slot = e ? e->find(features[k]) : -1;
-        bool ok = slot >= 0 && registry_.type(features[k]) == FeatureType::kNumber &&
-                  fresh(e->time(slot), registry_.ttl_seconds(features[k]), now);
-        present[base + k] = ok;
-        out[base + k] = ok ? e->number(slot) : 0.0;
+      const EntityKey& key = keys[start + i];
+      double* o = out.data() + (start + i) * nf;
+      uint8_t* p = present.data() + (start + i) * nf;
+      if (sh.optimistic(hashes[i], key, [&](const char* block) {
+            return numbers_of_words(registry_, block, features, o, p, now);
+          })) {
+        continue;
       }
+      std::shared_lock lock(sh.mu);
+      numbers_of(registry_, sh.find(hashes[i], key), features, o, p, now);
     }
   }
 }
@@ -289,8 +490,11 @@ void MemoryStore::visit(const Visitor& fn) const {
     const Shard& sh = shards_[s];
     std::shared_lock lock(sh.mu);
     entities.clear();
-    for (const auto& b : sh.table) {
-      if (b.packed) entities.push_back(b.entity());
+    if (const Shard::Bucket* t = sh.table()) {
+      for (size_t i = 0; i <= sh.mask; ++i) {
+        uint64_t b = t[i].load(std::memory_order_relaxed);
+        if (b) entities.push_back(Shard::entity_of(b));
+      }
     }
     fn(s, sh.lsn, entities);
   }
@@ -316,17 +520,17 @@ bool MemoryStore::restore(std::string_view block) {
   } else {
     key = EntityKey(std::string(block.substr(16, key_len)));
   }
-  uint64_t hash = key.hash();
+  uint64_t hash = hash_of(key);
   Shard& sh = shards_[hash % kShards];
   std::unique_lock lock(sh.mu);
-  if (Entity* old = sh.find(hash, key)) {
+  Shard::Change change(sh);
+  Entity* old = sh.find(hash, key);
+  Entity* fresh = sh.place(block.data(), block.size());
+  sh.insert(hash, key, fresh);
+  if (old) {
     sh.entity_bytes -= old->bytes();
     sh.arena.release(old, old->bytes());
   }
-  void* memory = sh.arena.allocate(block.size());
-  std::memcpy(memory, block.data(), block.size());
-  auto* fresh = static_cast<Entity*>(memory);
-  sh.insert(hash, key, fresh);
   sh.entity_bytes += fresh->bytes();
   return true;
 }
@@ -354,7 +558,7 @@ size_t MemoryStore::memory_bytes() const {
   size_t n = 0;
   for (size_t s = 0; s < kShards; ++s) {
     std::shared_lock lock(shards_[s].mu);
-    n += shards_[s].arena.bytes() + shards_[s].table.capacity() * sizeof(Shard::Bucket);
+    n += shards_[s].arena.bytes() + shards_[s].bucket_bytes();
   }
   return n;
 }

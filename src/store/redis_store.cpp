@@ -52,7 +52,7 @@ void decode(const redisReply* r, FeatureValue& v) {
   } else if (type == 2 && n % 4 == 0) {
     v.type = FeatureType::kVector;
     v.vector.resize(n / 4);
-    std::memcpy(v.vector.data(), p, n);
+    if (n) std::memcpy(v.vector.data(), p, n);
   } else {
     return;
   }

@@ -147,7 +147,7 @@ Update decode_update(std::string_view bytes, uint32_t& time) {
     } else if (type == 2) {
       auto raw = c.bytes();
       std::vector<float> f(raw.size() / sizeof(float));
-      std::memcpy(f.data(), raw.data(), f.size() * sizeof(float));
+      if (!f.empty()) std::memcpy(f.data(), raw.data(), f.size() * sizeof(float));
       v = FeatureValue::of_vector(std::move(f));
     } else {
       throw Error("WAL record: unknown feature type " + std::to_string(type));

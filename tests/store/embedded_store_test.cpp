@@ -69,6 +69,31 @@ TEST(EmbeddedStore, SetsReadsOverwritesAndDeletesTypedFeatures) {
   EXPECT_EQ(s->entity_count(), 2u);
 }
 
+// Empty values are values: an empty vector or text reads back present, also after the
+// WAL is replayed.
+TEST(EmbeddedStore, EmptyVectorsAndTextsAreKeptThroughTheWal) {
+  test::TempDir dir;
+  auto o = options(dir.file("s"));
+  {
+    auto s = EmbeddedStore::open(o);
+    ASSERT_EQ(s->apply(set(EntityKey("u1"), {{"emb", FeatureValue::of_vector({})},
+                                             {"city", FeatureValue::of_category("")},
+                                             {"age", FeatureValue::of_number(3)}})),
+              "");
+    EXPECT_TRUE(read(*s, EntityKey("u1"), "emb").present);
+    EXPECT_TRUE(read(*s, EntityKey("u1"), "city").present);
+  }
+  auto again = EmbeddedStore::open(o);
+  FeatureValue emb = read(*again, EntityKey("u1"), "emb");
+  FeatureValue city = read(*again, EntityKey("u1"), "city");
+  EXPECT_TRUE(emb.present);
+  EXPECT_EQ(emb.type, FeatureType::kVector);
+  EXPECT_TRUE(emb.vector.empty());
+  EXPECT_TRUE(city.present);
+  EXPECT_EQ(city.text, "");
+  EXPECT_EQ(read(*again, EntityKey("u1"), "age").number, 3);
+}
+
 TEST(EmbeddedStore, BadInputIsRefusedAndChangesNothing) {
   test::TempDir dir;
   auto s = EmbeddedStore::open(options(dir.file("s")));

@@ -114,7 +114,7 @@ class EmbeddedStore final : public FeatureStore {
   // get_numbers for many keys at once, with prefetching: see MemoryStore::get_numbers_many.
   void get_numbers_many(std::span<const EntityKey> keys, std::span<const uint16_t> features,
                         std::span<double> out, std::span<uint8_t> present) const {
-    memory_.get_numbers_many(keys, features, out, present, options_.clock());
+    memory_.get_numbers_many(keys, features, out, present, reading_time(features));
   }
   // Reads the same features of many entities: out has keys.size() * features.size() values.
   void get_many(std::span<const EntityKey> keys, std::span<const uint16_t> features,
@@ -138,6 +138,10 @@ class EmbeddedStore final : public FeatureStore {
   explicit EmbeddedStore(StoreOptions options);
   void recover();
   std::string resolve(const Update& u, ResolvedUpdate& r, uint32_t& time);
+  // The reading time for TTLs, or 0 without reading the clock when none of the
+  // features has a TTL: the system clock is an ordered TSC read, which, like a lock,
+  // keeps the next get's memory loads from overlapping this one's.
+  double reading_time(std::span<const uint16_t> features) const;
   void apply_recovered(const Update& u, uint32_t time, uint64_t lsn);
   void snapshotter();
 

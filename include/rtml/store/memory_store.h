@@ -28,11 +28,14 @@ struct ResolvedUpdate {
 };
 
 // The in-memory table. Keys hash to one of kShards shards, each an open-addressing
-// table under its own reader-writer lock, so readers of keys in different shards share
-// nothing and readers never wait for each other. A number costs 14 bytes in its
-// entity's single allocation.
+// table. Writers of a shard take its lock; readers take no lock: they copy the entity
+// and retry if a writer changed the shard meanwhile (a seqlock), falling back to the
+// shard's lock only for an entity larger than 1 KiB or under a stream of writes to the
+// same shard. So readers never wait for each other and never wait behind a writer's
+// WAL append. A number costs 14 bytes in its entity's single allocation.
 //
-// Thread-safe: any number of readers and writers.
+// Thread-safe: any number of readers and writers, except clear() and destruction,
+// which must not run while others use the store.
 class MemoryStore {
  public:
   static constexpr size_t kShards = 256;
@@ -60,7 +63,7 @@ class MemoryStore {
   // get_numbers for many keys: out and present hold keys.size() * features.size()
   // values, key by key. Works in groups of 16 keys whose table and entity cache lines
   // are prefetched before they are read, so the memory latency of one key overlaps the
-  // others': several times the throughput of one get_numbers per key.
+  // others'.
   void get_numbers_many(std::span<const EntityKey> keys, std::span<const uint16_t> features,
                         std::span<double> out, std::span<uint8_t> present, double now) const;
 
@@ -75,7 +78,9 @@ class MemoryStore {
   uint64_t shard_lsn(size_t shard) const;
 
   size_t entity_count() const;
-  // Bytes held by entities and tables.
+  // Bytes held by entities and tables (old tables included: lock-free readers may still
+  // be probing them, so they are kept until clear(); together they are smaller than the
+  // current one).
   size_t memory_bytes() const;
   void clear();
 
