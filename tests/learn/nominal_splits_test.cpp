@@ -243,5 +243,35 @@ TEST(NominalSplits, SaveAndLoadKeepCategoricalStatisticsAndSplits) {
   }
 }
 
+// The forest reuses its trees' answers from predict() when learn() gets the same event;
+// an event that differs from the one predicted only in a category is another event, and
+// the trees must be asked again. A forest shown such decoys before each event must stay
+// the forest that never predicted.
+TEST(NominalSplits, ForestDoesNotMistakeAnEventWithOtherCategoriesForThePredictedOne) {
+  AdaptiveRandomForest::Config fc;
+  fc.seed = 5;
+  AdaptiveRandomForest shown(fc), plain(fc);
+  CategoryStream s(4);
+  Features x, decoy;
+  Prediction p, q;
+  bool positive;
+  double value;
+  int differ = 0;
+  for (int i = 0; i < 6000; ++i) {
+    s.next(x, positive, value);
+    decoy.clear();
+    decoy.add_category(0, (x.categories()[0].id + 1) % 20);  // the label's column changed
+    decoy.add_category(1, x.categories()[1].id);
+    decoy.add(0, x.numbers()[0].value);
+    shown.predict(decoy, p);
+    shown.learn(x, Target::of_class(positive), 1.0);
+    plain.learn(x, Target::of_class(positive), 1.0);
+    shown.predict(x, p);
+    plain.predict(x, q);
+    differ += p.proba != q.proba;
+  }
+  EXPECT_EQ(differ, 0);
+}
+
 }  // namespace
 }  // namespace rtml

@@ -165,15 +165,25 @@ double AdaptiveRandomForest::drift_input(Member& m, double y, const Prediction& 
 
 void AdaptiveRandomForest::remember(const Features& x) {
   cached_x_.assign(x.numbers().begin(), x.numbers().end());
+  cached_categories_.assign(x.categories().begin(), x.categories().end());
   cache_valid_ = true;
 }
 
 bool AdaptiveRandomForest::remembered(const Features& x) const {
-  if (!cache_valid_ || cached_x_.size() != x.numbers().size()) return false;
+  if (!cache_valid_ || cached_x_.size() != x.numbers().size() ||
+      cached_categories_.size() != x.categories().size()) {
+    return false;
+  }
   for (size_t i = 0; i < cached_x_.size(); ++i) {
     const Feature& a = cached_x_[i];
     const Feature& b = x.numbers()[i];
     if (a.index != b.index || a.value != b.value) return false;
+  }
+  // The trees split on categories too: an event that differs only there is another one.
+  for (size_t i = 0; i < cached_categories_.size(); ++i) {
+    const Category& a = cached_categories_[i];
+    const Category& b = x.categories()[i];
+    if (a.column != b.column || a.id != b.id) return false;
   }
   return true;
 }

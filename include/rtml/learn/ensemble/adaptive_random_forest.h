@@ -79,6 +79,7 @@ class AdaptiveRandomForest final : public Model {
   uint64_t drifts_ = 0, warnings_ = 0;
   // The features of the event predict() last answered for; valid until the next learn.
   std::vector<Feature> cached_x_;
+  std::vector<Category> cached_categories_;
   bool cache_valid_ = false;
   Prediction scratch_;          // reused per event
   std::vector<double> values_;  // reused per event
