@@ -60,8 +60,9 @@ struct RecoveryReport {
   double seconds = 0;
 };
 
-// Thread-safe: any number of threads may read and write. Readers never wait for the
-// WAL or a snapshot: the WAL is written and fsynced outside every shard lock, and a
+// Thread-safe: any number of threads may read and write. Readers take no lock (see
+// MemoryStore), so they never wait for a writer, the WAL or a snapshot. Writers append
+// to the WAL buffer under their shard's lock but wait for fsync outside it, and a
 // snapshot holds one shard's read lock at a time (which only that shard's writers
 // notice).
 class EmbeddedStore final : public FeatureStore {
