@@ -9,9 +9,11 @@
 
 namespace rtml::store::detail {
 
-// XXH64 of exactly 8 bytes (an integer key), written out so that it inlines into a get:
-// a get spends its time waiting on memory, and the call into libxxhash's general code
-// is enough extra work to keep the next get's loads from starting while this one waits.
+// XXH64 of exactly 8 bytes (an integer key), written out so that it inlines into a get.
+// A get spends its time waiting on memory, and the less work it does besides, the more
+// the processor overlaps the next get's loads with this one's: in a stripped-down get
+// without a lock, this and comparing keys as one word took a random get over 1M
+// entities from 425-433 to 265-312 ns (in the full get the change is within noise).
 // Equal to XXH64(bytes, 8, seed); a test checks it.
 inline uint64_t xxh64_of_8_bytes(const char* bytes, uint64_t seed) {
   constexpr uint64_t k1 = 0x9E3779B185EBCA87ull, k2 = 0xC2B2AE3D27D4EB4Full,
