@@ -79,12 +79,6 @@ class Entity {
     std::memcpy(reinterpret_cast<char*>(&w) + (at & 7), &time, 4);
     store_word(word, w);
   }
-  // The block size recorded in a block's first word (see Header).
-  static size_t size_in_first_word(uint64_t word) {
-    uint32_t bytes;
-    std::memcpy(&bytes, &word, 4);
-    return bytes;
-  }
   size_t bytes() const { return h().bytes; }
 
   // All slots, with types looked up by type_of(feature id).
@@ -184,18 +178,19 @@ class EntityWords {
  public:
   explicit EntityWords(const char* block) : block_(block) {
     uint64_t w = load_word(block);
-    uint32_t bytes;
-    std::memcpy(&bytes, &w, 4);
+    std::memcpy(&bytes_, &w, 4);
     std::memcpy(&n_, reinterpret_cast<const char*>(&w) + 4, 2);
     std::memcpy(&key_len_, reinterpret_cast<const char*>(&w) + 6, 2);
     ids_ = align(16 + key_len_, 2);
     times_ = align(ids_ + 2u * n_, 4);
     values_ = align(times_ + 4u * n_, 8);
-    ok_ = values_ + 8u * n_ <= bytes;
+    ok_ = values_ + 8u * n_ <= bytes_;
   }
   // False if the first word is not the header of a block with this layout (then the
   // block is being rewritten, and the version check will fail).
   bool ok() const { return ok_; }
+  // The block's size in bytes, from its header.
+  size_t bytes() const { return bytes_; }
   bool key_is_int() const { return part<uint8_t>(8) != 0; }
   // Whether the stored key has these bytes (and kind).
   bool key_equals(std::string_view key, bool is_int) const {
@@ -242,6 +237,7 @@ class EntityWords {
   }
 
   const char* block_;
+  uint32_t bytes_;
   uint16_t n_, key_len_;
   size_t ids_, times_, values_;
   bool ok_;

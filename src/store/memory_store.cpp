@@ -21,18 +21,6 @@ uint64_t hash_of(const EntityKey& key) { return detail::key_hash(key.bytes(), ke
 // The hash of the key stored in an entity block.
 uint64_t hash_of(const Entity* e) { return detail::key_hash(e->key(), e->key_is_int()); }
 
-bool same(const Entity* e, const EntityKey& key) {
-  std::string_view a = e->key(), b = key.bytes();
-  if (e->key_is_int() != key.is_int() || a.size() != b.size()) return false;
-  if (a.size() == 8) {  // every integer key: one compare rather than a call to memcmp
-    uint64_t x, y;
-    std::memcpy(&x, a.data(), 8);
-    std::memcpy(&y, b.data(), 8);
-    return x == y;
-  }
-  return a == b;
-}
-
 // A lock-free reader's private copy of one entity block.
 struct BlockCopy {
   static constexpr size_t kBytes = 1024;  // larger blocks are read under the lock
@@ -41,6 +29,50 @@ struct BlockCopy {
 };
 
 enum class Lookup { kFound, kAbsent, kUseLock };
+
+bool fresh(uint32_t written, uint32_t ttl, double now) {
+  return ttl == 0 || now - static_cast<double>(written) <= static_cast<double>(ttl);
+}
+
+// get_numbers' reading of one entity (nullptr: absent), through an Entity (under the
+// lock) or EntityWords (without it): both find slots and read times and numbers alike.
+template <typename E>
+void numbers_of(const FeatureRegistry& registry, const E* e, std::span<const uint16_t> features,
+                double* out, uint8_t* present, double now) {
+  int i = -1;
+  for (size_t k = 0; k < features.size(); ++k) {
+    i = e ? e->find(features[k], i + 1) : -1;
+    uint32_t ttl = registry.ttl_seconds(features[k]);
+    // Without a TTL the time is not read at all.
+    bool ok = i >= 0 && registry.type(features[k]) == FeatureType::kNumber &&
+              (ttl == 0 || fresh(e->time(i), ttl, now));
+    present[k] = ok;
+    out[k] = ok ? e->number(i) : 0.0;
+  }
+}
+
+// get's reading of one entity (nullptr: absent).
+void values_of(const FeatureRegistry& registry, const Entity* e, std::span<const uint16_t> features,
+               std::span<FeatureValue> out, double now) {
+  for (size_t k = 0; k < features.size(); ++k) {
+    FeatureValue& v = out[k];
+    v.present = false;
+    int i = e ? e->find(features[k]) : -1;
+    if (i < 0 || !fresh(e->time(i), registry.ttl_seconds(features[k]), now)) continue;
+    v.present = true;
+    v.type = registry.type(features[k]);
+    v.written_at = e->time(i);
+    if (v.type == FeatureType::kNumber) {
+      v.number = e->number(i);
+    } else if (v.type == FeatureType::kCategory) {
+      v.text.assign(e->data(i));
+    } else {
+      auto d = e->data(i);
+      v.vector.resize(d.size() / 4);
+      if (!d.empty()) std::memcpy(v.vector.data(), d.data(), d.size());
+    }
+  }
+}
 
 }  // namespace
 
@@ -131,7 +163,7 @@ struct alignas(64) MemoryStore::Shard {
         __builtin_prefetch(block + 64);
         __builtin_prefetch(block + 128);
         __builtin_prefetch(block + 192);
-        if (same(entity_of(b), key)) return i;
+        if (detail::EntityWords(block).key_equals(key.bytes(), key.is_int())) return i;
       }
     }
   }
@@ -230,74 +262,25 @@ struct alignas(64) MemoryStore::Shard {
     }
     return false;
   }
+  // get_numbers for one key: without the lock if it can, else under it.
+  void read_numbers(const FeatureRegistry& registry, uint64_t hash, const EntityKey& key,
+                    std::span<const uint16_t> features, double* out, uint8_t* present,
+                    double now) const {
+    bool done = optimistic(hash, key, [&](const char* block) {
+      if (!block) {
+        numbers_of<Entity>(registry, nullptr, features, out, present, now);
+        return true;
+      }
+      detail::EntityWords e(block);
+      if (!e.ok()) return false;
+      numbers_of(registry, &e, features, out, present, now);
+      return true;
+    });
+    if (done) return;
+    std::shared_lock lock(mu);
+    numbers_of(registry, find(hash, key), features, out, present, now);
+  }
 };
-
-namespace {
-
-bool fresh(uint32_t written, uint32_t ttl, double now) {
-  return ttl == 0 || now - static_cast<double>(written) <= static_cast<double>(ttl);
-}
-
-// get_numbers' reading of one entity (nullptr: absent).
-void numbers_of(const FeatureRegistry& registry, const Entity* e,
-                std::span<const uint16_t> features, double* out, uint8_t* present, double now) {
-  int i = -1;
-  for (size_t k = 0; k < features.size(); ++k) {
-    i = e ? e->find(features[k], i + 1) : -1;
-    bool ok = i >= 0 && registry.type(features[k]) == FeatureType::kNumber &&
-              fresh(e->time(i), registry.ttl_seconds(features[k]), now);
-    present[k] = ok;
-    out[k] = ok ? e->number(i) : 0.0;
-  }
-}
-
-// numbers_of for a lock-free reader: reads the block through EntityWords, and returns
-// false if the block's header is not consistent (then the version check fails too).
-bool numbers_of_words(const FeatureRegistry& registry, const char* block,
-                      std::span<const uint16_t> features, double* out, uint8_t* present,
-                      double now) {
-  if (!block) {
-    numbers_of(registry, nullptr, features, out, present, now);
-    return true;
-  }
-  detail::EntityWords e(block);
-  if (!e.ok()) return false;
-  int i = -1;
-  for (size_t k = 0; k < features.size(); ++k) {
-    i = e.find(features[k], i + 1);
-    uint32_t ttl = registry.ttl_seconds(features[k]);
-    bool ok = i >= 0 && registry.type(features[k]) == FeatureType::kNumber &&
-              (ttl == 0 || fresh(e.time(i), ttl, now));
-    present[k] = ok;
-    out[k] = ok ? e.number(i) : 0.0;
-  }
-  return true;
-}
-
-// get's reading of one entity (nullptr: absent).
-void values_of(const FeatureRegistry& registry, const Entity* e, std::span<const uint16_t> features,
-               std::span<FeatureValue> out, double now) {
-  for (size_t k = 0; k < features.size(); ++k) {
-    FeatureValue& v = out[k];
-    v.present = false;
-    int i = e ? e->find(features[k]) : -1;
-    if (i < 0 || !fresh(e->time(i), registry.ttl_seconds(features[k]), now)) continue;
-    v.present = true;
-    v.type = registry.type(features[k]);
-    v.written_at = e->time(i);
-    if (v.type == FeatureType::kNumber) {
-      v.number = e->number(i);
-    } else if (v.type == FeatureType::kCategory) {
-      v.text.assign(e->data(i));
-    } else {
-      auto d = e->data(i);
-      v.vector.resize(d.size() / 4);
-      if (!d.empty()) std::memcpy(v.vector.data(), d.data(), d.size());
-    }
-  }
-}
-
-}  // namespace
 
 MemoryStore::MemoryStore(const FeatureRegistry& registry)
     : registry_(registry), shards_(new Shard[kShards]) {}
@@ -410,11 +393,9 @@ void MemoryStore::get(const EntityKey& key, std::span<const uint16_t> features,
   bool read = sh.optimistic(hash, key, [&](const char* block) {
     found = block != nullptr;
     if (!found) return true;
-    uint64_t first = detail::load_word(block);
-    size_t bytes = Entity::size_in_first_word(first);
-    if (bytes < 16 || bytes > BlockCopy::kBytes) return false;
-    copy.words[0] = first;
-    detail::load_words(copy.words + 1, block + 8, (bytes + 7) / 8 - 1);
+    detail::EntityWords words(block);
+    if (!words.ok() || words.bytes() > BlockCopy::kBytes) return false;
+    detail::load_words(copy.words, block, (words.bytes() + 7) / 8);
     return true;
   });
   if (read) return values_of(registry_, found ? copy.entity() : nullptr, features, out, now);
@@ -425,14 +406,8 @@ void MemoryStore::get(const EntityKey& key, std::span<const uint16_t> features,
 void MemoryStore::get_numbers(const EntityKey& key, std::span<const uint16_t> features,
                               std::span<double> out, std::span<uint8_t> present, double now) const {
   uint64_t hash = hash_of(key);
-  const Shard& sh = shards_[hash % kShards];
-  if (sh.optimistic(hash, key, [&](const char* block) {
-        return numbers_of_words(registry_, block, features, out.data(), present.data(), now);
-      })) {
-    return;
-  }
-  std::shared_lock lock(sh.mu);
-  numbers_of(registry_, sh.find(hash, key), features, out.data(), present.data(), now);
+  shards_[hash % kShards].read_numbers(registry_, hash, key, features, out.data(), present.data(),
+                                       now);
 }
 
 void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
@@ -469,17 +444,9 @@ void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
     }
     // 3: read each key as get_numbers does.
     for (size_t i = 0; i < n; ++i) {
-      const Shard& sh = shards_[hashes[i] % kShards];
-      const EntityKey& key = keys[start + i];
-      double* o = out.data() + (start + i) * nf;
-      uint8_t* p = present.data() + (start + i) * nf;
-      if (sh.optimistic(hashes[i], key, [&](const char* block) {
-            return numbers_of_words(registry_, block, features, o, p, now);
-          })) {
-        continue;
-      }
-      std::shared_lock lock(sh.mu);
-      numbers_of(registry_, sh.find(hashes[i], key), features, o, p, now);
+      size_t at = (start + i) * nf;
+      shards_[hashes[i] % kShards].read_numbers(registry_, hashes[i], keys[start + i], features,
+                                                out.data() + at, present.data() + at, now);
     }
   }
 }
