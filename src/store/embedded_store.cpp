@@ -296,10 +296,19 @@ void EmbeddedStore::get_many(std::span<const EntityKey> keys, std::span<const st
 
 void EmbeddedStore::get_numbers(const EntityKey& key, std::span<const uint16_t> features,
                                 std::span<double> out, std::span<uint8_t> present) const {
-  memory_.get_numbers(key, features, out, present, reading_time(features));
+  // Either branch ends in a tail call, so neither needs registers saved.
+  if (registry_.has_ttls()) return get_numbers_checking_ttls(key, features, out, present);
+  return memory_.get_numbers(key, features, out.data(), present.data(), 0.0);
 }
 
-double EmbeddedStore::reading_time(std::span<const uint16_t> features) const {
+void EmbeddedStore::get_numbers_checking_ttls(const EntityKey& key,
+                                              std::span<const uint16_t> features,
+                                              std::span<double> out,
+                                              std::span<uint8_t> present) const {
+  memory_.get_numbers(key, features, out.data(), present.data(), clock_if_ttl(features));
+}
+
+double EmbeddedStore::clock_if_ttl(std::span<const uint16_t> features) const {
   for (uint16_t f : features) {
     if (registry_.ttl_seconds(f)) return options_.clock();
   }

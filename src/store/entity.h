@@ -3,6 +3,7 @@
 // one allocation. Private to the store.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -80,6 +81,9 @@ class Entity {
     store_word(word, w);
   }
   size_t bytes() const { return h().bytes; }
+  // Header flag: every slot holds a number (readers then need no type lookups). Blocks
+  // written before the flag existed lack it, which only sends them to the longer path.
+  static constexpr uint8_t kAllNumbers = 1;
 
   // All slots, with types looked up by type_of(feature id).
   template <typename TypeOf>
@@ -102,7 +106,8 @@ class Entity {
     uint16_t n;
     uint16_t key_len;
     uint8_t key_is_int;
-    uint8_t pad[3];
+    uint8_t flags;  // kAllNumbers
+    uint8_t pad[2];
     uint32_t ids_offset;
   };
   static size_t align(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
@@ -142,11 +147,14 @@ inline Entity* Entity::make(void* memory, std::string_view key, bool key_is_int,
   size_t total = size_for(key, slots);
   auto* e = static_cast<Entity*>(memory);
   char* b = reinterpret_cast<char*>(e);
+  bool all_numbers = true;
+  for (const auto& s : slots) all_numbers &= s.type == FeatureType::kNumber;
   Header h{static_cast<uint32_t>(total),
            static_cast<uint16_t>(n),
            static_cast<uint16_t>(key.size()),
            static_cast<uint8_t>(key_is_int),
-           {0, 0, 0},
+           static_cast<uint8_t>(all_numbers ? kAllNumbers : 0),
+           {0, 0},
            static_cast<uint32_t>(ids)};
   std::memcpy(b, &h, sizeof(h));
   std::memcpy(b + sizeof(Header), key.data(), key.size());
@@ -192,6 +200,10 @@ class EntityWords {
   // The block's size in bytes, from its header.
   size_t bytes() const { return bytes_; }
   bool key_is_int() const { return part<uint8_t>(8) != 0; }
+  // Whether the header says every slot holds a number (Entity::kAllNumbers).
+  bool all_numbers() const { return part<uint8_t>(9) & Entity::kAllNumbers; }
+  // The number of slots.
+  uint16_t size() const { return n_; }
   // Whether the stored key has these bytes (and kind).
   bool key_equals(std::string_view key, bool is_int) const {
     if (key.size() != key_len_ || key_is_int() != is_int) return false;
@@ -202,11 +214,18 @@ class EntityWords {
       if (load_word(block_ + 16 + i) != want) return false;
     }
     if (i == key.size()) return true;
+    // The last, partial word, gathered byte by byte rather than with a memcpy of
+    // variable length, which would be a call.
     size_t rest = key.size() - i;
-    uint64_t word = load_word(block_ + 16 + i), got = 0, want = 0;
-    std::memcpy(&got, &word, rest);
-    std::memcpy(&want, key.data() + i, rest);
-    return got == want;
+    uint64_t want = 0;
+    for (size_t j = 0; j < rest; ++j)
+      want |= static_cast<uint64_t>(static_cast<uint8_t>(key[i + j])) << (8 * j);
+    uint64_t mask = ~uint64_t{0} >> (8 * (8 - rest));
+    return (load_word(block_ + 16 + i) & mask) == want;
+  }
+  // key_equals for an integer key.
+  bool int_key_equals(uint64_t id) const {
+    return key_len_ == 8 && key_is_int() && load_word(block_ + 16) == id;
   }
   uint16_t feature(size_t i) const { return part<uint16_t>(ids_ + 2 * i); }
   uint32_t time(size_t i) const { return part<uint32_t>(times_ + 4 * i); }
@@ -215,6 +234,32 @@ class EntityWords {
     double d;
     std::memcpy(&d, &w, 8);
     return d;
+  }
+  // Whether the slots hold exactly these feature ids, in this order (size() must equal
+  // ids.size()). Compares a word at a time when the ids are 8-aligned in the block.
+  bool ids_equal(std::span<const uint16_t> ids) const {
+    const size_t n = ids.size();
+    if (ids_ & 7) {
+      unsigned differ = 0;
+      for (size_t k = 0; k < n; ++k) differ |= feature(k) ^ ids[k];
+      return differ == 0;
+    }
+    const char* want = reinterpret_cast<const char*>(ids.data());
+    size_t k = 0;
+    uint64_t differ = 0;
+    for (; k + 4 <= n; k += 4) {
+      uint64_t w;
+      std::memcpy(&w, want + 2 * k, 8);
+      differ |= load_word(block_ + ids_ + 2 * k) ^ w;
+    }
+    if (k < n) {
+      // The last word holds n - k ids; the bytes after them are not ids.
+      uint64_t w = 0;
+      for (size_t j = k; j < n; ++j) w |= static_cast<uint64_t>(ids[j]) << (16 * (j - k));
+      uint64_t mask = ~uint64_t{0} >> (64 - 16 * (n - k));
+      differ |= (load_word(block_ + ids_ + 2 * k) & mask) ^ w;
+    }
+    return differ == 0;
   }
   // Index of feature f's slot, or -1, trying slot `hint` first (see Entity::find).
   int find(uint16_t f, int hint) const {
@@ -228,12 +273,13 @@ class EntityWords {
  private:
   static size_t align(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
   // The T at byte `at` (aligned to sizeof(T), so within one word).
+  // Shifted out of the word rather than copied out of it: a copy at a variable offset
+  // goes through the stack, and stores are what a get must not spend (see MemoryStore).
   template <typename T>
   T part(size_t at) const {
+    static_assert(std::endian::native == std::endian::little);
     uint64_t w = load_word(block_ + (at & ~size_t{7}));
-    T v;
-    std::memcpy(&v, reinterpret_cast<const char*>(&w) + (at & 7), sizeof(T));
-    return v;
+    return static_cast<T>(w >> (8 * (at & 7)));
   }
 
   const char* block_;

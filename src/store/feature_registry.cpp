@@ -85,6 +85,7 @@ void FeatureRegistry::clear() {
 void FeatureRegistry::set_group_ttl(const std::string& group, uint32_t seconds) {
   std::unique_lock lock(mu_);
   ttls_[group] = seconds;
+  if (seconds) any_ttl_.store(true, std::memory_order_relaxed);
   for (uint32_t id = 0; id < count_.load(std::memory_order_relaxed); ++id) {
     if (group_of(*info_[id].name) == group) info_[id].ttl.store(seconds, std::memory_order_relaxed);
   }

@@ -38,6 +38,9 @@ class FeatureRegistry {
 
   FeatureType type(uint16_t id) const { return info_[id].type; }
   uint32_t ttl_seconds(uint16_t id) const { return info_[id].ttl.load(std::memory_order_relaxed); }
+  // False if no group has ever been given a TTL, so that no value can expire: readers
+  // then skip the per-feature TTL lookups and the clock.
+  bool has_ttls() const { return any_ttl_.load(std::memory_order_relaxed); }
   const std::string& name(uint16_t id) const { return *info_[id].name; }
   size_t size() const { return count_.load(std::memory_order_acquire); }
 
@@ -64,6 +67,7 @@ class FeatureRegistry {
   std::map<std::string, uint32_t> ttls_;
   std::unique_ptr<Info[]> info_{new Info[kMaxFeatures]};
   std::atomic<uint32_t> count_{0};
+  std::atomic<bool> any_ttl_{false};  // set for good by the first nonzero group TTL
 };
 
 }  // namespace rtml::store

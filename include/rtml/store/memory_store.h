@@ -56,9 +56,11 @@ class MemoryStore {
   // value reads as not present. now is the reading time for TTLs (seconds).
   void get(const EntityKey& key, std::span<const uint16_t> features, std::span<FeatureValue> out,
            double now) const;
-  // The fast path for numbers: out[i] = value, present[i] = 1 if present and fresh.
-  void get_numbers(const EntityKey& key, std::span<const uint16_t> features, std::span<double> out,
-                   std::span<uint8_t> present, double now) const;
+  // The fast path for numbers: out[i] = value, present[i] = 1 if present and fresh;
+  // out and present hold features.size() values (pointers rather than spans, so that
+  // every argument travels in a register). now == 0 reads every value as fresh.
+  void get_numbers(const EntityKey& key, std::span<const uint16_t> features, double* out,
+                   uint8_t* present, double now) const;
 
   // get_numbers for many keys: out and present hold keys.size() * features.size()
   // values, key by key. Works in groups of 16 keys whose table and entity cache lines
@@ -86,6 +88,9 @@ class MemoryStore {
 
  private:
   struct Shard;
+  // get_numbers for text keys, and when the lock-free common case does not apply.
+  [[gnu::noinline]] void get_numbers_slow(const EntityKey& key, std::span<const uint16_t> features,
+                                          double* out, uint8_t* present, double now) const;
   const FeatureRegistry& registry_;
   std::unique_ptr<Shard[]> shards_;
 };
