@@ -87,11 +87,13 @@ class MemoryStore {
   void clear();
 
  private:
+  struct View;
   struct Shard;
   // get_numbers for text keys, and when the lock-free common case does not apply.
   [[gnu::noinline]] void get_numbers_slow(const EntityKey& key, std::span<const uint16_t> features,
                                           double* out, uint8_t* present, double now) const;
   const FeatureRegistry& registry_;
+  std::unique_ptr<View[]> views_;
   std::unique_ptr<Shard[]> shards_;
 };
 
