@@ -88,23 +88,6 @@ void values_of(const FeatureRegistry& registry, const Entity* e, std::span<const
 
 }  // namespace
 
-// One shard: an open-addressing table with linear probing and backward-shift deletion.
-// A bucket is 8 bytes: the entity pointer (48 bits, 16-aligned) and a 16-bit tag from
-// the key's hash, so the table is half the size it would be with full hashes (more of
-// it stays in cache) and a probe touches an entity block only when the tag matches.
-//
-// Readers take no lock (a seqlock): a writer, holding `mu` exclusively, makes `version`
-// odd while it changes buckets or blocks and even again after; a reader reads the
-// bucket and the entity block with atomic word loads (EntityWords), or copies the
-// block, and keeps what it read only if `version` was even and unchanged around it.
-// A shared lock would cost more than its two atomic instructions: each is a full
-// memory fence, so the next get cannot start its loads while this one waits on memory
-// (measured with a minimal get over 1M entities: 280-312 ns without the lock, 400-455
-// ns with it). For the optimistic read to be safe, everything it may touch stays
-// allocated: blocks live in the arena until clear() (a released block's memory is
-// reused only for a block of the same size class, so a stale pointer still leads to a
-// header whose size fits the memory), old tables are kept until clear(), and the rare
-// block from malloc is marked in its bucket so that its readers take the lock.
 // What a lock-free reader of a shard reads before its buckets. One cache line per shard,
 // and every shard's line in one array of 16 KiB (4 pages), apart from the shards' other
 // state: a get's first loads then hit the cache and the TLB.
@@ -116,6 +99,24 @@ struct alignas(64) MemoryStore::View {
   std::atomic<size_t> mask{0};
 };
 
+// One shard: an open-addressing table with linear probing and backward-shift deletion.
+// A bucket is 8 bytes: the entity pointer (48 bits, 16-aligned) and a 16-bit tag from
+// the key's hash, so the table is half the size it would be with full hashes (more of
+// it stays in cache) and a probe touches an entity block only when the tag matches.
+//
+// Readers take no lock (a seqlock): a writer, holding `mu` exclusively, makes the
+// version (in the shard's View) odd while it changes buckets or blocks and even again
+// after; a reader reads the bucket and the entity block with atomic word loads
+// (EntityWords), or copies the block, and keeps what it read only if the version was
+// even and unchanged around it.
+// A shared lock would cost more than its two atomic instructions: each is a full
+// memory fence, so the next get cannot start its loads while this one waits on memory
+// (measured with a minimal get over 1M entities: 280-312 ns without the lock, 400-455
+// ns with it). For the optimistic read to be safe, everything it may touch stays
+// allocated: blocks live in the arena until clear() (a released block's memory is
+// reused only for a block of the same size class, so a stale pointer still leads to a
+// header whose size fits the memory), old tables are kept until clear(), and the rare
+// block from malloc is marked in its bucket so that its readers take the lock.
 struct alignas(64) MemoryStore::Shard {
   using Bucket = std::atomic<uint64_t>;
   static constexpr uint64_t kPointerMask = ((uint64_t{1} << 48) - 1) & ~uint64_t{15};
