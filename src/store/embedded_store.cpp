@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 using detail::Entity;
 
 constexpr char kSnapMagic[8] = {'R', 'T', 'M', 'L', 'S', 'N', 'A', 'P'};
-constexpr uint32_t kSnapVersion = 1;
+// 2: entity blocks in the layout of entity.h; 1 (read, converted): the earlier layout.
+constexpr uint32_t kSnapVersion = 2;
 
 double system_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -472,7 +473,7 @@ void EmbeddedStore::recover() {
         throw Error(path + ": checksum mismatch");
       Reader head{std::string_view(bytes).substr(8, 28), 0, path};
       auto version = head.get<uint32_t>();
-      if (version != kSnapVersion)
+      if (version != kSnapVersion && version != 1)
         throw Error(path + ": unsupported version " + std::to_string(version));
       uint64_t s = head.get<uint64_t>();
       uint64_t raw_size = head.get<uint64_t>();
@@ -498,7 +499,9 @@ void EmbeddedStore::recover() {
           uint32_t size;
           std::memcpy(&size, r.take(4).data(), 4);
           r.pos -= 4;
-          if (!memory_.restore(r.take(size))) throw Error(path + ": malformed entity block");
+          std::string_view block = r.take(size);
+          bool ok = version == 1 ? memory_.restore_v1(block) : memory_.restore(block);
+          if (!ok) throw Error(path + ": malformed entity block");
         }
       }
       if (r.get<uint8_t>()) {

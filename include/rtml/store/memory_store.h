@@ -75,6 +75,9 @@ class MemoryStore {
   void visit(const Visitor& fn) const;
   // Inserts an entity block read from a snapshot; false if the block is malformed.
   bool restore(std::string_view block);
+  // restore() for a block in the layout of snapshot version 1, rebuilt in the current
+  // one; the registry must already name its features.
+  bool restore_v1(std::string_view block);
   // Sets a shard's LSN (recovery).
   void set_shard_lsn(size_t shard, uint64_t lsn);
   uint64_t shard_lsn(size_t shard) const;
