@@ -161,5 +161,64 @@ TEST(EmbeddedStoreConcurrency, LockFreeReadersSeeWholeUpdates) {
   }
 }
 
+// The short path of get_numbers (an entity holding exactly the requested numbers) and
+// the writer's commonest change (numbers overwritten in place, one word after another)
+// meet head on: a few keys, 8 numbers written together as v, v+1, ..., v+7.
+TEST(EmbeddedStoreConcurrency, NumberReadsSeeWholeInPlaceOverwrites) {
+  auto s = EmbeddedStore::open(StoreOptions{});
+  std::vector<uint16_t> ids;
+  std::vector<std::string> names;
+  for (int f = 0; f < 8; ++f) {
+    names.push_back("n" + std::to_string(f));
+    ASSERT_EQ(s->declare(names.back(), FeatureType::kNumber), "");
+    ids.push_back(*s->feature(names.back()));
+  }
+  const std::vector<EntityKey> keys = {EntityKey(uint64_t{1}), EntityKey(uint64_t{2}),
+                                       EntityKey("k1"), EntityKey("text-key-2")};
+  auto update = [&](const EntityKey& key, double v) {
+    Update u;
+    u.key = key;
+    for (int f = 0; f < 8; ++f) u.set.emplace_back(names[f], FeatureValue::of_number(v + f));
+    return u;
+  };
+  for (const auto& k : keys) ASSERT_EQ(s->apply(update(k, 0)), "");
+  auto whole = [](const double* x, const uint8_t* p) {
+    for (int f = 0; f < 8; ++f)
+      if (!p[f] || x[f] != x[0] + f) return false;
+    return true;
+  };
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, broken{0};
+  std::thread writer([&] {
+    Random rng(5);
+    for (int i = 1; i <= 100000; ++i) {
+      ASSERT_EQ(s->apply(update(keys[rng.below(keys.size())], i)), "");
+    }
+    stop = true;
+  });
+  std::thread reader([&] {
+    Random rng(6);
+    double x[8 * 4];
+    uint8_t p[8 * 4];
+    while (!stop.load()) {
+      if (rng.below(4)) {
+        s->get_numbers(keys[rng.below(keys.size())], ids, std::span<double>(x, 8),
+                       std::span<uint8_t>(p, 8));
+        if (!whole(x, p)) broken.fetch_add(1);
+      } else {
+        s->get_numbers_many(keys, ids, x, p);
+        for (int k = 0; k < 4; ++k)
+          if (!whole(x + 8 * k, p + 8 * k)) broken.fetch_add(1);
+      }
+      reads.fetch_add(1);
+    }
+  });
+  writer.join();
+  reader.join();
+  EXPECT_EQ(broken.load(), 0u);
+  EXPECT_GT(reads.load(), 1000u);
+}
+
 }  // namespace
 }  // namespace rtml::store
