@@ -44,6 +44,46 @@ void BM_StoreGetNumbers(benchmark::State& state) {
 }
 BENCHMARK(BM_StoreGetNumbers);
 
+// The same with text keys ("user:<n>", 6-12 bytes), which feature stores meet as often.
+EmbeddedStore& loaded_text_store() {
+  static std::unique_ptr<EmbeddedStore> s = [] {
+    auto st = EmbeddedStore::open(StoreOptions{});
+    for (uint64_t k = 0; k < 1000000; ++k) {
+      Update u;
+      u.key = EntityKey("user:" + std::to_string(k));
+      for (int i = 0; i < 8; ++i)
+        u.set.emplace_back("f" + std::to_string(i), FeatureValue::of_number(k + i));
+      st->apply(u);
+    }
+    return st;
+  }();
+  return *s;
+}
+
+void BM_StoreGetNumbersTextKey(benchmark::State& state) {
+  auto& s = loaded_text_store();
+  uint16_t ids[8];
+  for (int i = 0; i < 8; ++i) ids[i] = *s.feature("f" + std::to_string(i));
+  Random rng(1);
+  double out[8];
+  uint8_t present[8];
+  // 2^20 random keys built before the timed loop (formatting a number into a string
+  // would cost more than the get) and read in order, which the processor prefetches.
+  constexpr size_t kKeys = size_t{1} << 20;
+  static const std::vector<EntityKey> keys = [&] {
+    std::vector<EntityKey> k;
+    for (size_t i = 0; i < kKeys; ++i) k.emplace_back("user:" + std::to_string(rng.below(1000000)));
+    return k;
+  }();
+  size_t i = 0;
+  for (auto _ : state) {
+    s.get_numbers(keys[i++ & (kKeys - 1)], ids, out, present);
+    benchmark::DoNotOptimize(out[0]);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StoreGetNumbersTextKey);
+
 void BM_StoreGetNumbersBatch(benchmark::State& state) {
   auto& s = loaded_store();
   uint16_t ids[8];
