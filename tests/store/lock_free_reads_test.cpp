@@ -28,6 +28,17 @@ TEST(StoreKeyHash, EightByteKeysHashAsXxh64) {
   EXPECT_EQ(EntityKey("a longer text key").hash(), hash64("a longer text key", 0x5a));
 }
 
+TEST(StoreKeyHash, TextKeysHashAsXxh64) {
+  Random rng(4);
+  for (size_t len = 0; len <= 70; ++len) {
+    for (int i = 0; i < 200; ++i) {
+      std::string text(len, ' ');
+      for (char& c : text) c = static_cast<char>(rng.below(256));
+      ASSERT_EQ(detail::key_hash(text, false), hash64(text, 0x5a)) << "length " << len;
+    }
+  }
+}
+
 // Keys of every kind the lookup compares differently: integers, 8-byte texts (compared
 // as one word, like integers, but of the other kind), short and long texts.
 EntityKey key_number(uint64_t i) {
