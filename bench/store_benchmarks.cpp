@@ -14,18 +14,24 @@ namespace {
 
 using namespace rtml::store;
 
+// 1M entities of 8 numbers (f0..f7), keyed by key_of(0..999999).
+std::unique_ptr<EmbeddedStore> million_entities(EntityKey (*key_of)(uint64_t)) {
+  auto st = EmbeddedStore::open(StoreOptions{});
+  for (uint64_t k = 0; k < 1000000; ++k) {
+    Update u;
+    u.key = key_of(k);
+    for (int i = 0; i < 8; ++i)
+      u.set.emplace_back("f" + std::to_string(i), FeatureValue::of_number(k + i));
+    st->apply(u);
+  }
+  return st;
+}
+
+EntityKey int_key(uint64_t k) { return EntityKey(k); }
+EntityKey text_key(uint64_t k) { return EntityKey("user:" + std::to_string(k)); }
+
 EmbeddedStore& loaded_store() {
-  static std::unique_ptr<EmbeddedStore> s = [] {
-    auto st = EmbeddedStore::open(StoreOptions{});
-    for (uint64_t k = 0; k < 1000000; ++k) {
-      Update u;
-      u.key = EntityKey(k);
-      for (int i = 0; i < 8; ++i)
-        u.set.emplace_back("f" + std::to_string(i), FeatureValue::of_number(k + i));
-      st->apply(u);
-    }
-    return st;
-  }();
+  static std::unique_ptr<EmbeddedStore> s = million_entities(int_key);
   return *s;
 }
 
@@ -46,17 +52,7 @@ BENCHMARK(BM_StoreGetNumbers);
 
 // The same with text keys ("user:<n>", 6-12 bytes), which feature stores meet as often.
 EmbeddedStore& loaded_text_store() {
-  static std::unique_ptr<EmbeddedStore> s = [] {
-    auto st = EmbeddedStore::open(StoreOptions{});
-    for (uint64_t k = 0; k < 1000000; ++k) {
-      Update u;
-      u.key = EntityKey("user:" + std::to_string(k));
-      for (int i = 0; i < 8; ++i)
-        u.set.emplace_back("f" + std::to_string(i), FeatureValue::of_number(k + i));
-      st->apply(u);
-    }
-    return st;
-  }();
+  static std::unique_ptr<EmbeddedStore> s = million_entities(text_key);
   return *s;
 }
 
@@ -72,7 +68,7 @@ void BM_StoreGetNumbersTextKey(benchmark::State& state) {
   constexpr size_t kKeys = size_t{1} << 20;
   static const std::vector<EntityKey> keys = [&] {
     std::vector<EntityKey> k;
-    for (size_t i = 0; i < kKeys; ++i) k.emplace_back("user:" + std::to_string(rng.below(1000000)));
+    for (size_t i = 0; i < kKeys; ++i) k.push_back(text_key(rng.below(1000000)));
     return k;
   }();
   size_t i = 0;

@@ -45,7 +45,6 @@ class Entity {
 
   std::string_view key() const { return {base() + sizeof(Header), key_len()}; }
   bool key_is_int() const { return h().key & kIntKey; }
-  bool all_numbers() const { return h().key & kAllNumbers; }
   uint16_t size() const { return h().n; }
   uint16_t feature(size_t i) const { return features()[i]; }
   uint32_t time(size_t i) const { return times()[i]; }

@@ -125,6 +125,8 @@ struct alignas(64) MemoryStore::Shard {
 
   static Entity* entity_of(uint64_t b) { return reinterpret_cast<Entity*>(b & kPointerMask); }
   static uint16_t tag_of(uint64_t hash) { return static_cast<uint16_t>(hash >> 48); }
+  // The tag a bucket holds (tag_of the hash of its block's key).
+  static uint16_t tag_in(uint64_t b) { return static_cast<uint16_t>(b >> 48); }
   // Bits 1-3 of a bucket: how many cache lines, less one, a number read of its block
   // touches (header to the end of the values, from where the block starts in its
   // line; at most 8). Readers prefetch exactly those when the bucket arrives, rather
@@ -192,7 +194,7 @@ struct alignas(64) MemoryStore::Shard {
     for (size_t i = home(hash, mask);; i = (i + 1) & mask) {
       uint64_t b = t[i].load(std::memory_order_relaxed);
       if (!b) return i;
-      if (static_cast<uint16_t>(b >> 48) == tag) {
+      if (tag_in(b) == tag) {
         // The key compare waits on the block's first line; fetch the lines after it
         // (feature ids, times, values) at the same time rather than one after another.
         const char* block = reinterpret_cast<const char*>(entity_of(b));
@@ -267,7 +269,7 @@ struct alignas(64) MemoryStore::Shard {
     for (size_t probes = 0; probes <= m; ++probes, i = (i + 1) & m) {
       uint64_t b = t[i].load(std::memory_order_acquire);
       if (!b) return Lookup::kAbsent;
-      if (static_cast<uint16_t>(b >> 48) != tag) continue;
+      if (tag_in(b) != tag) continue;
       if (b & kMallocBit) return Lookup::kUseLock;
       const char* block = reinterpret_cast<const char*>(entity_of(b));
       prefetch_block(b);
@@ -321,7 +323,7 @@ struct alignas(64) MemoryStore::Shard {
     for (size_t probes = 0;; ++probes, i = (i + 1) & m) {
       b = t[i].load(std::memory_order_acquire);
       if (!b || probes > m) return false;
-      if (static_cast<uint16_t>(b >> 48) == tag) break;
+      if (tag_in(b) == tag) break;
     }
     if (b & kMallocBit) return false;
     const char* block = reinterpret_cast<const char*>(entity_of(b));
@@ -346,26 +348,29 @@ struct alignas(64) MemoryStore::Shard {
     // Every load above was an acquire, so this one cannot move before them.
     return v.version.load(std::memory_order_relaxed) == before;
   }
+  // read_numbers_fast for a key of either kind.
+  [[gnu::always_inline]] static bool read_numbers_fast(const View& v, uint64_t hash,
+                                                       const EntityKey& key,
+                                                       std::span<const uint16_t> features,
+                                                       double* out, uint8_t* present, double now) {
+    return key.is_int() ? read_numbers_fast<true>(v, hash, key, features, out, present, now)
+                        : read_numbers_fast<false>(v, hash, key, features, out, present, now);
+  }
   // get_numbers for one key in any case: without the lock if it can, else under it.
   void read_numbers(const FeatureRegistry& registry, uint64_t hash, const EntityKey& key,
                     std::span<const uint16_t> features, double* out, uint8_t* present,
                     double now) const {
-    for (int attempt = 0; attempt < kOptimisticTries; ++attempt) {
-      uint64_t before = view->version.load(std::memory_order_acquire);
-      if (before & 1) continue;
-      const char* block = nullptr;
-      if (locate(hash, key, &block) == Lookup::kUseLock) break;
+    bool done = optimistic(hash, key, [&](const char* block) {
       if (!block) {
         numbers_of<Entity>(registry, nullptr, features, out, present, now);
-      } else {
-        detail::EntityWords e(block);
-        if (!e.ok()) continue;
-        numbers_of(registry, &e, features, out, present, now);
+        return true;
       }
-      // Every load above was an acquire, so this one cannot move before them.
-      if (view->version.load(std::memory_order_relaxed) == before) return;
-    }
-    read_numbers_locked(registry, hash, key, features, out, present, now);
+      detail::EntityWords e(block);
+      if (!e.ok()) return false;
+      numbers_of(registry, &e, features, out, present, now);
+      return true;
+    });
+    if (!done) read_numbers_locked(registry, hash, key, features, out, present, now);
   }
   [[gnu::noinline, gnu::cold]] void read_numbers_locked(const FeatureRegistry& registry,
                                                         uint64_t hash, const EntityKey& key,
@@ -553,7 +558,7 @@ void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
            ++probes, j = (j + 1) & m) {
         uint64_t b = t[j].load(std::memory_order_relaxed);
         if (!b) break;
-        if (static_cast<uint16_t>(b >> 48) == Shard::tag_of(hashes[i])) {
+        if (Shard::tag_in(b) == Shard::tag_of(hashes[i])) {
           __builtin_prefetch(Shard::entity_of(b));
           Shard::prefetch_block(b);
           break;
@@ -566,11 +571,7 @@ void MemoryStore::get_numbers_many(std::span<const EntityKey> keys,
       const View& v = views_[hashes[i] % kShards];
       double* o = out.data() + at;
       uint8_t* p = present.data() + at;
-      bool done =
-          keys[start + i].is_int()
-              ? Shard::read_numbers_fast<true>(v, hashes[i], keys[start + i], features, o, p, now)
-              : Shard::read_numbers_fast<false>(v, hashes[i], keys[start + i], features, o, p, now);
-      if (!done)
+      if (!Shard::read_numbers_fast(v, hashes[i], keys[start + i], features, o, p, now))
         shards_[hashes[i] % kShards].read_numbers(registry_, hashes[i], keys[start + i], features,
                                                   o, p, now);
     }
