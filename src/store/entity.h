@@ -86,8 +86,6 @@ class Entity {
     store_word(word, w);
   }
   size_t bytes() const { return h().bytes; }
-  // The bytes a number read needs: header, key, ids and values.
-  size_t number_read_bytes() const { return offsets().times; }
   // The header's key field: the key's length in its low bits, and two flags.
   static constexpr uint16_t kKeyLengthMask = 0x1fff;
   static constexpr uint16_t kIntKey = 0x8000;
