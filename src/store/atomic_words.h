@@ -13,6 +13,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <span>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 // A reader may copy a block that a writer has just released (and the arena poisoned);
@@ -56,6 +61,77 @@ RTML_NO_SANITIZE_ADDRESS inline uint64_t load_word(const void* p) {
 RTML_NO_SANITIZE_ADDRESS inline void load_words(uint64_t* dst, const void* src, size_t words) {
   const auto* s = static_cast<const uint64_t*>(src);
   for (size_t i = 0; i < words; ++i) dst[i] = __atomic_load_n(s + i, __ATOMIC_ACQUIRE);
+}
+
+// Wide loads: where the processor has 16-byte vector loads, a reader's bulk reads (the
+// short number read's feature ids and values) use them instead of 8-byte atomics: half
+// the loads and stores, and a get short enough that the next one's loads issue while
+// it waits on memory (see MemoryStore::Shard::read_numbers_fast). A vector load is not
+// an atomic, so the race with a writer is one the language leaves undefined; it is the
+// usual seqlock read (as in Linux and Folly), kept safe by what the compiler and the
+// processor do guarantee: the loads stay between the two version loads (an acquire
+// load before, reader_fence() after), and x86-64 does not reorder loads with loads. A
+// torn value is thrown away by the version check. ThreadSanitizer cannot see vector
+// loads as atomic, so its builds keep the word loads.
+#if defined(__SSE2__) && !defined(__SANITIZE_THREAD__)
+#define RTML_STORE_WIDE_LOADS 1
+#endif
+
+// Orders the data loads of a seqlock read before the version load that follows it.
+// With word loads (acquire) nothing is needed; ThreadSanitizer does not model fences.
+inline void reader_fence() {
+#if RTML_STORE_WIDE_LOADS
+  __atomic_thread_fence(__ATOMIC_ACQUIRE);
+#endif
+}
+
+#if RTML_STORE_WIDE_LOADS
+// 16 bytes at p, any alignment (see "Wide loads").
+RTML_NO_SANITIZE_ADDRESS inline __m128i load_16(const void* p) {
+  return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
+#endif
+
+// Copies n doubles from src (8-byte aligned, shared with writers) to out.
+inline void load_doubles(double* out, const char* src, size_t n) {
+  size_t k = 0;
+#if RTML_STORE_WIDE_LOADS
+  for (; k + 2 <= n; k += 2)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), load_16(src + 8 * k));
+#endif
+  for (; k < n; ++k) {
+    uint64_t w = load_word(src + 8 * k);
+    std::memcpy(out + k, &w, 8);
+  }
+}
+
+// Whether the n = want.size() 2-byte ids at src (8-byte aligned, shared with writers)
+// equal want.
+inline bool ids_equal_at(const char* src, std::span<const uint16_t> want) {
+  const size_t n = want.size();
+  const char* w = reinterpret_cast<const char*>(want.data());
+  size_t k = 0;
+#if RTML_STORE_WIDE_LOADS
+  for (; k + 8 <= n; k += 8) {
+    __m128i a = load_16(src + 2 * k);
+    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2 * k));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi16(a, b)) != 0xffff) return false;
+  }
+#endif
+  uint64_t differ = 0;
+  for (; k + 4 <= n; k += 4) {
+    uint64_t x;
+    std::memcpy(&x, w + 2 * k, 8);
+    differ |= load_word(src + 2 * k) ^ x;
+  }
+  if (k < n) {
+    // The last word holds n - k ids; the bytes after them are not ids.
+    uint64_t x = 0;
+    for (size_t j = k; j < n; ++j) x |= static_cast<uint64_t>(want[j]) << (16 * (j - k));
+    uint64_t mask = ~uint64_t{0} >> (64 - 16 * (n - k));
+    differ |= (load_word(src + 2 * k) & mask) ^ x;
+  }
+  return differ == 0;
 }
 
 }  // namespace rtml::store::detail

@@ -244,28 +244,12 @@ class EntityWords {
   // Whether the slots hold exactly these feature ids, in this order (size() must equal
   // ids.size()). Compares a word at a time when the ids are 8-aligned in the block.
   bool ids_equal(std::span<const uint16_t> ids) const {
-    const size_t n = ids.size();
     if (ids_ & 7) {
       unsigned differ = 0;
-      for (size_t k = 0; k < n; ++k) differ |= feature(k) ^ ids[k];
+      for (size_t k = 0; k < ids.size(); ++k) differ |= feature(k) ^ ids[k];
       return differ == 0;
     }
-    const char* want = reinterpret_cast<const char*>(ids.data());
-    size_t k = 0;
-    uint64_t differ = 0;
-    for (; k + 4 <= n; k += 4) {
-      uint64_t w;
-      std::memcpy(&w, want + 2 * k, 8);
-      differ |= load_word(block_ + ids_ + 2 * k) ^ w;
-    }
-    if (k < n) {
-      // The last word holds n - k ids; the bytes after them are not ids.
-      uint64_t w = 0;
-      for (size_t j = k; j < n; ++j) w |= static_cast<uint64_t>(ids[j]) << (16 * (j - k));
-      uint64_t mask = ~uint64_t{0} >> (64 - 16 * (n - k));
-      differ |= (load_word(block_ + ids_ + 2 * k) & mask) ^ w;
-    }
-    return differ == 0;
+    return ids_equal_at(block_ + ids_, ids);
   }
   // Index of feature f's slot, or -1, trying slot `hint` first (see Entity::find).
   int find(uint16_t f, int hint) const {

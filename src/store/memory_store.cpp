@@ -293,16 +293,31 @@ struct alignas(64) MemoryStore::Shard {
   // stores hold store-queue entries and its instructions reorder-buffer entries; once
   // either is full the processor stops issuing the next get's loads. With a short get,
   // several wait on memory at once. (Measured over 1M entities: adding 16 stores of
-  // constants to a minimal get took it from about 200 to 380 ns.)
+  // constants to a minimal get took it from about 200 to 380 ns. Checking the header
+  // against values computed from the request and moving ids and values 16 bytes at a
+  // time took BM_StoreGetNumbers from 212-267 to 133-176 ns: 181 instructions and 11
+  // stores a get by callgrind, from 217 and 19.)
   template <bool kIntKey>
   [[gnu::always_inline]] static bool read_numbers_fast(const View& v, uint64_t hash,
                                                        const EntityKey& key,
                                                        std::span<const uint16_t> features,
                                                        double* out, uint8_t* present, double now) {
+    const size_t n = features.size();
+    const size_t key_len = kIntKey ? 8 : key.bytes().size();
+    if (key_len > Entity::kKeyLengthMask) return false;  // the header could not say it
+    // Everything the block's header must say is known from the request, so the header
+    // is checked with two compares that wait on nothing but the block: the key field
+    // (length and flags) and slot count in its top half, and a size that holds the
+    // values (the header may belong to another block of the size class, see Shard).
+    const Entity::Offsets at(n, key_len);
+    const uint64_t header_top =
+        (static_cast<uint64_t>(key_len | (kIntKey ? Entity::kIntKey : 0) | Entity::kAllNumbers)
+         << 16) |
+        n;
     uint64_t before = v.version.load(std::memory_order_acquire);
     size_t m = v.mask.load(std::memory_order_acquire);
     const Bucket* t = v.table.load(std::memory_order_acquire);
-    if ((before & 1) || !t || now != 0.0) return false;
+    if ((before & 1) || !t || now != 0.0 || n >= 0x10000) return false;
     uint16_t tag = tag_of(hash);
     size_t i = home(hash, m);
     uint64_t b;
@@ -313,13 +328,17 @@ struct alignas(64) MemoryStore::Shard {
     }
     if (b & kMallocBit) return false;
     const char* block = reinterpret_cast<const char*>(entity_of(b));
-    detail::EntityWords e(block);
-    const size_t n = features.size();
-    bool same_key = kIntKey ? e.int_key_equals(key.id()) : e.key_equals(key.bytes(), false);
-    if (!e.ok() || !same_key || e.size() != n || !e.all_numbers() || !e.ids_equal(features))
-      return false;
-#pragma GCC unroll 8
-    for (size_t k = 0; k < n; ++k) out[k] = e.number(k);
+    uint64_t header = detail::load_word(block);
+    if ((header >> 32) != header_top || static_cast<uint32_t>(header) < at.times) return false;
+    if constexpr (kIntKey) {
+      if (detail::load_word(block + 8) != key.id()) return false;
+      // An integer key puts the ids at byte 16: whole 16-byte groups, then words.
+      if (!detail::ids_equal_at(block + at.ids, features)) return false;
+    } else {
+      detail::EntityWords e(block);
+      if (!e.key_equals(key.bytes(), false) || !e.ids_equal(features)) return false;
+    }
+    detail::load_doubles(out, block + at.values, n);
     // Whole words where possible: a byte loop would become a call to memset.
     constexpr uint64_t kOnes = 0x0101010101010101;
     size_t k = 0;
@@ -330,7 +349,7 @@ struct alignas(64) MemoryStore::Shard {
     if (n & 4) std::memcpy(present + k, &kOnes, 4), k += 4;
     if (n & 2) std::memcpy(present + k, &kOnes, 2), k += 2;
     if (n & 1) present[k] = 1;
-    // Every load above was an acquire, so this one cannot move before them.
+    detail::reader_fence();
     return v.version.load(std::memory_order_relaxed) == before;
   }
   // read_numbers_fast for a key of either kind.
