@@ -182,7 +182,10 @@ std::function<int()> add_bench_command(CLI::App& app) {
       "Feature store latency and throughput: embedded (WAL off, every=10ms, always) and Redis");
   store->add_flag("--json", so->json, "Print one JSON object with the rows");
   store->add_option("--entities", so->entities, "Entities of 8 numeric features (default 1000000)");
-  store->add_option("--ops", so->ops, "Operations per thread and row (default 200000)");
+  store->add_option("--ops", so->ops,
+                    "Puts per thread and row, and Redis gets (default 200000; at most 3000 "
+                    "for fsync=always and 20000 for Redis)");
+  store->add_option("--get-ops", so->get_ops, "Embedded gets per thread and row (default 2000000)");
   store->add_flag("--no-redis", so->no_redis, "Skip the Redis rows");
   store->add_flag("--memory-only", so->memory_only,
                   "Only load --entities into memory and print the peak RSS per entity");

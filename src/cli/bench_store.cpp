@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <barrier>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -60,23 +61,19 @@ Row measure(const std::string& backend, const std::string& wal, int threads,
   // Each thread first runs the ops untimed, then again timed, so that the throughput
   // is that of a running store rather than of the threads' first touches (a fresh
   // thread's first 200,000 gets ran at half the speed of the next).
-  std::atomic<int> warm{0};
-  std::atomic<bool> go{false};
+  std::barrier warm(threads);
   std::vector<double> seconds(threads);
   {
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
         for (size_t i = 0; i < ops; ++i) op(t, i);
-        warm.fetch_add(1);
-        while (!go.load()) std::this_thread::yield();
+        warm.arrive_and_wait();
         auto start = Clock::now();
         for (size_t i = 0; i < ops; ++i) op(t, i);
         seconds[t] = std::chrono::duration<double>(Clock::now() - start).count();
       });
     }
-    while (warm.load() < threads) std::this_thread::yield();
-    go.store(true);
     for (auto& th : pool) th.join();
   }
   double bare_seconds = *std::max_element(seconds.begin(), seconds.end());
@@ -178,7 +175,7 @@ int run_bench_store(const BenchStoreOptions& o) {
       std::vector<EntityKey> keys(16);
       std::vector<double> out(16 * ids.size());
       std::vector<uint8_t> present(out.size());
-      size_t calls = std::max<size_t>(1, o.ops / 16);
+      size_t calls = std::max<size_t>(1, o.get_ops / 16);
       auto start = Clock::now();
       for (size_t c = 0; c < calls; ++c) {
         for (auto& k : keys) k = EntityKey(rng.below(o.entities));
@@ -196,12 +193,12 @@ int run_bench_store(const BenchStoreOptions& o) {
       // about a tenth of a get.
       std::vector<std::vector<EntityKey>> keys(threads);
       for (int t = 0; t < threads; ++t) {
-        keys[t].reserve(o.ops);
-        for (size_t i = 0; i < o.ops; ++i) keys[t].emplace_back(rng[t].below(o.entities));
+        keys[t].reserve(o.get_ops);
+        for (size_t i = 0; i < o.get_ops; ++i) keys[t].emplace_back(rng[t].below(o.entities));
       }
       const EmbeddedStore& store = *s;
       std::span<const uint16_t> request = ids;
-      rows.push_back(measure("embedded", wal, threads, "get", o.ops, [&](int t, size_t i) {
+      rows.push_back(measure("embedded", wal, threads, "get", o.get_ops, [&](int t, size_t i) {
         double out[8];
         uint8_t present[8];
         store.get_numbers(keys[t][i], request, out, present);

@@ -8,7 +8,11 @@ namespace rtml::cli {
 
 struct BenchStoreOptions {
   uint64_t entities = 1000000;
-  size_t ops = 200000;  // per thread and row (fewer for fsync=always and Redis)
+  size_t ops = 200000;  // puts per thread and row (fewer for fsync=always and Redis)
+  // Embedded gets per thread and row: more than puts, since a get takes a tenth of
+  // the time and a pass of 200,000 (30 ms) measured the host's noise more than the
+  // store (1-thread gets 4.6-7.7 M/s in consecutive runs).
+  size_t get_ops = 2000000;
   bool json = false;
   bool no_redis = false;
   // Only load the entities into a memory-only store and report peak RSS per entity.
