@@ -105,8 +105,9 @@ inline void load_doubles(double* out, const char* src, size_t n) {
   }
 }
 
-// Whether the n = want.size() 2-byte ids at src (8-byte aligned, shared with writers)
-// equal want.
+// Whether the n = want.size() 2-byte ids at src (2-byte aligned, shared with writers)
+// equal want: 8 at a time with wide loads, then a word (4) at a time where src is
+// 8-aligned (integer keys), else one at a time (text keys of most lengths).
 inline bool ids_equal_at(const char* src, std::span<const uint16_t> want) {
   const size_t n = want.size();
   const char* w = reinterpret_cast<const char*>(want.data());
@@ -119,6 +120,15 @@ inline bool ids_equal_at(const char* src, std::span<const uint16_t> want) {
   }
 #endif
   uint64_t differ = 0;
+  if (reinterpret_cast<uintptr_t>(src) & 7) {
+    for (; k < n; ++k) {
+      // A 2-aligned id never straddles two words: shift it out of its word.
+      auto at = reinterpret_cast<uintptr_t>(src + 2 * k);
+      uint64_t word = load_word(reinterpret_cast<const void*>(at & ~uintptr_t{7}));
+      differ |= static_cast<uint16_t>(word >> (8 * (at & 7))) ^ want[k];
+    }
+    return differ == 0;
+  }
   for (; k + 4 <= n; k += 4) {
     uint64_t x;
     std::memcpy(&x, w + 2 * k, 8);

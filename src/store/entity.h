@@ -242,15 +242,8 @@ class EntityWords {
     return d;
   }
   // Whether the slots hold exactly these feature ids, in this order (size() must equal
-  // ids.size()). Compares a word at a time when the ids are 8-aligned in the block.
-  bool ids_equal(std::span<const uint16_t> ids) const {
-    if (ids_ & 7) {
-      unsigned differ = 0;
-      for (size_t k = 0; k < ids.size(); ++k) differ |= feature(k) ^ ids[k];
-      return differ == 0;
-    }
-    return ids_equal_at(block_ + ids_, ids);
-  }
+  // ids.size()); see ids_equal_at.
+  bool ids_equal(std::span<const uint16_t> ids) const { return ids_equal_at(block_ + ids_, ids); }
   // Index of feature f's slot, or -1, trying slot `hint` first (see Entity::find).
   int find(uint16_t f, int hint) const {
     if (hint < n_ && feature(hint) == f) return hint;
