@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "rtml/core/hash.h"
+#include "rtml/core/huge_page_allocator.h"
 #include "rtml/core/schema.h"
 
 namespace rtml::features {
@@ -163,7 +164,7 @@ class AggregateEngine::Aggregate {
     stats_.applied = in.get<uint64_t>();
     stats_.late_dropped = in.get<uint64_t>();
     stats_.wrong_type = in.get<uint64_t>();
-    numeric_ = in.get_vector<NumBucket>();
+    numeric_ = in.get_vector<NumBucket, HugePageAllocator<NumBucket>>();
     if (numeric_.size() % ring_ != 0) in.fail("aggregate ring size");
     distinct_.assign(in.get<uint64_t>(), {});
     for (auto& ring : distinct_) {
@@ -471,7 +472,7 @@ class AggregateEngine::Aggregate {
   double watermark_ = -INFINITY;
   Stats stats_;
   // Per entity id: numeric rings laid end to end; the others one ring (or state) each.
-  std::vector<NumBucket> numeric_;
+  std::vector<NumBucket, HugePageAllocator<NumBucket>> numeric_;
   std::vector<std::vector<HllBucket>> distinct_;
   std::vector<std::vector<TopKBucket>> topk_;
   std::vector<Decayed> decayed_;

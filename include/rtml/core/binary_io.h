@@ -25,9 +25,9 @@ class BinaryWriter {
     buffer_.insert(buffer_.end(), p, p + sizeof(T));
   }
   void put_string(std::string_view s);
-  template <typename T>
+  template <typename T, typename Allocator>
   requires std::is_trivially_copyable_v<T>
-  void put_vector(const std::vector<T>& v) {
+  void put_vector(const std::vector<T, Allocator>& v) {
     put<uint64_t>(v.size());
     const auto* p = reinterpret_cast<const char*>(v.data());
     buffer_.insert(buffer_.end(), p, p + v.size() * sizeof(T));
@@ -61,11 +61,11 @@ class BinaryReader {
     return v;
   }
   std::string get_string();
-  template <typename T>
-  requires std::is_trivially_copyable_v<T> std::vector<T> get_vector() {
+  template <typename T, typename Allocator = std::allocator<T>>
+  requires std::is_trivially_copyable_v<T> std::vector<T, Allocator> get_vector() {
     auto n = get<uint64_t>();
     if (n > (bytes_.size() - pos_) / (sizeof(T) ? sizeof(T) : 1)) fail("vector length");
-    std::vector<T> v(n);
+    std::vector<T, Allocator> v(n);
     if (n) std::memcpy(v.data(), take(n * sizeof(T)), n * sizeof(T));
     return v;
   }
