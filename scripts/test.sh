@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds rtml and runs the whole test suite.
-#   scripts/test.sh             release build in build/
+#   scripts/test.sh             clang-format check, release build in build/
 #   scripts/test.sh --sanitize  the same tests built with ASan+UBSan in build-asan/
 #   scripts/test.sh --tsan      the concurrency tests (two-thread eval) under TSan in build-tsan/
 set -euo pipefail
@@ -21,6 +21,10 @@ if [ "${1:-}" = "--tsan" ]; then
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTML_TSAN=ON -DRTML_BUILD_BENCH=OFF)
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
   filter=(-R "EvalCli|DriftCli|Concurrency|StoreCrash")
+fi
+if [ "$dir" = build ] && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  # House style: every tracked C++ file as clang-format (.clang-format) writes it.
+  git ls-files -z '*.cpp' '*.h' | xargs -0 clang-format --dry-run -Werror
 fi
 cmake -S . -B "$dir" -G Ninja -DRTML_WERROR=ON "${flags[@]}" >/dev/null
 cmake --build "$dir"

@@ -9,6 +9,8 @@
 int main(int argc, char** argv) {
   CLI::App app{"rtml: real-time machine learning: models that predict and learn on every event"};
   app.require_subcommand(1);
+  // One command a line.
+  // clang-format off
   std::vector<std::pair<std::string, std::function<int()>>> actions = {
       {"eval", rtml::cli::add_eval_command(app)},
       {"bench", rtml::cli::add_bench_command(app)},
@@ -16,6 +18,7 @@ int main(int argc, char** argv) {
       {"models", rtml::cli::add_models_command(app)},
       {"store", rtml::cli::add_store_command(app)},
   };
+  // clang-format on
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

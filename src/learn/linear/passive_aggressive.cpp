@@ -4,8 +4,8 @@
 #include <cmath>
 
 #include "rtml/core/error.h"
-#include "rtml/learn/linear/glm.h"
 #include "rtml/core/params.h"
+#include "rtml/learn/linear/glm.h"
 
 namespace rtml {
 namespace {

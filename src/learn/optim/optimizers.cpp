@@ -1,8 +1,8 @@
 #include <cmath>
 
 #include "rtml/core/error.h"
-#include "rtml/learn/optim/optimizer.h"
 #include "rtml/core/params.h"
+#include "rtml/learn/optim/optimizer.h"
 
 namespace rtml {
 
