@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 #include <map>
-#include <unordered_map>
 
 #include "rtml/core/hash.h"
 #include "rtml/core/huge_page_allocator.h"
@@ -15,7 +14,7 @@ namespace rtml::features {
 namespace {
 
 constexpr int64_t kEmpty = std::numeric_limits<int64_t>::min();
-constexpr uint32_t kNoKey = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t kNoKey = KeyIndex::kNone;
 
 // Numeric state of one bucket; the meaning of n, a, b depends on the function.
 struct NumBucket {
@@ -484,19 +483,11 @@ AggregateEngine::AggregateEngine(std::vector<AggregateSpec> specs) : specs_(std:
 AggregateEngine::~AggregateEngine() = default;
 AggregateEngine::AggregateEngine(AggregateEngine&&) noexcept = default;
 
-uint32_t AggregateEngine::key_id(std::string_view key) const {
-  auto it = key_ids_.find(key);
-  return it == key_ids_.end() ? kNoKey : it->second;
-}
+uint32_t AggregateEngine::key_id(std::string_view key) const { return keys_.find(key); }
 
 void AggregateEngine::apply(std::string_view key, double time, std::span<const EventField> fields) {
   // One lookup per event, shared by every aggregate.
-  auto it = key_ids_.find(key);
-  if (it == key_ids_.end()) {
-    key_names_.emplace_back(key);
-    it = key_ids_.emplace(key_names_.back(), static_cast<uint32_t>(key_names_.size() - 1)).first;
-  }
-  uint32_t id = it->second;
+  uint32_t id = keys_.intern(key);
   for (size_t i = 0; i < specs_.size(); ++i) {
     for (const EventField& f : fields) {
       if (f.name == specs_[i].field) {
@@ -530,11 +521,11 @@ double AggregateEngine::watermark(size_t aggregate) const {
   return aggregates_[aggregate]->watermark();
 }
 
-std::vector<std::string> AggregateEngine::keys() const { return key_names_; }
+std::vector<std::string> AggregateEngine::keys() const { return keys_.names(); }
 
 void AggregateEngine::save(BinaryWriter& out) const {
-  out.put<uint64_t>(key_names_.size());
-  for (const auto& k : key_names_) out.put_string(k);
+  out.put<uint64_t>(keys_.size());
+  for (const auto& k : keys_.names()) out.put_string(k);
   out.put<uint64_t>(specs_.size());
   for (size_t i = 0; i < specs_.size(); ++i) {
     out.put_string(specs_[i].to_string());
@@ -543,11 +534,10 @@ void AggregateEngine::save(BinaryWriter& out) const {
 }
 
 void AggregateEngine::load(BinaryReader& in) {
-  key_ids_.clear();
-  key_names_.clear();
+  keys_.clear();
   for (auto n = in.get<uint64_t>(); n > 0; --n) {
-    key_names_.push_back(in.get_string());
-    key_ids_.emplace(key_names_.back(), static_cast<uint32_t>(key_names_.size() - 1));
+    size_t next = keys_.size();
+    if (keys_.intern(in.get_string()) != next) in.fail("an entity key saved twice");
   }
   if (in.get<uint64_t>() != specs_.size())
     in.fail("the saved aggregates differ from the declared ones");

@@ -14,6 +14,7 @@
 #include "rtml/core/binary_io.h"
 #include "rtml/core/schema.h"
 #include "rtml/features/aggregate_spec.h"
+#include "rtml/features/key_index.h"
 
 namespace rtml::features {
 
@@ -88,8 +89,7 @@ class AggregateEngine {
   std::vector<AggregateSpec> specs_;
   std::vector<std::unique_ptr<Aggregate>> aggregates_;
   // Entity keys to dense ids, which index every aggregate's per-entity arrays.
-  StringIndex key_ids_;
-  std::vector<std::string> key_names_;  // by id
+  KeyIndex keys_;
 };
 
 }  // namespace rtml::features
