@@ -213,21 +213,33 @@ class EntityWords {
   // Whether the stored key has these bytes (and kind).
   bool key_equals(std::string_view key, bool is_int) const {
     if (key.size() != key_len_ || key_is_int() != is_int) return false;
+    return key_bytes_equal(block_, key);
+  }
+  // Whether the key bytes of the block at `block` (whose header gives key.size() as the
+  // key's length) equal key.
+  static bool key_bytes_equal(const char* block, std::string_view key) {
+    const size_t n = key.size();
     size_t i = 0;
-    for (; i + 8 <= key.size(); i += 8) {
+    for (; i + 8 <= n; i += 8) {
       uint64_t want;
       std::memcpy(&want, key.data() + i, 8);
-      if (load_word(block_ + kKeyAt + i) != want) return false;
+      if (load_word(block + kKeyAt + i) != want) return false;
     }
-    if (i == key.size()) return true;
-    // The last, partial word, gathered byte by byte rather than with a memcpy of
-    // variable length, which would be a call.
-    size_t rest = key.size() - i;
+    if (i == n) return true;
+    // The last, partial word. From a key of 8 bytes or more, the 8 bytes ending at its
+    // end, shifted; from a shorter one, gathered byte by byte (a memcpy of variable
+    // length would be a call).
+    size_t rest = n - i;
     uint64_t want = 0;
-    for (size_t j = 0; j < rest; ++j)
-      want |= static_cast<uint64_t>(static_cast<uint8_t>(key[i + j])) << (8 * j);
+    if (n >= 8) {
+      std::memcpy(&want, key.data() + n - 8, 8);
+      want >>= 8 * (8 - rest);
+    } else {
+      for (size_t j = 0; j < rest; ++j)
+        want |= static_cast<uint64_t>(static_cast<uint8_t>(key[i + j])) << (8 * j);
+    }
     uint64_t mask = ~uint64_t{0} >> (8 * (8 - rest));
-    return (load_word(block_ + kKeyAt + i) & mask) == want;
+    return (load_word(block + kKeyAt + i) & mask) == want;
   }
   // key_equals for an integer key.
   bool int_key_equals(uint64_t id) const {

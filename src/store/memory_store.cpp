@@ -335,8 +335,10 @@ struct alignas(64) MemoryStore::Shard {
       // An integer key puts the ids at byte 16: whole 16-byte groups, then words.
       if (!detail::ids_equal_at(block + at.ids, features)) return false;
     } else {
-      detail::EntityWords e(block);
-      if (!e.key_equals(key.bytes(), false) || !e.ids_equal(features)) return false;
+      // The header has given the key's length and kind already.
+      if (!detail::EntityWords::key_bytes_equal(block, key.bytes()) ||
+          !detail::ids_equal_at(block + at.ids, features))
+        return false;
     }
     detail::load_doubles(out, block + at.values, n);
     // Whole words where possible: a byte loop would become a call to memset.
