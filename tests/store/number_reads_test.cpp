@@ -148,5 +148,34 @@ TEST(NumberReads, AgreeWithGetWhenAGroupHasATtl) {
   }
 }
 
+// Text keys of every length 1-24 that differ from a stored key in one byte, at every
+// position, read as absent; the stored key reads its value. (get and the number reads
+// share the key compare, so agreeing with get cannot catch a wrong one.)
+TEST(NumberReads, TextKeysDifferingInOneByteAreOtherKeys) {
+  auto s = EmbeddedStore::open(StoreOptions{});
+  for (size_t length = 1; length <= 24; ++length) {
+    std::string stored(length, 'k');
+    Update u;
+    u.key = EntityKey(stored);
+    u.set.emplace_back("x", FeatureValue::of_number(static_cast<double>(length)));
+    ASSERT_EQ(s->apply(u), "");
+  }
+  std::vector<uint16_t> ids = {*s->feature("x")};
+  double out[1];
+  uint8_t present[1];
+  for (size_t length = 1; length <= 24; ++length) {
+    std::string stored(length, 'k');
+    s->get_numbers(EntityKey(stored), ids, out, present);
+    ASSERT_TRUE(present[0]) << "length " << length;
+    EXPECT_EQ(out[0], static_cast<double>(length));
+    for (size_t at = 0; at < length; ++at) {
+      std::string other = stored;
+      other[at] = 'j';
+      s->get_numbers(EntityKey(other), ids, out, present);
+      EXPECT_FALSE(present[0]) << "length " << length << ", byte " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace rtml::store
