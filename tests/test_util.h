@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 namespace rtml::test {
@@ -69,6 +70,34 @@ inline std::string last_line(const std::string& s) {
   auto start = s.find_last_of('\n', end);
   return s.substr(start == std::string::npos ? 0 : start + 1,
                   end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+// The kernel's transparent huge page mode: "always", "madvise" or "never".
+inline std::string thp_mode() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  std::getline(f, line);
+  auto open = line.find('['), close = line.find(']');
+  return open == std::string::npos ? "" : line.substr(open + 1, close - open - 1);
+}
+
+// The THPeligible field of the mapping in /proc/self/smaps that holds address p, or -1.
+inline int thp_eligible(const void* p) {
+  auto at = reinterpret_cast<uintptr_t>(p);
+  std::ifstream f("/proc/self/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(f, line)) {
+    uintptr_t lo = 0, hi = 0;
+    char dash = 0;
+    std::istringstream head(line);
+    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
+      inside = lo <= at && at < hi;
+    } else if (inside && line.rfind("THPeligible:", 0) == 0) {
+      return std::stoi(line.substr(12));
+    }
+  }
+  return -1;
 }
 
 }  // namespace rtml::test

@@ -7,6 +7,8 @@
 #include <new>
 #include <vector>
 
+#include "page_pool.h"
+
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 // Freed blocks are poisoned so that AddressSanitizer still catches use after free.
@@ -28,6 +30,9 @@ class BlobArena {
   static constexpr size_t kMaxPooled = 4096;  // larger blocks go to malloc
 
   BlobArena() = default;
+  // Takes chunks from pool from now on (before the first allocation), which then owns
+  // them: PagePool::clear frees them, after clear() here.
+  void use_pool(PagePool* pool) { pool_ = pool; }
   BlobArena(const BlobArena&) = delete;
   BlobArena& operator=(const BlobArena&) = delete;
   ~BlobArena() { clear(); }
@@ -74,7 +79,7 @@ class BlobArena {
   void clear() {
     for (size_t i = 0; i < chunks_.size(); ++i) {
       RTML_UNPOISON(chunks_[i], sizes_[i]);
-      std::free(chunks_[i]);
+      if (!pool_) std::free(chunks_[i]);  // else the pool frees them (PagePool::clear)
     }
     sizes_.clear();
     chunks_.clear();
@@ -92,7 +97,7 @@ class BlobArena {
   void grow(size_t n) {
     // The tail of the old chunk is lost; chunks double so that this stays small.
     size_t size = std::max(chunk_size_, n);
-    char* c = static_cast<char*>(std::aligned_alloc(64, size));
+    char* c = static_cast<char*>(pool_ ? pool_->allocate(size) : std::aligned_alloc(64, size));
     if (!c) throw std::bad_alloc();
     RTML_POISON(c, size);  // unpoisoned block by block as handed out
     chunks_.push_back(c);
@@ -103,6 +108,7 @@ class BlobArena {
     if (chunk_size_ < kLastChunk) chunk_size_ *= 2;
   }
 
+  PagePool* pool_ = nullptr;
   std::vector<char*> chunks_;
   std::vector<size_t> sizes_;
   std::vector<void*> free_[kMaxPooled / 16 + 1];

@@ -9,6 +9,7 @@
 #include "blob_arena.h"
 #include "entity.h"
 #include "key_hash.h"
+#include "page_pool.h"
 
 namespace rtml::store {
 
@@ -162,15 +163,16 @@ struct alignas(64) MemoryStore::Shard {
   };
 
   mutable std::shared_mutex mu;
-  View* view = nullptr;                           // this shard's, in MemoryStore::views_
-  std::vector<std::unique_ptr<Bucket[]>> tables;  // the last is current; writers only
+  View* view = nullptr;              // this shard's, in MemoryStore::views_
+  detail::PagePool* pool = nullptr;  // the store's, for tables
+  std::vector<Bucket*> tables;       // the last is current (memory: the store's pool); writers only
   size_t mask = 0;
   size_t count = 0;
   uint64_t lsn = 0;
   size_t entity_bytes = 0;
   detail::BlobArena arena;
 
-  Bucket* table() const { return tables.empty() ? nullptr : tables.back().get(); }
+  Bucket* table() const { return tables.empty() ? nullptr : tables.back(); }
   size_t bucket_bytes() const {
     size_t n = 0;
     for (size_t size = mask + 1, i = 0; i < tables.size(); ++i, size /= 2) n += size * 8;
@@ -196,7 +198,8 @@ struct alignas(64) MemoryStore::Shard {
   }
   void grow() {
     size_t size = tables.empty() ? 16 : (mask + 1) * 2;
-    auto fresh = std::make_unique<Bucket[]>(size);
+    auto* fresh = static_cast<Bucket*>(pool->allocate(size * sizeof(Bucket)));
+    for (size_t j = 0; j < size; ++j) new (&fresh[j]) Bucket(0);
     size_t m = size - 1;
     if (const Bucket* old = table()) {
       for (size_t j = 0; j <= mask; ++j) {
@@ -207,7 +210,7 @@ struct alignas(64) MemoryStore::Shard {
         fresh[i].store(b, std::memory_order_relaxed);
       }
     }
-    tables.push_back(std::move(fresh));
+    tables.push_back(fresh);
     mask = m;
     view->table.store(table(), std::memory_order_release);
     view->mask.store(mask, std::memory_order_release);
@@ -389,8 +392,15 @@ struct alignas(64) MemoryStore::Shard {
 };
 
 MemoryStore::MemoryStore(const FeatureRegistry& registry)
-    : registry_(registry), views_(new View[kShards]), shards_(new Shard[kShards]) {
-  for (size_t s = 0; s < kShards; ++s) shards_[s].view = &views_[s];
+    : registry_(registry),
+      pool_(std::make_unique<detail::PagePool>()),
+      views_(new View[kShards]),
+      shards_(new Shard[kShards]) {
+  for (size_t s = 0; s < kShards; ++s) {
+    shards_[s].view = &views_[s];
+    shards_[s].pool = pool_.get();
+    shards_[s].arena.use_pool(pool_.get());
+  }
 }
 
 MemoryStore::~MemoryStore() { clear(); }
@@ -417,6 +427,8 @@ void MemoryStore::clear() {
     sh.entity_bytes = 0;
     sh.lsn = 0;
   }
+  // Every shard's chunks and tables are gone from view: their memory can go.
+  pool_->clear();
 }
 
 uint64_t MemoryStore::apply(const ResolvedUpdate& u, const std::function<uint64_t()>& log) {

@@ -3,45 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "../test_util.h"
 #include "rtml/core/binary_io.h"
 
 namespace rtml {
 namespace {
 
 using HugeVector = std::vector<uint64_t, HugePageAllocator<uint64_t>>;
-
-// The kernel's transparent huge page mode: "always", "madvise" or "never".
-std::string thp_mode() {
-  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string line;
-  std::getline(f, line);
-  auto open = line.find('['), close = line.find(']');
-  return open == std::string::npos ? "" : line.substr(open + 1, close - open - 1);
-}
-
-// The THPeligible field of the mapping in /proc/self/smaps that holds address p, or -1.
-int thp_eligible(const void* p) {
-  auto at = reinterpret_cast<uintptr_t>(p);
-  std::ifstream f("/proc/self/smaps");
-  std::string line;
-  bool inside = false;
-  while (std::getline(f, line)) {
-    uintptr_t lo = 0, hi = 0;
-    char dash = 0;
-    std::istringstream head(line);
-    if (head >> std::hex >> lo >> dash >> hi && dash == '-') {
-      inside = lo <= at && at < hi;
-    } else if (inside && line.rfind("THPeligible:", 0) == 0) {
-      return std::stoi(line.substr(12));
-    }
-  }
-  return -1;
-}
 
 TEST(HugePageAllocator, LargeArraysSitOnHugePageBoundariesAndKeepTheirValues) {
   HugeVector v;
@@ -54,14 +25,14 @@ TEST(HugePageAllocator, LargeArraysSitOnHugePageBoundariesAndKeepTheirValues) {
 }
 
 TEST(HugePageAllocator, LargeArraysAreAdvisedForHugePages) {
-  std::string mode = thp_mode();
+  std::string mode = test::thp_mode();
   if (mode != "madvise" && mode != "always") GTEST_SKIP() << "transparent huge pages: " << mode;
   HugeVector v(size_t{8} << 20, 1);  // 64 MiB, touched
-  EXPECT_EQ(thp_eligible(v.data()), 1);
+  EXPECT_EQ(test::thp_eligible(v.data()), 1);
   // A 4 MiB std::vector is eligible only when the kernel's mode is "always".
   if (mode == "madvise") {
     std::vector<uint64_t> plain(size_t{8} << 20, 1);
-    EXPECT_EQ(thp_eligible(plain.data()), 0);
+    EXPECT_EQ(test::thp_eligible(plain.data()), 0);
   }
 }
 

@@ -36,6 +36,10 @@ struct ResolvedUpdate {
 //
 // Thread-safe: any number of readers and writers, except clear() and destruction,
 // which must not run while others use the store.
+namespace detail {
+class PagePool;
+}
+
 class MemoryStore {
  public:
   static constexpr size_t kShards = 256;
@@ -96,6 +100,8 @@ class MemoryStore {
   [[gnu::noinline]] void get_numbers_slow(const EntityKey& key, std::span<const uint16_t> features,
                                           double* out, uint8_t* present, double now) const;
   const FeatureRegistry& registry_;
+  // The shards' arena chunks and tables (huge pages); outlives shards_.
+  std::unique_ptr<detail::PagePool> pool_;
   std::unique_ptr<View[]> views_;
   std::unique_ptr<Shard[]> shards_;
 };
