@@ -52,11 +52,11 @@ const std::vector<EntityKey>& random_keys(EntityKey (*key_of)(uint64_t)) {
   return keys;
 }
 
-void BM_StoreGetNumbers(benchmark::State& state) {
-  auto& s = loaded_store();
+// Single-key number gets of f0..f7, one per iteration, over keys read in order.
+void single_key_gets(benchmark::State& state, EmbeddedStore& s,
+                     const std::vector<EntityKey>& keys) {
   uint16_t ids[8];
   for (int i = 0; i < 8; ++i) ids[i] = *s.feature("f" + std::to_string(i));
-  const std::vector<EntityKey>& keys = random_keys(int_key);
   double out[8];
   uint8_t present[8];
   size_t i = 0;
@@ -65,6 +65,10 @@ void BM_StoreGetNumbers(benchmark::State& state) {
     benchmark::DoNotOptimize(out[0]);
   }
   state.SetItemsProcessed(state.iterations());
+}
+
+void BM_StoreGetNumbers(benchmark::State& state) {
+  single_key_gets(state, loaded_store(), random_keys(int_key));
 }
 BENCHMARK(BM_StoreGetNumbers);
 
@@ -75,18 +79,7 @@ EmbeddedStore& loaded_text_store() {
 }
 
 void BM_StoreGetNumbersTextKey(benchmark::State& state) {
-  auto& s = loaded_text_store();
-  uint16_t ids[8];
-  for (int i = 0; i < 8; ++i) ids[i] = *s.feature("f" + std::to_string(i));
-  const std::vector<EntityKey>& keys = random_keys(text_key);
-  double out[8];
-  uint8_t present[8];
-  size_t i = 0;
-  for (auto _ : state) {
-    s.get_numbers(keys[i++ & (kKeys - 1)], ids, out, present);
-    benchmark::DoNotOptimize(out[0]);
-  }
-  state.SetItemsProcessed(state.iterations());
+  single_key_gets(state, loaded_text_store(), random_keys(text_key));
 }
 BENCHMARK(BM_StoreGetNumbersTextKey);
 

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <barrier>
 #include <chrono>
 #include <filesystem>
@@ -189,8 +188,8 @@ int run_bench_store(const BenchStoreOptions& o) {
       std::vector<Random> rng;
       for (int t = 0; t < threads; ++t) rng.emplace_back(1000 + t);
       // Each thread's keys are drawn before the clock starts, into its own vector: a
-      // shared generator state would bounce between the cores, and drawing a key costs
-      // about a tenth of a get.
+      // shared generator state would bounce between the cores, and drawing a key in
+      // the loop cost about 60 ns of a 150 ns get (see BM_StoreGetNumbers).
       std::vector<std::vector<EntityKey>> keys(threads);
       for (int t = 0; t < threads; ++t) {
         keys[t].reserve(o.get_ops);

@@ -12,28 +12,23 @@ bool KeyIndex::holds(const Slot& s, uint64_t hash, std::string_view key) const {
   return s.length == key.size() && std::memcmp(s.text, key.data(), key.size()) == 0;
 }
 
+size_t KeyIndex::probe(uint64_t hash, std::string_view key) const {
+  size_t mask = slots_.size() - 1;
+  size_t i = hash & mask;
+  while (slots_[i].id != kNone && !holds(slots_[i], hash, key)) i = (i + 1) & mask;
+  return i;
+}
+
 uint32_t KeyIndex::find(std::string_view key) const {
   if (slots_.empty()) return kNone;
-  uint64_t hash = hash64(key);
-  size_t mask = slots_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Slot& s = slots_[i];
-    if (s.id == kNone) return kNone;
-    if (holds(s, hash, key)) return s.id;
-  }
+  return slots_[probe(hash64(key), key)].id;
 }
 
 uint32_t KeyIndex::intern(std::string_view key) {
   if ((names_.size() + 1) * 2 > slots_.size()) grow();
   uint64_t hash = hash64(key);
-  size_t mask = slots_.size() - 1;
-  size_t i = hash & mask;
-  for (;; i = (i + 1) & mask) {
-    const Slot& s = slots_[i];
-    if (s.id == kNone) break;
-    if (holds(s, hash, key)) return s.id;
-  }
-  Slot& s = slots_[i];
+  Slot& s = slots_[probe(hash, key)];
+  if (s.id != kNone) return s.id;
   s.hash = hash;
   s.id = static_cast<uint32_t>(names_.size());
   if (key.size() <= kInlineKey) {

@@ -241,10 +241,6 @@ class EntityWords {
     uint64_t mask = ~uint64_t{0} >> (8 * (8 - rest));
     return (load_word(block + kKeyAt + i) & mask) == want;
   }
-  // key_equals for an integer key.
-  bool int_key_equals(uint64_t id) const {
-    return key_len_ == 8 && key_is_int() && load_word(block_ + kKeyAt) == id;
-  }
   uint16_t feature(size_t i) const { return part<uint16_t>(ids_ + 2 * i); }
   uint32_t time(size_t i) const { return part<uint32_t>(times_ + 4 * i); }
   double number(size_t i) const {

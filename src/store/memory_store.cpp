@@ -136,10 +136,6 @@ struct alignas(64) MemoryStore::Shard {
     return (static_cast<uint64_t>(tag_of(hash)) << 48) | p |
            (detail::BlobArena::pooled(e->bytes()) ? 0 : kMallocBit);
   }
-  // Readers do not prefetch a block's second line when its bucket arrives: the loads
-  // of the values follow the key compare without waiting on its branch, so both lines
-  // are requested together anyway (measured: explicit prefetches of the lines a read
-  // touches changed single and batched reads by less than the noise).
   static size_t home(uint64_t hash, size_t mask) { return (hash >> 8) & mask; }
 
   // Marks a writer's change for the optimistic readers; the writer holds mu exclusively.
@@ -330,19 +326,17 @@ struct alignas(64) MemoryStore::Shard {
       if (tag_in(b) == tag) break;
     }
     if (b & kMallocBit) return false;
+    // No prefetch of the block's second line: the value loads follow the key compare
+    // without waiting on its branch, so both lines are requested together anyway
+    // (measured: explicit prefetches changed single and batched reads by less than
+    // the noise).
     const char* block = reinterpret_cast<const char*>(entity_of(b));
     uint64_t header = detail::load_word(block);
     if ((header >> 32) != header_top || static_cast<uint32_t>(header) < at.times) return false;
-    if constexpr (kIntKey) {
-      if (detail::load_word(block + 8) != key.id()) return false;
-      // An integer key puts the ids at byte 16: whole 16-byte groups, then words.
-      if (!detail::ids_equal_at(block + at.ids, features)) return false;
-    } else {
-      // The header has given the key's length and kind already.
-      if (!detail::EntityWords::key_bytes_equal(block, key.bytes()) ||
-          !detail::ids_equal_at(block + at.ids, features))
-        return false;
-    }
+    // The header has matched the key's length and kind already.
+    bool same_key = kIntKey ? detail::load_word(block + 8) == key.id()
+                            : detail::EntityWords::key_bytes_equal(block, key.bytes());
+    if (!same_key || !detail::ids_equal_at(block + at.ids, features)) return false;
     detail::load_doubles(out, block + at.values, n);
     // Whole words where possible: a byte loop would become a call to memset.
     constexpr uint64_t kOnes = 0x0101010101010101;

@@ -2,19 +2,19 @@
 // store.
 #pragma once
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstddef>
-#include <cstdlib>
 #include <mutex>
-#include <new>
+#include <utility>
 #include <vector>
+
+#include "rtml/core/huge_page_allocator.h"
 
 namespace rtml::store::detail {
 
-// Bump allocation of 64-aligned pieces from regions aligned to 2 MiB and madvised
-// MADV_HUGEPAGE, freed all at once by clear(). The store's 256 shards each hold small
+// Bump allocation of 64-aligned pieces from regions of whole huge pages (from
+// HugePageAllocator: aligned to 2 MiB and madvised MADV_HUGEPAGE), freed all at once
+// by clear(). The store's 256 shards each hold small
 // arrays (arena chunks of 16 KiB-1 MiB, tables), too small for huge pages on their own;
 // from one pool they share them. A random get then walks the page tables far less
 // (measured over 1M entities with glibc's huge-page malloc, which has the same effect:
@@ -23,7 +23,7 @@ namespace rtml::store::detail {
 // in use.
 class PagePool {
  public:
-  static constexpr size_t kHugePage = size_t{2} << 20;
+  static constexpr size_t kHugePage = HugePageAllocator<char>::kHugePage;
 
   PagePool() = default;
   PagePool(const PagePool&) = delete;
@@ -37,10 +37,8 @@ class PagePool {
       // Regions double from 4 to 64 MiB: a small store stays small, and the tail a
       // region loses when the next piece does not fit stays a small share.
       size_t size = std::max(next_region_, (n + kHugePage - 1) & ~(kHugePage - 1));
-      char* r = static_cast<char*>(std::aligned_alloc(kHugePage, size));
-      if (!r) throw std::bad_alloc();
-      ::madvise(r, size, MADV_HUGEPAGE);  // advice only: failure changes nothing
-      regions_.push_back(r);
+      char* r = HugePageAllocator<char>().allocate(size);
+      regions_.emplace_back(r, size);
       next_ = r;
       left_ = size;
       if (next_region_ < kLastRegion) next_region_ *= 2;
@@ -53,7 +51,7 @@ class PagePool {
 
   void clear() {
     std::lock_guard lock(mu_);
-    for (char* r : regions_) std::free(r);
+    for (auto [r, size] : regions_) HugePageAllocator<char>().deallocate(r, size);
     regions_.clear();
     next_ = nullptr;
     left_ = 0;
@@ -64,7 +62,7 @@ class PagePool {
   static constexpr size_t kFirstRegion = size_t{4} << 20;
   static constexpr size_t kLastRegion = size_t{64} << 20;
   std::mutex mu_;
-  std::vector<char*> regions_;
+  std::vector<std::pair<char*, size_t>> regions_;
   char* next_ = nullptr;
   size_t left_ = 0;
   size_t next_region_ = kFirstRegion;

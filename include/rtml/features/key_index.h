@@ -42,6 +42,8 @@ class KeyIndex {
   static constexpr uint8_t kLong = 0xff;
 
   bool holds(const Slot& s, uint64_t hash, std::string_view key) const;
+  // The slot holding key, or the empty one where it would go (slots_ not empty).
+  size_t probe(uint64_t hash, std::string_view key) const;
   void grow();
 
   std::vector<Slot, HugePageAllocator<Slot>> slots_;  // a power of two, at most half full
