@@ -50,9 +50,12 @@ const RiverFigure kFigures[] = {
     {"phishing.csv.gz", "is_phishing", "hoeffding_tree", "accuracy", 0.8799, 0.005},
     {"image_segments.csv.gz", "category", "hoeffding_tree", "accuracy", 0.7761, 0.005},
     {"elec2.csv.gz", "class", "standard_scaler | knn(window_size=100)", "accuracy", 0.8531, 0.005},
-    // River's current benchmark runs KNNClassifier() with its default engine, SWINN with
-    // a 1000-event window (approximate search after 500): our exact search over the
-    // same window, its default too, is the like-for-like run.
+    // The reference labels River's kNN rows "window 100", but River's benchmark pages
+    // (online-ml/river docs/benchmarks/*/index.md, run on river 0.19.0) print the model
+    // behind these very figures: KNNClassifier(n_neighbors=5, weighted=True,
+    // engine=SWINN(maxlen=1000, warm_up=500)), a 1000-event window searched exactly for
+    // the first 500 events and approximately after. Our exact search over the same
+    // window, our default too, is the like-for-like run; window 100 is above for Elec2.
     {"elec2.csv.gz", "class", "standard_scaler | knn", "accuracy", 0.8531, 0.005},
     {"phishing.csv.gz", "is_phishing", "standard_scaler | knn", "accuracy", 0.8815, 0.005},
     {"image_segments.csv.gz", "category", "standard_scaler | knn", "accuracy", 0.8735, 0.005},
@@ -64,6 +67,10 @@ const RiverFigure kFigures[] = {
      24.8406, 0.02},
     {"trump_approval.csv.gz", "five_thirty_eight",
      "standard_scaler | knn_regressor(window_size=100)", "mae", 0.6417, 0.05},
+    // River's regression page prints KNNRegressor(engine=SWINN(maxlen=1000)) too.
+    {"chick_weights.csv.gz", "weight", "standard_scaler | knn_regressor", "mae", 24.8406, 0.02},
+    {"trump_approval.csv.gz", "five_thirty_eight", "standard_scaler | knn_regressor", "mae", 0.6417,
+     0.05},
     {"chick_weights.csv.gz", "weight", "standard_scaler | linear_regression", "mae", 23.7587, 0.02},
     {"chick_weights.csv.gz", "weight", "standard_scaler | linear_regression(l1=1)", "mae", 23.7577,
      0.02},
@@ -96,33 +103,47 @@ TEST(EvalCli, MeetsRiversPublishedFigures) {
 }
 
 // Randomised models: River's figure is one seed of its generator, which ours cannot
-// replay, so the floor applies to the median over seeds 1 to 5.
-const RiverFigure kSeededFigures[] = {
-    {"elec2.csv.gz", "class", "hoeffding_adaptive_tree", "accuracy", 0.8213, 0.005},
-    {"phishing.csv.gz", "is_phishing", "hoeffding_adaptive_tree", "accuracy", 0.8743, 0.005},
-    {"image_segments.csv.gz", "category", "hoeffding_adaptive_tree", "accuracy", 0.7744, 0.005},
-    {"elec2.csv.gz", "class", "adaptive_random_forest", "accuracy", 0.8766, 0.005},
-    // Seeds 1-5 land at 0.8952-0.9080 (median 0.9000); seeds 6-20 at 0.8992-0.9096.
-    {"phishing.csv.gz", "is_phishing", "adaptive_random_forest", "accuracy", 0.9079, 0.01},
-    {"image_segments.csv.gz", "category", "adaptive_random_forest", "accuracy", 0.8185, 0.005},
-    {"chick_weights.csv.gz", "weight", "standard_scaler | adaptive_random_forest_regressor", "mae",
-     26.1016, 0.02},
-    {"trump_approval.csv.gz", "five_thirty_eight",
-     "standard_scaler | adaptive_random_forest_regressor", "mae", 0.8004, 0.05},
+// replay, so the floor applies to our median over seeds 1 to `seeds`.
+struct SeededFigure {
+  RiverFigure figure;
+  int seeds;
+};
+
+const SeededFigure kSeededFigures[] = {
+    {{"elec2.csv.gz", "class", "hoeffding_adaptive_tree", "accuracy", 0.8213, 0.005}, 5},
+    {{"phishing.csv.gz", "is_phishing", "hoeffding_adaptive_tree", "accuracy", 0.8743, 0.005}, 5},
+    {{"image_segments.csv.gz", "category", "hoeffding_adaptive_tree", "accuracy", 0.7744, 0.005},
+     5},
+    {{"elec2.csv.gz", "class", "adaptive_random_forest", "accuracy", 0.8766, 0.005}, 5},
+    // On the two small sets the forest's accuracy spreads over about 2 points (Phishing)
+    // and 8 points (ImageSegments) from seed to seed; one Phishing event is 0.08 points.
+    // A median of 5 seeds has a standard error of about 0.3 points on Phishing and 0.9 on
+    // ImageSegments, too coarse for a 0.5-point band, so these two take the median of 30
+    // seeds (about 0.13 and 0.44: bootstrap over seeds 1-30).
+    {{"phishing.csv.gz", "is_phishing", "adaptive_random_forest", "accuracy", 0.9079, 0.005}, 30},
+    {{"image_segments.csv.gz", "category", "adaptive_random_forest", "accuracy", 0.8185, 0.005},
+     30},
+    {{"chick_weights.csv.gz", "weight", "standard_scaler | adaptive_random_forest_regressor", "mae",
+      26.1016, 0.02},
+     5},
+    {{"trump_approval.csv.gz", "five_thirty_eight",
+      "standard_scaler | adaptive_random_forest_regressor", "mae", 0.8004, 0.05},
+     5},
 };
 
 TEST(EvalCli, SeededModelsMeetRiversFiguresAtTheMedianSeed) {
-  for (const auto& f : kSeededFigures) {
+  for (const auto& [f, seeds] : kSeededFigures) {
     if (!test::have_data(f.file)) GTEST_SKIP() << "data sets not found";
     SCOPED_TRACE(std::string(f.file) + " " + f.model);
     std::vector<double> values;
-    for (int seed = 1; seed <= 5; ++seed) {
+    for (int seed = 1; seed <= seeds; ++seed) {
       json j =
           eval_json(f.file, f.target, std::string(f.model) + "(seed=" + std::to_string(seed) + ")");
       values.push_back(j["metrics"][f.metric].get<double>());
     }
     std::sort(values.begin(), values.end());
-    double median = values[2];
+    size_t n = values.size();
+    double median = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
     if (std::string(f.metric) == "accuracy") {
       EXPECT_GE(median, f.river - f.tolerance);
     } else {
