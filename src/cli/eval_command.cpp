@@ -1,6 +1,9 @@
 // rtml eval: progressive validation of a pipeline on a stream.
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <charconv>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -28,9 +31,111 @@ struct EvalOptions {
   std::string model;
   std::string drop, categorical, numeric, positive;
   std::string save, load;
+  std::string seeds;
   bool json = false;
   bool quiet = false;
 };
+
+// "FIRST-LAST" (or one seed) as the list of seeds, in order.
+std::vector<uint64_t> parse_seed_range(const std::string& text) {
+  auto number = [&](std::string_view part, uint64_t& out) {
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return ec == std::errc() && end == part.data() + part.size() && !part.empty();
+  };
+  std::string_view t = text;
+  size_t dash = t.find('-');
+  uint64_t first = 0, last = 0;
+  bool ok = dash == std::string_view::npos
+                ? number(t, first) && (last = first, true)
+                : number(t.substr(0, dash), first) && number(t.substr(dash + 1), last);
+  if (!ok || last < first || last - first >= 1000) {
+    throw Error(
+        "--seeds: expected FIRST-LAST with FIRST <= LAST and at most 1000 seeds, e.g. "
+        "1-5; got '" +
+        text + "'");
+  }
+  std::vector<uint64_t> seeds;
+  for (uint64_t s = first; s <= last; ++s) seeds.push_back(s);
+  return seeds;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// --seeds: the same evaluation once per seed of the model (its last step), then the
+// median, min and max of each metric. A randomised model's figure from one seed says
+// little on a small data set; this is the spread to compare against.
+int run_seeds(EvalOptions& o) {
+  if (o.model.empty() || !o.load.empty() || !o.save.empty() || !o.config.output.empty() ||
+      o.config.window != 0 || !o.config.drift.empty()) {
+    throw Error(
+        "--seeds needs --model and reports whole-stream metrics only: it cannot go with "
+        "--load, --save, --output, --window or --drift");
+  }
+  if (o.config.data == "-") throw Error("--seeds reads the data once per seed: not from stdin");
+  std::vector<uint64_t> seeds = parse_seed_range(o.seeds);
+  std::vector<StepSpec> steps = parse_expression(o.model);
+  if (steps.back().params.count("seed")) {
+    throw Error("--seeds sets the seed of '" + steps.back().name + "': drop seed= from --model");
+  }
+  std::map<std::string, std::vector<double>> values;
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+  EvalResult last;
+  double seconds = 0;
+  std::string description;
+  for (uint64_t seed : seeds) {
+    steps.back().params["seed"] = std::to_string(seed);
+    Pipeline pipeline(steps);
+    if (o.config.target.empty() && pipeline.model().needs_target()) {
+      throw Error("--target is required: " + std::string(pipeline.model().kind()) +
+                  " learns from a label column");
+    }
+    if (description.empty()) description = pipeline.description();
+    last = run_eval(o.config, pipeline);
+    seconds += last.seconds;
+    for (const auto& [name, value] : last.metrics) values[name].push_back(value);
+    nlohmann::ordered_json run;
+    run["seed"] = seed;
+    run["metrics"] = last.metrics;
+    runs.push_back(run);
+  }
+  nlohmann::ordered_json summary;
+  for (const auto& [name, v] : values) {
+    summary[name] = {{"median", median_of(v)},
+                     {"min", *std::min_element(v.begin(), v.end())},
+                     {"max", *std::max_element(v.begin(), v.end())}};
+  }
+  double rss = peak_rss_mb();
+  if (o.json) {
+    nlohmann::ordered_json j;
+    j["model"] = o.model;
+    j["data"] = o.config.data;
+    j["seeds"] = seeds;
+    j["events"] = last.events;
+    j["skipped"] = last.skipped;
+    j["summary"] = summary;
+    j["runs"] = runs;
+    j["seconds"] = seconds;
+    j["peak_rss_mb"] = rss;
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  fmt::print("data      {}\n", o.config.data);
+  fmt::print("model     {}\n", description);
+  fmt::print("seeds     {}-{} ({} runs; the model line shows the first)\n", seeds.front(),
+             seeds.back(), seeds.size());
+  fmt::print("events    {}  (skipped {})\n", last.events, last.skipped);
+  fmt::print("\n{:<10} {:>10} {:>10} {:>10}\n", "metric", "median", "min", "max");
+  for (const auto& [name, s] : summary.items()) {
+    fmt::print("{:<10} {:>10.4f} {:>10.4f} {:>10.4f}\n", name, s["median"].get<double>(),
+               s["min"].get<double>(), s["max"].get<double>());
+  }
+  fmt::print("\ntime      {:.3f} s for all runs, peak memory {:.1f} MiB\n", seconds, rss);
+  return 0;
+}
 
 int run(EvalOptions& o) {
   EvalConfig& c = o.config;
@@ -39,6 +144,7 @@ int run(EvalOptions& o) {
   c.numeric = split_list(o.numeric);
   if (!o.positive.empty()) c.positive = o.positive;
   c.progress = !o.quiet && stderr_is_terminal();
+  if (!o.seeds.empty()) return run_seeds(o);
   if (o.model.empty() == o.load.empty()) {
     throw Error("give exactly one of --model EXPR and --load PATH");
   }
@@ -123,6 +229,9 @@ std::function<int()> add_eval_command(CLI::App& app) {
   cmd->add_option("--save", o->save, "Write the final pipeline to this file");
   cmd->add_option("--load", o->load,
                   "Start from a pipeline saved with --save (instead of --model)");
+  cmd->add_option("--seeds", o->seeds,
+                  "FIRST-LAST: run once per seed of the model and report each metric's median, "
+                  "min and max");
   cmd->add_option("--threads", o->config.threads,
                   "1: decode and learn on one thread; 2: decode on a second thread")
       ->check(CLI::Range(1, 2));

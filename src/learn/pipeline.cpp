@@ -27,13 +27,14 @@ std::string format_number(double v) {
 
 }  // namespace
 
-Pipeline::Pipeline(std::string_view expression) { build(expression); }
+Pipeline::Pipeline(std::string_view expression) { build(parse_expression(expression)); }
+Pipeline::Pipeline(const std::vector<StepSpec>& steps) { build(steps); }
 Pipeline::Pipeline(Pipeline&&) noexcept = default;
 Pipeline& Pipeline::operator=(Pipeline&&) noexcept = default;
 Pipeline::~Pipeline() = default;
 
-void Pipeline::build(std::string_view expression) {
-  auto steps = parse_expression(expression);
+void Pipeline::build(const std::vector<StepSpec>& steps) {
+  if (steps.empty()) throw Error("model expression: no steps");
   description_.clear();
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& info = find_component(steps[i].name);
@@ -118,7 +119,7 @@ Pipeline Pipeline::load(const std::string& path) {
   auto in = BinaryReader::open_file(path, kMagic, kVersion);
   Pipeline p;
   try {
-    p.build(in.get_string());
+    p.build(parse_expression(in.get_string()));
   } catch (const Error& e) {
     throw Error(path + ": the saved pipeline cannot be rebuilt: " + e.what());
   }

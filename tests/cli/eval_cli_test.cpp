@@ -135,21 +135,57 @@ TEST(EvalCli, SeededModelsMeetRiversFiguresAtTheMedianSeed) {
   for (const auto& [f, seeds] : kSeededFigures) {
     if (!test::have_data(f.file)) GTEST_SKIP() << "data sets not found";
     SCOPED_TRACE(std::string(f.file) + " " + f.model);
-    std::vector<double> values;
-    for (int seed = 1; seed <= seeds; ++seed) {
-      json j =
-          eval_json(f.file, f.target, std::string(f.model) + "(seed=" + std::to_string(seed) + ")");
-      values.push_back(j["metrics"][f.metric].get<double>());
-    }
-    std::sort(values.begin(), values.end());
-    size_t n = values.size();
-    double median = n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+    json j = eval_json(f.file, f.target, f.model, "--seeds 1-" + std::to_string(seeds));
+    ASSERT_EQ(j["runs"].size(), static_cast<size_t>(seeds));
+    double median = j["summary"][f.metric]["median"].get<double>();
     if (std::string(f.metric) == "accuracy") {
       EXPECT_GE(median, f.river - f.tolerance);
     } else {
       EXPECT_LE(median, f.river * (1 + f.tolerance));
     }
   }
+}
+
+// --seeds runs the model once per seed: each run is the run `seed=` gives, and the
+// summary is their median, min and max.
+TEST(EvalCli, SeedsReportEveryRunAndTheirMedian) {
+  RTML_REQUIRE_DATA("phishing.csv.gz");
+  json j = eval_json("phishing.csv.gz", "is_phishing", "adaptive_random_forest(n_models=3)",
+                     "--seeds 4-7");
+  ASSERT_EQ(j["runs"].size(), 4u);
+  std::vector<double> accuracies;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(j["runs"][i]["seed"], 4 + i);
+    json one = eval_json("phishing.csv.gz", "is_phishing",
+                         "adaptive_random_forest(n_models=3, seed=" + std::to_string(4 + i) + ")");
+    EXPECT_EQ(j["runs"][i]["metrics"], one["metrics"]);
+    accuracies.push_back(one["metrics"]["accuracy"].get<double>());
+  }
+  std::sort(accuracies.begin(), accuracies.end());
+  EXPECT_NE(accuracies.front(), accuracies.back());  // the seeds do draw other forests
+  const json& s = j["summary"]["accuracy"];
+  EXPECT_DOUBLE_EQ(s["median"].get<double>(), (accuracies[1] + accuracies[2]) / 2);
+  EXPECT_DOUBLE_EQ(s["min"].get<double>(), accuracies.front());
+  EXPECT_DOUBLE_EQ(s["max"].get<double>(), accuracies.back());
+  EXPECT_EQ(j["events"], 1250);
+}
+
+TEST(EvalCli, SeedsRefuseWhatTheyCannotVary) {
+  RTML_REQUIRE_DATA("phishing.csv.gz");
+  std::string data = q(test::data_dir() + "/phishing.csv.gz");
+  auto fails_with = [&](const std::string& args, const std::string& words) {
+    std::string cmd =
+        std::string(RTML_BINARY) + " eval --data " + data + " --target is_phishing " + args;
+    auto r = test::run(cmd);
+    EXPECT_NE(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find(words), std::string::npos) << cmd << "\n" << r.out;
+  };
+  fails_with("--model hoeffding_adaptive_tree --seeds 5-1", "FIRST <= LAST");
+  fails_with("--model hoeffding_adaptive_tree --seeds 1-x", "FIRST-LAST");
+  fails_with("--model 'hoeffding_adaptive_tree(seed=3)' --seeds 1-2", "drop seed=");
+  fails_with("--model gaussian_nb --seeds 1-2", "seed");
+  fails_with("--model hoeffding_adaptive_tree --seeds 1-2 --output /nonexistent-dir/out.txt",
+             "--output");
 }
 
 // The CTR set's columns are all ids: a tree splits on them as categories, no encoder.

@@ -12,6 +12,7 @@
 #include "rtml/core/row.h"
 #include "rtml/core/schema.h"
 #include "rtml/learn/model.h"
+#include "rtml/learn/registry.h"
 
 namespace rtml {
 
@@ -27,6 +28,9 @@ class Pipeline {
   // Builds the steps of expression. Throws Error for an unknown step or parameter (the
   // message lists the valid ones) or when the last step is not a model.
   explicit Pipeline(std::string_view expression);
+  // The same from an expression already parsed (parse_expression), e.g. to vary one
+  // parameter over several runs.
+  explicit Pipeline(const std::vector<StepSpec>& steps);
   Pipeline(Pipeline&&) noexcept;
   Pipeline& operator=(Pipeline&&) noexcept;
   ~Pipeline();
@@ -70,7 +74,7 @@ class Pipeline {
 
  private:
   Pipeline() = default;
-  void build(std::string_view expression);
+  void build(const std::vector<StepSpec>& steps);
   // Runs the transformers on x; stages_[i] is the input of step i. Returns the model's input.
   const Features& run_transforms(const Features& x);
 
