@@ -14,6 +14,9 @@
 namespace rtml {
 
 class ParamSet;
+namespace detail {
+struct RegressionLeaf;
+}
 
 // Each leaf keeps the target's running statistics and, per feature, the target's
 // statistics for every value rounded to `digits` decimals (a truncated extended binary
@@ -64,10 +67,8 @@ class HoeffdingTreeRegressor final : public Model {
   // The memory the tree holds, in bytes, as the memory limit counts it.
   size_t memory_bytes() const;
 
-  struct Leaf;
-
  private:
-  double leaf_value(const Leaf& leaf, const Features& x) const;
+  using Leaf = detail::RegressionLeaf;
   void attempt_split(uint32_t node);
   void enforce_memory_limit();
 
