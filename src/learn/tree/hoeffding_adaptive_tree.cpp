@@ -3,101 +3,22 @@
 #include <algorithm>
 #include <cmath>
 
+#include "adaptive_node.h"
 #include "class_leaf.h"
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
 #include "rtml/learn/drift/drift_detector.h"
-#include "rtml/learn/tree/way_table.h"
 
 namespace rtml {
 
 using detail::ClassLeaf;
 using detail::LeafVote;
 
-// A branch (feature >= 0, two children) or a leaf; either may carry an alternate subtree
-// (River grows alternates only under branches). Every node keeps the mean of its 0/1
-// errors since its last reset and ADWIN over the same stream to tell when it rose.
-struct HoeffdingAdaptiveTreeClassifier::Node {
-  detail::SplitTest test;  // test.feature < 0: a leaf
-  uint32_t depth = 0;
-  std::unique_ptr<Node> left, right, alternate;
-  // A multiway split's children, and its branches (WayTable children index `branches`).
-  std::vector<std::unique_ptr<Node>> branches;
-  detail::WayTable ways;
-  std::unique_ptr<ClassLeaf> leaf;
-  Adwin detector;
-  double errors = 0, seen = 0;  // the running error mean is errors / seen
-
-  explicit Node(double adwin_delta) : detector(adwin_delta) {}
-  bool is_leaf() const { return test.feature < 0; }
-  static int64_t category_of(const Features& x, int32_t column) {
-    return detail::category_of(x, static_cast<uint32_t>(column));
-  }
-  double error() const { return seen > 0 ? errors / seen : 0.0; }
-  const Node* child(const Features& x) const {
-    if (test.multiway) {
-      return branches[ways.children[ways.route(category_of(x, test.feature))]].get();
-    }
-    return test.goes_left(x) ? left.get() : right.get();
-  }
-  // The child x goes to when the tree learns from it: the branch taken gains weight, and,
-  // when may_grow, a category a multiway split has no branch for gets one, ending in
-  // make_leaf(depth); otherwise that event takes the heaviest branch.
-  template <typename MakeLeaf>
-  std::unique_ptr<Node>& child_to_learn(const Features& x, double weight, bool may_grow,
-                                        MakeLeaf&& make_leaf) {
-    if (!test.multiway) return test.goes_left(x) ? left : right;
-    int64_t id = category_of(x, test.feature);
-    size_t at;
-    if (may_grow && id >= 0 && ways.find(static_cast<uint32_t>(id)) < 0) {
-      branches.push_back(make_leaf(depth + 1));
-      at = ways.insert(static_cast<uint32_t>(id), static_cast<uint32_t>(branches.size() - 1), 0.0);
-    } else {
-      at = ways.route(id);
-    }
-    ways.weights[at] += weight;
-    return branches[ways.children[at]];
-  }
-  // Calls f on each child (const if this node is), in branch order.
-  template <typename F>
-  void for_each_child(F&& f) const {
-    each_child(*this, f);
-  }
-  template <typename F>
-  void for_each_child(F&& f) {
-    each_child(*this, f);
-  }
-  template <typename Self, typename F>
-  static void each_child(Self& self, F& f) {
-    if (self.test.multiway) {
-      for (const auto& b : self.branches) f(static_cast<Self&>(*b));
-    } else if (!self.is_leaf()) {
-      f(static_cast<Self&>(*self.left));
-      f(static_cast<Self&>(*self.right));
-    }
-  }
-  // Feeds one 0/1 error; true when ADWIN saw the error rise.
-  bool track(double wrong) {
-    double before = error();
-    detector.update(wrong);
-    errors += wrong;
-    seen += 1;
-    if (!detector.drift_detected()) return false;
-    if (before > error()) {  // the error fell: restart the mean, keep the subtree
-      errors = seen = 0;
-      return false;
-    }
-    return true;
-  }
-};
-
 namespace {
 
 LeafVote vote_of(uint8_t v) {
   return v == 0 ? LeafVote::kMajority : v == 1 ? LeafVote::kNaiveBayes : LeafVote::kAdaptive;
 }
-
-constexpr uint32_t kMaxLoadDepth = 4096;
 
 }  // namespace
 
@@ -176,23 +97,12 @@ void HoeffdingAdaptiveTreeClassifier::learn(const Features& x, const Target& y, 
   if (budget_.count(weight)) enforce_memory_limit(true);
 }
 
-namespace {
-
-// Calls f on every node, alternates and their subtrees included.
-template <typename N, typename F>
-void for_each_node(N& n, F&& f) {
-  f(n);
-  if (n.alternate != nullptr) for_each_node(*n.alternate, f);
-  n.for_each_child([&](auto& c) { for_each_node(c, f); });
-}
-
-}  // namespace
+using detail::for_each_node;
 
 size_t HoeffdingAdaptiveTreeClassifier::memory_bytes() const {
   size_t b = sizeof(*this);
   for_each_node(*root_, [&](const Node& n) {
-    b += sizeof(Node) + n.detector.bytes() - sizeof(Adwin) + n.ways.bytes() - sizeof(n.ways) +
-         n.branches.capacity() * sizeof(n.branches[0]);
+    b += n.own_bytes();
     if (n.is_leaf()) b += n.leaf->bytes();
   });
   return b;
@@ -403,28 +313,7 @@ void HoeffdingAdaptiveTreeClassifier::predict(const Features& x, Prediction& out
 }
 
 void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
-  // Pre-order: a node, its alternate (flagged), then its children.
-  struct Saver {
-    static void node(const Node& n, BinaryWriter& out) {
-      out.put(n.test.feature);
-      out.put(n.test.threshold);
-      out.put<uint8_t>(n.test.nominal);
-      out.put<uint8_t>(n.test.multiway);
-      out.put(n.depth);
-      out.put(n.errors);
-      out.put(n.seen);
-      n.detector.save(out);
-      if (n.is_leaf()) n.leaf->save(out);
-      out.put<uint8_t>(n.alternate != nullptr);
-      if (n.alternate != nullptr) node(*n.alternate, out);
-      if (n.test.multiway) {
-        n.ways.save(out);
-        out.put<uint64_t>(n.branches.size());
-      }
-      n.for_each_child([&](const Node& c) { node(c, out); });
-    }
-  };
-  Saver::node(*root_, out);
+  root_->save(out);
   out.put(rng_.state());
   out.put(switches_);
   out.put(alternates_);
@@ -433,43 +322,7 @@ void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
 }
 
 void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
-  struct Loader {
-    double adwin_delta;
-    std::unique_ptr<Node> node(BinaryReader& in, uint32_t level) {
-      if (level > kMaxLoadDepth) in.fail("tree depth");
-      auto n = std::make_unique<Node>(adwin_delta);
-      n->test.feature = in.get<int32_t>();
-      n->test.threshold = in.get<double>();
-      if (in.version() >= 2) {
-        n->test.nominal = in.get<uint8_t>() != 0;
-        n->test.multiway = in.get<uint8_t>() != 0;
-      }
-      n->depth = in.get<uint32_t>();
-      n->errors = in.get<double>();
-      n->seen = in.get<double>();
-      if (!(n->errors >= 0 && n->seen >= n->errors)) in.fail("tree error counts");
-      n->detector.load(in);
-      if (n->is_leaf()) {
-        n->leaf = std::make_unique<ClassLeaf>();
-        n->leaf->load(in);
-      }
-      if (in.get<uint8_t>() != 0) n->alternate = node(in, level + 1);
-      if (n->test.multiway) {
-        n->ways.load(in);
-        auto count = in.get<uint64_t>();
-        if (count != n->ways.ids.size()) in.fail("tree multiway branch count");
-        for (uint32_t c : n->ways.children) {
-          if (c >= count) in.fail("tree multiway branch");
-        }
-        for (uint64_t i = 0; i < count; ++i) n->branches.push_back(node(in, level + 1));
-      } else if (!n->is_leaf()) {
-        n->left = node(in, level + 1);
-        n->right = node(in, level + 1);
-      }
-      return n;
-    }
-  };
-  root_ = Loader{config_.adwin_delta}.node(in, 0);
+  root_ = Node::load(in, config_.adwin_delta);
   rng_.set_state(in.get<std::array<uint64_t, 4>>());
   switches_ = in.get<uint64_t>();
   alternates_ = in.get<uint64_t>();

@@ -12,6 +12,11 @@
 namespace rtml {
 
 class ParamSet;
+namespace detail {
+template <typename Leaf>
+struct AdaptiveNode;
+struct ClassLeaf;
+}  // namespace detail
 
 // A Hoeffding tree (see HoeffdingTreeClassifier for the split rule and leaf votes)
 // whose every node watches its subtree's 0/1 error with ADWIN. When a branch's error
@@ -70,9 +75,8 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
   // The memory the tree holds (alternates included), in bytes, as the limit counts it.
   size_t memory_bytes() const;
 
-  struct Node;
-
  private:
+  using Node = detail::AdaptiveNode<detail::ClassLeaf>;
   void learn_node(std::unique_ptr<Node>& slot, const Features& x, uint32_t y, double weight,
                   int predicted, bool is_root);
   void learn_leaf(Node& node, const Features& x, uint32_t y, double weight, int predicted);
