@@ -87,6 +87,7 @@ std::vector<std::string> models_for(const DataSet& d) {
               "standard_scaler | knn_regressor(window_size=100)",
               "standard_scaler | knn_regressor",
               "standard_scaler | hoeffding_tree_regressor",
+              "standard_scaler | hoeffding_adaptive_tree_regressor(seed=42)",
               "standard_scaler | adaptive_random_forest_regressor(seed=42)",
               "running_mean"};
   }

@@ -21,6 +21,7 @@
 #include "rtml/learn/recommend/factorization_machine.h"
 #include "rtml/learn/recommend/matrix_factorization.h"
 #include "rtml/learn/tree/hoeffding_adaptive_tree.h"
+#include "rtml/learn/tree/hoeffding_adaptive_tree_regressor.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
 #include "rtml/learn/tree/hoeffding_tree_regressor.h"
 
@@ -160,6 +161,9 @@ std::vector<ComponentInfo> build_registry() {
   model("running_mean", "baseline regressor: the running mean of the target", &RunningMean::make);
   model("hoeffding_adaptive_tree", "Hoeffding adaptive tree: ADWIN per branch, alternate subtrees",
         &HoeffdingAdaptiveTreeClassifier::make);
+  model("hoeffding_adaptive_tree_regressor",
+        "Hoeffding adaptive tree regressor: ADWIN per branch, alternate subtrees",
+        &HoeffdingAdaptiveTreeRegressor::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return r;
 }

@@ -7,6 +7,7 @@
 #include "rtml/core/random.h"
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/tree/hoeffding_adaptive_tree.h"
+#include "rtml/learn/tree/hoeffding_adaptive_tree_regressor.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
 #include "rtml/learn/tree/hoeffding_tree_regressor.h"
 
@@ -58,6 +59,68 @@ TEST(AdaptiveTrees, HatGrowsAlternatesAndRecoversFromAChange) {
   EXPECT_GT(hat_after, 0.9);
   // The plain tree keeps its splits on the old features and recovers less.
   EXPECT_GT(hat_after, ht_after + 0.02);
+}
+
+// Progressive MAE over events [from, to) of a ChangingStream read as regression: the
+// target is 10 where the class is 1, plus unit noise.
+double mae_after(Model& model, uint64_t seed, int change, int from, int to) {
+  ChangingStream s(seed, change);
+  Random noise(seed + 1);
+  Features x;
+  Target y;
+  Prediction p;
+  double error = 0;
+  for (int i = 0; i < to; ++i) {
+    s.next(x, y);
+    Target t = Target::of_value(10.0 * y.label + noise.normal());
+    model.predict(x, p);
+    if (i >= from) error += std::abs(p.value - t.value);
+    model.learn(x, t, 1.0);
+  }
+  return error / (to - from);
+}
+
+TEST(AdaptiveTrees, HatRegressorGrowsAlternatesAndRecoversFromAChange) {
+  HoeffdingAdaptiveTreeRegressor hatr(HoeffdingAdaptiveTreeRegressor::Config{});
+  HoeffdingTreeRegressor htr(HoeffdingTreeRegressor::Config{});
+  double hatr_after = mae_after(hatr, 7, 20000, 30000, 40000);
+  double htr_after = mae_after(htr, 7, 20000, 30000, 40000);
+  EXPECT_GT(hatr.alternates_started(), 0u);
+  EXPECT_GT(hatr.switches(), 0u);
+  // Measured 1.39 against 2.77 (the noise alone costs 0.8): the plain tree keeps its
+  // splits on the old features and recovers less.
+  EXPECT_LT(hatr_after, 2.0);
+  EXPECT_LT(hatr_after, 0.75 * htr_after);
+}
+
+TEST(AdaptiveTrees, HatRegressorSavedMidDriftPredictsIdentically) {
+  HoeffdingAdaptiveTreeRegressor::Config c;
+  c.grace_period = 50;
+  HoeffdingAdaptiveTreeRegressor hatr(c);
+  ChangingStream s(5, 6000);
+  Features x;
+  Target y;
+  auto value_of = [](const Target& t) { return Target::of_value(t.label * 10.0); };
+  for (int i = 0; i < 7000; ++i) {  // past the change: alternates
+    s.next(x, y);
+    hatr.learn(x, value_of(y), 1.0);
+  }
+  EXPECT_GT(hatr.alternates_started(), 0u);
+  BinaryWriter w;
+  hatr.save(w);
+  HoeffdingAdaptiveTreeRegressor copy(c);
+  BinaryReader r(w.bytes(), "mem");
+  copy.load(r);
+  Prediction p1, p2;
+  for (int i = 0; i < 3000; ++i) {
+    s.next(x, y);
+    hatr.predict(x, p1);
+    copy.predict(x, p2);
+    ASSERT_EQ(p1.value, p2.value) << "event " << i;
+    hatr.learn(x, value_of(y), 1.0);
+    copy.learn(x, value_of(y), 1.0);
+  }
+  EXPECT_EQ(hatr.switches(), copy.switches());
 }
 
 TEST(AdaptiveTrees, ForestReplacesDriftingTreesAndIsReproducible) {
@@ -222,6 +285,12 @@ TEST(AdaptiveTrees, AdaptiveTreeStaysWithinItsMemoryLimit) {
   // The adaptive tree's nodes each keep an ADWIN window: a bigger floor.
   check_memory_limit<HoeffdingAdaptiveTreeClassifier>(
       "hoeffding_adaptive_tree", HoeffdingAdaptiveTreeClassifier::Config{}, false, 256 << 10);
+}
+
+TEST(AdaptiveTrees, AdaptiveTreeRegressorStaysWithinItsMemoryLimit) {
+  check_memory_limit<HoeffdingAdaptiveTreeRegressor>("hoeffding_adaptive_tree_regressor",
+                                                     HoeffdingAdaptiveTreeRegressor::Config{}, true,
+                                                     256 << 10);
 }
 
 TEST(AdaptiveTrees, TreeRegressorStaysWithinItsMemoryLimit) {

@@ -175,11 +175,12 @@ TEST(Allocations, TreesOnCategoriesAllocateOnlyAsTheyGrow) {
   // nothing left to split, so it must not allocate at all.
   struct Case {
     const char* expr;
-    double limit;  // measured 0.063, 0, 0.17, 0.020
+    double limit;  // measured 0.063, 0, 0.17, 0.020, 0.13
   } cases[] = {{"hoeffding_tree", 0.2},
                {"hoeffding_tree(binary_split=false)", 0.0},
                {"hoeffding_adaptive_tree", 0.5},
-               {"hoeffding_tree_regressor", 0.1}};
+               {"hoeffding_tree_regressor", 0.1},
+               {"hoeffding_adaptive_tree_regressor", 0.4}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.expr);
     bool regression = std::string(c.expr).find("regressor") != std::string::npos;
@@ -205,10 +206,15 @@ TEST(Allocations, TreesOnCategoriesAllocateOnlyAsTheyGrow) {
 TEST(Allocations, AdaptiveTreesAllocateOnlyAsTheyGrow) {
   struct Case {
     const char* expr;
-    double limit;  // allocations per event; measured 0.28, 7.6, 0.57
+    // allocations per event; measured 0.28, 7.6, 0.57, 2.1. The adaptive regressor starts
+    // about 190 alternates on Elec2's price and, with its bootstrap weights, grows more
+    // leaves, each learning its own per-value maps; on categories, where the values are
+    // few, it allocates as little as the others (test above).
+    double limit;
   } cases[] = {{"hoeffding_adaptive_tree", 0.6},
                {"adaptive_random_forest", 10.0},
-               {"standard_scaler | hoeffding_tree_regressor", 1.0}};
+               {"standard_scaler | hoeffding_tree_regressor", 1.0},
+               {"standard_scaler | hoeffding_adaptive_tree_regressor", 4.0}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.expr);
     bool regression = std::string(c.expr).find("regressor") != std::string::npos;

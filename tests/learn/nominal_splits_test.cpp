@@ -10,6 +10,7 @@
 #include "rtml/core/random.h"
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/tree/hoeffding_adaptive_tree.h"
+#include "rtml/learn/tree/hoeffding_adaptive_tree_regressor.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
 #include "rtml/learn/tree/hoeffding_tree_regressor.h"
 
@@ -180,9 +181,14 @@ TEST(NominalSplits, RegressorsSplitOnACategory) {
     fc.regression = true;
     fc.binary_split = binary;
     AdaptiveRandomForest forest(fc);
+    HoeffdingAdaptiveTreeRegressor::Config ac;
+    ac.leaf_prediction = HoeffdingTreeRegressor::LeafPrediction::kMean;
+    ac.binary_split = binary;
+    HoeffdingAdaptiveTreeRegressor adaptive(ac);
     // One mean for every event would score about 2.6; the noise alone scores 0.8.
     EXPECT_LT(late_mae(tree), 1.0);
     EXPECT_LT(late_mae(forest), 1.0);
+    EXPECT_LT(late_mae(adaptive), 1.0);
   }
 }
 
@@ -207,6 +213,11 @@ TEST(NominalSplits, SaveAndLoadKeepCategoricalStatisticsAndSplits) {
         HoeffdingTreeRegressor::Config c;
         c.binary_split = binary;
         return std::make_unique<HoeffdingTreeRegressor>(c);
+      },
+      [](bool binary) {
+        HoeffdingAdaptiveTreeRegressor::Config c;
+        c.binary_split = binary;
+        return std::make_unique<HoeffdingAdaptiveTreeRegressor>(c);
       },
   };
   for (size_t k = 0; k < 2 * makers.size(); ++k) {

@@ -64,6 +64,7 @@ std::vector<std::string> expressions() {
   out.push_back("fm(user=f4, item=f0, n_factors=4)");
   out.push_back("fm(user=f4, item=f1, loss=log)");
   out.push_back("hoeffding_adaptive_tree(grace_period=50, seed=3)");
+  out.push_back("hoeffding_adaptive_tree_regressor(grace_period=50, seed=3)");
   out.push_back("adaptive_random_forest(n_models=3, grace_period=30)");
   return out;
 }

@@ -65,23 +65,10 @@ HoeffdingAdaptiveTreeClassifier::~HoeffdingAdaptiveTreeClassifier() = default;
 
 std::unique_ptr<HoeffdingAdaptiveTreeClassifier::Node> HoeffdingAdaptiveTreeClassifier::new_leaf(
     uint32_t depth) const {
-  auto n = std::make_unique<Node>(config_.adwin_delta);
-  n->depth = depth;
-  n->leaf = std::make_unique<ClassLeaf>();
-  return n;
+  return Node::new_leaf(depth, config_.adwin_delta);
 }
 
-size_t HoeffdingAdaptiveTreeClassifier::leaf_count() const {
-  size_t n = 0;
-  std::vector<const Node*> todo{root_.get()};
-  while (!todo.empty()) {
-    const Node* node = todo.back();
-    todo.pop_back();
-    if (node->is_leaf()) ++n;
-    node->for_each_child([&](const Node& c) { todo.push_back(&c); });
-  }
-  return n;
-}
+size_t HoeffdingAdaptiveTreeClassifier::leaf_count() const { return detail::count_leaves(*root_); }
 
 int HoeffdingAdaptiveTreeClassifier::main_prediction(const Node& subtree, const Features& x) {
   const Node* n = &subtree;
@@ -97,125 +84,56 @@ void HoeffdingAdaptiveTreeClassifier::learn(const Features& x, const Target& y, 
   if (budget_.count(weight)) enforce_memory_limit(true);
 }
 
-using detail::for_each_node;
-
 size_t HoeffdingAdaptiveTreeClassifier::memory_bytes() const {
-  size_t b = sizeof(*this);
-  for_each_node(*root_, [&](const Node& n) {
-    b += n.own_bytes();
-    if (n.is_leaf()) b += n.leaf->bytes();
-  });
-  return b;
+  return sizeof(*this) + detail::tree_bytes(*root_);
 }
 
 void HoeffdingAdaptiveTreeClassifier::enforce_memory_limit(bool restructure) {
-  size_t limit = budget_.limit();
   size_t used = memory_bytes();
-  if (!budget_.measured(used, leaves_)) return;
+  if (!budget_.measured(used, counts_.leaves)) return;
   // Least promising first: the least misclassified weight.
-  std::vector<std::pair<double, Node*>> order;
-  for_each_node(*root_, [&](Node& n) {
-    if (!n.is_leaf() || !n.leaf->active) return;
-    const auto& c = n.leaf->classes;
-    double top = c.empty() ? 0.0 : *std::max_element(c.begin(), c.end());
-    order.emplace_back(n.leaf->total() - top, &n);
-  });
-  used = detail::shed_least_promising(order, used, limit, [&](Node* node) {
-    size_t before = node->leaf->bytes() + node->detector.bytes();
-    node->leaf->deactivate();
-    // A leaf's window only restarts its error mean; an inactive leaf can start afresh.
-    node->detector = Adwin(config_.adwin_delta);
-    return before - (node->leaf->bytes() + node->detector.bytes());
-  });
-  if (used <= limit || !restructure) return;
-  // Still over: the structure itself is too big. Alternates go first, then branches whose
-  // children are both inactive leaves fold back into one inactive leaf, deepest first.
-  for_each_node(*root_, [](Node& n) { n.alternate.reset(); });
-  struct Folder {
-    double adwin_delta;
-    size_t& used;
-    size_t limit;
-    void fold(Node& n) {
-      if (n.is_leaf() || used <= limit) return;
-      if (n.test.multiway) {  // only binary splits fold; their subtrees may
-        for (auto& b : n.branches) fold(*b);
-        return;
-      }
-      fold(*n.left);
-      fold(*n.right);
-      if (used <= limit || !n.left->is_leaf() || !n.right->is_leaf() || n.left->leaf->active ||
-          n.right->leaf->active) {
-        return;
-      }
-      auto merged = std::make_unique<ClassLeaf>();
-      const auto& a = n.left->leaf->classes;
-      const auto& b = n.right->leaf->classes;
-      merged->classes.assign(std::max(a.size(), b.size()), 0.0);
-      for (size_t c = 0; c < a.size(); ++c) merged->classes[c] += a[c];
-      for (size_t c = 0; c < b.size(); ++c) merged->classes[c] += b[c];
-      merged->deactivate();
-      size_t before = n.detector.bytes() + size(*n.left) + size(*n.right);
-      n.left.reset();
-      n.right.reset();
-      n.test = detail::SplitTest{};
-      n.leaf = std::move(merged);
-      n.detector = Adwin(adwin_delta);
-      size_t after = n.detector.bytes() + n.leaf->bytes();
-      used -= std::min(used, before - std::min(before, after));
-    }
-    static size_t size(const Node& leaf) {
-      return sizeof(Node) + leaf.detector.bytes() - sizeof(Adwin) + leaf.leaf->bytes();
-    }
+  auto promise = [](const ClassLeaf& leaf) {
+    const auto& c = leaf.classes;
+    return leaf.total() - (c.empty() ? 0.0 : *std::max_element(c.begin(), c.end()));
   };
-  while (true) {
-    used = memory_bytes();
-    if (used <= limit || root_->is_leaf()) break;
-    size_t before = used;
-    Folder{config_.adwin_delta, used, limit}.fold(*root_);
-    if (memory_bytes() >= before) break;  // nothing left to fold
-  }
+  auto merge = [](const ClassLeaf& a, const ClassLeaf& b) {
+    auto merged = std::make_unique<ClassLeaf>();
+    merged->classes.assign(std::max(a.classes.size(), b.classes.size()), 0.0);
+    for (size_t c = 0; c < a.classes.size(); ++c) merged->classes[c] += a.classes[c];
+    for (size_t c = 0; c < b.classes.size(); ++c) merged->classes[c] += b.classes[c];
+    return merged;
+  };
+  detail::shed_memory(root_, used, budget_.limit(), restructure, config_.adwin_delta, sizeof(*this),
+                      promise, merge);
 }
 
 void HoeffdingAdaptiveTreeClassifier::learn_node(std::unique_ptr<Node>& slot, const Features& x,
                                                  uint32_t y, double weight, int predicted,
                                                  bool is_root) {
-  Node& node = *slot;
-  if (node.is_leaf()) {
-    learn_leaf(node, x, y, weight, predicted);
+  if (slot->is_leaf()) {
+    learn_leaf(*slot, x, y, weight, predicted);
     return;
   }
-  bool rose = node.track(predicted != static_cast<int>(y) ? 1.0 : 0.0);
-  if (rose) {
-    node.errors = node.seen = 0;
-    node.alternate = new_leaf(node.depth);
-    ++alternates_;
-  } else if (node.alternate != nullptr && node.alternate->seen > config_.drift_window_threshold &&
-             node.seen > config_.drift_window_threshold) {
-    double old_error = node.error(), alt_error = node.alternate->error();
-    double n = 1.0 / node.alternate->seen + 1.0 / node.seen;
-    double bound = std::sqrt(2.0 * old_error * (1.0 - old_error) *
-                             std::log(2.0 / config_.switch_significance) * n);
-    if (bound < old_error - alt_error) {
-      ++switches_;
-      std::unique_ptr<Node> alternate = std::move(node.alternate);
-      slot = std::move(alternate);  // `node` is gone from here on
-      // As River: a new root learns the event that promoted it; a new inner subtree
-      // starts with the next one.
-      if (is_root) learn_node(slot, x, y, weight, main_prediction(*slot, x), true);
-      return;
-    }
-    if (bound < alt_error - old_error) node.alternate.reset();
+  detail::AdaptiveRule rule{config_.adwin_delta, config_.drift_window_threshold,
+                            config_.switch_significance};
+  double wrong = predicted != static_cast<int>(y) ? 1.0 : 0.0;
+  if (detail::adapt_branch(slot, wrong, rule, counts_, [&](uint32_t d) { return new_leaf(d); })) {
+    // As River: a new root learns the event that promoted it; a new inner subtree
+    // starts with the next one.
+    if (is_root) learn_node(slot, x, y, weight, main_prediction(*slot, x), true);
+    return;
   }
+  Node& node = *slot;
   if (node.alternate != nullptr) {
     learn_node(node.alternate, x, y, weight, main_prediction(*node.alternate, x), false);
   }
-  size_t leaves = leaves_;
+  uint64_t leaves = counts_.leaves;
   auto& child = node.child_to_learn(x, weight, budget_.room_to_grow(), [&](uint32_t depth) {
-    ++leaves_;
+    ++counts_.leaves;
     return new_leaf(depth);
   });
   // As after a split: only leaves change inside the descent.
-  if (leaves_ > leaves && budget_.after_split(leaves_)) enforce_memory_limit(false);
+  if (counts_.leaves > leaves && budget_.after_split(counts_.leaves)) enforce_memory_limit(false);
   learn_node(child, x, y, weight, predicted, false);
 }
 
@@ -245,7 +163,6 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
   }
   // The leaf becomes a branch with a fresh error record and new leaves that start from
   // the split's class weights.
-  node.test = choice.test;
   if (choice.test.multiway) {
     for (size_t i = 0; i < choice.way_ids.size(); ++i) {
       auto child = new_leaf(node.depth + 1);
@@ -254,11 +171,9 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
       node.ways.insert(choice.way_ids[i], static_cast<uint32_t>(i), child->leaf->total());
       node.branches.push_back(std::move(child));
     }
-    node.leaf.reset();
-    node.detector = Adwin(config_.adwin_delta);
-    node.errors = node.seen = 0;
-    leaves_ += node.branches.size() - 1;
-    if (budget_.after_split(leaves_)) enforce_memory_limit(false);
+    node.become_branch(choice.test, config_.adwin_delta);
+    counts_.leaves += node.branches.size() - 1;
+    if (budget_.after_split(counts_.leaves)) enforce_memory_limit(false);
     return;
   }
   node.left = new_leaf(node.depth + 1);
@@ -267,13 +182,11 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
   node.right = new_leaf(node.depth + 1);
   node.right->leaf->classes = std::move(choice.right);
   node.right->leaf->last_attempt = node.right->leaf->total();
-  node.leaf.reset();
-  node.detector = Adwin(config_.adwin_delta);
-  node.errors = node.seen = 0;
-  leaves_ += 1;  // two new leaves for one
+  node.become_branch(choice.test, config_.adwin_delta);
+  counts_.leaves += 1;  // two new leaves for one
   // As the Hoeffding tree: every split near the limit, and whenever it grew by half.
   // Inside the descent only leaves may change: the nodes on the path are in use.
-  if (budget_.after_split(leaves_)) enforce_memory_limit(false);
+  if (budget_.after_split(counts_.leaves)) enforce_memory_limit(false);
 }
 
 void HoeffdingAdaptiveTreeClassifier::collect(const Node& subtree, const Features& x,
@@ -315,19 +228,19 @@ void HoeffdingAdaptiveTreeClassifier::predict(const Features& x, Prediction& out
 void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
   root_->save(out);
   out.put(rng_.state());
-  out.put(switches_);
-  out.put(alternates_);
+  out.put(counts_.switches);
+  out.put(counts_.alternates);
   budget_.save(out);
-  out.put<uint64_t>(leaves_);
+  out.put(counts_.leaves);
 }
 
 void HoeffdingAdaptiveTreeClassifier::load(BinaryReader& in) {
   root_ = Node::load(in, config_.adwin_delta);
   rng_.set_state(in.get<std::array<uint64_t, 4>>());
-  switches_ = in.get<uint64_t>();
-  alternates_ = in.get<uint64_t>();
+  counts_.switches = in.get<uint64_t>();
+  counts_.alternates = in.get<uint64_t>();
   budget_.load(in);
-  leaves_ = in.get<uint64_t>();
+  counts_.leaves = in.get<uint64_t>();
 }
 
 }  // namespace rtml

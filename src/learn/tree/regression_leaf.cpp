@@ -84,7 +84,9 @@ void RegressionLeaf::learn(const Features& x, double y, double weight, const Reg
 
   target.add(y, weight);
   if (!active) return;
-  double scale = std::pow(10.0, rule.digits);
+  // 10^digits, exact for digits <= 10 (the rule's range), without a pow per event.
+  static constexpr double kPowersOfTen[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10};
+  double scale = kPowersOfTen[std::clamp(rule.digits, 0, 10)];
   if (max_features > 0 && !sampled) {
     sampled = true;
     sample_feature_subset(x, max_features, *rng, subset);

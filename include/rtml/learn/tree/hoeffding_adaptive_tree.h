@@ -7,6 +7,7 @@
 
 #include "rtml/core/random.h"
 #include "rtml/learn/model.h"
+#include "rtml/learn/tree/adaptive_counts.h"
 #include "rtml/learn/tree/memory_budget.h"
 
 namespace rtml {
@@ -70,8 +71,8 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
 
   // Counts of the main tree (alternates excluded) and of the subtree switches so far.
   size_t leaf_count() const;
-  uint64_t switches() const { return switches_; }
-  uint64_t alternates_started() const { return alternates_; }
+  uint64_t switches() const { return counts_.switches; }
+  uint64_t alternates_started() const { return counts_.alternates; }
   // The memory the tree holds (alternates included), in bytes, as the limit counts it.
   size_t memory_bytes() const;
 
@@ -90,9 +91,8 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
   Config config_;
   std::unique_ptr<Node> root_;
   Random rng_;
-  uint64_t switches_ = 0, alternates_ = 0;
+  detail::AdaptiveCounts counts_;
   detail::MemoryBudget budget_;
-  size_t leaves_ = 1;          // leaves made by splits (not alternates)
   std::vector<double> votes_;  // reused per event
 };
 
