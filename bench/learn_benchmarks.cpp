@@ -43,6 +43,8 @@ RTML_PIPELINE_BENCH(BM_HoeffdingTree, "hoeffding_tree");
 RTML_PIPELINE_BENCH(BM_HoeffdingAdaptiveTree, "hoeffding_adaptive_tree(seed=42)");
 RTML_PIPELINE_BENCH(BM_AdaptiveRandomForest10, "adaptive_random_forest(n_models=10, seed=42)");
 RTML_PIPELINE_BENCH(BM_ScalerKnn100, "standard_scaler | knn(window_size=100)");
+// River's benchmark configuration (a 1000-event window, see docs/accuracy.md).
+RTML_PIPELINE_BENCH(BM_ScalerKnn1000, "standard_scaler | knn");
 RTML_PIPELINE_BENCH(BM_HasherLogisticRegression,
                     "feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");
 

@@ -1,12 +1,16 @@
 // Known-answer tests: each model and metric on tiny inputs worked out by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
+#include "rtml/core/random.h"
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/metrics/metrics.h"
+#include "rtml/learn/neighbors/knn.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
@@ -369,6 +373,64 @@ TEST(KnownAnswer, KnnRowsAreSparseWhateverTheIndices) {
   p.predict(row(5, 5), out);  // an exact match decides alone
   EXPECT_EQ(out.label, 0u);
   EXPECT_DOUBLE_EQ(out.proba[0], 1.0);
+}
+
+// Rows with the usual feature set are also measured column by column; rows with other
+// sets (a missing feature, an extra one, a different schema for a while) only as sparse
+// rows. Every prediction must be the brute-force one: the k nearest by the sparse
+// distance, whatever layout each row sits in.
+TEST(KnownAnswer, KnnColumnsGiveTheSparseDistances) {
+  constexpr size_t kWindow = 50, kNeighbors = 3;
+  KNearestNeighbors knn(true, kNeighbors, kWindow, false);  // regressor, plain mean
+  Random rng(21);
+  std::vector<std::pair<std::map<uint32_t, double>, double>> window;  // oldest first
+  auto event = [&](int i, Features& x, std::map<uint32_t, double>& dense) {
+    x.clear();
+    dense.clear();
+    std::vector<uint32_t> indices = {0, 1, 2, 3};
+    if (i >= 1000 && i < 1500) indices = {5, 6};  // another schema, longer than the window
+    if (i % 7 == 0) indices.erase(indices.begin());
+    if (i % 11 == 0) indices.push_back(9);
+    for (uint32_t f : indices) {
+      double v = rng.uniform();
+      x.add(f, v);
+      dense[f] = v;
+    }
+  };
+  Features x;
+  std::map<uint32_t, double> dense;
+  Prediction out;
+  int compared = 0;
+  for (int i = 0; i < 3000; ++i) {
+    event(i, x, dense);
+    if (!window.empty()) {
+      std::vector<std::pair<double, double>> by_distance;  // (squared distance, target)
+      for (const auto& [row, target] : window) {
+        std::map<uint32_t, double> keys = row;
+        for (const auto& [f, v] : dense) keys.emplace(f, 0.0);
+        double d = 0;
+        for (const auto& [f, unused] : keys) {
+          auto a = row.find(f);
+          auto b = dense.find(f);
+          double diff = (a == row.end() ? 0.0 : a->second) - (b == dense.end() ? 0.0 : b->second);
+          d += diff * diff;
+        }
+        by_distance.emplace_back(d, target);
+      }
+      std::sort(by_distance.begin(), by_distance.end());
+      size_t k = std::min(kNeighbors, by_distance.size());
+      double mean = 0;
+      for (size_t j = 0; j < k; ++j) mean += by_distance[j].second;
+      knn.predict(x, out);
+      ASSERT_NEAR(out.value, mean / k, 1e-12) << "event " << i;
+      ++compared;
+    }
+    double y = rng.uniform();
+    knn.learn(x, Target::of_value(y), 1.0);
+    window.emplace_back(dense, y);
+    if (window.size() > kWindow) window.erase(window.begin());
+  }
+  EXPECT_EQ(compared, 2999);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
@@ -32,6 +33,8 @@ KNearestNeighbors::KNearestNeighbors(bool regression, int n_neighbors, size_t wi
     : regression_(regression), k_(n_neighbors), window_(window_size), weighted_(weighted) {
   targets_.resize(window_);
   rows_.resize(window_);
+  in_columns_.assign(window_, 0);
+  dist_.resize(window_);
 }
 
 void KNearestNeighbors::sorted_copy(const Features& x, std::vector<Feature>& out) {
@@ -86,6 +89,84 @@ static double squared_distance(const std::vector<Feature>& a, const std::vector<
   return d;
 }
 
+bool KNearestNeighbors::fits_columns(const std::vector<Feature>& row) const {
+  if (row.size() != shape_.size() || shape_.empty()) return false;
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (row[i].index != shape_[i]) return false;
+  }
+  return true;
+}
+
+void KNearestNeighbors::place_in_columns(size_t r) {
+  if (in_columns_[r]) {
+    in_columns_[r] = 0;
+    --columnar_rows_;
+  }
+  const std::vector<Feature>& row = rows_[r];
+  if (!fits_columns(row)) {
+    // Adopt this row's indices when no row uses the current ones (the first row, or the
+    // data's columns changed); a row of no numbers has nothing to lay out.
+    if (columnar_rows_ > 0 || row.empty()) return;
+    shape_.clear();
+    for (const auto& f : row) shape_.push_back(f.index);
+    cols_.assign(shape_.size() * window_, 0.0);
+  }
+  for (size_t f = 0; f < row.size(); ++f) cols_[f * window_ + r] = row[f].value;
+  in_columns_[r] = 1;
+  ++columnar_rows_;
+}
+
+void KNearestNeighbors::measure_all() {
+  if (columnar_rows_ == 0 || !fits_columns(query_)) {
+    for (size_t r = 0; r < count_; ++r) dist_[r] = squared_distance(rows_[r], query_);
+    return;
+  }
+  // Eight slots at a time, column by column: each row's terms still add up in increasing
+  // index order, as squared_distance adds them, while the eight sums sit in registers
+  // and the loop over them vectorises.
+  constexpr size_t kBlock = 8;
+  const size_t width = shape_.size();
+  // GCC and Clang vectors of two doubles: four accumulators stay in registers.
+  typedef double Pair __attribute__((vector_size(16)));
+  size_t r = 0;
+  for (; r + kBlock <= count_; r += kBlock) {
+    Pair a0 = {0, 0}, a1 = {0, 0}, a2 = {0, 0}, a3 = {0, 0};
+    for (size_t f = 0; f < width; ++f) {
+      const double* col = cols_.data() + f * window_ + r;
+      double q = query_[f].value;
+      Pair qq = {q, q}, c0, c1, c2, c3;
+      std::memcpy(&c0, col, sizeof(Pair));
+      std::memcpy(&c1, col + 2, sizeof(Pair));
+      std::memcpy(&c2, col + 4, sizeof(Pair));
+      std::memcpy(&c3, col + 6, sizeof(Pair));
+      c0 -= qq;
+      c1 -= qq;
+      c2 -= qq;
+      c3 -= qq;
+      a0 += c0 * c0;
+      a1 += c1 * c1;
+      a2 += c2 * c2;
+      a3 += c3 * c3;
+    }
+    std::memcpy(dist_.data() + r, &a0, sizeof(Pair));
+    std::memcpy(dist_.data() + r + 2, &a1, sizeof(Pair));
+    std::memcpy(dist_.data() + r + 4, &a2, sizeof(Pair));
+    std::memcpy(dist_.data() + r + 6, &a3, sizeof(Pair));
+  }
+  for (; r < count_; ++r) {
+    double d = 0;
+    for (size_t f = 0; f < width; ++f) {
+      double diff = cols_[f * window_ + r] - query_[f].value;
+      d += diff * diff;
+    }
+    dist_[r] = d;
+  }
+  if (columnar_rows_ == count_) return;
+  for (size_t r = 0; r < count_; ++r) {
+    if (!in_columns_[r]) dist_[r] = squared_distance(rows_[r], query_);
+  }
+}
+
 void KNearestNeighbors::predict(const Features& x, Prediction& out) {
   if (count_ == 0) {
     out.proba.clear();
@@ -94,11 +175,26 @@ void KNearestNeighbors::predict(const Features& x, Prediction& out) {
     return;
   }
   sorted_copy(x, query_);
+  measure_all();
+  // The k nearest as (distance, slot), in that order, as partial_sort over all the pairs
+  // would give: a sorted insertion into k places. Slots come in increasing order, so a
+  // row enters a full set only if strictly nearer than its farthest: one compare for
+  // most rows.
+  size_t k = std::min<size_t>(static_cast<size_t>(k_), count_);
   nearest_.clear();
-  for (size_t r = 0; r < count_; ++r) nearest_.emplace_back(squared_distance(rows_[r], query_), r);
-  size_t k = std::min<size_t>(static_cast<size_t>(k_), nearest_.size());
-  std::partial_sort(nearest_.begin(), nearest_.begin() + static_cast<std::ptrdiff_t>(k),
-                    nearest_.end());
+  auto insert = [&](size_t r) {
+    std::pair<double, size_t> candidate{dist_[r], r};
+    nearest_.insert(std::upper_bound(nearest_.begin(), nearest_.end(), candidate), candidate);
+  };
+  size_t r = 0;
+  for (; r < k; ++r) insert(r);
+  double farthest = nearest_.back().first;
+  for (; r < count_; ++r) {
+    if (!(dist_[r] < farthest)) continue;
+    nearest_.pop_back();
+    insert(r);
+    farthest = nearest_.back().first;
+  }
   if (regression_) {
     double sum = 0, weights = 0;
     for (size_t i = 0; i < k; ++i) {
@@ -136,6 +232,7 @@ void KNearestNeighbors::learn(const Features& x, const Target& y, double) {
   // Rows are sparse: a hashed or one-hot feature space costs what an event holds, not
   // its largest index. A ring slot keeps its capacity, so steady state allocates nothing.
   sorted_copy(x, rows_[next_]);
+  place_in_columns(next_);
   targets_[next_] = regression_ ? y.value : static_cast<double>(y.label);
   next_ = (next_ + 1) % window_;
   count_ = std::min(count_ + 1, window_);
@@ -170,6 +267,12 @@ void KNearestNeighbors::load(BinaryReader& in) {
   }
   targets_ = in.get_vector<double>();
   if (targets_.size() != window_) in.fail("knn window");
+  // The columns are a copy of the rows: rebuilt, not saved.
+  shape_.clear();
+  cols_.clear();
+  in_columns_.assign(window_, 0);
+  columnar_rows_ = 0;
+  for (size_t r = 0; r < count_; ++r) place_in_columns(r);
 }
 
 }  // namespace rtml

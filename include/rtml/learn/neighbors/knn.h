@@ -17,7 +17,10 @@ class ParamSet;
 // classifier votes with weight 1/distance (an exact match decides alone); the regressor
 // averages its neighbours' targets. Defaults as River's KNNClassifier and KNNRegressor:
 // n_neighbors 5, window_size 1000, weighted votes, mean aggregation. Brute force:
-// O(window_size * features per event) per prediction. Not thread-safe.
+// O(window_size * features per event) per prediction. Rows with the common set of
+// feature indices (tabular data) are also kept column by column, so that a query with
+// that set measures many rows at once; the distances are bit for bit the sparse ones.
+// Not thread-safe.
 class KNearestNeighbors final : public Model {
  public:
   static std::unique_ptr<Model> classifier(ParamSet& params);
@@ -34,6 +37,13 @@ class KNearestNeighbors final : public Model {
  private:
   // x's numbers sorted by index, one per index.
   static void sorted_copy(const Features& x, std::vector<Feature>& out);
+  // Whether row's indices are those of the columnar layout (shape_).
+  bool fits_columns(const std::vector<Feature>& row) const;
+  // Stores ring slot r's row in the columns if it fits them (adopting its indices when
+  // no row in the window uses them), else marks it sparse-only.
+  void place_in_columns(size_t r);
+  // Fills dist_[r] with the squared distance of every row to query_.
+  void measure_all();
   bool regression_;
   int k_;
   size_t window_;
@@ -41,8 +51,15 @@ class KNearestNeighbors final : public Model {
   std::vector<std::vector<Feature>> rows_;  // a ring of window_ sparse rows
   std::vector<double> targets_;             // class index or value, by row
   size_t count_ = 0, next_ = 0;
+  // The columnar layout: the feature indices it holds, their values (column f of slot r
+  // at cols_[f * window_ + r]), whether each slot's row is there, and how many are.
+  std::vector<uint32_t> shape_;
+  std::vector<double> cols_;
+  std::vector<uint8_t> in_columns_;
+  size_t columnar_rows_ = 0;
   // Reused per event.
   std::vector<Feature> query_;
+  std::vector<double> dist_;
   std::vector<std::pair<double, size_t>> nearest_;
 };
 
