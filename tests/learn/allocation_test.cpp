@@ -206,15 +206,14 @@ TEST(Allocations, TreesOnCategoriesAllocateOnlyAsTheyGrow) {
 TEST(Allocations, AdaptiveTreesAllocateOnlyAsTheyGrow) {
   struct Case {
     const char* expr;
-    // allocations per event; measured 0.28, 7.6, 0.57, 2.1. The adaptive regressor starts
-    // about 190 alternates on Elec2's price and, with its bootstrap weights, grows more
-    // leaves, each learning its own per-value maps; on categories, where the values are
-    // few, it allocates as little as the others (test above).
+    // allocations per event; measured 0.28, 7.6, 0.15, 0.95. The adaptive regressor
+    // starts about 190 alternates on Elec2's price and, with its bootstrap weights, grows
+    // more leaves, each filling its own per-value tables.
     double limit;
   } cases[] = {{"hoeffding_adaptive_tree", 0.6},
                {"adaptive_random_forest", 10.0},
-               {"standard_scaler | hoeffding_tree_regressor", 1.0},
-               {"standard_scaler | hoeffding_adaptive_tree_regressor", 4.0}};
+               {"standard_scaler | hoeffding_tree_regressor", 0.5},
+               {"standard_scaler | hoeffding_adaptive_tree_regressor", 1.5}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.expr);
     bool regression = std::string(c.expr).find("regressor") != std::string::npos;

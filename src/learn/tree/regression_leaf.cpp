@@ -36,7 +36,7 @@ size_t RegressionLeaf::bytes() const {
   // A map node holds the key, a TargetStat and the tree links (about 4 pointers' worth).
   size_t b = sizeof(RegressionLeaf) + w.capacity() * sizeof(double) +
              subset.capacity() * sizeof(uint32_t) + values.capacity() * sizeof(values[0]);
-  for (const auto& m : values) b += m.size() * (sizeof(double) + sizeof(TargetStat) + 32);
+  for (const auto& m : values) b += m.entries.capacity() * sizeof(ValueStats::Entry);
   b += categories.capacity() * sizeof(categories[0]);
   for (const auto& [column, m] : categories) b += m.size() * (8 + sizeof(TargetStat) + 32);
   return b;
@@ -44,7 +44,7 @@ size_t RegressionLeaf::bytes() const {
 
 void RegressionLeaf::deactivate() {
   active = false;
-  std::vector<std::map<double, TargetStat>>().swap(values);
+  std::vector<ValueStats>().swap(values);
   decltype(categories)().swap(categories);
 }
 
@@ -94,7 +94,7 @@ void RegressionLeaf::learn(const Features& x, double y, double weight, const Reg
   for (const auto& f : x.numbers()) {
     if (!watches(f.index)) continue;
     if (f.index >= values.size()) values.resize(f.index + 1);
-    values[f.index][std::round(f.value * scale) / scale].add(y, weight);
+    values[f.index].at(std::round(f.value * scale) / scale).add(y, weight);
   }
   for (const auto& c : x.categories()) {
     if (!watches(kCategoryKey | c.column)) continue;
@@ -232,9 +232,13 @@ void RegressionLeaf::load(BinaryReader& in) {
   if (features > (1u << 24)) in.fail("tree feature count");
   values.assign(features, {});
   for (auto& m : values) {
-    for (auto k = in.get<uint64_t>(); k > 0; --k) {
+    auto k = in.get<uint64_t>();
+    if (k > (1u << 24)) in.fail("tree value count");
+    for (; k > 0; --k) {
       double v = in.get<double>();
-      m[v] = in.get<TargetStat>();
+      // Saved in ascending order, each value once.
+      if (!m.entries.empty() && !(m.entries.back().first < v)) in.fail("tree value order");
+      m.entries.emplace_back(v, in.get<TargetStat>());
     }
   }
   w = in.get_vector<double>();

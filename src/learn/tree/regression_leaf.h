@@ -4,6 +4,7 @@
 // adaptive random forest's regression trees) and the Hoeffding adaptive tree regressor.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -31,6 +32,25 @@ struct TargetStat {
   static TargetStat minus(const TargetStat& total, const TargetStat& part);
 };
 
+// Target statistics by rounded feature value, in ascending order of value: a sorted flat
+// vector, as a leaf meets few distinct rounded values and reads them far more often than
+// it adds one (one binary search, no node per value).
+struct ValueStats {
+  using Entry = std::pair<double, TargetStat>;
+  std::vector<Entry> entries;
+
+  // The statistics of `value`, added (empty) if new.
+  TargetStat& at(double value) {
+    auto it = std::lower_bound(entries.begin(), entries.end(), value,
+                               [](const Entry& e, double v) { return e.first < v; });
+    if (it == entries.end() || value < it->first) it = entries.insert(it, Entry{value, {}});
+    return it->second;
+  }
+  auto begin() const { return entries.begin(); }
+  auto end() const { return entries.end(); }
+  size_t size() const { return entries.size(); }
+};
+
 enum class RegressionVote : uint8_t { kMean, kModel, kAdaptive };
 
 // How a leaf learns, predicts and accepts splits.
@@ -56,7 +76,7 @@ struct RegressionSplit {
 // Not thread-safe.
 struct RegressionLeaf {
   TargetStat target;
-  std::vector<std::map<double, TargetStat>> values;  // by feature: rounded value -> stats
+  std::vector<ValueStats> values;  // by feature
   // By categorical column, first seen first: category id -> target stats.
   std::vector<std::pair<uint32_t, std::map<uint32_t, TargetStat>>> categories;
   std::vector<double> w;  // linear model
