@@ -12,21 +12,6 @@ namespace rtml {
 
 using detail::RegressionLeaf;
 
-namespace {
-
-detail::RegressionRule rule_of(const HoeffdingAdaptiveTreeRegressor::Config& c) {
-  detail::RegressionRule r;
-  r.delta = c.delta;
-  r.tau = c.tau;
-  r.digits = c.digits;
-  r.min_samples_split = c.min_samples_split;
-  r.vote = static_cast<detail::RegressionVote>(c.leaf_prediction);
-  r.binary_split = c.binary_split;
-  return r;
-}
-
-}  // namespace
-
 std::unique_ptr<Model> HoeffdingAdaptiveTreeRegressor::make(ParamSet& p) {
   Config c;
   c.grace_period = p.number("grace_period", 200);
@@ -61,6 +46,7 @@ std::unique_ptr<Model> HoeffdingAdaptiveTreeRegressor::make(ParamSet& p) {
 
 HoeffdingAdaptiveTreeRegressor::HoeffdingAdaptiveTreeRegressor(Config config)
     : config_(config),
+      rule_(detail::regression_rule(config)),
       root_(new_leaf(0)),
       rng_(config.seed),
       // As the classifier: the nodes' ADWIN windows take what the structure leaves.
@@ -77,17 +63,17 @@ size_t HoeffdingAdaptiveTreeRegressor::leaf_count() const { return detail::count
 
 double HoeffdingAdaptiveTreeRegressor::main_prediction(const Node& subtree,
                                                        const Features& x) const {
-  return subtree.main_leaf(x).leaf->value(x, rule_of(config_).vote);
+  return subtree.main_leaf(x).leaf->value(x, rule_.vote);
 }
 
 double HoeffdingAdaptiveTreeRegressor::error_of(double y, double predicted) const {
   double r = std::abs(y - predicted);
-  double sd = target_n_ > 1 ? std::sqrt(target_m2_ / (target_n_ - 1)) : 0.0;
-  if (!(sd > 0)) return r > 0 ? 1.0 : 0.0;
-  return std::min(1.0, r / (3 * sd));
+  if (!(error_scale_ > 0)) return r > 0 ? 1.0 : 0.0;
+  return std::min(1.0, r / error_scale_);
 }
 
 void HoeffdingAdaptiveTreeRegressor::learn(const Features& x, const Target& y, double weight) {
+  error_scale_ = target_n_ > 1 ? 3 * std::sqrt(target_m2_ / (target_n_ - 1)) : 0.0;
   double predicted = main_prediction(*root_, x);
   learn_node(root_, x, y.value, weight, predicted, true);
   // The scale of the errors takes this target in after the nodes scored it.
@@ -155,14 +141,13 @@ void HoeffdingAdaptiveTreeRegressor::learn_leaf(Node& node, const Features& x, d
   }
   node.track(error_of(y, predicted));
   RegressionLeaf& leaf = *node.leaf;
-  detail::RegressionRule rule = rule_of(config_);
-  leaf.learn(x, y, weight, rule, 0, nullptr);
+  leaf.learn(x, y, weight, rule_, 0, nullptr);
   if (leaf.target.n - leaf.last_attempt < config_.grace_period || !leaf.active) return;
   if (node.depth >= static_cast<uint32_t>(config_.max_depth)) {
     leaf.deactivate();
     return;
   }
-  detail::RegressionSplit split = leaf.best_split(rule);
+  detail::RegressionSplit split = leaf.best_split(rule_);
   leaf.last_attempt = leaf.target.n;
   if (!split.split) return;
   // The leaf becomes a branch with a fresh error record and new leaves that start from
@@ -198,7 +183,7 @@ void HoeffdingAdaptiveTreeRegressor::collect(const Node& subtree, const Features
   }
   // A leaf that has learnt nothing (a new alternate) has no estimate to give.
   if (n->leaf->target.n <= 0) return;
-  sum += n->leaf->value(x, rule_of(config_).vote);
+  sum += n->leaf->value(x, rule_.vote);
   count += 1;
 }
 

@@ -10,23 +10,6 @@
 
 namespace rtml {
 
-namespace {
-
-detail::RegressionRule rule_of(const HoeffdingTreeRegressor::Config& c) {
-  detail::RegressionRule r;
-  r.delta = c.delta;
-  r.tau = c.tau;
-  r.digits = c.digits;
-  r.min_samples_split = c.min_samples_split;
-  r.model_lr = c.model_lr;
-  r.decay = c.decay;
-  r.vote = static_cast<detail::RegressionVote>(c.leaf_prediction);
-  r.binary_split = c.binary_split;
-  return r;
-}
-
-}  // namespace
-
 std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
   Config c;
   c.grace_period = p.number("grace_period", 200);
@@ -53,6 +36,7 @@ std::unique_ptr<Model> HoeffdingTreeRegressor::make(ParamSet& p) {
 
 HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config)
     : config_(config),
+      rule_(detail::regression_rule(config)),
       rng_(config.seed),
       budget_(config.max_size_mib, config.memory_estimate_period) {
   leaves_.push_back(std::make_unique<Leaf>());
@@ -61,7 +45,7 @@ HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config)
 HoeffdingTreeRegressor::~HoeffdingTreeRegressor() = default;
 
 void HoeffdingTreeRegressor::predict(const Features& x, Prediction& out) {
-  out.value = leaves_[nodes_[nodes_.sort(x)].leaf]->value(x, rule_of(config_).vote);
+  out.value = leaves_[nodes_[nodes_.sort(x)].leaf]->value(x, rule_.vote);
   out.has_label = false;
 }
 
@@ -73,7 +57,7 @@ void HoeffdingTreeRegressor::learn(const Features& x, const Target& y, double we
   });
   if (leaves_.size() > leaves && budget_.after_split(leaves_.size())) enforce_memory_limit();
   Leaf& leaf = *leaves_[nodes_[node].leaf];
-  leaf.learn(x, y.value, weight, rule_of(config_), config_.max_features, &rng_);
+  leaf.learn(x, y.value, weight, rule_, config_.max_features, &rng_);
   if (budget_.count(weight)) enforce_memory_limit();
   if (!leaf.active) return;
   if (leaf.target.n - leaf.last_attempt >= config_.grace_period &&
@@ -108,7 +92,7 @@ void HoeffdingTreeRegressor::enforce_memory_limit() {
 
 void HoeffdingTreeRegressor::attempt_split(uint32_t node_index) {
   uint32_t old = nodes_[node_index].leaf;
-  detail::RegressionSplit top = leaves_[old]->best_split(rule_of(config_));
+  detail::RegressionSplit top = leaves_[old]->best_split(rule_);
   if (!top.split) return;
   const Leaf& leaf = *leaves_[old];
   auto make_child = [&](const detail::TargetStat& s) { return leaf.child(s); };

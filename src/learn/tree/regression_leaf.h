@@ -14,6 +14,7 @@
 #include "rtml/core/binary_io.h"
 #include "rtml/core/features.h"
 #include "rtml/core/random.h"
+#include "rtml/learn/tree/regression_rule.h"
 #include "rtml/learn/tree/split_test.h"
 
 namespace rtml::detail {
@@ -49,20 +50,6 @@ struct ValueStats {
   auto begin() const { return entries.begin(); }
   auto end() const { return entries.end(); }
   size_t size() const { return entries.size(); }
-};
-
-enum class RegressionVote : uint8_t { kMean, kModel, kAdaptive };
-
-// How a leaf learns, predicts and accepts splits.
-struct RegressionRule {
-  double delta = 1e-7;
-  double tau = 0.05;
-  int digits = 1;  // feature values are kept rounded to this many decimals
-  double min_samples_split = 5;
-  double model_lr = 0.01;
-  double decay = 0.95;
-  RegressionVote vote = RegressionVote::kAdaptive;
-  bool binary_split = true;
 };
 
 // The outcome of a split attempt: split is false to keep the leaf.

@@ -11,6 +11,7 @@
 #include "rtml/learn/tree/adaptive_counts.h"
 #include "rtml/learn/tree/hoeffding_tree_regressor.h"
 #include "rtml/learn/tree/memory_budget.h"
+#include "rtml/learn/tree/regression_rule.h"
 
 namespace rtml {
 
@@ -51,6 +52,8 @@ class HoeffdingAdaptiveTreeRegressor final : public Model {
     double min_samples_split = 5;
     HoeffdingTreeRegressor::LeafPrediction leaf_prediction =
         HoeffdingTreeRegressor::LeafPrediction::kAdaptive;
+    double model_lr = 0.01;  // the leaves' linear models, as HoeffdingTreeRegressor
+    double decay = 0.95;
     int max_depth = 1000;
     double adwin_delta = 0.002;
     double drift_window_threshold = 300;
@@ -90,7 +93,8 @@ class HoeffdingAdaptiveTreeRegressor final : public Model {
                   double predicted, bool is_root);
   void learn_leaf(Node& node, const Features& x, double y, double weight, double predicted);
   double main_prediction(const Node& subtree, const Features& x) const;
-  // The error a node records for predicting `predicted` for y (see the class comment).
+  // The error a node records for predicting `predicted` for y (see the class comment),
+  // on the scale learn() sets for the event.
   double error_of(double y, double predicted) const;
   void collect(const Node& subtree, const Features& x, double& sum, int& count) const;
   std::unique_ptr<Node> new_leaf(uint32_t depth) const;
@@ -99,12 +103,15 @@ class HoeffdingAdaptiveTreeRegressor final : public Model {
   void enforce_memory_limit(bool restructure);
 
   Config config_;
+  detail::RegressionRule rule_;  // from config_
   std::unique_ptr<Node> root_;
   Random rng_;
   detail::AdaptiveCounts counts_;
   detail::MemoryBudget budget_;
   // The target's running count, mean and sum of squared deviations (Welford).
   double target_n_ = 0, target_mean_ = 0, target_m2_ = 0;
+  // 3 sd of the target before the event being learnt: the errors' scale, once per event.
+  double error_scale_ = 0;
 };
 
 }  // namespace rtml

@@ -9,6 +9,7 @@
 #include "rtml/core/random.h"
 #include "rtml/learn/model.h"
 #include "rtml/learn/tree/memory_budget.h"
+#include "rtml/learn/tree/regression_rule.h"
 #include "rtml/learn/tree/tree_nodes.h"
 
 namespace rtml {
@@ -73,6 +74,7 @@ class HoeffdingTreeRegressor final : public Model {
   void enforce_memory_limit();
 
   Config config_;
+  detail::RegressionRule rule_;  // from config_
   detail::TreeNodes nodes_;
   std::vector<std::unique_ptr<Leaf>> leaves_;
   Random rng_;
