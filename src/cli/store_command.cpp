@@ -225,18 +225,45 @@ int run_dump(const StoreOptionsCli& o) {
   return 0;
 }
 
+int run_repair(const StoreOptionsCli& o) {
+  auto opts = make_options(o);
+  opts.snapshot_wal_bytes = 0;
+  auto r = store::EmbeddedStore::repair(opts);
+  if (!r.changed) {
+    std::printf("%s: sound (%llu WAL records, %llu entities): nothing changed\n", o.dir.c_str(),
+                static_cast<unsigned long long>(r.records),
+                static_cast<unsigned long long>(r.entities));
+    return 0;
+  }
+  for (const auto& d : r.dropped) std::printf("dropped: %s\n", d.c_str());
+  std::printf("kept: %llu entities and %llu WAL records, in %s (through LSN %llu)\n",
+              static_cast<unsigned long long>(r.entities),
+              static_cast<unsigned long long>(r.records), r.snapshot.c_str(),
+              static_cast<unsigned long long>(r.lsn));
+  std::printf("moved to %s: ", r.lost_dir.c_str());
+  for (size_t i = 0; i < r.moved.size(); ++i) {
+    std::printf("%s%s", i ? ", " : "", r.moved[i].c_str());
+  }
+  std::printf("\n");
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_store_command(CLI::App& app) {
   auto o = std::make_shared<StoreOptionsCli>();
-  auto* cmd =
-      app.add_subcommand("store", "The embedded feature store: apply updates, dump the state");
+  auto* cmd = app.add_subcommand(
+      "store", "The embedded feature store: apply updates, dump the state, repair damage");
   cmd->require_subcommand(1);
   auto* apply = cmd->add_subcommand(
       "apply", "Apply JSON Lines updates from stdin; print 'ack N' once each is durable");
   auto* dump = cmd->add_subcommand(
       "dump", "Print the recovered state as JSON Lines, one entity per line, sorted by key");
-  for (auto* sub : {apply, dump}) {
+  auto* repair = cmd->add_subcommand(
+      "repair",
+      "Salvage a store that will not open: keep every valid record, say what is dropped, "
+      "move replaced files into DIR/lost/");
+  for (auto* sub : {apply, dump, repair}) {
     sub->add_option("--dir", o->dir, "The store's folder (WAL and snapshots)")->required();
     sub->add_option("--aggregates", o->aggregates,
                     "File of aggregate declarations, one per line: clicks_1h = count(click) by "
@@ -249,7 +276,10 @@ std::function<int()> add_store_command(CLI::App& app) {
   apply->add_option("--snapshot-every", o->snapshot_bytes,
                     "Snapshot after this many bytes of WAL (0: never; default 256 MiB)");
   dump->add_flag("--report", o->report, "Say on stderr what recovery found");
-  return [o, apply] { return apply->parsed() ? run_apply(*o) : run_dump(*o); };
+  return [o, apply, repair] {
+    if (apply->parsed()) return run_apply(*o);
+    return repair->parsed() ? run_repair(*o) : run_dump(*o);
+  };
 }
 
 }  // namespace rtml::cli

@@ -16,14 +16,17 @@
 #include "event_dedup.h"
 #include "rtml/core/error.h"
 #include "rtml/core/file_io.h"
+#include "store_lock.h"
 #include "update_codec.h"
 #include "validate.h"
+#include "wal_format.h"
 
 namespace rtml::store {
 namespace {
 
 namespace fs = std::filesystem;
 using detail::Entity;
+using detail::wal_segments;
 
 constexpr char kSnapMagic[8] = {'R', 'T', 'M', 'L', 'S', 'N', 'A', 'P'};
 // 2: entity blocks in the layout of entity.h; 1 (read, converted): the earlier layout.
@@ -87,14 +90,29 @@ EmbeddedStore::EmbeddedStore(StoreOptions options)
   for (const auto& [group, ttl] : options_.group_ttl_seconds) registry_.set_group_ttl(group, ttl);
 }
 
+namespace {
+
+// Makes the folder (for a writer) or checks that it is there (for a reader), then takes
+// its lock.
+std::unique_ptr<detail::StoreLock> lock_folder(const std::string& dir, bool read_only) {
+  std::error_code ec;
+  if (read_only) {
+    if (!fs::exists(dir, ec)) throw Error(dir + ": no store here (the folder does not exist)");
+    if (!fs::is_directory(dir, ec)) throw Error(dir + ": not a folder");
+    return std::make_unique<detail::StoreLock>(detail::StoreLock::shared(dir));
+  }
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir))
+    throw Error(dir + ": cannot create the store folder: " + ec.message());
+  return std::make_unique<detail::StoreLock>(detail::StoreLock::exclusive(dir));
+}
+
+}  // namespace
+
 std::unique_ptr<EmbeddedStore> EmbeddedStore::open(StoreOptions options) {
   std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(std::move(options)));
   if (!s->options_.dir.empty()) {
-    std::error_code ec;
-    fs::create_directories(s->options_.dir, ec);
-    if (!fs::is_directory(s->options_.dir)) {
-      throw Error(s->options_.dir + ": cannot create the store folder: " + ec.message());
-    }
+    s->lock_ = lock_folder(s->options_.dir, s->options_.read_only);
     s->recover();
     if (!s->options_.read_only) s->snapshotter_ = std::thread([p = s.get()] { p->snapshotter(); });
   }
@@ -378,20 +396,34 @@ std::string EmbeddedStore::snapshot() {
   // visited below, so the snapshot holds all of them (and perhaps later ones, which
   // each shard's LSN tells recovery to skip).
   uint64_t s;
-  std::string computed_state;
+  std::string computed;
   {
     // Holding the event lock across the rotation makes the computed state match LSN s.
     std::unique_lock lock(computed_mu_, std::defer_lock);
     if (options_.computed) lock.lock();
     s = wal_->rotate();
-    if (options_.computed) {
-      BinaryWriter w;
-      w.put_string(options_.computed->save());
-      dedup_->save(w);
-      computed_state = w.bytes();
-    }
+    computed = computed_state();
   }
   wal_bytes_.store(0);
+  std::string path = write_snapshot(s, computed);
+
+  // Keep two snapshots, and the WAL after the older one, so a corrupt newest snapshot
+  // still leaves a way back.
+  auto snaps = snapshots(options_.dir);
+  for (size_t i = 2; i < snaps.size(); ++i) fs::remove(snaps[i].second);
+  if (snaps.size() >= 2) delete_wal_through(options_.dir, snaps[1].first);
+  return path;
+}
+
+std::string EmbeddedStore::computed_state() const {
+  if (!options_.computed) return {};
+  BinaryWriter w;
+  w.put_string(options_.computed->save());
+  dedup_->save(w);
+  return w.bytes();
+}
+
+std::string EmbeddedStore::write_snapshot(uint64_t s, const std::string& computed_state) {
   std::string raw;
   memory_.visit([&](size_t shard, uint64_t lsn, std::span<Entity* const> entities) {
     put<uint32_t>(raw, static_cast<uint32_t>(shard));
@@ -430,12 +462,6 @@ std::string EmbeddedStore::snapshot() {
 
   std::string path = options_.dir + "/" + snapshot_name(s);
   write_file_atomically(path, file);
-
-  // Keep two snapshots, and the WAL after the older one, so a corrupt newest snapshot
-  // still leaves a way back.
-  auto snaps = snapshots(options_.dir);
-  for (size_t i = 2; i < snaps.size(); ++i) fs::remove(snaps[i].second);
-  if (snaps.size() >= 2) delete_wal_through(options_.dir, snaps[1].first);
   return path;
 }
 
@@ -457,9 +483,10 @@ void EmbeddedStore::snapshotter() {
   }
 }
 
-void EmbeddedStore::recover() {
-  auto start = std::chrono::steady_clock::now();
+std::vector<std::string> EmbeddedStore::load_snapshot() {
   RecoveryReport& rep = recovery_;
+  std::vector<std::string> corrupt;
+  const std::string empty_computed = options_.computed ? options_.computed->save() : "";
   for (const auto& [lsn, path] : snapshots(options_.dir)) {
     try {
       std::ifstream f(path, std::ios::binary);
@@ -522,53 +549,158 @@ void EmbeddedStore::recover() {
       rep.snapshot_lsn = s;
       break;
     } catch (const Error& e) {
+      corrupt.push_back(path);
       rep.warnings.push_back(std::string(e.what()) + "; using the previous snapshot");
       memory_.clear();
       registry_.clear();
+      // Aggregate state a corrupt snapshot half-loaded is replaced by the previous
+      // snapshot's or rebuilt from the log.
+      if (options_.computed) options_.computed->load(empty_computed);
+      dedup_ = std::make_unique<detail::EventDedup>();
+      computed_lsn_ = 0;
     }
   }
-  EntityKey event_key;
+  return corrupt;
+}
+
+void EmbeddedStore::replay_record(const WalRecord& rec) {
+  RecoveryReport& rep = recovery_;
+  thread_local EntityKey event_key;
+  thread_local std::vector<EventValue> event_fields;
+  thread_local std::string event_id;
   double event_time;
-  std::vector<EventValue> event_fields;
-  std::string event_id;
-  auto replay = replay_wal(options_.dir, [&](const WalRecord& rec) {
-    if (detail::record_kind(rec.payload) == detail::RecordKind::kEvent) {
-      if (rec.lsn <= computed_lsn_) {
-        ++rep.skipped;
-        return;
-      }
-      if (!options_.computed) {
-        throw Error(options_.dir +
-                    ": the log holds events, but no aggregates are declared "
-                    "(pass the same --aggregates file)");
-      }
-      detail::decode_event(rec.payload, event_key, event_time, event_fields, event_id);
-      options_.computed->apply(event_key, event_time, event_fields);
-      if (!event_id.empty()) dedup_->add(detail::EventDedup::hash(event_key, event_id));
-      computed_lsn_ = rec.lsn;
-      ++rep.replayed;
-      return;
-    }
-    uint32_t time;
-    Update u = detail::decode_update(rec.payload, time);
-    if (rec.lsn <= memory_.shard_lsn(MemoryStore::shard_of(u.key))) {
+  if (detail::record_kind(rec.payload) == detail::RecordKind::kEvent) {
+    if (rec.lsn <= computed_lsn_) {
       ++rep.skipped;
       return;
     }
-    apply_recovered(u, time, rec.lsn);
+    if (!options_.computed) {
+      throw Error(options_.dir +
+                  ": the log holds events, but no aggregates are declared "
+                  "(pass the same --aggregates file)");
+    }
+    detail::decode_event(rec.payload, event_key, event_time, event_fields, event_id);
+    options_.computed->apply(event_key, event_time, event_fields);
+    if (!event_id.empty()) dedup_->add(detail::EventDedup::hash(event_key, event_id));
+    computed_lsn_ = rec.lsn;
     ++rep.replayed;
-  });
-  if (replay.torn_bytes) {
-    rep.torn_bytes = replay.torn_bytes;
-    rep.warnings.push_back(replay.torn_file + ": truncated a torn tail of " +
-                           std::to_string(replay.torn_bytes) +
-                           " bytes after the last valid record");
+    return;
   }
-  uint64_t last = std::max(replay.last_lsn, rep.snapshot_lsn);
+  uint32_t time;
+  Update u = detail::decode_update(rec.payload, time);
+  if (rec.lsn <= memory_.shard_lsn(MemoryStore::shard_of(u.key))) {
+    ++rep.skipped;
+    return;
+  }
+  apply_recovered(u, time, rec.lsn);
+  ++rep.replayed;
+}
+
+void EmbeddedStore::recover() {
+  auto start = std::chrono::steady_clock::now();
+  RecoveryReport& rep = recovery_;
+  std::vector<std::string> corrupt = load_snapshot();
+  WalScan scan;
+  try {
+    scan = scan_wal(options_.dir, rep.snapshot_lsn + 1, WalScanMode::kStrict,
+                    [&](const WalRecord& rec) { replay_record(rec); });
+  } catch (const Error& e) {
+    std::string why = e.what();
+    for (const auto& c : corrupt) why += "; the snapshot " + c + " is corrupt";
+    throw Error(why);
+  }
+  rep.skipped += scan.covered;
+  if (scan.torn_bytes) {
+    rep.torn_bytes = scan.torn_bytes;
+    rep.warnings.push_back(
+        scan.tail_file + ": an incomplete last record of " + std::to_string(scan.torn_bytes) +
+        " bytes at byte " + std::to_string(scan.tail_offset) +
+        (options_.read_only ? " (a torn tail) was passed over" : " (a torn tail) was cut"));
+  }
+  uint64_t last = std::max(scan.last_lsn, rep.snapshot_lsn);
   for (size_t sh = 0; sh < MemoryStore::kShards; ++sh) last = std::max(last, memory_.shard_lsn(sh));
-  if (!options_.read_only) wal_ = std::make_unique<WalWriter>(options_.dir, options_.fsync, last);
+  last = std::max(last, computed_lsn_);
+  if (!options_.read_only) {
+    // The zeros reserved ahead of a killed writer go too; the new segment starts after.
+    cut_wal_tail(scan);
+    wal_ = std::make_unique<WalWriter>(options_.dir, options_.fsync, last);
+  }
   rep.entities = memory_.entity_count();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+namespace {
+
+std::string describe(const WalDamage& d) {
+  std::string out = d.file + ": byte " + std::to_string(d.offset);
+  if (d.bytes) out += ", " + std::to_string(d.bytes) + " bytes";
+  if (d.bytes && d.first_lsn && d.last_lsn >= d.first_lsn) {
+    out += d.first_lsn == d.last_lsn
+               ? ", LSN " + std::to_string(d.first_lsn)
+               : ", LSNs " + std::to_string(d.first_lsn) + "-" + std::to_string(d.last_lsn);
+  }
+  return out + ": " + d.reason;
+}
+
+// Moves path into lost/ (created on first use), under a name not taken there yet.
+std::string move_to_lost(const std::string& dir, const std::string& path) {
+  fs::path lost = fs::path(dir) / "lost";
+  fs::create_directories(lost);
+  std::string name = fs::path(path).filename().string();
+  fs::path to = lost / name;
+  for (int n = 1; fs::exists(to); ++n) to = lost / (name + "." + std::to_string(n));
+  fs::rename(path, to);
+  return to.filename().string();
+}
+
+}  // namespace
+
+RepairReport EmbeddedStore::repair(StoreOptions options) {
+  if (options.dir.empty()) throw Error("repair needs a store folder");
+  options.read_only = false;
+  std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(std::move(options)));
+  const std::string& dir = s->options_.dir;
+  if (!fs::is_directory(dir)) throw Error(dir + ": no store here (not a folder)");
+  s->lock_ = lock_folder(dir, false);
+
+  RepairReport report;
+  std::vector<std::string> corrupt = s->load_snapshot();
+  for (const auto& c : corrupt) report.dropped.push_back(c + ": a corrupt snapshot, not used");
+  WalScan scan = scan_wal(dir, s->recovery_.snapshot_lsn + 1, WalScanMode::kSalvage,
+                          [&](const WalRecord& rec) { s->replay_record(rec); });
+  for (const auto& d : scan.damage) report.dropped.push_back(describe(d));
+  if (scan.torn_bytes) {
+    report.dropped.push_back(scan.tail_file + ": byte " + std::to_string(scan.tail_offset) + ", " +
+                             std::to_string(scan.torn_bytes) +
+                             " bytes: an incomplete last record (a torn tail)");
+  }
+  report.records = scan.records;
+  report.entities = s->memory_.entity_count();
+  if (report.dropped.empty()) return report;  // sound: change nothing
+
+  uint64_t last = std::max(scan.last_lsn, s->recovery_.snapshot_lsn);
+  for (size_t sh = 0; sh < MemoryStore::kShards; ++sh) {
+    last = std::max(last, s->memory_.shard_lsn(sh));
+  }
+  last = std::max(last, s->computed_lsn_);
+  // A corrupt file holding the name the new snapshot takes goes first; then the new
+  // snapshot is written before anything else moves, so that a crash during repair
+  // leaves a folder that opens, or that a second repair finishes.
+  std::string name = dir + "/" + snapshot_name(last);
+  if (fs::exists(name) && std::find(corrupt.begin(), corrupt.end(), name) != corrupt.end()) {
+    report.moved.push_back(move_to_lost(dir, name));
+  }
+  report.snapshot = s->write_snapshot(last, s->computed_state());
+  report.lsn = last;
+  for (const auto& [lsn, path] : wal_segments(dir)) report.moved.push_back(move_to_lost(dir, path));
+  for (const auto& [lsn, path] : snapshots(dir)) {
+    if (path != report.snapshot) report.moved.push_back(move_to_lost(dir, path));
+  }
+  fsync_dir(dir + "/lost");
+  fsync_dir(dir);
+  report.lost_dir = dir + "/lost";
+  report.changed = true;
+  return report;
 }
 
 }  // namespace rtml::store

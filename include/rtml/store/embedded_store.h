@@ -26,7 +26,9 @@ namespace rtml::store {
 
 namespace detail {
 class EventDedup;
-}
+// Owns DIR/LOCK (src/store/store_lock.h): one file descriptor, closed on destruction.
+class StoreLock;
+}  // namespace detail
 
 struct StoreOptions {
   // Folder for the WAL and snapshots; empty keeps everything in memory only.
@@ -38,7 +40,8 @@ struct StoreOptions {
   // TTL in seconds by feature group ("profile" for "profile.age"; "" for names
   // without a dot).
   std::map<std::string, uint32_t> group_ttl_seconds;
-  // Recover and read only: no new WAL segment, no snapshots; apply() refuses.
+  // Recover and read only: the folder must exist, and nothing in it is created,
+  // changed or removed (a torn WAL tail is read past, not cut); apply() refuses.
   bool read_only = false;
   // Refuse writes of features that were not declared with declare().
   bool strict_schema = false;
@@ -55,9 +58,24 @@ struct RecoveryReport {
   uint64_t entities = 0;              // after recovery
   uint64_t replayed = 0;              // WAL records applied
   uint64_t skipped = 0;               // WAL records already in the snapshot
-  uint64_t torn_bytes = 0;            // dropped from a torn WAL tail
+  uint64_t torn_bytes = 0;            // of an incomplete last WAL record, passed over
   std::vector<std::string> warnings;  // torn tail, corrupt snapshot passed over
   double seconds = 0;
+};
+
+// What EmbeddedStore::repair found and did.
+struct RepairReport {
+  // False when the store was sound: then nothing was changed.
+  bool changed = false;
+  // One line per thing passed over: a corrupt snapshot, a damaged or torn stretch of the
+  // WAL (file, byte offset, bytes, the LSNs lost), a missing range of LSNs.
+  std::vector<std::string> dropped;
+  std::string snapshot;            // the snapshot written, holding everything kept
+  uint64_t lsn = 0;                // the last LSN it covers
+  uint64_t entities = 0;           // kept
+  uint64_t records = 0;            // valid WAL records read
+  std::string lost_dir;            // where the replaced files were moved
+  std::vector<std::string> moved;  // their names
 };
 
 // Thread-safe: any number of threads may read and write. Readers take no lock (see
@@ -67,11 +85,19 @@ struct RecoveryReport {
 // notice).
 class EmbeddedStore final : public FeatureStore {
  public:
-  // Opens (creating the folder if needed) and recovers: the newest valid snapshot, then
-  // the WAL after it. A corrupt snapshot is reported and the previous one used; a torn
-  // WAL tail is truncated at the last valid record and reported. Throws Error if the
-  // folder cannot be used or the log is corrupt before its tail.
+  // Opens (creating the folder if needed, unless read_only) and recovers: the newest
+  // valid snapshot, then the WAL after it. A corrupt snapshot is reported and the
+  // previous one used. An incomplete last WAL record (a torn tail) is reported, and cut
+  // unless read_only. Takes the folder's lock: exclusive for a writer, shared for
+  // read_only. Throws Error, changing no file, if another process holds the folder, if
+  // the log is damaged anywhere but its last record (naming the file and byte offset),
+  // or if no valid snapshot covers the LSNs before the log's first: repair() salvages.
   static std::unique_ptr<EmbeddedStore> open(StoreOptions options);
+  // Salvages a store that open() refuses: loads the newest valid snapshot, reads every
+  // valid WAL record past any damage, writes one snapshot holding all of it, and moves
+  // every file it replaced into DIR/lost/ (nothing is deleted). A sound store is left
+  // unchanged. Takes the folder's lock. Throws Error if the folder cannot be used.
+  static RepairReport repair(StoreOptions options);
   ~EmbeddedStore() override;
 
   // Validates u and applies it; when it returns "" the update is durable under the
@@ -153,9 +179,20 @@ class EmbeddedStore final : public FeatureStore {
                                                    std::span<double> out,
                                                    std::span<uint8_t> present) const;
   void apply_recovered(const Update& u, uint32_t time, uint64_t lsn);
+  // Loads the newest snapshot that reads whole; returns the paths of corrupt ones met.
+  std::vector<std::string> load_snapshot();
+  // Applies one WAL record during recovery or repair.
+  void replay_record(const WalRecord& rec);
+  // The computed features' state and the event ids, as a snapshot holds them.
+  std::string computed_state() const;
+  // Writes the state as the snapshot of LSN s; returns its path.
+  std::string write_snapshot(uint64_t s, const std::string& computed_state);
   void snapshotter();
 
   StoreOptions options_;
+  // The folder's lock; declared first so that it is released last, after the WAL's
+  // final sync.
+  std::unique_ptr<detail::StoreLock> lock_;
   FeatureRegistry registry_;
   MemoryStore memory_;
   std::unique_ptr<WalWriter> wal_;

@@ -1,5 +1,6 @@
 // The write-ahead log of the feature store: numbered records in segment files, each
-// framed with its length and checksum, made durable under an fsync policy.
+// framed with its length and checksum, handed to the OS as they are appended and made
+// durable on disk under an fsync policy.
 #pragma once
 
 #include <condition_variable>
@@ -13,6 +14,14 @@
 
 namespace rtml::store {
 
+// When the log's bytes, already in the OS's hands, are forced to the disk:
+//   kAlways  before each append is acknowledged (wait_durable; concurrent appenders
+//            share one fdatasync: group commit). An OS crash or power loss loses nothing
+//            acknowledged.
+//   kEvery   by a background thread every interval_ms. An OS crash loses at most the
+//            last interval's acknowledged records.
+//   kNever   never by rtml; the OS writes back when it chooses (Linux: within about 30 s).
+// Under every policy a crash of the process alone loses nothing that append() returned.
 enum class FsyncPolicy : uint8_t { kAlways, kEvery, kNever };
 
 // Parses "always", "never" or "every=10ms" (also "every=1s"). Throws Error otherwise.
@@ -25,46 +34,66 @@ struct FsyncSetting {
 
 // Appends records to the newest segment "wal-<first lsn>.log" of a folder.
 //
-// append() copies a record into a buffer and numbers it (LSNs increase by one); the
-// bytes reach the file and the disk by the policy: kAlways when the appender calls
-// wait_durable() (concurrent appenders share one fsync: group commit), kEvery from a
-// background thread every interval, kNever from the same thread without fsync.
+// The segment is a shared memory mapping of the file: append() copies the record into
+// the kernel's page cache, so when it returns the record survives a kill -9 of the
+// process (it is the OS's, like a completed write()), at the cost of a memory copy
+// instead of a system call. Space is reserved on disk ahead of the writer (fallocate),
+// so a full disk is an Error from append(), never a SIGBUS. A segment is closed (and
+// cut to its used length) when it is full, on rotate() and on destruction.
 //
 // Thread-safe.
 class WalWriter {
  public:
-  // Starts a new segment after last_lsn in dir.
+  // Starts a new segment after last_lsn in dir. Throws Error if it cannot be created.
   WalWriter(std::string dir, FsyncSetting fsync, uint64_t last_lsn);
+  // Syncs (unless kNever) and closes the segment. Errors are reported on stderr.
   ~WalWriter();
 
-  // Numbers and buffers one record; returns its LSN.
+  // Numbers one record (LSNs increase by one) and hands it to the OS; returns its LSN.
+  // Throws Error if the log cannot grow (disk full); then nothing was logged.
   uint64_t append(std::string_view payload);
-  // Blocks until the record lsn is on disk (writes and fsyncs if needed).
+  // Blocks until the record lsn is on disk (fdatasync, shared with concurrent callers).
   void wait_durable(uint64_t lsn);
-  // Writes and fsyncs everything appended so far.
+  // Forces everything appended so far to disk.
   void flush();
-  // Starts a new segment; returns the last LSN of the closed one(s).
+  // Closes the current segment and starts a new one (no-op if it holds no record yet);
+  // returns the LSN of the last record before the new segment.
   uint64_t rotate();
   uint64_t last_lsn() const;
   const FsyncSetting& fsync() const { return fsync_; }
 
  private:
-  void open_segment(uint64_t first_lsn);
-  // Moves the buffer to the file (and fsyncs if sync). Called with mu_ held; releases it
-  // while doing I/O.
-  void write_out(std::unique_lock<std::mutex>& lock, bool sync);
+  struct Segment {
+    std::string path;
+    int fd = -1;
+    char* map = nullptr;
+    size_t capacity = 0;   // bytes mapped
+    size_t allocated = 0;  // bytes reserved in the file (its size)
+    size_t used = 0;       // header and records
+    uint64_t first_lsn = 0;
+  };
+  // With mu_ held. Creates and maps a segment whose first record will be first_lsn, with
+  // room for at least `record` bytes of frame and payload.
+  Segment open_segment(uint64_t first_lsn, size_t record);
+  // With mu_ held. Unmaps seg, cuts the file to its used length and queues its fd for
+  // the next sync (or closes it under kNever).
+  void close_segment(Segment& seg);
+  // With mu_ held. Makes room for n more bytes in the current segment.
+  void reserve(size_t n);
+  // With mu_ held and no sync running: fdatasyncs the closed segments and the current
+  // one, releasing mu_ meanwhile. Throws Error if the disk refuses.
+  void sync(std::unique_lock<std::mutex>& lock);
   void background();
 
   std::string dir_;
   FsyncSetting fsync_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::string buffer_;
+  Segment current_;
+  std::vector<int> closed_fds_;  // closed segments not yet synced
   uint64_t last_lsn_;
-  uint64_t written_lsn_;  // in the file
-  uint64_t durable_lsn_;  // fsynced
-  bool io_busy_ = false;
-  int fd_ = -1;
+  uint64_t durable_lsn_;  // fdatasynced
+  bool syncing_ = false;
   bool stop_ = false;
   std::thread thread_;
 };
@@ -75,16 +104,52 @@ struct WalRecord {
   std::string_view payload;
 };
 
-// Reads the segments of a folder in order. A record whose frame or checksum is bad at
-// the end of the newest segment is a torn tail: the segment is truncated there and
-// on_torn_tail says so. A bad record anywhere else is an Error.
-struct WalReplay {
-  uint64_t records = 0;
-  uint64_t last_lsn = 0;
-  uint64_t torn_bytes = 0;  // dropped from the tail
-  std::string torn_file;
+// Damage that a salvaging scan passed over.
+struct WalDamage {
+  std::string file;
+  uint64_t offset = 0;  // first byte passed over
+  uint64_t bytes = 0;   // bytes passed over (0: none, e.g. a missing range of LSNs)
+  // The LSNs known to be lost with it, first..last (0..0 if none or unknown).
+  uint64_t first_lsn = 0, last_lsn = 0;
+  std::string reason;
 };
-WalReplay replay_wal(const std::string& dir, const std::function<void(const WalRecord&)>& fn);
+
+// What a scan of the log found.
+struct WalScan {
+  uint64_t records = 0;    // valid records passed to the callback
+  uint64_t covered = 0;    // valid records before first_needed_lsn, not passed
+  uint64_t first_lsn = 0;  // of the first record, 0 if none
+  uint64_t last_lsn = 0;   // of the last record, 0 if none
+  // Where the valid records of the newest segment end (tail_offset in tail_file), and
+  // what lies after: torn_bytes bytes of an incomplete last record (not counting zeros
+  // reserved ahead of the writer). tail_offset < kWalHeader: not even a whole header.
+  std::string tail_file;
+  uint64_t tail_offset = 0;
+  uint64_t tail_bytes = 0;  // all bytes after tail_offset, zeros included
+  uint64_t torn_bytes = 0;
+  std::vector<WalDamage> damage;  // kSalvage only
+};
+
+enum class WalScanMode {
+  // Only an incomplete last record of the newest segment may be bad; any other damage
+  // (a bad record followed by valid ones, a bad segment, a missing range of LSNs) is an
+  // Error naming the file and byte offset.
+  kStrict,
+  // Passes over damage, recording it in WalScan::damage, and reads every valid record.
+  kSalvage,
+};
+
+// Reads the segments of dir in order and calls fn for each valid record. The log must
+// hold every LSN from first_needed_lsn on (the first one a snapshot does not cover; 1
+// without a snapshot): a log that starts later has lost history. Never writes: see
+// cut_wal_tail. Errors thrown by fn are rethrown (kStrict) with the record's file and
+// offset, or recorded as damage (kSalvage).
+WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode mode,
+                 const std::function<void(const WalRecord&)>& fn);
+
+// Cuts the newest segment after its last valid record (scan.tail_offset), removing it
+// if not even its header is whole. Throws Error if the file cannot be changed.
+void cut_wal_tail(const WalScan& scan);
 
 // Deletes segments whose records all have LSN <= lsn (never the newest segment).
 void delete_wal_through(const std::string& dir, uint64_t lsn);
