@@ -142,8 +142,10 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
       // Nothing holds LSNs expected..name_lsn-1: a removed segment, or a log whose
       // snapshot is gone.
       damage({path, 0, 0, expected, name_lsn - 1,
-              "LSNs " + std::to_string(expected) + "-" + std::to_string(name_lsn - 1) +
-                  " are missing: the log jumps to " + std::to_string(name_lsn) + " here" +
+              (expected + 1 == name_lsn ? "LSN " + std::to_string(expected) + " is missing"
+                                        : "LSNs " + std::to_string(expected) + "-" +
+                                              std::to_string(name_lsn - 1) + " are missing") +
+                  ": the log jumps to " + std::to_string(name_lsn) + " here" +
                   (expected == first_needed_lsn && scan.records == 0
                        ? ", and no valid snapshot covers what came before"
                        : "")});
@@ -191,6 +193,12 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
                              ? "a record with LSN " + std::to_string(rec.lsn) + " where " +
                                    std::to_string(next) + " was expected"
                              : "a corrupt record (bad length or checksum)";
+      if (q == std::string_view::npos && nonzero_span(bytes, pos) == 0) {
+        // Space reserved ahead of a writer killed while it moved to the next segment:
+        // the end of this one. Whether records are missing, the next segment's first
+        // LSN tells.
+        break;
+      }
       if (q == std::string_view::npos) {
         damage({path, pos, bytes.size() - pos, next, 0,
                 what + " in a segment that is not the newest (" +
