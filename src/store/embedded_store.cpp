@@ -206,8 +206,21 @@ std::string EmbeddedStore::apply(const Update& u) {
     return {};
   }
   detail::encode_update(u, time, payload);
-  uint64_t lsn = memory_.apply(r, [&] { return wal_->append(payload); });
-  if (wal_->fsync().policy == FsyncPolicy::kAlways) wal_->wait_durable(lsn);
+  uint64_t lsn;
+  try {
+    // The log comes first, under the shard's lock: if it cannot take the record (a full
+    // disk), the entity is untouched.
+    lsn = memory_.apply(r, [&] { return wal_->append(payload); });
+  } catch (const Error& e) {
+    return std::string("not logged, nothing changed: ") + e.what();
+  }
+  if (wal_->fsync().policy == FsyncPolicy::kAlways) {
+    try {
+      wal_->wait_durable(lsn);
+    } catch (const Error& e) {
+      return std::string("applied and logged, but not on disk: ") + e.what();
+    }
+  }
   uint64_t total = wal_bytes_.fetch_add(payload.size() + 16) + payload.size() + 16;
   if (options_.snapshot_wal_bytes && total >= options_.snapshot_wal_bytes)
     snapshotter_cv_.notify_one();
@@ -244,13 +257,23 @@ std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
     }
     if (wal_) {
       detail::encode_event(key, t, fields, id, payload);
-      lsn = wal_->append(payload);
+      try {
+        lsn = wal_->append(payload);
+      } catch (const Error& e) {
+        return std::string("not logged, nothing changed: ") + e.what();
+      }
       computed_lsn_ = lsn;
     }
     options_.computed->apply(key, t, fields);
     if (!id.empty()) dedup_->add(h);
   }
-  if (wal_ && wal_->fsync().policy == FsyncPolicy::kAlways) wal_->wait_durable(lsn);
+  if (wal_ && wal_->fsync().policy == FsyncPolicy::kAlways) {
+    try {
+      wal_->wait_durable(lsn);
+    } catch (const Error& e) {
+      return std::string("applied and logged, but not on disk: ") + e.what();
+    }
+  }
   return {};
 }
 

@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 #include "../test_util.h"
 #include "rtml/core/error.h"
@@ -287,6 +289,57 @@ TEST(StoreFolder, ReadingNeverWrites) {
   EXPECT_EQ(count_lines(ro.out), 500u);
   test::run("chmod -R u+w " + dir);
   EXPECT_EQ(contents(dir), before);
+}
+
+// A full disk (here a file size limit, which fails fallocate the same way): lines the
+// log cannot take are refused with the reason, the writer keeps running, and everything
+// acknowledged before and after is there.
+TEST(StoreFolder, AFullDiskRefusesLinesAndLosesNothingAcknowledged) {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("s");
+  auto input = tmp.write("in.jsonl", updates(1, 60000));
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of a signal
+    struct rlimit limit = {2u << 20, 2u << 20};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    int in = ::open(input.c_str(), O_RDONLY);
+    dup2(in, 0);
+    // Output to a pipe, which the file size limit does not cover.
+    dup2(pipe_fds[1], 1);
+    dup2(pipe_fds[1], 2);
+    close(pipe_fds[0]);
+    execl(kRtml.c_str(), kRtml.c_str(), "store", "apply", "--dir", dir.c_str(), "--snapshot-every",
+          "0", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  std::string out;
+  char buf[65536];
+  for (ssize_t n; (n = read(pipe_fds[0], buf, sizeof(buf))) > 0;) out.append(buf, n);
+  close(pipe_fds[0]);
+  int status;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << "the writer died of a signal";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  size_t acks = 0, refused = 0;
+  std::istringstream lines(out);
+  for (std::string l; std::getline(lines, l);) {
+    if (l.rfind("ack ", 0) == 0) ++acks;
+    if (l.rfind("error ", 0) == 0) {
+      ++refused;
+      EXPECT_NE(l.find("cannot reserve space"), std::string::npos) << l;
+    }
+  }
+  EXPECT_GT(acks, 10000u);
+  EXPECT_GT(refused, 0u) << "the limit was never reached";
+  EXPECT_EQ(acks + refused, 60000u);
+  auto dump = test::run(kRtml + " store dump --dir " + dir + " 2>/dev/null");
+  ASSERT_EQ(dump.exit_code, 0);
+  EXPECT_EQ(count_lines(dump.out), acks);
 }
 
 }  // namespace
