@@ -131,12 +131,13 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
     std::memcpy(&header_lsn, bytes.data() + 12, 8);
     if (std::memcmp(bytes.data(), kWalMagic, 8) != 0 || version != kWalVersion ||
         header_lsn != name_lsn) {
-      damage({path, 0, bytes.size(), 0, 0,
-              std::memcmp(bytes.data(), kWalMagic, 8) != 0 ? "not a WAL segment (bad magic)"
+      // Salvaging goes on to the records after the header: each proves itself by its
+      // checksum and LSN, and the file name says where the segment starts.
+      damage({path, 0, kWalHeader, 0, 0,
+              std::memcmp(bytes.data(), kWalMagic, 8) != 0 ? "a damaged segment header (bad magic)"
               : version != kWalVersion ? "unsupported WAL version " + std::to_string(version)
                                        : "the header's LSN " + std::to_string(header_lsn) +
                                              " differs from the file name's"});
-      continue;
     }
     if (name_lsn > expected) {
       // Nothing holds LSNs expected..name_lsn-1: a removed segment, or a log whose

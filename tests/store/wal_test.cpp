@@ -220,5 +220,50 @@ TEST(Wal, ZerosEndingAnOlderSegmentAreAnEndWhenTheNextGoesOn) {
   }
 }
 
+// Damage to a segment's header refuses the log; salvaging still reads the records
+// after it, which prove themselves by checksum and LSN.
+TEST(Wal, ADamagedHeaderIsRefusedAndItsRecordsSalvaged) {
+  test::TempDir tmp;
+  std::string dir = tmp.file("w");
+  std::string seg = write_log(dir, 30);
+  std::string bytes = read_file(seg);
+  bytes[3] ^= 1;
+  write_file(seg, bytes);
+  EXPECT_THROW(lsns(dir), Error);
+  WalScan scan;
+  EXPECT_EQ(lsns(dir, &scan, WalScanMode::kSalvage).size(), 30u);
+  ASSERT_EQ(scan.damage.size(), 1u);
+  EXPECT_NE(scan.damage[0].reason.find("header"), std::string::npos);
+}
+
+// Segments close when full (64 MiB) and the next goes on from the following LSN; a
+// record larger than a segment gets one of its own size.
+TEST(Wal, SegmentsRollWhenFullAndAHugeRecordFits) {
+  test::TempDir tmp;
+  std::string dir = tmp.file("w");
+  fs::create_directories(dir);
+  const std::string kib(1024, 'k');
+  const std::string huge((80u << 20) + 3, 'h');
+  {
+    WalWriter w(dir, FsyncSetting::parse("never"), 0);
+    for (int i = 0; i < 70000; ++i) w.append(kib);
+    w.append(huge);
+    w.append("after");
+  }
+  std::vector<size_t> sizes;
+  std::vector<uint64_t> got;
+  scan_wal(dir, 1, WalScanMode::kStrict, [&](const WalRecord& r) {
+    got.push_back(r.lsn);
+    sizes.push_back(r.payload.size());
+  });
+  ASSERT_EQ(got.size(), 70002u);
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], i + 1);
+  EXPECT_EQ(sizes[70000], huge.size());
+  EXPECT_EQ(sizes[70001], 5u);
+  size_t segs = 0;
+  for (const auto& e : fs::directory_iterator(dir)) segs += e.path().extension() == ".log";
+  EXPECT_EQ(segs, 3u);  // 64 MiB of small records, then the rest, then the huge one's own
+}
+
 }  // namespace
 }  // namespace rtml::store
