@@ -103,6 +103,11 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
                                   dir + "` keeps every valid record and says what it drops";
   WalScan scan;
   auto damage = [&](WalDamage d) {
+    // Records that a snapshot already holds are not needed: damage to them alone (say,
+    // a repair killed before it moved the old segments away) costs nothing.
+    if (d.bytes && d.first_lsn && d.last_lsn >= d.first_lsn && d.last_lsn < first_needed_lsn) {
+      return;
+    }
     if (!salvage) throw Error(at(d.file, d.offset) + ": " + d.reason + repair_hint);
     scan.damage.push_back(std::move(d));
   };
