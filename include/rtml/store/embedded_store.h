@@ -100,14 +100,17 @@ class EmbeddedStore final : public FeatureStore {
   static RepairReport repair(StoreOptions options);
   ~EmbeddedStore() override;
 
-  // Validates u and applies it; when it returns "" the update is durable under the
-  // fsync policy. On bad input returns the reason and changes nothing: an empty key, a
+  // Validates u and applies it. When it returns "", the update is in the OS's hands (a
+  // crash of this process cannot lose it) and on disk as the fsync policy says (see
+  // FsyncPolicy). On bad input returns the reason and changes nothing: an empty key, a
   // key over 1024 bytes, a NaN or infinite number, a type that differs from the
-  // feature's, an unknown feature to delete (or to set, with strict_schema).
+  // feature's, an unknown feature to delete (or to set, with strict_schema). Also
+  // returns a reason if the log cannot take the record (a full disk): then nothing
+  // changed either.
   std::string apply(const Update& u) override;
 
   // Applies an event to the computed features (aggregates) of key at event time `time`
-  // (seconds; 0 = now); durable under the fsync policy when it returns "". Refused
+  // (seconds; 0 = now); logged as apply() is when it returns "". Refused
   // with a reason if no computed features were configured, or a number is NaN or
   // infinite, or the key is bad. With an id, an event already applied with the same key
   // and id (among the last million) is acknowledged again and not applied twice, so a
