@@ -13,50 +13,65 @@
 namespace rtml::store::detail {
 namespace {
 
-// Who holds the lock on fd, for the message: the writer's process id from the file when
-// a writer holds it, else readers.
-std::string holder(int fd) {
+// The lock is on the folder itself, not on a file in it: a file can be removed (by hand,
+// or by a script that clears stale lock files) while its owner runs, and the next
+// opener would then lock a new file and get in; the folder cannot go while it is open.
+int open_folder(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw Error(dir + ": cannot open the store folder: " + std::strerror(errno));
+  return fd;
+}
+
+// Who holds the lock on the folder fd, for the message: the writer's process id, which it
+// leaves in DIR/LOCK, when a writer holds it; else readers.
+std::string holder(const std::string& dir, int fd) {
   if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
     ::flock(fd, LOCK_UN);
-    return "a reader (rtml store dump, or a read-only open)";
+    return "a reader (rtml store dump, or another read-only open)";
   }
-  char buf[32] = {};
-  ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
-  std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
-  while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+  std::string pid;
+  int f = ::open((dir + "/LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (f >= 0) {
+    char buf[32] = {};
+    ssize_t n = ::read(f, buf, sizeof(buf) - 1);
+    ::close(f);
+    for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) pid += buf[i];
+  }
   return pid.empty() ? "another process" : "process " + pid;
 }
 
 }  // namespace
 
 StoreLock StoreLock::exclusive(const std::string& dir) {
-  std::string path = dir + "/LOCK";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error(path + ": cannot open the store's lock file: " + std::strerror(errno));
+  int fd = open_folder(dir);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
-    std::string who = err == EWOULDBLOCK ? holder(fd) : "";
+    std::string who = err == EWOULDBLOCK ? holder(dir, fd) : "";
     ::close(fd);
-    if (err != EWOULDBLOCK) throw Error(path + ": cannot lock: " + std::strerror(err));
-    throw Error(dir + ": the store is in use by " + who + " (it holds " + path +
-                "); one process owns a store folder at a time");
+    if (err != EWOULDBLOCK)
+      throw Error(dir + ": cannot lock the store folder: " + std::strerror(err));
+    throw Error(dir + ": the store is in use by " + who +
+                "; one process owns a store folder at a time");
   }
+  // Only for the message a second opener gets; the lock holds without it.
   std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    // The lock holds without the id; only the message of a second opener suffers.
+  int f = ::open((dir + "/LOCK").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (f >= 0) {
+    if (::write(f, pid.data(), pid.size()) < 0) {
+      // Said by the second opener as "another process".
+    }
+    ::close(f);
   }
   return StoreLock(fd);
 }
 
 StoreLock StoreLock::shared(const std::string& dir) {
-  std::string path = dir + "/LOCK";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return StoreLock();  // no writer has ever opened it (or a copy of a store)
+  int fd = open_folder(dir);
   if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
-    std::string who = holder(fd);
+    std::string who = holder(dir, fd);
     ::close(fd);
-    throw Error(dir + ": the store is in use by " + who + " (it holds " + path +
-                "); read it once that process has stopped");
+    throw Error(dir + ": the store is in use by " + who +
+                "; read it once that process has stopped");
   }
   return StoreLock(fd);
 }

@@ -5,16 +5,17 @@
 
 namespace rtml::store::detail {
 
-// A lock on DIR/LOCK (flock), held until destruction; the OS drops it when the process
-// dies, so a killed owner never leaves a stale lock. Move-only. Not thread-safe.
+// A lock (flock) on the store folder itself, held until destruction; the OS drops it
+// when the process dies, so a killed owner never leaves a stale lock. DIR/LOCK only
+// tells a second opener which process holds the folder. Move-only. Not thread-safe.
 class StoreLock {
  public:
-  // For a writer: creates DIR/LOCK if needed, locks it exclusively and writes this
-  // process's id into it. Throws Error at once, naming the folder and the process id of
-  // the owner, if another process (or another open store in this one) holds it.
+  // For a writer: locks the folder exclusively and writes this process's id into
+  // DIR/LOCK. Throws Error at once, naming the folder and the process id of the owner,
+  // if another process (or another open store in this one) holds it.
   static StoreLock exclusive(const std::string& dir);
-  // For a reader: locks DIR/LOCK shared if the file exists, without creating or writing
-  // anything. Throws Error if a writer holds it.
+  // For a reader: locks the folder shared, creating and writing nothing. Throws Error if
+  // a writer holds it.
   static StoreLock shared(const std::string& dir);
 
   StoreLock() = default;

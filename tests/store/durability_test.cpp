@@ -125,6 +125,12 @@ TEST(StoreFolder, OneWriterAtATime) {
   EXPECT_NE(dump.exit_code, 0);
   EXPECT_NE(dump.out.find("in use by process " + std::to_string(first)), std::string::npos)
       << dump.out;
+  // Removing DIR/LOCK (a stale-lock cleanup script) lets nobody in: the lock is on the
+  // folder; the file only names the owner.
+  fs::remove(dir + "/LOCK");
+  auto third = apply(tmp, dir, 2000, 2100);
+  EXPECT_NE(third.exit_code, 0) << "a writer got in after LOCK was removed";
+  EXPECT_NE(third.out.find("in use by another process"), std::string::npos) << third.out;
   // In one process, a second open of an open folder fails the same way.
   StoreOptions o;
   o.dir = dir;
@@ -140,6 +146,7 @@ TEST(StoreFolder, OneWriterAtATime) {
   ASSERT_EQ(after.exit_code, 0);
   EXPECT_EQ(count_lines(after.out), 100u);
   EXPECT_EQ(after.out.find("u1000"), std::string::npos);
+  EXPECT_EQ(after.out.find("u2000"), std::string::npos);
   // Once it is gone, the next writer gets in, even after a kill -9 of the owner (the
   // OS drops the lock with the process).
   EXPECT_EQ(apply(tmp, dir, 101, 200).exit_code, 0);
