@@ -57,7 +57,9 @@ struct CommandResult {
 // Runs a shell command and captures its output.
 inline CommandResult run(const std::string& command) {
   std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  // In a subshell, so that a redirection inside command (2>/dev/null) wins over this one
+  // (not a { } group: dash 0.5.12 drops the redirection of a ( ) inside one).
+  FILE* p = ::popen(("( " + command + "\n) 2>&1").c_str(), "r");
   char buf[4096];
   while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
   int status = ::pclose(p);

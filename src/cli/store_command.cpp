@@ -204,7 +204,13 @@ int run_dump(const StoreOptionsCli& o) {
   opts.snapshot_wal_bytes = 0;
   opts.read_only = true;
   auto s = store::EmbeddedStore::open(opts);
-  if (o.report) report_recovery(*s);
+  if (o.report) {
+    report_recovery(*s);
+  } else {
+    // What recovery passed over is said whatever the flag: a torn tail, a snapshot not used.
+    for (const auto& w : s->recovery().warnings)
+      std::fprintf(stderr, "rtml: store: %s\n", w.c_str());
+  }
   std::vector<std::pair<EntityKey, json>> rows;
   s->for_each(
       [&](const EntityKey& key, const std::vector<std::pair<std::string, FeatureValue>>& fs) {

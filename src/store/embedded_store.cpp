@@ -619,6 +619,25 @@ void EmbeddedStore::replay_record(const WalRecord& rec) {
   ++rep.replayed;
 }
 
+uint64_t EmbeddedStore::state_lsn() const {
+  uint64_t last = computed_lsn_;
+  for (size_t sh = 0; sh < MemoryStore::kShards; ++sh) last = std::max(last, memory_.shard_lsn(sh));
+  return last;
+}
+
+void EmbeddedStore::remove_stale_temporaries() {
+  // A snapshot being written when the process died: never renamed into place, so never
+  // read; only this folder's owner may remove it.
+  for (const auto& entry : fs::directory_iterator(options_.dir)) {
+    std::string name = entry.path().filename().string();
+    if (name.rfind("snapshot-", 0) == 0 && name.size() > 9 &&
+        name.compare(name.size() - 9, 9, ".snap.tmp") == 0) {
+      std::error_code ec;
+      fs::remove(entry.path(), ec);
+    }
+  }
+}
+
 void EmbeddedStore::recover() {
   auto start = std::chrono::steady_clock::now();
   RecoveryReport& rep = recovery_;
@@ -640,13 +659,25 @@ void EmbeddedStore::recover() {
         " bytes at byte " + std::to_string(scan.tail_offset) +
         (options_.read_only ? " (a torn tail) was passed over" : " (a torn tail) was cut"));
   }
-  uint64_t last = std::max(scan.last_lsn, rep.snapshot_lsn);
-  for (size_t sh = 0; sh < MemoryStore::kShards; ++sh) last = std::max(last, memory_.shard_lsn(sh));
-  last = std::max(last, computed_lsn_);
+  const uint64_t log_end = std::max(scan.last_lsn, rep.snapshot_lsn);
+  const uint64_t state_end = std::max(log_end, state_lsn());
+  // The snapshot holds records past its own LSN (those applied while it was written).
+  // The log holds them too, unless the OS lost the log's tail (a crash of the machine
+  // under every=N or never): then the state is ahead of the log, and a new segment
+  // after it would leave LSNs that no file holds.
+  const bool log_behind = state_end > log_end;
+  if (log_behind) {
+    rep.warnings.push_back("the log ends at LSN " + std::to_string(log_end) +
+                           ", before the snapshot's state (LSN " + std::to_string(state_end) +
+                           "): its tail was lost, with what the snapshot does not hold" +
+                           (options_.read_only ? "" : "; a snapshot was written to go on from"));
+  }
   if (!options_.read_only) {
     // The zeros reserved ahead of a killed writer go too; the new segment starts after.
     cut_wal_tail(scan);
-    wal_ = std::make_unique<WalWriter>(options_.dir, options_.fsync, last);
+    wal_ = std::make_unique<WalWriter>(options_.dir, options_.fsync, state_end);
+    if (log_behind) snapshot();
+    remove_stale_temporaries();
   }
   rep.entities = memory_.entity_count();
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -654,7 +685,9 @@ void EmbeddedStore::recover() {
 
 namespace {
 
-std::string describe(const WalDamage& d) {
+// One `dropped:` line. snapshot_state: the highest LSN the loaded snapshot holds for
+// some key, so that lost LSNs up to it are said to be possibly kept.
+std::string describe(const WalDamage& d, uint64_t snapshot_state) {
   std::string out = d.file + ": byte " + std::to_string(d.offset);
   if (d.bytes) out += ", " + std::to_string(d.bytes) + " bytes";
   if (d.bytes && d.first_lsn && d.last_lsn >= d.first_lsn) {
@@ -662,7 +695,12 @@ std::string describe(const WalDamage& d) {
                ? ", LSN " + std::to_string(d.first_lsn)
                : ", LSNs " + std::to_string(d.first_lsn) + "-" + std::to_string(d.last_lsn);
   }
-  return out + ": " + d.reason;
+  out += ": " + d.reason;
+  if (d.first_lsn && d.first_lsn <= snapshot_state) {
+    out += " (the snapshot holds some keys' records up to LSN " + std::to_string(snapshot_state) +
+           ", so some of these may be kept)";
+  }
+  return out;
 }
 
 // Moves path into lost/ (created on first use), under a name not taken there yet.
@@ -689,23 +727,24 @@ RepairReport EmbeddedStore::repair(StoreOptions options) {
   RepairReport report;
   std::vector<std::string> corrupt = s->load_snapshot();
   for (const auto& c : corrupt) report.dropped.push_back(c + ": a corrupt snapshot, not used");
+  // The snapshot may hold some records past its own LSN, for some keys: lost LSNs up to
+  // here may still be in it.
+  const uint64_t snapshot_state = s->state_lsn();
   WalScan scan = scan_wal(dir, s->recovery_.snapshot_lsn + 1, WalScanMode::kSalvage,
                           [&](const WalRecord& rec) { s->replay_record(rec); });
-  for (const auto& d : scan.damage) report.dropped.push_back(describe(d));
+  for (const auto& d : scan.damage) report.dropped.push_back(describe(d, snapshot_state));
   if (scan.torn_bytes) {
-    report.dropped.push_back(scan.tail_file + ": byte " + std::to_string(scan.tail_offset) + ", " +
-                             std::to_string(scan.torn_bytes) +
-                             " bytes: an incomplete last record (a torn tail)");
+    report.dropped.push_back(
+        scan.tail_file + ": byte " + std::to_string(scan.tail_offset) + ", " +
+        std::to_string(scan.torn_bytes) + " bytes, LSN " +
+        std::to_string(std::max(scan.last_lsn, s->recovery_.snapshot_lsn) + 1) +
+        ": an incomplete last record (a torn tail), never acknowledged");
   }
   report.records = scan.records;
   report.entities = s->memory_.entity_count();
   if (report.dropped.empty()) return report;  // sound: change nothing
 
-  uint64_t last = std::max(scan.last_lsn, s->recovery_.snapshot_lsn);
-  for (size_t sh = 0; sh < MemoryStore::kShards; ++sh) {
-    last = std::max(last, s->memory_.shard_lsn(sh));
-  }
-  last = std::max(last, s->computed_lsn_);
+  uint64_t last = std::max({scan.last_lsn, s->recovery_.snapshot_lsn, s->state_lsn()});
   // A corrupt file holding the name the new snapshot takes goes first; then the new
   // snapshot is written before anything else moves, so that a crash during repair
   // leaves a folder that opens, or that a second repair finishes.
@@ -719,6 +758,8 @@ RepairReport EmbeddedStore::repair(StoreOptions options) {
   for (const auto& [lsn, path] : snapshots(dir)) {
     if (path != report.snapshot) report.moved.push_back(move_to_lost(dir, path));
   }
+  // The usual layout again: a segment after the snapshot, for the next writer to find.
+  WalWriter(dir, s->options_.fsync, last);
   fsync_dir(dir + "/lost");
   fsync_dir(dir);
   report.lost_dir = dir + "/lost";

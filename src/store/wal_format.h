@@ -29,6 +29,14 @@ std::string wal_segment_name(uint64_t first_lsn);
 // The segments of dir as (first LSN, path), sorted by first LSN. Other files are ignored.
 std::vector<std::pair<uint64_t, std::string>> wal_segments(const std::string& dir);
 
+// A segment that the writer left for the next one ends with a frame of this length (no
+// record is that long), the LSN the next segment starts at, and wal_end_checksum of it.
+inline constexpr uint32_t kWalEndMarker = 0xFFFFFFFFu;
+
+inline uint32_t wal_end_checksum(uint64_t next_lsn) {
+  return XXH32(&next_lsn, sizeof(next_lsn), 0x656e64);
+}
+
 inline uint32_t wal_checksum(uint64_t lsn, std::string_view payload) {
   XXH32_state_t st;
   XXH32_reset(&st, 0x7761);

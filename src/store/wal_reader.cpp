@@ -66,7 +66,19 @@ bool record_at(std::string_view bytes, size_t pos, WalRecord& rec, size_t& size)
   return true;
 }
 
-// The first offset after `from` that holds a whole record with an LSN above after_lsn
+// True if pos holds the marker that ends a segment the writer moved on from; its LSN
+// (the next segment's first) is in next_lsn.
+bool end_marker_at(std::string_view bytes, size_t pos, uint64_t& next_lsn) {
+  if (bytes.size() - pos < kWalFrame) return false;
+  uint32_t len, sum;
+  std::memcpy(&len, bytes.data() + pos, 4);
+  std::memcpy(&sum, bytes.data() + pos + 4, 4);
+  std::memcpy(&next_lsn, bytes.data() + pos + 8, 8);
+  return len == kWalEndMarker && sum == wal_end_checksum(next_lsn);
+}
+
+// The first offset after `from` that holds a whole record or an end marker with an LSN
+// above after_lsn
 // (and not absurdly far above it: records are at least a frame long), or npos. The LSN
 // is compared before the checksum is computed, so a scan over zeros costs a load and a
 // compare per byte.
@@ -79,7 +91,8 @@ size_t next_valid_record(std::string_view bytes, size_t from, uint64_t after_lsn
     if (lsn <= after_lsn || lsn > most) continue;
     WalRecord rec;
     size_t size;
-    if (record_at(bytes, q, rec, size)) return q;
+    uint64_t marked;
+    if (record_at(bytes, q, rec, size) || end_marker_at(bytes, q, marked)) return q;
   }
   return std::string_view::npos;
 }
@@ -161,11 +174,14 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
                   std::to_string(expected - 1) + " was already read"});
     }
     expected = std::max(expected, name_lsn);
-    uint64_t next = name_lsn;  // this segment's next LSN
+    uint64_t next = name_lsn;   // this segment's next LSN
+    uint64_t continues_at = 0;  // from its end marker: the next segment's first LSN
     size_t pos = kWalHeader;
     while (pos < bytes.size()) {
       WalRecord rec;
       size_t size;
+      if (end_marker_at(bytes, pos, continues_at) && continues_at == next) break;
+      continues_at = 0;
       if (record_at(bytes, pos, rec, size) && rec.lsn == next) {
         if (rec.lsn >= expected) {
           try {
@@ -211,7 +227,7 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
                     std::to_string(bytes.size() - pos) + " bytes to its end)"});
         break;
       }
-      uint64_t resume;
+      uint64_t resume;  // the LSN of the record, or of the marker, found at q
       std::memcpy(&resume, bytes.data() + q + 8, 8);
       damage({path, pos, q - pos, next, resume - 1,
               what + ", followed by valid records (the next at byte " + std::to_string(q) +
@@ -219,10 +235,24 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
       next = resume;
       pos = q;
     }
+    if (newest && continues_at) {
+      // The writer moved on to a segment that is not here: its records are lost.
+      damage({path, pos, 0, continues_at, 0,
+              "the segment ends by naming the next one (from LSN " + std::to_string(continues_at) +
+                  "), which is missing"});
+    }
     if (newest && scan.tail_file.empty()) {
       scan.tail_file = path;  // a clean end: nothing after the last record
       scan.tail_offset = bytes.size();
     }
+  }
+  if (!segs.empty() && segs.back().first < first_needed_lsn) {
+    // A writer always starts a segment after the snapshot it writes; with none there,
+    // the newest segment is gone (an empty folder of segments is a snapshot alone, and
+    // opens).
+    damage({segs.back().second, 0, 0, first_needed_lsn, 0,
+            "the WAL segment after the snapshot (from LSN " + std::to_string(first_needed_lsn) +
+                ") is missing"});
   }
   return scan;
 }

@@ -19,8 +19,8 @@ namespace {
 
 using namespace detail;
 
-// A segment maps this much (or one record's size, if larger): address space only; the
-// file grows in steps as records arrive.
+// A segment maps this much (or, for a record larger than that, the record's size):
+// address space only; the file grows in steps as records arrive.
 constexpr size_t kSegmentBytes = 64u << 20;
 // The file is reserved ahead of the writer in steps from 1 MiB up to 16 MiB (doubling),
 // so a small store keeps small files and a busy one seldom calls fallocate.
@@ -81,7 +81,7 @@ std::string FsyncSetting::to_string() const {
 WalWriter::WalWriter(std::string dir, FsyncSetting fsync, uint64_t last_lsn)
     : dir_(std::move(dir)), fsync_(fsync), last_lsn_(last_lsn), durable_lsn_(last_lsn) {
   std::lock_guard lock(mu_);
-  current_ = open_segment(last_lsn + 1, 0);
+  current_ = open_segment(last_lsn + 1);
   if (fsync_.policy == FsyncPolicy::kEvery) thread_ = std::thread([this] { background(); });
 }
 
@@ -103,11 +103,11 @@ WalWriter::~WalWriter() {
   for (int fd : closed_fds_) ::close(fd);
 }
 
-WalWriter::Segment WalWriter::open_segment(uint64_t first_lsn, size_t record) {
+WalWriter::Segment WalWriter::open_segment(uint64_t first_lsn) {
   Segment seg;
   seg.path = dir_ + "/" + wal_segment_name(first_lsn);
   seg.first_lsn = first_lsn;
-  seg.capacity = round_to_page(std::max(kSegmentBytes, kWalHeader + record));
+  seg.capacity = kSegmentBytes;
   seg.fd = ::open(seg.path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (seg.fd < 0) throw Error(seg.path + ": cannot create: " + errno_text());
   try {
@@ -152,20 +152,36 @@ void WalWriter::close_segment(Segment& seg) {
   seg.fd = -1;
 }
 
+void WalWriter::end_segment_and_move_on() {
+  // The next segment exists before the old one says so: a marker never points at a
+  // segment that was not created.
+  Segment next = open_segment(last_lsn_ + 1);
+  uint64_t next_lsn = last_lsn_ + 1;
+  uint32_t len = kWalEndMarker;
+  uint32_t sum = wal_end_checksum(next_lsn);
+  char* at = current_.map + current_.used;
+  std::memcpy(at, &len, 4);
+  std::memcpy(at + 4, &sum, 4);
+  std::memcpy(at + 8, &next_lsn, 8);
+  current_.used += kWalFrame;
+  close_segment(current_);
+  current_ = next;
+}
+
 void WalWriter::reserve(size_t n) {
+  // Room for the record and for the end marker that closing the segment writes: after
+  // every append, the reserved space holds the marker too.
+  n += kWalFrame;
   if (current_.used + n > current_.capacity) {
-    if (current_.used == kWalHeader) {
-      // Not one record yet: a bigger mapping of the same file, keeping its name (the
-      // name says the LSN of its first record).
+    if (current_.used > kWalHeader) end_segment_and_move_on();
+    if (current_.used + n > current_.capacity) {
+      // A record larger than a segment: a bigger mapping of the (empty) segment, which
+      // keeps its name (the name says the LSN of its first record).
       size_t capacity = round_to_page(kWalHeader + n);
       void* map = ::mremap(current_.map, current_.capacity, capacity, MREMAP_MAYMOVE);
       if (map == MAP_FAILED) throw Error(current_.path + ": cannot map: " + errno_text());
       current_.map = static_cast<char*>(map);
       current_.capacity = capacity;
-    } else {
-      Segment next = open_segment(last_lsn_ + 1, n);
-      close_segment(current_);
-      current_ = next;
     }
   }
   if (current_.used + n > current_.allocated) {
@@ -183,7 +199,7 @@ void WalWriter::reserve(size_t n) {
 
 uint64_t WalWriter::append(std::string_view payload) {
   std::lock_guard lock(mu_);
-  if (payload.size() > UINT32_MAX) throw Error("a WAL record is limited to 4 GiB");
+  if (payload.size() >= kWalEndMarker) throw Error("a WAL record is limited to 4 GiB");
   reserve(kWalFrame + payload.size());
   uint64_t lsn = last_lsn_ + 1;
   uint32_t len = static_cast<uint32_t>(payload.size());
@@ -244,9 +260,7 @@ void WalWriter::flush() {
 uint64_t WalWriter::rotate() {
   std::lock_guard lock(mu_);
   if (current_.used > kWalHeader) {
-    Segment next = open_segment(last_lsn_ + 1, 0);
-    close_segment(current_);
-    current_ = next;
+    end_segment_and_move_on();
   }
   return last_lsn_;
 }

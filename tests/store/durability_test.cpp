@@ -63,8 +63,8 @@ test::CommandResult apply(const test::TempDir& tmp, const std::string& dir, int 
                           const std::string& extra = "") {
   auto input = tmp.write("in.jsonl", updates(from, to));
   // Acks to /dev/null; messages (stderr) to the result.
-  return test::run("{ " + kRtml + " store apply --dir " + dir + " " + extra + " < " + input +
-                   " > /dev/null; }");
+  return test::run("( " + kRtml + " store apply --dir " + dir + " " + extra + " < " + input +
+                   " > /dev/null )");
 }
 
 std::vector<std::string> segments(const std::string& dir) {
@@ -347,6 +347,44 @@ TEST(StoreFolder, AFullDiskRefusesLinesAndLosesNothingAcknowledged) {
   auto dump = test::run(kRtml + " store dump --dir " + dir + " 2>/dev/null");
   ASSERT_EQ(dump.exit_code, 0);
   EXPECT_EQ(count_lines(dump.out), acks);
+}
+
+// What an OS crash can leave under every=N or never: the newest segment's tail gone.
+// The store opens with what is left (the snapshot may be ahead of the log), a writer goes
+// on, and the store keeps opening. Before, the writer started its segment past LSNs that
+// no file held, and every later open refused.
+TEST(StoreFolder, ALostLogTailLeavesAStoreThatKeepsOpening) {
+  test::TempDir tmp;
+  for (size_t keep : {200u, 2000u, 20000u}) {
+    const std::string dir = tmp.file("s" + std::to_string(keep));
+    ASSERT_EQ(apply(tmp, dir, 1, 6000, "--fsync never --snapshot-every 60000").exit_code, 0);
+    auto segs = segments(dir);
+    ASSERT_GE(segs.size(), 2u);
+    fs::resize_file(segs.back(), std::min<size_t>(keep, fs::file_size(segs.back())));
+    auto before = test::run(kRtml + " store dump --dir " + dir + " 2>/dev/null");
+    ASSERT_EQ(before.exit_code, 0) << before.out;
+    auto w = apply(tmp, dir, 7000, 7000);
+    ASSERT_EQ(w.exit_code, 0) << w.out;
+    auto after = test::run(kRtml + " store dump --dir " + dir + " 2>/dev/null");
+    ASSERT_EQ(after.exit_code, 0) << "kept " << keep << " bytes: " << after.out;
+    EXPECT_EQ(count_lines(after.out), count_lines(before.out) + 1);
+    EXPECT_EQ(apply(tmp, dir, 7001, 7001).exit_code, 0);
+    EXPECT_EQ(test::run(kRtml + " store dump --dir " + dir + " > /dev/null").exit_code, 0);
+  }
+}
+
+// A snapshot being written when the writer died stays as a .tmp file: never read, and
+// removed by the folder's next writer (not by a reader).
+TEST(StoreFolder, AnUnfinishedSnapshotIsRemovedByTheNextWriter) {
+  test::TempDir tmp;
+  const std::string dir = tmp.file("s");
+  ASSERT_EQ(apply(tmp, dir, 1, 10).exit_code, 0);
+  std::string stale = dir + "/snapshot-00000000000000000005.snap.tmp";
+  std::ofstream(stale) << "half a snapshot";
+  EXPECT_EQ(test::run(kRtml + " store dump --dir " + dir + " > /dev/null").exit_code, 0);
+  EXPECT_TRUE(fs::exists(stale));
+  EXPECT_EQ(apply(tmp, dir, 11, 12).exit_code, 0);
+  EXPECT_FALSE(fs::exists(stale));
 }
 
 }  // namespace

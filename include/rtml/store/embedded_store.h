@@ -182,6 +182,10 @@ class EmbeddedStore final : public FeatureStore {
                                                    std::span<double> out,
                                                    std::span<uint8_t> present) const;
   void apply_recovered(const Update& u, uint32_t time, uint64_t lsn);
+  // The highest LSN applied to the state, in any shard or the computed features.
+  uint64_t state_lsn() const;
+  // Removes snapshot-*.snap.tmp files left by a process that died writing them.
+  void remove_stale_temporaries();
   // Loads the newest snapshot that reads whole; returns the paths of corrupt ones met.
   std::vector<std::string> load_snapshot();
   // Applies one WAL record during recovery or repair.

@@ -72,9 +72,11 @@ class WalWriter {
     size_t used = 0;       // header and records
     uint64_t first_lsn = 0;
   };
-  // With mu_ held. Creates and maps a segment whose first record will be first_lsn, with
-  // room for at least `record` bytes of frame and payload.
-  Segment open_segment(uint64_t first_lsn, size_t record);
+  // With mu_ held. Creates and maps a segment whose first record will be first_lsn.
+  Segment open_segment(uint64_t first_lsn);
+  // With mu_ held. Opens the next segment, then ends the current one with a marker that
+  // names it (so that a reader knows a later segment must exist) and closes it.
+  void end_segment_and_move_on();
   // With mu_ held. Unmaps seg, cuts the file to its used length and queues its fd for
   // the next sync (or closes it under kNever).
   void close_segment(Segment& seg);
