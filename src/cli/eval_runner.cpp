@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
 #include "rtml/core/params.h"
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/progressive.h"
@@ -76,10 +77,10 @@ class Featurizer {
         r.index = pipeline_.schema().intern(c.name);
         pipeline_.input_types()[c.name] = c.type;
         if (c.type == ColumnType::kCategorical && !pipeline_.encodes_categories()) {
-          throw Error("column '" + c.name +
+          throw Error("column '" + excerpt(c.name) +
                       "' is categorical, and the pipeline has no step that encodes categories: "
                       "add one_hot or feature_hasher, pass --numeric " +
-                      c.name + " if it holds numbers, or --drop it");
+                      excerpt(c.name) + " if it holds numbers, or --drop it");
         }
       }
       roles_.push_back(r);
@@ -114,7 +115,7 @@ class Featurizer {
         } else {
           auto label = pipeline_.labels().intern(v.text, binary_);
           if (!label) {
-            reason = "target '" + config_.target + "' has a third value '" + std::string(v.text) +
+            reason = "target '" + config_.target + "' has a third value '" + excerpt(v.text, 100) +
                      "', but the model is a binary classifier";
             return false;
           }
@@ -298,9 +299,9 @@ bool setup_labels(const EvalConfig& config, Pipeline& pipeline) {
     }
   }
   if (binary_model && seen.size() > 2) {
-    throw Error("target '" + config.target + "' has more than two values ('" + seen[0] + "', '" +
-                seen[1] + "', '" + seen[2] + "', ...), but " +
-                std::string(pipeline.model().kind()) +
+    throw Error("target '" + config.target + "' has more than two values ('" +
+                excerpt(seen[0], 60) + "', '" + excerpt(seen[1], 60) + "', '" +
+                excerpt(seen[2], 60) + "', ...), but " + std::string(pipeline.model().kind()) +
                 " is a binary classifier: use softmax_regression or gaussian_nb");
   }
   bool binary = binary_model || seen.size() == 2;
@@ -309,7 +310,8 @@ bool setup_labels(const EvalConfig& config, Pipeline& pipeline) {
       labels.set_binary(seen[0] == *config.positive ? seen[1] : seen[0], *config.positive);
     } else if (seen.size() == 2) {
       throw Error("--positive " + *config.positive + ": the target '" + config.target +
-                  "' has the values '" + seen[0] + "' and '" + seen[1] + "'");
+                  "' has the values '" + excerpt(seen[0], 100) + "' and '" + excerpt(seen[1], 100) +
+                  "'");
     } else {
       labels.set_positive(*config.positive);
     }
@@ -370,7 +372,8 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
                    [&](const Column& c) { return c.name == config.target; })) {
     std::string names;
     for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c.name;
-    throw Error(config.data + ": no column named '" + config.target + "' (columns: " + names + ")");
+    throw Error(config.data + ": no column named '" + config.target +
+                "' (columns: " + excerpt(names) + ")");
   }
   Featurizer featurizer(config, pipeline, pipeline.task() == Task::kBinary || binary);
   featurizer.sync_columns(columns);

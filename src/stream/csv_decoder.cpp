@@ -6,16 +6,12 @@
 #include <cstring>
 
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
 
 namespace rtml {
 namespace {
 
 constexpr size_t kInitialBuffer = 1 << 20;
-
-std::string shown(std::string_view text) {
-  if (text.size() > 40) return std::string(text.substr(0, 40)) + "...";
-  return std::string(text);
-}
 
 }  // namespace
 
@@ -63,7 +59,9 @@ CsvDecoder::CsvDecoder(std::unique_ptr<ByteSource> in, DecodeOptions options)
     }
     if (name.empty()) name = "column_" + std::to_string(i + 1);
     for (const auto& c : columns_) {
-      if (c.name == name) throw Error(name_ + ":1: duplicate column name '" + name + "' in header");
+      if (c.name == name) {
+        throw Error(name_ + ":1: duplicate column name '" + excerpt(name) + "' in header");
+      }
     }
     columns_.push_back(Column{name, ColumnType::kNumeric});
   }
@@ -244,8 +242,8 @@ bool CsvDecoder::next(Row& row) {
       }
       double x;
       if (!parse_number(text, x)) {
-        reject(line,
-               "column '" + columns_[i].name + "': expected a number, got '" + shown(text) + "'");
+        reject(line, "column '" + excerpt(columns_[i].name, 100) + "': expected a number, got '" +
+                         excerpt(text, 40) + "'");
         bad = true;
         break;
       }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
 
 namespace rtml {
 namespace {
@@ -97,7 +98,7 @@ std::string JsonLinesDecoder::decode(std::string_view line, Row& row) {
     const std::string& key = it.key();
     const auto& val = it.value();
     if (val.is_object() || val.is_array()) {
-      return "field '" + key + "': nested objects and arrays are not supported";
+      return "field '" + excerpt(key, 100) + "': nested objects and arrays are not supported";
     }
     uint32_t col;
     if (auto found = column_index_.find(key); found != column_index_.end()) {
@@ -123,7 +124,10 @@ std::string JsonLinesDecoder::decode(std::string_view line, Row& row) {
       } else {
         const auto& s = val.get_ref<const std::string&>();
         if (s.empty()) continue;
-        if (!parse_number(s, x)) return "field '" + key + "': expected a number, got '" + s + "'";
+        if (!parse_number(s, x)) {
+          return "field '" + excerpt(key, 100) + "': expected a number, got '" + excerpt(s, 40) +
+                 "'";
+        }
       }
       if (!std::isfinite(x)) {
         ++stats_.non_finite;
