@@ -11,6 +11,7 @@
 #include "eval_runner.h"
 #include "process_stats.h"
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
 #include "rtml/learn/pipeline.h"
 
 namespace rtml::cli {
@@ -26,8 +27,24 @@ std::set<std::string> split_list(const std::string& s) {
   return out;
 }
 
+// --delay and --window count events. Memory follows what is held, not the value, but
+// a value past this is a typo or an overflow (a negative number read as unsigned).
+constexpr uint64_t kMaxEventCount = 1000000000;
+
+// Reads an event count given to `option`; throws Error stating the range otherwise.
+size_t parse_event_count(const std::string& option, const std::string& text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > kMaxEventCount) {
+    throw Error(option + ": expected a whole number of events from 0 to " +
+                std::to_string(kMaxEventCount) + ", got '" + excerpt(text, 40) + "'");
+  }
+  return static_cast<size_t>(n);
+}
+
 struct EvalOptions {
   EvalConfig config;
+  std::string delay = "0", window = "0";
   std::string model;
   std::string drop, categorical, numeric, positive;
   std::string save, load;
@@ -142,6 +159,8 @@ int run(EvalOptions& o) {
   c.drop = split_list(o.drop);
   c.categorical = split_list(o.categorical);
   c.numeric = split_list(o.numeric);
+  c.delay = parse_event_count("--delay", o.delay);
+  c.window = parse_event_count("--window", o.window);
   if (!o.positive.empty()) c.positive = o.positive;
   c.progress = !o.quiet && stderr_is_terminal();
   if (!o.seeds.empty()) return run_seeds(o);
@@ -217,10 +236,12 @@ std::function<int()> add_eval_command(CLI::App& app) {
   cmd->add_option("--categorical", o->categorical,
                   "Columns to read as categories, comma-separated");
   cmd->add_option("--numeric", o->numeric, "Columns to read as numbers, comma-separated");
-  cmd->add_option("--delay", o->config.delay, "Labels arrive N events after their event");
+  cmd->add_option("--delay", o->delay,
+                  "Labels arrive N events after their event (0 to 1000000000)");
   cmd->add_option("--positive", o->positive,
                   "The positive class of a binary target (default: the greater value)");
-  cmd->add_option("--window", o->config.window, "Also report metrics over the last N events");
+  cmd->add_option("--window", o->window,
+                  "Also report metrics over the last N events (0 to 1000000000)");
   cmd->add_option("--output", o->config.output,
                   "Write each event's prediction to this file, one line per event");
   cmd->add_option("--drift", o->config.drift,

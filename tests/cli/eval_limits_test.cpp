@@ -56,5 +56,47 @@ TEST(EvalLimits, ErrorMessagesQuoteAtMostAFewHundredBytesOfTheInput) {
   }
 }
 
+json last_json(const test::CommandResult& r) {
+  std::string line = test::last_line(r.out);
+  if (line.empty() || line[0] != '{') return json();
+  return json::parse(line);
+}
+
+// A delay longer than the stream holds the stream, not the delay: --delay 20,000,000 on
+// Elec2 (45,312 events) used to allocate 20 million slots up front (1.3 GB; 100 million
+// took 6.1 GB). Every label then arrives after the end, as with a delay of exactly the
+// stream's length, so the two runs agree to the last digit. The window likewise.
+TEST(EvalLimits, DelayAndWindowCostWhatIsHeldNotWhatIsAsked) {
+  RTML_REQUIRE_DATA("elec2.csv.gz");
+  std::string base = "--json --data " + test::data_dir() +
+                     "/elec2.csv.gz --target class --model 'standard_scaler | "
+                     "logistic_regression' ";
+  auto huge = test::run(eval_cmd(base + "--delay 20000000 --window 20000000"));
+  ASSERT_EQ(huge.exit_code, 0) << huge.out.substr(0, 1000);
+  auto exact = test::run(eval_cmd(base + "--delay 45312 --window 45312"));
+  ASSERT_EQ(exact.exit_code, 0) << exact.out.substr(0, 1000);
+  json h = last_json(huge), e = last_json(exact);
+  EXPECT_EQ(h["metrics"], e["metrics"]);
+  EXPECT_EQ(h["rolling_metrics"], e["rolling_metrics"]);
+  EXPECT_EQ(h["metrics"], h["rolling_metrics"]);  // the window holds the whole stream
+  EXPECT_LT(h["peak_rss_mb"].get<double>(), 100.0);
+}
+
+TEST(EvalLimits, DelayAndWindowOutOfRangeSayTheRange) {
+  RTML_REQUIRE_DATA("elec2.csv.gz");
+  std::string base =
+      "--data " + test::data_dir() + "/elec2.csv.gz --target class --model gaussian_nb ";
+  for (std::string arg : {"--delay 1000000001", "--delay -1", "--delay 18446744073709551616",
+                          "--delay 1e9", "--window 4000000000", "--window -5", "--window x"}) {
+    SCOPED_TRACE(arg);
+    auto r = test::run(eval_cmd(base + arg));
+    EXPECT_EQ(r.exit_code, 2) << r.out.substr(0, 1000);
+    std::string option = arg.substr(0, arg.find(' '));
+    EXPECT_NE(r.out.find(option + ": expected a whole number of events from 0 to 1000000000"),
+              std::string::npos)
+        << r.out.substr(0, 1000);
+  }
+}
+
 }  // namespace
 }  // namespace rtml
