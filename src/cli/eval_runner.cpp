@@ -6,15 +6,17 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
 
+#include "bad_line_reporter.h"
+#include "featurizer.h"
+#include "progress_line.h"
+#include "row_batches.h"
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
 #include "rtml/core/params.h"
@@ -27,226 +29,6 @@ namespace rtml::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Prints the first few bad lines to stderr and counts the rest. Thread-safe.
-class BadLineReporter {
- public:
-  BadLineReporter(std::string source, size_t limit) : source_(std::move(source)), limit_(limit) {}
-  void report(uint64_t line, const std::string& reason) {
-    std::lock_guard lock(mu_);
-    if (++count_ <= limit_) {
-      std::fprintf(stderr, "rtml: %s:%llu: skipped: %s\n", source_.c_str(),
-                   static_cast<unsigned long long>(line), reason.c_str());
-    }
-  }
-  void summary() {
-    std::lock_guard lock(mu_);
-    if (count_ > limit_) {
-      std::fprintf(stderr, "rtml: %s: %llu more lines skipped\n", source_.c_str(),
-                   static_cast<unsigned long long>(count_ - limit_));
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::string source_;
-  size_t limit_;
-  uint64_t count_ = 0;
-};
-
-// Turns decoded rows into Features and a Target, interning names and classes in the
-// pipeline's schema and labels. Runs on the learning thread only.
-class Featurizer {
- public:
-  Featurizer(const EvalConfig& config, Pipeline& pipeline, bool binary)
-      : config_(config),
-        pipeline_(pipeline),
-        regression_(pipeline.task() == Task::kRegression),
-        binary_(binary) {}
-
-  void sync_columns(const std::vector<Column>& columns) {
-    for (size_t i = roles_.size(); i < columns.size(); ++i) {
-      const Column& c = columns[i];
-      Role r;
-      if (c.name == config_.target) {
-        r.kind = Role::kTarget;
-      } else if (config_.drop.count(c.name)) {
-        r.kind = Role::kDropped;
-      } else {
-        r.kind = Role::kFeature;
-        r.index = pipeline_.schema().intern(c.name);
-        pipeline_.input_types()[c.name] = c.type;
-        if (c.type == ColumnType::kCategorical && !pipeline_.encodes_categories()) {
-          throw Error("column '" + excerpt(c.name) +
-                      "' is categorical, and the pipeline has no step that encodes categories: "
-                      "add one_hot or feature_hasher, pass --numeric " +
-                      excerpt(c.name) + " if it holds numbers, or --drop it");
-        }
-      }
-      roles_.push_back(r);
-    }
-  }
-
-  // Returns false (with a reason) when the row has no usable target.
-  bool featurize(const Row& row, Features& x, Target& y, std::string& reason) {
-    x.clear();
-    bool has_target = false;
-    Schema& schema = pipeline_.schema();
-    for (size_t i = 0; i < row.values.size(); ++i) {
-      const Value& v = row.values[i];
-      const Role& r = roles_[i];
-      if (r.kind == Role::kFeature) {
-        if (v.kind == ValueKind::kNumber) {
-          x.add(r.index, v.number);
-        } else if (v.kind == ValueKind::kText) {
-          x.add_category(r.index, schema.intern_category(r.index, v.text));
-        }
-      } else if (r.kind == Role::kTarget) {
-        if (v.kind == ValueKind::kMissing) {
-          reason = "missing target '" + config_.target + "'";
-          return false;
-        }
-        if (regression_) {
-          if (v.kind != ValueKind::kNumber) {
-            reason = "target '" + config_.target + "' is not a number";
-            return false;
-          }
-          y = Target::of_value(v.number);
-        } else {
-          auto label = pipeline_.labels().intern(v.text, binary_);
-          if (!label) {
-            reason = "target '" + config_.target + "' has a third value '" + excerpt(v.text, 100) +
-                     "', but the model is a binary classifier";
-            return false;
-          }
-          y = Target::of_class(*label);
-        }
-        has_target = true;
-      }
-    }
-    if (config_.target.empty()) {
-      y = Target::of_class(0);  // a model that needs no label ignores it
-      return true;
-    }
-    if (!has_target) reason = "missing target '" + config_.target + "'";
-    return has_target;
-  }
-
- private:
-  struct Role {
-    enum Kind { kFeature, kTarget, kDropped } kind = kDropped;
-    uint32_t index = 0;
-  };
-  const EvalConfig& config_;
-  Pipeline& pipeline_;
-  bool regression_;
-  bool binary_;
-  std::vector<Role> roles_;
-};
-
-// A block of decoded rows handed from the decoding thread to the learning thread.
-struct Batch {
-  static constexpr size_t kRows = 2048;
-  struct Cell {
-    ValueKind kind;
-    double number;
-    uint32_t offset, length;  // text in arena
-  };
-  std::vector<Cell> cells;
-  std::vector<uint32_t> widths;
-  std::vector<uint64_t> lines;
-  std::string arena;
-  std::vector<Column> columns;  // set when the source's columns grew
-  bool has_columns = false;
-
-  void clear() {
-    cells.clear();
-    widths.clear();
-    lines.clear();
-    arena.clear();
-    has_columns = false;
-  }
-  void add(const Row& row) {
-    for (const Value& v : row.values) {
-      Cell c{v.kind, v.number, 0, 0};
-      if (v.kind == ValueKind::kText) {
-        c.offset = static_cast<uint32_t>(arena.size());
-        c.length = static_cast<uint32_t>(v.text.size());
-        arena.append(v.text);
-      }
-      cells.push_back(c);
-    }
-    widths.push_back(static_cast<uint32_t>(row.values.size()));
-    lines.push_back(row.line);
-  }
-};
-
-// A bounded hand-off of batches between one producer and one consumer.
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t n) : pool_(n) {
-    for (auto& b : pool_) free_.push_back(&b);
-  }
-  Batch* take_free() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !free_.empty() || stopped_; });
-    if (stopped_) return nullptr;
-    Batch* b = free_.front();
-    free_.pop_front();
-    return b;
-  }
-  void push_full(Batch* b) {
-    {
-      std::lock_guard lock(mu_);
-      full_.push_back(b);
-    }
-    cv_.notify_all();
-  }
-  // Returns nullptr at the end of the stream.
-  Batch* take_full() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !full_.empty() || done_; });
-    if (full_.empty()) return nullptr;
-    Batch* b = full_.front();
-    full_.pop_front();
-    return b;
-  }
-  void give_back(Batch* b) {
-    {
-      std::lock_guard lock(mu_);
-      free_.push_back(b);
-    }
-    cv_.notify_all();
-  }
-  void finish(std::exception_ptr error) {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-      error_ = error;
-    }
-    cv_.notify_all();
-  }
-  // The consumer gave up: unblock the producer.
-  void stop() {
-    {
-      std::lock_guard lock(mu_);
-      stopped_ = true;
-    }
-    cv_.notify_all();
-  }
-  std::exception_ptr error() {
-    std::lock_guard lock(mu_);
-    return error_;
-  }
-
- private:
-  std::vector<Batch> pool_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Batch*> free_, full_;
-  bool done_ = false, stopped_ = false;
-  std::exception_ptr error_;
-};
 
 DecodeOptions decode_options(const EvalConfig& config, Pipeline& pipeline,
                              BadLineReporter* reporter) {
@@ -324,36 +106,6 @@ bool setup_labels(const EvalConfig& config, Pipeline& pipeline) {
   }
   return binary;
 }
-
-// A live progress line on stderr: events, events/s and the main metric.
-class ProgressLine {
- public:
-  explicit ProgressLine(bool enabled) : enabled_(enabled), start_(Clock::now()), last_(start_) {}
-  void tick(const ProgressiveValidation& pv) {
-    if (!enabled_ || (pv.events() & 4095) != 0) return;
-    auto now = Clock::now();
-    if (now - last_ < std::chrono::milliseconds(250)) return;
-    last_ = now;
-    print(pv, now);
-  }
-  void done(const ProgressiveValidation& pv) {
-    if (!enabled_) return;
-    print(pv, Clock::now());
-    std::fputc('\n', stderr);
-  }
-
- private:
-  void print(const ProgressiveValidation& pv, Clock::time_point now) {
-    double s = std::chrono::duration<double>(now - start_).count();
-    auto [name, value] = pv.headline();
-    std::fprintf(stderr, "\r%12llu events  %10.0f events/s  %s %.4f   ",
-                 static_cast<unsigned long long>(pv.events()), s > 0 ? pv.events() / s : 0.0,
-                 name.c_str(), value);
-    std::fflush(stderr);
-  }
-  bool enabled_;
-  Clock::time_point start_, last_;
-};
 
 }  // namespace
 
