@@ -12,6 +12,7 @@
 #include "process_stats.h"
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
+#include "rtml/core/file_io.h"
 #include "rtml/learn/pipeline.h"
 
 namespace rtml::cli {
@@ -167,6 +168,7 @@ int run(EvalOptions& o) {
   if (o.model.empty() == o.load.empty()) {
     throw Error("give exactly one of --model EXPR and --load PATH");
   }
+  if (!o.save.empty()) check_writable(o.save);  // before the run, not after it
   Pipeline pipeline = o.load.empty() ? Pipeline(o.model) : Pipeline::load(o.load);
   if (o.config.target.empty() && pipeline.model().needs_target()) {
     throw Error("--target is required: " + std::string(pipeline.model().kind()) +

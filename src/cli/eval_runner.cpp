@@ -243,6 +243,13 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   progress.done(pv);
   reporter.summary();
+  if (pv.events() == 0) {
+    // Metrics of nothing read as 0.0, which looks like a result: say why there is none.
+    if (reporter.count() == 0) throw Error(config.data + ": no rows to evaluate");
+    auto [line, why] = reporter.first();
+    throw Error(config.data + ": no event evaluated: all " + std::to_string(reporter.count()) +
+                " rows were skipped; the first, line " + std::to_string(line) + ": " + why);
+  }
 
   result.events = pv.events();
   result.skipped += source->stats().skipped;

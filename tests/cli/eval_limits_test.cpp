@@ -98,5 +98,61 @@ TEST(EvalLimits, DelayAndWindowOutOfRangeSayTheRange) {
   }
 }
 
+// A run that evaluates nothing used to exit 0 with metrics of 0.0, which read like a
+// result. It is an error that says why.
+TEST(EvalLimits, EveryRowSkippedIsAnErrorThatSaysWhy) {
+  test::TempDir dir;
+  // A regression model on a text target.
+  auto text = dir.write("text.csv", "x,y\n1,a\n2,b\n3,c\n");
+  auto r = test::run(eval_cmd("--data " + text + " --target y --model linear_regression"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("no event evaluated: all 3 rows were skipped; the first, line 2: column "
+                       "'y': expected a number, got 'a'"),
+            std::string::npos)
+      << r.out;
+  // A model loaded for other data: classes 0 and 1, and this target says UP or DOWN.
+  ASSERT_EQ(test::run(eval_cmd("--data 'synth:sea?n=500' --target class --model gaussian_nb "
+                               "--save " +
+                               dir.file("sea.rtml")))
+                .exit_code,
+            0);
+  auto other = dir.write("other.csv", "x1,x2,x3,class\n1,2,3,UP\n4,5,6,DOWN\n");
+  r = test::run(eval_cmd("--data " + other + " --target class --load " + dir.file("sea.rtml")));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("no event evaluated: all 2 rows were skipped; the first, line 2: target "
+                       "'class' has a third value 'UP'"),
+            std::string::npos)
+      << r.out;
+  // Nothing at all.
+  r = test::run(
+      eval_cmd("--data " + dir.write("empty.csv", "x,y\n") + " --target y --model gaussian_nb"));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("empty.csv: no rows to evaluate"), std::string::npos) << r.out;
+}
+
+// --save to a path that cannot be written fails before the run (no prediction is written
+// to --output), not after a run whose model is then lost.
+TEST(EvalLimits, SaveToAPathThatCannotBeWrittenFailsBeforeTheRun) {
+  RTML_REQUIRE_DATA("elec2.csv.gz");
+  test::TempDir dir;
+  std::filesystem::create_directory(dir.file("folder"));
+  struct Case {
+    std::string save, words;
+  } cases[] = {{dir.file("missing/model.rtml"), "model.rtml: cannot create: No such file"},
+               {dir.file("folder"), "folder: cannot write: it is a folder"}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.save);
+    std::string out = dir.file("predictions.txt");
+    auto r = test::run(eval_cmd("--data " + test::data_dir() +
+                                "/elec2.csv.gz --target class --model gaussian_nb --output " + out +
+                                " --save " + c.save));
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_NE(r.out.find(c.words), std::string::npos) << r.out;
+    std::error_code ec;
+    EXPECT_FALSE(std::filesystem::exists(out)) << "the run went ahead";
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir.file("folder")));
+}
+
 }  // namespace
 }  // namespace rtml
