@@ -23,7 +23,9 @@
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
+#include "rtml/stream/lookahead_source.h"
 #include "rtml/stream/row_source.h"
+#include "target_classes.h"
 
 namespace rtml::cli {
 namespace {
@@ -47,76 +49,18 @@ DecodeOptions decode_options(const EvalConfig& config, Pipeline& pipeline,
   return o;
 }
 
-bool less_as_values(const std::string& a, const std::string& b) {
-  double x, y;
-  if (parse_number(a, x) && parse_number(b, y)) return x < y;
-  return a < b;
-}
-
-// Decides the classes of a binary target: --positive, or else the greater of the two
-// values seen in the first rows of the input (numerically when both are numbers).
-// Returns whether the target is binary.
-bool setup_labels(const EvalConfig& config, Pipeline& pipeline) {
-  bool binary_model = pipeline.task() == Task::kBinary;
-  Labels& labels = pipeline.labels();
-  if (labels.size() > 0) return binary_model || labels.size() == 2;  // loaded with the model
-  std::vector<std::string> seen;
-  if (config.data != "-") {
-    auto source = open_source(config.data, decode_options(config, pipeline, nullptr));
-    int target = -1;
-    Row row;
-    for (int n = 0; n < 10000 && seen.size() < 3 && source->next(row); ++n) {
-      const auto& cols = source->columns();
-      if (target < 0 || static_cast<size_t>(target) >= cols.size()) {
-        target = -1;
-        for (size_t i = 0; i < cols.size(); ++i) {
-          if (cols[i].name == config.target) target = static_cast<int>(i);
-        }
-      }
-      if (target < 0 || static_cast<size_t>(target) >= row.values.size()) continue;
-      const Value& v = row.values[target];
-      if (v.kind != ValueKind::kText) continue;
-      std::string s(v.text);
-      if (std::find(seen.begin(), seen.end(), s) == seen.end()) seen.push_back(s);
-    }
-  }
-  if (binary_model && seen.size() > 2) {
-    throw Error("target '" + config.target + "' has more than two values ('" +
-                excerpt(seen[0], 60) + "', '" + excerpt(seen[1], 60) + "', '" +
-                excerpt(seen[2], 60) + "', ...), but " + std::string(pipeline.model().kind()) +
-                " is a binary classifier: use softmax_regression or gaussian_nb");
-  }
-  bool binary = binary_model || seen.size() == 2;
-  if (config.positive) {
-    if (seen.size() == 2 && (seen[0] == *config.positive || seen[1] == *config.positive)) {
-      labels.set_binary(seen[0] == *config.positive ? seen[1] : seen[0], *config.positive);
-    } else if (seen.size() == 2) {
-      throw Error("--positive " + *config.positive + ": the target '" + config.target +
-                  "' has the values '" + excerpt(seen[0], 100) + "' and '" + excerpt(seen[1], 100) +
-                  "'");
-    } else {
-      labels.set_positive(*config.positive);
-    }
-  } else if (seen.size() == 2) {
-    if (less_as_values(seen[0], seen[1])) {
-      labels.set_binary(seen[0], seen[1]);
-    } else {
-      labels.set_binary(seen[1], seen[0]);
-    }
-  }
-  return binary;
-}
-
 }  // namespace
 
 EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   // Without a target (an anomaly detector) every event is scored and learned from; there
   // is nothing to score the scores against, so no metrics.
   const bool unlabeled = config.target.empty();
-  bool binary =
-      !unlabeled && pipeline.task() != Task::kRegression && setup_labels(config, pipeline);
   BadLineReporter reporter(config.data, config.max_bad_line_reports);
-  auto source = open_source(config.data, decode_options(config, pipeline, &reporter));
+  // The clock starts before the first byte is read: the rows read ahead to decide the
+  // classes are decoded once, and that is part of the run.
+  auto start = Clock::now();
+  auto source = std::make_unique<LookaheadSource>(
+      open_source(config.data, decode_options(config, pipeline, &reporter)));
   // A JSON Lines source learns its columns as it reads; the others know them now.
   const auto& columns = source->columns();
   if (!unlabeled && !columns.empty() &&
@@ -127,6 +71,8 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     throw Error(config.data + ": no column named '" + config.target +
                 "' (columns: " + excerpt(names) + ")");
   }
+  bool binary = !unlabeled && pipeline.task() != Task::kRegression &&
+                decide_classes(*source, config, pipeline);
   Featurizer featurizer(config, pipeline, pipeline.task() == Task::kBinary || binary);
   featurizer.sync_columns(columns);
 
@@ -174,7 +120,6 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     }
   };
 
-  auto start = Clock::now();
   if (config.threads <= 1) {
     Row row;
     size_t known = source->columns().size();
