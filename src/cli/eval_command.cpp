@@ -14,6 +14,7 @@
 #include "rtml/core/excerpt.h"
 #include "rtml/core/file_io.h"
 #include "rtml/learn/pipeline.h"
+#include "stop_signals.h"
 
 namespace rtml::cli {
 namespace {
@@ -104,6 +105,11 @@ int run_seeds(EvalOptions& o) {
   EvalResult last;
   double seconds = 0;
   std::string description;
+  // SIGINT or SIGTERM: the run under way stops and is left out (its figures cover part
+  // of the data); the summary covers the runs that finished.
+  StopSignals stop;
+  o.config.stop = &stop;
+  int stopped_by = 0;
   for (uint64_t seed : seeds) {
     steps.back().params["seed"] = std::to_string(seed);
     Pipeline pipeline(steps);
@@ -112,7 +118,14 @@ int run_seeds(EvalOptions& o) {
                   " learns from a label column");
     }
     if (description.empty()) description = pipeline.description();
-    last = run_eval(o.config, pipeline);
+    EvalResult result = run_eval(o.config, pipeline);
+    if (result.signal != 0) {
+      stopped_by = result.signal;
+      std::fprintf(stderr, "rtml: stopped by %s during the run of seed %llu, left out\n",
+                   StopSignals::name(stopped_by), static_cast<unsigned long long>(seed));
+      break;
+    }
+    last = std::move(result);
     seconds += last.seconds;
     for (const auto& [name, value] : last.metrics) values[name].push_back(value);
     nlohmann::ordered_json run;
@@ -132,6 +145,7 @@ int run_seeds(EvalOptions& o) {
     j["model"] = o.model;
     j["data"] = o.config.data;
     j["seeds"] = seeds;
+    if (stopped_by != 0) j["stopped_by"] = StopSignals::name(stopped_by);
     j["events"] = last.events;
     j["skipped"] = last.skipped;
     j["summary"] = summary;
@@ -139,12 +153,12 @@ int run_seeds(EvalOptions& o) {
     j["seconds"] = seconds;
     j["peak_rss_mb"] = rss;
     fmt::print("{}\n", j.dump());
-    return 0;
+    return stopped_by ? StopSignals::exit_code(stopped_by) : 0;
   }
   fmt::print("data      {}\n", o.config.data);
   fmt::print("model     {}\n", description);
   fmt::print("seeds     {}-{} ({} runs; the model line shows the first)\n", seeds.front(),
-             seeds.back(), seeds.size());
+             seeds.back(), runs.size());
   fmt::print("events    {}  (skipped {})\n", last.events, last.skipped);
   fmt::print("\n{:<10} {:>10} {:>10} {:>10}\n", "metric", "median", "min", "max");
   for (const auto& [name, s] : summary.items()) {
@@ -152,7 +166,7 @@ int run_seeds(EvalOptions& o) {
                s["min"].get<double>(), s["max"].get<double>());
   }
   fmt::print("\ntime      {:.3f} s for all runs, peak memory {:.1f} MiB\n", seconds, rss);
-  return 0;
+  return stopped_by ? StopSignals::exit_code(stopped_by) : 0;
 }
 
 int run(EvalOptions& o) {
@@ -174,14 +188,24 @@ int run(EvalOptions& o) {
     throw Error("--target is required: " + std::string(pipeline.model().kind()) +
                 " learns from a label column");
   }
+  // SIGINT or SIGTERM: reading stops, the events read are evaluated, and the summary
+  // (and --save) covers them; the exit status then says which signal it was (130, 143).
+  StopSignals stop;
+  c.stop = &stop;
   EvalResult r = run_eval(c, pipeline);
+  if (r.signal != 0) {
+    std::fprintf(stderr, "rtml: stopped by %s after %llu events\n", StopSignals::name(r.signal),
+                 static_cast<unsigned long long>(r.events));
+  }
   if (!o.save.empty()) pipeline.save(o.save);
+  const int status = r.signal ? StopSignals::exit_code(r.signal) : 0;
   double eps = r.seconds > 0 ? r.events / r.seconds : 0.0;
   double rss = peak_rss_mb();
   if (o.json) {
     nlohmann::ordered_json j;
     j["model"] = pipeline.description();
     j["data"] = c.data;
+    if (r.signal != 0) j["stopped_by"] = StopSignals::name(r.signal);
     j["events"] = r.events;
     j["skipped"] = r.skipped;
     j["metrics"] = r.metrics;
@@ -191,7 +215,7 @@ int run(EvalOptions& o) {
     j["events_per_second"] = eps;
     j["peak_rss_mb"] = rss;
     fmt::print("{}\n", j.dump());
-    return 0;
+    return status;
   }
   fmt::print("data      {}\n", c.data);
   fmt::print("model     {}\n", pipeline.description());
@@ -216,7 +240,8 @@ int run(EvalOptions& o) {
   fmt::print("\ntime      {:.3f} s  ({:.0f} events/s), peak memory {:.1f} MiB\n", r.seconds, eps,
              rss);
   if (!o.save.empty()) fmt::print("saved     {}\n", o.save);
-  return 0;
+  if (r.signal != 0) fmt::print("stopped   by {}\n", StopSignals::name(r.signal));
+  return status;
 }
 
 }  // namespace

@@ -23,8 +23,10 @@
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
+#include "rtml/stream/byte_source.h"
 #include "rtml/stream/lookahead_source.h"
 #include "rtml/stream/row_source.h"
+#include "stop_signals.h"
 #include "target_classes.h"
 
 namespace rtml::cli {
@@ -46,6 +48,7 @@ DecodeOptions decode_options(const EvalConfig& config, Pipeline& pipeline,
   if (reporter) {
     o.on_bad_line = [reporter](const BadLine& b) { reporter->report(b.line, b.reason); };
   }
+  if (config.stop) o.stop_fd = config.stop->fd();
   return o;
 }
 
@@ -56,11 +59,33 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   // is nothing to score the scores against, so no metrics.
   const bool unlabeled = config.target.empty();
   BadLineReporter reporter(config.data, config.max_bad_line_reports);
+  EvalResult result;
   // The clock starts before the first byte is read: the rows read ahead to decide the
   // classes are decoded once, and that is part of the run.
   auto start = Clock::now();
-  auto source = std::make_unique<LookaheadSource>(
-      open_source(config.data, decode_options(config, pipeline, &reporter)));
+  std::unique_ptr<LookaheadSource> source;
+  try {
+    source = std::make_unique<LookaheadSource>(
+        open_source(config.data, decode_options(config, pipeline, &reporter)));
+  } catch (const ReadStopped&) {
+    // Stopped before a header came: nothing was read, nothing is evaluated.
+    result.signal = config.stop->received();
+    return result;
+  }
+  // A row, or false at the end of the input or once a stop is requested (SIGINT or
+  // SIGTERM). A file, pipe or FIFO stops at its next read (ReadStopped): the rows already
+  // read, held ahead or in the decoder's buffer (at most about 1 MiB of input), are still
+  // evaluated, so nothing a writer got through is lost. A generator never reads, so it is
+  // asked between rows.
+  const bool generated = config.data.rfind("synth:", 0) == 0;
+  auto next_row = [&](Row& row) {
+    if (generated && config.stop && config.stop->received()) return false;
+    try {
+      return source->next(row);
+    } catch (const ReadStopped&) {
+      return false;
+    }
+  };
   // A JSON Lines source learns its columns as it reads; the others know them now.
   const auto& columns = source->columns();
   if (!unlabeled && !columns.empty() &&
@@ -78,7 +103,6 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
 
   ProgressiveValidation pv(pipeline, binary, config.delay, config.window);
   ProgressLine progress(config.progress);
-  EvalResult result;
   Features x;
   Target y;
   std::string reason;
@@ -123,7 +147,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   if (config.threads <= 1) {
     Row row;
     size_t known = source->columns().size();
-    while (source->next(row)) {
+    while (next_row(row)) {
       if (source->columns().size() != known) {
         featurizer.sync_columns(source->columns());
         known = source->columns().size();
@@ -141,7 +165,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
           Batch* b = queue.take_free();
           if (!b) return;
           b->clear();
-          while (b->widths.size() < Batch::kRows && (more = source->next(row))) {
+          while (b->widths.size() < Batch::kRows && (more = next_row(row))) {
             if (source->columns().size() != known) {
               // Rows before this one in the batch are narrower; the consumer handles that.
               b->columns = source->columns();
@@ -188,7 +212,8 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   progress.done(pv);
   reporter.summary();
-  if (pv.events() == 0) {
+  result.signal = config.stop ? config.stop->received() : 0;
+  if (pv.events() == 0 && result.signal == 0) {
     // Metrics of nothing read as 0.0, which looks like a result: say why there is none.
     if (reporter.count() == 0) throw Error(config.data + ": no rows to evaluate");
     auto [line, why] = reporter.first();

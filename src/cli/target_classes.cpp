@@ -6,6 +6,7 @@
 
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
+#include "rtml/stream/byte_source.h"
 
 namespace rtml::cli {
 namespace {
@@ -22,7 +23,12 @@ std::vector<std::string> values_ahead(LookaheadSource& source, const std::string
   size_t column = SIZE_MAX, known = 0;
   while (seen.size() < 3 && source.held_rows() < kClassLookaheadRows &&
          source.held_bytes() < kClassLookaheadBytes) {
-    const Row* row = source.read_ahead();
+    const Row* row;
+    try {
+      row = source.read_ahead();
+    } catch (const ReadStopped&) {
+      break;  // a stop was requested: decide from the rows already held
+    }
     if (row == nullptr) break;
     const auto& columns = source.columns();
     if (column == SIZE_MAX && columns.size() != known) {  // JSON Lines learns columns

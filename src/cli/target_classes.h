@@ -26,7 +26,8 @@ inline constexpr size_t kClassLookaheadBytes = size_t{64} << 20;
 //  - one or none: binary only for a binary classifier: config.positive is then the
 //    positive class, or else the first value seen is the negative one.
 // Classes loaded with a model are kept. Returns whether the target is binary (binary
-// metrics are kept). Throws what reading the source throws.
+// metrics are kept). A read stopped on request (ReadStopped) ends the look-ahead there;
+// other errors of the source propagate.
 bool decide_classes(LookaheadSource& source, const EvalConfig& config, Pipeline& pipeline);
 
 }  // namespace rtml::cli

@@ -182,15 +182,20 @@ void CsvDecoder::infer_types() {
   const char* b;
   const char* e;
   uint64_t line;
-  for (size_t seen = 0; seen < options_.infer_rows && next_record(b, e, line); ++seen) {
-    split(b, e);
-    if (fields_.size() != columns_.size()) continue;
-    for (size_t i = 0; i < fields_.size(); ++i) {
-      if (!numeric[i] || fields_[i].begin == fields_[i].end) continue;
-      double v;
-      std::string_view t(fields_[i].begin, fields_[i].end - fields_[i].begin);
-      if (!parse_number(t, v)) numeric[i] = 0;
+  try {
+    for (size_t seen = 0; seen < options_.infer_rows && next_record(b, e, line); ++seen) {
+      split(b, e);
+      if (fields_.size() != columns_.size()) continue;
+      for (size_t i = 0; i < fields_.size(); ++i) {
+        if (!numeric[i] || fields_[i].begin == fields_[i].end) continue;
+        double v;
+        std::string_view t(fields_[i].begin, fields_[i].end - fields_[i].begin);
+        if (!parse_number(t, v)) numeric[i] = 0;
+      }
     }
+  } catch (const ReadStopped&) {
+    // A live source stopped before infer_rows rows came: the types are those of the rows
+    // that did, and next() still returns those rows before it stops too.
   }
   start_ = keep_;
   keep_ = kNoKeep;
