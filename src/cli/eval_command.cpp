@@ -208,6 +208,7 @@ int run(EvalOptions& o) {
     if (r.signal != 0) j["stopped_by"] = StopSignals::name(r.signal);
     j["events"] = r.events;
     j["skipped"] = r.skipped;
+    j["dropped_categories"] = r.dropped_categories;
     j["metrics"] = r.metrics;
     if (!r.rolling.empty()) j["rolling_metrics"] = r.rolling;
     if (!c.drift.empty()) j["drifts"] = r.drifts;
@@ -221,6 +222,10 @@ int run(EvalOptions& o) {
   fmt::print("model     {}\n", pipeline.description());
   fmt::print("events    {}  (skipped {}, non-finite values read as missing {})\n", r.events,
              r.skipped, r.non_finite);
+  if (r.dropped_categories > 0) {
+    fmt::print("categories {} new ones left out: their column had {} already\n",
+               r.dropped_categories, r.category_limit);
+  }
   fmt::print("\n{:<10} {:>10}{}\n", "metric", "value",
              r.rolling.empty() ? "" : fmt::format("  {:>10}", "last " + std::to_string(c.window)));
   for (const auto& [name, value] : r.metrics) {

@@ -224,6 +224,8 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   result.events = pv.events();
   result.skipped += source->stats().skipped;
   result.non_finite = source->stats().non_finite;
+  result.dropped_categories = pipeline.dropped_categories();
+  result.category_limit = pipeline.category_limit();
   if (!unlabeled) {
     result.metrics = pv.metrics();
     result.rolling = pv.rolling_metrics();

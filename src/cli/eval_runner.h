@@ -44,6 +44,8 @@ struct EvalResult {
   uint64_t events = 0;
   uint64_t skipped = 0;  // bad lines plus rows without a usable target
   uint64_t non_finite = 0;
+  uint64_t dropped_categories = 0;  // new categories past their column's limit, left out
+  size_t category_limit = 0;        // that limit (Pipeline::category_limit())
   std::map<std::string, double> metrics;
   std::map<std::string, double> rolling;
   double seconds = 0;

@@ -14,8 +14,10 @@
 
 namespace rtml::cli {
 
-// Turns decoded rows into Features and a Target, interning names and classes in the
-// pipeline's schema and labels. Runs on the learning thread only.
+// Turns decoded rows into Features and a Target: column names and classes interned in
+// the pipeline's schema and labels, categories as the pipeline reads them
+// (Pipeline::add_category: hashed from their bytes, or interned up to a limit). Runs on
+// the learning thread only.
 class Featurizer {
  public:
   Featurizer(const EvalConfig& config, Pipeline& pipeline, bool binary)
@@ -51,7 +53,6 @@ class Featurizer {
   bool featurize(const Row& row, Features& x, Target& y, std::string& reason) {
     x.clear();
     bool has_target = false;
-    Schema& schema = pipeline_.schema();
     for (size_t i = 0; i < row.values.size(); ++i) {
       const Value& v = row.values[i];
       const Role& r = roles_[i];
@@ -59,7 +60,7 @@ class Featurizer {
         if (v.kind == ValueKind::kNumber) {
           x.add(r.index, v.number);
         } else if (v.kind == ValueKind::kText) {
-          x.add_category(r.index, schema.intern_category(r.index, v.text));
+          pipeline_.add_category(x, r.index, v.text);
         }
       } else if (r.kind == Role::kTarget) {
         if (v.kind == ValueKind::kMissing) {

@@ -154,5 +154,37 @@ TEST(EvalLimits, SaveToAPathThatCannotBeWrittenFailsBeforeTheRun) {
   EXPECT_TRUE(std::filesystem::is_empty(dir.file("folder")));
 }
 
+// A column of ids that never repeat, 1.2 million of them. Every category used to be kept
+// as text before it was hashed or encoded: feature_hasher(bits=18) grew 45 MB/s, one_hot
+// for ever, and a Hoeffding tree with max_size=100 reached 270 MB. Now a hashed space
+// costs its 2^bits, and one_hot and the trees keep at most 100,000 categories a column.
+TEST(EvalLimits, NeverRepeatingIdsKeepMemoryBounded) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "peak memory means nothing under AddressSanitizer";
+#endif
+  test::TempDir dir;
+  std::string csv = "x,id,y\n";
+  csv.reserve(size_t{30} << 20);
+  for (uint64_t i = 0; i < 1200000; ++i) {
+    uint64_t h = (i * 0x9E3779B97F4A7C15ull) >> 40;
+    csv += std::to_string(h % 100) + ",u" + std::to_string(i * 7919 + 13) + "," +
+           (h % 100 + (h >> 7) % 30 > 60 ? "1" : "0") + "\n";
+  }
+  auto path = dir.write("ids.csv", csv);
+  csv = std::string();
+  for (std::string model : {"feature_hasher(bits=18) | logistic_regression",
+                            "one_hot | logistic_regression", "hoeffding_tree(max_size=100)"}) {
+    SCOPED_TRACE(model);
+    auto r = test::run(
+        eval_cmd("--json --data " + path + " --target y --categorical id --model '" + model + "'"));
+    ASSERT_EQ(r.exit_code, 0) << r.out.substr(0, 1000);
+    json j = last_json(r);
+    EXPECT_EQ(j["events"], 1200000);
+    EXPECT_LT(j["peak_rss_mb"].get<double>(), 64.0) << test::last_line(r.out);
+    // Hashed: nothing left out; the others keep the first 100,000 ids.
+    EXPECT_EQ(j["dropped_categories"], model[0] == 'f' ? 0 : 1100000) << test::last_line(r.out);
+  }
+}
+
 }  // namespace
 }  // namespace rtml
