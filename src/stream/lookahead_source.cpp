@@ -12,8 +12,7 @@ LookaheadSource::LookaheadSource(std::unique_ptr<RowSource> inner)
 const Row* LookaheadSource::read_ahead() {
   if (started_) throw Error(name_ + ": read_ahead() after next()");
   if (ended_) return nullptr;
-  bool got = inner_->next(scratch_);
-  stats_ = inner_->stats();
+  bool got = pull(scratch_);
   if (!got) {
     ended_ = true;
     return nullptr;
@@ -62,10 +61,22 @@ bool LookaheadSource::next(Row& row) {
     replayed_ = next_cell_ = 0;
   }
   if (ended_) return false;
-  bool got = inner_->next(row);
-  stats_ = inner_->stats();
+  bool got = pull(row);
   if (!got) ended_ = true;
   return got;
+}
+
+bool LookaheadSource::pull(Row& row) {
+  // The wrapped source counts its bad lines; ours are its counts, kept in step even
+  // when it throws (a stopped read), since the caller reads them after.
+  try {
+    bool got = inner_->next(row);
+    stats_ = inner_->stats();
+    return got;
+  } catch (...) {
+    stats_ = inner_->stats();
+    throw;
+  }
 }
 
 }  // namespace rtml

@@ -41,6 +41,9 @@ class LookaheadSource final : public RowSource {
     double number;
     uint32_t offset, length;  // text in arena_
   };
+  // inner_->next(row), with stats_ kept equal to inner_'s.
+  bool pull(Row& row);
+
   std::unique_ptr<RowSource> inner_;
   Row scratch_;  // the row read_ahead() returns
   std::vector<Cell> cells_;
