@@ -60,6 +60,21 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   const bool unlabeled = config.target.empty();
   BadLineReporter reporter(config.data, config.max_bad_line_reports);
   EvalResult result;
+  // What can fail without reading the input fails first.
+  std::unique_ptr<FILE, int (*)(FILE*)> output(nullptr, &std::fclose);
+  if (!config.output.empty()) {
+    output.reset(std::fopen(config.output.c_str(), "w"));
+    if (!output) throw Error(config.output + ": cannot create: " + std::strerror(errno));
+  }
+  std::unique_ptr<DriftDetector> drift;
+  if (!config.drift.empty()) {
+    auto steps = parse_expression(config.drift);
+    if (steps.size() != 1) throw Error("--drift takes one detector, e.g. adwin(delta=0.002)");
+    ParamSet params(steps[0].name, steps[0].params);
+    drift = DriftDetector::make(steps[0].name, params);
+  }
+  const bool regression = pipeline.task() == Task::kRegression;
+
   // The clock starts before the first byte is read: the rows read ahead to decide the
   // classes are decoded once, and that is part of the run.
   auto start = Clock::now();
@@ -96,29 +111,17 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     throw Error(config.data + ": no column named '" + config.target +
                 "' (columns: " + excerpt(names) + ")");
   }
-  bool binary = !unlabeled && pipeline.task() != Task::kRegression &&
-                decide_classes(*source, config, pipeline);
-  Featurizer featurizer(config, pipeline, pipeline.task() == Task::kBinary || binary);
-  featurizer.sync_columns(columns);
+  Featurizer featurizer(config, pipeline);
+  featurizer.sync_columns(columns);  // a column nothing can read fails before reading ahead
+  bool binary = !unlabeled && !regression && decide_classes(*source, config, pipeline);
+  featurizer.set_binary(pipeline.task() == Task::kBinary || binary);
+  featurizer.sync_columns(source->columns());  // and those met reading ahead
 
   ProgressiveValidation pv(pipeline, binary, config.delay, config.window);
   ProgressLine progress(config.progress);
   Features x;
   Target y;
   std::string reason;
-  std::unique_ptr<FILE, int (*)(FILE*)> output(nullptr, &std::fclose);
-  if (!config.output.empty()) {
-    output.reset(std::fopen(config.output.c_str(), "w"));
-    if (!output) throw Error(config.output + ": cannot create: " + std::strerror(errno));
-  }
-  bool regression = pipeline.task() == Task::kRegression;
-  std::unique_ptr<DriftDetector> drift;
-  if (!config.drift.empty()) {
-    auto steps = parse_expression(config.drift);
-    if (steps.size() != 1) throw Error("--drift takes one detector, e.g. adwin(delta=0.002)");
-    ParamSet params(steps[0].name, steps[0].params);
-    drift = DriftDetector::make(steps[0].name, params);
-  }
   auto consume = [&](const Row& row) {
     if (!featurizer.featurize(row, x, y, reason)) {
       ++result.skipped;

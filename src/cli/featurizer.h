@@ -20,12 +20,15 @@ namespace rtml::cli {
 // the learning thread only.
 class Featurizer {
  public:
-  Featurizer(const EvalConfig& config, Pipeline& pipeline, bool binary)
-      : config_(config),
-        pipeline_(pipeline),
-        regression_(pipeline.task() == Task::kRegression),
-        binary_(binary) {}
+  Featurizer(const EvalConfig& config, Pipeline& pipeline)
+      : config_(config), pipeline_(pipeline), regression_(pipeline.task() == Task::kRegression) {}
 
+  // Whether a classification target has two classes, no third value allowed (once the
+  // classes are decided: target_classes.h).
+  void set_binary(bool binary) { binary_ = binary; }
+
+  // Takes the columns past those it knows: their roles, and their names in the schema.
+  // Throws Error for a categorical column that nothing in the pipeline reads.
   void sync_columns(const std::vector<Column>& columns) {
     for (size_t i = roles_.size(); i < columns.size(); ++i) {
       const Column& c = columns[i];
@@ -49,7 +52,8 @@ class Featurizer {
     }
   }
 
-  // Returns false (with a reason) when the row has no usable target.
+  // Writes row's features to x and its target to y. Returns false (with a reason) when
+  // the row has no usable target.
   bool featurize(const Row& row, Features& x, Target& y, std::string& reason) {
     x.clear();
     bool has_target = false;
@@ -101,7 +105,7 @@ class Featurizer {
   const EvalConfig& config_;
   Pipeline& pipeline_;
   bool regression_;
-  bool binary_;
+  bool binary_ = false;
   std::vector<Role> roles_;
 };
 
