@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
 #include "rtml/core/params.h"
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/registry.h"
@@ -53,7 +54,7 @@ int run(const DriftOptions& o) {
       double x;
       if (!parse_number(line, x)) {
         std::fprintf(stderr, "rtml: <stdin>:%llu: skipped: expected a number, got '%s'\n",
-                     static_cast<unsigned long long>(line_no), line.c_str());
+                     static_cast<unsigned long long>(line_no), excerpt(line, 40).c_str());
         continue;
       }
       feed(x);

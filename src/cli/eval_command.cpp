@@ -11,7 +11,10 @@
 #include "eval_runner.h"
 #include "process_stats.h"
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
+#include "rtml/core/file_io.h"
 #include "rtml/learn/pipeline.h"
+#include "stop_signals.h"
 
 namespace rtml::cli {
 namespace {
@@ -26,8 +29,24 @@ std::set<std::string> split_list(const std::string& s) {
   return out;
 }
 
+// --delay and --window count events. Memory follows what is held, not the value, but
+// a value past this is a typo or an overflow (a negative number read as unsigned).
+constexpr uint64_t kMaxEventCount = 1000000000;
+
+// Reads an event count given to `option`; throws Error stating the range otherwise.
+size_t parse_event_count(const std::string& option, const std::string& text) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || n > kMaxEventCount) {
+    throw Error(option + ": expected a whole number of events from 0 to " +
+                std::to_string(kMaxEventCount) + ", got '" + excerpt(text, 40) + "'");
+  }
+  return static_cast<size_t>(n);
+}
+
 struct EvalOptions {
   EvalConfig config;
+  std::string delay = "0", window = "0";
   std::string model;
   std::string drop, categorical, numeric, positive;
   std::string save, load;
@@ -86,6 +105,11 @@ int run_seeds(EvalOptions& o) {
   EvalResult last;
   double seconds = 0;
   std::string description;
+  // SIGINT or SIGTERM: the run under way stops and is left out (its figures cover part
+  // of the data); the summary covers the runs that finished.
+  StopSignals stop;
+  o.config.stop = &stop;
+  int stopped_by = 0;
   for (uint64_t seed : seeds) {
     steps.back().params["seed"] = std::to_string(seed);
     Pipeline pipeline(steps);
@@ -94,7 +118,14 @@ int run_seeds(EvalOptions& o) {
                   " learns from a label column");
     }
     if (description.empty()) description = pipeline.description();
-    last = run_eval(o.config, pipeline);
+    EvalResult result = run_eval(o.config, pipeline);
+    if (result.signal != 0) {
+      stopped_by = result.signal;
+      std::fprintf(stderr, "rtml: stopped by %s during the run of seed %llu, left out\n",
+                   StopSignals::name(stopped_by), static_cast<unsigned long long>(seed));
+      break;
+    }
+    last = std::move(result);
     seconds += last.seconds;
     for (const auto& [name, value] : last.metrics) values[name].push_back(value);
     nlohmann::ordered_json run;
@@ -114,6 +145,7 @@ int run_seeds(EvalOptions& o) {
     j["model"] = o.model;
     j["data"] = o.config.data;
     j["seeds"] = seeds;
+    if (stopped_by != 0) j["stopped_by"] = StopSignals::name(stopped_by);
     j["events"] = last.events;
     j["skipped"] = last.skipped;
     j["summary"] = summary;
@@ -121,12 +153,12 @@ int run_seeds(EvalOptions& o) {
     j["seconds"] = seconds;
     j["peak_rss_mb"] = rss;
     fmt::print("{}\n", j.dump());
-    return 0;
+    return stopped_by ? StopSignals::exit_code(stopped_by) : 0;
   }
   fmt::print("data      {}\n", o.config.data);
   fmt::print("model     {}\n", description);
   fmt::print("seeds     {}-{} ({} runs; the model line shows the first)\n", seeds.front(),
-             seeds.back(), seeds.size());
+             seeds.back(), runs.size());
   fmt::print("events    {}  (skipped {})\n", last.events, last.skipped);
   fmt::print("\n{:<10} {:>10} {:>10} {:>10}\n", "metric", "median", "min", "max");
   for (const auto& [name, s] : summary.items()) {
@@ -134,7 +166,7 @@ int run_seeds(EvalOptions& o) {
                s["min"].get<double>(), s["max"].get<double>());
   }
   fmt::print("\ntime      {:.3f} s for all runs, peak memory {:.1f} MiB\n", seconds, rss);
-  return 0;
+  return stopped_by ? StopSignals::exit_code(stopped_by) : 0;
 }
 
 int run(EvalOptions& o) {
@@ -142,27 +174,41 @@ int run(EvalOptions& o) {
   c.drop = split_list(o.drop);
   c.categorical = split_list(o.categorical);
   c.numeric = split_list(o.numeric);
+  c.delay = parse_event_count("--delay", o.delay);
+  c.window = parse_event_count("--window", o.window);
   if (!o.positive.empty()) c.positive = o.positive;
   c.progress = !o.quiet && stderr_is_terminal();
   if (!o.seeds.empty()) return run_seeds(o);
   if (o.model.empty() == o.load.empty()) {
     throw Error("give exactly one of --model EXPR and --load PATH");
   }
+  if (!o.save.empty()) check_writable(o.save);  // before the run, not after it
   Pipeline pipeline = o.load.empty() ? Pipeline(o.model) : Pipeline::load(o.load);
   if (o.config.target.empty() && pipeline.model().needs_target()) {
     throw Error("--target is required: " + std::string(pipeline.model().kind()) +
                 " learns from a label column");
   }
+  // SIGINT or SIGTERM: reading stops, the events read are evaluated, and the summary
+  // (and --save) covers them; the exit status then says which signal it was (130, 143).
+  StopSignals stop;
+  c.stop = &stop;
   EvalResult r = run_eval(c, pipeline);
+  if (r.signal != 0) {
+    std::fprintf(stderr, "rtml: stopped by %s after %llu events\n", StopSignals::name(r.signal),
+                 static_cast<unsigned long long>(r.events));
+  }
   if (!o.save.empty()) pipeline.save(o.save);
+  const int status = r.signal ? StopSignals::exit_code(r.signal) : 0;
   double eps = r.seconds > 0 ? r.events / r.seconds : 0.0;
   double rss = peak_rss_mb();
   if (o.json) {
     nlohmann::ordered_json j;
     j["model"] = pipeline.description();
     j["data"] = c.data;
+    if (r.signal != 0) j["stopped_by"] = StopSignals::name(r.signal);
     j["events"] = r.events;
     j["skipped"] = r.skipped;
+    j["dropped_categories"] = r.dropped_categories;
     j["metrics"] = r.metrics;
     if (!r.rolling.empty()) j["rolling_metrics"] = r.rolling;
     if (!c.drift.empty()) j["drifts"] = r.drifts;
@@ -170,12 +216,16 @@ int run(EvalOptions& o) {
     j["events_per_second"] = eps;
     j["peak_rss_mb"] = rss;
     fmt::print("{}\n", j.dump());
-    return 0;
+    return status;
   }
   fmt::print("data      {}\n", c.data);
   fmt::print("model     {}\n", pipeline.description());
   fmt::print("events    {}  (skipped {}, non-finite values read as missing {})\n", r.events,
              r.skipped, r.non_finite);
+  if (r.dropped_categories > 0) {
+    fmt::print("categories {} new ones left out: their column had {} already\n",
+               r.dropped_categories, r.category_limit);
+  }
   fmt::print("\n{:<10} {:>10}{}\n", "metric", "value",
              r.rolling.empty() ? "" : fmt::format("  {:>10}", "last " + std::to_string(c.window)));
   for (const auto& [name, value] : r.metrics) {
@@ -195,7 +245,8 @@ int run(EvalOptions& o) {
   fmt::print("\ntime      {:.3f} s  ({:.0f} events/s), peak memory {:.1f} MiB\n", r.seconds, eps,
              rss);
   if (!o.save.empty()) fmt::print("saved     {}\n", o.save);
-  return 0;
+  if (r.signal != 0) fmt::print("stopped   by {}\n", StopSignals::name(r.signal));
+  return status;
 }
 
 }  // namespace
@@ -217,10 +268,12 @@ std::function<int()> add_eval_command(CLI::App& app) {
   cmd->add_option("--categorical", o->categorical,
                   "Columns to read as categories, comma-separated");
   cmd->add_option("--numeric", o->numeric, "Columns to read as numbers, comma-separated");
-  cmd->add_option("--delay", o->config.delay, "Labels arrive N events after their event");
+  cmd->add_option("--delay", o->delay,
+                  "Labels arrive N events after their event (0 to 1000000000)");
   cmd->add_option("--positive", o->positive,
                   "The positive class of a binary target (default: the greater value)");
-  cmd->add_option("--window", o->config.window, "Also report metrics over the last N events");
+  cmd->add_option("--window", o->window,
+                  "Also report metrics over the last N events (0 to 1000000000)");
   cmd->add_option("--output", o->config.output,
                   "Write each event's prediction to this file, one line per event");
   cmd->add_option("--drift", o->config.drift,

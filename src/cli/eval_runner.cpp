@@ -6,246 +6,33 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <thread>
 
+#include "bad_line_reporter.h"
+#include "featurizer.h"
+#include "progress_line.h"
+#include "row_batches.h"
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
 #include "rtml/core/params.h"
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
+#include "rtml/stream/byte_source.h"
+#include "rtml/stream/lookahead_source.h"
 #include "rtml/stream/row_source.h"
+#include "stop_signals.h"
+#include "target_classes.h"
 
 namespace rtml::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// Prints the first few bad lines to stderr and counts the rest. Thread-safe.
-class BadLineReporter {
- public:
-  BadLineReporter(std::string source, size_t limit) : source_(std::move(source)), limit_(limit) {}
-  void report(uint64_t line, const std::string& reason) {
-    std::lock_guard lock(mu_);
-    if (++count_ <= limit_) {
-      std::fprintf(stderr, "rtml: %s:%llu: skipped: %s\n", source_.c_str(),
-                   static_cast<unsigned long long>(line), reason.c_str());
-    }
-  }
-  void summary() {
-    std::lock_guard lock(mu_);
-    if (count_ > limit_) {
-      std::fprintf(stderr, "rtml: %s: %llu more lines skipped\n", source_.c_str(),
-                   static_cast<unsigned long long>(count_ - limit_));
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::string source_;
-  size_t limit_;
-  uint64_t count_ = 0;
-};
-
-// Turns decoded rows into Features and a Target, interning names and classes in the
-// pipeline's schema and labels. Runs on the learning thread only.
-class Featurizer {
- public:
-  Featurizer(const EvalConfig& config, Pipeline& pipeline, bool binary)
-      : config_(config),
-        pipeline_(pipeline),
-        regression_(pipeline.task() == Task::kRegression),
-        binary_(binary) {}
-
-  void sync_columns(const std::vector<Column>& columns) {
-    for (size_t i = roles_.size(); i < columns.size(); ++i) {
-      const Column& c = columns[i];
-      Role r;
-      if (c.name == config_.target) {
-        r.kind = Role::kTarget;
-      } else if (config_.drop.count(c.name)) {
-        r.kind = Role::kDropped;
-      } else {
-        r.kind = Role::kFeature;
-        r.index = pipeline_.schema().intern(c.name);
-        pipeline_.input_types()[c.name] = c.type;
-        if (c.type == ColumnType::kCategorical && !pipeline_.encodes_categories()) {
-          throw Error("column '" + c.name +
-                      "' is categorical, and the pipeline has no step that encodes categories: "
-                      "add one_hot or feature_hasher, pass --numeric " +
-                      c.name + " if it holds numbers, or --drop it");
-        }
-      }
-      roles_.push_back(r);
-    }
-  }
-
-  // Returns false (with a reason) when the row has no usable target.
-  bool featurize(const Row& row, Features& x, Target& y, std::string& reason) {
-    x.clear();
-    bool has_target = false;
-    Schema& schema = pipeline_.schema();
-    for (size_t i = 0; i < row.values.size(); ++i) {
-      const Value& v = row.values[i];
-      const Role& r = roles_[i];
-      if (r.kind == Role::kFeature) {
-        if (v.kind == ValueKind::kNumber) {
-          x.add(r.index, v.number);
-        } else if (v.kind == ValueKind::kText) {
-          x.add_category(r.index, schema.intern_category(r.index, v.text));
-        }
-      } else if (r.kind == Role::kTarget) {
-        if (v.kind == ValueKind::kMissing) {
-          reason = "missing target '" + config_.target + "'";
-          return false;
-        }
-        if (regression_) {
-          if (v.kind != ValueKind::kNumber) {
-            reason = "target '" + config_.target + "' is not a number";
-            return false;
-          }
-          y = Target::of_value(v.number);
-        } else {
-          auto label = pipeline_.labels().intern(v.text, binary_);
-          if (!label) {
-            reason = "target '" + config_.target + "' has a third value '" + std::string(v.text) +
-                     "', but the model is a binary classifier";
-            return false;
-          }
-          y = Target::of_class(*label);
-        }
-        has_target = true;
-      }
-    }
-    if (config_.target.empty()) {
-      y = Target::of_class(0);  // a model that needs no label ignores it
-      return true;
-    }
-    if (!has_target) reason = "missing target '" + config_.target + "'";
-    return has_target;
-  }
-
- private:
-  struct Role {
-    enum Kind { kFeature, kTarget, kDropped } kind = kDropped;
-    uint32_t index = 0;
-  };
-  const EvalConfig& config_;
-  Pipeline& pipeline_;
-  bool regression_;
-  bool binary_;
-  std::vector<Role> roles_;
-};
-
-// A block of decoded rows handed from the decoding thread to the learning thread.
-struct Batch {
-  static constexpr size_t kRows = 2048;
-  struct Cell {
-    ValueKind kind;
-    double number;
-    uint32_t offset, length;  // text in arena
-  };
-  std::vector<Cell> cells;
-  std::vector<uint32_t> widths;
-  std::vector<uint64_t> lines;
-  std::string arena;
-  std::vector<Column> columns;  // set when the source's columns grew
-  bool has_columns = false;
-
-  void clear() {
-    cells.clear();
-    widths.clear();
-    lines.clear();
-    arena.clear();
-    has_columns = false;
-  }
-  void add(const Row& row) {
-    for (const Value& v : row.values) {
-      Cell c{v.kind, v.number, 0, 0};
-      if (v.kind == ValueKind::kText) {
-        c.offset = static_cast<uint32_t>(arena.size());
-        c.length = static_cast<uint32_t>(v.text.size());
-        arena.append(v.text);
-      }
-      cells.push_back(c);
-    }
-    widths.push_back(static_cast<uint32_t>(row.values.size()));
-    lines.push_back(row.line);
-  }
-};
-
-// A bounded hand-off of batches between one producer and one consumer.
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t n) : pool_(n) {
-    for (auto& b : pool_) free_.push_back(&b);
-  }
-  Batch* take_free() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !free_.empty() || stopped_; });
-    if (stopped_) return nullptr;
-    Batch* b = free_.front();
-    free_.pop_front();
-    return b;
-  }
-  void push_full(Batch* b) {
-    {
-      std::lock_guard lock(mu_);
-      full_.push_back(b);
-    }
-    cv_.notify_all();
-  }
-  // Returns nullptr at the end of the stream.
-  Batch* take_full() {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !full_.empty() || done_; });
-    if (full_.empty()) return nullptr;
-    Batch* b = full_.front();
-    full_.pop_front();
-    return b;
-  }
-  void give_back(Batch* b) {
-    {
-      std::lock_guard lock(mu_);
-      free_.push_back(b);
-    }
-    cv_.notify_all();
-  }
-  void finish(std::exception_ptr error) {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-      error_ = error;
-    }
-    cv_.notify_all();
-  }
-  // The consumer gave up: unblock the producer.
-  void stop() {
-    {
-      std::lock_guard lock(mu_);
-      stopped_ = true;
-    }
-    cv_.notify_all();
-  }
-  std::exception_ptr error() {
-    std::lock_guard lock(mu_);
-    return error_;
-  }
-
- private:
-  std::vector<Batch> pool_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Batch*> free_, full_;
-  bool done_ = false, stopped_ = false;
-  std::exception_ptr error_;
-};
 
 DecodeOptions decode_options(const EvalConfig& config, Pipeline& pipeline,
                              BadLineReporter* reporter) {
@@ -261,97 +48,9 @@ DecodeOptions decode_options(const EvalConfig& config, Pipeline& pipeline,
   if (reporter) {
     o.on_bad_line = [reporter](const BadLine& b) { reporter->report(b.line, b.reason); };
   }
+  if (config.stop) o.stop_fd = config.stop->fd();
   return o;
 }
-
-bool less_as_values(const std::string& a, const std::string& b) {
-  double x, y;
-  if (parse_number(a, x) && parse_number(b, y)) return x < y;
-  return a < b;
-}
-
-// Decides the classes of a binary target: --positive, or else the greater of the two
-// values seen in the first rows of the input (numerically when both are numbers).
-// Returns whether the target is binary.
-bool setup_labels(const EvalConfig& config, Pipeline& pipeline) {
-  bool binary_model = pipeline.task() == Task::kBinary;
-  Labels& labels = pipeline.labels();
-  if (labels.size() > 0) return binary_model || labels.size() == 2;  // loaded with the model
-  std::vector<std::string> seen;
-  if (config.data != "-") {
-    auto source = open_source(config.data, decode_options(config, pipeline, nullptr));
-    int target = -1;
-    Row row;
-    for (int n = 0; n < 10000 && seen.size() < 3 && source->next(row); ++n) {
-      const auto& cols = source->columns();
-      if (target < 0 || static_cast<size_t>(target) >= cols.size()) {
-        target = -1;
-        for (size_t i = 0; i < cols.size(); ++i) {
-          if (cols[i].name == config.target) target = static_cast<int>(i);
-        }
-      }
-      if (target < 0 || static_cast<size_t>(target) >= row.values.size()) continue;
-      const Value& v = row.values[target];
-      if (v.kind != ValueKind::kText) continue;
-      std::string s(v.text);
-      if (std::find(seen.begin(), seen.end(), s) == seen.end()) seen.push_back(s);
-    }
-  }
-  if (binary_model && seen.size() > 2) {
-    throw Error("target '" + config.target + "' has more than two values ('" + seen[0] + "', '" +
-                seen[1] + "', '" + seen[2] + "', ...), but " +
-                std::string(pipeline.model().kind()) +
-                " is a binary classifier: use softmax_regression or gaussian_nb");
-  }
-  bool binary = binary_model || seen.size() == 2;
-  if (config.positive) {
-    if (seen.size() == 2 && (seen[0] == *config.positive || seen[1] == *config.positive)) {
-      labels.set_binary(seen[0] == *config.positive ? seen[1] : seen[0], *config.positive);
-    } else if (seen.size() == 2) {
-      throw Error("--positive " + *config.positive + ": the target '" + config.target +
-                  "' has the values '" + seen[0] + "' and '" + seen[1] + "'");
-    } else {
-      labels.set_positive(*config.positive);
-    }
-  } else if (seen.size() == 2) {
-    if (less_as_values(seen[0], seen[1])) {
-      labels.set_binary(seen[0], seen[1]);
-    } else {
-      labels.set_binary(seen[1], seen[0]);
-    }
-  }
-  return binary;
-}
-
-// A live progress line on stderr: events, events/s and the main metric.
-class ProgressLine {
- public:
-  explicit ProgressLine(bool enabled) : enabled_(enabled), start_(Clock::now()), last_(start_) {}
-  void tick(const ProgressiveValidation& pv) {
-    if (!enabled_ || (pv.events() & 4095) != 0) return;
-    auto now = Clock::now();
-    if (now - last_ < std::chrono::milliseconds(250)) return;
-    last_ = now;
-    print(pv, now);
-  }
-  void done(const ProgressiveValidation& pv) {
-    if (!enabled_) return;
-    print(pv, Clock::now());
-    std::fputc('\n', stderr);
-  }
-
- private:
-  void print(const ProgressiveValidation& pv, Clock::time_point now) {
-    double s = std::chrono::duration<double>(now - start_).count();
-    auto [name, value] = pv.headline();
-    std::fprintf(stderr, "\r%12llu events  %10.0f events/s  %s %.4f   ",
-                 static_cast<unsigned long long>(pv.events()), s > 0 ? pv.events() / s : 0.0,
-                 name.c_str(), value);
-    std::fflush(stderr);
-  }
-  bool enabled_;
-  Clock::time_point start_, last_;
-};
 
 }  // namespace
 
@@ -359,34 +58,14 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   // Without a target (an anomaly detector) every event is scored and learned from; there
   // is nothing to score the scores against, so no metrics.
   const bool unlabeled = config.target.empty();
-  bool binary =
-      !unlabeled && pipeline.task() != Task::kRegression && setup_labels(config, pipeline);
   BadLineReporter reporter(config.data, config.max_bad_line_reports);
-  auto source = open_source(config.data, decode_options(config, pipeline, &reporter));
-  // A JSON Lines source learns its columns as it reads; the others know them now.
-  const auto& columns = source->columns();
-  if (!unlabeled && !columns.empty() &&
-      std::none_of(columns.begin(), columns.end(),
-                   [&](const Column& c) { return c.name == config.target; })) {
-    std::string names;
-    for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c.name;
-    throw Error(config.data + ": no column named '" + config.target + "' (columns: " + names + ")");
-  }
-  Featurizer featurizer(config, pipeline, pipeline.task() == Task::kBinary || binary);
-  featurizer.sync_columns(columns);
-
-  ProgressiveValidation pv(pipeline, binary, config.delay, config.window);
-  ProgressLine progress(config.progress);
   EvalResult result;
-  Features x;
-  Target y;
-  std::string reason;
+  // What can fail without reading the input fails first.
   std::unique_ptr<FILE, int (*)(FILE*)> output(nullptr, &std::fclose);
   if (!config.output.empty()) {
     output.reset(std::fopen(config.output.c_str(), "w"));
     if (!output) throw Error(config.output + ": cannot create: " + std::strerror(errno));
   }
-  bool regression = pipeline.task() == Task::kRegression;
   std::unique_ptr<DriftDetector> drift;
   if (!config.drift.empty()) {
     auto steps = parse_expression(config.drift);
@@ -394,6 +73,55 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     ParamSet params(steps[0].name, steps[0].params);
     drift = DriftDetector::make(steps[0].name, params);
   }
+  const bool regression = pipeline.task() == Task::kRegression;
+
+  // The clock starts before the first byte is read: the rows read ahead to decide the
+  // classes are decoded once, and that is part of the run.
+  auto start = Clock::now();
+  std::unique_ptr<LookaheadSource> source;
+  try {
+    source = std::make_unique<LookaheadSource>(
+        open_source(config.data, decode_options(config, pipeline, &reporter)));
+  } catch (const ReadStopped&) {
+    // Stopped before a header came: nothing was read, nothing is evaluated.
+    result.signal = config.stop->received();
+    return result;
+  }
+  // A row, or false at the end of the input or once a stop is requested (SIGINT or
+  // SIGTERM). A file, pipe or FIFO stops at its next read (ReadStopped): the rows already
+  // read, held ahead or in the decoder's buffer (at most about 1 MiB of input), are still
+  // evaluated, so nothing a writer got through is lost. A generator never reads, so it is
+  // asked between rows.
+  const bool generated = config.data.rfind("synth:", 0) == 0;
+  auto next_row = [&](Row& row) {
+    if (generated && config.stop && config.stop->received()) return false;
+    try {
+      return source->next(row);
+    } catch (const ReadStopped&) {
+      return false;
+    }
+  };
+  // A JSON Lines source learns its columns as it reads; the others know them now.
+  const auto& columns = source->columns();
+  if (!unlabeled && !columns.empty() &&
+      std::none_of(columns.begin(), columns.end(),
+                   [&](const Column& c) { return c.name == config.target; })) {
+    std::string names;
+    for (const auto& c : columns) names += (names.empty() ? "" : ", ") + c.name;
+    throw Error(config.data + ": no column named '" + config.target +
+                "' (columns: " + excerpt(names) + ")");
+  }
+  Featurizer featurizer(config, pipeline);
+  featurizer.sync_columns(columns);  // a column nothing can read fails before reading ahead
+  bool binary = !unlabeled && !regression && decide_classes(*source, config, pipeline);
+  featurizer.set_binary(pipeline.task() == Task::kBinary || binary);
+  featurizer.sync_columns(source->columns());  // and those met reading ahead
+
+  ProgressiveValidation pv(pipeline, binary, config.delay, config.window);
+  ProgressLine progress(config.progress);
+  Features x;
+  Target y;
+  std::string reason;
   auto consume = [&](const Row& row) {
     if (!featurizer.featurize(row, x, y, reason)) {
       ++result.skipped;
@@ -419,11 +147,10 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     }
   };
 
-  auto start = Clock::now();
   if (config.threads <= 1) {
     Row row;
     size_t known = source->columns().size();
-    while (source->next(row)) {
+    while (next_row(row)) {
       if (source->columns().size() != known) {
         featurizer.sync_columns(source->columns());
         known = source->columns().size();
@@ -441,7 +168,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
           Batch* b = queue.take_free();
           if (!b) return;
           b->clear();
-          while (b->widths.size() < Batch::kRows && (more = source->next(row))) {
+          while (b->widths.size() < Batch::kRows && (more = next_row(row))) {
             if (source->columns().size() != known) {
               // Rows before this one in the batch are narrower; the consumer handles that.
               b->columns = source->columns();
@@ -488,10 +215,20 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   progress.done(pv);
   reporter.summary();
+  result.signal = config.stop ? config.stop->received() : 0;
+  if (pv.events() == 0 && result.signal == 0) {
+    // Metrics of nothing read as 0.0, which looks like a result: say why there is none.
+    if (reporter.count() == 0) throw Error(config.data + ": no rows to evaluate");
+    auto [line, why] = reporter.first();
+    throw Error(config.data + ": no event evaluated: all " + std::to_string(reporter.count()) +
+                " rows were skipped; the first, line " + std::to_string(line) + ": " + why);
+  }
 
   result.events = pv.events();
   result.skipped += source->stats().skipped;
   result.non_finite = source->stats().non_finite;
+  result.dropped_categories = pipeline.dropped_categories();
+  result.category_limit = pipeline.category_limit();
   if (!unlabeled) {
     result.metrics = pv.metrics();
     result.rolling = pv.rolling_metrics();

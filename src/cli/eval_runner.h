@@ -13,6 +13,8 @@
 
 namespace rtml::cli {
 
+class StopSignals;
+
 struct EvalConfig {
   std::string data;    // path or synth: spec
   std::string target;  // target column name
@@ -32,22 +34,30 @@ struct EvalConfig {
   // If set, a drift detector ("adwin(delta=0.002)") watches the model's error stream
   // (0/1 mistakes, or absolute errors for regression).
   std::string drift;
+  // If set, a signal it catches stops the run: nothing more is read from the input (a
+  // read waiting for input returns at once), the rows already read are evaluated, and
+  // run_eval returns what it saw, with EvalResult::signal set.
+  const StopSignals* stop = nullptr;
 };
 
 struct EvalResult {
   uint64_t events = 0;
   uint64_t skipped = 0;  // bad lines plus rows without a usable target
   uint64_t non_finite = 0;
+  uint64_t dropped_categories = 0;  // new categories past their column's limit, left out
+  size_t category_limit = 0;        // that limit (Pipeline::category_limit())
   std::map<std::string, double> metrics;
   std::map<std::string, double> rolling;
   double seconds = 0;
   bool binary = false;
   std::vector<uint64_t> drifts;  // event numbers where the detector fired
+  int signal = 0;                // the signal that stopped the run early, or 0
 };
 
 // Runs progressive validation of pipeline over config.data. Throws Error for a
 // missing file, an unknown target column, a categorical column the pipeline cannot
-// encode, or (with strict) a bad line.
+// encode, (with strict) a bad line, or a run that evaluated no event (unless stopped by
+// a signal: see EvalConfig::stop).
 EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline);
 
 }  // namespace rtml::cli

@@ -1,6 +1,7 @@
 #include "rtml/core/file_io.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -49,6 +50,25 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   }
   auto slash = path.find_last_of('/');
   fsync_dir(slash == std::string::npos ? "." : path.substr(0, slash));
+}
+
+void check_writable(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw Error(path + ": cannot write: it is a folder");
+  }
+  std::string tmp = path + ".tmp";
+  bool created = true;
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EEXIST) {
+    // A temporary file left by an earlier run: the write would truncate it; so may we
+    // open it, but it is not ours to remove.
+    created = false;
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CLOEXEC);
+  }
+  if (fd < 0) throw Error(path + ": cannot create: " + std::strerror(errno));
+  ::close(fd);
+  if (created) ::unlink(tmp.c_str());
 }
 
 }  // namespace rtml

@@ -30,6 +30,18 @@ uint32_t Schema::intern_category(uint32_t column, std::string_view value) {
   return id;
 }
 
+std::optional<uint32_t> Schema::intern_category(uint32_t column, std::string_view value,
+                                                size_t limit) {
+  if (column < categories_.size()) {
+    const auto& table = categories_[column];
+    if (auto it = table.ids.find(value); it != table.ids.end()) return it->second;
+    if (table.names.size() >= limit) return std::nullopt;
+  } else if (limit == 0) {
+    return std::nullopt;
+  }
+  return intern_category(column, value);
+}
+
 const std::string& Schema::category_name(uint32_t column, uint32_t id) const {
   return categories_.at(column).names.at(id);
 }

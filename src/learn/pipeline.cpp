@@ -3,7 +3,10 @@
 #include <charconv>
 
 #include "rtml/core/error.h"
+#include "rtml/core/hash.h"
 #include "rtml/core/params.h"
+#include "rtml/learn/preprocessing/feature_hasher.h"
+#include "rtml/learn/preprocessing/one_hot.h"
 #include "rtml/learn/recommend/recommender.h"
 #include "rtml/learn/registry.h"
 
@@ -59,6 +62,52 @@ void Pipeline::build(const std::vector<StepSpec>& steps) {
   }
   stages_.resize(transformers_.size());
   model_->bind(schema_);
+  // The first step that reads categories decides how they come in (add_category).
+  category_reading_ = CategoryReading::kIgnored;
+  category_limit_ = 0;
+  for (const auto& t : transformers_) {
+    if (const auto* hasher = dynamic_cast<const FeatureHasher*>(t.get())) {
+      category_reading_ = CategoryReading::kHashed;
+      hash_seed_ = hasher->seed();
+      return;
+    }
+    if (const auto* one_hot = dynamic_cast<const OneHotEncoder*>(t.get())) {
+      category_reading_ = CategoryReading::kInterned;
+      category_limit_ = one_hot->max_categories();
+      return;
+    }
+  }
+  if (model_->uses_categories() && model_->max_categories() > 0) {
+    category_reading_ = CategoryReading::kInterned;
+    category_limit_ = model_->max_categories();
+  }
+}
+
+void Pipeline::add_category(Features& x, uint32_t column, std::string_view value) {
+  switch (category_reading_) {
+    case CategoryReading::kHashed: {
+      if (column >= hash_keys_.size()) hash_keys_.resize(column + 1);
+      HashKey& key = hash_keys_[column];
+      if (key.prefix == 0) {
+        key.text = schema_.name(column);
+        key.text += '=';
+        key.prefix = key.text.size();
+      }
+      key.text.resize(key.prefix);
+      key.text.append(value);
+      x.add_hashed_category(hash64(key.text, hash_seed_));
+      return;
+    }
+    case CategoryReading::kInterned:
+      if (auto id = schema_.intern_category(column, value, category_limit_)) {
+        x.add_category(column, *id);
+      } else {
+        ++dropped_categories_;
+      }
+      return;
+    case CategoryReading::kIgnored:
+      return;
+  }
 }
 
 bool Pipeline::encodes_categories() const {

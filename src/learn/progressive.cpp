@@ -1,5 +1,7 @@
 #include "rtml/learn/progressive.h"
 
+#include <algorithm>
+
 namespace rtml {
 
 ProgressiveValidation::ProgressiveValidation(Pipeline& pipeline, bool binary, size_t delay,
@@ -10,10 +12,7 @@ ProgressiveValidation::ProgressiveValidation(Pipeline& pipeline, bool binary, si
       delay_(delay),
       window_(window),
       classification_(binary),
-      rolling_classification_(binary),
-      pending_(delay) {
-  recent_.reserve(window);
-}
+      rolling_classification_(binary) {}
 
 ProgressiveValidation::Scored ProgressiveValidation::score(const Target& y) const {
   const Prediction& p = prediction_;
@@ -39,10 +38,11 @@ void ProgressiveValidation::process(const Features& x, const Target& y) {
     if (pending_count_ == delay_) {
       Pending& old = pending_[pending_head_];
       pipeline_.learn(old.x, old.y);
-      pending_head_ = (pending_head_ + 1) % delay_;
+      pending_head_ = (pending_head_ + 1) % pending_.size();
       --pending_count_;
     }
-    Pending& slot = pending_[(pending_head_ + pending_count_) % delay_];
+    if (pending_count_ == pending_.size()) grow_pending();
+    Pending& slot = pending_[(pending_head_ + pending_count_) % pending_.size()];
     slot.x.assign(x);
     slot.y = y;
     ++pending_count_;
@@ -75,11 +75,21 @@ void ProgressiveValidation::process(const Features& x, const Target& y) {
   }
 }
 
+void ProgressiveValidation::grow_pending() {
+  // Oldest first from slot 0, then room for twice as many, never more than delay_: the
+  // ring costs what is pending, not what --delay allows. Moving a Pending moves its
+  // vectors, so growing allocates only the ring itself.
+  std::rotate(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_),
+              pending_.end());
+  pending_head_ = 0;
+  pending_.resize(std::min(delay_, std::max<size_t>(16, 2 * pending_.size())));
+}
+
 void ProgressiveValidation::finish() {
   while (pending_count_ > 0) {
     Pending& old = pending_[pending_head_];
     pipeline_.learn(old.x, old.y);
-    pending_head_ = (pending_head_ + 1) % delay_;
+    pending_head_ = (pending_head_ + 1) % pending_.size();
     --pending_count_;
   }
 }

@@ -1,6 +1,7 @@
 #include "rtml/stream/byte_source.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -14,11 +15,18 @@
 namespace rtml {
 namespace {
 
+// True once stop_fd (if any) is readable: a stop was requested.
+bool stop_requested(int stop_fd) {
+  if (stop_fd < 0) return false;
+  pollfd p{stop_fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
 // Plain file descriptor reads, with a small look-ahead so the gzip check can peek.
 class FdSource final : public ByteSource {
  public:
-  FdSource(std::string name, int fd, bool owns)
-      : ByteSource(std::move(name)), fd_(fd), owns_(owns) {}
+  FdSource(std::string name, int fd, bool owns, int stop_fd)
+      : ByteSource(std::move(name)), fd_(fd), owns_(owns), stop_fd_(stop_fd) {}
   ~FdSource() override {
     if (owns_) ::close(fd_);
   }
@@ -31,6 +39,7 @@ class FdSource final : public ByteSource {
       if (done == n) return done;
     }
     for (;;) {
+      wait_for_input();
       ssize_t r = ::read(fd_, buf + done, n - done);
       if (r < 0) {
         if (errno == EINTR) continue;
@@ -42,6 +51,7 @@ class FdSource final : public ByteSource {
   // Reads up to n bytes ahead without consuming them.
   std::string_view peek(size_t n) {
     while (peeked_.size() < n) {
+      wait_for_input();
       char tmp[64];
       ssize_t r = ::read(fd_, tmp, std::min(sizeof(tmp), n - peeked_.size()));
       if (r < 0 && errno == EINTR) continue;
@@ -53,8 +63,23 @@ class FdSource final : public ByteSource {
   }
 
  private:
+  // Returns when fd_ has input (or its end) to read; throws ReadStopped if stop_fd_
+  // becomes readable first. Without a stop_fd_, returns at once: read() blocks instead.
+  void wait_for_input() {
+    if (stop_fd_ < 0) return;
+    pollfd p[2] = {{fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    for (;;) {
+      int r = ::poll(p, 2, -1);
+      if (r < 0 && errno == EINTR) continue;  // the handler has written by now, if it was ours
+      if (r < 0) throw Error(name() + ": poll failed: " + std::strerror(errno));
+      break;
+    }
+    if (p[1].revents != 0) throw ReadStopped();
+  }
+
   int fd_;
   bool owns_;
+  int stop_fd_;
   std::string peeked_;
   size_t pos_ = 0;
 };
@@ -132,14 +157,19 @@ std::unique_ptr<ByteSource> ByteSource::from_memory(std::string name, std::strin
   return std::make_unique<MemorySource>(std::move(name), bytes);
 }
 
-std::unique_ptr<ByteSource> ByteSource::open(const std::string& path) {
+std::unique_ptr<ByteSource> ByteSource::open(const std::string& path, int stop_fd) {
   std::unique_ptr<FdSource> src;
   if (path == "-") {
-    src = std::make_unique<FdSource>("<stdin>", 0, false);
+    src = std::make_unique<FdSource>("<stdin>", 0, false, stop_fd);
   } else {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Opening a FIFO waits for a writer; a signal handler installed without SA_RESTART
+    // interrupts that wait (EINTR), which is when a requested stop shows.
+    int fd;
+    while ((fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC)) < 0 && errno == EINTR) {
+      if (stop_requested(stop_fd)) throw ReadStopped();
+    }
     if (fd < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
-    src = std::make_unique<FdSource>(path, fd, true);
+    src = std::make_unique<FdSource>(path, fd, true, stop_fd);
   }
   auto head = src->peek(2);
   if (head.size() == 2 && static_cast<unsigned char>(head[0]) == 0x1f &&

@@ -6,16 +6,12 @@
 #include <cstring>
 
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
 
 namespace rtml {
 namespace {
 
 constexpr size_t kInitialBuffer = 1 << 20;
-
-std::string shown(std::string_view text) {
-  if (text.size() > 40) return std::string(text.substr(0, 40)) + "...";
-  return std::string(text);
-}
 
 }  // namespace
 
@@ -63,7 +59,9 @@ CsvDecoder::CsvDecoder(std::unique_ptr<ByteSource> in, DecodeOptions options)
     }
     if (name.empty()) name = "column_" + std::to_string(i + 1);
     for (const auto& c : columns_) {
-      if (c.name == name) throw Error(name_ + ":1: duplicate column name '" + name + "' in header");
+      if (c.name == name) {
+        throw Error(name_ + ":1: duplicate column name '" + excerpt(name) + "' in header");
+      }
     }
     columns_.push_back(Column{name, ColumnType::kNumeric});
   }
@@ -184,15 +182,20 @@ void CsvDecoder::infer_types() {
   const char* b;
   const char* e;
   uint64_t line;
-  for (size_t seen = 0; seen < options_.infer_rows && next_record(b, e, line); ++seen) {
-    split(b, e);
-    if (fields_.size() != columns_.size()) continue;
-    for (size_t i = 0; i < fields_.size(); ++i) {
-      if (!numeric[i] || fields_[i].begin == fields_[i].end) continue;
-      double v;
-      std::string_view t(fields_[i].begin, fields_[i].end - fields_[i].begin);
-      if (!parse_number(t, v)) numeric[i] = 0;
+  try {
+    for (size_t seen = 0; seen < options_.infer_rows && next_record(b, e, line); ++seen) {
+      split(b, e);
+      if (fields_.size() != columns_.size()) continue;
+      for (size_t i = 0; i < fields_.size(); ++i) {
+        if (!numeric[i] || fields_[i].begin == fields_[i].end) continue;
+        double v;
+        std::string_view t(fields_[i].begin, fields_[i].end - fields_[i].begin);
+        if (!parse_number(t, v)) numeric[i] = 0;
+      }
     }
+  } catch (const ReadStopped&) {
+    // A live source stopped before infer_rows rows came: the types are those of the rows
+    // that did, and next() still returns those rows before it stops too.
   }
   start_ = keep_;
   keep_ = kNoKeep;
@@ -244,8 +247,8 @@ bool CsvDecoder::next(Row& row) {
       }
       double x;
       if (!parse_number(text, x)) {
-        reject(line,
-               "column '" + columns_[i].name + "': expected a number, got '" + shown(text) + "'");
+        reject(line, "column '" + excerpt(columns_[i].name, 100) + "': expected a number, got '" +
+                         excerpt(text, 40) + "'");
         bad = true;
         break;
       }

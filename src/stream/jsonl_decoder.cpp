@@ -6,8 +6,43 @@
 #include <nlohmann/json.hpp>
 
 #include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
 
 namespace rtml {
+namespace {
+
+// Lines nested deeper than this are refused before they are parsed. A record is an object
+// of scalars (depth 1), so any cap above that only decides which message a nested line
+// gets; 64 keeps the usual "nested objects and arrays are not supported" for mistakes of
+// a reasonable shape. The cap exists because nlohmann::json builds and copies the
+// document recursively: a line nested 50,000 deep overflowed the stack (signal 11).
+constexpr int kMaxDepth = 64;
+
+// True if the brackets of line, outside strings, nest deeper than max_depth. One pass,
+// no allocation; a malformed line may pass and is then refused by the parser.
+bool nested_deeper_than(std::string_view line, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 struct JsonLinesDecoder::Parsed {
   nlohmann::ordered_json doc;  // keeps the file's key order for column order
@@ -51,6 +86,9 @@ bool JsonLinesDecoder::next_line(std::string_view& line) {
 }
 
 std::string JsonLinesDecoder::decode(std::string_view line, Row& row) {
+  if (nested_deeper_than(line, kMaxDepth)) {
+    return "nested deeper than " + std::to_string(kMaxDepth) + " levels";
+  }
   auto& doc = parsed_->doc;
   doc = nlohmann::ordered_json::parse(line.begin(), line.end(), nullptr, false);
   if (doc.is_discarded()) return "not valid JSON";
@@ -60,7 +98,7 @@ std::string JsonLinesDecoder::decode(std::string_view line, Row& row) {
     const std::string& key = it.key();
     const auto& val = it.value();
     if (val.is_object() || val.is_array()) {
-      return "field '" + key + "': nested objects and arrays are not supported";
+      return "field '" + excerpt(key, 100) + "': nested objects and arrays are not supported";
     }
     uint32_t col;
     if (auto found = column_index_.find(key); found != column_index_.end()) {
@@ -86,7 +124,10 @@ std::string JsonLinesDecoder::decode(std::string_view line, Row& row) {
       } else {
         const auto& s = val.get_ref<const std::string&>();
         if (s.empty()) continue;
-        if (!parse_number(s, x)) return "field '" + key + "': expected a number, got '" + s + "'";
+        if (!parse_number(s, x)) {
+          return "field '" + excerpt(key, 100) + "': expected a number, got '" + excerpt(s, 40) +
+                 "'";
+        }
       }
       if (!std::isfinite(x)) {
         ++stats_.non_finite;

@@ -39,7 +39,7 @@ std::unique_ptr<RowSource> open_source(const std::string& spec, DecodeOptions op
   std::string_view base = spec;
   if (ends_with(base, ".gz")) base.remove_suffix(3);
   bool jsonl = ends_with(base, ".jsonl") || ends_with(base, ".ndjson") || ends_with(base, ".json");
-  auto bytes = ByteSource::open(spec);
+  auto bytes = ByteSource::open(spec, options.stop_fd);
   if (jsonl) return std::make_unique<JsonLinesDecoder>(std::move(bytes), std::move(options));
   return std::make_unique<CsvDecoder>(std::move(bytes), std::move(options));
 }

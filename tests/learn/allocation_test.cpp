@@ -126,6 +126,28 @@ TEST(Allocations, RecommendersNonePerEventOnceUsersAndItemsAreKnown) {
   }
 }
 
+// Categories hashed on the way in (a feature_hasher reads them): nothing is kept per
+// category, so even a stream whose every id is new allocates nothing per event.
+TEST(Allocations, HashedCategoriesNonePerEventEvenWhenEveryIdIsNew) {
+  Pipeline p("feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");
+  uint32_t x_col = p.schema().intern("x"), id_col = p.schema().intern("id");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 60000; ++i) ids.push_back("user-" + std::to_string(i * 7919 + 13));
+  ProgressiveValidation pv(p, true, 0, 1000);
+  Features x;
+  auto event = [&](size_t i) {
+    x.clear();
+    x.add(x_col, static_cast<double>(i % 10));
+    p.add_category(x, id_col, ids[i]);
+    pv.process(x, Target::of_class(i % 3 == 0));
+  };
+  for (size_t i = 0; i < 2000; ++i) event(i);
+  uint64_t before = g_allocations.load();
+  for (size_t i = 2000; i < ids.size(); ++i) event(i);
+  EXPECT_EQ(g_allocations.load() - before, 0u);
+  EXPECT_EQ(p.schema().category_count(id_col), 0u);
+}
+
 }  // namespace
 }  // namespace rtml
 

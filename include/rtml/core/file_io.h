@@ -14,5 +14,10 @@ void fsync_dir(const std::string& dir);
 // a mix: a temporary file beside it, fsync, rename, fsync of the folder. Throws Error
 // naming the path.
 void write_file_atomically(const std::string& path, std::string_view bytes);
+// Throws Error naming path, now, if write_file_atomically(path, ...) could not write
+// there: a folder that is missing or not writable, or path itself a folder. Creates and
+// removes the temporary file the write would use. For a command that runs for a long time
+// before it saves: it should fail before the run, not after it. Thread-safe.
+void check_writable(const std::string& path);
 
 }  // namespace rtml

@@ -35,8 +35,12 @@ class Schema {
   size_t size() const { return names_.size(); }
 
   // Returns the id of a category (a text value) of the column with the given index,
-  // adding it if new. Ids are dense per column.
+  // adding it if new. Ids are dense per column, in the order first seen.
   uint32_t intern_category(uint32_t column, std::string_view value);
+  // The same, except that a column that holds `limit` categories takes no new one:
+  // nothing is returned and nothing kept. A stream of values that never repeat then
+  // costs at most `limit` categories per column.
+  std::optional<uint32_t> intern_category(uint32_t column, std::string_view value, size_t limit);
   // The text of a category id of a column.
   const std::string& category_name(uint32_t column, uint32_t id) const;
   // How many categories a column has seen.

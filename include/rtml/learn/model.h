@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,13 @@
 #include "rtml/core/target.h"
 
 namespace rtml {
+
+// How many categories per column a pipeline keeps when nothing says otherwise (one_hot's
+// max_categories, a tree's or forest's columns): enough for every column of the data sets
+// rtml is measured on (the CTR set's largest has 30,748), and a bound on what a column of
+// ids that never repeat can cost (about 100 bytes a category in the schema, more in the
+// steps that keep per-category state).
+inline constexpr size_t kDefaultMaxCategories = 100000;
 
 // What a model says about one event. Storage is reused across events.
 struct Prediction {
@@ -63,6 +71,12 @@ class Model {
   // True if the model reads categorical features itself (the recommenders), so that a
   // pipeline ending in it needs no encoder step.
   virtual bool uses_categories() const { return false; }
+  // For a model that reads categories itself: how many categories per column the pipeline
+  // keeps for it (Pipeline::add_category); later new ones are left out and counted.
+  // kDefaultMaxCategories unless the model says otherwise: the recommenders keep every
+  // user and item (SIZE_MAX: they are what it learns), models that ignore categories none
+  // (0: nothing is kept, nothing counted).
+  virtual size_t max_categories() const { return kDefaultMaxCategories; }
   // Called by the pipeline once its schema exists (after building and after loading), so
   // that a model configured with column names resolves them to feature indices.
   virtual void bind(Schema& schema) { (void)schema; }

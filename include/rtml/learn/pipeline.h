@@ -50,6 +50,25 @@ class Pipeline {
   // numeric features.
   bool encodes_categories() const;
 
+  // Adds category `value` of input column `column` (its schema index) to x, the way this
+  // pipeline reads categories, decided from its steps when it was built:
+  //  - hashed, when a feature_hasher is the first step to read categories: x gets
+  //    hash64("column=value", its seed) (Features::add_hashed_category), the slot the
+  //    hasher would give the name, and nothing is kept per category, so a hashed space
+  //    costs 2^bits whatever the stream;
+  //  - interned in the schema when one_hot is the first (at most its max_categories per
+  //    column) or the model reads categories itself (at most Model::max_categories());
+  //    a new category past the limit is left out and counted (dropped_categories());
+  //  - left out, uncounted, when nothing reads categories (Model::max_categories() 0).
+  // Allocates nothing for a known category, nor, hashed, once the column's longest value
+  // has been seen.
+  void add_category(Features& x, uint32_t column, std::string_view value);
+  // New categories left out by add_category because their column was full.
+  uint64_t dropped_categories() const { return dropped_categories_; }
+  // The most categories per column add_category keeps (SIZE_MAX: no limit, 0 when
+  // categories are hashed or ignored).
+  size_t category_limit() const { return category_limit_; }
+
   Schema& schema() { return schema_; }
   const Schema& schema() const { return schema_; }
   Labels& labels() { return labels_; }
@@ -85,6 +104,19 @@ class Pipeline {
   Labels labels_;
   std::map<std::string, ColumnType, std::less<>> input_types_;
   std::vector<Features> stages_;  // outputs of each transformer, reused
+
+  // How add_category reads categories (set by build()).
+  enum class CategoryReading : uint8_t { kHashed, kInterned, kIgnored };
+  CategoryReading category_reading_ = CategoryReading::kIgnored;
+  size_t category_limit_ = 0;
+  uint64_t hash_seed_ = 0;
+  uint64_t dropped_categories_ = 0;
+  // Hashed: per column, "name=" followed by the value being hashed, reused.
+  struct HashKey {
+    std::string text;
+    size_t prefix = 0;  // the length of "name="; 0 until first used
+  };
+  std::vector<HashKey> hash_keys_;
 };
 
 }  // namespace rtml

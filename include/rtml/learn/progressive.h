@@ -16,8 +16,10 @@ namespace rtml {
 // With delay N the label of an event becomes known only N events later: the pipeline
 // learns then, from the features the event was predicted with (kept in a ring, so
 // nothing is recomputed later). With window W, metrics over the last W events are kept
-// beside the cumulative ones. Allocates nothing per event in steady state.
-// Not thread-safe.
+// beside the cumulative ones. Memory follows what is held, not N or W: the ring of
+// pending events grows (doubling) up to N events as they wait, the window's record up to
+// W events as they come, so a delay longer than the stream costs the stream. Allocates
+// nothing per event in steady state (once both are full). Not thread-safe.
 class ProgressiveValidation {
  public:
   // binary: the target has two classes (class 1 positive), and binary metrics are kept.
@@ -61,7 +63,9 @@ class ProgressiveValidation {
     Features x;
     Target y;
   };
-  std::vector<Pending> pending_;  // ring of events waiting for their label
+  // Makes room for one more pending event: the ring doubles, up to delay_.
+  void grow_pending();
+  std::vector<Pending> pending_;  // ring of events waiting for their label; grows as needed
   size_t pending_head_ = 0, pending_count_ = 0;
 };
 

@@ -14,7 +14,8 @@ namespace rtml {
 // empty fields (missing values), NaN and infinities (read as missing and counted) and
 // ragged lines (reported and skipped). Column types are inferred from the first
 // options.infer_rows rows: a column is numeric when all its non-empty values there
-// are numbers. A later non-number in a numeric column makes that line bad.
+// are numbers (or the rows read before a stop, see DecodeOptions::stop_fd). A later
+// non-number in a numeric column makes that line bad.
 class CsvDecoder final : public RowSource {
  public:
   // Reads the header and the inference rows. Throws Error if the input is empty or the

@@ -16,7 +16,9 @@ namespace rtml {
 // numbers become numeric columns, strings and booleans categorical ones (unless
 // options.types says otherwise), null is a missing value. A key seen for the first
 // time appends a column. A line that is not an object of scalars, or that gives a
-// numeric column a non-number, is reported and skipped. Blank lines are ignored.
+// numeric column a non-number, is reported and skipped; so is a line whose brackets nest
+// deeper than 64 levels, refused before it is parsed, however deep it goes. Blank lines
+// are ignored.
 class JsonLinesDecoder final : public RowSource {
  public:
   explicit JsonLinesDecoder(std::unique_ptr<ByteSource> in, DecodeOptions options);

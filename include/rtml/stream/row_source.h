@@ -29,6 +29,9 @@ struct DecodeOptions {
   std::map<std::string, ColumnType, std::less<>> types;
   // Called for each skipped line; the decoder counts them either way.
   std::function<void(const BadLine&)> on_bad_line;
+  // A file descriptor that, once readable, stops the reading of a file, pipe or FIFO:
+  // open_source() and next() then throw ReadStopped (byte_source.h). -1: none.
+  int stop_fd = -1;
 };
 
 struct DecodeStats {
@@ -69,7 +72,8 @@ class RowSource {
 // Opens a source from a spec: a path to CSV or JSON Lines, either possibly gzipped
 // ("-" reads CSV from standard input), or a generator "synth:NAME?key=value&...".
 // JSON Lines is chosen by the extension .jsonl, .ndjson or .json (before any .gz).
-// Throws Error for a missing file, an unknown generator or a bad header.
+// Throws Error for a missing file, an unknown generator or a bad header, ReadStopped if
+// options.stop_fd stopped the reading of the header.
 std::unique_ptr<RowSource> open_source(const std::string& spec, DecodeOptions options = {});
 
 // Parses text as a number the way the decoders do: surrounding spaces and a leading

@@ -17,12 +17,13 @@ std::unique_ptr<Transformer> FeatureHasher::make(ParamSet& p) {
 FeatureHasher::FeatureHasher(int bits, uint64_t seed, bool alternate_sign)
     : bits_(bits), seed_(seed), alternate_sign_(alternate_sign) {}
 
-uint32_t FeatureHasher::hash(std::string_view name) const {
-  uint64_t h = hash64(name, seed_);
+uint32_t FeatureHasher::code(uint64_t h) const {
   uint32_t slot = static_cast<uint32_t>(h & ((uint64_t{1} << bits_) - 1));
   if (alternate_sign_ && (h >> 63)) slot |= 0x80000000u;
   return slot;
 }
+
+uint32_t FeatureHasher::hash(std::string_view name) const { return code(hash64(name, seed_)); }
 
 void FeatureHasher::transform(const Features& in, Features& out, Schema& schema) {
   out.clear();
@@ -49,6 +50,7 @@ void FeatureHasher::transform(const Features& in, Features& out, Schema& schema)
     }
     emit(slot - 1, 1.0);
   }
+  for (uint64_t h : in.hashed_categories()) emit(code(h), 1.0);
 }
 
 }  // namespace rtml

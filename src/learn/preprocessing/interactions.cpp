@@ -29,7 +29,7 @@ void PairwiseInteractions::transform(const Features& in, Features& out, Schema& 
       out.add(it->second, xs[i].value * xs[j].value);
     }
   }
-  for (const auto& c : in.categories()) out.add_category(c.column, c.id);
+  out.add_categories_of(in);
 }
 
 }  // namespace rtml

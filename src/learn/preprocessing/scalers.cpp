@@ -22,7 +22,7 @@ void StandardScaler::transform(const Features& in, Features& out, Schema&) {
     }
     out.add(f.index, v);
   }
-  for (const auto& c : in.categories()) out.add_category(c.column, c.id);
+  out.add_categories_of(in);
 }
 
 void StandardScaler::learn(const Features& in) {
@@ -72,7 +72,7 @@ void MinMaxScaler::transform(const Features& in, Features& out, Schema&) {
     }
     out.add(f.index, v);
   }
-  for (const auto& c : in.categories()) out.add_category(c.column, c.id);
+  out.add_categories_of(in);
 }
 
 void MinMaxScaler::learn(const Features& in) {

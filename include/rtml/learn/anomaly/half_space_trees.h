@@ -42,6 +42,7 @@ class HalfSpaceTrees final : public Model {
   void load(BinaryReader& in) override;
   // Categories are simply ignored; labels too (they only score the scores).
   bool uses_categories() const override { return true; }
+  size_t max_categories() const override { return 0; }  // ignores them
   bool needs_target() const override { return false; }
 
   // The anomaly score of x in [0, 1].

@@ -23,6 +23,7 @@ class RunningMean final : public Model {
   void load(BinaryReader& in) override;
   // Categories need no encoder: they are ignored.
   bool uses_categories() const override { return true; }
+  size_t max_categories() const override { return 0; }  // ignores them
 
  private:
   double mean_ = 0, seen_ = 0;

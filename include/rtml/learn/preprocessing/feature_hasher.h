@@ -13,8 +13,13 @@ class ParamSet;
 // Maps each numeric feature "name" to slot hash(name) mod 2^bits and each categorical
 // feature to slot hash("column=value") with value 1, with XXH64 and a seed. Colliding
 // features add up. With alternate_sign, a second hash bit gives each name a sign, so
-// collisions cancel out in expectation. Hashes are computed once per name and cached.
-// Defaults: bits 20, seed 0, alternate_sign false.
+// collisions cancel out in expectation. Defaults: bits 20, seed 0, alternate_sign false.
+//
+// Categories should come hashed (Features::add_hashed_category, as Pipeline::add_category
+// does when this step is the first to read categories): their slot is then taken from the
+// hash alone and nothing is kept per category, so a stream of values that never repeat
+// costs nothing here. Interned categories (column, id) are hashed once per id and cached,
+// as are numeric feature names (one per schema name).
 class FeatureHasher final : public Transformer {
  public:
   static std::unique_ptr<Transformer> make(ParamSet& params);
@@ -22,9 +27,13 @@ class FeatureHasher final : public Transformer {
 
   std::string_view kind() const override { return "feature_hasher"; }
   void transform(const Features& in, Features& out, Schema& schema) override;
+  // The seed that categories given hashed must be hashed with.
+  uint64_t seed() const { return seed_; }
 
  private:
-  // Slot and sign of a name: slot in the low bits, sign in bit 31.
+  // Slot and sign of a hash: slot in the low bits, sign in bit 31.
+  uint32_t code(uint64_t h) const;
+  // The code of a name.
   uint32_t hash(std::string_view name) const;
   int bits_;
   uint64_t seed_;

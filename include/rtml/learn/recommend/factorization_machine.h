@@ -44,6 +44,7 @@ class FactorizationMachine final : public Model, public Recommender {
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
   bool uses_categories() const override { return true; }
+  size_t max_categories() const override { return SIZE_MAX; }  // a user, an item each
   void bind(Schema& schema) override;
 
   uint32_t user_column() const override { return user_column_; }

@@ -1,0 +1,112 @@
+// Featurizer: a decoded row as the pipeline's Features and Target.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "eval_runner.h"
+#include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
+#include "rtml/core/features.h"
+#include "rtml/core/row.h"
+#include "rtml/core/target.h"
+#include "rtml/learn/pipeline.h"
+
+namespace rtml::cli {
+
+// Turns decoded rows into Features and a Target: column names and classes interned in
+// the pipeline's schema and labels, categories as the pipeline reads them
+// (Pipeline::add_category: hashed from their bytes, or interned up to a limit). Runs on
+// the learning thread only.
+class Featurizer {
+ public:
+  Featurizer(const EvalConfig& config, Pipeline& pipeline)
+      : config_(config), pipeline_(pipeline), regression_(pipeline.task() == Task::kRegression) {}
+
+  // Whether a classification target has two classes, no third value allowed (once the
+  // classes are decided: target_classes.h).
+  void set_binary(bool binary) { binary_ = binary; }
+
+  // Takes the columns past those it knows: their roles, and their names in the schema.
+  // Throws Error for a categorical column that nothing in the pipeline reads.
+  void sync_columns(const std::vector<Column>& columns) {
+    for (size_t i = roles_.size(); i < columns.size(); ++i) {
+      const Column& c = columns[i];
+      Role r;
+      if (c.name == config_.target) {
+        r.kind = Role::kTarget;
+      } else if (config_.drop.count(c.name)) {
+        r.kind = Role::kDropped;
+      } else {
+        r.kind = Role::kFeature;
+        r.index = pipeline_.schema().intern(c.name);
+        pipeline_.input_types()[c.name] = c.type;
+        if (c.type == ColumnType::kCategorical && !pipeline_.encodes_categories()) {
+          throw Error("column '" + excerpt(c.name) +
+                      "' is categorical, and the pipeline has no step that encodes categories: "
+                      "add one_hot or feature_hasher, pass --numeric " +
+                      excerpt(c.name) + " if it holds numbers, or --drop it");
+        }
+      }
+      roles_.push_back(r);
+    }
+  }
+
+  // Writes row's features to x and its target to y. Returns false (with a reason) when
+  // the row has no usable target.
+  bool featurize(const Row& row, Features& x, Target& y, std::string& reason) {
+    x.clear();
+    bool has_target = false;
+    for (size_t i = 0; i < row.values.size(); ++i) {
+      const Value& v = row.values[i];
+      const Role& r = roles_[i];
+      if (r.kind == Role::kFeature) {
+        if (v.kind == ValueKind::kNumber) {
+          x.add(r.index, v.number);
+        } else if (v.kind == ValueKind::kText) {
+          pipeline_.add_category(x, r.index, v.text);
+        }
+      } else if (r.kind == Role::kTarget) {
+        if (v.kind == ValueKind::kMissing) {
+          reason = "missing target '" + config_.target + "'";
+          return false;
+        }
+        if (regression_) {
+          if (v.kind != ValueKind::kNumber) {
+            reason = "target '" + config_.target + "' is not a number";
+            return false;
+          }
+          y = Target::of_value(v.number);
+        } else {
+          auto label = pipeline_.labels().intern(v.text, binary_);
+          if (!label) {
+            reason = "target '" + config_.target + "' has a third value '" + excerpt(v.text, 100) +
+                     "', but the model is a binary classifier";
+            return false;
+          }
+          y = Target::of_class(*label);
+        }
+        has_target = true;
+      }
+    }
+    if (config_.target.empty()) {
+      y = Target::of_class(0);  // a model that needs no label ignores it
+      return true;
+    }
+    if (!has_target) reason = "missing target '" + config_.target + "'";
+    return has_target;
+  }
+
+ private:
+  struct Role {
+    enum Kind { kFeature, kTarget, kDropped } kind = kDropped;
+    uint32_t index = 0;
+  };
+  const EvalConfig& config_;
+  Pipeline& pipeline_;
+  bool regression_;
+  bool binary_ = false;
+  std::vector<Role> roles_;
+};
+
+}  // namespace rtml::cli
