@@ -22,10 +22,11 @@ using namespace detail;
 // A segment maps this much (or, for a record larger than that, the record's size):
 // address space only; the file grows in steps as records arrive.
 constexpr size_t kSegmentBytes = 64u << 20;
-// The file is reserved ahead of the writer in steps from 1 MiB up to 16 MiB (doubling),
-// so a small store keeps small files and a busy one seldom calls fallocate.
-constexpr size_t kMinStep = 1u << 20;
+// The file is reserved ahead of the writer in steps from 4 MiB up to 16 MiB (doubling),
+// ending on 2 MiB boundaries, so a busy store seldom calls fallocate under the lock.
+constexpr size_t kMinStep = 4u << 20;
 constexpr size_t kMaxStep = 16u << 20;
+constexpr size_t kStepAlign = 2u << 20;
 
 size_t round_to_page(size_t n) {
   size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
@@ -186,8 +187,8 @@ void WalWriter::reserve(size_t n) {
   }
   if (current_.used + n > current_.allocated) {
     size_t step = std::clamp(current_.allocated, kMinStep, kMaxStep);
-    size_t target = std::min(current_.capacity,
-                             round_to_page(std::max(current_.used + n, current_.allocated + step)));
+    size_t want = std::max(current_.used + n, current_.allocated + step);
+    size_t target = std::min(current_.capacity, (want + kStepAlign - 1) / kStepAlign * kStepAlign);
     int rc = ::posix_fallocate(current_.fd, static_cast<off_t>(current_.allocated),
                                static_cast<off_t>(target - current_.allocated));
     if (rc != 0) {
