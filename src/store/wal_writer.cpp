@@ -192,6 +192,13 @@ void WalWriter::reserve(size_t n) {
     int rc = ::posix_fallocate(current_.fd, static_cast<off_t>(current_.allocated),
                                static_cast<off_t>(target - current_.allocated));
     if (rc != 0) {
+      // Nearly full: reserve only what this record needs, so that the disk's last
+      // megabytes still take records.
+      target = round_to_page(current_.used + n);
+      rc = ::posix_fallocate(current_.fd, static_cast<off_t>(current_.allocated),
+                             static_cast<off_t>(target - current_.allocated));
+    }
+    if (rc != 0) {
       throw Error(current_.path + ": cannot reserve space for the log: " + std::strerror(rc));
     }
     current_.allocated = target;
