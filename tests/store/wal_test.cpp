@@ -47,6 +47,19 @@ std::string write_log(const std::string& dir, int n) {
   return only_segment(dir);
 }
 
+// Writes segments of records, one per run (count, payload), rotating between runs.
+void write_segments(const std::string& dir,
+                    std::initializer_list<std::pair<int, std::string>> runs) {
+  fs::create_directories(dir);
+  WalWriter w(dir, FsyncSetting::parse("never"), 0);
+  bool first = true;
+  for (const auto& [count, payload] : runs) {
+    if (!first) w.rotate();
+    first = false;
+    for (int i = 0; i < count; ++i) w.append(payload);
+  }
+}
+
 std::vector<uint64_t> lsns(const std::string& dir, WalScan* out = nullptr,
                            WalScanMode mode = WalScanMode::kStrict) {
   std::vector<uint64_t> got;
@@ -134,15 +147,7 @@ TEST(Wal, AFlippedByteBeforeTheLastRecordIsDamageNotATornTail) {
 TEST(Wal, MissingLsnsAreDamage) {
   test::TempDir tmp;
   std::string dir = tmp.file("w");
-  fs::create_directories(dir);
-  {
-    WalWriter w(dir, FsyncSetting::parse("never"), 0);
-    for (int i = 0; i < 10; ++i) w.append("a");
-    w.rotate();
-    for (int i = 0; i < 10; ++i) w.append("b");
-    w.rotate();
-    for (int i = 0; i < 10; ++i) w.append("c");
-  }
+  write_segments(dir, {{10, "a"}, {10, "b"}, {10, "c"}});
   EXPECT_EQ(lsns(dir).size(), 30u);
   auto none = [](const WalRecord&) {};
   // A segment in the middle removed: LSNs 11-20 are gone.
@@ -200,13 +205,7 @@ TEST(Wal, AKilledWritersReservedZerosAreAnEndNotDamage) {
 TEST(Wal, ZerosEndingAnOlderSegmentAreAnEndWhenTheNextGoesOn) {
   test::TempDir tmp;
   std::string dir = tmp.file("w");
-  fs::create_directories(dir);
-  {
-    WalWriter w(dir, FsyncSetting::parse("never"), 0);
-    for (int i = 0; i < 10; ++i) w.append("a");
-    w.rotate();
-    for (int i = 0; i < 10; ++i) w.append("b");
-  }
+  write_segments(dir, {{10, "a"}, {10, "b"}});
   std::string first = dir + "/wal-00000000000000000001.log";
   const size_t size = fs::file_size(first);
   EXPECT_EQ(size, 20 + 10 * (16 + 1) + 16);  // records, then the end marker
@@ -233,13 +232,7 @@ TEST(Wal, ZerosEndingAnOlderSegmentAreAnEndWhenTheNextGoesOn) {
 TEST(Wal, ARemovedNewestSegmentIsMissed) {
   test::TempDir tmp;
   std::string dir = tmp.file("w");
-  fs::create_directories(dir);
-  {
-    WalWriter w(dir, FsyncSetting::parse("never"), 0);
-    for (int i = 0; i < 10; ++i) w.append("a");
-    w.rotate();
-    for (int i = 0; i < 10; ++i) w.append("b");
-  }
+  write_segments(dir, {{10, "a"}, {10, "b"}});
   auto none = [](const WalRecord&) {};
   EXPECT_EQ(scan_wal(dir, 1, WalScanMode::kStrict, none).records, 20u);
   fs::remove(dir + "/wal-00000000000000000011.log");
@@ -272,13 +265,7 @@ TEST(Wal, ARemovedNewestSegmentIsMissed) {
 TEST(Wal, DamageToRecordsASnapshotHoldsCostsNothing) {
   test::TempDir tmp;
   std::string dir = tmp.file("w");
-  fs::create_directories(dir);
-  {
-    WalWriter w(dir, FsyncSetting::parse("never"), 0);
-    for (int i = 0; i < 12; ++i) w.append("record");
-    w.rotate();
-    for (int i = 0; i < 2; ++i) w.append("record");
-  }
+  write_segments(dir, {{12, "record"}, {2, "record"}});
   std::string first = dir + "/wal-00000000000000000001.log";
   std::string bytes = read_file(first);
   bytes[20 + 4 * (16 + 6) + 18] ^= 0x10;  // in record 5's payload
