@@ -428,14 +428,35 @@ std::string EmbeddedStore::snapshot() {
     computed = computed_state();
   }
   wal_bytes_.store(0);
+  if (!lock_->still_names(options_.dir)) {
+    throw Error(options_.dir +
+                ": the store folder was moved or replaced while open; not "
+                "writing a snapshot there");
+  }
   std::string path = write_snapshot(s, computed);
+  prune_snapshots();
+  return path;
+}
 
+void EmbeddedStore::prune_snapshots() {
   // Keep two snapshots, and the WAL after the older one, so a corrupt newest snapshot
   // still leaves a way back.
   auto snaps = snapshots(options_.dir);
   for (size_t i = 2; i < snaps.size(); ++i) fs::remove(snaps[i].second);
   if (snaps.size() >= 2) delete_wal_through(options_.dir, snaps[1].first);
-  return path;
+}
+
+void EmbeddedStore::sync_wal_segments(const std::string& dir) {
+  for (const auto& [lsn, path] : wal_segments(dir)) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::fdatasync(fd) != 0) {
+      std::string why = std::strerror(errno);
+      ::close(fd);
+      throw Error(path + ": fdatasync failed: " + why);
+    }
+    ::close(fd);
+  }
 }
 
 std::string EmbeddedStore::computed_state() const {
@@ -673,10 +694,25 @@ void EmbeddedStore::recover() {
                            (options_.read_only ? "" : "; a snapshot was written to go on from"));
   }
   if (!options_.read_only) {
+    const bool sync = options_.fsync.policy != FsyncPolicy::kNever;
+    // What a killed writer left in the OS's hands is forced to disk before anything is
+    // built on it (its last records may have been acknowledged under every=N ms).
+    if (sync) sync_wal_segments(options_.dir);
     // The zeros reserved ahead of a killed writer go too; the new segment starts after.
     cut_wal_tail(scan);
+    // The snapshot that holds what the log lost comes before the segment that goes on
+    // after it: killed in between, the store still opens.
+    if (log_behind) {
+      write_snapshot(state_end, computed_state());
+      prune_snapshots();
+    }
     wal_ = std::make_unique<WalWriter>(options_.dir, options_.fsync, state_end);
-    if (log_behind) snapshot();
+    // The dead writer's segment now names the new one, so that losing it is seen.
+    std::string fresh = options_.dir + "/" + detail::wal_segment_name(state_end + 1);
+    if (!scan.tail_file.empty() && scan.tail_offset >= detail::kWalHeader &&
+        scan.tail_file != fresh) {
+      mark_segment_end(scan.tail_file, scan.tail_offset, state_end + 1, sync);
+    }
     remove_stale_temporaries();
   }
   rep.entities = memory_.entity_count();

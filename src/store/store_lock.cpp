@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,7 +56,9 @@ StoreLock StoreLock::exclusive(const std::string& dir) {
   }
   // Only for the message a second opener gets; the lock holds without it.
   std::string pid = std::to_string(::getpid()) + "\n";
-  int f = ::open((dir + "/LOCK").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // Not through a link: whatever it points at is not ours to overwrite.
+  int f =
+      ::open((dir + "/LOCK").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (f >= 0) {
     if (::write(f, pid.data(), pid.size()) < 0) {
       // Said by the second opener as "another process".
@@ -74,6 +77,12 @@ StoreLock StoreLock::shared(const std::string& dir) {
                 "; read it once that process has stopped");
   }
   return StoreLock(fd);
+}
+
+bool StoreLock::still_names(const std::string& dir) const {
+  struct stat here, locked;
+  return fd_ >= 0 && ::stat(dir.c_str(), &here) == 0 && ::fstat(fd_, &locked) == 0 &&
+         here.st_dev == locked.st_dev && here.st_ino == locked.st_ino;
 }
 
 StoreLock& StoreLock::operator=(StoreLock&& other) noexcept {

@@ -18,6 +18,9 @@ class StoreLock {
   // a writer holds it.
   static StoreLock shared(const std::string& dir);
 
+  // True if dir still names the locked folder (not moved away, not replaced).
+  bool still_names(const std::string& dir) const;
+
   StoreLock() = default;
   StoreLock(StoreLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
   StoreLock& operator=(StoreLock&& other) noexcept;

@@ -103,6 +103,11 @@ uint64_t nonzero_span(std::string_view bytes, size_t from) {
   return end - from;
 }
 
+std::string lsn_range(uint64_t first, uint64_t last) {
+  return first == last ? "LSN " + std::to_string(first) + " is"
+                       : "LSNs " + std::to_string(first) + "-" + std::to_string(last) + " are";
+}
+
 std::string at(const std::string& path, uint64_t offset) {
   return path + ": byte " + std::to_string(offset);
 }
@@ -180,9 +185,31 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
     while (pos < bytes.size()) {
       WalRecord rec;
       size_t size;
-      if (end_marker_at(bytes, pos, continues_at) && continues_at == next) break;
+      if (end_marker_at(bytes, pos, continues_at) && continues_at >= next) {
+        // A marker past the next LSN: the writer went on after a snapshot that holds the
+        // LSNs between (a log that lost its tail behind its snapshot); if none does,
+        // they are missing.
+        uint64_t from = std::max(next, expected);
+        if (from < continues_at) {
+          damage({path, pos, 0, from, continues_at - 1,
+                  lsn_range(from, continues_at - 1) + " missing: the segment ends by naming " +
+                      std::to_string(continues_at) + " as the next LSN"});
+        }
+        break;
+      }
       continues_at = 0;
-      if (record_at(bytes, pos, rec, size) && rec.lsn == next) {
+      bool whole = record_at(bytes, pos, rec, size);
+      if (whole && rec.lsn > next) {
+        // A whole record further on than expected (say, a segment copied under another
+        // name): the LSNs skipped are missing unless read already.
+        uint64_t from = std::max(next, expected);
+        if (from < rec.lsn) {
+          damage({path, pos, 0, from, rec.lsn - 1,
+                  lsn_range(from, rec.lsn - 1) + " missing before the record at this byte"});
+        }
+        next = rec.lsn;
+      }
+      if (whole && rec.lsn == next) {
         if (rec.lsn >= expected) {
           try {
             fn(rec);
@@ -222,7 +249,10 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
         break;
       }
       if (q == std::string_view::npos) {
-        damage({path, pos, bytes.size() - pos, next, 0,
+        // The next segment says where this one's records should have ended; if a
+        // snapshot holds all of them, nothing is lost.
+        uint64_t last = s + 1 < segs.size() && segs[s + 1].first > next ? segs[s + 1].first - 1 : 0;
+        damage({path, pos, bytes.size() - pos, next, last,
                 what + " in a segment that is not the newest (" +
                     std::to_string(bytes.size() - pos) + " bytes to its end)"});
         break;
@@ -245,14 +275,6 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
       scan.tail_file = path;  // a clean end: nothing after the last record
       scan.tail_offset = bytes.size();
     }
-  }
-  if (!segs.empty() && segs.back().first < first_needed_lsn) {
-    // A writer always starts a segment after the snapshot it writes; with none there,
-    // the newest segment is gone (an empty folder of segments is a snapshot alone, and
-    // opens).
-    damage({segs.back().second, 0, 0, first_needed_lsn, 0,
-            "the WAL segment after the snapshot (from LSN " + std::to_string(first_needed_lsn) +
-                ") is missing"});
   }
   return scan;
 }

@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -81,6 +82,10 @@ std::string FsyncSetting::to_string() const {
 
 WalWriter::WalWriter(std::string dir, FsyncSetting fsync, uint64_t last_lsn)
     : dir_(std::move(dir)), fsync_(fsync), last_lsn_(last_lsn), durable_lsn_(last_lsn) {
+  struct stat st;
+  if (::stat(dir_.c_str(), &st) != 0) throw Error(dir_ + ": cannot open: " + errno_text());
+  dir_dev_ = st.st_dev;
+  dir_ino_ = st.st_ino;
   std::lock_guard lock(mu_);
   current_ = open_segment(last_lsn + 1);
   if (fsync_.policy == FsyncPolicy::kEvery) thread_ = std::thread([this] { background(); });
@@ -105,6 +110,10 @@ WalWriter::~WalWriter() {
 }
 
 WalWriter::Segment WalWriter::open_segment(uint64_t first_lsn) {
+  struct stat st;
+  if (::stat(dir_.c_str(), &st) != 0 || st.st_dev != dir_dev_ || st.st_ino != dir_ino_) {
+    throw Error(dir_ + ": the store folder was moved or replaced while open; not writing there");
+  }
   Segment seg;
   seg.path = dir_ + "/" + wal_segment_name(first_lsn);
   seg.first_lsn = first_lsn;
@@ -294,6 +303,24 @@ void WalWriter::background() {
       reported = true;
     }
   }
+}
+
+void mark_segment_end(const std::string& path, uint64_t offset, uint64_t next_lsn, bool sync) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
+  char marker[kWalFrame];
+  uint32_t len = kWalEndMarker;
+  uint32_t sum = wal_end_checksum(next_lsn);
+  std::memcpy(marker, &len, 4);
+  std::memcpy(marker + 4, &sum, 4);
+  std::memcpy(marker + 8, &next_lsn, 8);
+  bool ok = ::pwrite(fd, marker, kWalFrame, static_cast<off_t>(offset)) ==
+                static_cast<ssize_t>(kWalFrame) &&
+            ::ftruncate(fd, static_cast<off_t>(offset + kWalFrame)) == 0 &&
+            (!sync || ::fdatasync(fd) == 0);
+  std::string why = ok ? "" : errno_text();
+  ::close(fd);
+  if (!ok) throw Error(path + ": cannot end the segment: " + why);
 }
 
 }  // namespace rtml::store

@@ -243,21 +243,36 @@ TEST(Wal, ARemovedNewestSegmentIsMissed) {
     EXPECT_NE(std::string(e.what()).find("(from LSN 11), which is missing"), std::string::npos)
         << e.what();
   }
-  // As if a snapshot at LSN 10 held the first segment's records (and a writer before
-  // the end marker made that segment).
-  std::string first = dir + "/wal-00000000000000000001.log";
-  fs::resize_file(first, fs::file_size(first) - 16);
+  // As if a snapshot at LSN 10 held the first segment's records: the marker names the
+  // segment after it, which is missing.
   try {
     scan_wal(dir, 11, WalScanMode::kStrict, none);
     ADD_FAILURE() << "a snapshot without the segment after it was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("after the snapshot (from LSN 11) is missing"),
-              std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("(from LSN 11), which is missing"), std::string::npos)
         << e.what();
   }
-  // A snapshot alone (no segment at all) opens.
-  fs::remove(first);
-  EXPECT_EQ(scan_wal(dir, 11, WalScanMode::kStrict, none).records, 0u);
+  // A marker past the segment's last record: a writer that went on after a snapshot
+  // holding the LSNs between. Fine when a snapshot covers them, missing LSNs if not.
+  std::string first = dir + "/wal-00000000000000000001.log";
+  fs::resize_file(first, fs::file_size(first) - 16);
+  mark_segment_end(first, fs::file_size(first), 15, false);
+  {
+    // A segment that starts at LSN 15, written by a writer told that 14 came before.
+    fs::remove_all(tmp.file("w15"));
+    fs::create_directories(tmp.file("w15"));
+    WalWriter w(tmp.file("w15"), FsyncSetting::parse("never"), 14);
+    for (int i = 0; i < 3; ++i) w.append("c");
+  }
+  fs::rename(tmp.file("w15") + "/wal-00000000000000000015.log",
+             dir + "/wal-00000000000000000015.log");
+  EXPECT_EQ(scan_wal(dir, 15, WalScanMode::kStrict, none).records, 3u);
+  try {
+    scan_wal(dir, 1, WalScanMode::kStrict, none);
+    ADD_FAILURE() << "LSNs 11-14, in no file and no snapshot, were not missed";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("LSNs 11-14 are missing"), std::string::npos) << e.what();
+  }
 }
 
 // Damage to records a snapshot already holds costs nothing (a repair killed before it

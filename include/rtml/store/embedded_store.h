@@ -184,6 +184,10 @@ class EmbeddedStore final : public FeatureStore {
   void apply_recovered(const Update& u, uint32_t time, uint64_t lsn);
   // The highest LSN applied to the state, in any shard or the computed features.
   uint64_t state_lsn() const;
+  // Keeps the two newest snapshots and the WAL after the older one.
+  void prune_snapshots();
+  // fdatasyncs every WAL segment of dir.
+  static void sync_wal_segments(const std::string& dir);
   // Removes snapshot-*.snap.tmp files left by a process that died writing them.
   void remove_stale_temporaries();
   // Loads the newest snapshot that reads whole; returns the paths of corrupt ones met.

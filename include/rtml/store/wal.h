@@ -97,6 +97,10 @@ class WalWriter {
   void background();
 
   std::string dir_;
+  // The folder's identity when opened: segments are created only while dir_ still
+  // names it (a folder moved away under a running writer must not have its new
+  // segments land in whatever now has its name).
+  uint64_t dir_dev_ = 0, dir_ino_ = 0;
   FsyncSetting fsync_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -161,6 +165,12 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
 // Cuts the newest segment after its last valid record (scan.tail_offset), removing it
 // if not even its header is whole. Throws Error if the file cannot be changed.
 void cut_wal_tail(const WalScan& scan);
+
+// Ends the segment at path, cut at offset (its last record's end), with the marker that
+// names next_lsn as the next segment's first: what a writer that opens a new segment
+// after a restart does to the segment a dead writer left, so that losing the new one is
+// seen. fdatasyncs it unless sync is false. Throws Error if the file cannot be written.
+void mark_segment_end(const std::string& path, uint64_t offset, uint64_t next_lsn, bool sync);
 
 // Deletes segments whose records all have LSN <= lsn (never the newest segment).
 void delete_wal_through(const std::string& dir, uint64_t lsn);
