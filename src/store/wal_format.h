@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,12 +30,24 @@ std::string wal_segment_name(uint64_t first_lsn);
 // The segments of dir as (first LSN, path), sorted by first LSN. Other files are ignored.
 std::vector<std::pair<uint64_t, std::string>> wal_segments(const std::string& dir);
 
+// Writes a frame (length, checksum, LSN) at `at`, kWalFrame bytes.
+inline void put_wal_frame(char* at, uint32_t len, uint32_t sum, uint64_t lsn) {
+  std::memcpy(at, &len, 4);
+  std::memcpy(at + 4, &sum, 4);
+  std::memcpy(at + 8, &lsn, 8);
+}
+
 // A segment that the writer left for the next one ends with a frame of this length (no
 // record is that long), the LSN the next segment starts at, and wal_end_checksum of it.
 inline constexpr uint32_t kWalEndMarker = 0xFFFFFFFFu;
 
 inline uint32_t wal_end_checksum(uint64_t next_lsn) {
   return XXH32(&next_lsn, sizeof(next_lsn), 0x656e64);
+}
+
+// Writes the end marker naming next_lsn at `at`, kWalFrame bytes.
+inline void put_wal_end_marker(char* at, uint64_t next_lsn) {
+  put_wal_frame(at, kWalEndMarker, wal_end_checksum(next_lsn), next_lsn);
 }
 
 inline uint32_t wal_checksum(uint64_t lsn, std::string_view payload) {

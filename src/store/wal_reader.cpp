@@ -166,10 +166,8 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
       // Nothing holds LSNs expected..name_lsn-1: a removed segment, or a log whose
       // snapshot is gone.
       damage({path, 0, 0, expected, name_lsn - 1,
-              (expected + 1 == name_lsn ? "LSN " + std::to_string(expected) + " is missing"
-                                        : "LSNs " + std::to_string(expected) + "-" +
-                                              std::to_string(name_lsn - 1) + " are missing") +
-                  ": the log jumps to " + std::to_string(name_lsn) + " here" +
+              lsn_range(expected, name_lsn - 1) + " missing: the log jumps to " +
+                  std::to_string(name_lsn) + " here" +
                   (expected == first_needed_lsn && scan.records == 0
                        ? ", and no valid snapshot covers what came before"
                        : "")});

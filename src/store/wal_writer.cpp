@@ -116,7 +116,6 @@ WalWriter::Segment WalWriter::open_segment(uint64_t first_lsn) {
   }
   Segment seg;
   seg.path = dir_ + "/" + wal_segment_name(first_lsn);
-  seg.first_lsn = first_lsn;
   seg.capacity = kSegmentBytes;
   seg.fd = ::open(seg.path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (seg.fd < 0) throw Error(seg.path + ": cannot create: " + errno_text());
@@ -166,13 +165,7 @@ void WalWriter::end_segment_and_move_on() {
   // The next segment exists before the old one says so: a marker never points at a
   // segment that was not created.
   Segment next = open_segment(last_lsn_ + 1);
-  uint64_t next_lsn = last_lsn_ + 1;
-  uint32_t len = kWalEndMarker;
-  uint32_t sum = wal_end_checksum(next_lsn);
-  char* at = current_.map + current_.used;
-  std::memcpy(at, &len, 4);
-  std::memcpy(at + 4, &sum, 4);
-  std::memcpy(at + 8, &next_lsn, 8);
+  put_wal_end_marker(current_.map + current_.used, last_lsn_ + 1);
   current_.used += kWalFrame;
   close_segment(current_);
   current_ = next;
@@ -219,12 +212,8 @@ uint64_t WalWriter::append(std::string_view payload) {
   if (payload.size() >= kWalEndMarker) throw Error("a WAL record is limited to 4 GiB");
   reserve(kWalFrame + payload.size());
   uint64_t lsn = last_lsn_ + 1;
-  uint32_t len = static_cast<uint32_t>(payload.size());
-  uint32_t sum = wal_checksum(lsn, payload);
   char* at = current_.map + current_.used;
-  std::memcpy(at, &len, 4);
-  std::memcpy(at + 4, &sum, 4);
-  std::memcpy(at + 8, &lsn, 8);
+  put_wal_frame(at, static_cast<uint32_t>(payload.size()), wal_checksum(lsn, payload), lsn);
   std::memcpy(at + kWalFrame, payload.data(), payload.size());
   current_.used += kWalFrame + payload.size();
   last_lsn_ = lsn;
@@ -309,11 +298,7 @@ void mark_segment_end(const std::string& path, uint64_t offset, uint64_t next_ls
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
   char marker[kWalFrame];
-  uint32_t len = kWalEndMarker;
-  uint32_t sum = wal_end_checksum(next_lsn);
-  std::memcpy(marker, &len, 4);
-  std::memcpy(marker + 4, &sum, 4);
-  std::memcpy(marker + 8, &next_lsn, 8);
+  put_wal_end_marker(marker, next_lsn);
   bool ok = ::pwrite(fd, marker, kWalFrame, static_cast<off_t>(offset)) ==
                 static_cast<ssize_t>(kWalFrame) &&
             ::ftruncate(fd, static_cast<off_t>(offset + kWalFrame)) == 0 &&

@@ -68,6 +68,17 @@ std::vector<uint64_t> lsns(const std::string& dir, WalScan* out = nullptr,
   return got;
 }
 
+// Scans dir strictly and expects a refusal whose message holds `says`.
+void expect_refused(const std::string& dir, uint64_t first_needed, const std::string& says,
+                    const std::string& what) {
+  try {
+    scan_wal(dir, first_needed, WalScanMode::kStrict, [](const WalRecord&) {});
+    ADD_FAILURE() << what << " was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+  }
+}
+
 TEST(Wal, ClosedSegmentEndsAtItsLastRecordAndReadsBackInOrder) {
   test::TempDir tmp;
   std::string seg = write_log(tmp.file("w"), 50);
@@ -152,12 +163,7 @@ TEST(Wal, MissingLsnsAreDamage) {
   auto none = [](const WalRecord&) {};
   // A segment in the middle removed: LSNs 11-20 are gone.
   fs::rename(dir + "/wal-00000000000000000011.log", tmp.file("aside"));
-  try {
-    scan_wal(dir, 1, WalScanMode::kStrict, none);
-    ADD_FAILURE() << "a log missing LSNs 11-20 was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("LSNs 11-20 are missing"), std::string::npos) << e.what();
-  }
+  expect_refused(dir, 1, "LSNs 11-20 are missing", "a log missing LSNs 11-20");
   WalScan scan = scan_wal(dir, 1, WalScanMode::kSalvage, none);
   EXPECT_EQ(scan.records, 20u);
   ASSERT_EQ(scan.damage.size(), 1u);
@@ -219,12 +225,7 @@ TEST(Wal, ZerosEndingAnOlderSegmentAreAnEndWhenTheNextGoesOn) {
   // The same zeros where the last record was: LSN 10 missing.
   fs::resize_file(first, size - 16 - 17);
   fs::resize_file(first, size - 16 - 17 + 4096);
-  try {
-    lsns(dir);
-    ADD_FAILURE() << "a log missing LSN 10 was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("LSN 10 is missing"), std::string::npos) << e.what();
-  }
+  expect_refused(dir, 1, "LSN 10 is missing", "a log missing LSN 10");
 }
 
 // The newest segment removed: the end marker of the one before says it existed.
@@ -236,22 +237,11 @@ TEST(Wal, ARemovedNewestSegmentIsMissed) {
   auto none = [](const WalRecord&) {};
   EXPECT_EQ(scan_wal(dir, 1, WalScanMode::kStrict, none).records, 20u);
   fs::remove(dir + "/wal-00000000000000000011.log");
-  try {
-    scan_wal(dir, 1, WalScanMode::kStrict, none);
-    ADD_FAILURE() << "a log whose newest segment is gone was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("(from LSN 11), which is missing"), std::string::npos)
-        << e.what();
-  }
+  expect_refused(dir, 1, "(from LSN 11), which is missing", "a log whose newest segment is gone");
   // As if a snapshot at LSN 10 held the first segment's records: the marker names the
   // segment after it, which is missing.
-  try {
-    scan_wal(dir, 11, WalScanMode::kStrict, none);
-    ADD_FAILURE() << "a snapshot without the segment after it was accepted";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("(from LSN 11), which is missing"), std::string::npos)
-        << e.what();
-  }
+  expect_refused(dir, 11, "(from LSN 11), which is missing",
+                 "a snapshot without the segment after it");
   // A marker past the segment's last record: a writer that went on after a snapshot
   // holding the LSNs between. Fine when a snapshot covers them, missing LSNs if not.
   std::string first = dir + "/wal-00000000000000000001.log";
@@ -267,12 +257,7 @@ TEST(Wal, ARemovedNewestSegmentIsMissed) {
   fs::rename(tmp.file("w15") + "/wal-00000000000000000015.log",
              dir + "/wal-00000000000000000015.log");
   EXPECT_EQ(scan_wal(dir, 15, WalScanMode::kStrict, none).records, 3u);
-  try {
-    scan_wal(dir, 1, WalScanMode::kStrict, none);
-    ADD_FAILURE() << "LSNs 11-14, in no file and no snapshot, were not missed";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("LSNs 11-14 are missing"), std::string::npos) << e.what();
-  }
+  expect_refused(dir, 1, "LSNs 11-14 are missing", "LSNs 11-14, in no file and no snapshot,");
 }
 
 // Damage to records a snapshot already holds costs nothing (a repair killed before it

@@ -79,7 +79,6 @@ class WalWriter {
     size_t capacity = 0;   // bytes mapped
     size_t allocated = 0;  // bytes reserved in the file (its size)
     size_t used = 0;       // header and records
-    uint64_t first_lsn = 0;
   };
   // With mu_ held. Creates and maps a segment whose first record will be first_lsn.
   Segment open_segment(uint64_t first_lsn);
