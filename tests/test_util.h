@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include "rtml/store/wal.h"
+
 namespace rtml::test {
 
 // The shared data sets: $RTML_DATA, else ../shared/datasets beside the source tree.
@@ -37,6 +39,13 @@ class TempDir {
   }
   ~TempDir() {
     std::error_code ec;
+    // A store writer killed here left its WAL ring in /dev/shm, named after its
+    // folder's inode: it goes with the folder.
+    ::rtml::store::remove_wal_ring(path_);
+    for (auto it = std::filesystem::recursive_directory_iterator(path_, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory(ec)) ::rtml::store::remove_wal_ring(it->path().string());
+    }
     std::filesystem::remove_all(path_, ec);
   }
   std::string file(const std::string& name) const { return path_ + "/" + name; }

@@ -60,10 +60,12 @@ void report_recovery(const store::EmbeddedStore& s) {
   double per_entity = r.entities ? static_cast<double>(s.memory_bytes()) / r.entities : 0.0;
   std::fprintf(stderr,
                "rtml: store: recovered %llu entities in %.3f s (snapshot %s, %llu WAL records "
-               "replayed, %llu already in the snapshot); %.0f bytes of memory per entity\n",
+               "replayed, %llu of them from the killed writer's ring, %llu already in the "
+               "snapshot); %.0f bytes of memory per entity\n",
                static_cast<unsigned long long>(r.entities), r.seconds,
                r.snapshot.empty() ? "none" : r.snapshot.c_str(),
                static_cast<unsigned long long>(r.replayed),
+               static_cast<unsigned long long>(r.from_ring),
                static_cast<unsigned long long>(r.skipped), per_entity);
 }
 

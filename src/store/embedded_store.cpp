@@ -20,6 +20,7 @@
 #include "update_codec.h"
 #include "validate.h"
 #include "wal_format.h"
+#include "wal_ring.h"
 
 namespace rtml::store {
 namespace {
@@ -673,14 +674,28 @@ void EmbeddedStore::recover() {
     throw Error(why);
   }
   rep.skipped += scan.covered;
-  if (scan.torn_bytes) {
+  // What a killed writer acknowledged but had not yet moved to its segment.
+  const std::vector<WalRingRecord> ring = read_wal_ring(options_.dir, scan);
+  for (const auto& r : ring) {
+    try {
+      replay_record(WalRecord{r.lsn, r.payload});
+    } catch (const Error& e) {
+      throw Error(detail::wal_ring_file(options_.dir) + ": LSN " + std::to_string(r.lsn) + ": " +
+                  e.what());
+    }
+  }
+  rep.from_ring = ring.size();
+  // A torn tail is a record being drained from the ring when the writer died, unless
+  // the ring did not go on from there.
+  if (scan.torn_bytes && ring.empty()) {
     rep.torn_bytes = scan.torn_bytes;
     rep.warnings.push_back(
         scan.tail_file + ": an incomplete last record of " + std::to_string(scan.torn_bytes) +
         " bytes at byte " + std::to_string(scan.tail_offset) +
         (options_.read_only ? " (a torn tail) was passed over" : " (a torn tail) was cut"));
   }
-  const uint64_t log_end = std::max(scan.last_lsn, rep.snapshot_lsn);
+  const uint64_t log_end =
+      std::max(ring.empty() ? scan.last_lsn : ring.back().lsn, rep.snapshot_lsn);
   const uint64_t state_end = std::max(log_end, state_lsn());
   // The snapshot holds records past its own LSN (those applied while it was written).
   // The log holds them too, unless the OS lost the log's tail (a crash of the machine
@@ -700,6 +715,9 @@ void EmbeddedStore::recover() {
     if (sync) sync_wal_segments(options_.dir);
     // The zeros reserved ahead of a killed writer go too; the new segment starts after.
     cut_wal_tail(scan);
+    // The ring's records join the segment they were meant for before a new writer
+    // replaces the ring.
+    append_wal_tail(scan, ring, sync);
     // The snapshot that holds what the log lost comes before the segment that goes on
     // after it: killed in between, the store still opens.
     if (log_behind) {
@@ -768,19 +786,29 @@ RepairReport EmbeddedStore::repair(StoreOptions options) {
   const uint64_t snapshot_state = s->state_lsn();
   WalScan scan = scan_wal(dir, s->recovery_.snapshot_lsn + 1, WalScanMode::kSalvage,
                           [&](const WalRecord& rec) { s->replay_record(rec); });
+  const std::vector<WalRingRecord> ring = read_wal_ring(dir, scan);
+  for (const auto& r : ring) {
+    try {
+      s->replay_record(WalRecord{r.lsn, r.payload});
+    } catch (const Error& e) {
+      report.dropped.push_back(detail::wal_ring_file(dir) + ": LSN " + std::to_string(r.lsn) +
+                               ": " + e.what());
+    }
+  }
   for (const auto& d : scan.damage) report.dropped.push_back(describe(d, snapshot_state));
-  if (scan.torn_bytes) {
+  if (scan.torn_bytes && ring.empty()) {
     report.dropped.push_back(
         scan.tail_file + ": byte " + std::to_string(scan.tail_offset) + ", " +
         std::to_string(scan.torn_bytes) + " bytes, LSN " +
         std::to_string(std::max(scan.last_lsn, s->recovery_.snapshot_lsn) + 1) +
         ": an incomplete last record (a torn tail), never acknowledged");
   }
-  report.records = scan.records;
+  report.records = scan.records + ring.size();
   report.entities = s->memory_.entity_count();
   if (report.dropped.empty()) return report;  // sound: change nothing
 
-  uint64_t last = std::max({scan.last_lsn, s->recovery_.snapshot_lsn, s->state_lsn()});
+  uint64_t last = std::max({ring.empty() ? scan.last_lsn : ring.back().lsn,
+                            s->recovery_.snapshot_lsn, s->state_lsn()});
   // A corrupt file holding the name the new snapshot takes goes first; then the new
   // snapshot is written before anything else moves, so that a crash during repair
   // leaves a folder that opens, or that a second repair finishes.

@@ -125,9 +125,15 @@ struct Writer {
     int to_child[2], from_child[2];
     ASSERT_EQ(pipe(to_child), 0);
     ASSERT_EQ(pipe(from_child), 0);
+    // "<policy>/no-ring": without shared memory for the WAL's ring, so that each record
+    // is written to its segment by the appender (the fallback path).
+    std::string policy = fsync;
+    const bool no_ring = policy.size() > 8 && policy.substr(policy.size() - 8) == "/no-ring";
+    if (no_ring) policy.resize(policy.size() - 8);
     pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+      if (no_ring) ::setenv("RTML_WAL_RING_DIR", "off", 1);
       dup2(to_child[0], 0);
       dup2(from_child[1], 1);
       int devnull = ::open("/dev/null", O_WRONLY);
@@ -136,11 +142,11 @@ struct Writer {
       close(from_child[0]);
       if (aggregates.empty()) {
         execl(RTML_BINARY, RTML_BINARY, "store", "apply", "--dir", dir.c_str(), "--fsync",
-              fsync.c_str(), "--snapshot-every", snapshot_every.c_str(),
+              policy.c_str(), "--snapshot-every", snapshot_every.c_str(),
               static_cast<char*>(nullptr));
       } else {
         execl(RTML_BINARY, RTML_BINARY, "store", "apply", "--dir", dir.c_str(), "--fsync",
-              fsync.c_str(), "--snapshot-every", snapshot_every.c_str(), "--aggregates",
+              policy.c_str(), "--snapshot-every", snapshot_every.c_str(), "--aggregates",
               aggregates.c_str(), static_cast<char*>(nullptr));
       }
       _exit(127);
@@ -192,13 +198,17 @@ std::string dump(const std::string& dir, const std::string& aggregates = "") {
 }
 
 // An acknowledgement means the update is in the OS's hands under every fsync policy,
-// so a kill -9 of the process (not of the OS) loses nothing acknowledged under any.
+// so a kill -9 of the process (not of the OS) loses nothing acknowledged under any: with
+// the WAL's ring in shared memory, and without it.
 class StoreCrashPolicy : public ::testing::TestWithParam<std::string> {};
 
 INSTANTIATE_TEST_SUITE_P(Fsync, StoreCrashPolicy,
-                         ::testing::Values("always", "every=10ms", "never"), [](const auto& info) {
+                         ::testing::Values("always", "every=10ms", "never", "never/no-ring"),
+                         [](const auto& info) {
                            std::string n = info.param;
-                           return n == "every=10ms" ? std::string("Every10ms") : n;
+                           if (n == "every=10ms") return std::string("Every10ms");
+                           if (n == "never/no-ring") return std::string("NeverWithoutRing");
+                           return n;
                          });
 
 TEST_P(StoreCrashPolicy, KillNineNeverLosesAnAcknowledgedUpdate) {

@@ -3,12 +3,15 @@
 #include "rtml/store/wal.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 
+#include "../../src/store/wal_ring.h"
 #include "../test_util.h"
 #include "rtml/core/error.h"
 
@@ -188,7 +191,8 @@ TEST(Wal, AKilledWritersReservedZerosAreAnEndNotDamage) {
   if (pid == 0) {
     auto* w = new WalWriter(dir, FsyncSetting::parse("never"), 0);
     for (int i = 0; i < 1000; ++i) w->append("record");
-    _exit(0);  // no destructor: the segment keeps its reserved zeros
+    w->flush();  // the records leave the ring for the segment
+    _exit(0);    // no destructor: the segment keeps its reserved zeros
   }
   int status;
   waitpid(pid, &status, 0);
@@ -292,7 +296,8 @@ TEST(Wal, ADamagedHeaderIsRefusedAndItsRecordsSalvaged) {
 }
 
 // Segments close when full (64 MiB) and the next goes on from the following LSN; a
-// record larger than a segment gets one of its own size.
+// record larger than a segment gets one of its own (written past the ring, which holds
+// 8 MiB), and the record after it starts the next.
 TEST(Wal, SegmentsRollWhenFullAndAHugeRecordFits) {
   test::TempDir tmp;
   std::string dir = tmp.file("w");
@@ -317,7 +322,172 @@ TEST(Wal, SegmentsRollWhenFullAndAHugeRecordFits) {
   EXPECT_EQ(sizes[70001], 5u);
   size_t segs = 0;
   for (const auto& e : fs::directory_iterator(dir)) segs += e.path().extension() == ".log";
-  EXPECT_EQ(segs, 3u);  // 64 MiB of small records, then the rest, then the huge one's own
+  EXPECT_EQ(segs, 4u);  // 64 MiB of small records, the rest, the huge one's own, "after"
+}
+
+// Payload i of the ring tests: unique, no payload a prefix of another, and pad bytes
+// longer.
+std::string ring_payload(int i, size_t pad = 0) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "<record %06d>", i);
+  return buf + std::string(pad, 'p');
+}
+
+// A writer killed right after n appends (no flush, no destructor); returns how many of
+// them its segment holds and leaves the scan in *scan. Skips the test if there is no
+// shared memory for a ring here.
+size_t kill_writer_after(const std::string& dir, int n, WalScan* scan, size_t pad = 0) {
+  fs::create_directories(dir);
+  pid_t pid = fork();
+  if (pid == 0) {
+    auto* w = new WalWriter(dir, FsyncSetting::parse("never"), 0);
+    for (int i = 1; i <= n; ++i) w->append(ring_payload(i, pad));
+    ::kill(::getpid(), SIGKILL);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status));
+  return lsns(dir, scan).size();
+}
+
+// A killed writer's segment lacks what its drain thread had not moved yet; the ring in
+// shared memory has it, from the segment's last record on, and appended to the
+// segment it makes the log whole.
+void expect_ring_completes_the_log(int n, size_t pad) {
+  test::TempDir tmp;
+  if (detail::wal_ring_file(tmp.file("")).empty()) GTEST_SKIP() << "RTML_WAL_RING_DIR=off";
+  bool ring_held_some = false;
+  for (int attempt = 0; attempt < 5 && !ring_held_some; ++attempt) {
+    std::string dir = tmp.file("w" + std::to_string(attempt));
+    WalScan scan;
+    size_t in_file = kill_writer_after(dir, n, &scan, pad);
+    auto ring = read_wal_ring(dir, scan);
+    ASSERT_EQ(in_file + ring.size(), static_cast<size_t>(n)) << "lost between segment and ring";
+    for (size_t i = 0; i < ring.size(); ++i) {
+      ASSERT_EQ(ring[i].lsn, in_file + 1 + i);
+      ASSERT_EQ(ring[i].payload, ring_payload(static_cast<int>(ring[i].lsn), pad));
+    }
+    ring_held_some = !ring.empty();
+    append_wal_tail(scan, ring, false);
+    uint64_t next = 1;
+    scan_wal(dir, 1, WalScanMode::kStrict, [&](const WalRecord& r) {
+      ASSERT_EQ(r.lsn, next);
+      ASSERT_EQ(r.payload, ring_payload(static_cast<int>(next), pad));
+      ++next;
+    });
+    ASSERT_EQ(next, static_cast<uint64_t>(n) + 1);
+    EXPECT_EQ(scan.last_lsn, static_cast<uint64_t>(n));
+    // Read again, the ring adds nothing the segment now has.
+    EXPECT_TRUE(read_wal_ring(dir, scan).empty());
+  }
+  EXPECT_TRUE(ring_held_some) << "the drain thread had moved everything each time";
+}
+
+// A killed writer's segment lacks what its drain thread had not moved yet; the ring in
+// shared memory has it, from the segment's last record on, and appended to the
+// segment it makes the log whole.
+TEST(WalRing, AKilledWritersRingHoldsWhatItsSegmentLacks) { expect_ring_completes_the_log(300, 0); }
+
+// The same once the records have gone around the ring's end (8 MiB): 12 MiB of them.
+TEST(WalRing, AKilledWritersRingIsReadAcrossItsEnd) { expect_ring_completes_the_log(100000, 100); }
+
+// A ring is only believed for the very segment it was draining into: not for another
+// folder's (a ring left by a deleted folder whose inode number came back), not for a
+// copy that replaced the segment, not when others may write to it.
+TEST(WalRing, ARingIsBelievedOnlyForItsOwnSegment) {
+  test::TempDir tmp;
+  std::string a = tmp.file("a"), b = tmp.file("b");
+  std::string ring_a = detail::wal_ring_file(tmp.file(""));
+  if (ring_a.empty()) GTEST_SKIP() << "RTML_WAL_RING_DIR=off";
+  WalScan scan;
+  size_t in_file = 0;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    fs::remove_all(a);
+    in_file = kill_writer_after(a, 300, &scan);
+    if (in_file < 300) break;
+  }
+  if (in_file == 300) GTEST_SKIP() << "the drain thread had moved everything each time";
+  ASSERT_FALSE(read_wal_ring(a, scan).empty());
+  ring_a = detail::wal_ring_file(a);
+
+  // Another folder, whose own writer closed cleanly, given a's ring under its name.
+  write_log(b, 5);
+  WalScan scan_b;
+  ASSERT_EQ(lsns(b, &scan_b).size(), 5u);
+  fs::copy_file(ring_a, detail::wal_ring_file(b), fs::copy_options::overwrite_existing);
+  EXPECT_TRUE(read_wal_ring(b, scan_b).empty());
+
+  // Writable by others: not believed.
+  ::chmod(ring_a.c_str(), 0666);
+  EXPECT_TRUE(read_wal_ring(a, scan).empty());
+  ::chmod(ring_a.c_str(), 0600);
+  EXPECT_FALSE(read_wal_ring(a, scan).empty());
+
+  // The segment replaced by a copy of itself (another inode): not the one drained into.
+  std::string seg = only_segment(a);
+  fs::copy_file(seg, seg + ".copy");
+  fs::rename(seg + ".copy", seg);
+  EXPECT_TRUE(read_wal_ring(a, scan).empty());
+}
+
+// A damaged record in the ring ends what is taken from it: the records before it are
+// whole and in order, nothing after it is guessed at.
+TEST(WalRing, ADamagedRingRecordEndsWhatIsTaken) {
+  test::TempDir tmp;
+  std::string dir = tmp.file("w");
+  if (detail::wal_ring_file(tmp.file("")).empty()) GTEST_SKIP() << "RTML_WAL_RING_DIR=off";
+  WalScan scan;
+  size_t in_file = 300;
+  for (int attempt = 0; attempt < 5 && in_file > 290; ++attempt) {
+    fs::remove_all(dir);
+    in_file = kill_writer_after(dir, 300, &scan);
+  }
+  if (in_file > 290) GTEST_SKIP() << "the drain thread had moved nearly everything each time";
+  const int bad = static_cast<int>(in_file) + 5;
+  std::string ring_file = detail::wal_ring_file(dir);
+  std::string bytes = read_file(ring_file);
+  size_t at = bytes.find(ring_payload(bad));
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 3] ^= 0x20;
+  write_file(ring_file, bytes);
+  auto ring = read_wal_ring(dir, scan);
+  ASSERT_EQ(ring.size(), 4u);
+  EXPECT_EQ(ring.back().lsn, static_cast<uint64_t>(bad - 1));
+}
+
+// A writer that closes cleanly leaves everything in its segment and removes its ring.
+TEST(WalRing, ACleanCloseRemovesTheRing) {
+  test::TempDir tmp;
+  std::string dir = tmp.file("w");
+  fs::create_directories(dir);
+  std::string ring = detail::wal_ring_file(dir);
+  if (ring.empty()) GTEST_SKIP() << "RTML_WAL_RING_DIR=off";
+  {
+    WalWriter w(dir, FsyncSetting::parse("never"), 0);
+    for (int i = 1; i <= 100; ++i) w.append(ring_payload(i));
+    EXPECT_TRUE(fs::exists(ring));
+  }
+  EXPECT_FALSE(fs::exists(ring));
+  EXPECT_EQ(lsns(dir).size(), 100u);
+}
+
+// Records wrap around the ring's end many times over and still read back in order.
+TEST(WalRing, RecordsGoOnAcrossTheRingsEnd) {
+  test::TempDir tmp;
+  std::string dir = tmp.file("w");
+  fs::create_directories(dir);
+  const int n = 150000;  // 150k records of about 100 bytes: two laps of an 8 MiB ring
+  {
+    WalWriter w(dir, FsyncSetting::parse("never"), 0);
+    for (int i = 1; i <= n; ++i) w.append(ring_payload(i) + std::string(80 + i % 17, 'p'));
+  }
+  int next = 1;
+  scan_wal(dir, 1, WalScanMode::kStrict, [&](const WalRecord& r) {
+    ASSERT_EQ(r.lsn, static_cast<uint64_t>(next));
+    ASSERT_EQ(r.payload, ring_payload(next) + std::string(80 + next % 17, 'p'));
+    ++next;
+  });
+  EXPECT_EQ(next, n + 1);
 }
 
 }  // namespace

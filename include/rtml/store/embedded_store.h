@@ -57,6 +57,7 @@ struct RecoveryReport {
   uint64_t snapshot_lsn = 0;          // its position in the log
   uint64_t entities = 0;              // after recovery
   uint64_t replayed = 0;              // WAL records applied
+  uint64_t from_ring = 0;             // of them, taken from a killed writer's ring
   uint64_t skipped = 0;               // WAL records already in the snapshot
   uint64_t torn_bytes = 0;            // of an incomplete last WAL record, passed over
   std::vector<std::string> warnings;  // torn tail, corrupt snapshot passed over

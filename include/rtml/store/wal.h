@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -13,6 +14,9 @@
 #include <vector>
 
 namespace rtml::store {
+namespace detail {
+class WalRing;
+}
 
 // When the log's bytes, already in the OS's hands, are forced to the disk:
 //   kAlways  before each append is acknowledged (wait_durable; concurrent appenders
@@ -34,32 +38,40 @@ struct FsyncSetting {
 
 // Appends records to the newest segment "wal-<first lsn>.log" of a folder.
 //
-// The segment is a shared memory mapping of the file: append() copies the record into
-// the kernel's page cache, so when it returns the record survives a kill -9 of the
-// process (it is the OS's, like a completed write()), at the cost of a memory copy
-// instead of a system call. Space is reserved on disk ahead of the writer (fallocate),
-// so a full disk is an Error from append(), never a SIGBUS. A segment is closed (and
-// cut to its used length) when it is full, on rotate() and on destruction.
+// append() copies the record into a ring in shared memory (/dev/shm, see
+// src/store/wal_ring.h): when it returns, the record is the kernel's and survives a
+// kill -9 of the process, at the cost of a memory copy instead of a system call. A
+// drain thread moves the records to the segment file in large writes every millisecond
+// or so (and before a rotation, a sync or a close); a process that opens the folder
+// after a crash takes what the ring still holds (read_wal_ring). Where no shared memory
+// can be had (RTML_WAL_RING_DIR=off, a full /dev/shm), each record is written to the
+// segment by append() itself: the same promise, at a system call per record. Space is
+// reserved on disk ahead of the writer (fallocate), so a full disk is an Error from
+// append(), never a record acknowledged and then lost. A segment is closed (and cut to
+// its used length) when it passes 64 MiB, on rotate() and on destruction.
 //
 // Measured alternatives (rtml bench store, every=10ms, puts per second against the
-// buffered writer this replaced, which acknowledged before the OS had the record): this
-// mapping 0.65-0.73 on one thread and 0.74-0.94 on two; one write(2) per record with
-// group commit 0.55-0.59 and 0.35-0.46 (a follower's wake-up costs more than its write);
-// the mapping with large folios (MADV_HUGEPAGE) much worse still, each fdatasync then
-// writing the whole 2 MiB folio being appended to. The mapping's cost is the kernel's:
-// writeback write-protects each 4 KiB page it cleans, with a TLB shootdown on every core
-// running the process (put p99 2 us before, 11 us now, on this 2-core VM).
+// buffered writer of 76f2644, which acknowledged before the OS had the record): a
+// shared mapping of the segment file 0.58-0.73 on one thread and 0.74-0.94 on two
+// (writeback write-protects each 4 KiB page it cleans, with a TLB shootdown on every
+// core running the process: put p99 2 us before, 11 us then); one write(2) per record
+// with group commit 0.55-0.59 and 0.35-0.46; that mapping with large folios
+// (MADV_HUGEPAGE) worse still.
 //
 // Thread-safe.
 class WalWriter {
  public:
-  // Starts a new segment after last_lsn in dir. Throws Error if it cannot be created.
+  // Starts a new segment after last_lsn in dir, and replaces dir's ring: whoever opens
+  // a folder that a writer may have died in takes the old ring's records first
+  // (read_wal_ring, append_wal_tail). Throws Error if the segment cannot be created.
   WalWriter(std::string dir, FsyncSetting fsync, uint64_t last_lsn);
-  // Syncs (unless kNever) and closes the segment. Errors are reported on stderr.
+  // Drains the ring, syncs (unless kNever), closes the segment and removes the ring.
+  // Errors are reported on stderr (and the ring then kept).
   ~WalWriter();
 
   // Numbers one record (LSNs increase by one) and hands it to the OS; returns its LSN.
-  // Throws Error if the log cannot grow (disk full); then nothing was logged.
+  // Throws Error if the log cannot grow (disk full), or if the ring is full and the
+  // drain thread cannot write (a failing disk); then nothing was logged.
   uint64_t append(std::string_view payload);
   // Blocks until the record lsn is on disk (fdatasync, shared with concurrent callers).
   void wait_durable(uint64_t lsn);
@@ -75,25 +87,37 @@ class WalWriter {
   struct Segment {
     std::string path;
     int fd = -1;
-    char* map = nullptr;
-    size_t capacity = 0;   // bytes mapped
+    uint64_t ino = 0;
+    uint64_t first_lsn = 0;
     size_t allocated = 0;  // bytes reserved in the file (its size)
-    size_t used = 0;       // header and records
+    size_t used = 0;       // header and records, those still in the ring included
+    size_t written = 0;    // header and records in the file
   };
-  // With mu_ held. Creates and maps a segment whose first record will be first_lsn.
+  // With mu_ held. Creates a segment whose first record will be first_lsn.
   Segment open_segment(uint64_t first_lsn);
-  // With mu_ held. Opens the next segment, then ends the current one with a marker that
-  // names it (so that a reader knows a later segment must exist) and closes it.
+  // With io_mu_ and mu_ held, the ring drained. Opens the next segment, then ends the
+  // current one with a marker that names it (so that a reader knows a later segment
+  // must exist) and closes it.
   void end_segment_and_move_on();
-  // With mu_ held. Unmaps seg, cuts the file to its used length and queues its fd for
-  // the next sync (or closes it under kNever).
+  // With io_mu_ and mu_ held, the ring drained. Cuts seg's file to its used length and
+  // queues its fd for the next sync (or closes it under kNever).
   void close_segment(Segment& seg);
-  // With mu_ held. Makes room for n more bytes in the current segment.
-  void reserve(size_t n);
-  // With mu_ held and no sync running: fdatasyncs the closed segments and the current
-  // one, releasing mu_ meanwhile. Throws Error if the disk refuses.
+  // With mu_ held (and io_mu_ if io is true). Rotates if a record of n bytes would take
+  // the segment past its size, and reserves room for it. May release and retake mu_.
+  void prepare(std::unique_lock<std::mutex>& lock, size_t n, bool io);
+  // With io_mu_ and mu_ held: writes the ring's records to the segment, releasing mu_
+  // meanwhile. Returns with the ring drained up to where it was on entry.
+  void drain(std::unique_lock<std::mutex>& lock);
+  // With io_mu_ and mu_ held: drains until the ring is empty.
+  void drain_all(std::unique_lock<std::mutex>& lock);
+  // With sync_mu_ and mu_ held: fdatasyncs the closed segments and the current one up
+  // to what is drained, releasing mu_ meanwhile. Throws Error if the disk refuses.
   void sync(std::unique_lock<std::mutex>& lock);
-  void background();
+  // With sync_mu_ held (sync_lock): unless lsn is durable already, drains the ring and
+  // syncs.
+  void drain_then_sync(std::unique_lock<std::mutex>& sync_lock, uint64_t lsn);
+  void drain_in_background();
+  void sync_in_background();  // kEvery
 
   std::string dir_;
   // The folder's identity when opened: segments are created only while dir_ still
@@ -101,15 +125,26 @@ class WalWriter {
   // segments land in whatever now has its name).
   uint64_t dir_dev_ = 0, dir_ino_ = 0;
   FsyncSetting fsync_;
+  // Locks, always taken in this order. sync_mu_: one fdatasync at a time. io_mu_: held
+  // while writing to the segment files or replacing a segment. mu_: the state below.
+  std::mutex sync_mu_;
+  std::mutex io_mu_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable drain_cv_;
+  std::condition_variable sync_cv_;
+  std::unique_ptr<detail::WalRing> ring_;  // null: append() writes to the segment
+  uint64_t head_ = 0;                      // ring position after the last record
+  uint64_t drained_ = 0;                   // ring position of the first undrained record
+  bool drain_wanted_ = false;
+  bool syncing_ = false;  // closed_fds_ must stay open
   Segment current_;
   std::vector<int> closed_fds_;  // closed segments not yet synced
   uint64_t last_lsn_;
+  uint64_t drained_lsn_;  // in the segment file
   uint64_t durable_lsn_;  // fdatasynced
-  bool syncing_ = false;
   bool stop_ = false;
-  std::thread thread_;
+  std::thread drain_thread_;  // with a ring
+  std::thread sync_thread_;   // kEvery
 };
 
 // One record read back.
@@ -170,6 +205,28 @@ void cut_wal_tail(const WalScan& scan);
 // after a restart does to the segment a dead writer left, so that losing the new one is
 // seen. fdatasyncs it unless sync is false. Throws Error if the file cannot be written.
 void mark_segment_end(const std::string& path, uint64_t offset, uint64_t next_lsn, bool sync);
+
+// A record that a writer acknowledged but had not yet moved from its ring to its segment.
+struct WalRingRecord {
+  uint64_t lsn;
+  std::string payload;
+};
+
+// The records in dir's ring that go on after what a scan of the log found (after
+// scan.last_lsn, or after the LSN before the newest segment's first): those a killed
+// writer acknowledged but had not drained. Empty if there is no ring, or if it was not
+// draining into scan.tail_file (another segment's, a stale one, another user's file).
+// Never writes.
+std::vector<WalRingRecord> read_wal_ring(const std::string& dir, const WalScan& scan);
+
+// Writes records (consecutive LSNs after scan.last_lsn) into scan.tail_file at
+// scan.tail_offset, cutting what followed, and fdatasyncs it if sync; updates scan to
+// match. Throws Error if the file cannot be written.
+void append_wal_tail(WalScan& scan, const std::vector<WalRingRecord>& records, bool sync);
+
+// Removes dir's ring, if it has one: for tools that delete a store folder, after its
+// writer is gone (the ring is named after the folder's inode, not kept in it).
+void remove_wal_ring(const std::string& dir);
 
 // Deletes segments whose records all have LSN <= lsn (never the newest segment).
 void delete_wal_through(const std::string& dir, uint64_t lsn);
