@@ -807,8 +807,8 @@ RepairReport EmbeddedStore::repair(StoreOptions options) {
   report.entities = s->memory_.entity_count();
   if (report.dropped.empty()) return report;  // sound: change nothing
 
-  uint64_t last = std::max({ring.empty() ? scan.last_lsn : ring.back().lsn,
-                            s->recovery_.snapshot_lsn, s->state_lsn()});
+  uint64_t last = std::max(
+      {ring.empty() ? scan.last_lsn : ring.back().lsn, s->recovery_.snapshot_lsn, s->state_lsn()});
   // A corrupt file holding the name the new snapshot takes goes first; then the new
   // snapshot is written before anything else moves, so that a crash during repair
   // leaves a folder that opens, or that a second repair finishes.
