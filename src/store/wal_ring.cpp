@@ -70,23 +70,33 @@ std::string wal_ring_file(const std::string& dir) {
   return where + name;
 }
 
-std::unique_ptr<WalRing> WalRing::create(const std::string& dir) {
+std::unique_ptr<WalRing> WalRing::create(const std::string& dir, std::string* why) {
   std::string path = wal_ring_file(dir);
   if (path.empty()) return nullptr;
+  auto fail = [&](const std::string& reason) -> std::unique_ptr<WalRing> {
+    if (why) *why = path + ": " + reason;
+    return nullptr;
+  };
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return nullptr;
+  if (fd < 0) return fail(std::strerror(errno));
   struct stat st;
+  if (!owned_regular_file(fd, st)) {
+    ::close(fd);
+    return fail("not a file of this user's that only it may write");
+  }
   const size_t total = kHeaderBytes + kRingBytes;
   // Zeros first (an old ring's records were read by whoever opened the folder before
   // this writer), then memory for all of it: a full tmpfs is seen here, not as a SIGBUS.
-  bool ok = owned_regular_file(fd, st) && ::ftruncate(fd, 0) == 0 &&
-            ::ftruncate(fd, static_cast<off_t>(total)) == 0 &&
-            ::posix_fallocate(fd, 0, static_cast<off_t>(total)) == 0;
-  void* map = ok ? ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+  int rc = ::ftruncate(fd, 0) == 0 && ::ftruncate(fd, static_cast<off_t>(total)) == 0
+               ? ::posix_fallocate(fd, 0, static_cast<off_t>(total))
+               : errno;
+  void* map =
+      rc == 0 ? ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+  if (rc == 0 && map == MAP_FAILED) rc = errno;
   ::close(fd);
   if (map == MAP_FAILED) {
-    if (ok) ::unlink(path.c_str());
-    return nullptr;
+    ::unlink(path.c_str());
+    return fail(std::strerror(rc));
   }
   std::unique_ptr<WalRing> ring(new WalRing());
   ring->path_ = std::move(path);

@@ -34,10 +34,10 @@ std::string wal_ring_file(const std::string& dir);
 class WalRing {
  public:
   // Creates (replacing any old one) and maps the ring of dir, with its memory reserved
-  // and populated. Returns null if shared memory cannot be had (no /dev/shm, too little
-  // room, a file of another user under the name): the writer then writes each record to
-  // its segment directly.
-  static std::unique_ptr<WalRing> create(const std::string& dir);
+  // and populated. Returns null if shared memory cannot be had (RTML_WAL_RING_DIR=off,
+  // no /dev/shm, too little room, a file of another user under the name; *why then
+  // says which, except for "off"): the writer then writes each record to its segment.
+  static std::unique_ptr<WalRing> create(const std::string& dir, std::string* why);
   ~WalRing();
 
   char* data() const { return data_; }

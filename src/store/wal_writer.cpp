@@ -114,7 +114,14 @@ WalWriter::WalWriter(std::string dir, FsyncSetting fsync, uint64_t last_lsn)
   dir_ino_ = st.st_ino;
   std::lock_guard lock(mu_);
   current_ = open_segment(last_lsn + 1);
-  ring_ = WalRing::create(dir_);
+  std::string why;
+  ring_ = WalRing::create(dir_, &why);
+  if (!why.empty()) {
+    std::fprintf(stderr,
+                 "rtml: store: no ring in shared memory for the WAL (%s): each record is "
+                 "written to the log before it is acknowledged, which is slower\n",
+                 why.c_str());
+  }
   if (ring_) ring_->publish(current_.ino, current_.first_lsn, last_lsn + 1, 0);
   if (ring_) drain_thread_ = std::thread([this] { drain_in_background(); });
   if (fsync_.policy == FsyncPolicy::kEvery)

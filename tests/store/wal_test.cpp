@@ -490,5 +490,30 @@ TEST(WalRing, RecordsGoOnAcrossTheRingsEnd) {
   EXPECT_EQ(next, n + 1);
 }
 
+// Without shared memory for a ring (here: its folder does not exist), the writer says
+// so once and writes each record to its segment before append() returns.
+TEST(WalRing, WithoutSharedMemoryEachRecordIsInTheSegmentAtOnce) {
+  test::TempDir tmp;
+  std::string dir = tmp.file("w");
+  fs::create_directories(dir);
+  const char* old = std::getenv("RTML_WAL_RING_DIR");
+  std::string saved = old ? old : "";
+  ::setenv("RTML_WAL_RING_DIR", tmp.file("no-such-folder").c_str(), 1);
+  {
+    testing::internal::CaptureStderr();
+    WalWriter w(dir, FsyncSetting::parse("never"), 0);
+    std::string said = testing::internal::GetCapturedStderr();
+    EXPECT_NE(said.find("no ring in shared memory"), std::string::npos) << said;
+    for (int i = 1; i <= 10; ++i) w.append(ring_payload(i));
+    EXPECT_EQ(lsns(dir).size(), 10u);  // before any flush or close
+  }
+  if (old) {
+    ::setenv("RTML_WAL_RING_DIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("RTML_WAL_RING_DIR");
+  }
+  EXPECT_EQ(lsns(dir).size(), 10u);
+}
+
 }  // namespace
 }  // namespace rtml::store
