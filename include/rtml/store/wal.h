@@ -50,12 +50,14 @@ struct FsyncSetting {
 // append(), never a record acknowledged and then lost. A segment is closed (and cut to
 // its used length) when it passes 64 MiB, on rotate() and on destruction.
 //
-// Measured alternatives (rtml bench store, every=10ms, puts per second against the
-// buffered writer of 76f2644, which acknowledged before the OS had the record): a
-// shared mapping of the segment file 0.58-0.73 on one thread and 0.74-0.94 on two
-// (writeback write-protects each 4 KiB page it cleans, with a TLB shootdown on every
-// core running the process: put p99 2 us before, 11 us then); one write(2) per record
-// with group commit 0.55-0.59 and 0.35-0.46; that mapping with large folios
+// Measured (rtml bench store, every=10ms, puts per second against the buffered writer
+// of 76f2644, which acknowledged before the OS had the record, in the same run): this
+// ring 1.0-1.1 on one thread and 1.5-1.6 on two, put p99 1.3 and 2.0 us (2 and 2.2
+// before); appenders spin briefly on the mutex before sleeping (sleeping cost two
+// threads p99 40 us). Alternatives measured before it: a shared mapping of the segment
+// file 0.58-0.73 and 0.74-0.94 (writeback write-protects each 4 KiB page it cleans, with
+// a TLB shootdown on every core running the process: p99 11 us); one write(2) per
+// record with group commit 0.55-0.59 and 0.35-0.46; that mapping with large folios
 // (MADV_HUGEPAGE) worse still.
 //
 // Thread-safe.
