@@ -1,6 +1,9 @@
 #include "rtml/learn/progressive.h"
 
 #include <algorithm>
+#include <string>
+
+#include "rtml/core/error.h"
 
 namespace rtml {
 
@@ -12,7 +15,8 @@ ProgressiveValidation::ProgressiveValidation(Pipeline& pipeline, bool binary, si
       delay_(delay),
       window_(window),
       classification_(binary),
-      rolling_classification_(binary) {}
+      rolling_classification_(binary),
+      log_({.max_entries = std::max<size_t>(delay, 1)}) {}
 
 ProgressiveValidation::Scored ProgressiveValidation::score(const Target& y) const {
   const Prediction& p = prediction_;
@@ -35,17 +39,18 @@ void ProgressiveValidation::process(const Features& x, const Target& y) {
     pipeline_.predict_then_learn(x, y, prediction_);
   } else {
     pipeline_.predict(x, prediction_);
-    if (pending_count_ == delay_) {
-      Pending& old = pending_[pending_head_];
-      pipeline_.learn(old.x, old.y);
-      pending_head_ = (pending_head_ + 1) % pending_.size();
-      --pending_count_;
+    // The label of event i comes delay_ events later: the pipeline learns it then, from
+    // the features event i was predicted with.
+    if (events_ >= delay_) learn_logged(events_ - delay_);
+    const size_t at = static_cast<size_t>(events_ % delay_);
+    if (at == targets_.size()) {
+      targets_.push_back(y);
+    } else {
+      targets_[at] = y;
     }
-    if (pending_count_ == pending_.size()) grow_pending();
-    Pending& slot = pending_[(pending_head_ + pending_count_) % pending_.size()];
-    slot.x.assign(x);
-    slot.y = y;
-    ++pending_count_;
+    if (!log_.log(EventId::of_number(events_), 0.0, x, prediction_)) {
+      throw Error("progressive validation: event " + std::to_string(events_) + " logged twice");
+    }
   }
   ++events_;
   Scored s = score(y);
@@ -75,22 +80,20 @@ void ProgressiveValidation::process(const Features& x, const Target& y) {
   }
 }
 
-void ProgressiveValidation::grow_pending() {
-  // Oldest first from slot 0, then room for twice as many, never more than delay_: the
-  // ring costs what is pending, not what --delay allows. Moving a Pending moves its
-  // vectors, so growing allocates only the ring itself.
-  std::rotate(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(pending_head_),
-              pending_.end());
-  pending_head_ = 0;
-  pending_.resize(std::min(delay_, std::max<size_t>(16, 2 * pending_.size())));
+void ProgressiveValidation::learn_logged(uint64_t event) {
+  LabelRefusal why;
+  const PredictionLog::Entry* e = log_.take(EventId::of_number(event), 0.0, &why);
+  if (!e) {
+    throw Error("progressive validation: event " + std::to_string(event) + ": " +
+                std::string(label_refusal_text(why)));
+  }
+  pipeline_.learn(e->x, targets_[static_cast<size_t>(event % delay_)]);
 }
 
 void ProgressiveValidation::finish() {
-  while (pending_count_ > 0) {
-    Pending& old = pending_[pending_head_];
-    pipeline_.learn(old.x, old.y);
-    pending_head_ = (pending_head_ + 1) % pending_.size();
-    --pending_count_;
+  if (delay_ == 0) return;
+  for (uint64_t event = events_ > delay_ ? events_ - delay_ : 0; event < events_; ++event) {
+    learn_logged(event);
   }
 }
 

@@ -9,17 +9,18 @@
 
 #include "rtml/learn/metrics/metrics.h"
 #include "rtml/learn/pipeline.h"
+#include "rtml/learn/prediction_log.h"
 
 namespace rtml {
 
 // Each event is predicted first, scored against its label, and learned from after.
 // With delay N the label of an event becomes known only N events later: the pipeline
-// learns then, from the features the event was predicted with (kept in a ring, so
-// nothing is recomputed later). With window W, metrics over the last W events are kept
-// beside the cumulative ones. Memory follows what is held, not N or W: the ring of
-// pending events grows (doubling) up to N events as they wait, the window's record up to
-// W events as they come, so a delay longer than the stream costs the stream. Allocates
-// nothing per event in steady state (once both are full). Not thread-safe.
+// learns then, from the features the event was predicted with (kept in a PredictionLog
+// by event number, so nothing is recomputed later). With window W, metrics over the
+// last W events are kept beside the cumulative ones. Memory follows what is held, not N
+// or W: the log grows up to N events as they wait, the window's record up to W events
+// as they come, so a delay longer than the stream costs the stream. Allocates nothing
+// per event in steady state (once both are full). Not thread-safe.
 class ProgressiveValidation {
  public:
   // binary: the target has two classes (class 1 positive), and binary metrics are kept.
@@ -59,14 +60,10 @@ class ProgressiveValidation {
   RegressionMetrics regression_metrics_, rolling_regression_;
   std::vector<Scored> recent_;  // ring of the last window_ scored events
   size_t recent_next_ = 0;
-  struct Pending {
-    Features x;
-    Target y;
-  };
-  // Makes room for one more pending event: the ring doubles, up to delay_.
-  void grow_pending();
-  std::vector<Pending> pending_;  // ring of events waiting for their label; grows as needed
-  size_t pending_head_ = 0, pending_count_ = 0;
+  // Learns event `event` from the features it was predicted with and its target.
+  void learn_logged(uint64_t event);
+  PredictionLog log_;            // the events waiting for their label, by event number
+  std::vector<Target> targets_;  // their targets, by event number modulo delay_
 };
 
 }  // namespace rtml

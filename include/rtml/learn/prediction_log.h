@@ -1,0 +1,125 @@
+// PredictionLog: what each prediction used, kept by event id until its label comes.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtml/core/features.h"
+#include "rtml/learn/model.h"
+
+namespace rtml {
+
+// An event's id: its own id field (text), or a number the engine assigned.
+struct EventId {
+  std::string_view text;  // empty: the id is `number`
+  uint64_t number = 0;
+
+  static EventId of_text(std::string_view t) { return EventId{t, 0}; }
+  static EventId of_number(uint64_t n) { return EventId{{}, n}; }
+  bool operator==(const EventId&) const = default;
+};
+
+// Why a label found no prediction to learn from.
+enum class LabelRefusal : uint8_t {
+  kNone,
+  kUnknown,          // no prediction under this id among the last max_entries logged
+  kExpired,          // its prediction is older than the TTL
+  kAlreadyLabelled,  // a label for this id came before
+};
+std::string_view label_refusal_text(LabelRefusal r);
+
+// Keeps, for each prediction, the features it was made with (after enrichment), until
+// the label comes: the engine learns from those, never from features recomputed later
+// (the training/serving skew a late label would otherwise bring).
+//
+// Entries leave when their label is taken, when they are older than the TTL in event
+// time (expire() or take()), or when max_entries newer ones have been logged (then their
+// id is forgotten too); an entry that leaves unlabelled is counted (expired()) and is
+// never learned from. The ids of the last max_entries predictions are remembered after
+// they leave, so that a second label, a label after expiry and a repeated event id are
+// told apart from an unknown id.
+// Expiry walks entries in the order they were logged, so an event whose time is out of
+// order waits for those before it (take() still checks its age).
+//
+// Memory follows use: the entries grow as predictions wait, up to max_entries, each
+// keeping its buffers, so a log that has reached its size allocates nothing per event
+// (an id longer than any before, or an event with more features, excepted). Not
+// thread-safe: the one thread that drives a model drives its log.
+class PredictionLog {
+ public:
+  struct Limits {
+    size_t max_entries = 1u << 20;
+    // In the event time's unit (seconds); infinity: no TTL.
+    double ttl = std::numeric_limits<double>::infinity();
+  };
+  // One logged prediction.
+  struct Entry {
+    double time = 0.0;
+    Features x;
+    Prediction prediction;
+  };
+
+  explicit PredictionLog(Limits limits);
+
+  // Logs the prediction p made at event time `time` from x under id. Returns false,
+  // logging nothing, if id is one of the last max_entries ids logged (a repeated event).
+  [[nodiscard]] bool log(EventId id, double time, const Features& x, const Prediction& p);
+
+  // The entry logged under id, which leaves the log: valid until the next call to log().
+  // nullptr if there is none to learn from, with the reason in *why. now is the event
+  // time the label arrives at (for the TTL).
+  const Entry* take(EventId id, double now, LabelRefusal* why);
+
+  // Expires the entries older than now - ttl (in the order they were logged).
+  void expire(double now);
+
+  // Calls fn(id, entry) for each entry still waiting, oldest first.
+  template <class Fn>
+  void for_each_waiting(Fn&& fn) const {
+    for (uint64_t seq = first_seq(); seq < next_seq_; ++seq) {
+      const Slot& s = slots_[seq % limits_.max_entries];
+      if (s.state == State::kWaiting) fn(s.id(), s.entry);
+    }
+  }
+
+  size_t waiting() const { return waiting_; }
+  uint64_t expired() const { return expired_; }
+  const Limits& limits() const { return limits_; }
+
+ private:
+  enum class State : uint8_t { kWaiting, kLabelled, kExpired };
+  struct Slot {
+    State state = State::kExpired;
+    bool text = false;
+    std::string id_text;
+    uint64_t id_number = 0;
+    uint64_t hash = 0;
+    Entry entry;
+    EventId id() const { return text ? EventId::of_text(id_text) : EventId::of_number(id_number); }
+  };
+  static constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
+
+  uint64_t first_seq() const {
+    return next_seq_ > limits_.max_entries ? next_seq_ - limits_.max_entries : 0;
+  }
+  static uint64_t hash_of(EventId id);
+  // The slot holding id, or kEmpty; *at is its place in the table (or where it would go).
+  uint32_t find(EventId id, uint64_t hash, size_t* at) const;
+  void erase_at(size_t at);
+  void grow_table();
+  void leave(Slot& s, State to);
+
+  Limits limits_;
+  std::vector<Slot> slots_;      // slot of the log's seq-th entry: seq % max_entries
+  std::vector<uint32_t> table_;  // open addressing, linear probing: slot indices
+  size_t table_used_ = 0;
+  uint64_t next_seq_ = 0;
+  uint64_t expire_seq_ = 0;  // entries before it have been looked at by expire()
+  size_t waiting_ = 0;
+  uint64_t expired_ = 0;
+};
+
+}  // namespace rtml

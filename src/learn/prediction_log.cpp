@@ -1,0 +1,162 @@
+#include "rtml/learn/prediction_log.h"
+
+#include "rtml/core/error.h"
+#include "rtml/core/hash.h"
+
+namespace rtml {
+
+std::string_view label_refusal_text(LabelRefusal r) {
+  switch (r) {
+    case LabelRefusal::kNone:
+      return "";
+    case LabelRefusal::kUnknown:
+      return "no prediction was made for this event id (or it is too old to remember)";
+    case LabelRefusal::kExpired:
+      return "the prediction for this event id expired before its label came";
+    case LabelRefusal::kAlreadyLabelled:
+      return "this event id was labelled before";
+  }
+  return "?";
+}
+
+PredictionLog::PredictionLog(Limits limits) : limits_(limits) {
+  if (limits_.max_entries == 0 || limits_.max_entries >= kEmpty) {
+    throw Error("a prediction log holds from 1 to " + std::to_string(kEmpty - 1) + " entries");
+  }
+  if (!(limits_.ttl > 0)) throw Error("a prediction log's TTL must be positive");
+  table_.assign(16, kEmpty);
+}
+
+uint64_t PredictionLog::hash_of(EventId id) {
+  if (!id.text.empty()) return hash64(id.text, 0x6576656e74);
+  // A numeric id mixed (splitmix64's finalizer), apart from the text ids' hashes.
+  uint64_t z = id.number + 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31) ^ 1;
+}
+
+uint32_t PredictionLog::find(EventId id, uint64_t hash, size_t* at) const {
+  const size_t mask = table_.size() - 1;
+  const bool text = !id.text.empty();
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    uint32_t index = table_[i];
+    if (index != kEmpty) {
+      const Slot& s = slots_[index];
+      if (s.hash != hash || s.text != text ||
+          (text ? s.id_text != id.text : s.id_number != id.number)) {
+        continue;
+      }
+    }
+    *at = i;
+    return index;
+  }
+}
+
+void PredictionLog::erase_at(size_t i) {
+  // Backward-shift deletion: entries after i that probed past it move back, so that no
+  // probe meets a hole before its entry.
+  const size_t mask = table_.size() - 1;
+  for (size_t j = (i + 1) & mask; table_[j] != kEmpty; j = (j + 1) & mask) {
+    size_t home = slots_[table_[j]].hash & mask;
+    bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+    if (!stays) {
+      table_[i] = table_[j];
+      i = j;
+    }
+  }
+  table_[i] = kEmpty;
+  --table_used_;
+}
+
+void PredictionLog::grow_table() {
+  std::vector<uint32_t> old(table_.size() * 2, kEmpty);
+  old.swap(table_);
+  const size_t mask = table_.size() - 1;
+  for (uint32_t index : old) {
+    if (index == kEmpty) continue;
+    size_t i = slots_[index].hash & mask;
+    while (table_[i] != kEmpty) i = (i + 1) & mask;
+    table_[i] = index;
+  }
+}
+
+void PredictionLog::leave(Slot& s, State to) {
+  if (s.state == State::kWaiting) {
+    --waiting_;
+    if (to == State::kExpired) ++expired_;
+  }
+  s.state = to;
+}
+
+bool PredictionLog::log(EventId id, double time, const Features& x, const Prediction& p) {
+  const uint64_t hash = hash_of(id);
+  size_t at;
+  if (find(id, hash, &at) != kEmpty) return false;
+  const auto index = static_cast<uint32_t>(next_seq_ % limits_.max_entries);
+  if (index == slots_.size()) {
+    slots_.emplace_back();  // the first lap: memory follows use
+  } else {
+    // The oldest entry makes room, and its id is forgotten.
+    Slot& old = slots_[index];
+    size_t old_at;
+    find(old.id(), old.hash, &old_at);
+    erase_at(old_at);
+    leave(old, State::kExpired);
+  }
+  if ((table_used_ + 1) * 2 > table_.size()) grow_table();
+  find(id, hash, &at);  // the place may have moved
+  Slot& s = slots_[index];
+  s.state = State::kWaiting;
+  s.text = !id.text.empty();
+  if (s.text) {
+    s.id_text.assign(id.text);
+  } else {
+    s.id_number = id.number;
+  }
+  s.hash = hash;
+  s.entry.time = time;
+  s.entry.x.assign(x);
+  s.entry.prediction = p;
+  table_[at] = index;
+  ++table_used_;
+  ++waiting_;
+  ++next_seq_;
+  if (expire_seq_ < first_seq()) expire_seq_ = first_seq();
+  return true;
+}
+
+const PredictionLog::Entry* PredictionLog::take(EventId id, double now, LabelRefusal* why) {
+  size_t at;
+  uint32_t index = find(id, hash_of(id), &at);
+  LabelRefusal refusal = LabelRefusal::kNone;
+  Slot* s = index == kEmpty ? nullptr : &slots_[index];
+  if (!s) {
+    refusal = LabelRefusal::kUnknown;
+  } else if (s->state == State::kLabelled) {
+    refusal = LabelRefusal::kAlreadyLabelled;
+  } else if (s->state == State::kExpired) {
+    refusal = LabelRefusal::kExpired;
+  } else if (now - s->entry.time > limits_.ttl) {
+    leave(*s, State::kExpired);
+    refusal = LabelRefusal::kExpired;
+  }
+  if (why) *why = refusal;
+  if (refusal != LabelRefusal::kNone) return nullptr;
+  leave(*s, State::kLabelled);
+  return &s->entry;
+}
+
+void PredictionLog::expire(double now) {
+  if (limits_.ttl == std::numeric_limits<double>::infinity()) return;
+  const double cutoff = now - limits_.ttl;
+  for (; expire_seq_ < next_seq_; ++expire_seq_) {
+    Slot& s = slots_[expire_seq_ % limits_.max_entries];
+    if (s.state == State::kWaiting) {
+      if (!(s.entry.time < cutoff)) break;
+      leave(s, State::kExpired);
+    }
+  }
+}
+
+}  // namespace rtml
