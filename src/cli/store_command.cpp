@@ -11,7 +11,7 @@
 
 #include "commands.h"
 #include "rtml/core/error.h"
-#include "rtml/pipeline/store_aggregates.h"
+#include "rtml/runtime/store_aggregates.h"
 #include "rtml/store/embedded_store.h"
 
 namespace rtml::cli {
@@ -49,7 +49,7 @@ store::StoreOptions make_options(const StoreOptionsCli& o) {
     std::ifstream f(o.aggregates);
     if (!f) throw Error(o.aggregates + ": cannot open");
     std::string text((std::istreambuf_iterator<char>(f)), {});
-    s.computed = std::make_shared<StoreAggregates>(features::parse_aggregates(text, o.aggregates));
+    s.computed = std::make_shared<runtime::StoreAggregates>(features::parse_aggregates(text, o.aggregates));
   }
   return s;
 }

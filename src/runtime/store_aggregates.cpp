@@ -1,8 +1,8 @@
-#include "rtml/pipeline/store_aggregates.h"
+#include "rtml/runtime/store_aggregates.h"
 
 #include "rtml/core/error.h"
 
-namespace rtml {
+namespace rtml::runtime {
 namespace {
 
 // Entity keys as engine keys: a kind letter keeps 42 and "42" apart.
@@ -85,4 +85,4 @@ void StoreAggregates::load(std::string_view state) {
   engine_.load(in);
 }
 
-}  // namespace rtml
+}  // namespace rtml::runtime

@@ -9,7 +9,7 @@
 #include "rtml/features/aggregate_engine.h"
 #include "rtml/store/computed_features.h"
 
-namespace rtml {
+namespace rtml::runtime {
 
 // Adapts an AggregateEngine to the store's ComputedFeatures. Aggregate values read as
 // numbers, topk as a category (its items joined by commas). Not thread-safe: the store
@@ -36,4 +36,4 @@ class StoreAggregates final : public store::ComputedFeatures {
   std::vector<features::EventField> fields_;  // reused per event
 };
 
-}  // namespace rtml
+}  // namespace rtml::runtime

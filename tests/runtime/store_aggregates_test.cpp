@@ -1,6 +1,6 @@
 // Aggregates kept in the store: fed by events, durable across restarts and snapshots,
 // read like any other feature, and readable as of a past event time.
-#include "rtml/pipeline/store_aggregates.h"
+#include "rtml/runtime/store_aggregates.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 namespace rtml::store {
 namespace {
 
-std::shared_ptr<StoreAggregates> aggregates() {
+std::shared_ptr<runtime::StoreAggregates> aggregates() {
   std::vector<features::AggregateSpec> specs = features::parse_aggregates(
       "clicks = count(click) by user over 60s every 10s keep 10m\n"
       "spend = sum(amount) by user over 5m every 1m late 30s\n"
@@ -19,7 +19,7 @@ std::shared_ptr<StoreAggregates> aggregates() {
       "pages = topk(page, k=2) by user over 10m\n"
       "visitors = distinct(page) by user over 10m\n",
       "test");
-  return std::make_shared<StoreAggregates>(std::move(specs));
+  return std::make_shared<runtime::StoreAggregates>(std::move(specs));
 }
 
 StoreOptions options(const std::string& dir) {
