@@ -49,7 +49,8 @@ store::StoreOptions make_options(const StoreOptionsCli& o) {
     std::ifstream f(o.aggregates);
     if (!f) throw Error(o.aggregates + ": cannot open");
     std::string text((std::istreambuf_iterator<char>(f)), {});
-    s.computed = std::make_shared<runtime::StoreAggregates>(features::parse_aggregates(text, o.aggregates));
+    s.computed =
+        std::make_shared<runtime::StoreAggregates>(features::parse_aggregates(text, o.aggregates));
   }
   return s;
 }
