@@ -14,7 +14,6 @@
 #include <thread>
 
 #include "bad_line_reporter.h"
-#include "featurizer.h"
 #include "progress_line.h"
 #include "row_batches.h"
 #include "rtml/core/error.h"
@@ -23,6 +22,7 @@
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
+#include "rtml/runtime/featurizer.h"
 #include "rtml/stream/byte_source.h"
 #include "rtml/stream/lookahead_source.h"
 #include "rtml/stream/row_source.h"
@@ -111,7 +111,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     throw Error(config.data + ": no column named '" + config.target +
                 "' (columns: " + excerpt(names) + ")");
   }
-  Featurizer featurizer(config, pipeline);
+  runtime::Featurizer featurizer({config.target, config.drop}, pipeline);
   featurizer.sync_columns(columns);  // a column nothing can read fails before reading ahead
   bool binary = !unlabeled && !regression && decide_classes(*source, config, pipeline);
   featurizer.set_binary(pipeline.task() == Task::kBinary || binary);

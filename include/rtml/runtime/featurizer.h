@@ -1,10 +1,10 @@
 // Featurizer: a decoded row as the pipeline's Features and Target.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
-#include "eval_runner.h"
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
 #include "rtml/core/features.h"
@@ -12,7 +12,7 @@
 #include "rtml/core/target.h"
 #include "rtml/learn/pipeline.h"
 
-namespace rtml::cli {
+namespace rtml::runtime {
 
 // Turns decoded rows into Features and a Target: column names and classes interned in
 // the pipeline's schema and labels, categories as the pipeline reads them
@@ -20,8 +20,16 @@ namespace rtml::cli {
 // the learning thread only.
 class Featurizer {
  public:
-  Featurizer(const EvalConfig& config, Pipeline& pipeline)
-      : config_(config), pipeline_(pipeline), regression_(pipeline.task() == Task::kRegression) {}
+  // Which fields are not features.
+  struct Roles {
+    std::string target;          // the label's field ("" if the model needs none)
+    std::set<std::string> drop;  // fields left out
+  };
+
+  Featurizer(Roles roles, Pipeline& pipeline)
+      : spec_(std::move(roles)),
+        pipeline_(pipeline),
+        regression_(pipeline.task() == Task::kRegression) {}
 
   // Whether a classification target has two classes, no third value allowed (once the
   // classes are decided: target_classes.h).
@@ -33,9 +41,9 @@ class Featurizer {
     for (size_t i = roles_.size(); i < columns.size(); ++i) {
       const Column& c = columns[i];
       Role r;
-      if (c.name == config_.target) {
+      if (c.name == spec_.target) {
         r.kind = Role::kTarget;
-      } else if (config_.drop.count(c.name)) {
+      } else if (spec_.drop.count(c.name)) {
         r.kind = Role::kDropped;
       } else {
         r.kind = Role::kFeature;
@@ -68,19 +76,19 @@ class Featurizer {
         }
       } else if (r.kind == Role::kTarget) {
         if (v.kind == ValueKind::kMissing) {
-          reason = "missing target '" + config_.target + "'";
+          reason = "missing target '" + spec_.target + "'";
           return false;
         }
         if (regression_) {
           if (v.kind != ValueKind::kNumber) {
-            reason = "target '" + config_.target + "' is not a number";
+            reason = "target '" + spec_.target + "' is not a number";
             return false;
           }
           y = Target::of_value(v.number);
         } else {
           auto label = pipeline_.labels().intern(v.text, binary_);
           if (!label) {
-            reason = "target '" + config_.target + "' has a third value '" + excerpt(v.text, 100) +
+            reason = "target '" + spec_.target + "' has a third value '" + excerpt(v.text, 100) +
                      "', but the model is a binary classifier";
             return false;
           }
@@ -89,11 +97,11 @@ class Featurizer {
         has_target = true;
       }
     }
-    if (config_.target.empty()) {
+    if (spec_.target.empty()) {
       y = Target::of_class(0);  // a model that needs no label ignores it
       return true;
     }
-    if (!has_target) reason = "missing target '" + config_.target + "'";
+    if (!has_target) reason = "missing target '" + spec_.target + "'";
     return has_target;
   }
 
@@ -102,11 +110,11 @@ class Featurizer {
     enum Kind { kFeature, kTarget, kDropped } kind = kDropped;
     uint32_t index = 0;
   };
-  const EvalConfig& config_;
+  Roles spec_;
   Pipeline& pipeline_;
   bool regression_;
   bool binary_ = false;
   std::vector<Role> roles_;
 };
 
-}  // namespace rtml::cli
+}  // namespace rtml::runtime
