@@ -46,6 +46,42 @@ TEST(JsonLinesDecoder, ReadsScalarsAddsColumnsAndSkipsBadLines) {
   EXPECT_EQ(src->stats().skipped, 4u);
 }
 
+// Numbers the fast parser refuses are read as before it: an integer past 64 bits is a
+// number; 1e400, past a double's range, is refused. As categories, integers read as
+// written. A key given twice keeps its last value, null included. Escapes are undone;
+// invalid UTF-8 and text after the object are refused.
+TEST(JsonLinesDecoder, ReadsEveryNumberJsonAllowsAndTheLastOfARepeatedKey) {
+  test::TempDir dir;
+  std::vector<BadLine> bad;
+  DecodeOptions o;
+  o.types["cat"] = ColumnType::kCategorical;
+  o.on_bad_line = [&](const BadLine& b) { bad.push_back(b); };
+  auto path = dir.write("n.jsonl",
+                        "{\"x\": 1, \"cat\": 18446744073709551615}\n"
+                        "{\"x\": 1e400, \"cat\": -42}\n"
+                        "{\"x\": 123456789012345678901234567890, \"cat\": 2.5}\n"
+                        "{\"x\": 7, \"x\": null, \"cat\": \"a\\u00e9\\n\"}\n"
+                        "{\"x\": 8, \"cat\": \"\xff\"}\n"
+                        "{\"x\": 9} trailing\n");
+  auto src = open_source(path, o);
+  Row row;
+  ASSERT_TRUE(src->next(row));
+  EXPECT_EQ(row.values[0].number, 1);
+  EXPECT_EQ(row.values[1].text, "18446744073709551615");
+  ASSERT_TRUE(src->next(row));
+  EXPECT_DOUBLE_EQ(row.values[0].number, 1.2345678901234568e29);
+  EXPECT_EQ(row.values[1].text, "2.5");
+  ASSERT_TRUE(src->next(row));
+  EXPECT_EQ(row.values[0].kind, ValueKind::kMissing);
+  EXPECT_EQ(row.values[1].text, "a\xc3\xa9\n");
+  EXPECT_FALSE(src->next(row));
+  ASSERT_EQ(bad.size(), 3u);
+  EXPECT_EQ(bad[0].line, 2u);
+  EXPECT_EQ(bad[1].line, 5u);
+  EXPECT_EQ(bad[2].line, 6u);
+  for (const auto& b : bad) EXPECT_EQ(b.reason, "not valid JSON");
+}
+
 std::vector<std::string> take(RowSource& s, int n) {
   std::vector<std::string> out;
   Row row;

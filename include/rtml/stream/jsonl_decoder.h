@@ -29,8 +29,13 @@ class JsonLinesDecoder final : public RowSource {
 
  private:
   bool next_line(std::string_view& line);
+  struct Scalar;
   // Returns an empty string on success, else the reason the line is bad.
   std::string decode(std::string_view line, Row& row);
+  // The same for a line with a number simdjson refuses (1e400, a huge integer).
+  std::string decode_lenient(std::string_view line, Row& row);
+  // One field into row, adding its column if new.
+  std::string put_field(std::string_view key, const Scalar& v, Row& row);
 
   std::unique_ptr<ByteSource> in_;
   std::vector<char> buf_;
