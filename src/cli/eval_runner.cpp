@@ -22,7 +22,7 @@
 #include "rtml/learn/drift/drift_detector.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
-#include "rtml/runtime/featurizer.h"
+#include "rtml/runtime/runtime.h"
 #include "rtml/stream/byte_source.h"
 #include "rtml/stream/lookahead_source.h"
 #include "rtml/stream/row_source.h"
@@ -50,6 +50,13 @@ DecodeOptions decode_options(const EvalConfig& config, Pipeline& pipeline,
   }
   if (config.stop) o.stop_fd = config.stop->fd();
   return o;
+}
+
+// Learns event `event`, whose target is delayed[event % delay], from its logged features.
+void learn_delayed(runtime::Runtime& rt, const std::vector<Target>& delayed, uint64_t event,
+                   size_t delay) {
+  Status st = rt.label(EventId::of_number(event), delayed[static_cast<size_t>(event % delay)], 0.0);
+  if (!st) throw Error("event " + std::to_string(event) + ": " + st.why());  // a bug, not input
 }
 
 }  // namespace
@@ -111,33 +118,49 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     throw Error(config.data + ": no column named '" + config.target +
                 "' (columns: " + excerpt(names) + ")");
   }
-  runtime::Featurizer featurizer({config.target, config.drop}, pipeline);
-  featurizer.sync_columns(columns);  // a column nothing can read fails before reading ahead
+  // Predict, then learn: at once, or --delay events later from the features logged
+  // under the event's number (the label then arrives late, as from a labels stream).
+  runtime::Runtime rt(
+      pipeline, {.roles = {config.target, config.drop}, .log = {.max_entries = config.delay + 1}});
+  rt.sync_columns(columns);  // a column nothing can read fails before reading ahead
   bool binary = !unlabeled && !regression && decide_classes(*source, config, pipeline);
-  featurizer.set_binary(pipeline.task() == Task::kBinary || binary);
-  featurizer.sync_columns(source->columns());  // and those met reading ahead
+  rt.set_binary(pipeline.task() == Task::kBinary || binary);
+  rt.sync_columns(source->columns());  // and those met reading ahead
 
-  ProgressiveValidation pv(pipeline, binary, config.delay, config.window);
+  ProgressiveValidation pv(pipeline, binary, 0, config.window);  // scores only
   ProgressLine progress(config.progress);
-  Features x;
+  Prediction p;
   Target y;
-  std::string reason;
+  bool has_target;
+  uint64_t event = 0;
+  std::vector<Target> delayed;  // targets of the last --delay events, by number % delay
   auto consume = [&](const Row& row) {
-    if (!featurizer.featurize(row, x, y, reason)) {
+    Status st = config.delay == 0
+                    ? rt.predict_then_learn(row, p, y)
+                    : rt.predict(row, EventId::of_number(event), 0.0, true, p, y, has_target);
+    if (!st) {
       ++result.skipped;
-      reporter.report(row.line, reason);
+      reporter.report(row.line, st.why());
       return;
     }
-    pv.process(x, y);
+    if (config.delay > 0) {
+      if (event >= config.delay) learn_delayed(rt, delayed, event - config.delay, config.delay);
+      size_t at = static_cast<size_t>(event % config.delay);
+      if (at == delayed.size()) {
+        delayed.push_back(y);
+      } else {
+        delayed[at] = y;
+      }
+    }
+    ++event;
+    pv.score(p, y);
     progress.tick(pv);
     if (drift && !unlabeled) {
-      const Prediction& p = pv.last_prediction();
       drift->update(regression ? std::abs(y.value - p.value)
                                : (p.has_label && p.label == y.label ? 0.0 : 1.0));
       if (drift->drift_detected()) result.drifts.push_back(pv.events());
     }
     if (output) {
-      const Prediction& p = pv.last_prediction();
       if (regression || unlabeled) {
         fmt::print(output.get(), "{}\n", p.value);
       } else {
@@ -152,7 +175,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     size_t known = source->columns().size();
     while (next_row(row)) {
       if (source->columns().size() != known) {
-        featurizer.sync_columns(source->columns());
+        rt.sync_columns(source->columns());
         known = source->columns().size();
       }
       consume(row);
@@ -187,7 +210,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     try {
       Row row;
       while (Batch* b = queue.take_full()) {
-        if (b->has_columns) featurizer.sync_columns(b->columns);
+        if (b->has_columns) rt.sync_columns(b->columns);
         size_t cell = 0;
         for (size_t r = 0; r < b->widths.size(); ++r) {
           row.values.resize(b->widths[r]);
@@ -211,7 +234,11 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     producer.join();
     if (auto e = queue.error()) std::rethrow_exception(e);
   }
-  pv.finish();
+  // The labels still due arrive once the stream has ended.
+  for (uint64_t e = event > config.delay ? event - config.delay : 0; config.delay && e < event;
+       ++e) {
+    learn_delayed(rt, delayed, e, config.delay);
+  }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   progress.done(pv);
   reporter.summary();

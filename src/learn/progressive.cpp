@@ -18,8 +18,8 @@ ProgressiveValidation::ProgressiveValidation(Pipeline& pipeline, bool binary, si
       rolling_classification_(binary),
       log_({.max_entries = std::max<size_t>(delay, 1)}) {}
 
-ProgressiveValidation::Scored ProgressiveValidation::score(const Target& y) const {
-  const Prediction& p = prediction_;
+ProgressiveValidation::Scored ProgressiveValidation::scored(const Prediction& p,
+                                                            const Target& y) const {
   Scored s{};
   if (regression_) {
     s.value = y.value;
@@ -52,8 +52,12 @@ void ProgressiveValidation::process(const Features& x, const Target& y) {
       throw Error("progressive validation: event " + std::to_string(events_) + " logged twice");
     }
   }
+  score(prediction_, y);
+}
+
+void ProgressiveValidation::score(const Prediction& p, const Target& y) {
   ++events_;
-  Scored s = score(y);
+  Scored s = scored(p, y);
   if (regression_) {
     regression_metrics_.update(s.value, s.predicted);
   } else {

@@ -68,6 +68,12 @@ class PredictionLog {
   // logging nothing, if id is one of the last max_entries ids logged (a repeated event).
   [[nodiscard]] bool log(EventId id, double time, const Features& x, const Prediction& p);
 
+  // True if id is one of the last max_entries ids logged (log() would refuse it).
+  bool knows(EventId id) const {
+    size_t at;
+    return find(id, hash_of(id), &at) != kEmpty;
+  }
+
   // The entry logged under id, which leaves the log: valid until the next call to log().
   // nullptr if there is none to learn from, with the reason in *why. now is the event
   // time the label arrives at (for the TTL).

@@ -26,11 +26,17 @@ class ProgressiveValidation {
   // binary: the target has two classes (class 1 positive), and binary metrics are kept.
   ProgressiveValidation(Pipeline& pipeline, bool binary, size_t delay = 0, size_t window = 0);
 
+  // Predicts on x, scores the prediction against y, and learns (now, or delay events
+  // later).
   void process(const Features& x, const Target& y);
+  // Scores a prediction made elsewhere against its label, without touching the pipeline:
+  // for a caller that predicts and learns itself (the runtime), built with delay 0.
+  void score(const Prediction& p, const Target& y);
   // Learns from every event still waiting for its label (the stream has ended).
   void finish();
 
   uint64_t events() const { return events_; }
+  // The last prediction process() made (score() keeps none).
   const Prediction& last_prediction() const { return prediction_; }
   // Cumulative metrics by name (see ClassificationMetrics/RegressionMetrics::report).
   std::map<std::string, double> metrics() const;
@@ -47,7 +53,7 @@ class ProgressiveValidation {
     double p_true, p_positive;
     double value, predicted;  // regression
   };
-  Scored score(const Target& y) const;
+  Scored scored(const Prediction& p, const Target& y) const;
 
   Pipeline& pipeline_;
   bool regression_;

@@ -60,11 +60,17 @@ class Featurizer {
     }
   }
 
-  // Writes row's features to x and its target to y. Returns false (with a reason) when
-  // the row has no usable target.
-  bool featurize(const Row& row, Features& x, Target& y, std::string& reason) {
+  // What a row's target field held.
+  enum class TargetState { kPresent, kMissing, kBad };
+
+  // Writes row's features to x (all of them, whatever the target) and its target to y.
+  // Says whether the target was present, missing or unusable (reason then says why). A
+  // featurizer without a target field gives class 0 as present: a model that needs no
+  // label ignores it.
+  TargetState featurize(const Row& row, Features& x, Target& y, std::string& reason) {
     x.clear();
-    bool has_target = false;
+    TargetState state = spec_.target.empty() ? TargetState::kPresent : TargetState::kMissing;
+    if (spec_.target.empty()) y = Target::of_class(0);
     for (size_t i = 0; i < row.values.size(); ++i) {
       const Value& v = row.values[i];
       const Role& r = roles_[i];
@@ -74,35 +80,12 @@ class Featurizer {
         } else if (v.kind == ValueKind::kText) {
           pipeline_.add_category(x, r.index, v.text);
         }
-      } else if (r.kind == Role::kTarget) {
-        if (v.kind == ValueKind::kMissing) {
-          reason = "missing target '" + spec_.target + "'";
-          return false;
-        }
-        if (regression_) {
-          if (v.kind != ValueKind::kNumber) {
-            reason = "target '" + spec_.target + "' is not a number";
-            return false;
-          }
-          y = Target::of_value(v.number);
-        } else {
-          auto label = pipeline_.labels().intern(v.text, binary_);
-          if (!label) {
-            reason = "target '" + spec_.target + "' has a third value '" + excerpt(v.text, 100) +
-                     "', but the model is a binary classifier";
-            return false;
-          }
-          y = Target::of_class(*label);
-        }
-        has_target = true;
+      } else if (r.kind == Role::kTarget && v.kind != ValueKind::kMissing) {
+        state = read_target(v, y, reason);
       }
     }
-    if (spec_.target.empty()) {
-      y = Target::of_class(0);  // a model that needs no label ignores it
-      return true;
-    }
-    if (!has_target) reason = "missing target '" + spec_.target + "'";
-    return has_target;
+    if (state == TargetState::kMissing) reason = "missing target '" + spec_.target + "'";
+    return state;
   }
 
  private:
@@ -110,6 +93,25 @@ class Featurizer {
     enum Kind { kFeature, kTarget, kDropped } kind = kDropped;
     uint32_t index = 0;
   };
+
+  TargetState read_target(const Value& v, Target& y, std::string& reason) {
+    if (regression_) {
+      if (v.kind != ValueKind::kNumber) {
+        reason = "target '" + spec_.target + "' is not a number";
+        return TargetState::kBad;
+      }
+      y = Target::of_value(v.number);
+      return TargetState::kPresent;
+    }
+    auto label = pipeline_.labels().intern(v.text, binary_);
+    if (!label) {
+      reason = "target '" + spec_.target + "' has a third value '" + excerpt(v.text, 100) +
+               "', but the model is a binary classifier";
+      return TargetState::kBad;
+    }
+    y = Target::of_class(*label);
+    return TargetState::kPresent;
+  }
   Roles spec_;
   Pipeline& pipeline_;
   bool regression_;

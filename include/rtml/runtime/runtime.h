@@ -1,0 +1,77 @@
+// Runtime: the path of an event through rtml, the one unit every front end drives.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "rtml/core/features.h"
+#include "rtml/core/row.h"
+#include "rtml/core/status.h"
+#include "rtml/core/target.h"
+#include "rtml/learn/pipeline.h"
+#include "rtml/learn/prediction_log.h"
+#include "rtml/runtime/featurizer.h"
+
+namespace rtml::runtime {
+
+// Turns a decoded row into features, predicts on them, and learns: at once when the
+// label comes with the event, or when it arrives later, from the features the prediction
+// used (kept in a PredictionLog by event id), never from features recomputed then.
+// `rtml eval` drives it; `rtml run`, `rtml serve` and the Python module are to drive the
+// same unit (DESIGN.md: one path for an event).
+//
+// Not thread-safe: one thread drives a runtime and its pipeline.
+class Runtime {
+ public:
+  struct Options {
+    Featurizer::Roles roles;
+    PredictionLog::Limits log;
+  };
+
+  // pipeline must outlive the runtime.
+  Runtime(Pipeline& pipeline, Options options);
+
+  // Takes the source's columns past those it knows (a JSON Lines source adds columns as
+  // it reads). Throws Error for a categorical column that nothing in the pipeline reads.
+  void sync_columns(const std::vector<Column>& columns) { featurizer_.sync_columns(columns); }
+  // Whether a classification target has exactly two classes (see Featurizer).
+  void set_binary(bool binary) { featurizer_.set_binary(binary); }
+
+  // An event whose label came with it (progressive validation): predicts into out, then
+  // learns from *y, the row's target. Refused (nothing learned) if the row has no usable
+  // target.
+  // (Inline: the hot path of rtml eval.)
+  Status predict_then_learn(const Row& row, Prediction& out, Target& y) {
+    if (featurizer_.featurize(row, x_, y, reason_) != Featurizer::TargetState::kPresent) {
+      return Status::error(reason_);
+    }
+    pipeline_.predict_then_learn(x_, y, out);
+    return Status::ok();
+  }
+
+  // Predicts into out and logs the features used under id, at event time `time`, for
+  // label(). y receives the row's target if it has one (for scoring), and has_target
+  // says whether it did. Refused for an unusable
+  // target or a missing one if need_target (nothing predicted), or a repeated event id
+  // (nothing logged).
+  Status predict(const Row& row, EventId id, double time, bool need_target, Prediction& out,
+                 Target& y, bool& has_target);
+
+  // The label of the event logged under id, arriving at event time now: the pipeline
+  // learns from the features that event was predicted with. Refused for an id with
+  // nothing to learn from (unknown, expired, labelled before).
+  Status label(EventId id, const Target& y, double now);
+
+  const PredictionLog& log() const { return log_; }
+  PredictionLog& log() { return log_; }
+  Pipeline& pipeline() { return pipeline_; }
+
+ private:
+  Pipeline& pipeline_;
+  Featurizer featurizer_;
+  PredictionLog log_;
+  Features x_;  // reused per event
+  std::string reason_;
+};
+
+}  // namespace rtml::runtime
