@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       {"drift", rtml::cli::add_drift_command(app)},
       {"models", rtml::cli::add_models_command(app)},
       {"store", rtml::cli::add_store_command(app)},
+      {"run", rtml::cli::add_run_command(app)},
   };
   // clang-format on
   try {

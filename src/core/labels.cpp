@@ -44,6 +44,8 @@ std::optional<uint32_t> Labels::intern(std::string_view value, bool binary) {
     if (!names_[slot].empty()) return std::nullopt;
     names_[slot] = std::string(value);
     index_.emplace(names_[slot], slot);
+    // Both classes known: the same labels as set_binary() gives (and saves).
+    if (!names_[0].empty() && !names_[1].empty()) pending_positive_.reset();
     return slot;
   }
   if (binary && names_.size() >= 2) return std::nullopt;

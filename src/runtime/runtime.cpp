@@ -39,4 +39,13 @@ Status Runtime::label(EventId id, const Target& y, double now) {
   return Status::ok();
 }
 
+Status Runtime::label(EventId id, const Value& label, double now) {
+  if (label.kind == ValueKind::kMissing) return Status::error("the label is missing");
+  Target y;
+  if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
+    return Status::error(reason_);
+  }
+  return this->label(id, y, now);
+}
+
 }  // namespace rtml::runtime

@@ -32,10 +32,21 @@ bool parse_number(std::string_view text, double& out) {
   return ec == std::errc() && ptr == e;
 }
 
-void RowSource::reject(uint64_t line, std::string reason) {
+namespace {
+
+// A record's bytes without its line break.
+std::string_view record_text(const char* b, const char* e) {
+  std::string_view r(b, static_cast<size_t>(e - b));
+  while (!r.empty() && (r.back() == '\n' || r.back() == '\r')) r.remove_suffix(1);
+  return r;
+}
+
+}  // namespace
+
+void RowSource::reject(uint64_t line, std::string reason, std::string_view record) {
   if (options_.strict) throw Error(name_ + ":" + std::to_string(line) + ": " + reason);
   ++stats_.skipped;
-  if (options_.on_bad_line) options_.on_bad_line(BadLine{line, std::move(reason)});
+  if (options_.on_bad_line) options_.on_bad_line(BadLine{line, std::move(reason), record});
 }
 
 CsvDecoder::CsvDecoder(std::unique_ptr<ByteSource> in, DecodeOptions options)
@@ -215,8 +226,10 @@ bool CsvDecoder::next(Row& row) {
   while (next_record(b, e, line)) {
     split(b, e);
     if (fields_.size() != columns_.size()) {
-      reject(line, "expected " + std::to_string(columns_.size()) + " fields, found " +
-                       std::to_string(fields_.size()));
+      reject(line,
+             "expected " + std::to_string(columns_.size()) + " fields, found " +
+                 std::to_string(fields_.size()),
+             record_text(b, e));
       continue;
     }
     row.values.resize(columns_.size());
@@ -247,8 +260,10 @@ bool CsvDecoder::next(Row& row) {
       }
       double x;
       if (!parse_number(text, x)) {
-        reject(line, "column '" + excerpt(columns_[i].name, 100) + "': expected a number, got '" +
-                         excerpt(text, 40) + "'");
+        reject(line,
+               "column '" + excerpt(columns_[i].name, 100) + "': expected a number, got '" +
+                   excerpt(text, 40) + "'",
+               record_text(b, e));
         bad = true;
         break;
       }

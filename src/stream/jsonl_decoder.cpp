@@ -274,7 +274,7 @@ bool JsonLinesDecoder::next(Row& row) {
     row.values.resize(columns_.size());
     std::string reason = decode(line, row);
     if (!reason.empty()) {
-      reject(line_, reason);
+      reject(line_, reason, line);
       continue;
     }
     row.values.resize(columns_.size());

@@ -81,20 +81,16 @@ class Featurizer {
           pipeline_.add_category(x, r.index, v.text);
         }
       } else if (r.kind == Role::kTarget && v.kind != ValueKind::kMissing) {
-        state = read_target(v, y, reason);
+        state = target_of(v, y, reason);
       }
     }
     if (state == TargetState::kMissing) reason = "missing target '" + spec_.target + "'";
     return state;
   }
 
- private:
-  struct Role {
-    enum Kind { kFeature, kTarget, kDropped } kind = kDropped;
-    uint32_t index = 0;
-  };
-
-  TargetState read_target(const Value& v, Target& y, std::string& reason) {
+  // Reads a label value (not missing) as the target: a number for regression, a class
+  // otherwise (a binary target refuses a third value).
+  TargetState target_of(const Value& v, Target& y, std::string& reason) {
     if (regression_) {
       if (v.kind != ValueKind::kNumber) {
         reason = "target '" + spec_.target + "' is not a number";
@@ -112,6 +108,13 @@ class Featurizer {
     y = Target::of_class(*label);
     return TargetState::kPresent;
   }
+
+ private:
+  struct Role {
+    enum Kind { kFeature, kTarget, kDropped } kind = kDropped;
+    uint32_t index = 0;
+  };
+
   Roles spec_;
   Pipeline& pipeline_;
   bool regression_;

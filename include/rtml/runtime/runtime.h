@@ -61,6 +61,8 @@ class Runtime {
   // learns from the features that event was predicted with. Refused for an id with
   // nothing to learn from (unknown, expired, labelled before).
   Status label(EventId id, const Target& y, double now);
+  // The same with the label as read from a labels stream (a class name or a number).
+  Status label(EventId id, const Value& label, double now);
 
   const PredictionLog& log() const { return log_; }
   PredictionLog& log() { return log_; }

@@ -18,6 +18,9 @@ namespace rtml {
 struct BadLine {
   uint64_t line;       // 1-based line number in the input
   std::string reason;  // e.g. "expected 9 fields, found 7"
+  // The record's bytes as read (without its line break); valid only during the
+  // on_bad_line call.
+  std::string_view record;
 };
 
 struct DecodeOptions {
@@ -62,7 +65,7 @@ class RowSource {
   RowSource(std::string name, DecodeOptions options)
       : name_(std::move(name)), options_(std::move(options)) {}
   // Counts a bad line and reports it (or throws, in strict mode).
-  void reject(uint64_t line, std::string reason);
+  void reject(uint64_t line, std::string reason, std::string_view record);
 
   std::string name_;
   DecodeOptions options_;

@@ -1,0 +1,40 @@
+// run(): replay a RunConfig's sources through the runtime, to its sinks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "rtml/runtime/run_config.h"
+
+namespace rtml::runtime {
+
+// What a run did.
+struct RunSummary {
+  uint64_t events = 0;          // predicted
+  uint64_t learned = 0;         // labels learned from (with their event or late)
+  uint64_t dead_letters = 0;    // refused input, written to the dead-letter sink
+  uint64_t labels_refused = 0;  // of them, labels (unknown id, expired, repeated, bad)
+  uint64_t pending = 0;         // predictions still waiting for a label at the end
+  uint64_t expired = 0;         // predictions whose label never came in time
+  double seconds = 0;
+  int signal = 0;  // the signal that stopped the run early, or 0
+};
+
+// How a run is watched and stopped.
+struct RunControls {
+  int stop_fd = -1;                     // readable once a stop is requested (StopSignals)
+  std::function<int()> stop_requested;  // the signal that asked, or 0
+  std::function<void(const RunSummary&)> progress;  // called every 4096 events
+};
+
+// Runs config: reads the events (and the labels stream, merged by event time), predicts
+// on each event through one Runtime, learns from each label, writes a JSON line per
+// prediction to sinks.predictions and one per refused record, with the reason, to
+// sinks.dead_letters; bad input never stops the run. Saves the model at the end if
+// model.save is set. Throws Error for what makes the run impossible (a missing file, a
+// model that cannot be built or loaded, a sink that cannot be created).
+RunSummary run(const RunConfig& config, const RunControls& controls = {});
+
+}  // namespace rtml::runtime

@@ -1,0 +1,60 @@
+// RunConfig: what `rtml run` runs, read from one YAML file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rtml/learn/prediction_log.h"
+
+namespace rtml::runtime {
+
+// A running pipeline: where events come from, where their labels come from (with them,
+// or from a second stream joined by event id), the model, and where predictions and
+// refused input go. See examples/*.yaml and the README for the keys.
+struct RunConfig {
+  std::string file;  // the YAML file it was read from, for messages
+
+  struct Source {
+    std::string path;  // a file (CSV, CSV.gz, JSON Lines), "-" for stdin, or synth:...
+    std::string id;    // the event id field; "" numbers events from 1
+    std::string time;  // the event time field (seconds); "" uses the event's number
+    std::vector<std::string> categorical, numeric;  // column types forced
+  };
+  Source events;
+
+  // A second stream of labels ({id, label[, time]}), joined to the events by id. Without
+  // it, a label comes with its event (model.target).
+  struct Labels {
+    std::string path;
+    std::string id;     // its event id field
+    std::string label;  // its label field
+    std::string time;   // its time field (required, as is source.time): the two streams
+                        // are replayed merged by time
+  };
+  std::optional<Labels> labels;
+
+  struct Model {
+    std::string expression;  // or load
+    std::string load;
+    std::string save;    // written when the run ends
+    std::string target;  // the events' label field (without a labels stream)
+    std::vector<std::string> drop;
+    std::string positive;  // a binary target's positive class ("" : the second seen)
+  };
+  Model model;
+
+  PredictionLog::Limits pending;  // predictions waiting for their label
+
+  struct Sinks {
+    std::string predictions;   // JSON Lines; "-" for stdout, "" for none
+    std::string dead_letters;  // JSON Lines of refused input with the reason; "" for none
+  };
+  Sinks sinks;
+};
+
+// Reads path. Throws Error naming the file, the line and the key for a syntax error, an
+// unknown key, a missing required key or a value of the wrong type.
+RunConfig load_run_config(const std::string& path);
+
+}  // namespace rtml::runtime

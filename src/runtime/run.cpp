@@ -1,0 +1,326 @@
+#include "rtml/runtime/run.h"
+
+#include <fmt/core.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "rtml/core/error.h"
+#include "rtml/learn/pipeline.h"
+#include "rtml/runtime/runtime.h"
+#include "rtml/stream/byte_source.h"
+#include "rtml/stream/row_source.h"
+
+namespace rtml::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr size_t kNoColumn = SIZE_MAX;
+
+// A JSON Lines sink: a file, standard output ("-"), or nothing ("").
+class Sink {
+ public:
+  Sink(const std::string& path, const std::string& what) {
+    if (path.empty()) return;
+    if (path == "-") {
+      f_ = stdout;
+      return;
+    }
+    f_ = std::fopen(path.c_str(), "w");
+    if (!f_) throw Error(path + ": cannot create the " + what + " sink: " + std::strerror(errno));
+    owned_ = true;
+  }
+  ~Sink() {
+    if (owned_) std::fclose(f_);
+  }
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+
+  FILE* file() const { return f_; }
+  void line(const std::string& text) {
+    if (!f_) return;
+    std::fwrite(text.data(), 1, text.size(), f_);
+    std::fputc('\n', f_);
+  }
+  void flush() {
+    if (f_) std::fflush(f_);
+  }
+
+ private:
+  FILE* f_ = nullptr;
+  bool owned_ = false;
+};
+
+// The column named name in columns, or kNoColumn.
+size_t column_of(const std::vector<Column>& columns, const std::string& name) {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == name) return i;
+  }
+  return kNoColumn;
+}
+
+// A field looked up by name, found again when a JSON Lines source adds columns.
+struct FieldRef {
+  std::string name;
+  size_t index = kNoColumn;
+  size_t known = 0;
+  const Value* in(const RowSource& source, const Row& row) {
+    if (name.empty()) return nullptr;
+    if (index == kNoColumn && source.columns().size() != known) {
+      known = source.columns().size();
+      index = column_of(source.columns(), name);
+    }
+    if (index >= row.values.size() || row.values[index].kind == ValueKind::kMissing) return nullptr;
+    return &row.values[index];
+  }
+};
+
+// An id as text: a text value as it is, a number as an integer when it is one.
+void id_text(const Value& v, std::string& out) {
+  if (v.kind == ValueKind::kText) {
+    out.assign(v.text);
+    return;
+  }
+  char buf[32];
+  std::to_chars_result r =
+      std::floor(v.number) == v.number && std::abs(v.number) < 9e15
+          ? std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v.number))
+          : std::to_chars(buf, buf + sizeof(buf), v.number);
+  out.assign(buf, r.ptr);
+}
+
+DecodeOptions decode_options(const RunConfig::Source& s, const std::vector<std::string>& text,
+                             const std::vector<std::string>& numbers, int stop_fd) {
+  DecodeOptions o;
+  for (const auto& c : s.categorical) o.types[c] = ColumnType::kCategorical;
+  for (const auto& c : s.numeric) o.types[c] = ColumnType::kNumeric;
+  for (const auto& c : text) o.types[c] = ColumnType::kCategorical;
+  for (const auto& c : numbers) o.types[c] = ColumnType::kNumeric;
+  o.stop_fd = stop_fd;
+  return o;
+}
+
+// A label read from the labels stream, kept until its time comes.
+struct LabelRow {
+  std::string id;
+  Value label;
+  std::string label_text;  // label.text points here
+  double time = 0;
+  uint64_t line = 0;
+};
+
+}  // namespace
+
+RunSummary run(const RunConfig& c, const RunControls& controls) {
+  const auto start = Clock::now();
+  RunSummary summary;
+  Sink predictions(c.sinks.predictions, "predictions");
+  Sink dead(c.sinks.dead_letters, "dead-letter");
+  auto dead_letter = [&](const char* source, uint64_t line, const std::string& reason,
+                         std::string_view record) {
+    ++summary.dead_letters;
+    nlohmann::json j = {{"source", source}, {"line", line}, {"reason", reason}};
+    if (!record.data() || record.empty()) {
+      j["record"] = nullptr;
+    } else {
+      j["record"] = std::string(record.substr(0, 65536));
+    }
+    dead.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  };
+
+  Pipeline pipeline =
+      c.model.load.empty() ? Pipeline(c.model.expression) : Pipeline::load(c.model.load);
+  if (!c.model.positive.empty() && pipeline.labels().size() == 0) {
+    pipeline.labels().set_positive(c.model.positive);
+  }
+  const bool regression = pipeline.task() == Task::kRegression;
+  const std::string target = c.labels ? c.labels->label : c.model.target;
+
+  // The events: ids read as text, the target as the task reads it.
+  std::vector<std::string> as_text, as_number;
+  if (!c.events.id.empty()) as_text.push_back(c.events.id);
+  if (!c.events.time.empty()) as_number.push_back(c.events.time);
+  if (!target.empty()) (regression ? as_number : as_text).push_back(target);
+  DecodeOptions eo = decode_options(c.events, as_text, as_number, controls.stop_fd);
+  eo.on_bad_line = [&](const BadLine& b) { dead_letter("events", b.line, b.reason, b.record); };
+  std::unique_ptr<RowSource> events = open_source(c.events.path, eo);
+
+  std::unique_ptr<RowSource> labels;
+  if (c.labels) {
+    RunConfig::Source ls;
+    std::vector<std::string> lt = {c.labels->id}, ln;
+    (regression ? ln : lt).push_back(c.labels->label);
+    if (!c.labels->time.empty()) ln.push_back(c.labels->time);
+    DecodeOptions lo = decode_options(ls, lt, ln, controls.stop_fd);
+    lo.on_bad_line = [&](const BadLine& b) {
+      ++summary.labels_refused;
+      dead_letter("labels", b.line, b.reason, b.record);
+    };
+    labels = open_source(c.labels->path, lo);
+  }
+
+  Featurizer::Roles roles{target, {c.model.drop.begin(), c.model.drop.end()}};
+  if (!c.events.id.empty()) roles.drop.insert(c.events.id);
+  if (!c.events.time.empty()) roles.drop.insert(c.events.time);
+  Runtime rt(pipeline, {roles, c.pending});
+  rt.set_binary(pipeline.task() == Task::kBinary);
+  size_t known_columns = events->columns().size();
+  rt.sync_columns(events->columns());
+
+  FieldRef event_id{c.events.id}, event_time{c.events.time};
+  FieldRef label_id, label_value, label_time;
+  if (c.labels) {
+    label_id.name = c.labels->id;
+    label_value.name = c.labels->label;
+    label_time.name = c.labels->time;
+  }
+  auto stopped = [&] {
+    int s = controls.stop_requested ? controls.stop_requested() : 0;
+    if (s) summary.signal = s;
+    return s != 0;
+  };
+  auto next = [&](RowSource& source, Row& row) {
+    try {
+      return source.next(row);
+    } catch (const ReadStopped&) {
+      stopped();
+      return false;
+    }
+  };
+
+  // The next label, read ahead until its time comes.
+  Row lrow;
+  LabelRow pending_label;
+  bool have_label = false;
+  auto read_label = [&] {
+    have_label = false;
+    while (labels && next(*labels, lrow)) {
+      const Value* id = label_id.in(*labels, lrow);
+      const Value* value = label_value.in(*labels, lrow);
+      const Value* time = label_time.in(*labels, lrow);
+      std::string why = !id      ? "missing id '" + label_id.name + "'"
+                        : !value ? "missing label '" + label_value.name + "'"
+                        : !label_time.name.empty() && !time
+                            ? "missing time '" + label_time.name + "'"
+                            : "";
+      if (!why.empty()) {
+        ++summary.labels_refused;
+        dead_letter("labels", lrow.line, why, {});
+        continue;
+      }
+      id_text(*id, pending_label.id);
+      pending_label.label = *value;
+      if (value->kind == ValueKind::kText) {
+        pending_label.label_text.assign(value->text);
+        pending_label.label.text = pending_label.label_text;
+      }
+      pending_label.time = time ? time->number : -INFINITY;
+      pending_label.line = lrow.line;
+      have_label = true;
+      return;
+    }
+  };
+  auto apply_label = [&](double now) {
+    Status st = rt.label(EventId::of_text(pending_label.id), pending_label.label, now);
+    if (st) {
+      ++summary.learned;
+    } else {
+      ++summary.labels_refused;
+      dead_letter("labels", pending_label.line, st.why() + " (id '" + pending_label.id + "')", {});
+    }
+  };
+  read_label();
+
+  Row row;
+  Prediction p;
+  Target y;
+  bool has_target;
+  std::string id;
+  std::string out;
+  uint64_t number = 0;
+  const bool generated = c.events.path.rfind("synth:", 0) == 0;
+  while (!(generated && stopped()) && next(*events, row)) {
+    ++number;
+    if (events->columns().size() != known_columns) {
+      known_columns = events->columns().size();
+      rt.sync_columns(events->columns());
+    }
+    double time = static_cast<double>(number);
+    if (!c.events.time.empty()) {
+      const Value* t = event_time.in(*events, row);
+      if (!t || t->kind != ValueKind::kNumber) {
+        dead_letter("events", row.line, "missing or non-numeric time '" + c.events.time + "'", {});
+        continue;
+      }
+      time = t->number;
+    }
+    // Labels whose time has come are learned before this event is predicted.
+    while (have_label && pending_label.time <= time) {
+      apply_label(pending_label.time);
+      read_label();
+    }
+    rt.log().expire(time);
+    Status st;
+    if (c.labels) {
+      const Value* v = event_id.in(*events, row);
+      if (!v) {
+        dead_letter("events", row.line, "missing id '" + c.events.id + "'", {});
+        continue;
+      }
+      id_text(*v, id);
+      st = rt.predict(row, EventId::of_text(id), time, false, p, y, has_target);
+    } else {
+      if (const Value* v = event_id.in(*events, row)) {
+        id_text(*v, id);
+      } else {
+        id = std::to_string(number);
+      }
+      st = rt.predict_then_learn(row, p, y);
+      if (st) ++summary.learned;
+    }
+    if (!st) {
+      dead_letter("events", row.line, st.why(), {});
+      continue;
+    }
+    ++summary.events;
+    if (predictions.file()) {
+      out.clear();
+      out += "{\"id\":";
+      out += nlohmann::json(id).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      fmt::format_to(std::back_inserter(out), ",\"time\":{},\"prediction\":{}", time, p.value);
+      if (!regression && p.has_label && p.label < pipeline.labels().size() &&
+          !pipeline.labels().name(p.label).empty()) {
+        out += ",\"class\":";
+        out += nlohmann::json(pipeline.labels().name(p.label))
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      }
+      out += '}';
+      predictions.line(out);
+    }
+    if (controls.progress && (summary.events & 4095) == 0) {
+      summary.pending = rt.log().waiting();
+      summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      controls.progress(summary);
+    }
+  }
+  // The labels still to come arrive after the last event.
+  while (have_label && !summary.signal) {
+    apply_label(pending_label.time == -INFINITY ? static_cast<double>(number) : pending_label.time);
+    read_label();
+  }
+  predictions.flush();
+  dead.flush();
+  if (!c.model.save.empty()) pipeline.save(c.model.save);
+  summary.pending = rt.log().waiting();
+  summary.expired = rt.log().expired();
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace rtml::runtime

@@ -1,0 +1,170 @@
+#include "rtml/runtime/run_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <set>
+
+#include "rtml/core/error.h"
+
+namespace rtml::runtime {
+namespace {
+
+// Reads one YAML mapping, refusing keys it does not know.
+class Section {
+ public:
+  Section(const std::string& file, const YAML::Node& node, std::string name)
+      : file_(file), node_(node), name_(std::move(name)) {
+    if (!node_.IsMap()) fail(node_, "'" + name_ + "' must be a mapping of keys to values");
+  }
+
+  // Throws for any key that was not read.
+  void check_all_read() const {
+    for (const auto& kv : node_) {
+      std::string key = kv.first.as<std::string>();
+      if (!read_.count(key)) {
+        std::string known;
+        for (const auto& k : read_) known += (known.empty() ? "" : ", ") + k;
+        fail(kv.first, "unknown key '" + path(key) + "' (known here: " + known + ")");
+      }
+    }
+  }
+
+  std::string text(const std::string& key, bool required = false) {
+    read_.insert(key);
+    YAML::Node v = node_[key];
+    if (!v) {
+      if (required) fail(node_, "missing key '" + path(key) + "'");
+      return "";
+    }
+    if (!v.IsScalar()) fail(v, "'" + path(key) + "' must be a single value");
+    return v.as<std::string>();
+  }
+
+  std::vector<std::string> list(const std::string& key) {
+    read_.insert(key);
+    YAML::Node v = node_[key];
+    std::vector<std::string> out;
+    if (!v) return out;
+    if (v.IsScalar()) return {v.as<std::string>()};
+    if (!v.IsSequence()) fail(v, "'" + path(key) + "' must be a list of names");
+    for (const auto& item : v) {
+      if (!item.IsScalar()) fail(item, "'" + path(key) + "' must be a list of names");
+      out.push_back(item.as<std::string>());
+    }
+    return out;
+  }
+
+  double number(const std::string& key, double fallback, double min, double max) {
+    std::string t = text(key);
+    if (t.empty()) return fallback;
+    size_t used = 0;
+    double x = 0;
+    try {
+      x = std::stod(t, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != t.size() || !(x >= min && x <= max)) {
+      fail(node_[key], "'" + path(key) + "' must be a number from " + fmt(min) + " to " + fmt(max) +
+                           ", got '" + t + "'");
+    }
+    return x;
+  }
+
+  std::optional<Section> section(const std::string& key) {
+    read_.insert(key);
+    YAML::Node v = node_[key];
+    if (!v) return std::nullopt;
+    return Section(file_, v, path(key));
+  }
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& what) const {
+    throw Error(file_ + ":" + std::to_string(at.Mark().line + 1) + ": " + what);
+  }
+
+ private:
+  std::string path(const std::string& key) const { return name_.empty() ? key : name_ + "." + key; }
+  static std::string fmt(double x) {
+    if (std::isinf(x)) return "infinity";
+    char b[32];
+    std::snprintf(b, sizeof(b), "%g", x);
+    return b;
+  }
+
+  std::string file_;
+  YAML::Node node_;
+  std::string name_;
+  std::set<std::string> read_;
+};
+
+}  // namespace
+
+RunConfig load_run_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw Error(path + ": cannot read the config file");
+  } catch (const YAML::Exception& e) {
+    throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  RunConfig c;
+  c.file = path;
+  if (!root || root.IsNull()) throw Error(path + ": the config file is empty");
+  Section top(path, root, "");
+
+  auto source = top.section("source");
+  if (!source) top.fail(root, "missing key 'source' (where the events come from)");
+  c.events.path = source->text("path", true);
+  c.events.id = source->text("id");
+  c.events.time = source->text("time");
+  c.events.categorical = source->list("categorical");
+  c.events.numeric = source->list("numeric");
+  source->check_all_read();
+
+  if (auto labels = top.section("labels")) {
+    RunConfig::Labels l;
+    l.path = labels->text("path", true);
+    l.id = labels->text("id", true);
+    l.label = labels->text("label", true);
+    l.time = labels->text("time", true);
+    labels->check_all_read();
+    c.labels = l;
+    if (c.events.id.empty()) {
+      top.fail(root, "'labels' are joined to the events by id: 'source.id' names the field");
+    }
+    if (c.events.time.empty()) {
+      top.fail(root, "'labels' are merged with the events by time: 'source.time' names the field");
+    }
+  }
+
+  auto model = top.section("model");
+  if (!model) top.fail(root, "missing key 'model'");
+  c.model.expression = model->text("expression");
+  c.model.load = model->text("load");
+  c.model.save = model->text("save");
+  c.model.target = model->text("target");
+  c.model.drop = model->list("drop");
+  c.model.positive = model->text("positive");
+  model->check_all_read();
+  if (c.model.expression.empty() == c.model.load.empty()) {
+    top.fail(root["model"], "'model' takes one of 'expression' and 'load'");
+  }
+
+  if (auto pending = top.section("pending")) {
+    c.pending.max_entries = static_cast<size_t>(pending->number("max", 1 << 20, 1, 1e9));
+    c.pending.ttl = pending->number("ttl", INFINITY, 1e-6, INFINITY);
+    pending->check_all_read();
+  }
+
+  if (auto sinks = top.section("sinks")) {
+    c.sinks.predictions = sinks->text("predictions");
+    c.sinks.dead_letters = sinks->text("dead_letters");
+    sinks->check_all_read();
+  }
+  top.check_all_read();
+  return c;
+}
+
+}  // namespace rtml::runtime

@@ -1,0 +1,178 @@
+// rtml run: a YAML config runs events (and a labels stream) through the runtime.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "../test_util.h"
+#include "rtml/core/error.h"
+#include "rtml/runtime/run_config.h"
+
+namespace rtml::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), {});
+}
+
+// Every ready-made config in examples/ runs, from the repository's root.
+TEST(RunCli, EveryExampleRuns) {
+  size_t ran = 0;
+  for (const auto& e : fs::directory_iterator(std::string(RTML_SOURCE_DIR) + "/examples")) {
+    if (e.path().extension() != ".yaml") continue;
+    auto r = test::run("cd " + std::string(RTML_SOURCE_DIR) + " && " + RTML_BINARY + " run " +
+                       e.path().string() + " --json --quiet > /dev/null; " + RTML_BINARY + " run " +
+                       e.path().string() + " --json --quiet | tail -n 1");
+    ASSERT_EQ(r.exit_code, 0) << e.path() << ": " << r.out.substr(0, 2000);
+    json j = json::parse(test::last_line(r.out));
+    EXPECT_GT(j["events"].get<int>(), 0) << e.path();
+    EXPECT_GT(j["learned"].get<int>(), 0) << e.path();
+    ++ran;
+  }
+  EXPECT_GE(ran, 2u);
+}
+
+// The example with a labels stream: bad records are dead letters with their reason, and
+// the run goes on.
+TEST(RunCli, BadInputGoesToTheDeadLetterSinkWithItsReason) {
+  test::TempDir tmp;
+  std::string config = read_all(std::string(RTML_SOURCE_DIR) + "/examples/delayed-clicks.yaml");
+  config.replace(config.find("predictions: \"-\""), 16, "predictions: " + tmp.file("p.jsonl"));
+  config.replace(config.find("dead_letters: \"-\""), 17, "dead_letters: " + tmp.file("d.jsonl"));
+  auto path = tmp.write("run.yaml", config);
+  auto r = test::run("cd " + std::string(RTML_SOURCE_DIR) + " && " + RTML_BINARY + " run " + path +
+                     " --json --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  json s = json::parse(test::last_line(r.out));
+  EXPECT_EQ(s["events"], 400);
+  EXPECT_EQ(s["learned"], 400);
+  EXPECT_EQ(s["dead_letters"], 3);
+  std::vector<json> dead;
+  std::istringstream lines(read_all(tmp.file("d.jsonl")));
+  for (std::string l; std::getline(lines, l);) dead.push_back(json::parse(l));
+  ASSERT_EQ(dead.size(), 3u);
+  std::map<std::string, std::string> by_source;
+  for (const auto& d : dead) by_source[d["reason"].get<std::string>()] = d["source"];
+  EXPECT_EQ(by_source["not valid JSON"], "events");
+  EXPECT_EQ(by_source["event id 'imp-7' repeated"], "events");
+  bool unknown = false;
+  for (const auto& d : dead) {
+    if (d["source"] == "labels") {
+      unknown = d["reason"].get<std::string>().find("imp-99999") != std::string::npos;
+    }
+    if (d["reason"] == "not valid JSON") {
+      EXPECT_EQ(d["record"], "not json");
+    }
+  }
+  EXPECT_TRUE(unknown);
+  // One prediction per event accepted, each with its id.
+  size_t predictions = 0;
+  std::istringstream preds(read_all(tmp.file("p.jsonl")));
+  for (std::string l; std::getline(preds, l); ++predictions) {
+    json p = json::parse(l);
+    ASSERT_TRUE(p.contains("id") && p.contains("prediction")) << l;
+  }
+  EXPECT_EQ(predictions, 400u);
+}
+
+// A config error names the file, the line and the key; nothing unknown is ignored.
+TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
+  test::TempDir tmp;
+  auto expect_error = [&](const std::string& yaml, const std::string& says) {
+    auto path = tmp.write("c.yaml", yaml);
+    try {
+      load_run_config(path);
+      ADD_FAILURE() << "accepted:\n" << yaml;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind(path, 0), 0u) << e.what();
+    }
+  };
+  expect_error("source:\n  path: a.csv\nmodel:\n  expression: x\n  lr: 3\n",
+               ":5: unknown key 'model.lr'");
+  expect_error("source:\n  path: a.csv\n  rate: 5\nmodel:\n  expression: x\n",
+               ":3: unknown key 'source.rate'");
+  expect_error("model:\n  expression: x\n", "missing key 'source'");
+  expect_error("source:\n  id: e\nmodel:\n  expression: x\n", "missing key 'source.path'");
+  expect_error("source:\n  path: a\nmodel:\n  expression: x\n  load: y\n",
+               "one of 'expression' and 'load'");
+  expect_error("source:\n  path: a\nmodel:\n  expression: x\npending:\n  ttl: soon\n",
+               ":6: 'pending.ttl' must be a number");
+  expect_error(
+      "source:\n  path: a\n  time: t\nmodel:\n  expression: x\nlabels:\n  path: l\n  "
+      "id: e\n  label: y\n  time: t\n",
+      "'source.id' names the field");
+  expect_error("source: [1, 2\n", "end of sequence flow not found");
+  expect_error("", "empty");
+  RunConfig ok = load_run_config(
+      tmp.write("ok.yaml", "source:\n  path: a.csv\nmodel:\n  load: m.bin\n  drop: [a, b]\n"));
+  EXPECT_EQ(ok.model.drop.size(), 2u);
+  EXPECT_EQ(ok.model.load, "m.bin");
+}
+
+// Labels that arrive 1,000 events late through a labels stream leave the very model
+// that `rtml eval --delay 1000` leaves on the same events: the runtime learns each from
+// the features logged with its prediction, in the same order.
+TEST(RunCli, LateLabelsFromAStreamGiveTheModelOfEvalDelay) {
+  RTML_REQUIRE_DATA("elec2.csv.gz");
+  test::TempDir tmp;
+  gzFile gz = gzopen((test::data_dir() + "/elec2.csv.gz").c_str(), "rb");
+  ASSERT_NE(gz, nullptr);
+  std::string text;
+  char buf[1 << 16];
+  for (int n; (n = gzread(gz, buf, sizeof(buf))) > 0;) text.append(buf, n);
+  gzclose(gz);
+  std::istringstream in(text);
+  std::string header, line;
+  std::getline(in, header);
+  ASSERT_EQ(header.substr(header.rfind(',') + 1), "class");
+  std::ofstream events(tmp.file("events.csv")), labels(tmp.file("labels.csv"));
+  events << "id,t," << header.substr(0, header.rfind(',')) << "\n";
+  labels << "id,t,class\n";
+  const int delay = 1000;
+  std::vector<std::string> classes;
+  int n = 0;
+  for (; std::getline(in, line); ++n) {
+    size_t comma = line.rfind(',');
+    events << "e" << n << "," << n << "," << line.substr(0, comma) << "\n";
+    classes.push_back(line.substr(comma + 1));
+  }
+  // The label of event i arrives just after event i + delay is predicted.
+  for (int i = 0; i < n; ++i) {
+    labels << "e" << i << "," << (i + delay) << ".5," << classes[i] << "\n";
+  }
+  events.close();
+  labels.close();
+  const std::string model = "standard_scaler | logistic_regression";
+  auto config = tmp.write("run.yaml",
+                          "source:\n  path: " + tmp.file("events.csv") +
+                              "\n  id: id\n  time: t\nlabels:\n  path: " + tmp.file("labels.csv") +
+                              "\n  id: id\n  label: class\n  time: t\nmodel:\n"
+                              "  expression: \"" +
+                              model + "\"\n  positive: UP\n  save: " + tmp.file("run.bin") + "\n");
+  auto r = test::run(std::string(RTML_BINARY) + " run " + config + " --json --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.out.substr(0, 2000);
+  json s = json::parse(test::last_line(r.out));
+  EXPECT_EQ(s["events"], n);
+  EXPECT_EQ(s["learned"], n);
+  EXPECT_EQ(s["dead_letters"], 0);
+
+  auto e = test::run(std::string(RTML_BINARY) + " eval --quiet --data " + test::data_dir() +
+                     "/elec2.csv.gz --target class --model '" + model + "' --delay " +
+                     std::to_string(delay) + " --save " + tmp.file("eval.bin"));
+  ASSERT_EQ(e.exit_code, 0) << e.out.substr(0, 2000);
+  std::string a = read_all(tmp.file("run.bin")), b = read_all(tmp.file("eval.bin"));
+  ASSERT_FALSE(a.empty());
+  EXPECT_TRUE(a == b) << "the saved models differ (" << a.size() << " and " << b.size()
+                      << " bytes)";
+}
+
+}  // namespace
+}  // namespace rtml::runtime
