@@ -95,9 +95,16 @@ void id_text(const Value& v, std::string& out) {
   out.assign(buf, r.ptr);
 }
 
+SourceFormat format_of(const std::string& name) {
+  return name == "csv"     ? SourceFormat::kCsv
+         : name == "jsonl" ? SourceFormat::kJsonLines
+                           : SourceFormat::kByName;
+}
+
 DecodeOptions decode_options(const RunConfig::Source& s, const std::vector<std::string>& text,
                              const std::vector<std::string>& numbers, int stop_fd) {
   DecodeOptions o;
+  o.format = format_of(s.format);
   for (const auto& c : s.categorical) o.types[c] = ColumnType::kCategorical;
   for (const auto& c : s.numeric) o.types[c] = ColumnType::kNumeric;
   for (const auto& c : text) o.types[c] = ColumnType::kCategorical;
@@ -149,11 +156,24 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   if (!target.empty()) (regression ? as_number : as_text).push_back(target);
   DecodeOptions eo = decode_options(c.events, as_text, as_number, controls.stop_fd);
   eo.on_bad_line = [&](const BadLine& b) { dead_letter("events", b.line, b.reason, b.record); };
-  std::unique_ptr<RowSource> events = open_source(c.events.path, eo);
+  // A stop requested while a source waits for its first bytes (a header on a pipe) ends
+  // the run before it began.
+  auto stopped_at_open = [&] {
+    summary.signal = controls.stop_requested ? controls.stop_requested() : 0;
+    summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    return summary;
+  };
+  std::unique_ptr<RowSource> events;
+  try {
+    events = open_source(c.events.path, eo);
+  } catch (const ReadStopped&) {
+    return stopped_at_open();
+  }
 
   std::unique_ptr<RowSource> labels;
   if (c.labels) {
     RunConfig::Source ls;
+    ls.format = c.labels->format;
     std::vector<std::string> lt = {c.labels->id}, ln;
     (regression ? ln : lt).push_back(c.labels->label);
     if (!c.labels->time.empty()) ln.push_back(c.labels->time);
@@ -162,7 +182,11 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       ++summary.labels_refused;
       dead_letter("labels", b.line, b.reason, b.record);
     };
-    labels = open_source(c.labels->path, lo);
+    try {
+      labels = open_source(c.labels->path, lo);
+    } catch (const ReadStopped&) {
+      return stopped_at_open();
+    }
   }
 
   Featurizer::Roles roles{target, {c.model.drop.begin(), c.model.drop.end()}};

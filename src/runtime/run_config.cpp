@@ -41,6 +41,18 @@ class Section {
     return v.as<std::string>();
   }
 
+  // One of choices, or "" if absent.
+  std::string choice(const std::string& key, const std::vector<std::string>& choices) {
+    std::string t = text(key);
+    if (t.empty()) return t;
+    for (const auto& c : choices) {
+      if (t == c) return t;
+    }
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "'" : ", '") + c + "'";
+    fail(node_[key], "'" + path(key) + "' must be one of " + list + ", got '" + t + "'");
+  }
+
   std::vector<std::string> list(const std::string& key) {
     read_.insert(key);
     YAML::Node v = node_[key];
@@ -117,6 +129,7 @@ RunConfig load_run_config(const std::string& path) {
   auto source = top.section("source");
   if (!source) top.fail(root, "missing key 'source' (where the events come from)");
   c.events.path = source->text("path", true);
+  c.events.format = source->choice("format", {"csv", "jsonl"});
   c.events.id = source->text("id");
   c.events.time = source->text("time");
   c.events.categorical = source->list("categorical");
@@ -126,6 +139,7 @@ RunConfig load_run_config(const std::string& path) {
   if (auto labels = top.section("labels")) {
     RunConfig::Labels l;
     l.path = labels->text("path", true);
+    l.format = labels->choice("format", {"csv", "jsonl"});
     l.id = labels->text("id", true);
     l.label = labels->text("label", true);
     l.time = labels->text("time", true);

@@ -38,7 +38,10 @@ std::unique_ptr<RowSource> open_source(const std::string& spec, DecodeOptions op
   if (spec.rfind("synth:", 0) == 0) return open_generator(std::string_view(spec).substr(6));
   std::string_view base = spec;
   if (ends_with(base, ".gz")) base.remove_suffix(3);
-  bool jsonl = ends_with(base, ".jsonl") || ends_with(base, ".ndjson") || ends_with(base, ".json");
+  bool jsonl =
+      options.format == SourceFormat::kJsonLines ||
+      (options.format == SourceFormat::kByName &&
+       (ends_with(base, ".jsonl") || ends_with(base, ".ndjson") || ends_with(base, ".json")));
   auto bytes = ByteSource::open(spec, options.stop_fd);
   if (jsonl) return std::make_unique<JsonLinesDecoder>(std::move(bytes), std::move(options));
   return std::make_unique<CsvDecoder>(std::move(bytes), std::move(options));

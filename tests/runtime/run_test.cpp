@@ -82,6 +82,35 @@ TEST(RunCli, BadInputGoesToTheDeadLetterSinkWithItsReason) {
   EXPECT_EQ(predictions, 400u);
 }
 
+// Events from standard input, in the format the config names; SIGTERM on a pipe that
+// has gone quiet stops the run with its summary and exit status 143.
+TEST(RunCli, ReadsStdinAndStopsOnSigterm) {
+  test::TempDir tmp;
+  std::string root = RTML_SOURCE_DIR;
+  std::string config = read_all(root + "/examples/delayed-clicks.yaml");
+  config.replace(config.find("path: examples/data/impressions.jsonl"), 37,
+                 "path: \"-\"\n  format: jsonl");
+  config.replace(config.find("predictions: \"-\""), 16, "predictions: \"\"");
+  config.replace(config.find("dead_letters: \"-\""), 17, "dead_letters: \"\"");
+  auto path = tmp.write("stdin.yaml", config);
+  auto all = test::run("cd " + root + " && " + RTML_BINARY + " run " + path +
+                       " --json --quiet < examples/data/impressions.jsonl");
+  ASSERT_EQ(all.exit_code, 0) << all.out;
+  EXPECT_EQ(json::parse(test::last_line(all.out))["events"], 400);
+
+  // A FIFO: a background job's standard input would be /dev/null.
+  std::string fifo = tmp.file("events.fifo");
+  auto stopped =
+      test::run("cd " + root + " && mkfifo " + fifo +
+                " && { (head -n 100 examples/data/impressions.jsonl; sleep 3) > " + fifo +
+                " & } && { " + RTML_BINARY + " run " + path + " --json --quiet < " + fifo +
+                " & pid=$!; sleep 1; kill -TERM $pid; wait $pid; }");
+  EXPECT_EQ(stopped.exit_code, 143) << stopped.out;
+  json s = json::parse(test::last_line(stopped.out));
+  EXPECT_EQ(s["events"], 99);  // line 51 is not JSON
+  EXPECT_EQ(s["stopped_by"], "SIGTERM");
+}
+
 // A config error names the file, the line and the key; nothing unknown is ignored.
 TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
   test::TempDir tmp;
@@ -111,6 +140,8 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
       "'source.id' names the field");
   expect_error("source: [1, 2\n", "end of sequence flow not found");
   expect_error("", "empty");
+  expect_error("source:\n  path: a\n  format: xml\nmodel:\n  expression: x\n",
+               ":3: 'source.format' must be one of 'csv', 'jsonl', got 'xml'");
   RunConfig ok = load_run_config(
       tmp.write("ok.yaml", "source:\n  path: a.csv\nmodel:\n  load: m.bin\n  drop: [a, b]\n"));
   EXPECT_EQ(ok.model.drop.size(), 2u);

@@ -16,9 +16,10 @@ struct RunConfig {
   std::string file;  // the YAML file it was read from, for messages
 
   struct Source {
-    std::string path;  // a file (CSV, CSV.gz, JSON Lines), "-" for stdin, or synth:...
-    std::string id;    // the event id field; "" numbers events from 1
-    std::string time;  // the event time field (seconds); "" uses the event's number
+    std::string path;    // a file (CSV, CSV.gz, JSON Lines), "-" for stdin, or synth:...
+    std::string format;  // "csv" or "jsonl"; "" : by the file's name (stdin: CSV)
+    std::string id;      // the event id field; "" numbers events from 1
+    std::string time;    // the event time field (seconds); "" uses the event's number
     std::vector<std::string> categorical, numeric;  // column types forced
   };
   Source events;
@@ -27,10 +28,11 @@ struct RunConfig {
   // it, a label comes with its event (model.target).
   struct Labels {
     std::string path;
-    std::string id;     // its event id field
-    std::string label;  // its label field
-    std::string time;   // its time field (required, as is source.time): the two streams
-                        // are replayed merged by time
+    std::string format;  // as Source::format
+    std::string id;      // its event id field
+    std::string label;   // its label field
+    std::string time;    // its time field (required, as is source.time): the two streams
+                         // are replayed merged by time
   };
   std::optional<Labels> labels;
 

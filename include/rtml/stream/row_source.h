@@ -23,7 +23,15 @@ struct BadLine {
   std::string_view record;
 };
 
+// How a source's bytes are decoded.
+enum class SourceFormat : uint8_t {
+  kByName,  // JSON Lines for .jsonl, .ndjson, .json (also .gz), CSV otherwise (stdin too)
+  kCsv,
+  kJsonLines,
+};
+
 struct DecodeOptions {
+  SourceFormat format = SourceFormat::kByName;
   // Make a bad line an Error (thrown from next()) instead of skipping it.
   bool strict = false;
   // How many rows type inference looks at before the first row is returned.
