@@ -1,6 +1,7 @@
 #include "rtml/runtime/run.h"
 
 #include <fmt/core.h>
+#include <poll.h>
 
 #include <cerrno>
 #include <charconv>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "rtml/core/error.h"
 #include "rtml/learn/pipeline.h"
@@ -111,6 +113,25 @@ DecodeOptions decode_options(const RunConfig::Source& s, const std::vector<std::
   for (const auto& c : numbers) o.types[c] = ColumnType::kNumeric;
   o.stop_fd = stop_fd;
   return o;
+}
+
+Clock::duration seconds(double s) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+}
+
+// Sleeps until deadline, or until stop_fd (if any) becomes readable.
+void wait_until(Clock::time_point deadline, int stop_fd) {
+  for (;;) {
+    auto left = deadline - Clock::now();
+    if (left <= Clock::duration::zero()) return;
+    if (stop_fd < 0) {
+      std::this_thread::sleep_for(left);
+      return;
+    }
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+    pollfd p{stop_fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(ms, 1000))) > 0) return;
+  }
 }
 
 // A label read from the labels stream, kept until its time comes.
@@ -268,6 +289,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   std::string id;
   std::string out;
   uint64_t number = 0;
+  double first_time = NAN;  // of the first event, for speed
   const bool generated = c.events.path.rfind("synth:", 0) == 0;
   while (!(generated && stopped()) && next(*events, row)) {
     ++number;
@@ -288,6 +310,14 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     while (have_label && pending_label.time <= time) {
       apply_label(pending_label.time);
       read_label();
+    }
+    // Paced replay: this event waits for its moment (a stop request ends the wait).
+    if (c.events.rate > 0) {
+      wait_until(start + seconds(static_cast<double>(number - 1) / c.events.rate),
+                 controls.stop_fd);
+    } else if (c.events.speed > 0) {
+      if (!std::isfinite(first_time)) first_time = time;
+      wait_until(start + seconds((time - first_time) / c.events.speed), controls.stop_fd);
     }
     rt.log().expire(time);
     Status st;

@@ -134,7 +134,15 @@ RunConfig load_run_config(const std::string& path) {
   c.events.time = source->text("time");
   c.events.categorical = source->list("categorical");
   c.events.numeric = source->list("numeric");
+  c.events.rate = source->number("rate", 0, 0, 1e9);
+  c.events.speed = source->number("speed", 0, 0, 1e9);
   source->check_all_read();
+  if (c.events.rate > 0 && c.events.speed > 0) {
+    top.fail(root["source"], "'source' takes one of 'rate' and 'speed'");
+  }
+  if (c.events.speed > 0 && c.events.time.empty()) {
+    top.fail(root["source"], "'source.speed' replays event time: 'source.time' names the field");
+  }
 
   if (auto labels = top.section("labels")) {
     RunConfig::Labels l;

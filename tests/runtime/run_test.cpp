@@ -111,6 +111,36 @@ TEST(RunCli, ReadsStdinAndStopsOnSigterm) {
   EXPECT_EQ(s["stopped_by"], "SIGTERM");
 }
 
+// Replay at a pace: `rate` events per second, or event time `speed` times faster than
+// it passed; a stop request ends a wait at once.
+TEST(RunCli, ReplaysAtARateOrAtEventTimeSpeed) {
+  test::TempDir tmp;
+  std::string root = RTML_SOURCE_DIR;
+  auto config = [&](const std::string& pace) {
+    return tmp.write("pace.yaml",
+                     "source:\n  path: " + root +
+                         "/examples/data/impressions.jsonl\n  id: impression\n  time: ts\n  " +
+                         pace + "\nmodel:\n  expression: \"one_hot | logistic_regression\"\n");
+  };
+  // 401 events at 2,000 a second take at least 0.2 s (a bound from below only: pacing
+  // never runs faster, whatever the machine).
+  auto paced = test::run(std::string(RTML_BINARY) + " run " + config("rate: 2000") + " --json");
+  ASSERT_EQ(paced.exit_code, 0) << paced.out;
+  json p = json::parse(test::last_line(paced.out));
+  EXPECT_EQ(p["events"], 401);
+  EXPECT_GE(p["seconds"].get<double>(), 0.199);
+  // Event time spans 4,000 s; at 10,000x that is at least 0.4 s.
+  auto sped = test::run(std::string(RTML_BINARY) + " run " + config("speed: 10000") + " --json");
+  ASSERT_EQ(sped.exit_code, 0) << sped.out;
+  EXPECT_GE(json::parse(test::last_line(sped.out))["seconds"].get<double>(), 0.399);
+  // At 0.001x the second event would wait 10,000 s: SIGTERM ends it.
+  auto stopped =
+      test::run("timeout 20 sh -c '" + std::string(RTML_BINARY) + " run " + config("speed: 0.001") +
+                " --json & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid'");
+  EXPECT_EQ(stopped.exit_code, 143) << stopped.out;
+  EXPECT_EQ(json::parse(test::last_line(stopped.out))["stopped_by"], "SIGTERM");
+}
+
 // A config error names the file, the line and the key; nothing unknown is ignored.
 TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
   test::TempDir tmp;
@@ -126,8 +156,8 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
   };
   expect_error("source:\n  path: a.csv\nmodel:\n  expression: x\n  lr: 3\n",
                ":5: unknown key 'model.lr'");
-  expect_error("source:\n  path: a.csv\n  rate: 5\nmodel:\n  expression: x\n",
-               ":3: unknown key 'source.rate'");
+  expect_error("source:\n  path: a.csv\n  pace: 5\nmodel:\n  expression: x\n",
+               ":3: unknown key 'source.pace'");
   expect_error("model:\n  expression: x\n", "missing key 'source'");
   expect_error("source:\n  id: e\nmodel:\n  expression: x\n", "missing key 'source.path'");
   expect_error("source:\n  path: a\nmodel:\n  expression: x\n  load: y\n",
@@ -140,6 +170,12 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
       "'source.id' names the field");
   expect_error("source: [1, 2\n", "end of sequence flow not found");
   expect_error("", "empty");
+  expect_error("source:\n  path: a\n  time: t\n  rate: 5\n  speed: 2\nmodel:\n  expression: x\n",
+               "one of 'rate' and 'speed'");
+  expect_error("source:\n  path: a\n  speed: 2\nmodel:\n  expression: x\n",
+               "'source.time' names the field");
+  expect_error("source:\n  path: a\n  rate: -3\nmodel:\n  expression: x\n",
+               ":3: 'source.rate' must be a number from 0");
   expect_error("source:\n  path: a\n  format: xml\nmodel:\n  expression: x\n",
                ":3: 'source.format' must be one of 'csv', 'jsonl', got 'xml'");
   RunConfig ok = load_run_config(

@@ -21,6 +21,10 @@ struct RunConfig {
     std::string id;      // the event id field; "" numbers events from 1
     std::string time;    // the event time field (seconds); "" uses the event's number
     std::vector<std::string> categorical, numeric;  // column types forced
+    // Replay pace: at most `rate` events per second (0: as fast as possible), or, with
+    // `speed` > 0 and a time field, event time played `speed` times faster than it passed.
+    double rate = 0;
+    double speed = 0;
   };
   Source events;
 
