@@ -58,6 +58,42 @@ class TempDir {
   std::string path_;
 };
 
+// Writes a seeded CSV of n rows to path, for tests that need a data set but none of its
+// figures: numeric columns x1..x4, a categorical column "colour" (red, green, blue), and
+// the target "class": "UP" or "DOWN" from a noisy linear rule (with classes = 3, also
+// "FLAT"), or, with classes = 0, a number "y". Returns path.
+inline std::string synthetic_csv(const std::string& path, size_t n, int classes = 2,
+                                 uint64_t seed = 1) {
+  std::ofstream f(path);
+  f << "x1,x2,x3,x4,colour," << (classes == 0 ? "y" : "class") << "\n";
+  uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
+  auto uniform = [&] {  // xorshift64*
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<double>((state * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53;
+  };
+  const char* colours[] = {"red", "green", "blue"};
+  char line[256];
+  for (size_t i = 0; i < n; ++i) {
+    double x[4];
+    for (double& v : x) v = uniform();
+    int colour = static_cast<int>(uniform() * 3);
+    double score = x[0] + 0.5 * x[1] - x[2] + 0.3 * colour + 0.3 * (uniform() - 0.5);
+    std::snprintf(line, sizeof(line), "%.6f,%.6f,%.6f,%.6f,%s,", x[0], x[1], x[2], x[3],
+                  colours[colour]);
+    f << line;
+    if (classes == 0) {
+      f << 10 * score + x[3] << "\n";
+    } else if (classes == 3) {
+      f << (score > 0.6 ? "UP" : score > 0.1 ? "FLAT" : "DOWN") << "\n";
+    } else {
+      f << (score > 0.35 ? "UP" : "DOWN") << "\n";
+    }
+  }
+  return path;
+}
+
 struct CommandResult {
   int exit_code;
   std::string out;  // stdout and stderr, interleaved

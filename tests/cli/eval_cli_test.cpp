@@ -17,9 +17,11 @@ std::string q(const std::string& s) { return "'" + s + "'"; }
 
 json eval_json(const std::string& file, const std::string& target, const std::string& model,
                const std::string& extra = "") {
-  std::string cmd = std::string(RTML_BINARY) + " eval --json --data " +
-                    q(file.rfind("synth:", 0) == 0 ? file : test::data_dir() + "/" + file) +
-                    " --target " + target + " --model " + q(model) + " " + extra;
+  std::string cmd =
+      std::string(RTML_BINARY) + " eval --json --data " +
+      q(file.rfind("synth:", 0) == 0 || file.rfind("/", 0) == 0 ? file
+                                                                : test::data_dir() + "/" + file) +
+      " --target " + target + " --model " + q(model) + " " + extra;
   auto r = test::run(cmd);
   EXPECT_EQ(r.exit_code, 0) << cmd << "\n" << r.out;
   return json::parse(test::last_line(r.out));
@@ -155,15 +157,16 @@ TEST(EvalCli, SeededModelsMeetRiversFiguresAtTheMedianSeed) {
 // --seeds runs the model once per seed: each run is the run `seed=` gives, and the
 // summary is their median, min and max.
 TEST(EvalCli, SeedsReportEveryRunAndTheirMedian) {
-  RTML_REQUIRE_DATA("phishing.csv.gz");
-  json j = eval_json("phishing.csv.gz", "is_phishing", "adaptive_random_forest(n_models=3)",
-                     "--seeds 4-7");
+  test::TempDir tmp;
+  std::string data = test::synthetic_csv(tmp.file("d.csv"), 1250);
+  json j = eval_json(data, "class", "one_hot | adaptive_random_forest(n_models=3)", "--seeds 4-7");
   ASSERT_EQ(j["runs"].size(), 4u);
   std::vector<double> accuracies;
   for (int i = 0; i < 4; ++i) {
     EXPECT_EQ(j["runs"][i]["seed"], 4 + i);
-    json one = eval_json("phishing.csv.gz", "is_phishing",
-                         "adaptive_random_forest(n_models=3, seed=" + std::to_string(4 + i) + ")");
+    json one = eval_json(
+        data, "class",
+        "one_hot | adaptive_random_forest(n_models=3, seed=" + std::to_string(4 + i) + ")");
     EXPECT_EQ(j["runs"][i]["metrics"], one["metrics"]);
     accuracies.push_back(one["metrics"]["accuracy"].get<double>());
   }
@@ -177,11 +180,11 @@ TEST(EvalCli, SeedsReportEveryRunAndTheirMedian) {
 }
 
 TEST(EvalCli, SeedsRefuseWhatTheyCannotVary) {
-  RTML_REQUIRE_DATA("phishing.csv.gz");
-  std::string data = q(test::data_dir() + "/phishing.csv.gz");
+  test::TempDir tmp;
+  std::string data = q(test::synthetic_csv(tmp.file("d.csv"), 500));
   auto fails_with = [&](const std::string& args, const std::string& words) {
     std::string cmd =
-        std::string(RTML_BINARY) + " eval --data " + data + " --target is_phishing " + args;
+        std::string(RTML_BINARY) + " eval --data " + data + " --target class --drop colour " + args;
     auto r = test::run(cmd);
     EXPECT_NE(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find(words), std::string::npos) << cmd << "\n" << r.out;
@@ -235,20 +238,23 @@ TEST(EvalCli, RunsOnEveryStoredDataSet) {
 }
 
 TEST(EvalCli, JsonContract) {
-  RTML_REQUIRE_DATA("elec2.csv.gz");
-  json j = eval_json("elec2.csv.gz", "class", "standard_scaler | logistic_regression");
+  test::TempDir tmp;
+  json j = eval_json(test::synthetic_csv(tmp.file("b.csv"), 3000), "class",
+                     "one_hot | standard_scaler | logistic_regression");
   for (const char* key :
        {"model", "events", "skipped", "metrics", "seconds", "events_per_second", "peak_rss_mb"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
-  EXPECT_EQ(j["events"], 45312);
+  EXPECT_EQ(j["events"], 3000);
   EXPECT_EQ(j["skipped"], 0);
   for (const char* m : {"accuracy", "f1", "logloss", "roc_auc"})
     EXPECT_TRUE(j["metrics"].contains(m)) << m;
 
-  json multi = eval_json("image_segments.csv.gz", "category", "gaussian_nb");
+  json multi =
+      eval_json(test::synthetic_csv(tmp.file("m.csv"), 3000, 3), "class", "one_hot | gaussian_nb");
   EXPECT_TRUE(multi["metrics"].contains("macro_f1"));
-  json reg = eval_json("chick_weights.csv.gz", "weight", "standard_scaler | linear_regression");
+  json reg = eval_json(test::synthetic_csv(tmp.file("r.csv"), 3000, 0), "y",
+                       "one_hot | standard_scaler | linear_regression");
   for (const char* m : {"mae", "rmse", "r2"}) EXPECT_TRUE(reg["metrics"].contains(m)) << m;
 }
 
@@ -289,17 +295,16 @@ TEST(EvalCli, DriftDetectorWatchesTheErrorStream) {
 }
 
 TEST(EvalCli, SaveThenLoadOverTheSecondHalfEqualsOneRun) {
-  RTML_REQUIRE_DATA("elec2.csv.gz");
   test::TempDir dir;
-  std::string src = test::data_dir() + "/elec2.csv.gz";
-  ASSERT_EQ(test::run("zcat " + q(src) + " | head -n 22657 > " + dir.file("first.csv")).exit_code,
-            0);
-  ASSERT_EQ(test::run("(zcat " + q(src) + " | head -n 1; zcat " + q(src) + " | tail -n +22658) > " +
+  std::string src = test::synthetic_csv(dir.file("all.csv"), 45312);
+  ASSERT_EQ(test::run("head -n 22657 " + q(src) + " > " + dir.file("first.csv")).exit_code, 0);
+  ASSERT_EQ(test::run("(head -n 1 " + q(src) + "; tail -n +22658 " + q(src) + ") > " +
                       dir.file("second.csv"))
                 .exit_code,
             0);
-  for (std::string model : {"standard_scaler | logistic_regression(optimizer=adam)", "gaussian_nb",
-                            "one_hot | standard_scaler | softmax_regression"}) {
+  for (std::string model :
+       {"one_hot | standard_scaler | logistic_regression(optimizer=adam)", "one_hot | gaussian_nb",
+        "one_hot | standard_scaler | softmax_regression"}) {
     SCOPED_TRACE(model);
     std::string bin = RTML_BINARY;
     std::string base = " eval --quiet --target class ";
@@ -381,24 +386,24 @@ TEST(EvalCli, LoadsTreeModelsSavedInFormatVersion1) {
 }
 
 TEST(EvalCli, ClearErrorsForBadInvocations) {
-  RTML_REQUIRE_DATA("elec2.csv.gz");
+  test::TempDir tmp;
   std::string bin = RTML_BINARY;
-  std::string data = " --data " + q(test::data_dir() + "/elec2.csv.gz");
+  std::string data = " --data " + q(test::synthetic_csv(tmp.file("d.csv"), 200));
   auto r = test::run(bin + " eval" + data + " --target nope --model gaussian_nb");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("no column named 'nope'"), std::string::npos) << r.out;
-  r = test::run(bin + " eval" + data + " --target class --model 'logistic_regression(colour=1)'");
+  r = test::run(bin + " eval" + data +
+                " --target class --drop colour --model 'logistic_regression(colour=1)'");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("unknown parameter 'colour'"), std::string::npos) << r.out;
   r = test::run(bin + " eval --data /nonexistent.csv --target class --model gaussian_nb");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("/nonexistent.csv: cannot open"), std::string::npos) << r.out;
-  r = test::run(bin + " eval" + data +
-                " --target class --categorical day --model logistic_regression");
+  r = test::run(bin + " eval" + data + " --target class --model logistic_regression");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("add one_hot or feature_hasher"), std::string::npos) << r.out;
-  r = test::run(bin + " eval --data " + q(test::data_dir() + "/image_segments.csv.gz") +
-                " --target category --model logistic_regression");
+  r = test::run(bin + " eval --data " + q(test::synthetic_csv(tmp.file("m.csv"), 200, 3)) +
+                " --target class --drop colour --model logistic_regression");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("binary classifier"), std::string::npos) << r.out;
 }

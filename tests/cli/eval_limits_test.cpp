@@ -67,9 +67,9 @@ json last_json(const test::CommandResult& r) {
 // took 6.1 GB). Every label then arrives after the end, as with a delay of exactly the
 // stream's length, so the two runs agree to the last digit. The window likewise.
 TEST(EvalLimits, DelayAndWindowCostWhatIsHeldNotWhatIsAsked) {
-  RTML_REQUIRE_DATA("elec2.csv.gz");
-  std::string base = "--json --data " + test::data_dir() +
-                     "/elec2.csv.gz --target class --model 'standard_scaler | "
+  test::TempDir tmp;
+  std::string base = "--json --data " + test::synthetic_csv(tmp.file("d.csv"), 45312) +
+                     " --target class --model 'one_hot | standard_scaler | "
                      "logistic_regression' ";
   auto huge = test::run(eval_cmd(base + "--delay 20000000 --window 20000000"));
   ASSERT_EQ(huge.exit_code, 0) << huge.out.substr(0, 1000);
@@ -83,9 +83,9 @@ TEST(EvalLimits, DelayAndWindowCostWhatIsHeldNotWhatIsAsked) {
 }
 
 TEST(EvalLimits, DelayAndWindowOutOfRangeSayTheRange) {
-  RTML_REQUIRE_DATA("elec2.csv.gz");
-  std::string base =
-      "--data " + test::data_dir() + "/elec2.csv.gz --target class --model gaussian_nb ";
+  test::TempDir tmp;
+  std::string base = "--data " + test::synthetic_csv(tmp.file("d.csv"), 100) +
+                     " --target class --model 'one_hot | gaussian_nb' ";
   for (std::string arg : {"--delay 1000000001", "--delay -1", "--delay 18446744073709551616",
                           "--delay 1e9", "--window 4000000000", "--window -5", "--window x"}) {
     SCOPED_TRACE(arg);
@@ -133,8 +133,8 @@ TEST(EvalLimits, EveryRowSkippedIsAnErrorThatSaysWhy) {
 // --save to a path that cannot be written fails before the run (no prediction is written
 // to --output), not after a run whose model is then lost.
 TEST(EvalLimits, SaveToAPathThatCannotBeWrittenFailsBeforeTheRun) {
-  RTML_REQUIRE_DATA("elec2.csv.gz");
   test::TempDir dir;
+  std::string data = test::synthetic_csv(dir.file("d.csv"), 100);
   std::filesystem::create_directory(dir.file("folder"));
   struct Case {
     std::string save, words;
@@ -143,8 +143,8 @@ TEST(EvalLimits, SaveToAPathThatCannotBeWrittenFailsBeforeTheRun) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.save);
     std::string out = dir.file("predictions.txt");
-    auto r = test::run(eval_cmd("--data " + test::data_dir() +
-                                "/elec2.csv.gz --target class --model gaussian_nb --output " + out +
+    auto r = test::run(eval_cmd("--data " + data +
+                                " --target class --model 'one_hot | gaussian_nb' --output " + out +
                                 " --save " + c.save));
     EXPECT_EQ(r.exit_code, 2) << r.out;
     EXPECT_NE(r.out.find(c.words), std::string::npos) << r.out;
