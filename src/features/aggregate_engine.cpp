@@ -498,6 +498,16 @@ void AggregateEngine::apply(std::string_view key, double time, std::span<const E
   }
 }
 
+void AggregateEngine::apply_one(size_t aggregate, std::string_view key, double time,
+                                std::span<const EventField> fields) {
+  for (const EventField& f : fields) {
+    if (f.name == specs_[aggregate].field) {
+      aggregates_[aggregate]->apply(keys_.intern(key), time, f);
+      return;
+    }
+  }
+}
+
 AggregateValue AggregateEngine::read(size_t aggregate, std::string_view key) const {
   return aggregates_[aggregate]->read(key_id(key), std::nullopt);
 }

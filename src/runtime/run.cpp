@@ -14,8 +14,10 @@
 #include <thread>
 
 #include "rtml/core/error.h"
+#include "rtml/features/aggregate_spec.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/runtime/runtime.h"
+#include "rtml/runtime/store_aggregates.h"
 #include "rtml/stream/byte_source.h"
 #include "rtml/stream/row_source.h"
 
@@ -210,10 +212,30 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     }
   }
 
+  // The feature store: its aggregates are kept by the events, and read back as features.
+  std::unique_ptr<store::EmbeddedStore> store;
+  if (c.store) {
+    store::StoreOptions so;
+    so.dir = c.store->dir;
+    so.fsync = store::FsyncSetting::parse(c.store->fsync);
+    std::string declarations;
+    for (const auto& a : c.store->aggregates) declarations += a + "\n";
+    if (!declarations.empty()) {
+      so.computed = std::make_shared<StoreAggregates>(
+          features::parse_aggregates(declarations, c.file + ": store.aggregates"));
+    }
+    store = store::EmbeddedStore::open(std::move(so));
+  }
+
   Featurizer::Roles roles{target, {c.model.drop.begin(), c.model.drop.end()}};
   if (!c.events.id.empty()) roles.drop.insert(c.events.id);
   if (!c.events.time.empty()) roles.drop.insert(c.events.time);
   Runtime rt(pipeline, {roles, c.pending});
+  if (store) {
+    std::vector<Runtime::Enrichment> enrich;
+    for (const auto& e : c.enrich) enrich.push_back({e.key, e.features});
+    rt.use_store(store.get(), std::move(enrich));
+  }
   rt.set_binary(pipeline.task() == Task::kBinary);
   size_t known_columns = events->columns().size();
   rt.sync_columns(events->columns());
@@ -335,7 +357,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       } else {
         id = std::to_string(number);
       }
-      st = rt.predict_then_learn(row, p, y);
+      st = rt.predict_then_learn(row, p, y, time);
       if (st) ++summary.learned;
     }
     if (!st) {
@@ -343,6 +365,8 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       continue;
     }
     ++summary.events;
+    // The store learns of the event after the model has seen it.
+    if (Status u = rt.update_store(row, time, id); !u) dead_letter("events", row.line, u.why(), {});
     if (predictions.file()) {
       out.clear();
       out += "{\"id\":";

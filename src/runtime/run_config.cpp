@@ -84,6 +84,19 @@ class Section {
     return x;
   }
 
+  // The mappings of a list under key (each read as a Section).
+  std::vector<Section> sections(const std::string& key) {
+    read_.insert(key);
+    YAML::Node v = node_[key];
+    std::vector<Section> out;
+    if (!v) return out;
+    if (!v.IsSequence()) fail(v, "'" + path(key) + "' must be a list");
+    for (size_t i = 0; i < v.size(); ++i) {
+      out.emplace_back(file_, v[i], path(key) + "[" + std::to_string(i) + "]");
+    }
+    return out;
+  }
+
   std::optional<Section> section(const std::string& key) {
     read_.insert(key);
     YAML::Node v = node_[key];
@@ -178,6 +191,27 @@ RunConfig load_run_config(const std::string& path) {
     c.pending.max_entries = static_cast<size_t>(pending->number("max", 1 << 20, 1, 1e9));
     c.pending.ttl = pending->number("ttl", INFINITY, 1e-6, INFINITY);
     pending->check_all_read();
+  }
+
+  if (auto store = top.section("store")) {
+    RunConfig::Store st;
+    st.dir = store->text("dir");
+    std::string fsync = store->text("fsync");
+    if (!fsync.empty()) st.fsync = fsync;
+    st.aggregates = store->list("aggregates");
+    store->check_all_read();
+    c.store = st;
+  }
+  for (auto& e : top.sections("enrich")) {
+    RunConfig::Enrich en;
+    en.key = e.text("key", true);
+    en.features = e.list("features");
+    e.check_all_read();
+    if (en.features.empty()) e.fail(root["enrich"], "'enrich' entries list their 'features'");
+    c.enrich.push_back(en);
+  }
+  if (!c.enrich.empty() && !c.store) {
+    top.fail(root["enrich"], "'enrich' reads from a feature store: add a 'store' section");
   }
 
   if (auto sinks = top.section("sinks")) {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "rtml/core/excerpt.h"
+#include "rtml/runtime/store_aggregates.h"
 
 namespace rtml::runtime {
 namespace {
@@ -26,6 +27,7 @@ Status Runtime::predict(const Row& row, EventId id, double time, bool need_targe
   if (state == Featurizer::TargetState::kBad || (need_target && !has_target)) {
     return Status::error(reason_);
   }
+  if (store_) enrich(row, time);
   pipeline_.predict(x_, out);
   if (!log_.log(id, time, x_, out)) return repeated(id);
   return Status::ok();
@@ -37,6 +39,67 @@ Status Runtime::label(EventId id, const Target& y, double now) {
   if (!e) return Status::error(std::string(label_refusal_text(why)));
   pipeline_.learn(e->x, y);
   return Status::ok();
+}
+
+void Runtime::use_store(store::EmbeddedStore* store, std::vector<Enrichment> enrich) {
+  store_ = store;
+  enrich_.clear();
+  for (auto& e : enrich) {
+    Enricher en;
+    for (const auto& f : e.features) en.index.push_back(pipeline_.schema().intern(f));
+    en.values.resize(e.features.size());
+    en.spec = std::move(e);
+    enrich_.push_back(std::move(en));
+  }
+}
+
+void Runtime::enrich(const Row& row, double time) {
+  for (auto& e : enrich_) {
+    if (e.column == SIZE_MAX) {
+      for (size_t i = 0; i < columns_.size(); ++i) {
+        if (columns_[i].name == e.spec.key) e.column = i;
+      }
+      if (e.column == SIZE_MAX) continue;
+    }
+    if (e.column >= row.values.size() || row.values[e.column].kind == ValueKind::kMissing) continue;
+    const Value& v = row.values[e.column];
+    store::EventValue kv;
+    kv.is_number = v.kind == ValueKind::kNumber;
+    kv.number = v.number;
+    if (!kv.is_number) kv.text.assign(v.text);
+    store_->get_as_of(entity_key_of(kv), e.spec.features, time, e.values);
+    for (size_t i = 0; i < e.values.size(); ++i) {
+      const store::FeatureValue& f = e.values[i];
+      if (!f.present) continue;
+      if (f.type == store::FeatureType::kNumber) {
+        x_.add(e.index[i], f.number);
+      } else if (f.type == store::FeatureType::kCategory) {
+        pipeline_.add_category(x_, e.index[i], f.text);
+      }
+    }
+  }
+}
+
+Status Runtime::update_store(const Row& row, double time, std::string_view id) {
+  if (!store_) return Status::ok();
+  size_t n = 0;
+  for (size_t i = 0; i < row.values.size() && i < columns_.size(); ++i) {
+    const Value& v = row.values[i];
+    if (v.kind == ValueKind::kMissing) continue;
+    if (n == fields_.size()) fields_.emplace_back();
+    store::EventValue& f = fields_[n++];
+    f.name = columns_[i].name;
+    f.is_number = v.kind == ValueKind::kNumber;
+    f.number = v.number;
+    if (!f.is_number) f.text.assign(v.text);
+  }
+  if (n == 0) return Status::ok();
+  std::string refused = store_->apply_event(store::EntityKey(std::string(id)), time,
+                                            std::span(fields_.data(), n), id);
+  if (refused.empty() || refused == "no declared aggregate reads any field of this event") {
+    return Status::ok();
+  }
+  return Status::error("store: " + refused);
 }
 
 Status Runtime::label(EventId id, const Value& label, double now) {

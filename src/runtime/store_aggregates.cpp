@@ -1,5 +1,8 @@
 #include "rtml/runtime/store_aggregates.h"
 
+#include <charconv>
+#include <cmath>
+
 #include "rtml/core/error.h"
 
 namespace rtml::runtime {
@@ -37,7 +40,35 @@ void StoreAggregates::apply(const store::EntityKey& key, double time,
                             std::span<const store::EventValue> fields) {
   fields_.clear();
   for (const auto& f : fields) fields_.push_back({f.name, f.is_number, f.number, f.text});
-  engine_.apply(engine_key(key), time, fields_);
+  // An aggregate declared "by user" goes under the event's own user field when it has
+  // one (an event may name a user and an item); otherwise under the event's key.
+  const std::string main_key = engine_key(key);
+  const auto& specs = engine_.specs();
+  bool own_keys = false;
+  for (const auto& s : specs) {
+    for (const auto& f : fields) own_keys |= f.name == s.by;
+  }
+  if (!own_keys) {
+    engine_.apply(main_key, time, fields_);
+    return;
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const store::EventValue* by = nullptr;
+    for (const auto& f : fields) {
+      if (f.name == specs[i].by) by = &f;
+    }
+    engine_.apply_one(i, by ? engine_key(entity_key_of(*by)) : main_key, time, fields_);
+  }
+}
+
+store::EntityKey entity_key_of(const store::EventValue& v) {
+  if (!v.is_number) return store::EntityKey(v.text);
+  if (v.number >= 0 && v.number < 1.8e19 && v.number == std::floor(v.number)) {
+    return store::EntityKey(static_cast<uint64_t>(v.number));
+  }
+  char buf[32];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v.number);
+  return store::EntityKey(std::string(buf, r.ptr));
 }
 
 store::FeatureValue StoreAggregates::read(std::string_view name, const store::EntityKey& key,

@@ -170,6 +170,14 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
       "'source.id' names the field");
   expect_error("source: [1, 2\n", "end of sequence flow not found");
   expect_error("", "empty");
+  expect_error(
+      "source:\n  path: a\nmodel:\n  expression: x\nenrich:\n  - key: user\n    "
+      "features: [v]\n",
+      "add a 'store' section");
+  expect_error(
+      "source:\n  path: a\nmodel:\n  expression: x\nstore:\n  dir: \"\"\nenrich:\n  "
+      "- key: user\n    feature: [v]\n",
+      "unknown key 'enrich[0].feature'");
   expect_error("source:\n  path: a\n  time: t\n  rate: 5\n  speed: 2\nmodel:\n  expression: x\n",
                "one of 'rate' and 'speed'");
   expect_error("source:\n  path: a\n  speed: 2\nmodel:\n  expression: x\n",

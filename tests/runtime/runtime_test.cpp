@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "rtml/core/error.h"
+#include "rtml/features/aggregate_spec.h"
+#include "rtml/runtime/store_aggregates.h"
 
 namespace rtml::runtime {
 namespace {
@@ -105,6 +107,55 @@ TEST(Runtime, PredictThenLearnNeedsTheRowsTarget) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.why(), "missing target 'y'");
   EXPECT_EQ(rt.log().waiting(), 0u);  // nothing logged on this path
+}
+
+// An event is enriched with its user's aggregate as the store held it before the event
+// (point in time), and then updates it; the aggregate is kept under the event's own user
+// field, apart from another entity's.
+TEST(Runtime, EnrichesEachEventFromTheStoreAsItStoodBefore) {
+  store::StoreOptions so;
+  so.computed = std::make_shared<StoreAggregates>(std::vector<features::AggregateSpec>{
+      features::parse_aggregate("views = count(item) by user over 100s every 10s"),
+      features::parse_aggregate("item_views = count(item) by item over 100s every 10s")});
+  auto store = store::EmbeddedStore::open(so);
+  Pipeline pipeline("one_hot | logistic_regression");
+  Runtime rt(pipeline, {.roles = {.target = "y", .drop = {"user"}}, .log = {}});
+  rt.sync_columns({{"user", ColumnType::kCategorical},
+                   {"item", ColumnType::kCategorical},
+                   {"y", ColumnType::kCategorical}});
+  rt.set_binary(true);
+  rt.use_store(store.get(), {{"user", {"views"}}, {"item", {"item_views"}}});
+  const uint32_t views = pipeline.schema().intern("views");
+  const uint32_t item_views = pipeline.schema().intern("item_views");
+  auto feature = [&](uint32_t index) -> std::optional<double> {
+    for (const auto& f : rt.last_features().numbers()) {
+      if (f.index == index) return f.value;
+    }
+    return std::nullopt;
+  };
+  Prediction p;
+  Target y;
+  for (int i = 1; i <= 10; ++i) {
+    Row r;
+    r.values = {{ValueKind::kText, 0, "u1"},
+                {ValueKind::kText, 0, i % 2 ? "book" : "game"},
+                {ValueKind::kText, 0, "yes"}};
+    double t = 10.0 * i;
+    ASSERT_TRUE(rt.predict_then_learn(r, p, y, t));
+    if (i == 10) {
+      // Events at 10..90 s: the one at 100 s is not yet in the store.
+      EXPECT_EQ(feature(views), 9.0);
+      EXPECT_EQ(feature(item_views), 4.0);  // "game" at 20, 40, 60, 80
+    }
+    ASSERT_TRUE(rt.update_store(r, t, "e" + std::to_string(i)));
+  }
+  // Kept per entity kind: the user's count is not the items'.
+  store::FeatureValue v[2];
+  std::string names[2] = {"views", "item_views"};
+  store->get_as_of(store::EntityKey("u1"), names, 110, v);
+  EXPECT_EQ(v[0].number, 10.0);
+  store->get_as_of(store::EntityKey("book"), names, 110, v);
+  EXPECT_EQ(v[1].number, 5.0);
 }
 
 TEST(Status, OkHoldsNothingAndAnErrorAlwaysSaysWhy) {

@@ -57,6 +57,10 @@ class AggregateEngine {
   // Applies one event of entity key at time (seconds) to every aggregate whose field
   // the event has. Allocates only for a new entity (or a new item of distinct/topk).
   void apply(std::string_view key, double time, std::span<const EventField> fields);
+  // The same for one aggregate only: for events that carry the keys of several kinds
+  // of entity (a user and an item), each aggregate under its own.
+  void apply_one(size_t aggregate, std::string_view key, double time,
+                 std::span<const EventField> fields);
 
   AggregateValue read(size_t aggregate, std::string_view key) const;
   // Nothing present when t is older than the history the aggregate keeps.

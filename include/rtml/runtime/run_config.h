@@ -52,6 +52,21 @@ struct RunConfig {
 
   PredictionLog::Limits pending;  // predictions waiting for their label
 
+  // The feature store the events keep up to date and the model reads from.
+  struct Store {
+    std::string dir;                      // "" : in memory only
+    std::string fsync = "every=10ms";     // always, never, every=N
+    std::vector<std::string> aggregates;  // declarations, as in rtml store --aggregates
+  };
+  std::optional<Store> store;
+  // For each event, the features of the entity it names in field `key`, read from the
+  // store as of the event's time, before the event's own update.
+  struct Enrich {
+    std::string key;
+    std::vector<std::string> features;
+  };
+  std::vector<Enrich> enrich;
+
   struct Sinks {
     std::string predictions;   // JSON Lines; "-" for stdout, "" for none
     std::string dead_letters;  // JSON Lines of refused input with the reason; "" for none

@@ -11,6 +11,7 @@
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/prediction_log.h"
 #include "rtml/runtime/featurizer.h"
+#include "rtml/store/embedded_store.h"
 
 namespace rtml::runtime {
 
@@ -27,24 +28,43 @@ class Runtime {
     Featurizer::Roles roles;
     PredictionLog::Limits log;
   };
+  // Features of the entity an event names in its field `key`, read from the store.
+  struct Enrichment {
+    std::string key;
+    std::vector<std::string> features;
+  };
 
   // pipeline must outlive the runtime.
   Runtime(Pipeline& pipeline, Options options);
 
   // Takes the source's columns past those it knows (a JSON Lines source adds columns as
   // it reads). Throws Error for a categorical column that nothing in the pipeline reads.
-  void sync_columns(const std::vector<Column>& columns) { featurizer_.sync_columns(columns); }
+  void sync_columns(const std::vector<Column>& columns) {
+    featurizer_.sync_columns(columns);
+    columns_ = columns;
+  }
+
+  // Reads the features `enrich` lists for each event, as the store held them at the
+  // event's time (before the event's own update: no event sees its own future), and adds
+  // them to the event's features under their names; update_store() then keeps the
+  // store's aggregates up to date with the event. store must outlive the runtime.
+  void use_store(store::EmbeddedStore* store, std::vector<Enrichment> enrich);
+  // Applies the event's fields to the store's aggregates, under the event id (an event
+  // applied again with the same id counts once). Refused with the store's reason; an
+  // event that feeds no aggregate is not refused.
+  Status update_store(const Row& row, double time, std::string_view id);
   // Whether a classification target has exactly two classes (see Featurizer).
   void set_binary(bool binary) { featurizer_.set_binary(binary); }
 
   // An event whose label came with it (progressive validation): predicts into out, then
   // learns from *y, the row's target. Refused (nothing learned) if the row has no usable
   // target.
-  // (Inline: the hot path of rtml eval.)
-  Status predict_then_learn(const Row& row, Prediction& out, Target& y) {
+  // (Inline: the hot path of rtml eval.) time: the event's, for enrichment.
+  Status predict_then_learn(const Row& row, Prediction& out, Target& y, double time = 0) {
     if (featurizer_.featurize(row, x_, y, reason_) != Featurizer::TargetState::kPresent) {
       return Status::error(reason_);
     }
+    if (store_) enrich(row, time);
     pipeline_.predict_then_learn(x_, y, out);
     return Status::ok();
   }
@@ -64,16 +84,31 @@ class Runtime {
   // The same with the label as read from a labels stream (a class name or a number).
   Status label(EventId id, const Value& label, double now);
 
+  // The features of the last event predicted on, enrichment included.
+  const Features& last_features() const { return x_; }
   const PredictionLog& log() const { return log_; }
   PredictionLog& log() { return log_; }
   Pipeline& pipeline() { return pipeline_; }
 
  private:
+  struct Enricher {
+    Enrichment spec;
+    size_t column = SIZE_MAX;                 // of spec.key in columns_, once met
+    std::vector<uint32_t> index;              // of each feature in the schema
+    std::vector<store::FeatureValue> values;  // reused per event
+  };
+  // Adds the enrichment features of row to x_.
+  void enrich(const Row& row, double time);
+
   Pipeline& pipeline_;
   Featurizer featurizer_;
   PredictionLog log_;
   Features x_;  // reused per event
   std::string reason_;
+  std::vector<Column> columns_;
+  store::EmbeddedStore* store_ = nullptr;
+  std::vector<Enricher> enrich_;
+  std::vector<store::EventValue> fields_;  // reused per event
 };
 
 }  // namespace rtml::runtime

@@ -11,7 +11,13 @@
 
 namespace rtml::runtime {
 
-// Adapts an AggregateEngine to the store's ComputedFeatures. Aggregate values read as
+// The entity key an event field names: a text as it is; a whole non-negative number as
+// an integer key; any other number as its shortest text.
+store::EntityKey entity_key_of(const store::EventValue& v);
+
+// Adapts an AggregateEngine to the store's ComputedFeatures. An aggregate declared "by
+// user" is kept under the event's own `user` field when the event has one (an event may
+// name a user and an item), else under the key the event was applied with. Aggregate values read as
 // numbers, topk as a category (its items joined by commas). Not thread-safe: the store
 // serialises calls.
 class StoreAggregates final : public store::ComputedFeatures {
