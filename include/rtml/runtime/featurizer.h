@@ -67,7 +67,8 @@ class Featurizer {
   // Says whether the target was present, missing or unusable (reason then says why). A
   // featurizer without a target field gives class 0 as present: a model that needs no
   // label ignores it.
-  TargetState featurize(const Row& row, Features& x, Target& y, std::string& reason) {
+  [[gnu::always_inline]] TargetState featurize(const Row& row, Features& x, Target& y,
+                                               std::string& reason) {
     x.clear();
     TargetState state = spec_.target.empty() ? TargetState::kPresent : TargetState::kMissing;
     if (spec_.target.empty()) y = Target::of_class(0);
