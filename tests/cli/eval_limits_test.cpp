@@ -69,7 +69,7 @@ json last_json(const test::CommandResult& r) {
 TEST(EvalLimits, DelayAndWindowCostWhatIsHeldNotWhatIsAsked) {
   test::TempDir tmp;
   std::string base = "--json --data " + test::synthetic_csv(tmp.file("d.csv"), 45312) +
-                     " --target class --model 'one_hot | standard_scaler | "
+                     " --target class --drop colour --model 'standard_scaler | "
                      "logistic_regression' ";
   auto huge = test::run(eval_cmd(base + "--delay 20000000 --window 20000000"));
   ASSERT_EQ(huge.exit_code, 0) << huge.out.substr(0, 1000);
@@ -79,7 +79,13 @@ TEST(EvalLimits, DelayAndWindowCostWhatIsHeldNotWhatIsAsked) {
   EXPECT_EQ(h["metrics"], e["metrics"]);
   EXPECT_EQ(h["rolling_metrics"], e["rolling_metrics"]);
   EXPECT_EQ(h["metrics"], h["rolling_metrics"]);  // the window holds the whole stream
+  // 20 million slots up front took 1.3 GB; the stream's 45,312 waiting events take a few
+  // MB (AddressSanitizer's redzones and quarantine add to every one of them).
+#ifdef __SANITIZE_ADDRESS__
+  EXPECT_LT(h["peak_rss_mb"].get<double>(), 250.0);
+#else
   EXPECT_LT(h["peak_rss_mb"].get<double>(), 100.0);
+#endif
 }
 
 TEST(EvalLimits, DelayAndWindowOutOfRangeSayTheRange) {
