@@ -18,8 +18,8 @@ namespace rtml::runtime {
 // Turns a decoded row into features, predicts on them, and learns: at once when the
 // label comes with the event, or when it arrives later, from the features the prediction
 // used (kept in a PredictionLog by event id), never from features recomputed then.
-// `rtml eval` drives it; `rtml run`, `rtml serve` and the Python module are to drive the
-// same unit (DESIGN.md: one path for an event).
+// `rtml eval` and `rtml run` drive it; `rtml serve` and the Python module are to drive
+// the same unit (DESIGN.md: one path for an event).
 //
 // Not thread-safe: one thread drives a runtime and its pipeline.
 class Runtime {
@@ -57,9 +57,8 @@ class Runtime {
   void set_binary(bool binary) { featurizer_.set_binary(binary); }
 
   // An event whose label came with it (progressive validation): predicts into out, then
-  // learns from *y, the row's target. Refused (nothing learned) if the row has no usable
-  // target.
-  // (Inline: the hot path of rtml eval.) time: the event's, for enrichment.
+  // learns from y, the row's target. Refused (nothing learned) if the row has no usable
+  // target. time is the event's, for enrichment. Inline: the hot path of rtml eval.
   Status predict_then_learn(const Row& row, Prediction& out, Target& y, double time = 0) {
     if (featurizer_.featurize(row, x_, y, reason_) != Featurizer::TargetState::kPresent) {
       return Status::error(reason_);
@@ -71,9 +70,8 @@ class Runtime {
 
   // Predicts into out and logs the features used under id, at event time `time`, for
   // label(). y receives the row's target if it has one (for scoring), and has_target
-  // says whether it did. Refused for an unusable
-  // target or a missing one if need_target (nothing predicted), or a repeated event id
-  // (nothing logged).
+  // says whether it did. Refused for an unusable target, or a missing one if need_target
+  // (nothing predicted), and for a repeated event id (nothing changed).
   Status predict(const Row& row, EventId id, double time, bool need_target, Prediction& out,
                  Target& y, bool& has_target);
 
