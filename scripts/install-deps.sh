@@ -12,6 +12,9 @@ packages=(
   clang-format
 )
 
+# Extra packages a caller needs (scripts/fuzz.sh: clang).
+packages+=("$@")
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
