@@ -11,11 +11,12 @@
 namespace rtml::bench {
 namespace {
 
-void BM_DecodeCsvElec2(benchmark::State& state) {
-  const std::string& text = elec2_text();
+// Decodes text with Decoder once per iteration, counting bytes and rows.
+template <class Decoder>
+void decode_text(benchmark::State& state, const std::string& name, const std::string& text) {
   size_t rows = 0;
   for (auto _ : state) {
-    CsvDecoder dec(ByteSource::from_memory("elec2", text), DecodeOptions{});
+    Decoder dec(ByteSource::from_memory(name, text), DecodeOptions{});
     Row row;
     while (dec.next(row)) ++rows;
     benchmark::DoNotOptimize(rows);
@@ -23,6 +24,10 @@ void BM_DecodeCsvElec2(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
   state.counters["rows/s"] =
       benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
+}
+
+void BM_DecodeCsvElec2(benchmark::State& state) {
+  decode_text<CsvDecoder>(state, "elec2", elec2_text());
 }
 BENCHMARK(BM_DecodeCsvElec2)->Unit(benchmark::kMillisecond);
 
@@ -56,17 +61,7 @@ const std::string& elec2_jsonl() {
 }
 
 void BM_DecodeJsonLinesElec2(benchmark::State& state) {
-  const std::string& text = elec2_jsonl();
-  size_t rows = 0;
-  for (auto _ : state) {
-    JsonLinesDecoder dec(ByteSource::from_memory("elec2.jsonl", text), DecodeOptions{});
-    Row row;
-    while (dec.next(row)) ++rows;
-    benchmark::DoNotOptimize(rows);
-  }
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(text.size()));
-  state.counters["rows/s"] =
-      benchmark::Counter(static_cast<double>(rows), benchmark::Counter::kIsRate);
+  decode_text<JsonLinesDecoder>(state, "elec2.jsonl", elec2_jsonl());
 }
 BENCHMARK(BM_DecodeJsonLinesElec2)->Unit(benchmark::kMillisecond);
 

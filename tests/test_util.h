@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "rtml/core/random.h"
 #include "rtml/store/wal.h"
 
 namespace rtml::test {
@@ -66,20 +67,14 @@ inline std::string synthetic_csv(const std::string& path, size_t n, int classes 
                                  uint64_t seed = 1) {
   std::ofstream f(path);
   f << "x1,x2,x3,x4,colour," << (classes == 0 ? "y" : "class") << "\n";
-  uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
-  auto uniform = [&] {  // xorshift64*
-    state ^= state >> 12;
-    state ^= state << 25;
-    state ^= state >> 27;
-    return static_cast<double>((state * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53;
-  };
+  Random rng(seed);
   const char* colours[] = {"red", "green", "blue"};
   char line[256];
   for (size_t i = 0; i < n; ++i) {
     double x[4];
-    for (double& v : x) v = uniform();
-    int colour = static_cast<int>(uniform() * 3);
-    double score = x[0] + 0.5 * x[1] - x[2] + 0.3 * colour + 0.3 * (uniform() - 0.5);
+    for (double& v : x) v = rng.uniform();
+    int colour = static_cast<int>(rng.uniform() * 3);
+    double score = x[0] + 0.5 * x[1] - x[2] + 0.3 * colour + 0.3 * (rng.uniform() - 0.5);
     std::snprintf(line, sizeof(line), "%.6f,%.6f,%.6f,%.6f,%s,", x[0], x[1], x[2], x[3],
                   colours[colour]);
     f << line;

@@ -29,11 +29,8 @@ PredictionLog::PredictionLog(Limits limits) : limits_(limits) {
 
 uint64_t PredictionLog::hash_of(EventId id) {
   if (!id.text.empty()) return hash64(id.text, 0x6576656e74);
-  // A numeric id mixed (splitmix64's finalizer), apart from the text ids' hashes.
-  uint64_t z = id.number + 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31) ^ 1;
+  // A numeric id mixed, apart from the text ids' hashes.
+  return mix64(id.number + 0x9e3779b97f4a7c15ull) ^ 1;
 }
 
 uint32_t PredictionLog::find(EventId id, uint64_t hash, size_t* at) const {

@@ -61,6 +61,11 @@ class Sink {
   bool owned_ = false;
 };
 
+// text as a JSON string (invalid UTF-8 replaced).
+std::string json_text(std::string_view text) {
+  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // The column named name in columns, or kNoColumn.
 size_t column_of(const std::vector<Column>& columns, const std::string& name) {
   for (size_t i = 0; i < columns.size(); ++i) {
@@ -310,6 +315,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   bool has_target;
   std::string id;
   std::string out;
+  std::vector<std::string> class_json;  // by class index
   uint64_t number = 0;
   double first_time = NAN;  // of the first event, for speed
   const bool generated = c.events.path.rfind("synth:", 0) == 0;
@@ -370,13 +376,16 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     if (predictions.file()) {
       out.clear();
       out += "{\"id\":";
-      out += nlohmann::json(id).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out += json_text(id);
       fmt::format_to(std::back_inserter(out), ",\"time\":{},\"prediction\":{}", time, p.value);
       if (!regression && p.has_label && p.label < pipeline.labels().size() &&
           !pipeline.labels().name(p.label).empty()) {
+        // A class's name as JSON, written once: a class keeps its name.
+        if (class_json.size() <= p.label) class_json.resize(pipeline.labels().size());
+        if (class_json[p.label].empty())
+          class_json[p.label] = json_text(pipeline.labels().name(p.label));
         out += ",\"class\":";
-        out += nlohmann::json(pipeline.labels().name(p.label))
-                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        out += class_json[p.label];
       }
       out += '}';
       predictions.line(out);

@@ -51,23 +51,23 @@ void Runtime::use_store(store::EmbeddedStore* store, std::vector<Enrichment> enr
     en.spec = std::move(e);
     enrich_.push_back(std::move(en));
   }
+  find_enrich_columns();
+}
+
+void Runtime::find_enrich_columns() {
+  for (auto& e : enrich_) {
+    for (size_t i = 0; e.column == SIZE_MAX && i < columns_.size(); ++i) {
+      if (columns_[i].name == e.spec.key) e.column = i;
+    }
+  }
 }
 
 void Runtime::enrich(const Row& row, double time) {
   for (auto& e : enrich_) {
-    if (e.column == SIZE_MAX) {
-      for (size_t i = 0; i < columns_.size(); ++i) {
-        if (columns_[i].name == e.spec.key) e.column = i;
-      }
-      if (e.column == SIZE_MAX) continue;
-    }
     if (e.column >= row.values.size() || row.values[e.column].kind == ValueKind::kMissing) continue;
     const Value& v = row.values[e.column];
-    store::EventValue kv;
-    kv.is_number = v.kind == ValueKind::kNumber;
-    kv.number = v.number;
-    if (!kv.is_number) kv.text.assign(v.text);
-    store_->get_as_of(entity_key_of(kv), e.spec.features, time, e.values);
+    store_->get_as_of(entity_key_of(v.kind == ValueKind::kNumber, v.number, v.text),
+                      e.spec.features, time, e.values);
     for (size_t i = 0; i < e.values.size(); ++i) {
       const store::FeatureValue& f = e.values[i];
       if (!f.present) continue;

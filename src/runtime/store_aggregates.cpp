@@ -44,30 +44,33 @@ void StoreAggregates::apply(const store::EntityKey& key, double time,
   // one (an event may name a user and an item); otherwise under the event's key.
   const std::string main_key = engine_key(key);
   const auto& specs = engine_.specs();
+  by_.assign(specs.size(), nullptr);
   bool own_keys = false;
-  for (const auto& s : specs) {
-    for (const auto& f : fields) own_keys |= f.name == s.by;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    for (const auto& f : fields) {
+      if (f.name == specs[i].by) by_[i] = &f;  // a field given twice: its last value
+    }
+    own_keys |= by_[i] != nullptr;
   }
   if (!own_keys) {
     engine_.apply(main_key, time, fields_);
     return;
   }
   for (size_t i = 0; i < specs.size(); ++i) {
-    const store::EventValue* by = nullptr;
-    for (const auto& f : fields) {
-      if (f.name == specs[i].by) by = &f;
-    }
-    engine_.apply_one(i, by ? engine_key(entity_key_of(*by)) : main_key, time, fields_);
+    const store::EventValue* by = by_[i];
+    engine_.apply_one(
+        i, by ? engine_key(entity_key_of(by->is_number, by->number, by->text)) : main_key, time,
+        fields_);
   }
 }
 
-store::EntityKey entity_key_of(const store::EventValue& v) {
-  if (!v.is_number) return store::EntityKey(v.text);
-  if (v.number >= 0 && v.number < 1.8e19 && v.number == std::floor(v.number)) {
-    return store::EntityKey(static_cast<uint64_t>(v.number));
+store::EntityKey entity_key_of(bool is_number, double number, std::string_view text) {
+  if (!is_number) return store::EntityKey(std::string(text));
+  if (number >= 0 && number < 1.8e19 && number == std::floor(number)) {
+    return store::EntityKey(static_cast<uint64_t>(number));
   }
   char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), v.number);
+  auto r = std::to_chars(buf, buf + sizeof(buf), number);
   return store::EntityKey(std::string(buf, r.ptr));
 }
 

@@ -10,4 +10,11 @@ namespace rtml {
 // feature indices saved in a model file stay valid.
 uint64_t hash64(std::string_view bytes, uint64_t seed = 0);
 
+// splitmix64's finalizer: spreads the bits of x over all 64 (a bijection).
+inline uint64_t mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace rtml

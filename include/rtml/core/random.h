@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "rtml/core/hash.h"
+
 namespace rtml {
 
 // Not thread-safe: give each thread or model its own.
@@ -17,10 +19,7 @@ class Random {
     // splitmix64 spreads any seed (0 included) over the whole state.
     for (auto& s : s_) {
       seed += 0x9E3779B97F4A7C15ull;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      s = z ^ (z >> 31);
+      s = mix64(seed);
     }
   }
 

@@ -42,6 +42,7 @@ class Runtime {
   void sync_columns(const std::vector<Column>& columns) {
     featurizer_.sync_columns(columns);
     columns_ = columns;
+    find_enrich_columns();
   }
 
   // Reads the features `enrich` lists for each event, as the store held them at the
@@ -97,6 +98,8 @@ class Runtime {
   };
   // Adds the enrichment features of row to x_.
   void enrich(const Row& row, double time);
+  // Finds the key columns of the enrichments not found yet among columns_.
+  void find_enrich_columns();
 
   Pipeline& pipeline_;
   Featurizer featurizer_;

@@ -13,7 +13,7 @@ namespace rtml::runtime {
 
 // The entity key an event field names: a text as it is; a whole non-negative number as
 // an integer key; any other number as its shortest text.
-store::EntityKey entity_key_of(const store::EventValue& v);
+store::EntityKey entity_key_of(bool is_number, double number, std::string_view text);
 
 // Adapts an AggregateEngine to the store's ComputedFeatures. An aggregate declared "by
 // user" is kept under the event's own `user` field when the event has one (an event may
@@ -40,6 +40,7 @@ class StoreAggregates final : public store::ComputedFeatures {
  private:
   features::AggregateEngine engine_;
   std::vector<features::EventField> fields_;  // reused per event
+  std::vector<const store::EventValue*> by_;  // per aggregate: the event's own key field
 };
 
 }  // namespace rtml::runtime
