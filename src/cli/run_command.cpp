@@ -41,18 +41,24 @@ int run_command(const RunOptions& o) {
                                 {"labels_refused", s.labels_refused},
                                 {"pending", s.pending},
                                 {"expired", s.expired},
+                                {"checkpoints", s.checkpoints},
+                                {"resumed_at", s.resumed_at},
                                 {"seconds", s.seconds},
                                 {"events_per_second", s.seconds > 0 ? s.events / s.seconds : 0}};
     if (s.signal) j["stopped_by"] = StopSignals::name(s.signal);
     fmt::print("{}\n", j.dump());
   } else if (!o.quiet) {
+    if (s.resumed_at) {
+      fmt::print(stderr, "rtml run: resumed from a checkpoint at event {}\n", s.resumed_at);
+    }
     fmt::print(stderr,
                "rtml run: {} events predicted, {} labels learned, {} dead letters ({} labels "
                "refused), {} predictions waiting, {} expired, {:.2f} s\n",
                s.events, s.learned, s.dead_letters, s.labels_refused, s.pending, s.expired,
                s.seconds);
   }
-  return s.signal ? StopSignals::exit_code(s.signal) : 0;
+  // A stop with checkpoints on is a clean end: the run resumes from its last checkpoint.
+  return s.signal && !config.checkpoint ? StopSignals::exit_code(s.signal) : 0;
 }
 
 }  // namespace

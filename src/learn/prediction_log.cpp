@@ -156,4 +156,84 @@ void PredictionLog::expire(double now) {
   }
 }
 
+void PredictionLog::save(BinaryWriter& w) const {
+  w.put<uint64_t>(limits_.max_entries);
+  w.put<double>(limits_.ttl);
+  w.put<uint64_t>(next_seq_);
+  w.put<uint64_t>(expire_seq_);
+  w.put<uint64_t>(expired_);
+  for (uint64_t seq = first_seq(); seq < next_seq_; ++seq) {
+    const Slot& s = slots_[seq % limits_.max_entries];
+    w.put<uint8_t>(static_cast<uint8_t>(s.state));
+    w.put<uint8_t>(s.text);
+    if (s.text) {
+      w.put_string(s.id_text);
+    } else {
+      w.put<uint64_t>(s.id_number);
+    }
+    w.put<double>(s.entry.time);
+    const Features& x = s.entry.x;
+    w.put_vector(std::vector<Feature>(x.numbers().begin(), x.numbers().end()));
+    w.put_vector(std::vector<Category>(x.categories().begin(), x.categories().end()));
+    w.put_vector(std::vector<uint64_t>(x.hashed_categories().begin(), x.hashed_categories().end()));
+    const Prediction& p = s.entry.prediction;
+    w.put<double>(p.value);
+    w.put_vector(p.proba);
+    w.put<uint32_t>(p.label);
+    w.put<uint8_t>(p.has_label);
+  }
+}
+
+void PredictionLog::load(BinaryReader& r) {
+  const auto max_entries = r.get<uint64_t>();
+  const auto ttl = r.get<double>();
+  if (max_entries != limits_.max_entries || !(ttl == limits_.ttl)) {
+    throw Error(r.source() + ": the prediction log was saved with at most " +
+                std::to_string(max_entries) + " entries and a TTL of " + std::to_string(ttl) +
+                ", not " + std::to_string(limits_.max_entries) + " and " +
+                std::to_string(limits_.ttl));
+  }
+  next_seq_ = r.get<uint64_t>();
+  expire_seq_ = r.get<uint64_t>();
+  expired_ = r.get<uint64_t>();
+  const uint64_t first = first_seq();
+  if (expire_seq_ > next_seq_) r.fail("expiry position");
+  slots_.assign(static_cast<size_t>(next_seq_ - first), Slot{});
+  size_t table = 16;
+  while (table < slots_.size() * 2 + 2) table *= 2;
+  table_.assign(table, kEmpty);
+  table_used_ = 0;
+  waiting_ = 0;
+  for (uint64_t seq = first; seq < next_seq_; ++seq) {
+    const auto index = static_cast<uint32_t>(seq % limits_.max_entries);
+    Slot& s = slots_[index];
+    auto state = r.get<uint8_t>();
+    if (state > static_cast<uint8_t>(State::kExpired)) r.fail("entry state");
+    s.state = static_cast<State>(state);
+    s.text = r.get<uint8_t>() != 0;
+    if (s.text) {
+      s.id_text = r.get_string();
+      if (s.id_text.empty()) r.fail("empty event id");
+    } else {
+      s.id_number = r.get<uint64_t>();
+    }
+    s.hash = hash_of(s.id());
+    s.entry.time = r.get<double>();
+    s.entry.x.clear();
+    for (const Feature& f : r.get_vector<Feature>()) s.entry.x.add(f.index, f.value);
+    for (const Category& c : r.get_vector<Category>()) s.entry.x.add_category(c.column, c.id);
+    for (uint64_t h : r.get_vector<uint64_t>()) s.entry.x.add_hashed_category(h);
+    Prediction& p = s.entry.prediction;
+    p.value = r.get<double>();
+    p.proba = r.get_vector<double>();
+    p.label = r.get<uint32_t>();
+    p.has_label = r.get<uint8_t>() != 0;
+    size_t at;
+    if (find(s.id(), s.hash, &at) != kEmpty) r.fail("repeated event id");
+    table_[at] = index;
+    ++table_used_;
+    if (s.state == State::kWaiting) ++waiting_;
+  }
+}
+
 }  // namespace rtml

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 #include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -16,6 +18,7 @@
 #include "rtml/core/error.h"
 #include "rtml/features/aggregate_spec.h"
 #include "rtml/learn/pipeline.h"
+#include "rtml/runtime/checkpoint.h"
 #include "rtml/runtime/runtime.h"
 #include "rtml/runtime/store_aggregates.h"
 #include "rtml/stream/byte_source.h"
@@ -27,16 +30,29 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr size_t kNoColumn = SIZE_MAX;
 
-// A JSON Lines sink: a file, standard output ("-"), or nothing ("").
+// A JSON Lines sink: a file, standard output ("-"), or nothing (""). A file sink resumed
+// from a checkpoint is cut back to the size it had then, so that what the run writes
+// again after a crash appears once (as a streaming file sink rolls back an in-progress
+// part file).
 class Sink {
  public:
-  Sink(const std::string& path, const std::string& what) {
+  static constexpr uint64_t kFresh = UINT64_MAX;
+  Sink(const std::string& path, const std::string& what, uint64_t resume_at = kFresh) {
     if (path.empty()) return;
     if (path == "-") {
       f_ = stdout;
       return;
     }
-    f_ = std::fopen(path.c_str(), "w");
+    struct stat st;
+    if (resume_at != kFresh && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      f_ = std::fopen(path.c_str(), "r+");
+      if (f_ && (::ftruncate(::fileno(f_), static_cast<off_t>(resume_at)) != 0 ||
+                 std::fseek(f_, 0, SEEK_END) != 0)) {
+        throw Error(path + ": cannot cut the " + what + " sink back to its checkpointed " +
+                    std::to_string(resume_at) + " bytes: " + std::strerror(errno));
+      }
+    }
+    if (!f_) f_ = std::fopen(path.c_str(), "w");
     if (!f_) throw Error(path + ": cannot create the " + what + " sink: " + std::strerror(errno));
     owned_ = true;
   }
@@ -54,6 +70,13 @@ class Sink {
   }
   void flush() {
     if (f_) std::fflush(f_);
+  }
+  // Bytes written so far, flushed to the OS (0 for stdout or none).
+  uint64_t flushed_bytes() {
+    if (!owned_) return 0;
+    if (std::fflush(f_) != 0) throw Error(std::string("cannot write a sink: ") + std::strerror(errno));
+    long at = std::ftell(f_);
+    return at < 0 ? 0 : static_cast<uint64_t>(at);
   }
 
  private:
@@ -155,10 +178,33 @@ struct LabelRow {
 RunSummary run(const RunConfig& c, const RunControls& controls) {
   const auto start = Clock::now();
   RunSummary summary;
-  Sink predictions(c.sinks.predictions, "predictions");
-  Sink dead(c.sinks.dead_letters, "dead-letter");
+  // A run with checkpoints resumes from the last one, if there is one.
+  std::unique_ptr<Checkpointer> checkpointer;
+  std::optional<Checkpoint> resume;
+  if (c.checkpoint) {
+    checkpointer = std::make_unique<Checkpointer>(c.checkpoint->dir);
+    resume = checkpointer->last();
+    if (resume && resume->config_hash != c.text_hash) {
+      throw Error(c.file + ": the config changed since the checkpoint in " + c.checkpoint->dir +
+                  " was written; run the config it was written for, or remove " +
+                  c.checkpoint->dir + " to start over");
+    }
+  }
+  CheckpointPosition at;  // where this run resumes (zeros: the start)
+  if (resume) at = resume->position;
+  summary.events = at.events;
+  summary.learned = at.learned;
+  summary.dead_letters = at.dead_letters;
+  summary.labels_refused = at.labels_refused;
+  summary.resumed_at = at.events_read;
+  Sink predictions(c.sinks.predictions, "predictions",
+                   resume ? at.predictions_bytes : Sink::kFresh);
+  Sink dead(c.sinks.dead_letters, "dead-letter", resume ? at.dead_letters_bytes : Sink::kFresh);
+  // While the sources are read past what the checkpoint holds, nothing is written again.
+  bool skipping = false;
   auto dead_letter = [&](const char* source, uint64_t line, const std::string& reason,
                          std::string_view record) {
+    if (skipping) return;
     ++summary.dead_letters;
     nlohmann::json j = {{"source", source}, {"line", line}, {"reason", reason}};
     if (!record.data() || record.empty()) {
@@ -169,8 +215,9 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     dead.line(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   };
 
-  Pipeline pipeline =
-      c.model.load.empty() ? Pipeline(c.model.expression) : Pipeline::load(c.model.load);
+  Pipeline pipeline = resume                 ? Pipeline::load(resume->model)
+                      : c.model.load.empty() ? Pipeline(c.model.expression)
+                                             : Pipeline::load(c.model.load);
   if (!c.model.positive.empty() && pipeline.labels().size() == 0) {
     pipeline.labels().set_positive(c.model.positive);
   }
@@ -207,6 +254,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     if (!c.labels->time.empty()) ln.push_back(c.labels->time);
     DecodeOptions lo = decode_options(ls, lt, ln, controls.stop_fd);
     lo.on_bad_line = [&](const BadLine& b) {
+      if (skipping) return;
       ++summary.labels_refused;
       dead_letter("labels", b.line, b.reason, b.record);
     };
@@ -222,6 +270,9 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   if (c.store) {
     store::StoreOptions so;
     so.dir = c.store->dir;
+    // A checkpointed store needs a folder to snapshot into: the checkpoints' own.
+    if (so.dir.empty() && checkpointer) so.dir = checkpointer->dir() + "/store";
+    if (resume && !resume->store_snapshot.empty()) so.restore_from = resume->store_snapshot;
     so.fsync = store::FsyncSetting::parse(c.store->fsync);
     std::string declarations;
     for (const auto& a : c.store->aggregates) declarations += a + "\n";
@@ -236,6 +287,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   if (!c.events.id.empty()) roles.drop.insert(c.events.id);
   if (!c.events.time.empty()) roles.drop.insert(c.events.time);
   Runtime rt(pipeline, {roles, c.pending});
+  if (resume) load_pending(*resume, rt.log());
   if (store) {
     std::vector<Runtime::Enrichment> enrich;
     for (const auto& e : c.enrich) enrich.push_back({e.key, e.features});
@@ -267,12 +319,14 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   };
 
   // The next label, read ahead until its time comes.
+  uint64_t labels_read = 0;  // rows the labels source gave
   Row lrow;
   LabelRow pending_label;
   bool have_label = false;
   auto read_label = [&] {
     have_label = false;
     while (labels && next(*labels, lrow)) {
+      ++labels_read;
       const Value* id = label_id.in(*labels, lrow);
       const Value* value = label_value.in(*labels, lrow);
       const Value* time = label_time.in(*labels, lrow);
@@ -307,19 +361,65 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       dead_letter("labels", pending_label.line, st.why() + " (id '" + pending_label.id + "')", {});
     }
   };
+  Row row;
+  uint64_t number = 0;  // rows the events source gave
+  // Resuming: the sources are read past what the checkpoint holds (a stream on standard
+  // input is not: what a new process reads there comes after what the old one read).
+  if (resume) {
+    skipping = true;
+    if (c.events.path != "-") {
+      while (number < at.events_read && next(*events, row)) ++number;
+    } else {
+      number = at.events_read;
+    }
+    if (labels && c.labels->path != "-") {
+      while (labels_read < at.labels_read && next(*labels, lrow)) ++labels_read;
+    } else {
+      labels_read = at.labels_read;
+    }
+    skipping = false;
+    if (events->columns().size() != known_columns) {
+      known_columns = events->columns().size();
+      rt.sync_columns(events->columns());
+    }
+  }
   read_label();
 
-  Row row;
+  uint64_t checkpointed_at = number;  // event number of the last checkpoint
+  auto checkpoint_time = Clock::now();
+  auto checkpoint = [&] {
+    CheckpointPosition pos;
+    pos.events_read = number;
+    // A label read ahead but not yet learned from is read again after a resume.
+    pos.labels_read = labels_read - (have_label ? 1 : 0);
+    pos.predictions_bytes = predictions.flushed_bytes();
+    pos.dead_letters_bytes = dead.flushed_bytes();
+    pos.events = summary.events;
+    pos.learned = summary.learned;
+    pos.dead_letters = summary.dead_letters;
+    pos.labels_refused = summary.labels_refused;
+    checkpointer->write(c.text_hash, pos, pipeline, rt.log(), store.get());
+    ++summary.checkpoints;
+    checkpointed_at = number;
+    checkpoint_time = Clock::now();
+  };
+
   Prediction p;
   Target y;
   bool has_target;
   std::string id;
   std::string out;
   std::vector<std::string> class_json;  // by class index
-  uint64_t number = 0;
-  double first_time = NAN;  // of the first event, for speed
+  const uint64_t first_number = number;  // pacing counts from here
+  double first_time = NAN;               // of the first event, for speed
   const bool generated = c.events.path.rfind("synth:", 0) == 0;
-  while (!(generated && stopped()) && next(*events, row)) {
+  for (;;) {
+    if (checkpointer && ((number - checkpointed_at) >= c.checkpoint->events ||
+                         ((number & 255) == 0 && number != checkpointed_at &&
+                          Clock::now() - checkpoint_time >= seconds(c.checkpoint->seconds)))) {
+      checkpoint();
+    }
+    if ((generated && stopped()) || !next(*events, row)) break;
     ++number;
     if (events->columns().size() != known_columns) {
       known_columns = events->columns().size();
@@ -341,7 +441,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     }
     // Paced replay: this event waits for its moment (a stop request ends the wait).
     if (c.events.rate > 0) {
-      wait_until(start + seconds(static_cast<double>(number - 1) / c.events.rate),
+      wait_until(start + seconds(static_cast<double>(number - first_number - 1) / c.events.rate),
                  controls.stop_fd);
     } else if (c.events.speed > 0) {
       if (!std::isfinite(first_time)) first_time = time;
@@ -401,6 +501,9 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     apply_label(pending_label.time == -INFINITY ? static_cast<double>(number) : pending_label.time);
     read_label();
   }
+  // A run that ends, or is stopped, with checkpoints on leaves one to resume from: a run
+  // started again after the end reads on from there, past anything appended since.
+  if (checkpointer) checkpoint();
   predictions.flush();
   dead.flush();
   if (!c.model.save.empty()) pipeline.save(c.model.save);

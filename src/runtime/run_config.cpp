@@ -3,9 +3,11 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <fstream>
 #include <set>
 
 #include "rtml/core/error.h"
+#include "rtml/runtime/checkpoint.h"
 
 namespace rtml::runtime {
 namespace {
@@ -127,15 +129,20 @@ class Section {
 
 RunConfig load_run_config(const std::string& path) {
   YAML::Node root;
+  std::string text;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot read the config file");
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw Error(path + ": cannot read the config file");
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   RunConfig c;
   c.file = path;
+  c.text_hash = config_text_hash(text);
   if (!root || root.IsNull()) throw Error(path + ": the config file is empty");
   Section top(path, root, "");
 
@@ -212,6 +219,15 @@ RunConfig load_run_config(const std::string& path) {
   }
   if (!c.enrich.empty() && !c.store) {
     top.fail(root["enrich"], "'enrich' reads from a feature store: add a 'store' section");
+  }
+
+  if (auto checkpoint = top.section("checkpoint")) {
+    RunConfig::Checkpoints ck;
+    ck.dir = checkpoint->text("dir", true);
+    ck.events = static_cast<uint64_t>(checkpoint->number("events", 100000, 1, 1e15));
+    ck.seconds = checkpoint->number("seconds", 10, 0.001, 1e9);
+    checkpoint->check_all_read();
+    c.checkpoint = ck;
   }
 
   if (auto sinks = top.section("sinks")) {

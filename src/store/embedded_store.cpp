@@ -110,10 +110,43 @@ std::unique_ptr<detail::StoreLock> lock_folder(const std::string& dir, bool read
 
 }  // namespace
 
+std::string EmbeddedStore::snapshot_file_name(uint64_t lsn) { return snapshot_name(lsn); }
+
+namespace {
+
+// Replaces dir's log and snapshots with a copy of the snapshot file `from` (see
+// StoreOptions::restore_from). Idempotent: a crash part way is undone by doing it again.
+void restore_snapshot(const std::string& dir, const std::string& from) {
+  std::string name = fs::path(from).filename().string();
+  if (name.size() != 34 || name.rfind("snapshot-", 0) != 0 || name.substr(29) != ".snap") {
+    throw Error(from + ": not a store snapshot's name (snapshot-<20-digit LSN>.snap)");
+  }
+  std::ifstream in(from, std::ios::binary);
+  if (!in) throw Error(from + ": cannot read the snapshot to restore: " + std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The snapshot first: until the old files are gone, recovery would still find them
+  // newer and use them, and a crash here leaves the old state whole.
+  write_file_atomically((fs::path(dir) / name).string(), bytes);
+  // The ring's records follow the log being removed; a new segment could take the old
+  // one's inode and first LSN and make them look like its own.
+  if (std::string ring = detail::wal_ring_file(dir); !ring.empty()) ::unlink(ring.c_str());
+  for (const auto& [lsn, path] : wal_segments(dir)) fs::remove(path);
+  for (const auto& [lsn, path] : snapshots(dir)) {
+    if (fs::path(path).filename() != name) fs::remove(path);
+  }
+  fsync_dir(dir);
+}
+
+}  // namespace
+
 std::unique_ptr<EmbeddedStore> EmbeddedStore::open(StoreOptions options) {
+  if (!options.restore_from.empty() && (options.read_only || options.dir.empty())) {
+    throw Error("a store restored from a snapshot needs a folder it may write");
+  }
   std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(std::move(options)));
   if (!s->options_.dir.empty()) {
     s->lock_ = lock_folder(s->options_.dir, s->options_.read_only);
+    if (!s->options_.restore_from.empty()) restore_snapshot(s->options_.dir, s->options_.restore_from);
     s->recover();
     if (!s->options_.read_only) s->snapshotter_ = std::thread([p = s.get()] { p->snapshotter(); });
   }

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rtml/core/binary_io.h"
 #include "rtml/core/features.h"
 #include "rtml/learn/model.h"
 
@@ -90,6 +91,13 @@ class PredictionLog {
       if (s.state == State::kWaiting) fn(s.id(), s.entry);
     }
   }
+
+  // Writes the whole log (entries, the ids it remembers, its counters) to w; load()
+  // reads it back into a log with the same limits, which then behaves as this one would.
+  void save(BinaryWriter& w) const;
+  // Replaces this log's contents with what save() wrote. Throws Error if r holds a log
+  // with other limits, or is damaged.
+  void load(BinaryReader& r);
 
   size_t waiting() const { return waiting_; }
   uint64_t expired() const { return expired_; }

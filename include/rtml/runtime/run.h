@@ -18,7 +18,9 @@ struct RunSummary {
   uint64_t labels_refused = 0;  // of them, labels (unknown id, expired, repeated, bad)
   uint64_t pending = 0;         // predictions still waiting for a label at the end
   uint64_t expired = 0;         // predictions whose label never came in time
-  double seconds = 0;
+  uint64_t checkpoints = 0;     // written by this process
+  uint64_t resumed_at = 0;      // events read before this process, by the checkpoint it resumed
+  double seconds = 0;           // of this process
   int signal = 0;  // the signal that stopped the run early, or 0
 };
 
@@ -33,7 +35,9 @@ struct RunControls {
 // on each event through one Runtime, learns from each label, writes a JSON line per
 // prediction to sinks.predictions and one per refused record, with the reason, to
 // sinks.dead_letters; bad input never stops the run. Saves the model at the end if
-// model.save is set. Throws Error for what makes the run impossible (a missing file, a
+// model.save is set. With config.checkpoint, resumes from the last checkpoint if there is
+// one, writes them as the config says, and writes one on the way out, a stop included: a
+// run stopped by a signal then exits as it would at the end. Throws Error for what makes the run impossible (a missing file, a
 // model that cannot be built or loaded, a sink that cannot be created).
 RunSummary run(const RunConfig& config, const RunControls& controls = {});
 

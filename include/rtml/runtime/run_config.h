@@ -13,7 +13,8 @@ namespace rtml::runtime {
 // or from a second stream joined by event id), the model, and where predictions and
 // refused input go. See examples/*.yaml and the README for the keys.
 struct RunConfig {
-  std::string file;  // the YAML file it was read from, for messages
+  std::string file;       // the YAML file it was read from, for messages
+  std::string text_hash;  // of the file's text: a checkpoint resumes only the same config
 
   struct Source {
     std::string path;    // a file (CSV, CSV.gz, JSON Lines), "-" for stdin, or synth:...
@@ -66,6 +67,16 @@ struct RunConfig {
     std::vector<std::string> features;
   };
   std::vector<Enrich> enrich;
+
+  // Checkpoints (checkpoint.h): every `events` events or `seconds` seconds, whichever
+  // comes first, on SIGTERM or SIGINT, and at the end; a run started again with the same
+  // config resumes from the last one.
+  struct Checkpoints {
+    std::string dir;
+    uint64_t events = 100000;
+    double seconds = 10;
+  };
+  std::optional<Checkpoints> checkpoint;
 
   struct Sinks {
     std::string predictions;   // JSON Lines; "-" for stdout, "" for none

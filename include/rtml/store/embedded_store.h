@@ -49,6 +49,12 @@ struct StoreOptions {
   std::shared_ptr<ComputedFeatures> computed;
   // Seconds since the epoch; the system clock by default. Tests pass their own.
   std::function<double()> clock;
+  // A snapshot file (as snapshot() writes, kept elsewhere) to roll the store back to: open()
+  // removes the folder's WAL segments and snapshots, under the folder's lock, puts a copy
+  // of this file in their place and recovers from it. What the removed files held after
+  // the snapshot is gone: for a writer that will apply it again (rtml run resuming from a
+  // checkpoint). Not with read_only.
+  std::string restore_from;
 };
 
 // What open() found and did.
@@ -100,6 +106,8 @@ class EmbeddedStore final : public FeatureStore {
   // unchanged. Takes the folder's lock. Throws Error if the folder cannot be used.
   static RepairReport repair(StoreOptions options);
   ~EmbeddedStore() override;
+  // The file name snapshot() gives the snapshot of LSN lsn; restore_from needs it.
+  static std::string snapshot_file_name(uint64_t lsn);
 
   // Validates u and applies it. When it returns "", the update is in the OS's hands (a
   // crash of this process cannot lose it) and on disk as the fsync policy says (see

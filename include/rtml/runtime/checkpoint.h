@@ -1,0 +1,78 @@
+// Checkpoints of rtml run: the model, the store, the pending predictions and the
+// position in the sources, saved together so that a killed run resumes where they were.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "rtml/learn/pipeline.h"
+#include "rtml/learn/prediction_log.h"
+#include "rtml/store/embedded_store.h"
+
+namespace rtml::runtime {
+
+// Where a run stood when a checkpoint was taken: what it had read of each source, how
+// far its file sinks had been written, and its counters.
+struct CheckpointPosition {
+  uint64_t events_read = 0;  // rows the events source had given (bad lines not counted)
+  uint64_t labels_read = 0;  // rows the labels source had given and the run had used
+  uint64_t predictions_bytes = 0;
+  uint64_t dead_letters_bytes = 0;
+  uint64_t events = 0, learned = 0, dead_letters = 0, labels_refused = 0;  // RunSummary's
+};
+
+// A checkpoint as its manifest describes it: the files hold what the run had done at
+// `position`.
+struct Checkpoint {
+  uint64_t sequence = 0;  // 1 for the first a folder holds, then counting up
+  std::string config_hash;  // of the config text the run was started with
+  CheckpointPosition position;
+  std::string model;           // path of the saved pipeline
+  std::string pending;         // path of the saved PredictionLog
+  std::string store_snapshot;  // path of the store snapshot, "" if the run has no store
+};
+
+// Writes checkpoints into one folder and finds the last one. A checkpoint is a folder
+// ckpt-<sequence> of files, each written to a temporary name, fsynced and renamed, tied
+// by DIR/manifest.json, written last in the same way: a kill -9 or a power loss at any
+// point leaves the previous checkpoint whole. Older checkpoints are removed once a newer
+// manifest is durable. The folder belongs to one run at a time: a Checkpointer holds
+// DIR/LOCK (flock) while it lives. Not thread-safe.
+class Checkpointer {
+ public:
+  // Creates dir if needed and locks it. Throws Error naming dir if it cannot, or if
+  // another process holds it.
+  explicit Checkpointer(std::string dir);
+  ~Checkpointer();
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // The newest complete checkpoint, its files' checksums verified; nullopt if the folder
+  // has none. Throws Error naming the file for a damaged manifest or checkpoint file.
+  std::optional<Checkpoint> last() const;
+
+  // Writes a checkpoint of the pipeline, the log and the store (nullptr: none) at
+  // position, for a run of the config whose text hashes to config_hash, and makes it
+  // the last one. The store is snapshotted (EmbeddedStore::snapshot). Throws Error
+  // naming the file that could not be written; the previous checkpoint then stays last.
+  Checkpoint write(const std::string& config_hash, const CheckpointPosition& position,
+                   const Pipeline& pipeline, const PredictionLog& pending,
+                   store::EmbeddedStore* store);
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  uint64_t sequence_ = 0;  // of the last checkpoint written or found
+  int lock_fd_ = -1;
+};
+
+// Reads the pending predictions of checkpoint c into log (whose limits must be those it
+// was saved with). Throws Error naming the file.
+void load_pending(const Checkpoint& c, PredictionLog& log);
+
+// The hash that Checkpoint::config_hash holds for a config file's text.
+std::string config_text_hash(const std::string& text);
+
+}  // namespace rtml::runtime

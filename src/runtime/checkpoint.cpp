@@ -1,0 +1,198 @@
+#include "rtml/runtime/checkpoint.h"
+
+#include <fmt/core.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <cstring>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "rtml/core/error.h"
+#include "rtml/core/file_io.h"
+
+namespace rtml::runtime {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr int kManifestVersion = 1;
+constexpr char kPendingMagic[8] = {'R', 'T', 'M', 'L', 'P', 'E', 'N', 'D'};
+constexpr uint32_t kPendingVersion = 1;
+
+std::string read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read: " + std::strerror(errno));
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::string hex64(uint64_t v) { return fmt::format("{:016x}", v); }
+
+std::string file_hash(const std::string& path) {
+  std::string bytes = read_whole(path);
+  return hex64(XXH3_64bits(bytes.data(), bytes.size()));
+}
+
+// The ckpt-<n> folders of dir, by n.
+std::vector<std::pair<uint64_t, fs::path>> checkpoint_folders(const std::string& dir) {
+  std::vector<std::pair<uint64_t, fs::path>> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("ckpt-", 0) != 0 || name.size() != 25) continue;
+    try {
+      out.emplace_back(std::stoull(name.substr(5)), e.path());
+    } catch (const std::exception&) {
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Hard-links from at to (same file system), else copies it; then fsyncs to.
+void link_or_copy(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::create_hard_link(from, to, ec);
+  if (ec) write_file_atomically(to, read_whole(from));
+}
+
+}  // namespace
+
+std::string config_text_hash(const std::string& text) {
+  return hex64(XXH3_64bits(text.data(), text.size()));
+}
+
+Checkpointer::Checkpointer(std::string dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec || !fs::is_directory(dir_)) {
+    throw Error(dir_ + ": cannot create the checkpoint folder: " + ec.message());
+  }
+  const std::string lock = dir_ + "/LOCK";
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw Error(lock + ": cannot open: " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    throw Error(dir_ + ": another process is running with this checkpoint folder");
+  }
+}
+
+Checkpointer::~Checkpointer() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+std::optional<Checkpoint> Checkpointer::last() const {
+  const std::string manifest = dir_ + "/manifest.json";
+  if (!fs::exists(manifest)) return std::nullopt;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_whole(manifest));
+    if (j.at("version").get<int>() != kManifestVersion) {
+      throw Error("version " + j.at("version").dump() + ", this rtml reads version " +
+                  std::to_string(kManifestVersion));
+    }
+    Checkpoint c;
+    c.sequence = j.at("sequence").get<uint64_t>();
+    c.config_hash = j.at("config").get<std::string>();
+    const auto& p = j.at("position");
+    c.position.events_read = p.at("events_read").get<uint64_t>();
+    c.position.labels_read = p.at("labels_read").get<uint64_t>();
+    c.position.predictions_bytes = p.at("predictions_bytes").get<uint64_t>();
+    c.position.dead_letters_bytes = p.at("dead_letters_bytes").get<uint64_t>();
+    c.position.events = p.at("events").get<uint64_t>();
+    c.position.learned = p.at("learned").get<uint64_t>();
+    c.position.dead_letters = p.at("dead_letters").get<uint64_t>();
+    c.position.labels_refused = p.at("labels_refused").get<uint64_t>();
+    const fs::path folder = fs::path(dir_) / fmt::format("ckpt-{:020}", c.sequence);
+    for (const auto& [name, hash] : j.at("files").items()) {
+      // A file name from the manifest is used only inside the checkpoint's folder.
+      if (name.find('/') != std::string::npos || name == "." || name == "..") {
+        throw Error("file name '" + name + "' outside the checkpoint's folder");
+      }
+      std::string path = (folder / name).string();
+      if (!fs::exists(path)) throw Error(path + " is missing");
+      if (file_hash(path) != hash.get<std::string>()) {
+        throw Error(path + " does not match the checksum the manifest holds (damaged)");
+      }
+      if (name == "model.rtml") {
+        c.model = path;
+      } else if (name == "pending.bin") {
+        c.pending = path;
+      } else if (name.rfind("snapshot-", 0) == 0) {
+        c.store_snapshot = path;
+      }
+    }
+    if (c.model.empty() || c.pending.empty()) throw Error("the model or the pending log is missing");
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(manifest + ": not a checkpoint manifest: " + e.what());
+  } catch (const Error& e) {
+    throw Error(manifest + ": " + e.what() + " (remove " + dir_ + " to start the run over)");
+  }
+}
+
+Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointPosition& position,
+                               const Pipeline& pipeline, const PredictionLog& pending,
+                               store::EmbeddedStore* store) {
+  if (sequence_ == 0) {
+    if (auto c = last()) sequence_ = c->sequence;
+  }
+  Checkpoint c;
+  c.sequence = sequence_ + 1;
+  c.config_hash = config_hash;
+  c.position = position;
+  const fs::path folder = fs::path(dir_) / fmt::format("ckpt-{:020}", c.sequence);
+  // Left by a run killed while writing it: never named by a manifest.
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  c.model = (folder / "model.rtml").string();
+  pipeline.save(c.model);
+  c.pending = (folder / "pending.bin").string();
+  BinaryWriter w;
+  pending.save(w);
+  w.write_file(c.pending, std::string_view(kPendingMagic, 8), kPendingVersion);
+  if (store) {
+    std::string snap = store->snapshot();
+    c.store_snapshot = (folder / fs::path(snap).filename()).string();
+    link_or_copy(snap, c.store_snapshot);
+  }
+  fsync_dir(folder.string());
+  fsync_dir(dir_);
+
+  nlohmann::ordered_json files;
+  for (const std::string& path : {c.model, c.pending, c.store_snapshot}) {
+    if (!path.empty()) files[fs::path(path).filename().string()] = file_hash(path);
+  }
+  nlohmann::ordered_json j = {
+      {"version", kManifestVersion},
+      {"sequence", c.sequence},
+      {"config", config_hash},
+      {"position",
+       {{"events_read", position.events_read},
+        {"labels_read", position.labels_read},
+        {"predictions_bytes", position.predictions_bytes},
+        {"dead_letters_bytes", position.dead_letters_bytes},
+        {"events", position.events},
+        {"learned", position.learned},
+        {"dead_letters", position.dead_letters},
+        {"labels_refused", position.labels_refused}}},
+      {"files", files}};
+  write_file_atomically(dir_ + "/manifest.json", j.dump(2) + "\n");
+  sequence_ = c.sequence;
+  for (const auto& [n, path] : checkpoint_folders(dir_)) {
+    if (n != c.sequence) fs::remove_all(path);
+  }
+  return c;
+}
+
+
+void load_pending(const Checkpoint& c, PredictionLog& log) {
+  BinaryReader r = BinaryReader::open_file(c.pending, std::string_view(kPendingMagic, 8),
+                                           kPendingVersion);
+  log.load(r);
+  if (!r.at_end()) r.fail("bytes after the log");
+}
+
+}  // namespace rtml::runtime
