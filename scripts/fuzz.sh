@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh clang
 seconds="${FUZZ_SECONDS:-30}"
-targets=(csv jsonl expression run_config wal model)
+targets=(csv jsonl expression run_config wal snapshot model pending)
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRTML_FUZZ=ON -DRTML_BUILD_TESTS=OFF -DRTML_BUILD_BENCH=OFF >/dev/null
 cmake --build build-fuzz --target "${targets[@]/#/fuzz_}"
