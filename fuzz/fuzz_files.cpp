@@ -11,12 +11,12 @@
 #include <string>
 
 #include "rtml/core/error.h"
+#include "rtml/features/aggregate_spec.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/registry.h"
 #include "rtml/runtime/checkpoint.h"
 #include "rtml/runtime/run_config.h"
 #include "rtml/runtime/store_aggregates.h"
-#include "rtml/features/aggregate_spec.h"
 #include "rtml/store/embedded_store.h"
 #include "rtml/store/wal.h"
 

@@ -1,13 +1,12 @@
 #include "rtml/runtime/checkpoint.h"
 
-#include <fmt/core.h>
 #include <fcntl.h>
+#include <fmt/core.h>
 #include <sys/file.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include <cstring>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -124,7 +123,8 @@ std::optional<Checkpoint> Checkpointer::last() const {
         c.store_snapshot = path;
       }
     }
-    if (c.model.empty() || c.pending.empty()) throw Error("the model or the pending log is missing");
+    if (c.model.empty() || c.pending.empty())
+      throw Error("the model or the pending log is missing");
     return c;
   } catch (const nlohmann::json::exception& e) {
     throw Error(manifest + ": not a checkpoint manifest: " + e.what());
@@ -165,20 +165,19 @@ Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointP
   for (const std::string& path : {c.model, c.pending, c.store_snapshot}) {
     if (!path.empty()) files[fs::path(path).filename().string()] = file_hash(path);
   }
-  nlohmann::ordered_json j = {
-      {"version", kManifestVersion},
-      {"sequence", c.sequence},
-      {"config", config_hash},
-      {"position",
-       {{"events_read", position.events_read},
-        {"labels_read", position.labels_read},
-        {"predictions_bytes", position.predictions_bytes},
-        {"dead_letters_bytes", position.dead_letters_bytes},
-        {"events", position.events},
-        {"learned", position.learned},
-        {"dead_letters", position.dead_letters},
-        {"labels_refused", position.labels_refused}}},
-      {"files", files}};
+  nlohmann::ordered_json j = {{"version", kManifestVersion},
+                              {"sequence", c.sequence},
+                              {"config", config_hash},
+                              {"position",
+                               {{"events_read", position.events_read},
+                                {"labels_read", position.labels_read},
+                                {"predictions_bytes", position.predictions_bytes},
+                                {"dead_letters_bytes", position.dead_letters_bytes},
+                                {"events", position.events},
+                                {"learned", position.learned},
+                                {"dead_letters", position.dead_letters},
+                                {"labels_refused", position.labels_refused}}},
+                              {"files", files}};
   write_file_atomically(dir_ + "/manifest.json", j.dump(2) + "\n");
   sequence_ = c.sequence;
   for (const auto& [n, path] : checkpoint_folders(dir_)) {
@@ -187,10 +186,9 @@ Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointP
   return c;
 }
 
-
 void load_pending(const Checkpoint& c, PredictionLog& log) {
-  BinaryReader r = BinaryReader::open_file(c.pending, std::string_view(kPendingMagic, 8),
-                                           kPendingVersion);
+  BinaryReader r =
+      BinaryReader::open_file(c.pending, std::string_view(kPendingMagic, 8), kPendingVersion);
   log.load(r);
   if (!r.at_end()) r.fail("bytes after the log");
 }

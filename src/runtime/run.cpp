@@ -74,7 +74,8 @@ class Sink {
   // Bytes written so far, flushed to the OS (0 for stdout or none).
   uint64_t flushed_bytes() {
     if (!owned_) return 0;
-    if (std::fflush(f_) != 0) throw Error(std::string("cannot write a sink: ") + std::strerror(errno));
+    if (std::fflush(f_) != 0)
+      throw Error(std::string("cannot write a sink: ") + std::strerror(errno));
     long at = std::ftell(f_);
     return at < 0 ? 0 : static_cast<uint64_t>(at);
   }
@@ -409,7 +410,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   bool has_target;
   std::string id;
   std::string out;
-  std::vector<std::string> class_json;  // by class index
+  std::vector<std::string> class_json;   // by class index
   const uint64_t first_number = number;  // pacing counts from here
   double first_time = NAN;               // of the first event, for speed
   const bool generated = c.events.path.rfind("synth:", 0) == 0;

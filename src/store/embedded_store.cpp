@@ -63,7 +63,7 @@ std::vector<std::pair<uint64_t, std::string>> snapshots(const std::string& dir) 
 std::string decompress_snapshot(const char* data, size_t size, uint64_t raw_size,
                                 const std::string& path) {
   std::unique_ptr<ZSTD_DStream, size_t (*)(ZSTD_DStream*)> ds(ZSTD_createDStream(),
-                                                                ZSTD_freeDStream);
+                                                              ZSTD_freeDStream);
   if (!ds) throw Error(path + ": out of memory to decompress");
   std::string raw;
   raw.reserve(std::min<uint64_t>(raw_size, 64ull << 20));
@@ -176,7 +176,8 @@ std::unique_ptr<EmbeddedStore> EmbeddedStore::open(StoreOptions options) {
   std::unique_ptr<EmbeddedStore> s(new EmbeddedStore(std::move(options)));
   if (!s->options_.dir.empty()) {
     s->lock_ = lock_folder(s->options_.dir, s->options_.read_only);
-    if (!s->options_.restore_from.empty()) restore_snapshot(s->options_.dir, s->options_.restore_from);
+    if (!s->options_.restore_from.empty())
+      restore_snapshot(s->options_.dir, s->options_.restore_from);
     s->recover();
     if (!s->options_.read_only) s->snapshotter_ = std::thread([p = s.get()] { p->snapshotter(); });
   }

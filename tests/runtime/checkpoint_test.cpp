@@ -3,8 +3,8 @@
 // an uninterrupted run does.
 #include "rtml/runtime/checkpoint.h"
 
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -55,7 +55,8 @@ TEST(PredictionLogSave, ALoadedLogBehavesAsTheOriginal) {
   PredictionLog::Limits limits{.max_entries = 8, .ttl = 100};
   PredictionLog a(limits);
   for (int i = 1; i <= 12; ++i) {
-    ASSERT_TRUE(a.log(EventId::of_number(i), i * 10.0, features_of(i / 16.0), prediction_of(i / 16.0)));
+    ASSERT_TRUE(
+        a.log(EventId::of_number(i), i * 10.0, features_of(i / 16.0), prediction_of(i / 16.0)));
   }
   LabelRefusal why;
   ASSERT_NE(a.take(EventId::of_number(6), 70, &why), nullptr);
@@ -70,7 +71,8 @@ TEST(PredictionLogSave, ALoadedLogBehavesAsTheOriginal) {
   EXPECT_TRUE(r.at_end());
   EXPECT_EQ(b.waiting(), a.waiting());
   EXPECT_EQ(b.expired(), a.expired());
-  for (uint64_t i = 1; i <= 12; ++i) EXPECT_EQ(b.knows(EventId::of_number(i)), a.knows(EventId::of_number(i))) << i;
+  for (uint64_t i = 1; i <= 12; ++i)
+    EXPECT_EQ(b.knows(EventId::of_number(i)), a.knows(EventId::of_number(i))) << i;
   EXPECT_TRUE(b.knows(EventId::of_text("t-1")));
   for (PredictionLog* log : {&a, &b}) {
     EXPECT_EQ(log->take(EventId::of_number(6), 190, &why), nullptr);
@@ -221,7 +223,8 @@ void write_clicks(const std::string& events, const std::string& labels, int n) {
     }
   }
   for (int i = n - 999; i <= n; ++i) {
-    std::snprintf(line, sizeof(line), "{\"imp\":\"i%d\",\"ts\":%d.5,\"clicked\":\"no\"}\n", i, n + i);
+    std::snprintf(line, sizeof(line), "{\"imp\":\"i%d\",\"ts\":%d.5,\"clicked\":\"no\"}\n", i,
+                  n + i);
     l << line;
   }
 }
@@ -230,10 +233,13 @@ std::string clicks_config(const test::TempDir& tmp, const std::string& name, boo
                           const std::string& rate) {
   std::string c = "source: {path: " + tmp.file("events.jsonl") + ", id: imp, time: ts" + rate +
                   "}\n"
-                  "labels: {path: " + tmp.file("labels.jsonl") +
+                  "labels: {path: " +
+                  tmp.file("labels.jsonl") +
                   ", id: imp, label: clicked, time: ts}\n"
                   "store:\n"
-                  "  dir: " + tmp.file(name + "-store") + "\n"
+                  "  dir: " +
+                  tmp.file(name + "-store") +
+                  "\n"
                   "  fsync: every=10ms\n"
                   "  aggregates:\n"
                   "    - \"user_views = count(cat) by user over 10m every 1m\"\n"
@@ -242,9 +248,12 @@ std::string clicks_config(const test::TempDir& tmp, const std::string& name, boo
                   "model:\n"
                   "  expression: \"standard_scaler | one_hot | logistic_regression\"\n"
                   "  drop: [user]\n  positive: \"yes\"\n"
-                  "  save: " + tmp.file(name + ".rtml") + "\n"
+                  "  save: " +
+                  tmp.file(name + ".rtml") +
+                  "\n"
                   "pending: {max: 5000}\n"
-                  "sinks: {predictions: " + tmp.file(name + "-predictions.jsonl") +
+                  "sinks: {predictions: " +
+                  tmp.file(name + "-predictions.jsonl") +
                   ", dead_letters: " + tmp.file(name + "-dead.jsonl") + "}\n";
   if (checkpoints) c += "checkpoint: {dir: " + tmp.file(name + "-ck") + ", events: 4000}\n";
   return tmp.write(name + ".yaml", c);
@@ -290,7 +299,8 @@ TEST(RunCheckpoints, TenKillsAndRestartsEndAsOneUninterruptedRun) {
     pid_t pid = spawn_run(config, tmp.file("out.json"));
     ASSERT_GT(pid, 0);
     if (kills < 10) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(150 + static_cast<int>(rng.uniform() * 300)));
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(150 + static_cast<int>(rng.uniform() * 300)));
       if (::kill(pid, SIGKILL) == 0) {
         ::waitpid(pid, &status, 0);
         if (WIFSIGNALED(status)) {

@@ -25,7 +25,7 @@ struct CheckpointPosition {
 // A checkpoint as its manifest describes it: the files hold what the run had done at
 // `position`.
 struct Checkpoint {
-  uint64_t sequence = 0;  // 1 for the first a folder holds, then counting up
+  uint64_t sequence = 0;    // 1 for the first a folder holds, then counting up
   std::string config_hash;  // of the config text the run was started with
   CheckpointPosition position;
   std::string model;           // path of the saved pipeline

@@ -21,7 +21,7 @@ struct RunSummary {
   uint64_t checkpoints = 0;     // written by this process
   uint64_t resumed_at = 0;      // events read before this process, by the checkpoint it resumed
   double seconds = 0;           // of this process
-  int signal = 0;  // the signal that stopped the run early, or 0
+  int signal = 0;               // the signal that stopped the run early, or 0
 };
 
 // How a run is watched and stopped.
@@ -37,8 +37,9 @@ struct RunControls {
 // sinks.dead_letters; bad input never stops the run. Saves the model at the end if
 // model.save is set. With config.checkpoint, resumes from the last checkpoint if there is
 // one, writes them as the config says, and writes one on the way out, a stop included: a
-// run stopped by a signal then exits as it would at the end. Throws Error for what makes the run impossible (a missing file, a
-// model that cannot be built or loaded, a sink that cannot be created).
+// run stopped by a signal then exits as it would at the end. Throws Error for what makes the run
+// impossible (a missing file, a model that cannot be built or loaded, a sink that cannot be
+// created).
 RunSummary run(const RunConfig& config, const RunControls& controls = {});
 
 }  // namespace rtml::runtime
