@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
       {"models", rtml::cli::add_models_command(app)},
       {"store", rtml::cli::add_store_command(app)},
       {"run", rtml::cli::add_run_command(app)},
+      {"demo", rtml::cli::add_demo_command(app)},
   };
   // clang-format on
   try {

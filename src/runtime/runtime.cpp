@@ -6,14 +6,10 @@
 #include "rtml/runtime/store_aggregates.h"
 
 namespace rtml::runtime {
-namespace {
-
-Status repeated(EventId id) {
+Status Runtime::repeated(EventId id) {
   return Status::error(id.text.empty() ? "event id " + std::to_string(id.number) + " repeated"
                                        : "event id '" + excerpt(id.text, 100) + "' repeated");
 }
-
-}  // namespace
 
 Runtime::Runtime(Pipeline& pipeline, Options options)
     : pipeline_(pipeline), featurizer_(std::move(options.roles), pipeline), log_(options.log) {}
@@ -48,6 +44,7 @@ void Runtime::use_store(store::EmbeddedStore* store, std::vector<Enrichment> enr
     Enricher en;
     for (const auto& f : e.features) en.index.push_back(pipeline_.schema().intern(f));
     en.values.resize(e.features.size());
+    en.plan = store->plan_as_of(e.features);
     en.spec = std::move(e);
     enrich_.push_back(std::move(en));
   }
@@ -66,8 +63,8 @@ void Runtime::enrich(const Row& row, double time) {
   for (auto& e : enrich_) {
     if (e.column >= row.values.size() || row.values[e.column].kind == ValueKind::kMissing) continue;
     const Value& v = row.values[e.column];
-    store_->get_as_of(entity_key_of(v.kind == ValueKind::kNumber, v.number, v.text),
-                      e.spec.features, time, e.values);
+    set_entity_key(key_, v.kind == ValueKind::kNumber, v.number, v.text);
+    store_->get_as_of(key_, e.plan, time, e.values);
     for (size_t i = 0; i < e.values.size(); ++i) {
       const store::FeatureValue& f = e.values[i];
       if (!f.present) continue;

@@ -65,24 +65,47 @@ void StoreAggregates::apply(const store::EntityKey& key, double time,
 }
 
 store::EntityKey entity_key_of(bool is_number, double number, std::string_view text) {
-  if (!is_number) return store::EntityKey(std::string(text));
-  if (number >= 0 && number < 1.8e19 && number == std::floor(number)) {
-    return store::EntityKey(static_cast<uint64_t>(number));
+  store::EntityKey key;
+  set_entity_key(key, is_number, number, text);
+  return key;
+}
+
+void set_entity_key(store::EntityKey& key, bool is_number, double number, std::string_view text) {
+  if (!is_number) {
+    key.assign_text(text);
+  } else if (number >= 0 && number < 1.8e19 && number == std::floor(number)) {
+    key.assign_id(static_cast<uint64_t>(number));
+  } else {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof(buf), number);
+    key.assign_text(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
   }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof(buf), number);
-  return store::EntityKey(std::string(buf, r.ptr));
 }
 
 store::FeatureValue StoreAggregates::read(std::string_view name, const store::EntityKey& key,
                                           std::optional<double> as_of) const {
-  store::FeatureValue v;
   auto index = engine_.find(name);
-  if (!index) return v;
-  auto a = as_of ? engine_.read_as_of(*index, engine_key(key), *as_of)
-                 : engine_.read(*index, engine_key(key));
+  if (!index) return {};
+  return read(static_cast<uint32_t>(*index), key, as_of);
+}
+
+store::FeatureValue StoreAggregates::read(uint32_t index, const store::EntityKey& key,
+                                          std::optional<double> as_of) const {
+  store::FeatureValue v;
+  if (index >= engine_.specs().size()) return v;
+  // engine_key(key), into a buffer kept between reads.
+  key_.clear();
+  if (key.is_int()) {
+    char buf[24];
+    key_ += 'i';
+    key_.append(buf, std::to_chars(buf, buf + sizeof(buf), key.id()).ptr);
+  } else {
+    key_ += 's';
+    key_ += key.text();
+  }
+  auto a = as_of ? engine_.read_as_of(index, key_, *as_of) : engine_.read(index, key_);
   if (!a.present) return v;
-  if (engine_.specs()[*index].function == features::AggregateFunction::kTopK) {
+  if (engine_.specs()[index].function == features::AggregateFunction::kTopK) {
     v = store::FeatureValue::of_category(a.text);
   } else {
     v = store::FeatureValue::of_number(a.number);

@@ -355,6 +355,56 @@ void EmbeddedStore::get_as_of(const EntityKey& key, std::span<const std::string>
   }
 }
 
+EmbeddedStore::AsOfPlan EmbeddedStore::plan_as_of(std::vector<std::string> names) const {
+  AsOfPlan plan;
+  plan.names = std::move(names);
+  for (size_t i = 0; i < plan.names.size(); ++i) {
+    std::optional<uint32_t> c =
+        options_.computed ? options_.computed->index_of(plan.names[i]) : std::nullopt;
+    plan.computed.push_back(c ? static_cast<int32_t>(*c) : -1);
+    if (!c) plan.stored.push_back(i);
+  }
+  return plan;
+}
+
+void EmbeddedStore::get_as_of(const EntityKey& key, AsOfPlan& plan, double t,
+                              std::span<FeatureValue> out) {
+  if (!plan.stored.empty()) {
+    // Stored features by id; a name not declared yet reads as missing, and is looked for
+    // again when the registry grows.
+    if (plan.registry_size != registry_.size()) {
+      plan.registry_size = registry_.size();
+      plan.ids.clear();
+      plan.found.clear();
+      for (size_t i : plan.stored) {
+        if (auto id = registry_.find(plan.names[i])) {
+          plan.ids.push_back(*id);
+          plan.found.push_back(i);
+        }
+      }
+    }
+    for (size_t i : plan.stored) out[i] = FeatureValue{};
+    thread_local std::vector<FeatureValue> values;
+    values.resize(plan.ids.size());
+    if (!plan.ids.empty()) get(key, plan.ids, values);
+    for (size_t j = 0; j < plan.found.size(); ++j) {
+      FeatureValue& v = out[plan.found[j]];
+      v = std::move(values[j]);
+      if (v.present && v.written_at > t) v.present = false;
+    }
+  }
+  bool locked = false;
+  for (size_t i = 0; i < plan.names.size(); ++i) {
+    if (plan.computed[i] < 0) continue;
+    if (!locked) {
+      computed_mu_.lock();
+      locked = true;
+    }
+    out[i] = options_.computed->read(static_cast<uint32_t>(plan.computed[i]), key, t);
+  }
+  if (locked) computed_mu_.unlock();
+}
+
 void EmbeddedStore::apply_recovered(const Update& u, uint32_t time, uint64_t lsn) {
   ResolvedUpdate r;
   Update copy = u;

@@ -9,6 +9,7 @@
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
 #include "rtml/core/random.h"
+#include "rtml/stream/shop_world.h"
 
 namespace rtml {
 namespace {
@@ -267,12 +268,79 @@ class Ratings final : public RowSource {
   std::string user_text_, item_text_;
 };
 
+// The shop of ShopWorld as a logged stream: in each session one candidate, chosen
+// uniformly (a logging policy with known propensity 1/candidates), is shown, and the row
+// says whether it was clicked.
+class Shop final : public RowSource {
+ public:
+  explicit Shop(const ShopWorld::Params& p)
+      : RowSource("synth:shop", {}), world_(p), rng_(p.seed ^ 0x5eed) {
+    columns_ = {
+        Column{"session", ColumnType::kNumeric},      Column{"time", ColumnType::kNumeric},
+        Column{"user", ColumnType::kCategorical},     Column{"item", ColumnType::kCategorical},
+        Column{"category", ColumnType::kCategorical}, Column{"price", ColumnType::kNumeric},
+        Column{"class", ColumnType::kCategorical}};
+  }
+  const std::vector<Column>& columns() const override { return columns_; }
+  bool next(Row& row) override {
+    ShopWorld::Session s;
+    if (!world_.next(s)) return false;
+    uint32_t item = s.items[rng_.below(s.candidates)];
+    user_ = ShopWorld::user_name(s.user);
+    item_ = ShopWorld::item_name(item);
+    category_ = ShopWorld::category_name(world_.category(item));
+    row.values.resize(7);
+    auto number = [&](size_t i, double v) {
+      row.values[i].kind = ValueKind::kNumber;
+      row.values[i].number = v;
+    };
+    auto text = [&](size_t i, std::string_view v) {
+      row.values[i].kind = ValueKind::kText;
+      row.values[i].text = v;
+    };
+    number(0, static_cast<double>(s.index + 1));
+    number(1, s.time);
+    text(2, user_);
+    text(3, item_);
+    text(4, category_);
+    number(5, world_.price(item));
+    text(6, kClassText[world_.clicked(s, item) ? 1 : 0]);
+    row.line = s.index + 1;
+    ++stats_.rows;
+    return true;
+  }
+
+ private:
+  ShopWorld world_;
+  Random rng_;
+  std::vector<Column> columns_;
+  std::string user_, item_, category_;
+};
+
 uint64_t positive(double v, const std::string& what) {
   if (!(v >= 1) || v != std::floor(v)) throw Error(what + " must be a whole number >= 1");
   return static_cast<uint64_t>(v);
 }
 
 }  // namespace
+
+ShopWorld::Params shop_params(ParamSet& p, uint64_t n, uint64_t seed) {
+  ShopWorld::Params s;
+  s.sessions = n;
+  s.seed = seed;
+  s.users = static_cast<uint32_t>(positive(p.number("users", s.users), "synth:shop: users"));
+  s.items = static_cast<uint32_t>(positive(p.number("items", s.items), "synth:shop: items"));
+  s.categories = static_cast<uint32_t>(
+      positive(p.number("categories", s.categories), "synth:shop: categories"));
+  s.candidates = static_cast<uint32_t>(
+      positive(p.number("candidates", s.candidates), "synth:shop: candidates"));
+  s.shift_at = static_cast<uint64_t>(p.number("shift_at", std::floor(n / 2.0)));
+  s.shift_share = p.number("shift_share", s.shift_share);
+  s.rate = p.number("rate", s.rate);
+  s.click_delay = p.number("click_delay", s.click_delay);
+  ShopWorld check(s);  // refuses out-of-range values, naming them
+  return s;
+}
 
 std::unique_ptr<RowSource> make_generator(const std::string& name, const GeneratorParams& params) {
   ParamSet p("synth:" + name, std::map<std::string, std::string>(params.begin(), params.end()));
@@ -307,9 +375,12 @@ std::unique_ptr<RowSource> make_generator(const std::string& name, const Generat
     }
     g = std::make_unique<Ratings>(n, seed, static_cast<int>(users), static_cast<int>(items),
                                   static_cast<int>(factors), noise, change);
+  } else if (name == "shop") {
+    g = std::make_unique<Shop>(shop_params(p, n, seed));
   } else {
     throw Error("unknown generator 'synth:" + name +
-                "' (valid: synth:sea, synth:hyperplane, synth:agrawal, synth:ratings)");
+                "' (valid: synth:sea, synth:hyperplane, synth:agrawal, synth:ratings, "
+                "synth:shop)");
   }
   p.finish();
   return g;

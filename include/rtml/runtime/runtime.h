@@ -76,6 +76,26 @@ class Runtime {
   Status predict(const Row& row, EventId id, double time, bool need_target, Prediction& out,
                  Target& y, bool& has_target);
 
+  // Scores a row without logging anything: its features (enriched as predict() would)
+  // are in last_features() until the next call, and nothing is learned. For a choice
+  // among candidates: score each, then log_prediction() the one chosen. Refused for an
+  // unusable target.
+  Status score(const Row& row, double time, Prediction& out) {
+    Target y;
+    if (featurizer_.featurize(row, x_, y, reason_) == Featurizer::TargetState::kBad) {
+      return Status::error(reason_);
+    }
+    if (store_) enrich(row, time);
+    pipeline_.predict(x_, out);
+    return Status::ok();
+  }
+  // Logs features x and prediction p under id at event time `time`, for label().
+  // Refused for a repeated event id (nothing changed).
+  Status log_prediction(EventId id, double time, const Features& x, const Prediction& p) {
+    if (!log_.log(id, time, x, p)) return repeated(id);
+    return Status::ok();
+  }
+
   // The label of the event logged under id, arriving at event time now: the pipeline
   // learns from the features that event was predicted with. Refused for an id with
   // nothing to learn from (unknown, expired, labelled before).
@@ -95,7 +115,9 @@ class Runtime {
     size_t column = SIZE_MAX;                 // of spec.key in columns_, once met
     std::vector<uint32_t> index;              // of each feature in the schema
     std::vector<store::FeatureValue> values;  // reused per event
+    store::EmbeddedStore::AsOfPlan plan;      // the features, resolved once
   };
+  static Status repeated(EventId id);
   // Adds the enrichment features of row to x_.
   void enrich(const Row& row, double time);
   // Finds the key columns of the enrichments not found yet among columns_.
@@ -110,6 +132,7 @@ class Runtime {
   store::EmbeddedStore* store_ = nullptr;
   std::vector<Enricher> enrich_;
   std::vector<store::EventValue> fields_;  // reused per event
+  store::EntityKey key_;                   // reused per enrichment read
 };
 
 }  // namespace rtml::runtime

@@ -14,6 +14,8 @@ namespace rtml::runtime {
 // The entity key an event field names: a text as it is; a whole non-negative number as
 // an integer key; any other number as its shortest text.
 store::EntityKey entity_key_of(bool is_number, double number, std::string_view text);
+// The same into key, reusing its buffer.
+void set_entity_key(store::EntityKey& key, bool is_number, double number, std::string_view text);
 
 // Adapts an AggregateEngine to the store's ComputedFeatures. An aggregate declared "by
 // user" is kept under the event's own `user` field when the event has one (an event may
@@ -30,6 +32,12 @@ class StoreAggregates final : public store::ComputedFeatures {
   bool has(std::string_view name) const override { return engine_.find(name).has_value(); }
   store::FeatureValue read(std::string_view name, const store::EntityKey& key,
                            std::optional<double> as_of) const override;
+  std::optional<uint32_t> index_of(std::string_view name) const override {
+    auto i = engine_.find(name);
+    return i ? std::optional<uint32_t>(static_cast<uint32_t>(*i)) : std::nullopt;
+  }
+  store::FeatureValue read(uint32_t index, const store::EntityKey& key,
+                           std::optional<double> as_of) const override;
   std::vector<std::string> names() const override;
   std::vector<store::EntityKey> keys() const override;
   std::string save() const override;
@@ -41,6 +49,7 @@ class StoreAggregates final : public store::ComputedFeatures {
   features::AggregateEngine engine_;
   std::vector<features::EventField> fields_;  // reused per event
   std::vector<const store::EventValue*> by_;  // per aggregate: the event's own key field
+  mutable std::string key_;                   // the engine's form of a key, reused per read
 };
 
 }  // namespace rtml::runtime

@@ -36,6 +36,12 @@ class ComputedFeatures {
   // The value of a computed feature now, or as of event time t.
   virtual FeatureValue read(std::string_view name, const EntityKey& key,
                             std::optional<double> as_of) const = 0;
+  // The index of computed feature `name`, for the read below; nullopt if it is not one.
+  virtual std::optional<uint32_t> index_of(std::string_view name) const = 0;
+  // read() by index (as index_of gave it): no name to look up, and for a number nothing
+  // allocated.
+  virtual FeatureValue read(uint32_t index, const EntityKey& key,
+                            std::optional<double> as_of) const = 0;
   // Names of the computed features.
   virtual std::vector<std::string> names() const = 0;
   // Every entity key the provider holds state for.

@@ -134,6 +134,21 @@ class EmbeddedStore final : public FeatureStore {
   void get_as_of(const EntityKey& key, std::span<const std::string> features, double t,
                  std::span<FeatureValue> out);
 
+  // Features named once for get_as_of() by plan: each resolved to a computed feature or
+  // a stored one (found again if it is declared later).
+  struct AsOfPlan {
+    std::vector<std::string> names;
+    std::vector<int32_t> computed;  // index in the computed features, or -1
+    std::vector<size_t> stored;     // positions in names of the stored features
+    std::vector<uint16_t> ids;      // registry ids of those declared so far
+    std::vector<size_t> found;      // and their positions in names
+    size_t registry_size = SIZE_MAX;
+  };
+  AsOfPlan plan_as_of(std::vector<std::string> names) const;
+  // get_as_of(key, names, t, out) with the names resolved: no name is looked up, and no
+  // memory is allocated for number features. out has plan.names.size() values.
+  void get_as_of(const EntityKey& key, AsOfPlan& plan, double t, std::span<FeatureValue> out);
+
   // Declares a feature before its first write.
   std::string declare(const std::string& name, FeatureType type);
   std::optional<uint16_t> feature(std::string_view name) const { return registry_.find(name); }

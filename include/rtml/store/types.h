@@ -19,6 +19,18 @@ class EntityKey {
   explicit EntityKey(std::string text) : text_(std::move(text)), is_int_(false) {}
   explicit EntityKey(uint64_t id) : id_(id), is_int_(true) {}
 
+  // Reassign, reusing the text's buffer (no allocation once it is large enough).
+  void assign_text(std::string_view text) {
+    text_.assign(text);
+    id_ = 0;
+    is_int_ = false;
+  }
+  void assign_id(uint64_t id) {
+    text_.clear();
+    id_ = id;
+    is_int_ = true;
+  }
+
   bool is_int() const { return is_int_; }
   uint64_t id() const { return id_; }
   const std::string& text() const { return text_; }

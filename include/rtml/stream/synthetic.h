@@ -5,7 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "rtml/core/params.h"
 #include "rtml/stream/row_source.h"
+#include "rtml/stream/shop_world.h"
 
 namespace rtml {
 
@@ -32,6 +34,15 @@ using GeneratorParams = std::map<std::string, std::string, std::less<>>;
 //              biases Normal(0, 0.4), factors scaled so <p_u, q_i> has spread 0.8, users
 //              and items uniform; at change_at (default n/2) every user's tastes p_u are
 //              drawn afresh. users 1000, items 500, factors 5, noise 0.3.
+//  shop        ShopWorld (shop_world.h) logged by a uniformly random policy: one row per
+//              session: session, time, user, item shown, its category and price, and
+//              class "1" if it was clicked. users 500, items 1000, categories 10,
+//              candidates 5, shift_at n/2, shift_share 0.7, rate 20 (sessions per second
+//              of event time), click_delay 30 (seconds).
 std::unique_ptr<RowSource> make_generator(const std::string& name, const GeneratorParams& params);
+
+// The ShopWorld parameters of "synth:shop?..." (n sessions, seed), read from p; what
+// `rtml demo` takes too. Throws Error naming a bad parameter.
+ShopWorld::Params shop_params(ParamSet& p, uint64_t n, uint64_t seed);
 
 }  // namespace rtml
