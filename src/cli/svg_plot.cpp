@@ -94,20 +94,25 @@ void write_svg(const LinePlot& p, const std::string& path) {
         "stroke-dasharray=\"5,4\"/>\n<text x=\"{3:.1f}\" y=\"{4}\">{5}</text>\n",
         X(p.marker_x), top, top + ph, X(p.marker_x) + 4, top + 14, escape(p.marker_label));
   }
-  // The curves, then the legend.
-  for (size_t i = 0; i < p.series.size(); ++i) {
+  // The curves, the first series drawn last so that it stays on top where curves meet;
+  // then the legend, in order.
+  for (size_t i = p.series.size(); i-- > 0;) {
     const auto& s = p.series[i];
     std::string points;
     for (size_t j = 0; j < s.y.size() && j < p.x.size(); ++j) {
       if (!std::isfinite(s.y[j])) continue;
       points += fmt::format("{:.1f},{:.1f} ", X(p.x[j]), Y(s.y[j]));
     }
+    svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n",
+                       s.colour, points);
+  }
+  for (size_t i = 0; i < p.series.size(); ++i) {
+    const auto& s = p.series[i];
     svg += fmt::format(
-        "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n"
         "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>\n"
         "<text x=\"{}\" y=\"{}\">{}</text>\n",
-        s.colour, points, left + pw + 12, left + pw + 34, top + 20 + 22 * i, top + 20 + 22 * i,
-        s.colour, left + pw + 40, top + 24 + 22 * i, escape(s.name));
+        left + pw + 12, left + pw + 34, top + 20 + 22 * i, top + 20 + 22 * i, s.colour,
+        left + pw + 40, top + 24 + 22 * i, escape(s.name));
   }
   svg += "</svg>\n";
   write_file_atomically(path, svg);
