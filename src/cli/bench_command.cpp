@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "bench_run.h"
 #include "bench_store.h"
 #include "commands.h"
 #include "process_stats.h"
@@ -190,7 +191,18 @@ std::function<int()> add_bench_command(CLI::App& app) {
   store->add_flag("--no-redis", so->no_redis, "Skip the Redis rows");
   store->add_flag("--memory-only", so->memory_only,
                   "Only load --entities into memory and print the peak RSS per entity");
-  return [o, so, store] { return store->parsed() ? run_bench_store(*so) : run(*o); };
+  auto ro = std::make_shared<BenchRunOptions>();
+  auto* runc = cmd->add_subcommand(
+      "run", "The runtime end to end (rtml run's path) on Elec2 x20: events/s, and latency paced");
+  runc->add_flag("--json", ro->json, "Print one JSON line");
+  runc->add_option("--copies", ro->copies, "Elec2 copies replayed (default 20)");
+  runc->add_option("--paced-events", ro->paced_events, "Events replayed paced (default 300000)");
+  runc->add_option("--rate", ro->paced_rate, "Paced rate, events/s (default 100000)");
+  return [o, so, store, ro, runc] {
+    if (store->parsed()) return run_bench_store(*so);
+    if (runc->parsed()) return run_bench_run(*ro);
+    return run(*o);
+  };
 }
 
 }  // namespace rtml::cli

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
@@ -27,9 +28,12 @@ int run_command(const RunOptions& o) {
   const bool live = !o.quiet && ::isatty(STDERR_FILENO);
   if (live) {
     controls.progress = [](const runtime::RunSummary& s) {
-      fmt::print(stderr, "\r{} events, {:.0f}/s, {} learned, {} dead letters, {} pending   ",
+      fmt::print(stderr,
+                 "\r{} events, {:.0f}/s, {} {:.4f} (last 1000), {} learned, {} dead letters, {} "
+                 "pending   ",
                  s.events, s.seconds > 0 ? static_cast<double>(s.events) / s.seconds : 0.0,
-                 s.learned, s.dead_letters, s.pending);
+                 s.regression ? "MAE" : "accuracy", s.rolling_metric, s.learned, s.dead_letters,
+                 s.pending);
     };
   }
   runtime::RunSummary s = runtime::run(config, controls);
@@ -45,6 +49,13 @@ int run_command(const RunOptions& o) {
                                 {"resumed_at", s.resumed_at},
                                 {"seconds", s.seconds},
                                 {"events_per_second", s.seconds > 0 ? s.events / s.seconds : 0}};
+    if (std::isfinite(s.rolling_metric)) {
+      j[s.regression ? "rolling_mae" : "rolling_accuracy"] = s.rolling_metric;
+    }
+    if (s.latency_max_ms > 0) {
+      j["latency_ms"] = {
+          {"p50", s.latency_p50_ms}, {"p99", s.latency_p99_ms}, {"max", s.latency_max_ms}};
+    }
     if (s.signal) j["stopped_by"] = StopSignals::name(s.signal);
     fmt::print("{}\n", j.dump());
   } else if (!o.quiet) {
@@ -53,9 +64,10 @@ int run_command(const RunOptions& o) {
     }
     fmt::print(stderr,
                "rtml run: {} events predicted, {} labels learned, {} dead letters ({} labels "
-               "refused), {} predictions waiting, {} expired, {:.2f} s\n",
+               "refused), {} predictions waiting, {} expired, {} {:.4f} over the last 1000, "
+               "{:.2f} s\n",
                s.events, s.learned, s.dead_letters, s.labels_refused, s.pending, s.expired,
-               s.seconds);
+               s.regression ? "MAE" : "accuracy", s.rolling_metric, s.seconds);
   }
   // A stop with checkpoints on is a clean end: the run resumes from its last checkpoint.
   return s.signal && !config.checkpoint ? StopSignals::exit_code(s.signal) : 0;

@@ -29,10 +29,11 @@ Status Runtime::predict(const Row& row, EventId id, double time, bool need_targe
   return Status::ok();
 }
 
-Status Runtime::label(EventId id, const Target& y, double now) {
+Status Runtime::label(EventId id, const Target& y, double now, Prediction* scored) {
   LabelRefusal why;
   const PredictionLog::Entry* e = log_.take(id, now, &why);
   if (!e) return Status::error(std::string(label_refusal_text(why)));
+  if (scored) *scored = e->prediction;
   pipeline_.learn(e->x, y);
   return Status::ok();
 }
@@ -99,13 +100,15 @@ Status Runtime::update_store(const Row& row, double time, std::string_view id) {
   return Status::error("store: " + refused);
 }
 
-Status Runtime::label(EventId id, const Value& label, double now) {
+Status Runtime::label(EventId id, const Value& label, double now, Prediction* scored,
+                      Target* as_target) {
   if (label.kind == ValueKind::kMissing) return Status::error("the label is missing");
   Target y;
   if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
     return Status::error(reason_);
   }
-  return this->label(id, y, now);
+  if (as_target) *as_target = y;
+  return this->label(id, y, now, scored);
 }
 
 }  // namespace rtml::runtime

@@ -120,7 +120,8 @@ TEST(RunCli, ReplaysAtARateOrAtEventTimeSpeed) {
     return tmp.write("pace.yaml",
                      "source:\n  path: " + root +
                          "/examples/data/impressions.jsonl\n  id: impression\n  time: ts\n  " +
-                         pace + "\nmodel:\n  expression: \"one_hot | logistic_regression\"\n");
+                         pace + "\nmodel:\n  expression: \"one_hot | linear_regression\"\n" +
+                         "  target: price\nsinks:\n  predictions: " + tmp.file("p.jsonl") + "\n");
   };
   // 401 events at 2,000 a second take at least 0.2 s (a bound from below only: pacing
   // never runs faster, whatever the machine).
@@ -129,6 +130,13 @@ TEST(RunCli, ReplaysAtARateOrAtEventTimeSpeed) {
   json p = json::parse(test::last_line(paced.out));
   EXPECT_EQ(p["events"], 401);
   EXPECT_GE(p["seconds"].get<double>(), 0.199);
+  // Paced, each prediction is flushed at once, and timed from its event's due moment.
+  ASSERT_TRUE(p.contains("latency_ms")) << p;
+  EXPECT_GT(p["latency_ms"]["p50"].get<double>(), 0);
+  EXPECT_LE(p["latency_ms"]["p50"].get<double>(), p["latency_ms"]["p99"].get<double>());
+  EXPECT_LE(p["latency_ms"]["p99"].get<double>(), p["latency_ms"]["max"].get<double>());
+  // The rolling metric of the last 1,000 labels (here the events' own prices).
+  EXPECT_GT(p["rolling_mae"].get<double>(), 0);
   // Event time spans 4,000 s; at 10,000x that is at least 0.4 s.
   auto sped = test::run(std::string(RTML_BINARY) + " run " + config("speed: 10000") + " --json");
   ASSERT_EQ(sped.exit_code, 0) << sped.out;

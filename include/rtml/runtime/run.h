@@ -1,6 +1,7 @@
 // run(): replay a RunConfig's sources through the runtime, to its sinks.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,10 +19,17 @@ struct RunSummary {
   uint64_t labels_refused = 0;  // of them, labels (unknown id, expired, repeated, bad)
   uint64_t pending = 0;         // predictions still waiting for a label at the end
   uint64_t expired = 0;         // predictions whose label never came in time
-  uint64_t checkpoints = 0;     // written by this process
-  uint64_t resumed_at = 0;      // events read before this process, by the checkpoint it resumed
-  double seconds = 0;           // of this process
-  int signal = 0;               // the signal that stopped the run early, or 0
+  // Over the last 1,000 predictions whose label came: accuracy (classification) or mean
+  // absolute error (regression); NaN before any. Updated at each progress call.
+  double rolling_metric = NAN;
+  bool regression = false;   // which of the two rolling_metric is
+  uint64_t checkpoints = 0;  // written by this process
+  uint64_t resumed_at = 0;   // events read before this process, by the checkpoint it resumed
+  double seconds = 0;        // of this process
+  // A paced replay (source rate or speed): from an event's due time to its prediction's
+  // write to the sink (flushed at once), over the events this process predicted.
+  double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
+  int signal = 0;  // the signal that stopped the run early, or 0
 };
 
 // How a run is watched and stopped.

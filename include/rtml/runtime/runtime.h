@@ -99,9 +99,12 @@ class Runtime {
   // The label of the event logged under id, arriving at event time now: the pipeline
   // learns from the features that event was predicted with. Refused for an id with
   // nothing to learn from (unknown, expired, labelled before).
-  Status label(EventId id, const Target& y, double now);
+  // If scored is not null, it receives the prediction that event had and the label as
+  // a Target (for a rolling metric).
+  Status label(EventId id, const Target& y, double now, Prediction* scored = nullptr);
   // The same with the label as read from a labels stream (a class name or a number).
-  Status label(EventId id, const Value& label, double now);
+  Status label(EventId id, const Value& label, double now, Prediction* scored = nullptr,
+               Target* as_target = nullptr);
 
   // The features of the last event predicted on, enrichment included.
   const Features& last_features() const { return x_; }
