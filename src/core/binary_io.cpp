@@ -13,10 +13,6 @@
 
 namespace rtml {
 
-uint64_t hash64(std::string_view bytes, uint64_t seed) {
-  return XXH64(bytes.data(), bytes.size(), seed);
-}
-
 void BinaryWriter::put_string(std::string_view s) {
   put<uint64_t>(s.size());
   buffer_.append(s);

@@ -86,9 +86,26 @@ class Sink {
   bool owned_ = false;
 };
 
-// text as a JSON string (invalid UTF-8 replaced).
+// Appends text to out as a JSON string: quoted as it is when it holds only printable
+// ASCII without quotes or backslashes (event ids, class names), else through nlohmann
+// (escapes, invalid UTF-8 replaced).
+void append_json_text(std::string& out, std::string_view text) {
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
+      out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
 std::string json_text(std::string_view text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  append_json_text(out, text);
+  return out;
 }
 
 // The column named name in columns, or kNoColumn.
@@ -560,7 +577,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     if (predictions.file()) {
       out.clear();
       out += "{\"id\":";
-      out += json_text(id);
+      append_json_text(out, id);
       fmt::format_to(std::back_inserter(out), ",\"time\":{},\"prediction\":{}", time, p.value);
       if (!regression && p.has_label && p.label < pipeline.labels().size() &&
           !pipeline.labels().name(p.label).empty()) {

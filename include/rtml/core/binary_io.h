@@ -74,6 +74,12 @@ class BinaryReader {
   static constexpr uint32_t kCurrent = 0xffffffffu;
   uint32_t version() const { return version_; }
   bool at_end() const { return pos_ == bytes_.size(); }
+  size_t remaining() const { return bytes_.size() - pos_; }
+  // Fails (naming what) unless n items of at least bytes_each bytes can still follow: a
+  // count read from a file must not decide an allocation the file cannot fill.
+  void check_count(uint64_t n, size_t bytes_each, std::string_view what) const {
+    if (bytes_each && n > remaining() / bytes_each) fail(what);
+  }
   const std::string& source() const { return source_; }
   [[noreturn]] void fail(std::string_view what) const;
 

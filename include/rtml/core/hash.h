@@ -4,11 +4,20 @@
 #include <cstdint>
 #include <string_view>
 
+// Inlined: a hashed categorical feature is a few bytes ("user_id=562934") hashed per
+// event, where a call into the shared library costs as much as the hash.
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
 namespace rtml {
 
 // 64-bit XXH64 of bytes with a seed. Stable across platforms and releases, so hashed
 // feature indices saved in a model file stay valid.
-uint64_t hash64(std::string_view bytes, uint64_t seed = 0);
+inline uint64_t hash64(std::string_view bytes, uint64_t seed = 0) {
+  return XXH64(bytes.data(), bytes.size(), seed);
+}
 
 // splitmix64's finalizer: spreads the bits of x over all 64 (a bijection).
 inline uint64_t mix64(uint64_t z) {

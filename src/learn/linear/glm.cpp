@@ -91,6 +91,7 @@ double Glm::raw(const Features& x) const {
 }
 
 void Glm::predict(const Features& x, Prediction& out) {
+  optimizer_->prefetch(x.numbers());
   double r = raw(x);
   if (config_.task == Task::kRegression) {
     out.value = r;
@@ -160,7 +161,7 @@ void Glm::save(BinaryWriter& out) const {
 }
 
 void Glm::load(BinaryReader& in) {
-  w_ = in.get_vector<double>();
+  w_ = in.get_vector<double, HugePageAllocator<double>>();
   intercept_ = in.get<double>();
   max_cum_l1_ = in.get<double>();
   cum_l1_ = in.get_vector<double>();

@@ -83,9 +83,10 @@ void SoftmaxRegression::load(BinaryReader& in) {
   classes_.clear();
   auto n = in.get<uint64_t>();
   if (n > 1u << 20) in.fail("class count");
+  in.check_count(n, 24, "class count");
   add_classes(n);
   for (auto& c : classes_) {
-    c.w = in.get_vector<double>();
+    c.w = in.get_vector<double, HugePageAllocator<double>>();
     c.intercept = in.get<double>();
     c.optimizer->load(in);
     c.optimizer->resize(c.w.size());

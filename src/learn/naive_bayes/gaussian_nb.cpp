@@ -100,11 +100,13 @@ void GaussianNB::load(BinaryReader& in) {
   order_ = in.get_vector<uint32_t>();
   auto k = in.get<uint64_t>();
   if (k > 1u << 20) in.fail("class count");
+  in.check_count(k, 16, "class count");
   classes_.assign(k, Class{});
   for (auto& c : classes_) {
     c.count = in.get<double>();
     auto n = in.get<uint64_t>();
     if (n > 1u << 30) in.fail("feature count");
+    in.check_count(n, 8, "feature count");
     c.features.resize(n);
     for (auto& g : c.features) {
       g.n = in.get<double>();

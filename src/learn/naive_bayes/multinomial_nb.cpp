@@ -83,6 +83,7 @@ void MultinomialNB::load(BinaryReader& in) {
   seen_ = in.get_vector<uint8_t>();
   auto k = in.get<uint64_t>();
   if (k > 1u << 20) in.fail("class count");
+  in.check_count(k, 24, "class count");
   classes_.assign(k, Class{});
   for (auto& c : classes_) {
     c.count = in.get<double>();

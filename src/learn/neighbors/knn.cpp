@@ -259,6 +259,7 @@ void KNearestNeighbors::load(BinaryReader& in) {
   for (size_t r = 0; r < count_; ++r) {
     auto n = in.get<uint64_t>();
     if (n > (1u << 24)) in.fail("knn row length");
+    in.check_count(n, 8, "knn row length");
     rows_[r].resize(n);
     for (auto& f : rows_[r]) {
       f.index = in.get<uint32_t>();

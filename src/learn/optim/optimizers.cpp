@@ -44,7 +44,7 @@ namespace {
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(const OptimizerConfig& c) : c_(c) {}
-  void step(std::vector<double>& w, std::span<const Feature> x, double g, double l2) override {
+  void step(Weights& w, std::span<const Feature> x, double g, double l2) override {
     double lr = learning_rate();
     if (l2 == 0.0) {
       for (const auto& f : x) w[f.index] -= lr * g * f.value;
@@ -68,7 +68,7 @@ class Sgd final : public Optimizer {
 class AdaGrad final : public Optimizer {
  public:
   explicit AdaGrad(const OptimizerConfig& c) : c_(c) {}
-  void step(std::vector<double>& w, std::span<const Feature> x, double g, double l2) override {
+  void step(Weights& w, std::span<const Feature> x, double g, double l2) override {
     for (const auto& f : x) {
       double gi = g * f.value + l2 * w[f.index];
       double& s = g2_[f.index];
@@ -98,7 +98,7 @@ class AdaGrad final : public Optimizer {
 class Adam final : public Optimizer {
  public:
   explicit Adam(const OptimizerConfig& c) : c_(c) {}
-  void step(std::vector<double>& w, std::span<const Feature> x, double g, double l2) override {
+  void step(Weights& w, std::span<const Feature> x, double g, double l2) override {
     ++t_;
     double t = static_cast<double>(t_);
     double lr = c_.lr * std::sqrt(1 - std::pow(c_.beta2, t)) / (1 - std::pow(c_.beta1, t));
@@ -140,47 +140,59 @@ class Adam final : public Optimizer {
 class Ftrl final : public Optimizer {
  public:
   explicit Ftrl(const OptimizerConfig& c) : c_(c) {}
-  void step(std::vector<double>& w, std::span<const Feature> x, double g, double) override {
+  void step(Weights& w, std::span<const Feature> x, double g, double) override {
     const double alpha = c_.lr;
     for (const auto& f : x) {
       double gi = g * f.value;
-      double& z = z_[f.index];
-      double& n = n_[f.index];
-      double sigma = (std::sqrt(n + gi * gi) - std::sqrt(n)) / alpha;
-      z += gi - sigma * w[f.index];
-      n += gi * gi;
-      if (std::abs(z) <= c_.l1) {
+      State& s = state_[f.index];
+      double sigma = (std::sqrt(s.n + gi * gi) - std::sqrt(s.n)) / alpha;
+      s.z += gi - sigma * w[f.index];
+      s.n += gi * gi;
+      if (std::abs(s.z) <= c_.l1) {
         w[f.index] = 0.0;
       } else {
-        double sign = z < 0 ? -1.0 : 1.0;
-        w[f.index] = -(z - sign * c_.l1) / ((c_.ftrl_beta + std::sqrt(n)) / alpha + c_.l2);
+        double sign = s.z < 0 ? -1.0 : 1.0;
+        w[f.index] = -(s.z - sign * c_.l1) / ((c_.ftrl_beta + std::sqrt(s.n)) / alpha + c_.l2);
       }
     }
     ++t_;
   }
-  void resize(size_t size) override {
-    if (z_.size() < size) {
-      z_.resize(size, 0.0);
-      n_.resize(size, 0.0);
+  void prefetch(std::span<const Feature> x) const override {
+    const size_t n = state_.size();
+    for (const auto& f : x) {
+      if (f.index < n) __builtin_prefetch(&state_[f.index], 1);
     }
+  }
+  void resize(size_t size) override {
+    if (state_.size() < size) state_.resize(size, State{});
   }
   double learning_rate() const override { return c_.lr; }
   bool owns_regularization() const override { return true; }
+  // z then n, each as a vector (the layout files have always had).
   void save(BinaryWriter& out) const override {
     out.put(t_);
-    out.put_vector(z_);
-    out.put_vector(n_);
+    std::vector<double> v(state_.size());
+    for (size_t i = 0; i < v.size(); ++i) v[i] = state_[i].z;
+    out.put_vector(v);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = state_[i].n;
+    out.put_vector(v);
   }
   void load(BinaryReader& in) override {
     t_ = in.get<uint64_t>();
-    z_ = in.get_vector<double>();
-    n_ = in.get_vector<double>();
-    if (z_.size() != n_.size()) in.fail("ftrl state sizes differ");
+    auto z = in.get_vector<double>();
+    auto n = in.get_vector<double>();
+    if (z.size() != n.size()) in.fail("ftrl state sizes differ");
+    state_.resize(z.size());
+    for (size_t i = 0; i < z.size(); ++i) state_[i] = State{z[i], n[i]};
   }
 
  private:
+  // z and n of one weight side by side: one cache line fetched per feature, not two.
+  struct State {
+    double z = 0.0, n = 0.0;
+  };
   OptimizerConfig c_;
-  std::vector<double> z_, n_;
+  std::vector<State, HugePageAllocator<State>> state_;
 };
 
 }  // namespace

@@ -49,6 +49,7 @@ void StandardScaler::save(BinaryWriter& out) const {
 void StandardScaler::load(BinaryReader& in) {
   auto n = in.get<uint64_t>();
   if (n > 1u << 30) in.fail("feature count");
+  in.check_count(n, 24, "feature count");
   stats_.assign(n, Stat{});
   for (auto& s : stats_) {
     s.n = in.get<double>();

@@ -433,6 +433,7 @@ void ClassLeaf::load(BinaryReader& in) {
   subset = in.get_vector<uint32_t>();
   auto features = in.get<uint64_t>();
   if (features > (1u << 24)) in.fail("tree feature count");
+  in.check_count(features, 8, "tree feature count");
   stats.resize(features);
   for (auto& per_class : stats) per_class = in.get_vector<GaussianObserver>();
   wide = SlotIndex();
@@ -455,6 +456,7 @@ void ClassLeaf::load(BinaryReader& in) {
   for (auto& per_class : wide_stats) per_class = in.get_vector<GaussianObserver>();
   auto columns = in.get<uint64_t>();
   if (columns > (1u << 24)) in.fail("tree categorical column count");
+  in.check_count(columns, 12, "tree categorical column count");
   nominal.resize(columns);
   for (auto& n : nominal) {
     n.column = in.get<uint32_t>();

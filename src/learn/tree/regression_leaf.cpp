@@ -230,10 +230,12 @@ void RegressionLeaf::load(BinaryReader& in) {
   target = in.get<TargetStat>();
   auto features = in.get<uint64_t>();
   if (features > (1u << 24)) in.fail("tree feature count");
+  in.check_count(features, 8, "tree feature count");
   values.assign(features, {});
   for (auto& m : values) {
     auto k = in.get<uint64_t>();
     if (k > (1u << 24)) in.fail("tree value count");
+    in.check_count(k, 8, "tree value count");
     for (; k > 0; --k) {
       double v = in.get<double>();
       // Saved in ascending order, each value once.

@@ -11,8 +11,13 @@
 
 #include "rtml/core/binary_io.h"
 #include "rtml/core/features.h"
+#include "rtml/core/huge_page_allocator.h"
 
 namespace rtml {
+
+// A linear model's weights: on huge pages once large (2^20 hashed features and more), where
+// every random access with 4 KiB pages would also miss the TLB.
+using Weights = std::vector<double, HugePageAllocator<double>>;
 
 class ParamSet;
 
@@ -42,12 +47,15 @@ class Optimizer {
   static std::unique_ptr<Optimizer> make(const OptimizerConfig& config);
 
   // w must already be large enough for every index of x.
-  virtual void step(std::vector<double>& w, std::span<const Feature> x, double loss_gradient,
-                    double l2) = 0;
+  virtual void step(Weights& w, std::span<const Feature> x, double loss_gradient, double l2) = 0;
   // Grows per-weight state to n weights.
   virtual void resize(size_t n) = 0;
   // The base learning rate at the current step (for the L1 cumulative penalty).
   virtual double learning_rate() const = 0;
+  // Asks the memory system for the per-weight state step() will touch for x, so that
+  // a predict() followed by a learn() waits for one round of cache misses, not two.
+  // A hint: does nothing by default.
+  virtual void prefetch(std::span<const Feature>) const {}
   // True when the optimizer applies l1/l2 itself (FTRL).
   virtual bool owns_regularization() const { return false; }
   uint64_t iterations() const { return t_; }

@@ -162,6 +162,7 @@ class TreeNodes {
   void load(BinaryReader& in) {
     auto n = in.get<uint64_t>();
     if (n == 0 || n > (1u << 28)) in.fail("tree node count");
+    in.check_count(n, 28, "tree node count");
     nodes_.assign(n, TreeNode{});
     for (auto& node : nodes_) {
       node.feature = in.get<int32_t>();
@@ -179,6 +180,7 @@ class TreeNodes {
     if (in.version() < 2) return;
     auto ways = in.get<uint64_t>();
     if (ways > n) in.fail("tree multiway split count");
+    in.check_count(ways, 8, "tree multiway split count");
     ways_.resize(ways);
     for (auto& w : ways_) w.load(in);
   }
