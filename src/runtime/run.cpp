@@ -573,7 +573,11 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     }
     ++summary.events;
     // The store learns of the event after the model has seen it.
-    if (Status u = rt.update_store(row, time, id); !u) dead_letter("events", row.line, u.why(), {});
+    // Events numbered by the engine are not deduplicated: another run numbers its own
+    // events from 1 again, and they are not the same events.
+    if (Status u = rt.update_store(row, time, id, !c.events.id.empty()); !u) {
+      dead_letter("events", row.line, u.why(), {});
+    }
     if (predictions.file()) {
       out.clear();
       out += "{\"id\":";

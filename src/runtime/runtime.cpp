@@ -78,7 +78,7 @@ void Runtime::enrich(const Row& row, double time) {
   }
 }
 
-Status Runtime::update_store(const Row& row, double time, std::string_view id) {
+Status Runtime::update_store(const Row& row, double time, std::string_view id, bool dedup) {
   if (!store_) return Status::ok();
   size_t n = 0;
   for (size_t i = 0; i < row.values.size() && i < columns_.size(); ++i) {
@@ -92,8 +92,9 @@ Status Runtime::update_store(const Row& row, double time, std::string_view id) {
     if (!f.is_number) f.text.assign(v.text);
   }
   if (n == 0) return Status::ok();
-  std::string refused = store_->apply_event(store::EntityKey(std::string(id)), time,
-                                            std::span(fields_.data(), n), id);
+  event_key_.assign_text(id);
+  std::string refused = store_->apply_event(event_key_, time, std::span(fields_.data(), n),
+                                            dedup ? id : std::string_view());
   if (refused.empty() || refused == "no declared aggregate reads any field of this event") {
     return Status::ok();
   }

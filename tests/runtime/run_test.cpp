@@ -149,6 +149,36 @@ TEST(RunCli, ReplaysAtARateOrAtEventTimeSpeed) {
   EXPECT_EQ(json::parse(test::last_line(stopped.out))["stopped_by"], "SIGTERM");
 }
 
+// Events without an id field are numbered by the run; a second run over other events
+// numbers them from 1 again, and the store counts them: they are not duplicates.
+TEST(RunCli, NumberedEventsOfTwoRunsAreNotDuplicates) {
+  test::TempDir tmp;
+  // The second file's events come later in event time (a window drops late events).
+  for (int file = 0; file < 2; ++file) {
+    std::string events = "t,user,x,class\n";
+    for (int i = 1; i <= 50; ++i) {
+      events +=
+          std::to_string(file * 50 + i) + ",u1," + std::to_string(i) + (i % 2 ? ",a\n" : ",b\n");
+    }
+    tmp.write(file ? "b.csv" : "a.csv", events);
+  }
+  auto config = [&](const std::string& data) {
+    return tmp.write("c.yaml", "source: {path: " + tmp.file(data) +
+                                   ", time: t}\nstore:\n  dir: " + tmp.file("store") +
+                                   "\n  aggregates: [\"n = count(x) by user over 1d\"]\n"
+                                   "model: {expression: \"logistic_regression\", target: class, "
+                                   "drop: [user]}\n");
+  };
+  for (const char* data : {"a.csv", "b.csv"}) {
+    auto r = test::run(std::string(RTML_BINARY) + " run " + config(data) + " --quiet --json");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  auto decl = tmp.write("aggregates.txt", "n = count(x) by user over 1d\n");
+  auto dump = test::run(std::string(RTML_BINARY) + " store dump --dir " + tmp.file("store") +
+                        " --aggregates " + decl + " 2>/dev/null");
+  EXPECT_NE(dump.out.find("\"n\":100"), std::string::npos) << dump.out;
+}
+
 // A config error names the file, the line and the key; nothing unknown is ignored.
 TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
   test::TempDir tmp;

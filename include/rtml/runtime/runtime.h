@@ -53,7 +53,9 @@ class Runtime {
   // Applies the event's fields to the store's aggregates, under the event id (an event
   // applied again with the same id counts once). Refused with the store's reason; an
   // event that feeds no aggregate is not refused.
-  Status update_store(const Row& row, double time, std::string_view id);
+  // With dedup false the id only keys the event (an id the engine numbered, which a
+  // later run would number again: not the event's identity).
+  Status update_store(const Row& row, double time, std::string_view id, bool dedup = true);
   // Whether a classification target has exactly two classes (see Featurizer).
   void set_binary(bool binary) { featurizer_.set_binary(binary); }
 
@@ -136,6 +138,7 @@ class Runtime {
   std::vector<Enricher> enrich_;
   std::vector<store::EventValue> fields_;  // reused per event
   store::EntityKey key_;                   // reused per enrichment read
+  store::EntityKey event_key_;             // reused per store update
 };
 
 }  // namespace rtml::runtime
