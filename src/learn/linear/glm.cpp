@@ -161,7 +161,7 @@ void Glm::save(BinaryWriter& out) const {
 }
 
 void Glm::load(BinaryReader& in) {
-  w_ = in.get_vector<double, HugePageAllocator<double>>();
+  w_ = in.get_vector<double>();
   intercept_ = in.get<double>();
   max_cum_l1_ = in.get<double>();
   cum_l1_ = in.get_vector<double>();

@@ -86,7 +86,7 @@ void SoftmaxRegression::load(BinaryReader& in) {
   in.check_count(n, 24, "class count");
   add_classes(n);
   for (auto& c : classes_) {
-    c.w = in.get_vector<double, HugePageAllocator<double>>();
+    c.w = in.get_vector<double>();
     c.intercept = in.get<double>();
     c.optimizer->load(in);
     c.optimizer->resize(c.w.size());

@@ -192,7 +192,7 @@ class Ftrl final : public Optimizer {
     double z = 0.0, n = 0.0;
   };
   OptimizerConfig c_;
-  std::vector<State, HugePageAllocator<State>> state_;
+  std::vector<State> state_;
 };
 
 }  // namespace
