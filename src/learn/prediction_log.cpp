@@ -20,11 +20,11 @@ std::string_view label_refusal_text(LabelRefusal r) {
 }
 
 PredictionLog::PredictionLog(Limits limits) : limits_(limits) {
-  if (limits_.max_entries == 0 || limits_.max_entries >= kEmpty) {
-    throw Error("a prediction log holds from 1 to " + std::to_string(kEmpty - 1) + " entries");
+  if (limits_.max_entries == 0 || limits_.max_entries > kMaxEntries) {
+    throw Error("a prediction log holds from 1 to " + std::to_string(kMaxEntries) + " entries");
   }
   if (!(limits_.ttl > 0)) throw Error("a prediction log's TTL must be positive");
-  table_.assign(16, kEmpty);
+  table_.assign(16, kEmptyEntry);
 }
 
 uint64_t PredictionLog::hash_of(EventId id) {
@@ -36,9 +36,14 @@ uint64_t PredictionLog::hash_of(EventId id) {
 uint32_t PredictionLog::find(EventId id, uint64_t hash, size_t* at) const {
   const size_t mask = table_.size() - 1;
   const bool text = !id.text.empty();
+  const uint64_t tag = tag_of(hash);
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    uint32_t index = table_[i];
+    const uint64_t e = table_[i];
+    const auto index = static_cast<uint32_t>(e);
     if (index != kEmpty) {
+      // The tag (the hash's low 32 bits, kept in the table) spares most probes a load of
+      // the slot, a cache miss of its own.
+      if ((e & ~uint64_t{0xffffffff}) != tag) continue;
       const Slot& s = slots_[index];
       if (s.hash != hash || s.text != text ||
           (text ? s.id_text != id.text : s.id_number != id.number)) {
@@ -54,27 +59,27 @@ void PredictionLog::erase_at(size_t i) {
   // Backward-shift deletion: entries after i that probed past it move back, so that no
   // probe meets a hole before its entry.
   const size_t mask = table_.size() - 1;
-  for (size_t j = (i + 1) & mask; table_[j] != kEmpty; j = (j + 1) & mask) {
-    size_t home = slots_[table_[j]].hash & mask;
+  for (size_t j = (i + 1) & mask; table_[j] != kEmptyEntry; j = (j + 1) & mask) {
+    size_t home = (table_[j] >> 32) & mask;
     bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
     if (!stays) {
       table_[i] = table_[j];
       i = j;
     }
   }
-  table_[i] = kEmpty;
+  table_[i] = kEmptyEntry;
   --table_used_;
 }
 
 void PredictionLog::grow_table() {
-  std::vector<uint32_t> old(table_.size() * 2, kEmpty);
+  std::vector<uint64_t> old(table_.size() * 2, kEmptyEntry);
   old.swap(table_);
   const size_t mask = table_.size() - 1;
-  for (uint32_t index : old) {
-    if (index == kEmpty) continue;
-    size_t i = slots_[index].hash & mask;
-    while (table_[i] != kEmpty) i = (i + 1) & mask;
-    table_[i] = index;
+  for (uint64_t e : old) {
+    if (e == kEmptyEntry) continue;
+    size_t i = (e >> 32) & mask;
+    while (table_[i] != kEmptyEntry) i = (i + 1) & mask;
+    table_[i] = e;
   }
 }
 
@@ -115,7 +120,7 @@ bool PredictionLog::log(EventId id, double time, const Features& x, const Predic
   s.entry.time = time;
   s.entry.x.assign(x);
   s.entry.prediction = p;
-  table_[at] = index;
+  table_[at] = tag_of(hash) | index;
   ++table_used_;
   ++waiting_;
   ++next_seq_;
@@ -201,7 +206,7 @@ void PredictionLog::load(BinaryReader& r) {
   slots_.assign(static_cast<size_t>(next_seq_ - first), Slot{});
   size_t table = 16;
   while (table < slots_.size() * 2 + 2) table *= 2;
-  table_.assign(table, kEmpty);
+  table_.assign(table, kEmptyEntry);
   table_used_ = 0;
   waiting_ = 0;
   for (uint64_t seq = first; seq < next_seq_; ++seq) {
@@ -230,7 +235,7 @@ void PredictionLog::load(BinaryReader& r) {
     p.has_label = r.get<uint8_t>() != 0;
     size_t at;
     if (find(s.id(), s.hash, &at) != kEmpty) r.fail("repeated event id");
-    table_[at] = index;
+    table_[at] = tag_of(s.hash) | index;
     ++table_used_;
     if (s.state == State::kWaiting) ++waiting_;
   }

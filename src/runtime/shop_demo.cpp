@@ -91,7 +91,8 @@ class Policy {
       if (d.clicked) {
         fill(d.user, d.item);
         row_.values[kClick] = number(1);
-        (void)runtime_.update_store(row_, d.time, event_id('c', d.session));
+        // The demo's own events, applied once each: no deduplication needed.
+        (void)runtime_.update_store(row_, d.time, event_id('c', d.session), false);
       }
       if (kind_ != Kind::kModel) continue;
       if (learning_) {
@@ -136,7 +137,7 @@ class Policy {
     const uint32_t item = s.items[k];
     fill(s.user, item);
     row_.values[kView] = number(1);
-    (void)runtime_.update_store(row_, s.time, event_id('v', s.index));
+    (void)runtime_.update_store(row_, s.time, event_id('v', s.index), false);
     if (kind_ == Kind::kModel) {
       (void)runtime_.log_prediction(EventId::of_number(s.index + 1), s.time, features_[k],
                                     predictions_[k]);

@@ -115,6 +115,12 @@ class PredictionLog {
     EventId id() const { return text ? EventId::of_text(id_text) : EventId::of_number(id_number); }
   };
   static constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
+  // At most 2^31 entries, so that the table (twice as many places, a power of two) is
+  // indexed by 32 bits: the tag below is where an entry's probe starts.
+  static constexpr size_t kMaxEntries = size_t{1} << 31;
+  static constexpr uint64_t kEmptyEntry = ~uint64_t{0};
+  // A table entry: the hash's low 32 bits above the slot index.
+  static uint64_t tag_of(uint64_t hash) { return (hash & 0xffffffffu) << 32; }
 
   uint64_t first_seq() const {
     return next_seq_ > limits_.max_entries ? next_seq_ - limits_.max_entries : 0;
@@ -128,7 +134,7 @@ class PredictionLog {
 
   Limits limits_;
   std::vector<Slot> slots_;      // slot of the log's seq-th entry: seq % max_entries
-  std::vector<uint32_t> table_;  // open addressing, linear probing: slot indices
+  std::vector<uint64_t> table_;  // open addressing, linear probing: tag | slot index
   size_t table_used_ = 0;
   uint64_t next_seq_ = 0;
   uint64_t expire_seq_ = 0;  // entries before it have been looked at by expire()
