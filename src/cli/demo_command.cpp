@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "process_stats.h"
+#include "rtml/core/error.h"
+#include "rtml/runtime/frozen_comparison.h"
 #include "rtml/runtime/shop_demo.h"
 #include "stop_signals.h"
 #include "svg_plot.h"
@@ -16,6 +19,7 @@ namespace {
 
 struct DemoOptions {
   runtime::ShopDemoOptions demo;
+  std::string data;       // "elec2": the online/frozen comparison on the real Elec2 stream
   uint64_t shift_at = 0;  // 0: half the sessions
   std::string plot = "shop-demo.svg";
   bool json = false;
@@ -30,7 +34,57 @@ nlohmann::ordered_json policy_json(const runtime::ShopPolicyResult& p) {
           {"dr_after_shift", p.dr_after}};
 }
 
+// rtml demo --data elec2: the same comparison, online against frozen, on a real stream.
+int elec2_demo(DemoOptions& o) {
+  if (o.data != "elec2") throw Error("--data takes elec2, not '" + o.data + "'");
+  const std::string dir = find_data_dir();
+  const std::string path = dir + "/elec2.csv.gz";
+  if (dir.empty() || !std::filesystem::exists(path)) {
+    throw Error(path + " not found: rtml demo --data elec2 needs the data sets (RTML_DATA)");
+  }
+  runtime::FrozenComparisonOptions c;
+  c.source = path;
+  c.model = "standard_scaler | logistic_regression(optimizer=sgd, lr=0.005)";
+  c.window = 1000;
+  StopSignals stop;
+  auto r = runtime::compare_with_frozen(c, [&] { return stop.received() != 0; });
+  LinePlot plot;
+  plot.title = "Elec2: accuracy, rolling over 1000 events";
+  plot.x_label = "event";
+  plot.y_label = "accuracy";
+  plot.x = r.curve_x;
+  plot.series = {{"online", "#1f77b4", r.online_rolling},
+                 {"frozen at half", "#d62728", r.frozen_rolling}};
+  plot.marker_x = static_cast<double>(r.freeze_at);
+  plot.marker_label = "frozen";
+  write_svg(plot, o.plot);
+  const std::string plot_path = std::filesystem::absolute(o.plot).string();
+  if (!o.quiet) {
+    fmt::print("Elec2 ({} events): {}, frozen after event {}\n\n", r.events, c.model, r.freeze_at);
+    fmt::print("{:<10} {:>16} {:>16}\n", "policy", "accuracy before", "accuracy after");
+    fmt::print("{:<10} {:>16.4f} {:>16.4f}\n", "online", r.online_before, r.online_after);
+    fmt::print("{:<10} {:>16.4f} {:>16.4f}\n", "frozen", r.online_before, r.frozen_after);
+    fmt::print("\nPlot: {}\n", plot_path);
+  }
+  if (o.json) {
+    nlohmann::ordered_json j = {{"events", r.events},
+                                {"shift_at", r.freeze_at},
+                                {"online",
+                                 {{"metric", "accuracy"},
+                                  {"before_shift", r.online_before},
+                                  {"after_shift", r.online_after}}},
+                                {"frozen",
+                                 {{"metric", "accuracy"},
+                                  {"before_shift", r.online_before},
+                                  {"after_shift", r.frozen_after}}},
+                                {"plot", plot_path}};
+    fmt::print("{}\n", j.dump());
+  }
+  return r.stopped ? StopSignals::exit_code(stop.received()) : 0;
+}
+
 int demo_command(DemoOptions& o) {
+  if (!o.data.empty()) return elec2_demo(o);
   auto& w = o.demo.world;
   w.shift_at = o.shift_at ? o.shift_at : w.sessions / 2;
   StopSignals stop;
@@ -127,6 +181,8 @@ std::function<int()> add_demo_command(CLI::App& app) {
   cmd->add_option("--window", o->demo.window, "Sessions in the rolling rate")
       ->capture_default_str();
   cmd->add_option("--plot", o->plot, "Where to write the SVG plot")->capture_default_str();
+  cmd->add_option("--data", o->data,
+                  "elec2: online against frozen at half way on the real Elec2 stream");
   cmd->add_flag("--json", o->json, "End with one JSON line of the figures");
   cmd->add_flag("--quiet", o->quiet, "Only the JSON line, if asked for");
   return [o] { return demo_command(*o); };

@@ -82,11 +82,14 @@ class Runtime {
   // are in last_features() until the next call, and nothing is learned. For a choice
   // among candidates: score each, then log_prediction() the one chosen. Refused for an
   // unusable target.
-  Status score(const Row& row, double time, Prediction& out) {
-    Target y;
-    if (featurizer_.featurize(row, x_, y, reason_) == Featurizer::TargetState::kBad) {
-      return Status::error(reason_);
-    }
+  // If y is not null it receives the row's target, and *has_target whether it had one.
+  Status score(const Row& row, double time, Prediction& out, Target* y = nullptr,
+               bool* has_target = nullptr) {
+    Target target;
+    auto state = featurizer_.featurize(row, x_, target, reason_);
+    if (state == Featurizer::TargetState::kBad) return Status::error(reason_);
+    if (y) *y = target;
+    if (has_target) *has_target = state == Featurizer::TargetState::kPresent;
     if (store_) enrich(row, time);
     pipeline_.predict(x_, out);
     return Status::ok();
