@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "process_stats.h"
 #include "rtml/runtime/run.h"
 #include "rtml/runtime/run_config.h"
 #include "stop_signals.h"
@@ -48,7 +49,8 @@ int run_command(const RunOptions& o) {
                                 {"checkpoints", s.checkpoints},
                                 {"resumed_at", s.resumed_at},
                                 {"seconds", s.seconds},
-                                {"events_per_second", s.seconds > 0 ? s.events / s.seconds : 0}};
+                                {"events_per_second", s.seconds > 0 ? s.events / s.seconds : 0},
+                                {"peak_rss_mb", peak_rss_mb()}};
     if (std::isfinite(s.rolling_metric)) {
       j[s.regression ? "rolling_mae" : "rolling_accuracy"] = s.rolling_metric;
     }
