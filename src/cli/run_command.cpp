@@ -47,6 +47,7 @@ int run_command(const RunOptions& o) {
                                 {"pending", s.pending},
                                 {"expired", s.expired},
                                 {"checkpoints", s.checkpoints},
+                                {"warm_started", s.warm_started},
                                 {"resumed_at", s.resumed_at},
                                 {"seconds", s.seconds},
                                 {"events_per_second", s.seconds > 0 ? s.events / s.seconds : 0},

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "commands.h"
 #include "rtml/core/error.h"
 #include "rtml/runtime/store_aggregates.h"
+#include "rtml/runtime/training_log.h"
 #include "rtml/store/embedded_store.h"
 
 namespace rtml::cli {
@@ -257,6 +259,21 @@ int run_repair(const StoreOptionsCli& o) {
   return 0;
 }
 
+// rtml store export: the training log (DIR/training/) as JSON Lines, oldest first. Reads
+// files only: works beside a running writer (a record being written is left out).
+int run_export(const std::string& dir) {
+  if (!std::filesystem::is_directory(dir)) throw Error(dir + ": no such store folder");
+  uint64_t n = 0;
+  runtime::TrainingLog::read(dir + "/training", [&](std::string_view line) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    ++n;
+  });
+  std::fflush(stdout);
+  std::fprintf(stderr, "rtml store export: %llu records\n", static_cast<unsigned long long>(n));
+  return 0;
+}
+
 }  // namespace
 
 std::function<int()> add_store_command(CLI::App& app) {
@@ -285,7 +302,12 @@ std::function<int()> add_store_command(CLI::App& app) {
   apply->add_option("--snapshot-every", o->snapshot_bytes,
                     "Snapshot after this many bytes of WAL (0: never; default 256 MiB)");
   dump->add_flag("--report", o->report, "Say on stderr what recovery found");
-  return [o, apply, repair] {
+  auto* exp = cmd->add_subcommand(
+      "export", "Print the training log (the events rtml run learned from) as JSON Lines");
+  auto export_dir = std::make_shared<std::string>();
+  exp->add_option("--dir", *export_dir, "The store's folder")->required();
+  return [o, apply, repair, exp, export_dir] {
+    if (exp->parsed()) return run_export(*export_dir);
     if (apply->parsed()) return run_apply(*o);
     return repair->parsed() ? run_repair(*o) : run_dump(*o);
   };

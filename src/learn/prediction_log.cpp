@@ -91,7 +91,8 @@ void PredictionLog::leave(Slot& s, State to) {
   s.state = to;
 }
 
-bool PredictionLog::log(EventId id, double time, const Features& x, const Prediction& p) {
+bool PredictionLog::log(EventId id, double time, const Features& x, const Prediction& p,
+                        std::string_view record) {
   const uint64_t hash = hash_of(id);
   size_t at;
   if (find(id, hash, &at) != kEmpty) return false;
@@ -120,6 +121,7 @@ bool PredictionLog::log(EventId id, double time, const Features& x, const Predic
   s.entry.time = time;
   s.entry.x.assign(x);
   s.entry.prediction = p;
+  s.entry.record.assign(record);
   table_[at] = tag_of(hash) | index;
   ++table_used_;
   ++waiting_;
@@ -186,6 +188,7 @@ void PredictionLog::save(BinaryWriter& w) const {
     w.put_vector(p.proba);
     w.put<uint32_t>(p.label);
     w.put<uint8_t>(p.has_label);
+    w.put_string(s.entry.record);
   }
 }
 
@@ -233,6 +236,7 @@ void PredictionLog::load(BinaryReader& r) {
     p.proba = r.get_vector<double>();
     p.label = r.get<uint32_t>();
     p.has_label = r.get<uint8_t>() != 0;
+    s.entry.record = r.get_string();
     size_t at;
     if (find(s.id(), s.hash, &at) != kEmpty) r.fail("repeated event id");
     table_[at] = tag_of(s.hash) | index;

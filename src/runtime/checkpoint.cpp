@@ -100,6 +100,8 @@ std::optional<Checkpoint> Checkpointer::last() const {
     c.position.labels_read = p.at("labels_read").get<uint64_t>();
     c.position.predictions_bytes = p.at("predictions_bytes").get<uint64_t>();
     c.position.dead_letters_bytes = p.at("dead_letters_bytes").get<uint64_t>();
+    c.position.training_segment = p.value("training_segment", uint64_t{0});
+    c.position.training_bytes = p.value("training_bytes", uint64_t{0});
     c.position.events = p.at("events").get<uint64_t>();
     c.position.learned = p.at("learned").get<uint64_t>();
     c.position.dead_letters = p.at("dead_letters").get<uint64_t>();
@@ -173,6 +175,8 @@ Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointP
                                 {"labels_read", position.labels_read},
                                 {"predictions_bytes", position.predictions_bytes},
                                 {"dead_letters_bytes", position.dead_letters_bytes},
+                                {"training_segment", position.training_segment},
+                                {"training_bytes", position.training_bytes},
                                 {"events", position.events},
                                 {"learned", position.learned},
                                 {"dead_letters", position.dead_letters},

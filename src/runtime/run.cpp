@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "rtml/runtime/checkpoint.h"
 #include "rtml/runtime/runtime.h"
 #include "rtml/runtime/store_aggregates.h"
+#include "rtml/runtime/training_log.h"
 #include "rtml/stream/byte_source.h"
 #include "rtml/stream/row_source.h"
 
@@ -247,6 +249,48 @@ class RollingMean {
   uint64_t n_ = 0;
 };
 
+// Learns, through a runtime of its own (no store: the records hold what was read from
+// it), from every record of the training log in dir. Returns how many it learned from.
+uint64_t warm_start(const std::string& dir, Pipeline& pipeline, Featurizer::Roles roles) {
+  roles.drop.insert("_time");
+  Runtime warm(pipeline, {roles, {}});
+  warm.set_binary(pipeline.task() == Task::kBinary);
+  std::vector<Column> columns;
+  std::map<std::string, size_t, std::less<>> index;
+  std::vector<std::string> texts;
+  Row row;
+  Prediction p;
+  Target y;
+  uint64_t learned = 0;
+  TrainingLog::read(dir, [&](std::string_view line) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return;
+    bool grew = false;
+    for (const auto& [k, v] : j.items()) {
+      if (index.count(k)) continue;
+      index.emplace(k, columns.size());
+      columns.push_back(Column{k, v.is_number() ? ColumnType::kNumeric : ColumnType::kCategorical});
+      grew = true;
+    }
+    if (grew) warm.sync_columns(columns);
+    row.values.assign(columns.size(), Value{});
+    texts.assign(columns.size(), std::string());
+    for (const auto& [k, v] : j.items()) {
+      size_t i = index.find(k)->second;
+      if (v.is_number()) {
+        row.values[i].kind = ValueKind::kNumber;
+        row.values[i].number = v.get<double>();
+      } else if (v.is_string()) {
+        texts[i] = v.get<std::string>();
+        row.values[i].kind = ValueKind::kText;
+        row.values[i].text = texts[i];
+      }
+    }
+    if (warm.predict_then_learn(row, p, y)) ++learned;
+  });
+  return learned;
+}
+
 // A label read from the labels stream, kept until its time comes.
 struct LabelRow {
   std::string id;
@@ -351,6 +395,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
 
   // The feature store: its aggregates are kept by the events, and read back as features.
   std::unique_ptr<store::EmbeddedStore> store;
+  std::string store_dir;
   if (c.store) {
     store::StoreOptions so;
     so.dir = c.store->dir;
@@ -364,6 +409,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       so.computed = std::make_shared<StoreAggregates>(
           features::parse_aggregates(declarations, c.file + ": store.aggregates"));
     }
+    store_dir = so.dir;
     store = store::EmbeddedStore::open(std::move(so));
   }
 
@@ -378,6 +424,46 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     rt.use_store(store.get(), std::move(enrich));
   }
   rt.set_binary(pipeline.task() == Task::kBinary);
+
+  // The training log, in the store's folder: cut back to the checkpoint's position, and
+  // the model warmed from it when it starts anew.
+  std::unique_ptr<TrainingLog> training;
+  if (c.training_log) {
+    training = std::make_unique<TrainingLog>(
+        store_dir + "/training", TrainingLog::Limits{c.training_log->keep, c.training_log->window});
+    if (resume && at.training_segment) {
+      training->truncate_to({at.training_segment, at.training_bytes});
+    } else if (!resume && c.model.warm_start) {
+      Featurizer::Roles warm_roles = roles;
+      warm_roles.target = target;
+      summary.warm_started = warm_start(store_dir + "/training", pipeline, warm_roles);
+    }
+  }
+  std::string record;  // the event as the training log keeps it
+  auto begin_record = [&](const Row& r, double time) {
+    record.clear();
+    fmt::format_to(std::back_inserter(record), "{{\"_time\":{}", time);
+    const auto& cols = events->columns();
+    for (size_t i = 0; i < r.values.size() && i < cols.size(); ++i) {
+      const Value& v = r.values[i];
+      if (v.kind == ValueKind::kMissing || cols[i].name == "_time") continue;
+      record += ',';
+      append_json_text(record, cols[i].name);
+      record += ':';
+      if (v.kind == ValueKind::kNumber) {
+        fmt::format_to(std::back_inserter(record), "{}", v.number);
+      } else {
+        append_json_text(record, v.text);
+      }
+    }
+    rt.for_each_enrichment([&](const std::string& name, const store::FeatureValue& f) {
+      if (!f.present || f.type != store::FeatureType::kNumber) return;
+      record += ',';
+      append_json_text(record, name);
+      fmt::format_to(std::back_inserter(record), ":{}", f.number);
+    });
+  };
+
   size_t known_columns = events->columns().size();
   rt.sync_columns(events->columns());
 
@@ -445,12 +531,25 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   };
   Prediction scored;
   Target truth;
+  std::string logged;  // the record kept with a prediction, completed by its label
   auto apply_label = [&](double now) {
-    Status st =
-        rt.label(EventId::of_text(pending_label.id), pending_label.label, now, &scored, &truth);
+    Status st = rt.label(EventId::of_text(pending_label.id), pending_label.label, now, &scored,
+                         &truth, training ? &logged : nullptr);
     if (st) {
       ++summary.learned;
       score(scored, truth);
+      if (training && !logged.empty()) {
+        logged += ',';
+        append_json_text(logged, c.labels->label);
+        logged += ':';
+        if (pending_label.label.kind == ValueKind::kNumber) {
+          fmt::format_to(std::back_inserter(logged), "{}", pending_label.label.number);
+        } else {
+          append_json_text(logged, pending_label.label.text);
+        }
+        logged += '}';
+        training->append(now, logged);
+      }
     } else {
       ++summary.labels_refused;
       dead_letter("labels", pending_label.line, st.why() + " (id '" + pending_label.id + "')", {});
@@ -493,6 +592,10 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     pos.learned = summary.learned;
     pos.dead_letters = summary.dead_letters;
     pos.labels_refused = summary.labels_refused;
+    if (training) {
+      pos.training_segment = training->position().segment;
+      pos.training_bytes = training->position().bytes;
+    }
     checkpointer->write(c.text_hash, pos, pipeline, rt.log(), store.get());
     ++summary.checkpoints;
     checkpointed_at = number;
@@ -555,6 +658,11 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       }
       id_text(*v, id);
       st = rt.predict(row, EventId::of_text(id), time, false, p, y, has_target);
+      if (st && training) {
+        // The event with the enrichment predict() just read, kept with its prediction.
+        begin_record(row, time);
+        rt.log().set_last_record(record);
+      }
     } else {
       if (const Value* v = event_id.in(*events, row)) {
         id_text(*v, id);
@@ -565,6 +673,11 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       if (st) {
         ++summary.learned;
         score(p, y);
+        if (training) {
+          begin_record(row, time);
+          record += '}';
+          training->append(time, record);
+        }
       }
     }
     if (!st) {

@@ -189,6 +189,7 @@ RunConfig load_run_config(const std::string& path) {
   c.model.target = model->text("target");
   c.model.drop = model->list("drop");
   c.model.positive = model->text("positive");
+  c.model.warm_start = model->choice("warm_start", {"true", "false"}) == "true";
   model->check_all_read();
   if (c.model.expression.empty() == c.model.load.empty()) {
     top.fail(root["model"], "'model' takes one of 'expression' and 'load'");
@@ -221,6 +222,17 @@ RunConfig load_run_config(const std::string& path) {
     top.fail(root["enrich"], "'enrich' reads from a feature store: add a 'store' section");
   }
 
+  if (auto log = top.section("training_log")) {
+    RunConfig::TrainingLogConfig t;
+    t.keep = static_cast<uint64_t>(log->number("keep", 100000, 0, 1e12));
+    t.window = log->number("window", INFINITY, 1e-3, INFINITY);
+    log->check_all_read();
+    c.training_log = t;
+  }
+  if (c.model.warm_start && !c.training_log) {
+    top.fail(root["model"], "'model.warm_start' learns from the training log: add 'training_log'");
+  }
+
   if (auto checkpoint = top.section("checkpoint")) {
     RunConfig::Checkpoints ck;
     ck.dir = checkpoint->text("dir", true);
@@ -228,6 +240,11 @@ RunConfig load_run_config(const std::string& path) {
     ck.seconds = checkpoint->number("seconds", 10, 0.001, 1e9);
     checkpoint->check_all_read();
     c.checkpoint = ck;
+  }
+
+  if (c.training_log && (!c.store || (c.store->dir.empty() && !c.checkpoint))) {
+    top.fail(root["training_log"],
+             "'training_log' is kept in the store's folder: set 'store.dir' (or 'checkpoint')");
   }
 
   if (auto sinks = top.section("sinks")) {

@@ -15,7 +15,7 @@ Runtime::Runtime(Pipeline& pipeline, Options options)
     : pipeline_(pipeline), featurizer_(std::move(options.roles), pipeline), log_(options.log) {}
 
 Status Runtime::predict(const Row& row, EventId id, double time, bool need_target, Prediction& out,
-                        Target& y, bool& has_target) {
+                        Target& y, bool& has_target, std::string_view record) {
   // Checked first, so that a repeated event changes nothing (not even the classes known).
   if (log_.knows(id)) return repeated(id);
   auto state = featurizer_.featurize(row, x_, y, reason_);
@@ -25,15 +25,17 @@ Status Runtime::predict(const Row& row, EventId id, double time, bool need_targe
   }
   if (store_) enrich(row, time);
   pipeline_.predict(x_, out);
-  if (!log_.log(id, time, x_, out)) return repeated(id);
+  if (!log_.log(id, time, x_, out, record)) return repeated(id);
   return Status::ok();
 }
 
-Status Runtime::label(EventId id, const Target& y, double now, Prediction* scored) {
+Status Runtime::label(EventId id, const Target& y, double now, Prediction* scored,
+                      std::string* record) {
   LabelRefusal why;
   const PredictionLog::Entry* e = log_.take(id, now, &why);
   if (!e) return Status::error(std::string(label_refusal_text(why)));
   if (scored) *scored = e->prediction;
+  if (record) record->assign(e->record);
   pipeline_.learn(e->x, y);
   return Status::ok();
 }
@@ -62,7 +64,10 @@ void Runtime::find_enrich_columns() {
 
 void Runtime::enrich(const Row& row, double time) {
   for (auto& e : enrich_) {
-    if (e.column >= row.values.size() || row.values[e.column].kind == ValueKind::kMissing) continue;
+    if (e.column >= row.values.size() || row.values[e.column].kind == ValueKind::kMissing) {
+      for (auto& v : e.values) v.present = false;  // nothing read for this event
+      continue;
+    }
     const Value& v = row.values[e.column];
     set_entity_key(key_, v.kind == ValueKind::kNumber, v.number, v.text);
     store_->get_as_of(key_, e.plan, time, e.values);
@@ -79,7 +84,8 @@ void Runtime::enrich(const Row& row, double time) {
 }
 
 Status Runtime::update_store(const Row& row, double time, std::string_view id, bool dedup) {
-  if (!store_) return Status::ok();
+  // A store without aggregates has nothing to learn from events.
+  if (!store_ || !store_->computes_features()) return Status::ok();
   size_t n = 0;
   for (size_t i = 0; i < row.values.size() && i < columns_.size(); ++i) {
     const Value& v = row.values[i];
@@ -102,14 +108,14 @@ Status Runtime::update_store(const Row& row, double time, std::string_view id, b
 }
 
 Status Runtime::label(EventId id, const Value& label, double now, Prediction* scored,
-                      Target* as_target) {
+                      Target* as_target, std::string* record) {
   if (label.kind == ValueKind::kMissing) return Status::error("the label is missing");
   Target y;
   if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
     return Status::error(reason_);
   }
   if (as_target) *as_target = y;
-  return this->label(id, y, now, scored);
+  return this->label(id, y, now, scored, record);
 }
 
 }  // namespace rtml::runtime

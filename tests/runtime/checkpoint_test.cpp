@@ -252,6 +252,7 @@ std::string clicks_config(const test::TempDir& tmp, const std::string& name, boo
                   tmp.file(name + ".rtml") +
                   "\n"
                   "pending: {max: 5000}\n"
+                  "training_log: {keep: 50000}\n"
                   "sinks: {predictions: " +
                   tmp.file(name + "-predictions.jsonl") +
                   ", dead_letters: " + tmp.file(name + "-dead.jsonl") + "}\n";
@@ -323,6 +324,15 @@ TEST(RunCheckpoints, TenKillsAndRestartsEndAsOneUninterruptedRun) {
   EXPECT_EQ(read_all(tmp.file("killed-predictions.jsonl")),
             read_all(tmp.file("whole-predictions.jsonl")));
   EXPECT_EQ(read_all(tmp.file("killed-dead.jsonl")), read_all(tmp.file("whole-dead.jsonl")));
+  // The training log too: each learned event once, in the same order.
+  auto exported = [&](const std::string& name) {
+    return test::run(std::string(RTML_BINARY) + " store export --dir " + tmp.file(name + "-store") +
+                     " 2>/dev/null")
+        .out;
+  };
+  std::string whole_log = exported("whole");
+  EXPECT_GT(whole_log.size(), 50000u * 60);
+  EXPECT_EQ(exported("killed"), whole_log);
 
   // Run again after the end: nothing new to read, the same model.
   auto again = test::run(std::string(RTML_BINARY) + " run " + config + " --quiet --json");

@@ -61,13 +61,20 @@ class PredictionLog {
     double time = 0.0;
     Features x;
     Prediction prediction;
+    std::string record;  // what the caller kept with it (the event as logged), if anything
   };
 
   explicit PredictionLog(Limits limits);
 
   // Logs the prediction p made at event time `time` from x under id. Returns false,
   // logging nothing, if id is one of the last max_entries ids logged (a repeated event).
-  [[nodiscard]] bool log(EventId id, double time, const Features& x, const Prediction& p);
+  [[nodiscard]] bool log(EventId id, double time, const Features& x, const Prediction& p,
+                         std::string_view record = {});
+
+  // Sets the record kept with the entry log() made last.
+  void set_last_record(std::string_view record) {
+    if (next_seq_ > 0) slots_[(next_seq_ - 1) % limits_.max_entries].entry.record.assign(record);
+  }
 
   // True if id is one of the last max_entries ids logged (log() would refuse it).
   bool knows(EventId id) const {

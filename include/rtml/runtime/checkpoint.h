@@ -19,6 +19,7 @@ struct CheckpointPosition {
   uint64_t labels_read = 0;  // rows the labels source had given and the run had used
   uint64_t predictions_bytes = 0;
   uint64_t dead_letters_bytes = 0;
+  uint64_t training_segment = 0, training_bytes = 0;  // the training log's position
   uint64_t events = 0, learned = 0, dead_letters = 0, labels_refused = 0;  // RunSummary's
 };
 

@@ -22,10 +22,11 @@ struct RunSummary {
   // Over the last 1,000 predictions whose label came: accuracy (classification) or mean
   // absolute error (regression); NaN before any. Updated at each progress call.
   double rolling_metric = NAN;
-  bool regression = false;   // which of the two rolling_metric is
-  uint64_t checkpoints = 0;  // written by this process
-  uint64_t resumed_at = 0;   // events read before this process, by the checkpoint it resumed
-  double seconds = 0;        // of this process
+  bool regression = false;    // which of the two rolling_metric is
+  uint64_t warm_started = 0;  // training log records learned from before the first event
+  uint64_t checkpoints = 0;   // written by this process
+  uint64_t resumed_at = 0;    // events read before this process, by the checkpoint it resumed
+  double seconds = 0;         // of this process
   // A paced replay (source rate or speed): from an event's due time to its prediction's
   // write to the sink (flushed at once), over the events this process predicted.
   double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;

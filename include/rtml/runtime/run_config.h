@@ -1,6 +1,7 @@
 // RunConfig: what `rtml run` runs, read from one YAML file.
 #pragma once
 
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ struct RunConfig {
     std::string target;  // the events' label field (without a labels stream)
     std::vector<std::string> drop;
     std::string positive;  // a binary target's positive class ("" : the second seen)
+    // Learn from the store's training log before the first event (a new model starting
+    // warm), when there is no checkpoint to resume.
+    bool warm_start = false;
   };
   Model model;
 
@@ -67,6 +71,13 @@ struct RunConfig {
     std::vector<std::string> features;
   };
   std::vector<Enrich> enrich;
+
+  // The learned events kept in the store's folder (DIR/training/): count and time bounds.
+  struct TrainingLogConfig {
+    uint64_t keep = 100000;
+    double window = INFINITY;
+  };
+  std::optional<TrainingLogConfig> training_log;
 
   // Checkpoints (checkpoint.h): every `events` events or `seconds` seconds, whichever
   // comes first, on SIGTERM or SIGINT, and at the end; a run started again with the same

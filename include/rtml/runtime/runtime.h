@@ -75,8 +75,9 @@ class Runtime {
   // label(). y receives the row's target if it has one (for scoring), and has_target
   // says whether it did. Refused for an unusable target, or a missing one if need_target
   // (nothing predicted), and for a repeated event id (nothing changed).
+  // record (if any) is kept with the logged prediction and handed back by label().
   Status predict(const Row& row, EventId id, double time, bool need_target, Prediction& out,
-                 Target& y, bool& has_target);
+                 Target& y, bool& has_target, std::string_view record = {});
 
   // Scores a row without logging anything: its features (enriched as predict() would)
   // are in last_features() until the next call, and nothing is learned. For a choice
@@ -106,10 +107,19 @@ class Runtime {
   // nothing to learn from (unknown, expired, labelled before).
   // If scored is not null, it receives the prediction that event had and the label as
   // a Target (for a rolling metric).
-  Status label(EventId id, const Target& y, double now, Prediction* scored = nullptr);
+  Status label(EventId id, const Target& y, double now, Prediction* scored = nullptr,
+               std::string* record = nullptr);
   // The same with the label as read from a labels stream (a class name or a number).
   Status label(EventId id, const Value& label, double now, Prediction* scored = nullptr,
-               Target* as_target = nullptr);
+               Target* as_target = nullptr, std::string* record = nullptr);
+
+  // Calls fn(name, value) for each enrichment feature read for the last event.
+  template <class Fn>
+  void for_each_enrichment(Fn&& fn) const {
+    for (const auto& e : enrich_) {
+      for (size_t i = 0; i < e.values.size(); ++i) fn(e.spec.features[i], e.values[i]);
+    }
+  }
 
   // The features of the last event predicted on, enrichment included.
   const Features& last_features() const { return x_; }

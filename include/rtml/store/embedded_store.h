@@ -126,6 +126,8 @@ class EmbeddedStore final : public FeatureStore {
   // producer may resend whatever was not acknowledged: exactly once.
   std::string apply_event(const EntityKey& key, double time, std::span<const EventValue> fields,
                           std::string_view id = {});
+  // Whether the store computes features from events (aggregates were configured).
+  bool computes_features() const { return options_.computed != nullptr; }
   // Events dropped as duplicates of an id already applied.
   uint64_t duplicate_events() const { return duplicates_.load(); }
 
