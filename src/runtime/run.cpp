@@ -572,6 +572,19 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       labels_read = at.labels_read;
     }
     skipping = false;
+    if (number < at.events_read || (labels && labels_read < at.labels_read)) {
+      // Stopped while reading past the checkpoint: nothing was done, and a checkpoint
+      // written now would stand before what the model and the store already hold.
+      if (summary.signal) {
+        summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        return summary;
+      }
+      throw Error(
+          std::string(number < at.events_read ? "the events source" : "the labels source") +
+          " has fewer records than the checkpoint in " + c.checkpoint->dir + " had read (" +
+          std::to_string(number < at.events_read ? at.events_read : at.labels_read) +
+          "): it is not the stream the run was started on; remove the folder to start over");
+    }
     if (events->columns().size() != known_columns) {
       known_columns = events->columns().size();
       rt.sync_columns(events->columns());

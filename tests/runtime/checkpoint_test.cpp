@@ -369,6 +369,14 @@ TEST(RunCheckpoints, SigtermCheckpointsAndExitsZero) {
   EXPECT_EQ(r["resumed_at"].get<uint64_t>(), done);
   EXPECT_EQ(r["events"], 20000);
   EXPECT_EQ(r["learned"], 20000);
+
+  // A source shorter than what the checkpoint read is not the stream it was made on.
+  std::string events = read_all(tmp.file("events.jsonl"));
+  std::ofstream(tmp.file("events.jsonl"), std::ios::trunc) << events.substr(0, events.size() / 2);
+  auto shorter = test::run(std::string(RTML_BINARY) + " run " + config + " --quiet");
+  EXPECT_NE(shorter.exit_code, 0);
+  EXPECT_NE(shorter.out.find("fewer records than the checkpoint"), std::string::npos)
+      << shorter.out;
 }
 
 }  // namespace
