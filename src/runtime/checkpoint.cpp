@@ -129,7 +129,8 @@ std::optional<Checkpoint> Checkpointer::last() const {
       throw Error("the model or the pending log is missing");
     return c;
   } catch (const nlohmann::json::exception& e) {
-    throw Error(manifest + ": not a checkpoint manifest: " + e.what());
+    throw Error(manifest + ": not a checkpoint manifest: " + e.what() + " (remove " + dir_ +
+                " to start the run over)");
   } catch (const Error& e) {
     throw Error(manifest + ": " + e.what() + " (remove " + dir_ + " to start the run over)");
   }
