@@ -26,89 +26,24 @@
 #include "rtml/runtime/training_log.h"
 #include "rtml/stream/byte_source.h"
 #include "rtml/stream/row_source.h"
+#include "run_pace.h"
+#include "run_sink.h"
+#include "warm_start.h"
 
 namespace rtml::runtime {
 namespace {
 
+using detail::append_json_text;
+using detail::json_text;
+using detail::LatencyHistogram;
+using detail::RollingMean;
+using detail::seconds;
+using detail::Sink;
+using detail::wait_until;
+using detail::warm_start;
+
 using Clock = std::chrono::steady_clock;
 constexpr size_t kNoColumn = SIZE_MAX;
-
-// A JSON Lines sink: a file, standard output ("-"), or nothing (""). A file sink resumed
-// from a checkpoint is cut back to the size it had then, so that what the run writes
-// again after a crash appears once (as a streaming file sink rolls back an in-progress
-// part file).
-class Sink {
- public:
-  static constexpr uint64_t kFresh = UINT64_MAX;
-  Sink(const std::string& path, const std::string& what, uint64_t resume_at = kFresh) {
-    if (path.empty()) return;
-    if (path == "-") {
-      f_ = stdout;
-      return;
-    }
-    struct stat st;
-    if (resume_at != kFresh && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      f_ = std::fopen(path.c_str(), "r+");
-      if (f_ && (::ftruncate(::fileno(f_), static_cast<off_t>(resume_at)) != 0 ||
-                 std::fseek(f_, 0, SEEK_END) != 0)) {
-        throw Error(path + ": cannot cut the " + what + " sink back to its checkpointed " +
-                    std::to_string(resume_at) + " bytes: " + std::strerror(errno));
-      }
-    }
-    if (!f_) f_ = std::fopen(path.c_str(), "w");
-    if (!f_) throw Error(path + ": cannot create the " + what + " sink: " + std::strerror(errno));
-    owned_ = true;
-  }
-  ~Sink() {
-    if (owned_) std::fclose(f_);
-  }
-  Sink(const Sink&) = delete;
-  Sink& operator=(const Sink&) = delete;
-
-  FILE* file() const { return f_; }
-  void line(const std::string& text) {
-    if (!f_) return;
-    std::fwrite(text.data(), 1, text.size(), f_);
-    std::fputc('\n', f_);
-  }
-  void flush() {
-    if (f_) std::fflush(f_);
-  }
-  // Bytes written so far, flushed to the OS (0 for stdout or none).
-  uint64_t flushed_bytes() {
-    if (!owned_) return 0;
-    if (std::fflush(f_) != 0)
-      throw Error(std::string("cannot write a sink: ") + std::strerror(errno));
-    long at = std::ftell(f_);
-    return at < 0 ? 0 : static_cast<uint64_t>(at);
-  }
-
- private:
-  FILE* f_ = nullptr;
-  bool owned_ = false;
-};
-
-// Appends text to out as a JSON string: quoted as it is when it holds only printable
-// ASCII without quotes or backslashes (event ids, class names), else through nlohmann
-// (escapes, invalid UTF-8 replaced).
-void append_json_text(std::string& out, std::string_view text) {
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
-      out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      return;
-    }
-  }
-  out += '"';
-  out += text;
-  out += '"';
-}
-
-std::string json_text(std::string_view text) {
-  std::string out;
-  append_json_text(out, text);
-  return out;
-}
 
 // The column named name in columns, or kNoColumn.
 size_t column_of(const std::vector<Column>& columns, const std::string& name) {
@@ -164,131 +99,6 @@ DecodeOptions decode_options(const RunConfig::Source& s, const std::vector<std::
   for (const auto& c : numbers) o.types[c] = ColumnType::kNumeric;
   o.stop_fd = stop_fd;
   return o;
-}
-
-Clock::duration seconds(double s) {
-  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
-}
-
-// Waits until deadline, or until stop_fd (if any) becomes readable. A sleep ends up to
-// the timer slack (50 µs) late, longer than the gap between events at 100,000 a second:
-// the last 200 µs are spun, so that a paced replay releases each event on time.
-void wait_until(Clock::time_point deadline, int stop_fd) {
-  constexpr auto kSpin = std::chrono::microseconds(200);
-  for (;;) {
-    auto left = deadline - Clock::now();
-    if (left <= Clock::duration::zero()) return;
-    if (left <= kSpin) {
-      while (Clock::now() < deadline) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-      }
-      return;
-    }
-    auto sleep = std::min<Clock::duration>(left - kSpin, std::chrono::seconds(1));
-    if (stop_fd < 0) {
-      std::this_thread::sleep_for(sleep);
-      continue;
-    }
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(sleep).count();
-    timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-    pollfd p{stop_fd, POLLIN, 0};
-    if (::ppoll(&p, 1, &ts, nullptr) > 0) return;
-  }
-}
-
-// Latencies in 1 µs buckets up to 100 ms (then one bucket): quantiles to the microsecond,
-// in fixed memory whatever the run's length.
-class LatencyHistogram {
- public:
-  LatencyHistogram() : buckets_(100001, 0) {}
-  void add(double seconds) {
-    double us = std::max(0.0, seconds * 1e6);
-    ++buckets_[static_cast<size_t>(std::min(us, 100000.0))];
-    max_ = std::max(max_, seconds);
-    ++count_;
-  }
-  uint64_t count() const { return count_; }
-  double max() const { return max_; }
-  // The upper edge of the bucket holding quantile q, in seconds.
-  double quantile(double q) const {
-    auto rank = static_cast<uint64_t>(std::ceil(q * static_cast<double>(count_)));
-    uint64_t seen = 0;
-    for (size_t i = 0; i < buckets_.size(); ++i) {
-      seen += buckets_[i];
-      if (seen >= rank && seen > 0) return std::min(max_, (static_cast<double>(i) + 1) * 1e-6);
-    }
-    return max_;
-  }
-
- private:
-  std::vector<uint64_t> buckets_;
-  uint64_t count_ = 0;
-  double max_ = 0;
-};
-
-// The mean of the last `window` values added.
-class RollingMean {
- public:
-  explicit RollingMean(size_t window) : values_(window, 0.0) {}
-  void add(double v) {
-    double& slot = values_[n_ % values_.size()];
-    sum_ += v - slot;
-    slot = v;
-    ++n_;
-  }
-  double mean() const {
-    size_t w = std::min<size_t>(n_, values_.size());
-    return w ? sum_ / static_cast<double>(w) : NAN;
-  }
-
- private:
-  std::vector<double> values_;
-  double sum_ = 0;
-  uint64_t n_ = 0;
-};
-
-// Learns, through a runtime of its own (no store: the records hold what was read from
-// it), from every record of the training log in dir. Returns how many it learned from.
-uint64_t warm_start(const std::string& dir, Pipeline& pipeline, Featurizer::Roles roles) {
-  roles.drop.insert("_time");
-  Runtime warm(pipeline, {roles, {}});
-  warm.set_binary(pipeline.task() == Task::kBinary);
-  std::vector<Column> columns;
-  std::map<std::string, size_t, std::less<>> index;
-  std::vector<std::string> texts;
-  Row row;
-  Prediction p;
-  Target y;
-  uint64_t learned = 0;
-  TrainingLog::read(dir, [&](std::string_view line) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return;
-    bool grew = false;
-    for (const auto& [k, v] : j.items()) {
-      if (index.count(k)) continue;
-      index.emplace(k, columns.size());
-      columns.push_back(Column{k, v.is_number() ? ColumnType::kNumeric : ColumnType::kCategorical});
-      grew = true;
-    }
-    if (grew) warm.sync_columns(columns);
-    row.values.assign(columns.size(), Value{});
-    texts.assign(columns.size(), std::string());
-    for (const auto& [k, v] : j.items()) {
-      size_t i = index.find(k)->second;
-      if (v.is_number()) {
-        row.values[i].kind = ValueKind::kNumber;
-        row.values[i].number = v.get<double>();
-      } else if (v.is_string()) {
-        texts[i] = v.get<std::string>();
-        row.values[i].kind = ValueKind::kText;
-        row.values[i].text = texts[i];
-      }
-    }
-    if (warm.predict_then_learn(row, p, y)) ++learned;
-  });
-  return learned;
 }
 
 // A label read from the labels stream, kept until its time comes.

@@ -1,0 +1,97 @@
+// The sinks of rtml run: JSON Lines files (or stdout) that a resumed run cuts back.
+// Private to the runtime module.
+#pragma once
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "rtml/core/error.h"
+
+namespace rtml::runtime::detail {
+
+// A JSON Lines sink: a file, standard output ("-"), or nothing (""). A file sink resumed
+// from a checkpoint is cut back to the size it had then, so that what the run writes
+// again after a crash appears once (as a streaming file sink rolls back an in-progress
+// part file).
+class Sink {
+ public:
+  static constexpr uint64_t kFresh = UINT64_MAX;
+  Sink(const std::string& path, const std::string& what, uint64_t resume_at = kFresh) {
+    if (path.empty()) return;
+    if (path == "-") {
+      f_ = stdout;
+      return;
+    }
+    struct stat st;
+    if (resume_at != kFresh && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      f_ = std::fopen(path.c_str(), "r+");
+      if (f_ && (::ftruncate(::fileno(f_), static_cast<off_t>(resume_at)) != 0 ||
+                 std::fseek(f_, 0, SEEK_END) != 0)) {
+        throw Error(path + ": cannot cut the " + what + " sink back to its checkpointed " +
+                    std::to_string(resume_at) + " bytes: " + std::strerror(errno));
+      }
+    }
+    if (!f_) f_ = std::fopen(path.c_str(), "w");
+    if (!f_) throw Error(path + ": cannot create the " + what + " sink: " + std::strerror(errno));
+    owned_ = true;
+  }
+  ~Sink() {
+    if (owned_) std::fclose(f_);
+  }
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+
+  FILE* file() const { return f_; }
+  void line(const std::string& text) {
+    if (!f_) return;
+    std::fwrite(text.data(), 1, text.size(), f_);
+    std::fputc('\n', f_);
+  }
+  void flush() {
+    if (f_) std::fflush(f_);
+  }
+  // Bytes written so far, flushed to the OS (0 for stdout or none).
+  uint64_t flushed_bytes() {
+    if (!owned_) return 0;
+    if (std::fflush(f_) != 0)
+      throw Error(std::string("cannot write a sink: ") + std::strerror(errno));
+    long at = std::ftell(f_);
+    return at < 0 ? 0 : static_cast<uint64_t>(at);
+  }
+
+ private:
+  FILE* f_ = nullptr;
+  bool owned_ = false;
+};
+
+// Appends text to out as a JSON string: quoted as it is when it holds only printable
+// ASCII without quotes or backslashes (event ids, class names), else through nlohmann
+// (escapes, invalid UTF-8 replaced).
+inline void append_json_text(std::string& out, std::string_view text) {
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"' || c == '\\') {
+      out += nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out += text;
+  out += '"';
+}
+
+inline std::string json_text(std::string_view text) {
+  std::string out;
+  append_json_text(out, text);
+  return out;
+}
+
+}  // namespace rtml::runtime::detail
