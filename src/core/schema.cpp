@@ -20,21 +20,55 @@ std::optional<uint32_t> Schema::find(std::string_view name) const {
   return std::nullopt;
 }
 
+std::optional<uint32_t> Schema::CategoryTable::find(std::string_view value, uint64_t hash) const {
+  if (slots.empty()) return std::nullopt;
+  const size_t mask = slots.size() - 1;
+  const uint64_t tag = hash << 32;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const uint64_t s = slots[i];
+    if (s == 0) return std::nullopt;
+    if ((s & ~uint64_t{0xffffffff}) == tag) {
+      const auto id = static_cast<uint32_t>(s) - 1;
+      if (names[id] == value) return id;
+    }
+  }
+}
+
+uint32_t Schema::CategoryTable::add(std::string_view value, uint64_t hash) {
+  if ((names.size() + 1) * 2 > slots.size()) {
+    // Grow to keep at most half the slots used, re-placing every entry by its tag.
+    std::vector<uint64_t> old(slots.empty() ? 16 : slots.size() * 2, 0);
+    old.swap(slots);
+    const size_t mask = slots.size() - 1;
+    for (uint64_t s : old) {
+      if (s == 0) continue;
+      size_t i = (s >> 32) & mask;
+      while (slots[i] != 0) i = (i + 1) & mask;
+      slots[i] = s;
+    }
+  }
+  const auto id = static_cast<uint32_t>(names.size());
+  names.emplace_back(value);
+  const size_t mask = slots.size() - 1;
+  size_t i = hash & mask;
+  while (slots[i] != 0) i = (i + 1) & mask;
+  slots[i] = (hash << 32) | (uint64_t{id} + 1);
+  return id;
+}
+
 uint32_t Schema::intern_category(uint32_t column, std::string_view value) {
   if (column >= categories_.size()) categories_.resize(column + 1);
   auto& table = categories_[column];
-  if (auto it = table.ids.find(value); it != table.ids.end()) return it->second;
-  auto id = static_cast<uint32_t>(table.names.size());
-  table.names.emplace_back(value);
-  table.ids.emplace(table.names.back(), id);
-  return id;
+  const uint64_t hash = hash64(value) & 0xffffffffu;
+  if (auto id = table.find(value, hash)) return *id;
+  return table.add(value, hash);
 }
 
 std::optional<uint32_t> Schema::intern_category(uint32_t column, std::string_view value,
                                                 size_t limit) {
   if (column < categories_.size()) {
     const auto& table = categories_[column];
-    if (auto it = table.ids.find(value); it != table.ids.end()) return it->second;
+    if (auto id = table.find(value, hash64(value) & 0xffffffffu)) return id;
     if (table.names.size() >= limit) return std::nullopt;
   } else if (limit == 0) {
     return std::nullopt;

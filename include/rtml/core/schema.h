@@ -50,9 +50,15 @@ class Schema {
   void load(BinaryReader& in);
 
  private:
+  // The categories of one column: names by id, and an open-addressing table (linear
+  // probing) of tag << 32 | (id + 1), 0 for empty, the tag being the hash's low 32
+  // bits: a lookup loads one slot and, only on a tag match, the name. No node to follow,
+  // which one_hot pays per event.
   struct CategoryTable {
-    StringIndex ids;
     std::vector<std::string> names;
+    std::vector<uint64_t> slots;
+    std::optional<uint32_t> find(std::string_view value, uint64_t hash) const;
+    uint32_t add(std::string_view value, uint64_t hash);  // value not in the table
   };
   StringIndex index_;
   std::vector<std::string> names_;
