@@ -101,8 +101,8 @@ void TrainingLog::append(double time, std::string_view record) {
   // A segment holds a quarter of the bound, by count or by time.
   const uint64_t per_segment = limits_.keep ? std::max<uint64_t>(1, limits_.keep / 4) : 0;
   const bool full_by_count = per_segment && s.records >= per_segment;
-  const bool full_by_time = std::isfinite(limits_.window) && s.records > 0 &&
-                            time - s.first_time >= limits_.window / 4;
+  const bool full_by_time =
+      std::isfinite(limits_.window) && s.records > 0 && time - s.first_time >= limits_.window / 4;
   if (full_by_count || full_by_time) open_segment(segment_ + 1, true);
   std::string line(record);
   line += '\n';
@@ -148,8 +148,8 @@ void TrainingLog::truncate_to(Position p) {
     throw Error(path + ": the checkpoint's training log segment is missing");
   }
   if (::truncate(path.c_str(), static_cast<off_t>(p.bytes)) != 0) {
-    throw Error(path + ": cannot cut back to " + std::to_string(p.bytes) + " bytes: " +
-                std::strerror(errno));
+    throw Error(path + ": cannot cut back to " + std::to_string(p.bytes) +
+                " bytes: " + std::strerror(errno));
   }
   // Count again what is left.
   if (fd_ >= 0) ::close(fd_);

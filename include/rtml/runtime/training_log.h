@@ -25,7 +25,7 @@ namespace rtml::runtime {
 class TrainingLog {
  public:
   struct Limits {
-    uint64_t keep = 100000;  // events; 0: no bound by count
+    uint64_t keep = 100000;                                   // events; 0: no bound by count
     double window = std::numeric_limits<double>::infinity();  // seconds of event time
   };
   // Where a log stood: its newest segment and that segment's size, for a checkpoint.
