@@ -516,6 +516,12 @@ AggregateValue AggregateEngine::read_as_of(size_t aggregate, std::string_view ke
   return aggregates_[aggregate]->read(key_id(key), t);
 }
 
+void AggregateEngine::read_many(std::span<const uint32_t> aggregates, std::string_view key,
+                                std::optional<double> t, std::span<AggregateValue> out) const {
+  const uint32_t id = key_id(key);
+  for (size_t i = 0; i < aggregates.size(); ++i) out[i] = aggregates_[aggregates[i]]->read(id, t);
+}
+
 std::optional<size_t> AggregateEngine::find(std::string_view name) const {
   for (size_t i = 0; i < specs_.size(); ++i) {
     if (specs_[i].name == name) return i;

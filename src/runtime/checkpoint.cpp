@@ -20,7 +20,8 @@ namespace {
 
 constexpr int kManifestVersion = 1;
 constexpr char kPendingMagic[8] = {'R', 'T', 'M', 'L', 'P', 'E', 'N', 'D'};
-constexpr uint32_t kPendingVersion = 1;
+// 2: each entry keeps its record (the training log's event).
+constexpr uint32_t kPendingVersion = 2;
 
 std::string read_whole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -102,6 +103,8 @@ std::optional<Checkpoint> Checkpointer::last() const {
     c.position.dead_letters_bytes = p.at("dead_letters_bytes").get<uint64_t>();
     c.position.training_segment = p.value("training_segment", uint64_t{0});
     c.position.training_bytes = p.value("training_bytes", uint64_t{0});
+    c.position.events_line = p.value("events_line", uint64_t{0});
+    c.position.labels_line = p.value("labels_line", uint64_t{0});
     c.position.events = p.at("events").get<uint64_t>();
     c.position.learned = p.at("learned").get<uint64_t>();
     c.position.dead_letters = p.at("dead_letters").get<uint64_t>();
@@ -178,6 +181,8 @@ Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointP
                                 {"dead_letters_bytes", position.dead_letters_bytes},
                                 {"training_segment", position.training_segment},
                                 {"training_bytes", position.training_bytes},
+                                {"events_line", position.events_line},
+                                {"labels_line", position.labels_line},
                                 {"events", position.events},
                                 {"learned", position.learned},
                                 {"dead_letters", position.dead_letters},

@@ -101,6 +101,16 @@ DecodeOptions decode_options(const RunConfig::Source& s, const std::vector<std::
   return o;
 }
 
+// Whether a source can be read again from its start after a crash: a file or a generator.
+// Standard input and FIFOs cannot: what a new process reads there comes after what the
+// old one read, so a resumed run does not skip anything in them.
+bool replayable(const std::string& path) {
+  if (path == "-") return false;
+  if (path.rfind("synth:", 0) == 0) return true;
+  struct stat st;
+  return ::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode);
+}
+
 // A label read from the labels stream, kept until its time comes.
 struct LabelRow {
   std::string id;
@@ -137,8 +147,11 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   Sink predictions(c.sinks.predictions, "predictions",
                    resume ? at.predictions_bytes : Sink::kFresh);
   Sink dead(c.sinks.dead_letters, "dead-letter", resume ? at.dead_letters_bytes : Sink::kFresh);
-  // While the sources are read past what the checkpoint holds, nothing is written again.
+  // While the sources are read past what the checkpoint holds, nothing is written again;
+  // nor are refused lines up to the last line each source had reached (a refused line
+  // can follow the last row the checkpoint counts).
   bool skipping = false;
+  uint64_t events_line = 0, labels_line = 0;  // the last line each source gave or refused
   auto dead_letter = [&](const char* source, uint64_t line, const std::string& reason,
                          std::string_view record) {
     if (skipping) return;
@@ -168,7 +181,11 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   if (!c.events.time.empty()) as_number.push_back(c.events.time);
   if (!target.empty()) (regression ? as_number : as_text).push_back(target);
   DecodeOptions eo = decode_options(c.events, as_text, as_number, controls.stop_fd);
-  eo.on_bad_line = [&](const BadLine& b) { dead_letter("events", b.line, b.reason, b.record); };
+  eo.on_bad_line = [&](const BadLine& b) {
+    events_line = std::max(events_line, b.line);
+    if (resume && b.line <= at.events_line) return;  // reported before the checkpoint
+    dead_letter("events", b.line, b.reason, b.record);
+  };
   // A stop requested while a source waits for its first bytes (a header on a pipe) ends
   // the run before it began.
   auto stopped_at_open = [&] {
@@ -192,7 +209,8 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     if (!c.labels->time.empty()) ln.push_back(c.labels->time);
     DecodeOptions lo = decode_options(ls, lt, ln, controls.stop_fd);
     lo.on_bad_line = [&](const BadLine& b) {
-      if (skipping) return;
+      labels_line = std::max(labels_line, b.line);
+      if (skipping || (resume && b.line <= at.labels_line)) return;
       ++summary.labels_refused;
       dead_letter("labels", b.line, b.reason, b.record);
     };
@@ -243,6 +261,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
         store_dir + "/training", TrainingLog::Limits{c.training_log->keep, c.training_log->window});
     if (resume && at.training_segment) {
       training->truncate_to({at.training_segment, at.training_bytes});
+      training->pin(at.training_segment);
     } else if (!resume && c.model.warm_start) {
       Featurizer::Roles warm_roles = roles;
       warm_roles.target = target;
@@ -256,7 +275,11 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     const auto& cols = events->columns();
     for (size_t i = 0; i < r.values.size() && i < cols.size(); ++i) {
       const Value& v = r.values[i];
-      if (v.kind == ValueKind::kMissing || cols[i].name == "_time") continue;
+      // JSON has no NaN or infinity: such a value is left out, as a missing one is.
+      if (v.kind == ValueKind::kMissing || cols[i].name == "_time" ||
+          (v.kind == ValueKind::kNumber && !std::isfinite(v.number))) {
+        continue;
+      }
       record += ',';
       append_json_text(record, cols[i].name);
       record += ':';
@@ -267,10 +290,17 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       }
     }
     rt.for_each_enrichment([&](const std::string& name, const store::FeatureValue& f) {
-      if (!f.present || f.type != store::FeatureType::kNumber) return;
-      record += ',';
-      append_json_text(record, name);
-      fmt::format_to(std::back_inserter(record), ":{}", f.number);
+      if (!f.present) return;
+      if (f.type == store::FeatureType::kNumber && std::isfinite(f.number)) {
+        record += ',';
+        append_json_text(record, name);
+        fmt::format_to(std::back_inserter(record), ":{}", f.number);
+      } else if (f.type == store::FeatureType::kCategory) {
+        record += ',';
+        append_json_text(record, name);
+        record += ':';
+        append_json_text(record, f.text);
+      }
     });
   };
 
@@ -307,6 +337,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     have_label = false;
     while (labels && next(*labels, lrow)) {
       ++labels_read;
+      labels_line = std::max(labels_line, lrow.line);
       const Value* id = label_id.in(*labels, lrow);
       const Value* value = label_value.in(*labels, lrow);
       const Value* time = label_time.in(*labels, lrow);
@@ -352,13 +383,16 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
         logged += ',';
         append_json_text(logged, c.labels->label);
         logged += ':';
-        if (pending_label.label.kind == ValueKind::kNumber) {
+        if (pending_label.label.kind == ValueKind::kNumber &&
+            !std::isfinite(pending_label.label.number)) {
+          logged += "null";
+        } else if (pending_label.label.kind == ValueKind::kNumber) {
           fmt::format_to(std::back_inserter(logged), "{}", pending_label.label.number);
         } else {
           append_json_text(logged, pending_label.label.text);
         }
         logged += '}';
-        training->append(now, logged);
+        training->append(logged);
       }
     } else {
       ++summary.labels_refused;
@@ -371,12 +405,12 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   // input is not: what a new process reads there comes after what the old one read).
   if (resume) {
     skipping = true;
-    if (c.events.path != "-") {
+    if (replayable(c.events.path)) {
       while (number < at.events_read && next(*events, row)) ++number;
     } else {
       number = at.events_read;
     }
-    if (labels && c.labels->path != "-") {
+    if (labels && replayable(c.labels->path)) {
       while (labels_read < at.labels_read && next(*labels, lrow)) ++labels_read;
     } else {
       labels_read = at.labels_read;
@@ -404,22 +438,28 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
 
   uint64_t checkpointed_at = number;  // event number of the last checkpoint
   auto checkpoint_time = Clock::now();
+  bool first_checkpoint = !resume;  // written before the first event: see below
   auto checkpoint = [&] {
     CheckpointPosition pos;
     pos.events_read = number;
+    pos.events_line = events_line;
+    pos.labels_line = labels_line;
     // A label read ahead but not yet learned from is read again after a resume.
     pos.labels_read = labels_read - (have_label ? 1 : 0);
-    pos.predictions_bytes = predictions.flushed_bytes();
-    pos.dead_letters_bytes = dead.flushed_bytes();
+    pos.predictions_bytes = predictions.durable_bytes();
+    pos.dead_letters_bytes = dead.durable_bytes();
     pos.events = summary.events;
     pos.learned = summary.learned;
     pos.dead_letters = summary.dead_letters;
     pos.labels_refused = summary.labels_refused;
     if (training) {
+      training->sync();
       pos.training_segment = training->position().segment;
       pos.training_bytes = training->position().bytes;
     }
     checkpointer->write(c.text_hash, pos, pipeline, rt.log(), store.get());
+    // Segments up to this checkpoint's may now leave; those after it wait for the next.
+    if (training) training->pin(pos.training_segment);
     ++summary.checkpoints;
     checkpointed_at = number;
     checkpoint_time = Clock::now();
@@ -437,13 +477,21 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   const bool paced = c.events.rate > 0 || c.events.speed > 0;
   LatencyHistogram latency;
   for (;;) {
+    // A fresh run checkpoints before its first event: killed before its first periodic
+    // checkpoint, it must not start over on a store and training log that already hold
+    // what it did.
+    if (checkpointer && first_checkpoint) {
+      first_checkpoint = false;
+      checkpoint();
+    }
     if (checkpointer && ((number - checkpointed_at) >= c.checkpoint->events ||
                          ((number & 255) == 0 && number != checkpointed_at &&
                           Clock::now() - checkpoint_time >= seconds(c.checkpoint->seconds)))) {
       checkpoint();
     }
-    if ((generated && stopped()) || !next(*events, row)) break;
+    if (summary.signal || (generated && stopped()) || !next(*events, row)) break;
     ++number;
+    events_line = row.line;
     if (events->columns().size() != known_columns) {
       known_columns = events->columns().size();
       rt.sync_columns(events->columns());
@@ -461,6 +509,12 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     while (have_label && pending_label.time <= time) {
       apply_label(pending_label.time);
       read_label();
+    }
+    // A stop noticed by the labels reader: this event is left for the next run (the
+    // labels due before it may not all have been read).
+    if (summary.signal) {
+      --number;
+      break;
     }
     // Paced replay: this event waits for its moment (a stop request ends the wait).
     Clock::time_point due{};
@@ -499,7 +553,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
         if (training) {
           begin_record(row, time);
           record += '}';
-          training->append(time, record);
+          training->append(record);
         }
       }
     }

@@ -32,6 +32,13 @@ class Sink {
     }
     struct stat st;
     if (resume_at != kFresh && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      // Shorter than the checkpoint says: its tail was lost (a power loss before it
+      // reached the disk); cutting "back" would pad it with zeros.
+      if (static_cast<uint64_t>(st.st_size) < resume_at) {
+        throw Error(path + ": the " + what + " sink holds " + std::to_string(st.st_size) +
+                    " bytes, fewer than the " + std::to_string(resume_at) +
+                    " the checkpoint recorded: it was cut or replaced");
+      }
       f_ = std::fopen(path.c_str(), "r+");
       if (f_ && (::ftruncate(::fileno(f_), static_cast<off_t>(resume_at)) != 0 ||
                  std::fseek(f_, 0, SEEK_END) != 0)) {
@@ -58,13 +65,19 @@ class Sink {
   void flush() {
     if (f_) std::fflush(f_);
   }
-  // Bytes written so far, flushed to the OS (0 for stdout or none).
-  uint64_t flushed_bytes() {
-    if (!owned_) return 0;
-    if (std::fflush(f_) != 0)
+  // Flushes to the OS and, for a file, to the disk (a checkpoint records the size);
+  // returns the bytes written so far: 0 for stdout, a FIFO or none, which a resumed run
+  // cannot cut back (their lines after the last checkpoint come again).
+  uint64_t durable_bytes() {
+    if (!f_) return 0;
+    if (std::fflush(f_) != 0) {
       throw Error(std::string("cannot write a sink: ") + std::strerror(errno));
+    }
+    if (!owned_) return 0;
     long at = std::ftell(f_);
-    return at < 0 ? 0 : static_cast<uint64_t>(at);
+    if (at < 0) return 0;
+    ::fsync(::fileno(f_));
+    return static_cast<uint64_t>(at);
   }
 
  private:

@@ -89,10 +89,7 @@ store::FeatureValue StoreAggregates::read(std::string_view name, const store::En
   return read(static_cast<uint32_t>(*index), key, as_of);
 }
 
-store::FeatureValue StoreAggregates::read(uint32_t index, const store::EntityKey& key,
-                                          std::optional<double> as_of) const {
-  store::FeatureValue v;
-  if (index >= engine_.specs().size()) return v;
+void StoreAggregates::set_key(const store::EntityKey& key) const {
   // engine_key(key), into a buffer kept between reads.
   key_.clear();
   if (key.is_int()) {
@@ -103,7 +100,11 @@ store::FeatureValue StoreAggregates::read(uint32_t index, const store::EntityKey
     key_ += 's';
     key_ += key.text();
   }
-  auto a = as_of ? engine_.read_as_of(index, key_, *as_of) : engine_.read(index, key_);
+}
+
+store::FeatureValue StoreAggregates::value_of(uint32_t index,
+                                              const features::AggregateValue& a) const {
+  store::FeatureValue v;
   if (!a.present) return v;
   if (engine_.specs()[index].function == features::AggregateFunction::kTopK) {
     v = store::FeatureValue::of_category(a.text);
@@ -111,6 +112,29 @@ store::FeatureValue StoreAggregates::read(uint32_t index, const store::EntityKey
     v = store::FeatureValue::of_number(a.number);
   }
   return v;
+}
+
+store::FeatureValue StoreAggregates::read(uint32_t index, const store::EntityKey& key,
+                                          std::optional<double> as_of) const {
+  if (index >= engine_.specs().size()) return {};
+  set_key(key);
+  return value_of(index,
+                  as_of ? engine_.read_as_of(index, key_, *as_of) : engine_.read(index, key_));
+}
+
+void StoreAggregates::read_many(std::span<const uint32_t> indices, const store::EntityKey& key,
+                                std::optional<double> as_of,
+                                std::span<store::FeatureValue> out) const {
+  for (uint32_t i : indices) {
+    if (i >= engine_.specs().size()) {
+      ComputedFeatures::read_many(indices, key, as_of, out);
+      return;
+    }
+  }
+  set_key(key);
+  values_.resize(indices.size());
+  engine_.read_many(indices, key_, as_of, values_);
+  for (size_t i = 0; i < indices.size(); ++i) out[i] = value_of(indices[i], values_[i]);
 }
 
 std::vector<std::string> StoreAggregates::names() const {

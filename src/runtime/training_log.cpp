@@ -70,6 +70,25 @@ void TrainingLog::open_segment(uint64_t n, bool truncate) {
                0644);
   if (fd_ < 0) throw Error(path + ": cannot open: " + std::strerror(errno));
   off_t end = ::lseek(fd_, 0, SEEK_END);
+  if (!truncate && end > 0) {
+    // A record cut by a crash (no newline at the end) is cut off, so that the next one
+    // does not run into it.
+    std::string tail;
+    {
+      std::ifstream in(path, std::ios::binary);
+      in.seekg(std::max<off_t>(0, end - 65536));
+      tail.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    if (!tail.empty() && tail.back() != '\n') {
+      size_t nl = tail.rfind('\n');
+      off_t keep = nl == std::string::npos ? end - static_cast<off_t>(tail.size())
+                                           : end - static_cast<off_t>(tail.size() - nl - 1);
+      if (::ftruncate(fd_, std::max<off_t>(0, keep)) != 0) {
+        throw Error(path + ": cannot cut its torn last record: " + std::strerror(errno));
+      }
+      end = std::max<off_t>(0, keep);
+    }
+  }
   segment_ = n;
   bytes_ = end > 0 ? static_cast<uint64_t>(end) : 0;
   if (segments_.empty() || segments_.back().number != n) {
@@ -84,7 +103,7 @@ void TrainingLog::scan() {
     std::ifstream in(dir_ + "/" + segment_name(n), std::ios::binary);
     std::string line;
     while (std::getline(in, line)) {
-      if (line.empty() || line.back() != '}') continue;
+      if (line.empty() || line.back() != '}' || in.eof()) continue;
       ++s.records;
       double t = record_time(line);
       if (std::isfinite(t)) {
@@ -96,7 +115,9 @@ void TrainingLog::scan() {
   }
 }
 
-void TrainingLog::append(double time, std::string_view record) {
+void TrainingLog::append(std::string_view record) {
+  double time = record_time(record);
+  if (!std::isfinite(time)) time = segments_.back().last_time;
   Segment& s = segments_.back();
   // A segment holds a quarter of the bound, by count or by time.
   const uint64_t per_segment = limits_.keep ? std::max<uint64_t>(1, limits_.keep / 4) : 0;
@@ -119,6 +140,7 @@ void TrainingLog::prune() {
   // Whole segments leave, oldest first, while what remains still holds the bound.
   while (segments_.size() > 1) {
     const Segment& oldest = segments_.front();
+    if (oldest.number >= pinned_) break;
     uint64_t rest = 0;
     for (size_t i = 1; i < segments_.size(); ++i) rest += segments_[i].records;
     const bool over_count = limits_.keep && rest >= limits_.keep;
@@ -129,6 +151,10 @@ void TrainingLog::prune() {
     fs::remove(dir_ + "/" + segment_name(oldest.number), ec);
     segments_.erase(segments_.begin());
   }
+}
+
+void TrainingLog::sync() {
+  if (fd_ >= 0) ::fdatasync(fd_);
 }
 
 void TrainingLog::truncate_to(Position p) {
@@ -146,6 +172,10 @@ void TrainingLog::truncate_to(Position p) {
       return;
     }
     throw Error(path + ": the checkpoint's training log segment is missing");
+  }
+  if (fs::file_size(path) < p.bytes) {
+    throw Error(path + ": holds fewer bytes than the checkpoint recorded (" +
+                std::to_string(p.bytes) + "): it was cut or replaced");
   }
   if (::truncate(path.c_str(), static_cast<off_t>(p.bytes)) != 0) {
     throw Error(path + ": cannot cut back to " + std::to_string(p.bytes) +

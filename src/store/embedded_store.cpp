@@ -362,7 +362,12 @@ EmbeddedStore::AsOfPlan EmbeddedStore::plan_as_of(std::vector<std::string> names
     std::optional<uint32_t> c =
         options_.computed ? options_.computed->index_of(plan.names[i]) : std::nullopt;
     plan.computed.push_back(c ? static_cast<int32_t>(*c) : -1);
-    if (!c) plan.stored.push_back(i);
+    if (c) {
+      plan.computed_indices.push_back(*c);
+      plan.computed_at.push_back(i);
+    } else {
+      plan.stored.push_back(i);
+    }
   }
   return plan;
 }
@@ -393,16 +398,17 @@ void EmbeddedStore::get_as_of(const EntityKey& key, AsOfPlan& plan, double t,
       if (v.present && v.written_at > t) v.present = false;
     }
   }
-  bool locked = false;
-  for (size_t i = 0; i < plan.names.size(); ++i) {
-    if (plan.computed[i] < 0) continue;
-    if (!locked) {
-      computed_mu_.lock();
-      locked = true;
+  if (!plan.computed_indices.empty()) {
+    thread_local std::vector<FeatureValue> values;
+    values.resize(plan.computed_indices.size());
+    {
+      std::lock_guard lock(computed_mu_);
+      options_.computed->read_many(plan.computed_indices, key, t, values);
     }
-    out[i] = options_.computed->read(static_cast<uint32_t>(plan.computed[i]), key, t);
+    for (size_t j = 0; j < plan.computed_at.size(); ++j) {
+      out[plan.computed_at[j]] = std::move(values[j]);
+    }
   }
-  if (locked) computed_mu_.unlock();
 }
 
 void EmbeddedStore::apply_recovered(const Update& u, uint32_t time, uint64_t lsn) {

@@ -28,7 +28,7 @@ TEST(TrainingLog, KeepsTheLastEventsWithinItsBoundsOldestFirst) {
   test::TempDir tmp;
   {
     TrainingLog log(tmp.file("t"), {.keep = 100});
-    for (int i = 1; i <= 1000; ++i) log.append(i, record(i));
+    for (int i = 1; i <= 1000; ++i) log.append(record(i));
   }
   auto t = times_in(tmp.file("t"));
   ASSERT_GE(t.size(), 100u);
@@ -38,7 +38,7 @@ TEST(TrainingLog, KeepsTheLastEventsWithinItsBoundsOldestFirst) {
   // Reopened, it goes on within the same bound.
   {
     TrainingLog log(tmp.file("t"), {.keep = 100});
-    for (int i = 1001; i <= 1100; ++i) log.append(i, record(i));
+    for (int i = 1001; i <= 1100; ++i) log.append(record(i));
   }
   t = times_in(tmp.file("t"));
   EXPECT_LE(t.size(), 125u);
@@ -47,7 +47,7 @@ TEST(TrainingLog, KeepsTheLastEventsWithinItsBoundsOldestFirst) {
   // By event time: an hour's window.
   {
     TrainingLog log(tmp.file("w"), {.keep = 0, .window = 3600});
-    for (int i = 0; i < 1000; ++i) log.append(i * 60.0, record(i * 60.0));
+    for (int i = 0; i < 1000; ++i) log.append(record(i * 60.0));
   }
   t = times_in(tmp.file("w"));
   EXPECT_GE(t.front(), 999 * 60.0 - 3600 * 1.25 - 60);
@@ -59,15 +59,15 @@ TEST(TrainingLog, SkipsATornLineAndCutsBackToAPosition) {
   TrainingLog::Position at;
   {
     TrainingLog log(tmp.file("t"), {.keep = 40});
-    for (int i = 1; i <= 25; ++i) log.append(i, record(i));
+    for (int i = 1; i <= 25; ++i) log.append(record(i));
     at = log.position();
-    for (int i = 26; i <= 38; ++i) log.append(i, record(i));
+    for (int i = 26; i <= 38; ++i) log.append(record(i));
   }
   EXPECT_EQ(times_in(tmp.file("t")).back(), 38);
   {
     TrainingLog log(tmp.file("t"), {.keep = 40});
     log.truncate_to(at);
-    log.append(26.5, record(26.5));
+    log.append(record(26.5));
   }
   auto t = times_in(tmp.file("t"));
   EXPECT_EQ(t.back(), 26.5);
@@ -79,6 +79,28 @@ TEST(TrainingLog, SkipsATornLineAndCutsBackToAPosition) {
   }
   std::ofstream(last, std::ios::app) << "{\"_time\":99,\"x\":";
   EXPECT_EQ(times_in(tmp.file("t")).back(), 26.5);
+  // Reopened, the torn record is cut off, and the next one reads whole.
+  {
+    TrainingLog log(tmp.file("t"), {.keep = 40});
+    log.append(record(27));
+  }
+  t = times_in(tmp.file("t"));
+  EXPECT_EQ(t.back(), 27);
+  EXPECT_EQ(t[t.size() - 2], 26.5);
+}
+
+// A checkpoint's segment stays until the next checkpoint, however far the bound moves.
+TEST(TrainingLog, APinnedSegmentStays) {
+  test::TempDir tmp;
+  TrainingLog log(tmp.file("t"), {.keep = 8});
+  for (int i = 1; i <= 5; ++i) log.append(record(i));
+  TrainingLog::Position at = log.position();
+  log.pin(at.segment);
+  for (int i = 6; i <= 200; ++i) log.append(record(i));
+  log.truncate_to(at);
+  auto t = times_in(tmp.file("t"));
+  ASSERT_FALSE(t.empty());
+  EXPECT_EQ(t.back(), 5);
 }
 
 // rtml run keeps the learned events (with what the store gave them) in the store's

@@ -65,6 +65,9 @@ class AggregateEngine {
   AggregateValue read(size_t aggregate, std::string_view key) const;
   // Nothing present when t is older than the history the aggregate keeps.
   AggregateValue read_as_of(size_t aggregate, std::string_view key, double t) const;
+  // Several aggregates of one key (as of t, or now): the key is looked up once.
+  void read_many(std::span<const uint32_t> aggregates, std::string_view key,
+                 std::optional<double> t, std::span<AggregateValue> out) const;
 
   // Index of the aggregate called name, or nothing.
   std::optional<size_t> find(std::string_view name) const;

@@ -20,6 +20,9 @@ struct CheckpointPosition {
   uint64_t predictions_bytes = 0;
   uint64_t dead_letters_bytes = 0;
   uint64_t training_segment = 0, training_bytes = 0;  // the training log's position
+  // The last line each source had given or refused (refused lines past the last row
+  // counted are not reported again).
+  uint64_t events_line = 0, labels_line = 0;
   uint64_t events = 0, learned = 0, dead_letters = 0, labels_refused = 0;  // RunSummary's
 };
 

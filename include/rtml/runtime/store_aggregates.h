@@ -38,6 +38,8 @@ class StoreAggregates final : public store::ComputedFeatures {
   }
   store::FeatureValue read(uint32_t index, const store::EntityKey& key,
                            std::optional<double> as_of) const override;
+  void read_many(std::span<const uint32_t> indices, const store::EntityKey& key,
+                 std::optional<double> as_of, std::span<store::FeatureValue> out) const override;
   std::vector<std::string> names() const override;
   std::vector<store::EntityKey> keys() const override;
   std::string save() const override;
@@ -49,7 +51,11 @@ class StoreAggregates final : public store::ComputedFeatures {
   features::AggregateEngine engine_;
   std::vector<features::EventField> fields_;  // reused per event
   std::vector<const store::EventValue*> by_;  // per aggregate: the event's own key field
-  mutable std::string key_;                   // the engine's form of a key, reused per read
+  // Puts the engine's form of key in key_.
+  void set_key(const store::EntityKey& key) const;
+  store::FeatureValue value_of(uint32_t index, const features::AggregateValue& a) const;
+  mutable std::string key_;  // the engine's form of a key, reused per read
+  mutable std::vector<features::AggregateValue> values_;  // reused by read_many
 };
 
 }  // namespace rtml::runtime

@@ -40,10 +40,15 @@ class TrainingLog {
   TrainingLog(const TrainingLog&) = delete;
   TrainingLog& operator=(const TrainingLog&) = delete;
 
-  // Appends one record (a JSON object whose first key is "_time", no newline) learned at
-  // event time `time`.
-  // Throws Error naming the file if it cannot be written.
-  void append(double time, std::string_view record);
+  // Appends one record: a JSON object whose first key is "_time" (its event time, by
+  // which the window bound counts), no newline. Throws Error naming the file if it
+  // cannot be written.
+  void append(std::string_view record);
+  // fsyncs the segment being written (a checkpoint records its size).
+  void sync();
+  // No segment from `segment` on is removed by the bounds (a checkpoint's position
+  // must stay in the log until the next checkpoint).
+  void pin(uint64_t segment) { pinned_ = segment; }
 
   // Where the log stands now (everything appended is in the OS's hands).
   Position position() const { return {segment_, bytes_}; }
@@ -65,6 +70,7 @@ class TrainingLog {
   int fd_ = -1;
   uint64_t segment_ = 0;  // the newest segment's number
   uint64_t bytes_ = 0;    // its size
+  uint64_t pinned_ = UINT64_MAX;
   struct Segment {
     uint64_t number;
     uint64_t records;

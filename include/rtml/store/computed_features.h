@@ -42,6 +42,12 @@ class ComputedFeatures {
   // allocated.
   virtual FeatureValue read(uint32_t index, const EntityKey& key,
                             std::optional<double> as_of) const = 0;
+  // read() of several features of one key, into out (one value per index). The default
+  // reads them one by one; an implementation may look the key up once.
+  virtual void read_many(std::span<const uint32_t> indices, const EntityKey& key,
+                         std::optional<double> as_of, std::span<FeatureValue> out) const {
+    for (size_t i = 0; i < indices.size(); ++i) out[i] = read(indices[i], key, as_of);
+  }
   // Names of the computed features.
   virtual std::vector<std::string> names() const = 0;
   // Every entity key the provider holds state for.

@@ -140,10 +140,12 @@ class EmbeddedStore final : public FeatureStore {
   // a stored one (found again if it is declared later).
   struct AsOfPlan {
     std::vector<std::string> names;
-    std::vector<int32_t> computed;  // index in the computed features, or -1
-    std::vector<size_t> stored;     // positions in names of the stored features
-    std::vector<uint16_t> ids;      // registry ids of those declared so far
-    std::vector<size_t> found;      // and their positions in names
+    std::vector<int32_t> computed;           // index in the computed features, or -1
+    std::vector<uint32_t> computed_indices;  // those indices, read together
+    std::vector<size_t> computed_at;         // and their positions in names
+    std::vector<size_t> stored;              // positions in names of the stored features
+    std::vector<uint16_t> ids;               // registry ids of those declared so far
+    std::vector<size_t> found;               // and their positions in names
     size_t registry_size = SIZE_MAX;
   };
   AsOfPlan plan_as_of(std::vector<std::string> names) const;
