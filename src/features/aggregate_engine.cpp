@@ -165,10 +165,14 @@ class AggregateEngine::Aggregate {
     stats_.wrong_type = in.get<uint64_t>();
     numeric_ = in.get_vector<NumBucket, HugePageAllocator<NumBucket>>();
     if (numeric_.size() % ring_ != 0) in.fail("aggregate ring size");
-    distinct_.assign(in.get<uint64_t>(), {});
+    // Counts from the file are checked against the bytes left before they size anything.
+    const auto distinct_keys = in.get<uint64_t>();
+    in.check_count(distinct_keys, 8, "aggregate key count");
+    distinct_.assign(distinct_keys, {});
     for (auto& ring : distinct_) {
       auto n = in.get<uint64_t>();
       if (n != 0 && n != ring_) in.fail("aggregate ring size");
+      in.check_count(n, 16, "aggregate ring size");
       ring.resize(n);
       for (auto& b : ring) {
         b.index = in.get<int64_t>();
@@ -178,10 +182,13 @@ class AggregateEngine::Aggregate {
         }
       }
     }
-    topk_.assign(in.get<uint64_t>(), {});
+    const auto topk_keys = in.get<uint64_t>();
+    in.check_count(topk_keys, 8, "aggregate key count");
+    topk_.assign(topk_keys, {});
     for (auto& ring : topk_) {
       auto n = in.get<uint64_t>();
       if (n != 0 && n != ring_) in.fail("aggregate ring size");
+      in.check_count(n, 16, "aggregate ring size");
       ring.resize(n);
       for (auto& b : ring) {
         b.index = in.get<int64_t>();

@@ -199,6 +199,10 @@ Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointP
 void load_pending(const Checkpoint& c, PredictionLog& log) {
   BinaryReader r =
       BinaryReader::open_file(c.pending, std::string_view(kPendingMagic, 8), kPendingVersion);
+  if (r.version() < kPendingVersion) {
+    throw Error(c.pending + ": written by an older rtml (format " + std::to_string(r.version()) +
+                "); remove the checkpoint folder to start the run over");
+  }
   log.load(r);
   if (!r.at_end()) r.fail("bytes after the log");
 }

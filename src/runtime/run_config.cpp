@@ -23,6 +23,10 @@ class Section {
   // Throws for any key that was not read.
   void check_all_read() const {
     for (const auto& kv : node_) {
+      if (!kv.first.IsScalar()) {
+        fail(kv.first, name_.empty() ? std::string("a key must be a name")
+                                     : "a key of '" + name_ + "' must be a name");
+      }
       std::string key = kv.first.as<std::string>();
       if (!read_.count(key)) {
         std::string known;
@@ -127,7 +131,9 @@ class Section {
 
 }  // namespace
 
-RunConfig load_run_config(const std::string& path) {
+namespace {
+
+RunConfig parse_run_config(const std::string& path) {
   YAML::Node root;
   std::string text;
   {
@@ -254,6 +260,18 @@ RunConfig load_run_config(const std::string& path) {
   }
   top.check_all_read();
   return c;
+}
+
+}  // namespace
+
+RunConfig load_run_config(const std::string& path) {
+  // Whatever yaml-cpp throws for a shape the reading above did not foresee (a key that
+  // is a list, say) is a config error too, with its line.
+  try {
+    return parse_run_config(path);
+  } catch (const YAML::Exception& e) {
+    throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
 }
 
 }  // namespace rtml::runtime

@@ -232,6 +232,12 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
       "id: e\n  label: y\n  time: t\n",
       "'source.id' names the field");
   expect_error("source: [1, 2\n", "end of sequence flow not found");
+  // A key that is not a name (found by fuzz_run_config: it escaped as yaml-cpp's own
+  // exception and ended the process).
+  expect_error("source:\n  path: a\n? [x]: 1\nmodel:\n  expression: x\n",
+               ":3: a key must be a name");
+  expect_error("source:\n  path: a\n  ? {x: 1}\n  : 2\nmodel:\n  expression: x\n",
+               "a key of 'source' must be a name");
   expect_error("", "empty");
   expect_error(
       "source:\n  path: a\nmodel:\n  expression: x\nenrich:\n  - key: user\n    "
