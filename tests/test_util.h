@@ -106,6 +106,12 @@ inline CommandResult run(const std::string& command) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+// The whole content of a file ("" if it cannot be read).
+inline std::string read_all(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), {});
+}
+
 inline std::string last_line(const std::string& s) {
   auto end = s.find_last_not_of('\n');
   if (end == std::string::npos) return "";

@@ -1,35 +1,13 @@
 #include "rtml/runtime/frozen_comparison.h"
 
+#include "rolling_mean.h"
 #include "rtml/core/error.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/runtime/runtime.h"
 #include "rtml/stream/row_source.h"
 
 namespace rtml::runtime {
-namespace {
-
-// Accuracy over the last `window` events.
-class RollingAccuracy {
- public:
-  explicit RollingAccuracy(uint64_t window) : hits_(window, 0) {}
-  void add(bool hit) {
-    uint8_t& slot = hits_[n_ % hits_.size()];
-    sum_ += static_cast<int64_t>(hit) - slot;
-    slot = hit;
-    ++n_;
-  }
-  double rate() const {
-    uint64_t w = std::min<uint64_t>(n_, hits_.size());
-    return w ? static_cast<double>(sum_) / static_cast<double>(w) : 0.0;
-  }
-
- private:
-  std::vector<uint8_t> hits_;
-  int64_t sum_ = 0;
-  uint64_t n_ = 0;
-};
-
-}  // namespace
+namespace {}  // namespace
 
 FrozenComparisonResult compare_with_frozen(const FrozenComparisonOptions& o,
                                            const std::function<bool()>& stop) {
@@ -57,7 +35,7 @@ FrozenComparisonResult compare_with_frozen(const FrozenComparisonOptions& o,
   auto source = open_source(o.source, d);
   online.sync_columns(source->columns());
   frozen.sync_columns(source->columns());
-  RollingAccuracy online_rolling(o.window), frozen_rolling(o.window);
+  detail::RollingMean online_rolling(o.window), frozen_rolling(o.window);
   uint64_t hits[3] = {};  // online before, online after, frozen after
   const uint64_t step = std::max<uint64_t>(1, r.freeze_at / 200);
   Row row;
@@ -74,16 +52,14 @@ FrozenComparisonResult compare_with_frozen(const FrozenComparisonOptions& o,
     const bool after = r.events >= r.freeze_at;
     if (!online.predict_then_learn(row, p, y)) continue;  // no usable target
     const bool online_hit = p.has_label && p.label == y.label;
-    bool frozen_hit = online_hit;
-    if (after) {
-      if (!frozen.score(row, 0, q, &z, &has_target)) continue;
-      frozen_hit = q.has_label && q.label == z.label;
-    } else if (!frozen.predict_then_learn(row, q, z)) {
+    // Frozen: only predicts after the freeze, predicts then learns before it.
+    if (after ? !frozen.score(row, 0, q, &z, &has_target) : !frozen.predict_then_learn(row, q, z)) {
       continue;
     }
+    const bool frozen_hit = q.has_label && q.label == z.label;
     ++r.events;
     online_rolling.add(online_hit);
-    frozen_rolling.add(after ? frozen_hit : (q.has_label && q.label == z.label));
+    frozen_rolling.add(frozen_hit);
     if (after) {
       hits[1] += online_hit;
       hits[2] += frozen_hit;
@@ -92,8 +68,8 @@ FrozenComparisonResult compare_with_frozen(const FrozenComparisonOptions& o,
     }
     if (r.events % step == 0) {
       r.curve_x.push_back(static_cast<double>(r.events));
-      r.online_rolling.push_back(online_rolling.rate());
-      r.frozen_rolling.push_back(frozen_rolling.rate());
+      r.online_rolling.push_back(online_rolling.mean(0));
+      r.frozen_rolling.push_back(frozen_rolling.mean(0));
     }
     if ((r.events & 4095) == 0 && stop && stop()) {
       r.stopped = true;

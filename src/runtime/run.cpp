@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "rolling_mean.h"
 #include "rtml/core/error.h"
 #include "rtml/features/aggregate_spec.h"
 #include "rtml/learn/pipeline.h"

@@ -77,25 +77,4 @@ class LatencyHistogram {
   double max_ = 0;
 };
 
-// The mean of the last `window` values added.
-class RollingMean {
- public:
-  explicit RollingMean(size_t window) : values_(window, 0.0) {}
-  void add(double v) {
-    double& slot = values_[n_ % values_.size()];
-    sum_ += v - slot;
-    slot = v;
-    ++n_;
-  }
-  double mean() const {
-    size_t w = std::min<size_t>(n_, values_.size());
-    return w ? sum_ / static_cast<double>(w) : NAN;
-  }
-
- private:
-  std::vector<double> values_;
-  double sum_ = 0;
-  uint64_t n_ = 0;
-};
-
 }  // namespace rtml::runtime::detail

@@ -5,6 +5,7 @@
 #include <memory>
 #include <queue>
 
+#include "rolling_mean.h"
 #include "rtml/core/error.h"
 #include "rtml/core/random.h"
 #include "rtml/features/aggregate_spec.h"
@@ -211,33 +212,6 @@ class Policy {
   std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
 };
 
-// A click-through rate over the last `window` sessions.
-class Rolling {
- public:
-  explicit Rolling(uint64_t window) : outcomes_(window, 0) {}
-  void add(bool clicked) {
-    uint8_t& slot = outcomes_[n_ % outcomes_.size()];
-    sum_ += static_cast<int64_t>(clicked) - slot;
-    slot = clicked;
-    ++n_;
-  }
-  double rate() const {
-    uint64_t w = std::min<uint64_t>(n_, outcomes_.size());
-    return w ? static_cast<double>(sum_) / static_cast<double>(w) : 0.0;
-  }
-  bool full() const { return n_ >= outcomes_.size(); }
-  void reset() {
-    std::fill(outcomes_.begin(), outcomes_.end(), 0);
-    sum_ = 0;
-    n_ = 0;
-  }
-
- private:
-  std::vector<uint8_t> outcomes_;
-  int64_t sum_ = 0;
-  uint64_t n_ = 0;
-};
-
 }  // namespace
 
 ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
@@ -257,8 +231,9 @@ ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
   r.shift_at = o.world.shift_at;
   r.candidates = o.world.candidates;
   ShopPolicyResult* results[3] = {&r.online, &r.frozen, &r.popularity};
-  Rolling rolling[3] = {Rolling(o.window), Rolling(o.window), Rolling(o.window)};
-  Rolling recovery(o.window);
+  detail::RollingMean rolling[3] = {detail::RollingMean(o.window), detail::RollingMean(o.window),
+                                    detail::RollingMean(o.window)};
+  detail::RollingMean recovery(o.window);
   double before_rate = 0;  // online, over the window before the shift
   uint64_t clicks[3][2] = {}, shown[2] = {};
   double ips[3] = {}, dr[3] = {};
@@ -270,7 +245,7 @@ ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
   while (world.next(s)) {
     if (s.index == o.world.shift_at) {
       r.shift_time = s.time;
-      before_rate = rolling[0].rate();
+      before_rate = rolling[0].mean(0);
       frozen.set_learning(false);
     }
     const int part = s.index >= o.world.shift_at ? 1 : 0;
@@ -302,14 +277,14 @@ ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
         dr[p] += model + w * (reward - scores[0][a]);
       }
       recovery.add(reward > 0);
-      if (r.recovery_events < 0 && recovery.full() && recovery.rate() >= 0.95 * before_rate) {
+      if (r.recovery_events < 0 && recovery.full() && recovery.mean(0) >= 0.95 * before_rate) {
         r.recovery_events = static_cast<int64_t>(s.index + 1 - o.world.shift_at);
       }
     }
     ++r.events;
     if ((s.index + 1) % step == 0) {
       r.curve_time.push_back(s.time);
-      for (int p = 0; p < 3; ++p) results[p]->rolling.push_back(rolling[p].rate());
+      for (int p = 0; p < 3; ++p) results[p]->rolling.push_back(rolling[p].mean(0));
     }
     if ((r.events & 4095) == 0) {
       if (progress) {
@@ -317,8 +292,8 @@ ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
         pr.events = r.events;
         pr.seconds =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        pr.online_rolling = rolling[0].rate();
-        pr.frozen_rolling = rolling[1].rate();
+        pr.online_rolling = rolling[0].mean(0);
+        pr.frozen_rolling = rolling[1].mean(0);
         pr.pending = online.pending();
         progress(pr);
       }

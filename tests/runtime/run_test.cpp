@@ -17,10 +17,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string read_all(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(f)), {});
-}
+using test::read_all;
 
 // Every ready-made config in examples/ runs, from the repository's root.
 TEST(RunCli, EveryExampleRuns) {
