@@ -24,10 +24,8 @@
 #include "rtml/learn/registry.h"
 #include "rtml/runtime/runtime.h"
 #include "rtml/stream/byte_source.h"
-#include "rtml/stream/lookahead_source.h"
 #include "rtml/stream/row_source.h"
 #include "stop_signals.h"
-#include "target_classes.h"
 
 namespace rtml::cli {
 namespace {
@@ -59,6 +57,30 @@ void learn_delayed(runtime::Runtime& rt, const std::vector<Target>& delayed, uin
   if (!st) throw Error("event " + std::to_string(event) + ": " + st.why());  // a bug, not input
 }
 
+// Names the positive class (--positive) before the first row. A model loaded with its
+// classes keeps them: a --positive that names another class than its positive one is
+// an error, not a silent relabelling.
+void use_positive(const EvalConfig& config, Pipeline& pipeline) {
+  if (!config.positive) return;
+  Labels& labels = pipeline.labels();
+  if (labels.size() == 0) {
+    labels.set_positive(*config.positive);
+    return;
+  }
+  if (labels.named_positive() == config.positive) return;
+  const uint32_t positive = labels.positive();
+  if (positive < labels.size() && labels.name(positive) == *config.positive) return;
+  std::string classes;
+  for (uint32_t c = 0; c < labels.size(); ++c) {
+    if (!labels.name(c).empty()) classes += (classes.empty() ? "'" : ", '") + labels.name(c) + "'";
+  }
+  throw Error("--positive " + *config.positive + ": the loaded model knows the classes " +
+              excerpt(classes) +
+              (positive < labels.size() && !labels.name(positive).empty()
+                   ? " and its positive class is '" + labels.name(positive) + "'"
+                   : ""));
+}
+
 }  // namespace
 
 EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
@@ -82,13 +104,10 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   }
   const bool regression = pipeline.task() == Task::kRegression;
 
-  // The clock starts before the first byte is read: the rows read ahead to decide the
-  // classes are decoded once, and that is part of the run.
   auto start = Clock::now();
-  std::unique_ptr<LookaheadSource> source;
+  std::unique_ptr<RowSource> source;
   try {
-    source = std::make_unique<LookaheadSource>(
-        open_source(config.data, decode_options(config, pipeline, &reporter)));
+    source = open_source(config.data, decode_options(config, pipeline, &reporter));
   } catch (const ReadStopped&) {
     // Stopped before a header came: nothing was read, nothing is evaluated.
     result.signal = config.stop->received();
@@ -122,12 +141,13 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   // under the event's number (the label then arrives late, as from a labels stream).
   runtime::Runtime rt(
       pipeline, {.roles = {config.target, config.drop}, .log = {.max_entries = config.delay + 1}});
-  rt.sync_columns(columns);  // a column nothing can read fails before reading ahead
-  bool binary = !unlabeled && !regression && decide_classes(*source, config, pipeline);
-  rt.set_binary(pipeline.task() == Task::kBinary || binary);
-  rt.sync_columns(source->columns());  // and those met reading ahead
+  rt.sync_columns(columns);  // a column nothing can read fails before the first row
+  // Classes are learned as they come (nothing reads the stream ahead): a binary
+  // classifier refuses a third one, any other classifier takes it.
+  if (!unlabeled && !regression) use_positive(config, pipeline);
+  rt.set_binary(pipeline.task() == Task::kBinary);
 
-  ProgressiveValidation pv(pipeline, binary, 0, config.window);  // scores only
+  ProgressiveValidation pv(pipeline, 0, config.window);  // scores only
   ProgressLine progress(config.progress);
   Prediction p;
   Target y;
@@ -165,7 +185,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
         fmt::print(output.get(), "{}\n", p.value);
       } else {
         fmt::print(output.get(), "{},{}\n", p.has_label ? pipeline.labels().name(p.label) : "",
-                   p.value);
+                   pipeline.reported_probability(p));
       }
     }
   };
@@ -260,7 +280,8 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     result.metrics = pv.metrics();
     result.rolling = pv.rolling_metrics();
   }
-  result.binary = binary;
+  result.binary = !unlabeled && !regression &&
+                  (pipeline.task() == Task::kBinary || pipeline.labels().size() <= 2);
   return result;
 }
 

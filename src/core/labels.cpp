@@ -1,5 +1,8 @@
 #include "rtml/core/labels.h"
 
+#include <charconv>
+#include <cmath>
+
 #include "rtml/core/binary_io.h"
 #include "rtml/core/target.h"
 
@@ -17,16 +20,44 @@ std::string_view task_name(Task task) {
   return "unknown";
 }
 
+namespace {
+
+// A class value that is wholly a finite number.
+bool as_number(std::string_view text, double& out) {
+  if (text.empty()) return false;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size() && std::isfinite(out);
+}
+
+}  // namespace
+
+bool class_value_less(std::string_view a, std::string_view b) {
+  double x, y;
+  if (as_number(a, x) && as_number(b, y)) return x < y;
+  return a < b;
+}
+
 void Labels::set_binary(std::string_view negative, std::string_view positive) {
   *this = Labels();
   names_ = {std::string(negative), std::string(positive)};
   index_.emplace(names_[0], 0);
   index_.emplace(names_[1], 1);
+  positive_ = std::string(positive);
+  update_positive_index();
 }
 
 void Labels::set_positive(std::string_view positive) {
   *this = Labels();
-  pending_positive_ = std::string(positive);
+  positive_ = std::string(positive);
+}
+
+void Labels::update_positive_index() {
+  if (positive_) {
+    auto i = find(*positive_);
+    positive_index_ = i ? *i : 1;
+  } else {
+    positive_index_ = names_.size() >= 2 && class_value_less(names_[1], names_[0]) ? 0 : 1;
+  }
 }
 
 std::optional<uint32_t> Labels::find(std::string_view value) const {
@@ -36,30 +67,28 @@ std::optional<uint32_t> Labels::find(std::string_view value) const {
 
 std::optional<uint32_t> Labels::intern(std::string_view value, bool binary) {
   if (auto it = index_.find(value); it != index_.end()) return it->second;
-  if (binary && pending_positive_) {
-    // The positive class is index 1 whatever the order in which the values appear;
-    // an empty name marks a slot not yet seen.
+  uint32_t id = positive_ && value == *positive_ ? 1 : 0;
+  if (positive_ && (names_.size() < 2 || names_[id].empty())) {
+    // The named positive class is index 1 whatever the order in which the values
+    // appear, and the first other value index 0; an empty name marks a slot not yet
+    // seen. (A multiclass target numbers the values after those two as they come.)
     if (names_.size() < 2) names_.resize(2);
-    uint32_t slot = value == *pending_positive_ ? 1 : 0;
-    if (!names_[slot].empty()) return std::nullopt;
-    names_[slot] = std::string(value);
-    index_.emplace(names_[slot], slot);
-    // Both classes known: the same labels as set_binary() gives (and saves).
-    if (!names_[0].empty() && !names_[1].empty()) pending_positive_.reset();
-    return slot;
+    names_[id] = std::string(value);
+  } else {
+    if (binary && names_.size() >= 2) return std::nullopt;
+    id = static_cast<uint32_t>(names_.size());
+    names_.emplace_back(value);
   }
-  if (binary && names_.size() >= 2) return std::nullopt;
-  auto id = static_cast<uint32_t>(names_.size());
-  names_.emplace_back(value);
-  index_.emplace(names_.back(), id);
+  index_.emplace(names_[id], id);
+  if (names_.size() <= 2) update_positive_index();
   return id;
 }
 
 void Labels::save(BinaryWriter& out) const {
   out.put<uint64_t>(names_.size());
   for (const auto& n : names_) out.put_string(n);
-  out.put<uint8_t>(pending_positive_.has_value());
-  if (pending_positive_) out.put_string(*pending_positive_);
+  out.put<uint8_t>(positive_.has_value());
+  if (positive_) out.put_string(*positive_);
 }
 
 void Labels::load(BinaryReader& in) {
@@ -69,7 +98,10 @@ void Labels::load(BinaryReader& in) {
     names_.push_back(in.get_string());
     if (!names_.back().empty()) index_.emplace(names_.back(), static_cast<uint32_t>(i));
   }
-  if (in.get<uint8_t>()) pending_positive_ = in.get_string();
+  if (in.get<uint8_t>()) positive_ = in.get_string();
+  // Before version 3 of the model file, class 1 was the positive class of two.
+  if (in.version() < 3 && !positive_ && names_.size() == 2) positive_ = names_[1];
+  update_positive_index();
 }
 
 }  // namespace rtml

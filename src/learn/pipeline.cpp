@@ -15,7 +15,7 @@ namespace {
 
 constexpr std::string_view kMagic = "RTMLPIPE";
 // 2: tree nodes and leaves carry nominal (categorical) splits and statistics.
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 3;  // 3: labels keep a named positive class
 
 bool parse_number_text(std::string_view text, double& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);

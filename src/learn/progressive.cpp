@@ -7,15 +7,12 @@
 
 namespace rtml {
 
-ProgressiveValidation::ProgressiveValidation(Pipeline& pipeline, bool binary, size_t delay,
-                                             size_t window)
+ProgressiveValidation::ProgressiveValidation(Pipeline& pipeline, size_t delay, size_t window)
     : pipeline_(pipeline),
       regression_(pipeline.task() == Task::kRegression),
-      binary_(binary),
+      detector_(!pipeline.model().needs_target()),
       delay_(delay),
       window_(window),
-      classification_(binary),
-      rolling_classification_(binary),
       log_({.max_entries = std::max<size_t>(delay, 1)}) {}
 
 ProgressiveValidation::Scored ProgressiveValidation::scored(const Prediction& p,
@@ -30,7 +27,15 @@ ProgressiveValidation::Scored ProgressiveValidation::scored(const Prediction& p,
   s.has_pred = p.has_label;
   s.y_pred = p.label;
   s.p_true = y.label < p.proba.size() ? p.proba[y.label] : 0.0;
-  s.p_positive = p.proba.size() > 1 ? p.proba[1] : 0.0;
+  s.p_class0 = p.proba.size() > 0 ? p.proba[0] : 0.0;
+  s.p_class1 = p.proba.size() > 1 ? p.proba[1] : 0.0;
+  // An anomaly detector's class 1 is "anomalous", whatever index the labels gave the
+  // positive class: its prediction is read in the labels' numbering. (Its ROC AUC is
+  // kept on the raw score: see report.)
+  if (detector_ && p.proba.size() == 2 && pipeline_.labels().positive() == 0) {
+    s.y_pred = 1 - p.label;
+    s.p_true = y.label < 2 ? p.proba[1 - y.label] : 0.0;
+  }
   return s;
 }
 
@@ -61,7 +66,7 @@ void ProgressiveValidation::score(const Prediction& p, const Target& y) {
   if (regression_) {
     regression_metrics_.update(s.value, s.predicted);
   } else {
-    classification_.update(s.y_true, s.has_pred, s.y_pred, s.p_true, s.p_positive);
+    classification_.update(s.y_true, s.has_pred, s.y_pred, s.p_true, s.p_class0, s.p_class1);
   }
   if (window_ == 0) return;
   if (recent_.size() == window_) {
@@ -69,8 +74,8 @@ void ProgressiveValidation::score(const Prediction& p, const Target& y) {
     if (regression_) {
       rolling_regression_.update(old.value, old.predicted, -1.0);
     } else {
-      rolling_classification_.update(old.y_true, old.has_pred, old.y_pred, old.p_true,
-                                     old.p_positive, -1.0);
+      rolling_classification_.update(old.y_true, old.has_pred, old.y_pred, old.p_true, old.p_class0,
+                                     old.p_class1, -1.0);
     }
     recent_[recent_next_] = s;
   } else {
@@ -80,7 +85,8 @@ void ProgressiveValidation::score(const Prediction& p, const Target& y) {
   if (regression_) {
     rolling_regression_.update(s.value, s.predicted);
   } else {
-    rolling_classification_.update(s.y_true, s.has_pred, s.y_pred, s.p_true, s.p_positive);
+    rolling_classification_.update(s.y_true, s.has_pred, s.y_pred, s.p_true, s.p_class0,
+                                   s.p_class1);
   }
 }
 
@@ -101,13 +107,19 @@ void ProgressiveValidation::finish() {
   }
 }
 
+std::map<std::string, double> ProgressiveValidation::report(const ClassificationMetrics& m) const {
+  const Labels& labels = pipeline_.labels();
+  return m.report(pipeline_.task() == Task::kBinary || labels.size() <= 2, labels.positive(),
+                  detector_);
+}
+
 std::map<std::string, double> ProgressiveValidation::metrics() const {
-  return regression_ ? regression_metrics_.report() : classification_.report();
+  return regression_ ? regression_metrics_.report() : report(classification_);
 }
 
 std::map<std::string, double> ProgressiveValidation::rolling_metrics() const {
   if (window_ == 0) return {};
-  return regression_ ? rolling_regression_.report() : rolling_classification_.report();
+  return regression_ ? rolling_regression_.report() : report(rolling_classification_);
 }
 
 std::pair<std::string, double> ProgressiveValidation::headline() const {

@@ -573,7 +573,8 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       out.clear();
       out += "{\"id\":";
       append_json_text(out, id);
-      fmt::format_to(std::back_inserter(out), ",\"time\":{},\"prediction\":{}", time, p.value);
+      fmt::format_to(std::back_inserter(out), ",\"time\":{},\"prediction\":{}", time,
+                     regression ? p.value : pipeline.reported_probability(p));
       if (!regression && p.has_label && p.label < pipeline.labels().size() &&
           !pipeline.labels().name(p.label).empty()) {
         // A class's name as JSON, written once: a class keeps its name.

@@ -40,7 +40,7 @@ TEST(EvalLimits, ErrorMessagesQuoteAtMostAFewHundredBytesOfTheInput) {
       // A 10 MB third class for a binary classifier.
       {"--data " + dir.write("third.csv", "x,y\n1,p\n2,q\n3," + huge + "\n") +
            " --target y --model logistic_regression",
-       "more than two values"},
+       "beyond its two classes 'p' and 'q'"},
       // A 10 MB key in JSON Lines.
       {"--data " +
            dir.write("key.jsonl", "{\"y\": \"p\", \"x\": 1}\n{\"" + huge +
@@ -116,9 +116,10 @@ TEST(EvalLimits, EveryRowSkippedIsAnErrorThatSaysWhy) {
                        "'y': expected a number, got 'a'"),
             std::string::npos)
       << r.out;
-  // A model loaded for other data: classes 0 and 1, and this target says UP or DOWN.
-  ASSERT_EQ(test::run(eval_cmd("--data 'synth:sea?n=500' --target class --model gaussian_nb "
-                               "--save " +
+  // A binary classifier loaded for other data: classes 0 and 1, and this target says UP
+  // or DOWN.
+  ASSERT_EQ(test::run(eval_cmd("--data 'synth:sea?n=500' --target class --model "
+                               "logistic_regression --save " +
                                dir.file("sea.rtml")))
                 .exit_code,
             0);
@@ -126,7 +127,7 @@ TEST(EvalLimits, EveryRowSkippedIsAnErrorThatSaysWhy) {
   r = test::run(eval_cmd("--data " + other + " --target class --load " + dir.file("sea.rtml")));
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find("no event evaluated: all 2 rows were skipped; the first, line 2: target "
-                       "'class' has a third value 'UP'"),
+                       "'class' has the value 'UP' beyond its two classes '0' and '1'"),
             std::string::npos)
       << r.out;
   // Nothing at all.

@@ -94,12 +94,14 @@ TEST(Schema, InternsNamesAndCategoriesDenselyAndRoundTrips) {
   EXPECT_EQ(feature_name(t, 7), "#7");
 }
 
-TEST(Labels, BinaryPositiveIsClassOneWhateverTheOrder) {
+TEST(Labels, ANamedPositiveIsClassOneWhateverTheOrder) {
   Labels l;
   l.set_positive("UP");
-  EXPECT_EQ(l.intern("DOWN", true), 0u);
   EXPECT_EQ(l.intern("UP", true), 1u);
+  EXPECT_EQ(l.positive(), 1u);
+  EXPECT_EQ(l.intern("DOWN", true), 0u);
   EXPECT_FALSE(l.intern("SIDEWAYS", true).has_value());
+  EXPECT_EQ(l.positive(), 1u);
 
   Labels m;
   m.set_binary("0", "1");
@@ -110,6 +112,52 @@ TEST(Labels, BinaryPositiveIsClassOneWhateverTheOrder) {
   EXPECT_EQ(multi.intern("a", false), 0u);
   EXPECT_EQ(multi.intern("b", false), 1u);
   EXPECT_EQ(multi.intern("c", false), 2u);
+}
+
+TEST(Labels, ClassesComeInOrderAndThePositiveIsTheGreater) {
+  Labels l;
+  EXPECT_EQ(l.intern("UP", true), 0u);
+  EXPECT_EQ(l.positive(), 1u);  // not known yet
+  EXPECT_EQ(l.intern("DOWN", true), 1u);
+  EXPECT_EQ(l.positive(), 0u);  // "UP" over "DOWN"
+  EXPECT_FALSE(l.intern("SIDEWAYS", true).has_value());
+
+  Labels n;  // numbers compare as numbers
+  EXPECT_EQ(n.intern("9", true), 0u);
+  EXPECT_EQ(n.intern("10", true), 1u);
+  EXPECT_EQ(n.positive(), 1u);
+  Labels t;  // else as text
+  EXPECT_EQ(t.intern("9", true), 0u);
+  EXPECT_EQ(t.intern("10x", true), 1u);
+  EXPECT_EQ(t.positive(), 0u);
+
+  // Kept through save and load, and a named positive with it.
+  BinaryWriter w;
+  l.save(w);
+  BinaryReader r(w.bytes(), "labels");
+  Labels back;
+  back.load(r);
+  EXPECT_EQ(back.positive(), 0u);
+  EXPECT_EQ(back.name(0), "UP");
+}
+
+// A model file of version 2 numbered two classes with the positive one as class 1,
+// whatever their values: it keeps meaning that.
+TEST(Labels, AFileOfVersionTwoKeepsClassOneAsThePositive) {
+  test::TempDir dir;
+  Labels old;
+  old.set_binary("yes", "no");  // "no" named positive, the lesser
+  BinaryWriter w;
+  w.put<uint64_t>(2);
+  w.put_string("yes");
+  w.put_string("no");
+  w.put<uint8_t>(0);  // version 2 forgot the name once both classes were seen
+  w.write_file(dir.file("v2.bin"), "LBL", 2);
+  auto r = BinaryReader::open_file(dir.file("v2.bin"), "LBL", 3);
+  Labels back;
+  back.load(r);
+  EXPECT_EQ(back.positive(), 1u);
+  EXPECT_EQ(old.positive(), 1u);
 }
 
 }  // namespace

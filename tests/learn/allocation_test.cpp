@@ -85,8 +85,8 @@ TEST(Allocations, NonePerEventAfterWarmUp) {
     SCOPED_TRACE(expr);
     Pipeline p(expr);
     auto events = load(p, is_regression);
-    ProgressiveValidation pv(p, !is_regression, 0, 1000);
-    ProgressiveValidation delayed(p, !is_regression, 50, 0);
+    ProgressiveValidation pv(p, 0, 1000);
+    ProgressiveValidation delayed(p, 50, 0);
     for (size_t i = 0; i < 2000; ++i) {
       pv.process(events[i].x, events[i].y);
       delayed.process(events[i].x, events[i].y);
@@ -118,7 +118,7 @@ TEST(Allocations, RecommendersNonePerEventOnceUsersAndItemsAreKnown) {
       e.y = Target::of_value(row.values[2].number);
       events.push_back(std::move(e));
     }
-    ProgressiveValidation pv(p, false, 0, 1000);
+    ProgressiveValidation pv(p, 0, 1000);
     for (size_t i = 0; i < 5000; ++i) pv.process(events[i].x, events[i].y);
     uint64_t before = g_allocations.load();
     for (size_t i = 5000; i < events.size(); ++i) pv.process(events[i].x, events[i].y);
@@ -133,7 +133,7 @@ TEST(Allocations, HashedCategoriesNonePerEventEvenWhenEveryIdIsNew) {
   uint32_t x_col = p.schema().intern("x"), id_col = p.schema().intern("id");
   std::vector<std::string> ids;
   for (int i = 0; i < 60000; ++i) ids.push_back("user-" + std::to_string(i * 7919 + 13));
-  ProgressiveValidation pv(p, true, 0, 1000);
+  ProgressiveValidation pv(p, 0, 1000);
   Features x;
   auto event = [&](size_t i) {
     x.clear();
@@ -177,9 +177,8 @@ TEST(Allocations, HoeffdingTreeAllocatesOnlyWhenItSplits) {
 
 // Progressive validation of p over events: allocations per event after the first
 // `warm_up` events.
-double allocations_per_event(Pipeline& p, const std::vector<Event>& events, bool regression,
-                             size_t warm_up) {
-  ProgressiveValidation pv(p, !regression, 0, 1000);
+double allocations_per_event(Pipeline& p, const std::vector<Event>& events, size_t warm_up) {
+  ProgressiveValidation pv(p, 0, 1000);
   for (size_t i = 0; i < warm_up; ++i) pv.process(events[i].x, events[i].y);
   uint64_t before = g_allocations.load();
   for (size_t i = warm_up; i < events.size(); ++i) pv.process(events[i].x, events[i].y);
@@ -218,7 +217,7 @@ TEST(Allocations, TreesOnCategoriesAllocateOnlyAsTheyGrow) {
       e.y = regression ? Target::of_value(in ? 10.0 + rng.normal() : rng.normal())
                        : Target::of_class(in != (rng.uniform() < 0.05));
     }
-    EXPECT_LE(allocations_per_event(p, events, regression, 20000), c.limit);
+    EXPECT_LE(allocations_per_event(p, events, 20000), c.limit);
   }
 }
 
@@ -241,7 +240,7 @@ TEST(Allocations, AdaptiveTreesAllocateOnlyAsTheyGrow) {
     bool regression = std::string(c.expr).find("regressor") != std::string::npos;
     Pipeline p(c.expr);
     auto events = load(p, regression);
-    EXPECT_LT(allocations_per_event(p, events, regression, 2000), c.limit);
+    EXPECT_LT(allocations_per_event(p, events, 2000), c.limit);
   }
 }
 

@@ -17,7 +17,7 @@ namespace {
 // and a label that follows x, through p by Pipeline::add_category, as rtml eval does.
 void stream_unique_ids(Pipeline& p, size_t n, uint64_t seed = 3) {
   uint32_t x_col = p.schema().intern("x"), id_col = p.schema().intern("id");
-  ProgressiveValidation pv(p, true);
+  ProgressiveValidation pv(p);
   Random rng(seed);
   Features x;
   std::string id;

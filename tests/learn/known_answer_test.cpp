@@ -203,26 +203,43 @@ TEST(KnownAnswer, L1DrivesUselessWeightsToZero) {
 }
 
 TEST(KnownAnswer, ClassificationMetrics) {
-  ClassificationMetrics m(true);
+  ClassificationMetrics m;
   // truth, predicted label, P(class 1)
   struct E {
     uint32_t y, pred;
     double p1;
   } events[] = {{0, 0, 0.1}, {0, 1, 0.4}, {1, 0, 0.35}, {1, 1, 0.8}};
-  for (auto e : events) m.update(e.y, true, e.pred, e.y ? e.p1 : 1 - e.p1, e.p1);
+  for (auto e : events) m.update(e.y, true, e.pred, e.y ? e.p1 : 1 - e.p1, 1 - e.p1, e.p1);
   EXPECT_DOUBLE_EQ(m.accuracy(), 0.5);
   EXPECT_DOUBLE_EQ(m.f1(), 0.5);  // tp 1, fp 1, fn 1
+  EXPECT_DOUBLE_EQ(m.f1(0), 0.5);
   EXPECT_DOUBLE_EQ(m.roc_auc(), 0.75);
+  EXPECT_EQ(m.report(true, 1).count("roc_auc"), 1u);
+  EXPECT_EQ(m.report(false, 1).count("macro_f1"), 1u);
   double ll = -(std::log(0.9) + std::log(0.6) + std::log(0.35) + std::log(0.8)) / 4;
   EXPECT_NEAR(m.log_loss(), ll, 1e-12);
+  // Numbered the other way round (the positive class is 0), the same events give the
+  // same ROC AUC, and the F1 of class 0.
+  ClassificationMetrics swapped;
+  for (auto e : events) {
+    swapped.update(1 - e.y, true, 1 - e.pred, e.y ? e.p1 : 1 - e.p1, e.p1, 1 - e.p1);
+  }
+  EXPECT_DOUBLE_EQ(swapped.roc_auc(0), 0.75);
+  EXPECT_DOUBLE_EQ(m.roc_auc(0), 0.75);
+  // P(class 1) read as a score of class 0 (an anomaly detector's, when the anomalies are
+  // class 0) ranks class 0 the wrong way round here.
+  EXPECT_DOUBLE_EQ(m.score_auc(0), 0.25);
+  EXPECT_DOUBLE_EQ(m.score_auc(1), 0.75);
+  EXPECT_DOUBLE_EQ(swapped.f1(0), m.f1(1));
+  EXPECT_DOUBLE_EQ(swapped.report(true, 0).at("f1"), 0.5);
   // Reverting the last event gives the metrics of the first three.
-  m.update(1, true, 1, 0.8, 0.8, -1.0);
+  m.update(1, true, 1, 0.8, 0.2, 0.8, -1.0);
   EXPECT_NEAR(m.accuracy(), 1.0 / 3, 1e-12);
 
-  ClassificationMetrics multi(false);
-  multi.update(0, true, 0, 1, 0);
-  multi.update(1, true, 2, 0, 0);
-  multi.update(2, true, 2, 1, 0);
+  ClassificationMetrics multi;
+  multi.update(0, true, 0, 1, 0, 0);
+  multi.update(1, true, 2, 0, 0, 0);
+  multi.update(2, true, 2, 1, 0, 0);
   // F1: class 0 = 1, class 1 = 0, class 2 = 2/3.
   EXPECT_NEAR(multi.macro_f1(), (1 + 0 + 2.0 / 3) / 3, 1e-12);
 }
@@ -242,7 +259,7 @@ TEST(KnownAnswer, RegressionMetricsAndRevert) {
 
 TEST(KnownAnswer, RollingWindowForgetsOldEvents) {
   Pipeline p("linear_regression(lr=0.000000001, intercept_lr=0)");  // predicts about 0
-  ProgressiveValidation pv(p, false, 0, 2);
+  ProgressiveValidation pv(p, 0, 2);
   for (double y : {10.0, 1.0, 1.0}) pv.process(make({{0, 1}}), Target::of_value(y));
   EXPECT_NEAR(pv.metrics().at("mae"), 4.0, 1e-6);
   EXPECT_NEAR(pv.rolling_metrics().at("mae"), 1.0, 1e-6);
@@ -251,7 +268,7 @@ TEST(KnownAnswer, RollingWindowForgetsOldEvents) {
 TEST(KnownAnswer, DelayedLabelsAreLearnedLaterFromTheSameFeatures) {
   Pipeline now("linear_regression(lr=0.1)");
   Pipeline later("linear_regression(lr=0.1)");
-  ProgressiveValidation delayed(later, false, 3);
+  ProgressiveValidation delayed(later, 3);
   for (int i = 0; i < 10; ++i) {
     auto x = make({{0, static_cast<double>(i % 3)}});
     delayed.process(x, Target::of_value(i));

@@ -306,7 +306,7 @@ TEST(RunCli, LateLabelsFromAStreamGiveTheModelOfEvalDelay) {
   EXPECT_EQ(s["dead_letters"], 0);
 
   auto e = test::run(std::string(RTML_BINARY) + " eval --quiet --data " + test::data_dir() +
-                     "/elec2.csv.gz --target class --model '" + model + "' --delay " +
+                     "/elec2.csv.gz --target class --positive UP --model '" + model + "' --delay " +
                      std::to_string(delay) + " --save " + tmp.file("eval.bin"));
   ASSERT_EQ(e.exit_code, 0) << e.out.substr(0, 2000);
   std::string a = read_all(tmp.file("run.bin")), b = read_all(tmp.file("eval.bin"));

@@ -14,10 +14,11 @@ namespace rtml {
 class BinaryReader;
 class BinaryWriter;
 
-// Maps class values (any text: "UP", "1", "true") to class indices.
-// For a binary task the positive class is index 1 and the negative one index 0:
-// set_binary() fixes which value is which. Otherwise indices follow first appearance.
-// Not thread-safe.
+// Maps class values (any text: "UP", "1", "true") to class indices, learned as they
+// come: nothing needs to see the stream ahead. Indices follow first appearance, except
+// that a positive class named in advance (set_positive) takes index 1 in a binary task.
+// Which class is the positive one of a two-class target (for F1 and the probability a
+// binary prediction reports) is positive(). Not thread-safe.
 class Labels {
  public:
   // Declares a binary target whose classes are negative and positive.
@@ -27,19 +28,31 @@ class Labels {
   void set_positive(std::string_view positive);
 
   // Returns the index of a class value, adding it if new. For a binary target whose
-  // two classes are already known, a third value yields nothing.
+  // two classes are taken (seen, or one of them named positive), another value yields
+  // nothing.
   std::optional<uint32_t> intern(std::string_view value, bool binary);
   std::optional<uint32_t> find(std::string_view value) const;
   const std::string& name(uint32_t index) const { return names_[index]; }
   size_t size() const { return names_.size(); }
+  // The index of the positive class of a two-class target: the class named positive;
+  // else, of the first two values seen, the greater (numerically when both are numbers,
+  // else as text: "1" over "0", "UP" over "DOWN", "10" over "9"); 1 until both are known.
+  uint32_t positive() const { return positive_index_; }
+  // The positive class named in advance, if any.
+  const std::optional<std::string>& named_positive() const { return positive_; }
 
   void save(BinaryWriter& out) const;
   void load(BinaryReader& in);
 
  private:
+  void update_positive_index();
   StringIndex index_;
-  std::vector<std::string> names_;
-  std::optional<std::string> pending_positive_;
+  std::vector<std::string> names_;  // "" marks the slot of a named positive not yet seen
+  std::optional<std::string> positive_;
+  uint32_t positive_index_ = 1;
 };
+
+// Whether class value a orders before b: numerically when both are numbers, else as text.
+bool class_value_less(std::string_view a, std::string_view b);
 
 }  // namespace rtml

@@ -73,6 +73,14 @@ class Pipeline {
   const Schema& schema() const { return schema_; }
   Labels& labels() { return labels_; }
   const Labels& labels() const { return labels_; }
+  // What a classifier's prediction reports as its probability: for a target of at most
+  // two classes, that of the positive class (labels().positive(), which need not be
+  // class 1: classes are numbered as they come); otherwise, and for an anomaly
+  // detector's score, p.value.
+  double reported_probability(const Prediction& p) const {
+    if (labels_.size() > 2 || p.proba.size() != 2 || !model_->needs_target()) return p.value;
+    return p.proba[labels_.positive()];
+  }
   // The types of the input columns, kept with the model so that a reloaded pipeline
   // reads new data the same way.
   std::map<std::string, ColumnType, std::less<>>& input_types() { return input_types_; }
@@ -83,6 +91,7 @@ class Pipeline {
   void predict_then_learn(const Features& x, const Target& y, Prediction& out, double weight = 1.0);
 
   Model& model() { return *model_; }
+  const Model& model() const { return *model_; }
 
   // For a pipeline ending in a recommender (funk_mf, biased_mf, fm with item=...): the k
   // items with the highest predicted rating or click probability for user (a value of

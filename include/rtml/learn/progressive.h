@@ -23,8 +23,8 @@ namespace rtml {
 // per event in steady state (once both are full). Not thread-safe.
 class ProgressiveValidation {
  public:
-  // binary: the target has two classes (class 1 positive), and binary metrics are kept.
-  ProgressiveValidation(Pipeline& pipeline, bool binary, size_t delay = 0, size_t window = 0);
+  // The metrics follow the classes as they come (see metrics()).
+  explicit ProgressiveValidation(Pipeline& pipeline, size_t delay = 0, size_t window = 0);
 
   // Predicts on x, scores the prediction against y, and learns (now, or delay events
   // later).
@@ -38,7 +38,9 @@ class ProgressiveValidation {
   uint64_t events() const { return events_; }
   // The last prediction process() made (score() keeps none).
   const Prediction& last_prediction() const { return prediction_; }
-  // Cumulative metrics by name (see ClassificationMetrics/RegressionMetrics::report).
+  // Cumulative metrics by name (see ClassificationMetrics/RegressionMetrics::report): a
+  // binary model's, or those of two classes while the target has shown at most two (F1
+  // of pipeline.labels().positive()), else the multiclass ones.
   std::map<std::string, double> metrics() const;
   // Metrics over the last `window` events; empty without a window.
   std::map<std::string, double> rolling_metrics() const;
@@ -50,14 +52,15 @@ class ProgressiveValidation {
     uint32_t y_true;
     bool has_pred;
     uint32_t y_pred;
-    double p_true, p_positive;
+    double p_true, p_class0, p_class1;
     double value, predicted;  // regression
   };
   Scored scored(const Prediction& p, const Target& y) const;
+  std::map<std::string, double> report(const ClassificationMetrics& m) const;
 
   Pipeline& pipeline_;
   bool regression_;
-  bool binary_;
+  bool detector_;  // an anomaly detector: learns without labels, its class 1 is "anomalous"
   size_t delay_;
   size_t window_;
   uint64_t events_ = 0;

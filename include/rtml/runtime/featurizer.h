@@ -31,8 +31,8 @@ class Featurizer {
         pipeline_(pipeline),
         regression_(pipeline.task() == Task::kRegression) {}
 
-  // Whether a classification target has two classes, no third value allowed (once the
-  // classes are decided: target_classes.h).
+  // Whether a classification target has two classes (a binary classifier's): a value
+  // beyond the first two is refused, the row learned from nothing.
   void set_binary(bool binary) { binary_ = binary; }
 
   // Takes the columns past those it knows: their roles, and their names in the schema.
@@ -102,8 +102,10 @@ class Featurizer {
     }
     auto label = pipeline_.labels().intern(v.text, binary_);
     if (!label) {
-      reason = "target '" + spec_.target + "' has a third value '" + excerpt(v.text, 100) +
-               "', but the model is a binary classifier";
+      reason = "target '" + spec_.target + "' has the value '" + excerpt(v.text, 100) +
+               "' beyond its two classes " + two_classes() +
+               ", but the model is a binary classifier (softmax_regression, gaussian_nb and "
+               "the trees take more)";
       return TargetState::kBad;
     }
     y = Target::of_class(*label);
@@ -111,6 +113,19 @@ class Featurizer {
   }
 
  private:
+  // The two classes a binary target has taken, for a refusal.
+  std::string two_classes() const {
+    const Labels& l = pipeline_.labels();
+    std::string out;
+    for (uint32_t c = 0; c < l.size(); ++c) {
+      const bool unseen = l.name(c).empty() && l.named_positive();
+      out += (out.empty() ? "'" : " and '") +
+             excerpt(unseen ? *l.named_positive() : l.name(c), 60) + "'";
+      if (unseen) out += " (the positive class, not seen yet)";
+    }
+    return out;
+  }
+
   struct Role {
     enum Kind { kFeature, kTarget, kDropped } kind = kDropped;
     uint32_t index = 0;

@@ -48,7 +48,7 @@ struct RunConfig {
     std::string save;    // written when the run ends
     std::string target;  // the events' label field (without a labels stream)
     std::vector<std::string> drop;
-    std::string positive;  // a binary target's positive class ("" : the second seen)
+    std::string positive;  // a binary target's positive class ("" : the greater, Labels)
     // Learn from the store's training log before the first event (a new model starting
     // warm), when there is no checkpoint to resume.
     bool warm_start = false;

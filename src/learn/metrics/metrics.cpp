@@ -11,14 +11,17 @@ void RocAuc::update(bool positive, double p, double sign) {
   (positive ? positive_ : negative_)[bin] += sign;
 }
 
-double RocAuc::get() const {
-  // Sum over positives of the negatives ranked below them, ties counted half.
+double RocAuc::get(bool swapped) const {
+  // Sum over positives of the negatives ranked below them, ties counted half. Swapped,
+  // the two change roles, ranked by the same p.
+  const std::vector<double>& positives = swapped ? negative_ : positive_;
+  const std::vector<double>& negatives = swapped ? positive_ : negative_;
   double below = 0, pairs = 0, pos = 0, neg = 0;
   for (int b = 0; b < kBins; ++b) {
-    pairs += positive_[b] * (below + 0.5 * negative_[b]);
-    below += negative_[b];
-    pos += positive_[b];
-    neg += negative_[b];
+    pairs += positives[b] * (below + 0.5 * negatives[b]);
+    below += negatives[b];
+    pos += positives[b];
+    neg += negatives[b];
   }
   if (pos <= 0 || neg <= 0) return 0.0;
   return pairs / (pos * neg);
@@ -36,9 +39,8 @@ void ClassificationMetrics::grow(uint32_t k) {
 }
 
 void ClassificationMetrics::update(uint32_t y_true, bool has_pred, uint32_t y_pred, double p_true,
-                                   double p_positive, double sign) {
+                                   double p_class0, double p_class1, double sign) {
   grow(std::max(y_true, has_pred ? y_pred : 0u) + 1);
-  if (binary_) grow(2);
   n_ += sign;
   if (has_pred) {
     confusion_[y_true * k_ + y_pred] += sign;
@@ -48,7 +50,8 @@ void ClassificationMetrics::update(uint32_t y_true, bool has_pred, uint32_t y_pr
   }
   double p = std::clamp(p_true, 1e-15, 1.0 - 1e-15);
   log_loss_ -= sign * std::log(p);
-  if (binary_) auc_.update(y_true == 1, p_positive, sign);
+  auc_[0].update(y_true == 0, p_class0, sign);
+  auc_[1].update(y_true == 1, p_class1, sign);
 }
 
 double ClassificationMetrics::accuracy() const { return n_ > 0 ? correct_ / n_ : 0.0; }
@@ -64,7 +67,9 @@ double ClassificationMetrics::class_f1(uint32_t c) const {
   return d > 0 ? 2 * tp / d : 0.0;
 }
 
-double ClassificationMetrics::f1() const { return k_ >= 2 ? class_f1(1) : 0.0; }
+double ClassificationMetrics::f1(uint32_t positive) const {
+  return positive < k_ ? class_f1(positive) : 0.0;
+}
 
 double ClassificationMetrics::macro_f1() const {
   double sum = 0;
@@ -81,10 +86,13 @@ double ClassificationMetrics::macro_f1() const {
 
 double ClassificationMetrics::log_loss() const { return n_ > 0 ? log_loss_ / n_ : 0.0; }
 
-std::map<std::string, double> ClassificationMetrics::report() const {
-  if (binary_) {
-    return {
-        {"accuracy", accuracy()}, {"f1", f1()}, {"logloss", log_loss()}, {"roc_auc", roc_auc()}};
+std::map<std::string, double> ClassificationMetrics::report(bool binary, uint32_t positive,
+                                                            bool scored) const {
+  if (binary) {
+    return {{"accuracy", accuracy()},
+            {"f1", f1(positive)},
+            {"logloss", log_loss()},
+            {"roc_auc", scored ? score_auc(positive) : roc_auc(positive)}};
   }
   return {{"accuracy", accuracy()}, {"macro_f1", macro_f1()}};
 }

@@ -17,40 +17,51 @@ class RocAuc {
   static constexpr int kBins = 4096;
   RocAuc() : positive_(kBins, 0.0), negative_(kBins, 0.0) {}
   void update(bool positive, double p, double sign = 1.0);
-  double get() const;
+  // The AUC of the events updated as positive; swapped: of those updated as negative,
+  // ranked by the same p (higher p, more positive).
+  double get(bool swapped = false) const;
 
  private:
   std::vector<double> positive_, negative_;
 };
 
-// Accuracy, F1 (binary: of class 1; multiclass: macro over classes seen), log loss and
-// ROC AUC (binary) from a confusion matrix that grows with the classes. Every update can
-// be reverted with sign -1, which is how RollingMetrics forgets an old event.
+// Accuracy, F1 (two classes: of the positive one; more: macro over classes seen), log
+// loss and ROC AUC (two classes) from a confusion matrix that grows with the classes as
+// they come. Every update can be reverted with sign -1, which is how a rolling window
+// forgets an old event. Which metrics apply is decided when they are read (report):
+// a stream's classes are known only as they come.
 class ClassificationMetrics {
  public:
-  explicit ClassificationMetrics(bool binary) : binary_(binary) {}
   // y_pred is meaningful only when has_pred; p_true is the probability the model gave
-  // to y_true; p_positive is P(class 1) (binary only).
-  void update(uint32_t y_true, bool has_pred, uint32_t y_pred, double p_true, double p_positive,
-              double sign = 1.0);
+  // to y_true; p_class0 and p_class1 are P(class 0) and P(class 1), for the ROC AUC of a
+  // two-class target. Both framings are kept (class 1 positive on P(class 1), class 0 on
+  // P(class 0)): which class is positive may be known only after the first events, and
+  // the AUC of each framing then equals a run where it was known from the start.
+  void update(uint32_t y_true, bool has_pred, uint32_t y_pred, double p_true, double p_class0,
+              double p_class1, double sign = 1.0);
   double count() const { return n_; }
   double accuracy() const;
-  double f1() const;        // binary: F1 of class 1
-  double macro_f1() const;  // mean F1 over classes seen as truth or prediction
+  double f1(uint32_t positive = 1) const;  // two classes: F1 of the positive class
+  double macro_f1() const;                 // mean F1 over classes seen as truth or prediction
   double log_loss() const;
-  double roc_auc() const { return auc_.get(); }
-  // The metrics the eval command reports for this task, by name.
-  std::map<std::string, double> report() const;
+  double roc_auc(uint32_t positive = 1) const { return auc_[positive == 0 ? 0 : 1].get(); }
+  // The ROC AUC of class `positive` ranked by P(class 1) taken as a score of that class
+  // whatever its index: an anomaly detector's score, which labels do not number.
+  double score_auc(uint32_t positive) const { return auc_[1].get(positive == 0); }
+  // The metrics the eval command reports, by name: with binary (a binary model, or a
+  // target that has shown at most two classes) accuracy, f1 of class `positive`,
+  // logloss and roc_auc (score_auc with scored, for an anomaly detector); otherwise
+  // accuracy and macro_f1.
+  std::map<std::string, double> report(bool binary, uint32_t positive, bool scored = false) const;
 
  private:
   void grow(uint32_t k);
   double class_f1(uint32_t c) const;
-  bool binary_;
   uint32_t k_ = 0;
   std::vector<double> confusion_;  // k_ x k_, [truth][prediction]
   std::vector<double> no_pred_;    // by truth: events with no prediction
   double n_ = 0, correct_ = 0, log_loss_ = 0;
-  RocAuc auc_;
+  RocAuc auc_[2];  // class 0 positive on P(class 0); class 1 on P(class 1)
 };
 
 // MAE, RMSE and R2 (against the mean of the targets seen), revertible.
