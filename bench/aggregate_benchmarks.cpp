@@ -25,11 +25,12 @@ void BM_ThreeSlidingAggregates(benchmark::State& state) {
   for (size_t i = 0; i < users; ++i) keys.push_back("user" + std::to_string(i));
   Random rng(1);
   double t = 1.7e9;
-  EventField fields[2] = {{"click", true, 1.0, {}}, {"amount", true, 0.0, {}}};
+  EventField fields[2] = {EventField::of_number("click", 1.0),
+                          EventField::of_number("amount", 0.0)};
   for (const auto& k : keys) engine.apply(k, t, fields);  // every user exists: steady state
   for (auto _ : state) {
     t += 0.001;  // 1000 events per second of event time
-    fields[1].number = rng.uniform(0, 100);
+    fields[1].value.number = rng.uniform(0, 100);
     engine.apply(keys[rng.below(users)], t, fields);
   }
   state.SetItemsProcessed(state.iterations());

@@ -73,9 +73,10 @@ void report_recovery(const store::EmbeddedStore& s) {
 }
 
 // Reads one JSON line into an update or an event; returns the reason it is bad, or "".
-std::string parse_update(const std::string& line, store::Update& u,
-                         std::vector<store::EventValue>& event, bool& is_event, std::string& id) {
-  json j = json::parse(line, nullptr, false);
+// The event's fields are views into j, which holds the parsed line.
+std::string parse_update(const std::string& line, json& j, store::Update& u,
+                         std::vector<EventField>& event, bool& is_event, std::string& id) {
+  j = json::parse(line, nullptr, false);
   if (j.is_discarded()) return "not valid JSON";
   if (!j.is_object()) return "expected a JSON object";
   u = store::Update{};
@@ -140,20 +141,15 @@ std::string parse_update(const std::string& line, store::Update& u,
       if (!it->is_object()) return "\"event\" must be an object of fields";
       is_event = true;
       for (auto f = it->begin(); f != it->end(); ++f) {
-        store::EventValue v;
-        v.name = f.key();
         if (f->is_number()) {
-          v.number = f->get<double>();
+          event.push_back(EventField::of_number(f.key(), f->get<double>()));
         } else if (f->is_string()) {
-          v.is_number = false;
-          v.text = f->get<std::string>();
+          event.push_back(EventField::of_text(f.key(), f->get_ref<const std::string&>()));
         } else if (f->is_boolean()) {
-          v.is_number = false;
-          v.text = f->get<bool>() ? "true" : "false";
+          event.push_back(EventField::of_text(f.key(), f->get<bool>() ? "true" : "false"));
         } else {
           return "event field '" + f.key() + "': expected a number or a string";
         }
-        event.push_back(std::move(v));
       }
     } else {
       return "unknown field \"" + field + "\" (expected key, set, delete, event, id, time)";
@@ -168,14 +164,15 @@ int run_apply(const StoreOptionsCli& o) {
   std::string line;
   uint64_t n = 0, errors = 0;
   store::Update u;
-  std::vector<store::EventValue> event;
+  json doc;
+  std::vector<EventField> event;
   std::string id;
   while (std::getline(std::cin, line)) {
     ++n;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     bool is_event = false;
-    std::string error = parse_update(line, u, event, is_event, id);
+    std::string error = parse_update(line, doc, u, event, is_event, id);
     if (error.empty() && !is_event && !id.empty()) error = "\"id\" is for events";
     if (error.empty()) error = is_event ? s->apply_event(u.key, u.time, event, id) : s->apply(u);
     if (!error.empty()) {

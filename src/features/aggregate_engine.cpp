@@ -45,8 +45,8 @@ int64_t floor_div(double t, double step) {
 }
 
 std::string_view as_text(const EventField& f, char* buf, size_t size) {
-  if (!f.is_number) return f.text;
-  auto r = std::to_chars(buf, buf + size, f.number);
+  if (!f.is_number()) return f.value.text;
+  auto r = std::to_chars(buf, buf + size, f.value.number);
   return std::string_view(buf, r.ptr - buf);
 }
 
@@ -86,7 +86,7 @@ class AggregateEngine::Aggregate {
     bool numeric = spec_.function != AggregateFunction::kCount &&
                    spec_.function != AggregateFunction::kDistinct &&
                    spec_.function != AggregateFunction::kTopK;
-    if (numeric && !f.is_number) {
+    if (numeric && !f.is_number()) {
       ++stats_.wrong_type;
       return;
     }
@@ -97,7 +97,7 @@ class AggregateEngine::Aggregate {
             : spec_.function == AggregateFunction::kTopK     ? 2
                                                              : 3) {
       case 0:
-        apply_decayed(key, t, f.number);
+        apply_decayed(key, t, f.value.number);
         break;
       case 1:
         apply_distinct(key, t, f);
@@ -106,7 +106,7 @@ class AggregateEngine::Aggregate {
         apply_topk(key, t, f);
         break;
       default:
-        apply_numeric(key, t, f.number);
+        apply_numeric(key, t, f.value.number);
     }
   }
 

@@ -91,11 +91,7 @@ Status Runtime::update_store(const Row& row, double time, std::string_view id, b
     const Value& v = row.values[i];
     if (v.kind == ValueKind::kMissing) continue;
     if (n == fields_.size()) fields_.emplace_back();
-    store::EventValue& f = fields_[n++];
-    f.name = columns_[i].name;
-    f.is_number = v.kind == ValueKind::kNumber;
-    f.number = v.number;
-    if (!f.is_number) f.text.assign(v.text);
+    fields_[n++] = {columns_[i].name, v};
   }
   if (n == 0) return Status::ok();
   event_key_.assign_text(id);

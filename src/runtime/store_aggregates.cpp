@@ -18,7 +18,7 @@ std::string engine_key(const store::EntityKey& key) {
 StoreAggregates::StoreAggregates(std::vector<features::AggregateSpec> specs)
     : engine_(std::move(specs)) {}
 
-std::string StoreAggregates::check(std::span<const store::EventValue> fields) const {
+std::string StoreAggregates::check(std::span<const EventField> fields) const {
   bool used = false;
   for (const auto& s : engine_.specs()) {
     for (const auto& f : fields) {
@@ -27,8 +27,9 @@ std::string StoreAggregates::check(std::span<const store::EventValue> fields) co
       bool needs_number = s.function != features::AggregateFunction::kCount &&
                           s.function != features::AggregateFunction::kDistinct &&
                           s.function != features::AggregateFunction::kTopK;
-      if (needs_number && !f.is_number) {
-        return "field '" + f.name + "' feeds aggregate '" + s.name + "' and must be a number";
+      if (needs_number && !f.is_number()) {
+        return "field '" + std::string(f.name) + "' feeds aggregate '" + s.name +
+               "' and must be a number";
       }
     }
   }
@@ -37,9 +38,7 @@ std::string StoreAggregates::check(std::span<const store::EventValue> fields) co
 }
 
 void StoreAggregates::apply(const store::EntityKey& key, double time,
-                            std::span<const store::EventValue> fields) {
-  fields_.clear();
-  for (const auto& f : fields) fields_.push_back({f.name, f.is_number, f.number, f.text});
+                            std::span<const EventField> fields) {
   // An aggregate declared "by user" goes under the event's own user field when it has
   // one (an event may name a user and an item); otherwise under the event's key.
   const std::string main_key = engine_key(key);
@@ -53,14 +52,16 @@ void StoreAggregates::apply(const store::EntityKey& key, double time,
     own_keys |= by_[i] != nullptr;
   }
   if (!own_keys) {
-    engine_.apply(main_key, time, fields_);
+    engine_.apply(main_key, time, fields);
     return;
   }
   for (size_t i = 0; i < specs.size(); ++i) {
-    const store::EventValue* by = by_[i];
+    const EventField* by = by_[i];
     engine_.apply_one(
-        i, by ? engine_key(entity_key_of(by->is_number, by->number, by->text)) : main_key, time,
-        fields_);
+        i,
+        by ? engine_key(entity_key_of(by->is_number(), by->value.number, by->value.text))
+           : main_key,
+        time, fields);
   }
 }
 

@@ -293,7 +293,7 @@ std::string EmbeddedStore::apply(const Update& u) {
 }
 
 std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
-                                       std::span<const EventValue> fields, std::string_view id) {
+                                       std::span<const EventField> fields, std::string_view id) {
   if (options_.read_only) return "the store was opened read-only";
   if (!options_.computed) return "no aggregates are declared for this store";
   std::string invalid = detail::validate_key(key);
@@ -303,7 +303,10 @@ std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
   if (!std::isfinite(t)) return "time is not finite";
   for (const auto& f : fields) {
     if (f.name.empty()) return "empty field name";
-    if (f.is_number && !std::isfinite(f.number)) return "field '" + f.name + "': NaN or infinite";
+    if (f.value.kind == ValueKind::kMissing) return "field '" + std::string(f.name) + "': missing";
+    if (f.is_number() && !std::isfinite(f.value.number)) {
+      return "field '" + std::string(f.name) + "': NaN or infinite";
+    }
   }
   {
     std::lock_guard lock(computed_mu_);
@@ -736,7 +739,7 @@ std::vector<std::string> EmbeddedStore::load_snapshot() {
 void EmbeddedStore::replay_record(const WalRecord& rec) {
   RecoveryReport& rep = recovery_;
   thread_local EntityKey event_key;
-  thread_local std::vector<EventValue> event_fields;
+  thread_local std::vector<EventField> event_fields;
   thread_local std::string event_id;
   double event_time;
   if (detail::record_kind(rec.payload) == detail::RecordKind::kEvent) {

@@ -63,7 +63,7 @@ EntityKey get_key(Cursor& c) {
 
 }  // namespace
 
-void encode_event(const EntityKey& key, double time, std::span<const EventValue> fields,
+void encode_event(const EntityKey& key, double time, std::span<const EventField> fields,
                   std::string_view id, std::string& out) {
   out.clear();
   put<uint8_t>(out, static_cast<uint8_t>(RecordKind::kEvent));
@@ -72,18 +72,18 @@ void encode_event(const EntityKey& key, double time, std::span<const EventValue>
   put<uint32_t>(out, static_cast<uint32_t>(fields.size()));
   for (const auto& f : fields) {
     put_bytes(out, f.name);
-    put<uint8_t>(out, f.is_number);
-    if (f.is_number) {
-      put<double>(out, f.number);
+    put<uint8_t>(out, f.is_number());
+    if (f.is_number()) {
+      put<double>(out, f.value.number);
     } else {
-      put_bytes(out, f.text);
+      put_bytes(out, f.value.text);
     }
   }
   put_bytes(out, id);
 }
 
 void decode_event(std::string_view bytes, EntityKey& key, double& time,
-                  std::vector<EventValue>& fields, std::string& id) {
+                  std::vector<EventField>& fields, std::string& id) {
   Cursor c{bytes};
   if (c.get<uint8_t>() != static_cast<uint8_t>(RecordKind::kEvent))
     throw Error("WAL record: not an event");
@@ -91,15 +91,9 @@ void decode_event(std::string_view bytes, EntityKey& key, double& time,
   key = get_key(c);
   fields.clear();
   for (auto n = c.get<uint32_t>(); n > 0; --n) {
-    EventValue f;
-    f.name = std::string(c.bytes());
-    f.is_number = c.get<uint8_t>();
-    if (f.is_number) {
-      f.number = c.get<double>();
-    } else {
-      f.text = std::string(c.bytes());
-    }
-    fields.push_back(std::move(f));
+    std::string_view name = c.bytes();
+    fields.push_back(c.get<uint8_t>() ? EventField::of_number(name, c.get<double>())
+                                      : EventField::of_text(name, c.bytes()));
   }
   id = std::string(c.bytes());
   if (c.pos != bytes.size()) throw Error("WAL record: trailing bytes");

@@ -20,9 +20,9 @@ void encode_update(const Update& u, uint32_t time, std::string& out);
 // Throws Error on malformed bytes.
 Update decode_update(std::string_view bytes, uint32_t& time);
 
-void encode_event(const EntityKey& key, double time, std::span<const EventValue> fields,
+void encode_event(const EntityKey& key, double time, std::span<const EventField> fields,
                   std::string_view id, std::string& out);
 void decode_event(std::string_view bytes, EntityKey& key, double& time,
-                  std::vector<EventValue>& fields, std::string& id);
+                  std::vector<EventField>& fields, std::string& id);
 
 }  // namespace rtml::store::detail

@@ -18,13 +18,13 @@ AggregateEngine engine(std::initializer_list<const char*> declarations) {
 }
 
 void event(AggregateEngine& e, std::string_view key, double t, std::string_view field, double x) {
-  EventField f{field, true, x, {}};
+  EventField f = EventField::of_number(field, x);
   e.apply(key, t, std::span<const EventField>(&f, 1));
 }
 
 void text_event(AggregateEngine& e, std::string_view key, double t, std::string_view field,
                 std::string_view text) {
-  EventField f{field, false, 0, text};
+  EventField f = EventField::of_text(field, text);
   e.apply(key, t, std::span<const EventField>(&f, 1));
 }
 
@@ -107,7 +107,7 @@ TEST(AggregateEngine, NumericFunctionsMatchABruteForceWindow) {
     t += rng.uniform(0, 0.5);
     double x = rng.uniform(-10, 10);
     events.emplace_back(t, x);
-    EventField f{"x", true, x, {}};
+    EventField f = EventField::of_number("x", x);
     e.apply("u", t, std::span<const EventField>(&f, 1));
   }
   // The live window: buckets of the last 60 s ending with the watermark's bucket.

@@ -35,9 +35,9 @@ void feed(EmbeddedStore& s, int from, int to) {
   const char* pages[] = {"home", "cart", "help"};
   for (int i = from; i < to; ++i) {
     // Values depend on i only, so that feeding in pieces gives the same stream.
-    std::vector<EventValue> fields = {{"click", true, 1, ""},
-                                      {"amount", true, (i * 37 % 100) / 10.0, ""},
-                                      {"page", false, 0, pages[(i * 7 / 3) % 3]}};
+    std::vector<EventField> fields = {EventField::of_number("click", 1),
+                                      EventField::of_number("amount", (i * 37 % 100) / 10.0),
+                                      EventField::of_text("page", pages[(i * 7 / 3) % 3])};
     ASSERT_EQ(s.apply_event(EntityKey("u" + std::to_string(i % 7)), 1000 + i * 0.5, fields), "");
   }
 }
@@ -97,7 +97,7 @@ TEST(StoreAggregates, AsOfReadsSeeNoLaterEvents) {
   o.dir.clear();
   auto s = EmbeddedStore::open(o);
   for (int t = 0; t < 300; ++t) {
-    std::vector<EventValue> f = {{"click", true, 1, ""}};
+    std::vector<EventField> f = {EventField::of_number("click", 1)};
     ASSERT_EQ(s->apply_event(EntityKey("u"), 1000 + t, f), "");
   }
   std::vector<std::string> names = {"clicks"};
@@ -108,15 +108,15 @@ TEST(StoreAggregates, AsOfReadsSeeNoLaterEvents) {
   EXPECT_EQ(v[0].number, 20);
   s->get(EntityKey("u"), names, v);  // now: [1240, 1300)
   EXPECT_EQ(v[0].number, 60);
-  std::vector<EventValue> bad = {{"click", true, NAN, ""}};
+  std::vector<EventField> bad = {EventField::of_number("click", NAN)};
   EXPECT_NE(s->apply_event(EntityKey("u"), 1300, bad).find("NaN"), std::string::npos);
-  std::vector<EventValue> text = {{"amount", false, 0, "ten"}};
+  std::vector<EventField> text = {EventField::of_text("amount", "ten")};
   EXPECT_NE(s->apply_event(EntityKey("u"), 1300, text).find("must be a number"), std::string::npos);
-  std::vector<EventValue> unused = {{"colour", false, 0, "red"}};
+  std::vector<EventField> unused = {EventField::of_text("colour", "red")};
   EXPECT_NE(s->apply_event(EntityKey("u"), 1300, unused).find("no declared aggregate"),
             std::string::npos);
   // An event resent with the same id counts once; another id counts again.
-  std::vector<EventValue> click = {{"click", true, 1, ""}};
+  std::vector<EventField> click = {EventField::of_number("click", 1)};
   std::vector<FeatureValue> before(1), after(1);
   s->get(EntityKey("u"), names, before);
   ASSERT_EQ(s->apply_event(EntityKey("u"), 1299.5, click, "evt-1"), "");

@@ -26,6 +26,23 @@ struct Value {
   std::string_view text;
 };
 
+// One named field of an event: the one type an event's field has wherever it is taken
+// by name (the store's aggregates, its log, the runtime's store updates). The name and
+// a text value are views, valid as long as what they were read from (a decoder's
+// buffer, a log record, a parsed JSON line): copy them out to keep them longer.
+struct EventField {
+  std::string_view name;
+  Value value;
+  bool is_number() const { return value.kind == ValueKind::kNumber; }
+  // A field of a number, or of a text.
+  static EventField of_number(std::string_view name, double number) {
+    return {name, {ValueKind::kNumber, number, {}}};
+  }
+  static EventField of_text(std::string_view name, std::string_view text) {
+    return {name, {ValueKind::kText, 0.0, text}};
+  }
+};
+
 // A decoded row: values[i] belongs to the source's column i. line is the 1-based
 // line of the input where the row starts (or the event number for generators).
 struct Row {

@@ -12,19 +12,12 @@
 #include <vector>
 
 #include "rtml/core/binary_io.h"
+#include "rtml/core/row.h"
 #include "rtml/core/schema.h"
 #include "rtml/features/aggregate_spec.h"
 #include "rtml/features/key_index.h"
 
 namespace rtml::features {
-
-// One field of an event: a number or a text.
-struct EventField {
-  std::string_view name;
-  bool is_number = true;
-  double number = 0.0;
-  std::string_view text;
-};
 
 // The value of an aggregate for one entity. topk gives its items, most frequent first,
 // joined by commas, in text; every other function gives a number.

@@ -149,9 +149,9 @@ class Runtime {
   std::vector<Column> columns_;
   store::EmbeddedStore* store_ = nullptr;
   std::vector<Enricher> enrich_;
-  std::vector<store::EventValue> fields_;  // reused per event
-  store::EntityKey key_;                   // reused per enrichment read
-  store::EntityKey event_key_;             // reused per store update
+  std::vector<EventField> fields_;  // reused per event
+  store::EntityKey key_;            // reused per enrichment read
+  store::EntityKey event_key_;      // reused per store update
 };
 
 }  // namespace rtml::runtime

@@ -26,9 +26,8 @@ class StoreAggregates final : public store::ComputedFeatures {
  public:
   explicit StoreAggregates(std::vector<features::AggregateSpec> specs);
 
-  std::string check(std::span<const store::EventValue> fields) const override;
-  void apply(const store::EntityKey& key, double time,
-             std::span<const store::EventValue> fields) override;
+  std::string check(std::span<const EventField> fields) const override;
+  void apply(const store::EntityKey& key, double time, std::span<const EventField> fields) override;
   bool has(std::string_view name) const override { return engine_.find(name).has_value(); }
   store::FeatureValue read(std::string_view name, const store::EntityKey& key,
                            std::optional<double> as_of) const override;
@@ -49,8 +48,7 @@ class StoreAggregates final : public store::ComputedFeatures {
 
  private:
   features::AggregateEngine engine_;
-  std::vector<features::EventField> fields_;  // reused per event
-  std::vector<const store::EventValue*> by_;  // per aggregate: the event's own key field
+  std::vector<const EventField*> by_;  // per aggregate: the event's own key field
   // Puts the engine's form of key in key_.
   void set_key(const store::EntityKey& key) const;
   store::FeatureValue value_of(uint32_t index, const features::AggregateValue& a) const;

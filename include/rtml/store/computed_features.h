@@ -10,17 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "rtml/core/row.h"
 #include "rtml/store/types.h"
 
 namespace rtml::store {
-
-// One field of an event: a number or a text.
-struct EventValue {
-  std::string name;
-  bool is_number = true;
-  double number = 0.0;
-  std::string text;
-};
 
 // The store calls these under its own lock: implementations need not be thread-safe.
 class ComputedFeatures {
@@ -28,9 +21,9 @@ class ComputedFeatures {
   virtual ~ComputedFeatures() = default;
   // Returns why an event with these fields would be refused (a text where an aggregate
   // needs a number, no field that any aggregate reads), or "".
-  virtual std::string check(std::span<const EventValue> fields) const = 0;
+  virtual std::string check(std::span<const EventField> fields) const = 0;
   // Applies one event of entity key at event time (seconds).
-  virtual void apply(const EntityKey& key, double time, std::span<const EventValue> fields) = 0;
+  virtual void apply(const EntityKey& key, double time, std::span<const EventField> fields) = 0;
   // True if name is a computed feature.
   virtual bool has(std::string_view name) const = 0;
   // The value of a computed feature now, or as of event time t.

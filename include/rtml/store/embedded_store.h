@@ -124,7 +124,7 @@ class EmbeddedStore final : public FeatureStore {
   // infinite, or the key is bad. With an id, an event already applied with the same key
   // and id (among the last million) is acknowledged again and not applied twice, so a
   // producer may resend whatever was not acknowledged: exactly once.
-  std::string apply_event(const EntityKey& key, double time, std::span<const EventValue> fields,
+  std::string apply_event(const EntityKey& key, double time, std::span<const EventField> fields,
                           std::string_view id = {});
   // Whether the store computes features from events (aggregates were configured).
   bool computes_features() const { return options_.computed != nullptr; }
