@@ -22,7 +22,7 @@ std::unique_ptr<EmbeddedStore> million_entities(EntityKey (*key_of)(uint64_t)) {
     u.key = key_of(k);
     for (int i = 0; i < 8; ++i)
       u.set.emplace_back("f" + std::to_string(i), FeatureValue::of_number(k + i));
-    st->apply(u);
+    st->apply(u).why();
   }
   return st;
 }
@@ -109,7 +109,7 @@ void BM_StorePutNumbers(benchmark::State& state) {
     u.set.emplace_back("f" + std::to_string(i), FeatureValue::of_number(i));
   for (auto _ : state) {
     u.key = EntityKey(rng.below(1000000));
-    s.apply(u);
+    s.apply(u).why();
   }
   state.SetItemsProcessed(state.iterations());
 }

@@ -174,7 +174,9 @@ int run_apply(const StoreOptionsCli& o) {
     bool is_event = false;
     std::string error = parse_update(line, doc, u, event, is_event, id);
     if (error.empty() && !is_event && !id.empty()) error = "\"id\" is for events";
-    if (error.empty()) error = is_event ? s->apply_event(u.key, u.time, event, id) : s->apply(u);
+    if (error.empty()) {
+      error = (is_event ? s->apply_event(u.key, u.time, event, id) : s->apply(u)).why();
+    }
     if (!error.empty()) {
       ++errors;
       std::fprintf(stderr, "error %llu: %s\n", static_cast<unsigned long long>(n), error.c_str());

@@ -95,12 +95,12 @@ Status Runtime::update_store(const Row& row, double time, std::string_view id, b
   }
   if (n == 0) return Status::ok();
   event_key_.assign_text(id);
-  std::string refused = store_->apply_event(event_key_, time, std::span(fields_.data(), n),
-                                            dedup ? id : std::string_view());
-  if (refused.empty() || refused == "no declared aggregate reads any field of this event") {
+  Status refused = store_->apply_event(event_key_, time, std::span(fields_.data(), n),
+                                       dedup ? id : std::string_view());
+  if (refused || refused.why() == "no declared aggregate reads any field of this event") {
     return Status::ok();
   }
-  return Status::error("store: " + refused);
+  return Status::error("store: " + refused.why());
 }
 
 Status Runtime::label(EventId id, const Value& label, double now, Prediction* scored,

@@ -18,7 +18,7 @@ std::string engine_key(const store::EntityKey& key) {
 StoreAggregates::StoreAggregates(std::vector<features::AggregateSpec> specs)
     : engine_(std::move(specs)) {}
 
-std::string StoreAggregates::check(std::span<const EventField> fields) const {
+Status StoreAggregates::check(std::span<const EventField> fields) const {
   bool used = false;
   for (const auto& s : engine_.specs()) {
     for (const auto& f : fields) {
@@ -28,13 +28,13 @@ std::string StoreAggregates::check(std::span<const EventField> fields) const {
                           s.function != features::AggregateFunction::kDistinct &&
                           s.function != features::AggregateFunction::kTopK;
       if (needs_number && !f.is_number()) {
-        return "field '" + std::string(f.name) + "' feeds aggregate '" + s.name +
-               "' and must be a number";
+        return Status::error("field '" + std::string(f.name) + "' feeds aggregate '" + s.name +
+                             "' and must be a number");
       }
     }
   }
-  if (!used) return "no declared aggregate reads any field of this event";
-  return {};
+  if (!used) return Status::error("no declared aggregate reads any field of this event");
+  return Status::ok();
 }
 
 void StoreAggregates::apply(const store::EntityKey& key, double time,

@@ -259,16 +259,16 @@ std::string EmbeddedStore::resolve(const Update& u, ResolvedUpdate& r, uint32_t&
   return {};
 }
 
-std::string EmbeddedStore::apply(const Update& u) {
+Status EmbeddedStore::apply(const Update& u) {
   thread_local ResolvedUpdate r;
   thread_local std::string payload;
   uint32_t time;
-  if (options_.read_only) return "the store was opened read-only";
+  if (options_.read_only) return Status::error("the store was opened read-only");
   std::string error = resolve(u, r, time);
-  if (!error.empty()) return error;
+  if (!error.empty()) return Status::error(error);
   if (!wal_) {
     memory_.apply(r);
-    return {};
+    return Status::ok();
   }
   detail::encode_update(u, time, payload);
   uint64_t lsn;
@@ -277,58 +277,58 @@ std::string EmbeddedStore::apply(const Update& u) {
     // disk), the entity is untouched.
     lsn = memory_.apply(r, [&] { return wal_->append(payload); });
   } catch (const Error& e) {
-    return std::string("not logged, nothing changed: ") + e.what();
+    return Status::error(std::string("not logged, nothing changed: ") + e.what());
   }
   if (wal_->fsync().policy == FsyncPolicy::kAlways) {
     try {
       wal_->wait_durable(lsn);
     } catch (const Error& e) {
-      return std::string("applied and logged, but not on disk: ") + e.what();
+      return Status::error(std::string("applied and logged, but not on disk: ") + e.what());
     }
   }
   uint64_t total = wal_bytes_.fetch_add(payload.size() + 16) + payload.size() + 16;
   if (options_.snapshot_wal_bytes && total >= options_.snapshot_wal_bytes)
     snapshotter_cv_.notify_one();
-  return {};
+  return Status::ok();
 }
 
-std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
-                                       std::span<const EventField> fields, std::string_view id) {
-  if (options_.read_only) return "the store was opened read-only";
-  if (!options_.computed) return "no aggregates are declared for this store";
+Status EmbeddedStore::apply_event(const EntityKey& key, double time,
+                                  std::span<const EventField> fields, std::string_view id) {
+  if (options_.read_only) return Status::error("the store was opened read-only");
+  if (!options_.computed) return Status::error("no aggregates are declared for this store");
   std::string invalid = detail::validate_key(key);
-  if (!invalid.empty()) return invalid;
-  if (fields.empty()) return "an event needs at least one field";
+  if (!invalid.empty()) return Status::error(invalid);
+  if (fields.empty()) return Status::error("an event needs at least one field");
   double t = time > 0 ? time : options_.clock();
-  if (!std::isfinite(t)) return "time is not finite";
+  if (!std::isfinite(t)) return Status::error("time is not finite");
   for (const auto& f : fields) {
-    if (f.name.empty()) return "empty field name";
-    if (f.value.kind == ValueKind::kMissing) return "field '" + std::string(f.name) + "': missing";
+    if (f.name.empty()) return Status::error("empty field name");
+    if (f.value.kind == ValueKind::kMissing)
+      return Status::error("field '" + std::string(f.name) + "': missing");
     if (f.is_number() && !std::isfinite(f.value.number)) {
-      return "field '" + std::string(f.name) + "': NaN or infinite";
+      return Status::error("field '" + std::string(f.name) + "': NaN or infinite");
     }
   }
   {
     std::lock_guard lock(computed_mu_);
-    std::string refused = options_.computed->check(fields);
-    if (!refused.empty()) return refused;
+    if (Status refused = options_.computed->check(fields); !refused) return refused;
   }
   thread_local std::string payload;
   uint64_t lsn = 0;
-  if (id.size() > 1024) return "event id longer than 1024 bytes";
+  if (id.size() > 1024) return Status::error("event id longer than 1024 bytes");
   {
     std::lock_guard lock(computed_mu_);
     uint64_t h = id.empty() ? 0 : detail::EventDedup::hash(key, id);
     if (!id.empty() && dedup_->contains(h)) {
       ++duplicates_;
-      return {};
+      return Status::ok();
     }
     if (wal_) {
       detail::encode_event(key, t, fields, id, payload);
       try {
         lsn = wal_->append(payload);
       } catch (const Error& e) {
-        return std::string("not logged, nothing changed: ") + e.what();
+        return Status::error(std::string("not logged, nothing changed: ") + e.what());
       }
       computed_lsn_ = lsn;
     }
@@ -339,10 +339,10 @@ std::string EmbeddedStore::apply_event(const EntityKey& key, double time,
     try {
       wal_->wait_durable(lsn);
     } catch (const Error& e) {
-      return std::string("applied and logged, but not on disk: ") + e.what();
+      return Status::error(std::string("applied and logged, but not on disk: ") + e.what());
     }
   }
-  return {};
+  return Status::ok();
 }
 
 void EmbeddedStore::get_as_of(const EntityKey& key, std::span<const std::string> features, double t,

@@ -139,9 +139,9 @@ std::string RedisStore::check_type(const std::string& name, FeatureType type, bo
   return {};
 }
 
-std::string RedisStore::apply(const Update& u) {
+Status RedisStore::apply(const Update& u) {
   std::string invalid = detail::validate_update(u);
-  if (!invalid.empty()) return invalid;
+  if (!invalid.empty()) return Status::error(invalid);
   // Check every type before defining any, so that a refused update changes nothing.
   std::vector<const std::pair<std::string, FeatureValue>*> fresh;
   for (const auto& entry : u.set) {
@@ -149,7 +149,7 @@ std::string RedisStore::apply(const Update& u) {
     if (e.rfind("unknown feature", 0) == 0) {
       fresh.push_back(&entry);
     } else if (!e.empty()) {
-      return e;
+      return Status::error(e);
     }
   }
   for (const auto& name : u.del) {
@@ -157,12 +157,12 @@ std::string RedisStore::apply(const Update& u) {
     if (it == types_.end()) {
       // Any type will do for the lookup; only existence matters here.
       std::string e = check_type(name, FeatureType::kNumber, false);
-      if (e.rfind("unknown feature", 0) == 0) return e;
+      if (e.rfind("unknown feature", 0) == 0) return Status::error(e);
     }
   }
   for (const auto* entry : fresh) {
     std::string e = check_type(entry->first, entry->second.type, true);
-    if (!e.empty()) return e;
+    if (!e.empty()) return Status::error(e);
   }
   auto time = static_cast<uint32_t>(u.time > 0 ? u.time : system_now());
   std::map<std::string, Command> sets, dels;
@@ -200,7 +200,7 @@ std::string RedisStore::apply(const Update& u) {
     Reply r(raw);
     if (r->type == REDIS_REPLY_ERROR && error.empty()) error = std::string("redis: ") + r->str;
   }
-  return error;
+  return error.empty() ? Status::ok() : Status::error(error);
 }
 
 void RedisStore::get(const EntityKey& key, std::span<const std::string> features,

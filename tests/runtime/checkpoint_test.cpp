@@ -120,15 +120,15 @@ TEST(StoreRestore, RollsTheFolderBackToTheSnapshot) {
   std::string kept = tmp.file(store::EmbeddedStore::snapshot_file_name(2));
   {
     auto s = store::EmbeddedStore::open(o);
-    ASSERT_EQ(s->apply(set_age("a", 1)), "");
-    ASSERT_EQ(s->apply(set_age("b", 2)), "");
+    ASSERT_EQ(s->apply(set_age("a", 1)).why(), "");
+    ASSERT_EQ(s->apply(set_age("b", 2)).why(), "");
     std::string snap = s->snapshot();
     ASSERT_EQ(fs::path(snap).filename(), fs::path(kept).filename());
     fs::copy_file(snap, kept);
-    ASSERT_EQ(s->apply(set_age("a", 10)), "");
-    ASSERT_EQ(s->apply(set_age("c", 3)), "");
+    ASSERT_EQ(s->apply(set_age("a", 10)).why(), "");
+    ASSERT_EQ(s->apply(set_age("c", 3)).why(), "");
     s->snapshot();
-    ASSERT_EQ(s->apply(set_age("d", 4)), "");
+    ASSERT_EQ(s->apply(set_age("d", 4)).why(), "");
   }
   o.restore_from = kept;
   {
@@ -138,7 +138,7 @@ TEST(StoreRestore, RollsTheFolderBackToTheSnapshot) {
     EXPECT_EQ(age_of(*s, "c"), -1);
     EXPECT_EQ(age_of(*s, "d"), -1);
     EXPECT_EQ(s->entity_count(), 2u);
-    ASSERT_EQ(s->apply(set_age("e", 5)), "");  // the log goes on after the snapshot
+    ASSERT_EQ(s->apply(set_age("e", 5)).why(), "");  // the log goes on after the snapshot
   }
   o.restore_from.clear();
   auto s = store::EmbeddedStore::open(o);

@@ -38,7 +38,8 @@ void feed(EmbeddedStore& s, int from, int to) {
     std::vector<EventField> fields = {EventField::of_number("click", 1),
                                       EventField::of_number("amount", (i * 37 % 100) / 10.0),
                                       EventField::of_text("page", pages[(i * 7 / 3) % 3])};
-    ASSERT_EQ(s.apply_event(EntityKey("u" + std::to_string(i % 7)), 1000 + i * 0.5, fields), "");
+    ASSERT_EQ(s.apply_event(EntityKey("u" + std::to_string(i % 7)), 1000 + i * 0.5, fields).why(),
+              "");
   }
 }
 
@@ -98,7 +99,7 @@ TEST(StoreAggregates, AsOfReadsSeeNoLaterEvents) {
   auto s = EmbeddedStore::open(o);
   for (int t = 0; t < 300; ++t) {
     std::vector<EventField> f = {EventField::of_number("click", 1)};
-    ASSERT_EQ(s->apply_event(EntityKey("u"), 1000 + t, f), "");
+    ASSERT_EQ(s->apply_event(EntityKey("u"), 1000 + t, f).why(), "");
   }
   std::vector<std::string> names = {"clicks"};
   std::vector<FeatureValue> v(1);
@@ -109,23 +110,25 @@ TEST(StoreAggregates, AsOfReadsSeeNoLaterEvents) {
   s->get(EntityKey("u"), names, v);  // now: [1240, 1300)
   EXPECT_EQ(v[0].number, 60);
   std::vector<EventField> bad = {EventField::of_number("click", NAN)};
-  EXPECT_NE(s->apply_event(EntityKey("u"), 1300, bad).find("NaN"), std::string::npos);
+  EXPECT_NE(s->apply_event(EntityKey("u"), 1300, bad).why().find("NaN"), std::string::npos);
   std::vector<EventField> text = {EventField::of_text("amount", "ten")};
-  EXPECT_NE(s->apply_event(EntityKey("u"), 1300, text).find("must be a number"), std::string::npos);
+  EXPECT_NE(s->apply_event(EntityKey("u"), 1300, text).why().find("must be a number"),
+            std::string::npos);
   std::vector<EventField> unused = {EventField::of_text("colour", "red")};
-  EXPECT_NE(s->apply_event(EntityKey("u"), 1300, unused).find("no declared aggregate"),
+  EXPECT_NE(s->apply_event(EntityKey("u"), 1300, unused).why().find("no declared aggregate"),
             std::string::npos);
   // An event resent with the same id counts once; another id counts again.
   std::vector<EventField> click = {EventField::of_number("click", 1)};
   std::vector<FeatureValue> before(1), after(1);
   s->get(EntityKey("u"), names, before);
-  ASSERT_EQ(s->apply_event(EntityKey("u"), 1299.5, click, "evt-1"), "");
-  ASSERT_EQ(s->apply_event(EntityKey("u"), 1299.5, click, "evt-1"), "");
+  ASSERT_EQ(s->apply_event(EntityKey("u"), 1299.5, click, "evt-1").why(), "");
+  ASSERT_EQ(s->apply_event(EntityKey("u"), 1299.5, click, "evt-1").why(), "");
   s->get(EntityKey("u"), names, after);
   EXPECT_EQ(after[0].number, before[0].number + 1);
   EXPECT_EQ(s->duplicate_events(), 1u);
   auto plain = EmbeddedStore::open(StoreOptions{});
-  EXPECT_NE(plain->apply_event(EntityKey("u"), 1, bad).find("no aggregates"), std::string::npos);
+  EXPECT_NE(plain->apply_event(EntityKey("u"), 1, bad).why().find("no aggregates"),
+            std::string::npos);
 }
 
 }  // namespace

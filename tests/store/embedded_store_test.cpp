@@ -47,24 +47,25 @@ TEST(EmbeddedStore, SetsReadsOverwritesAndDeletesTypedFeatures) {
   EntityKey u1("u1");
   ASSERT_EQ(s->apply(set(u1, {{"age", FeatureValue::of_number(31)},
                               {"city", FeatureValue::of_category("Lyon")},
-                              {"emb", FeatureValue::of_vector({0.5f, -1.0f})}})),
+                              {"emb", FeatureValue::of_vector({0.5f, -1.0f})}}))
+                .why(),
             "");
   EXPECT_EQ(read(*s, u1, "age").number, 31);
   EXPECT_EQ(read(*s, u1, "city").text, "Lyon");
   EXPECT_EQ(read(*s, u1, "emb").vector, (std::vector<float>{0.5f, -1.0f}));
-  ASSERT_EQ(s->apply(set(u1, {{"age", FeatureValue::of_number(32)}})), "");  // in place
-  ASSERT_EQ(s->apply(set(u1, {{"city", FeatureValue::of_category("Villeurbanne")}})), "");
+  ASSERT_EQ(s->apply(set(u1, {{"age", FeatureValue::of_number(32)}})).why(), "");  // in place
+  ASSERT_EQ(s->apply(set(u1, {{"city", FeatureValue::of_category("Villeurbanne")}})).why(), "");
   EXPECT_EQ(read(*s, u1, "age").number, 32);
   EXPECT_EQ(read(*s, u1, "city").text, "Villeurbanne");
   Update del;
   del.key = u1;
   del.del = {"city"};
-  ASSERT_EQ(s->apply(del), "");
+  ASSERT_EQ(s->apply(del).why(), "");
   EXPECT_FALSE(read(*s, u1, "city").present);
   EXPECT_TRUE(read(*s, u1, "age").present);
   EXPECT_FALSE(read(*s, EntityKey("u2"), "age").present);
   // Integer and string keys are different entities.
-  ASSERT_EQ(s->apply(set(EntityKey(uint64_t{7}), {{"age", FeatureValue::of_number(7)}})), "");
+  ASSERT_EQ(s->apply(set(EntityKey(uint64_t{7}), {{"age", FeatureValue::of_number(7)}})).why(), "");
   EXPECT_FALSE(read(*s, EntityKey("7"), "age").present);
   EXPECT_EQ(read(*s, EntityKey(uint64_t{7}), "age").number, 7);
   EXPECT_EQ(s->entity_count(), 2u);
@@ -79,7 +80,8 @@ TEST(EmbeddedStore, EmptyVectorsAndTextsAreKeptThroughTheWal) {
     auto s = EmbeddedStore::open(o);
     ASSERT_EQ(s->apply(set(EntityKey("u1"), {{"emb", FeatureValue::of_vector({})},
                                              {"city", FeatureValue::of_category("")},
-                                             {"age", FeatureValue::of_number(3)}})),
+                                             {"age", FeatureValue::of_number(3)}}))
+                  .why(),
               "");
     EXPECT_TRUE(read(*s, EntityKey("u1"), "emb").present);
     EXPECT_TRUE(read(*s, EntityKey("u1"), "city").present);
@@ -99,9 +101,9 @@ TEST(EmbeddedStore, BadInputIsRefusedAndChangesNothing) {
   test::TempDir dir;
   auto s = EmbeddedStore::open(options(dir.file("s")));
   EntityKey k("k");
-  ASSERT_EQ(s->apply(set(k, {{"x", FeatureValue::of_number(1)}})), "");
+  ASSERT_EQ(s->apply(set(k, {{"x", FeatureValue::of_number(1)}})).why(), "");
   auto bad = [&](const Update& u, const std::string& expected) {
-    std::string e = s->apply(u);
+    std::string e = s->apply(u).why();
     EXPECT_NE(e.find(expected), std::string::npos) << "got: " << e;
   };
   bad(set(k, {{"x", FeatureValue::of_category("one")}}), "feature 'x' is a number, got a category");
@@ -122,10 +124,11 @@ TEST(EmbeddedStore, BadInputIsRefusedAndChangesNothing) {
   strict.strict_schema = true;
   auto t = EmbeddedStore::open(strict);
   EXPECT_EQ(t->declare("known", FeatureType::kNumber), "");
-  EXPECT_EQ(t->apply(set(k, {{"known", FeatureValue::of_number(1)}})), "");
-  EXPECT_NE(
-      t->apply(set(k, {{"other", FeatureValue::of_number(1)}})).find("unknown feature 'other'"),
-      std::string::npos);
+  EXPECT_EQ(t->apply(set(k, {{"known", FeatureValue::of_number(1)}})).why(), "");
+  EXPECT_NE(t->apply(set(k, {{"other", FeatureValue::of_number(1)}}))
+                .why()
+                .find("unknown feature 'other'"),
+            std::string::npos);
 
   // Nothing refused reached the log either.
   s.reset();
@@ -141,7 +144,8 @@ TEST(EmbeddedStore, GroupTtlMakesOldValuesMissing) {
   auto s = EmbeddedStore::open(o);
   EntityKey k("k");
   ASSERT_EQ(s->apply(set(k, {{"session.clicks", FeatureValue::of_number(3)},
-                             {"profile_age", FeatureValue::of_number(40)}})),
+                             {"profile_age", FeatureValue::of_number(40)}}))
+                .why(),
             "");
   now = 1060;
   EXPECT_TRUE(read(*s, k, "session.clicks").present);
@@ -157,7 +161,8 @@ TEST(EmbeddedStore, BatchAndNumberReads) {
   for (uint64_t i = 0; i < 100; ++i) {
     keys.emplace_back(i);
     ASSERT_EQ(s->apply(set(keys.back(), {{"a", FeatureValue::of_number(i)},
-                                         {"b", FeatureValue::of_number(2.0 * i)}})),
+                                         {"b", FeatureValue::of_number(2.0 * i)}}))
+                  .why(),
               "");
   }
   keys.emplace_back(uint64_t{1000});  // absent
@@ -193,7 +198,8 @@ TEST(EmbeddedStore, RecoversFromSnapshotAndWalAndSurvivesATornTail) {
     for (int i = 0; i < 300; ++i) {
       ASSERT_EQ(s->apply(set(EntityKey("k" + std::to_string(i % 37)),
                              {{"n", FeatureValue::of_number(i)},
-                              {"c", FeatureValue::of_category("v" + std::to_string(i))}})),
+                              {"c", FeatureValue::of_category("v" + std::to_string(i))}}))
+                    .why(),
                 "");
       if (i == 150) s->snapshot();
     }
@@ -209,7 +215,7 @@ TEST(EmbeddedStore, RecoversFromSnapshotAndWalAndSurvivesATornTail) {
   // Tear the newest WAL segment in the middle of its last record.
   {
     auto s = EmbeddedStore::open(options(d));
-    ASSERT_EQ(s->apply(set(EntityKey("torn"), {{"n", FeatureValue::of_number(1)}})), "");
+    ASSERT_EQ(s->apply(set(EntityKey("torn"), {{"n", FeatureValue::of_number(1)}})).why(), "");
   }
   std::string seg;
   for (const auto& e : std::filesystem::directory_iterator(d)) {
@@ -283,7 +289,8 @@ TEST(EmbeddedStore, CorruptSnapshotIsReportedAndThePreviousOneUsed) {
     auto s = EmbeddedStore::open(options(d));
     for (int i = 0; i < 100; ++i) {
       ASSERT_EQ(
-          s->apply(set(EntityKey("k" + std::to_string(i)), {{"n", FeatureValue::of_number(i)}})),
+          s->apply(set(EntityKey("k" + std::to_string(i)), {{"n", FeatureValue::of_number(i)}}))
+              .why(),
           "");
       if (i == 30 || i == 60) s->snapshot();
     }
@@ -331,7 +338,7 @@ TEST(EmbeddedStoreConcurrency, ReadersAndWritersStress) {
                      {{"a", FeatureValue::of_number(v)}, {"b", FeatureValue::of_number(2 * v)}});
         if (i % 97 == 0)
           u.set.emplace_back("tag" + std::to_string(i % 5), FeatureValue::of_category("x"));
-        ASSERT_EQ(s->apply(u), "");
+        ASSERT_EQ(s->apply(u).why(), "");
       }
     });
   }
@@ -377,7 +384,7 @@ TEST(EmbeddedStoreConcurrency, FeaturesDefinedWhileOthersLookThemUp) {
         int i = w == 0 ? k : kNames - 1 - k;
         Update u = set(EntityKey(static_cast<uint64_t>(i)),
                        {{name(i), FeatureValue::of_number(static_cast<double>(i))}});
-        ASSERT_EQ(s->apply(u), "");
+        ASSERT_EQ(s->apply(u).why(), "");
       }
     });
   }

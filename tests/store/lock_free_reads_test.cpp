@@ -103,7 +103,7 @@ TEST(EmbeddedStoreConcurrency, LockFreeReadersSeeWholeUpdates) {
         } else {  // drop everything: the entity goes
           u.del = {"a", "b", "c", "vec"};
         }
-        ASSERT_EQ(s->apply(u), "");
+        ASSERT_EQ(s->apply(u).why(), "");
       }
     });
   }
@@ -192,7 +192,7 @@ TEST(EmbeddedStoreConcurrency, NumberReadsSeeWholeInPlaceOverwrites) {
     for (int f = 0; f < 8; ++f) u.set.emplace_back(names[f], FeatureValue::of_number(v + f));
     return u;
   };
-  for (const auto& k : keys) ASSERT_EQ(s->apply(update(k, 0)), "");
+  for (const auto& k : keys) ASSERT_EQ(s->apply(update(k, 0)).why(), "");
   auto whole = [](const double* x, const uint8_t* p) {
     for (int f = 0; f < 8; ++f)
       if (!p[f] || x[f] != x[0] + f) return false;
@@ -204,7 +204,7 @@ TEST(EmbeddedStoreConcurrency, NumberReadsSeeWholeInPlaceOverwrites) {
   std::thread writer([&] {
     Random rng(5);
     for (int i = 1; i <= 100000; ++i) {
-      ASSERT_EQ(s->apply(update(keys[rng.below(keys.size())], i)), "");
+      ASSERT_EQ(s->apply(update(keys[rng.below(keys.size())], i)).why(), "");
     }
     stop = true;
   });

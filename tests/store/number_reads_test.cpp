@@ -54,7 +54,7 @@ void check_against_get(EmbeddedStore& s, Random& rng) {
     if (u.set.empty()) u.set.emplace_back("n0", FeatureValue::of_number(1.0));
     if (ids.empty()) ids.push_back(*s.feature("n0"));
     std::sort(ids.begin(), ids.end());
-    ASSERT_EQ(s.apply(u), "");
+    ASSERT_EQ(s.apply(u).why(), "");
     held.push_back(ids);
   }
   keys.push_back(EntityKey(uint64_t{1} << 40));  // absent
@@ -158,7 +158,7 @@ TEST(NumberReads, TextKeysDifferingInOneByteAreOtherKeys) {
     Update u;
     u.key = EntityKey(stored);
     u.set.emplace_back("x", FeatureValue::of_number(static_cast<double>(length)));
-    ASSERT_EQ(s->apply(u), "");
+    ASSERT_EQ(s->apply(u).why(), "");
   }
   std::vector<uint16_t> ids = {*s->feature("x")};
   double out[1];

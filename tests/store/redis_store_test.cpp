@@ -25,9 +25,10 @@ void check_backend(FeatureStore& s) {
   EntityKey u1("u1");
   ASSERT_EQ(s.apply(set(u1, {{"age", FeatureValue::of_number(31)},
                              {"city", FeatureValue::of_category("Lyon")},
-                             {"emb", FeatureValue::of_vector({0.25f, 2.0f})}})),
+                             {"emb", FeatureValue::of_vector({0.25f, 2.0f})}}))
+                .why(),
             "");
-  ASSERT_EQ(s.apply(set(EntityKey(uint64_t{9}), {{"age", FeatureValue::of_number(9)}})), "");
+  ASSERT_EQ(s.apply(set(EntityKey(uint64_t{9}), {{"age", FeatureValue::of_number(9)}})).why(), "");
   std::vector<std::string> names = {"age", "city", "emb", "never"};
   std::vector<FeatureValue> out(names.size());
   s.get(u1, names, out);
@@ -38,21 +39,23 @@ void check_backend(FeatureStore& s) {
   EXPECT_GT(out[0].written_at, 1.7e9);
 
   EXPECT_NE(s.apply(set(u1, {{"age", FeatureValue::of_category("old")}}))
+                .why()
                 .find("is a number, got a category"),
             std::string::npos);
-  EXPECT_NE(s.apply(set(u1, {{"age", FeatureValue::of_number(NAN)}})).find("NaN"),
+  EXPECT_NE(s.apply(set(u1, {{"age", FeatureValue::of_number(NAN)}})).why().find("NaN"),
             std::string::npos);
-  EXPECT_EQ(s.apply(set(EntityKey(""), {{"age", FeatureValue::of_number(1)}})), "empty key");
+  EXPECT_EQ(s.apply(set(EntityKey(""), {{"age", FeatureValue::of_number(1)}})).why(), "empty key");
   EXPECT_NE(
       s.apply(set(EntityKey(std::string(1 << 20, 'x')), {{"age", FeatureValue::of_number(1)}}))
+          .why()
           .find("key of 1048576 bytes"),
       std::string::npos);
   Update del;
   del.key = u1;
   del.del = {"unknown_feature"};
-  EXPECT_NE(s.apply(del).find("unknown feature 'unknown_feature'"), std::string::npos);
+  EXPECT_NE(s.apply(del).why().find("unknown feature 'unknown_feature'"), std::string::npos);
   del.del = {"city"};
-  EXPECT_EQ(s.apply(del), "");
+  EXPECT_EQ(s.apply(del).why(), "");
 
   std::vector<EntityKey> keys = {u1, EntityKey(uint64_t{9}), EntityKey("nobody")};
   std::vector<FeatureValue> many(keys.size() * 2);
@@ -83,12 +86,14 @@ TEST(RedisStore, WorkersShareTypesAndGroupTtlExpires) {
   o.group_ttl_seconds["session"] = 1;
   RedisStore a(o), b(o);
   ASSERT_EQ(a.apply(set(EntityKey("k"), {{"score", FeatureValue::of_number(1)},
-                                         {"session.clicks", FeatureValue::of_number(5)}})),
+                                         {"session.clicks", FeatureValue::of_number(5)}}))
+                .why(),
             "");
   // Another worker refuses the wrong type too.
-  EXPECT_NE(
-      b.apply(set(EntityKey("j"), {{"score", FeatureValue::of_category("x")}})).find("is a number"),
-      std::string::npos);
+  EXPECT_NE(b.apply(set(EntityKey("j"), {{"score", FeatureValue::of_category("x")}}))
+                .why()
+                .find("is a number"),
+            std::string::npos);
   std::vector<std::string> names = {"score", "session.clicks"};
   std::vector<FeatureValue> out(2);
   b.get(EntityKey("k"), names, out);

@@ -26,7 +26,7 @@ class StoreAggregates final : public store::ComputedFeatures {
  public:
   explicit StoreAggregates(std::vector<features::AggregateSpec> specs);
 
-  std::string check(std::span<const EventField> fields) const override;
+  Status check(std::span<const EventField> fields) const override;
   void apply(const store::EntityKey& key, double time, std::span<const EventField> fields) override;
   bool has(std::string_view name) const override { return engine_.find(name).has_value(); }
   store::FeatureValue read(std::string_view name, const store::EntityKey& key,

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "rtml/core/row.h"
+#include "rtml/core/status.h"
 #include "rtml/store/types.h"
 
 namespace rtml::store {
@@ -19,9 +20,9 @@ namespace rtml::store {
 class ComputedFeatures {
  public:
   virtual ~ComputedFeatures() = default;
-  // Returns why an event with these fields would be refused (a text where an aggregate
-  // needs a number, no field that any aggregate reads), or "".
-  virtual std::string check(std::span<const EventField> fields) const = 0;
+  // Whether an event with these fields would be taken, or why not (a text where an
+  // aggregate needs a number, no field that any aggregate reads).
+  virtual Status check(std::span<const EventField> fields) const = 0;
   // Applies one event of entity key at event time (seconds).
   virtual void apply(const EntityKey& key, double time, std::span<const EventField> fields) = 0;
   // True if name is a computed feature.

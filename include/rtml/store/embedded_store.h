@@ -109,23 +109,24 @@ class EmbeddedStore final : public FeatureStore {
   // The file name snapshot() gives the snapshot of LSN lsn; restore_from needs it.
   static std::string snapshot_file_name(uint64_t lsn);
 
-  // Validates u and applies it. When it returns "", the update is in the OS's hands (a
+  // Validates u and applies it. When it returns ok, the update is in the OS's hands (a
   // crash of this process cannot lose it) and on disk as the fsync policy says (see
   // FsyncPolicy). On bad input returns the reason and changes nothing: an empty key, a
   // key over 1024 bytes, a NaN or infinite number, a type that differs from the
   // feature's, an unknown feature to delete (or to set, with strict_schema). Also
   // returns a reason if the log cannot take the record (a full disk): then nothing
-  // changed either.
-  std::string apply(const Update& u) override;
+  // changed either; or, under FsyncPolicy::kAlways, if the record was applied and
+  // logged but its fsync failed ("applied and logged, but not on disk: ...").
+  Status apply(const Update& u) override;
 
   // Applies an event to the computed features (aggregates) of key at event time `time`
-  // (seconds; 0 = now); logged as apply() is when it returns "". Refused
+  // (seconds; 0 = now); logged as apply() is when it returns ok. Refused
   // with a reason if no computed features were configured, or a number is NaN or
   // infinite, or the key is bad. With an id, an event already applied with the same key
   // and id (among the last million) is acknowledged again and not applied twice, so a
   // producer may resend whatever was not acknowledged: exactly once.
-  std::string apply_event(const EntityKey& key, double time, std::span<const EventField> fields,
-                          std::string_view id = {});
+  Status apply_event(const EntityKey& key, double time, std::span<const EventField> fields,
+                     std::string_view id = {});
   // Whether the store computes features from events (aggregates were configured).
   bool computes_features() const { return options_.computed != nullptr; }
   // Events dropped as duplicates of an id already applied.

@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 
+#include "rtml/core/status.h"
 #include "rtml/store/types.h"
 
 namespace rtml::store {
@@ -14,8 +15,8 @@ namespace rtml::store {
 class FeatureStore {
  public:
   virtual ~FeatureStore() = default;
-  // Validates and applies u; "" on success, else why nothing changed.
-  virtual std::string apply(const Update& u) = 0;
+  // Validates and applies u; ok, else why nothing changed.
+  virtual Status apply(const Update& u) = 0;
   // Reads the named features of key into out (same length).
   virtual void get(const EntityKey& key, std::span<const std::string> features,
                    std::span<FeatureValue> out) = 0;

@@ -37,7 +37,7 @@ class RedisStore final : public FeatureStore {
   explicit RedisStore(RedisOptions options);
   ~RedisStore() override;
 
-  std::string apply(const Update& u) override;
+  Status apply(const Update& u) override;
   void get(const EntityKey& key, std::span<const std::string> features,
            std::span<FeatureValue> out) override;
   void get_many(std::span<const EntityKey> keys, std::span<const std::string> features,
