@@ -236,7 +236,7 @@ ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
   detail::RollingMean recovery(o.window);
   double before_rate = 0;  // online, over the window before the shift
   uint64_t clicks[3][2] = {}, shown[2] = {};
-  double ips[3] = {}, dr[3] = {};
+  double ips[3] = {}, dr[3] = {}, policy_seconds[3] = {};
   const uint64_t step = std::max<uint64_t>(1, o.world.sessions / 400);
 
   ShopWorld::Session s;
@@ -249,6 +249,7 @@ ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
       frozen.set_learning(false);
     }
     const int part = s.index >= o.world.shift_at ? 1 : 0;
+    auto policy_start = std::chrono::steady_clock::now();
     for (int p = 0; p < 3; ++p) {
       Policy& policy = *policies[p];
       policy.advance(s.time);
@@ -256,6 +257,9 @@ ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
       chosen[p] = policy.choose(s, greedy[p]);
       const bool clicked = world.clicked(s, s.items[chosen[p]]);
       policy.show(s, chosen[p], clicked);
+      const auto policy_end = std::chrono::steady_clock::now();
+      policy_seconds[p] += std::chrono::duration<double>(policy_end - policy_start).count();
+      policy_start = policy_end;
       clicks[p][part] += clicked;
       rolling[p].add(clicked);
     }
@@ -304,6 +308,7 @@ ShopDemoResult run_shop_demo(const ShopDemoOptions& o,
     }
   }
   for (int p = 0; p < 3; ++p) {
+    results[p]->seconds = policy_seconds[p];
     if (shown[0]) results[p]->before_shift = static_cast<double>(clicks[p][0]) / shown[0];
     if (shown[1]) {
       results[p]->after_shift = static_cast<double>(clicks[p][1]) / shown[1];

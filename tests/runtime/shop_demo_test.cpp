@@ -133,6 +133,8 @@ TEST(DemoCli, JsonLastLineAndPlot) {
     EXPECT_EQ(j[p]["metric"], "ctr");
     EXPECT_GT(j[p]["before_shift"].get<double>(), 0);
     EXPECT_GT(j[p]["after_shift"].get<double>(), 0);
+    // Each policy on its own time is faster than the three together.
+    EXPECT_GT(j[p]["events_per_second"].get<double>(), j["events_per_second"].get<double>());
   }
   EXPECT_EQ(j["plot"], tmp.file("plot.svg"));
   EXPECT_NE(r.out.find("CTR before"), std::string::npos) << r.out;

@@ -39,6 +39,10 @@ struct ShopPolicyResult {
   double ips_after = NAN;
   double dr_after = NAN;
   std::vector<double> rolling;  // the rolling click-through rate at each curve point
+  // Wall-clock seconds this policy's own work took (its labels, scoring, choice, store
+  // updates): sessions / seconds is its rate as one recommender, apart from the others
+  // the demo runs beside it.
+  double seconds = 0;
 };
 
 struct ShopDemoResult {
