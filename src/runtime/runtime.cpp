@@ -12,19 +12,25 @@ Status Runtime::repeated(EventId id) {
 }
 
 Runtime::Runtime(Pipeline& pipeline, Options options)
-    : pipeline_(pipeline), featurizer_(std::move(options.roles), pipeline), log_(options.log) {}
+    : pipeline_(pipeline),
+      names_classes_(pipeline.task() != Task::kRegression && pipeline.model().needs_target()),
+      featurizer_(std::move(options.roles), pipeline),
+      log_(options.log) {}
 
 Status Runtime::predict(const Row& row, EventId id, double time, bool need_target, Prediction& out,
                         Target& y, bool& has_target, std::string_view record) {
   // Checked first, so that a repeated event changes nothing (not even the classes known).
   if (log_.knows(id)) return repeated(id);
-  auto state = featurizer_.featurize(row, x_, y, reason_);
+  auto state = featurizer_.featurize(row, x_, reason_);
+  if (need_target && state != Featurizer::TargetState::kPresent) return Status::error(reason_);
+  if (store_) enrich(row, time);
+  predict_features(out);
+  // The target is read after the prediction (see Featurizer::target).
+  state = featurizer_.target(y, reason_);
   has_target = state == Featurizer::TargetState::kPresent;
   if (state == Featurizer::TargetState::kBad || (need_target && !has_target)) {
     return Status::error(reason_);
   }
-  if (store_) enrich(row, time);
-  pipeline_.predict(x_, out);
   if (!log_.log(id, time, x_, out, record)) return repeated(id);
   return Status::ok();
 }

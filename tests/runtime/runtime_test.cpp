@@ -30,6 +30,27 @@ Runtime make(Pipeline& p, double ttl = std::numeric_limits<double>::infinity()) 
   return rt;
 }
 
+// Classes are learned after their event's prediction: the first event's prediction
+// cannot name the class it is about to teach (an untrained model's tie would name class
+// 0, the class just learned); a tie between two known classes goes to the negative one,
+// whichever came first.
+TEST(Runtime, NoPredictionKnowsItsOwnEventsClass) {
+  for (const auto& [first, second] : {std::pair{"9", "10"}, std::pair{"10", "9"}}) {
+    SCOPED_TRACE(first);
+    Pipeline p("logistic_regression(lr=1e-300, intercept_lr=0)");  // stays at 0.5
+    Runtime rt = make(p);
+    Prediction out;
+    Target y;
+    ASSERT_TRUE(rt.predict_then_learn(row_of(1, 1, first), out, y));
+    EXPECT_FALSE(out.has_label) << "the first prediction named class " << out.label;
+    ASSERT_TRUE(rt.predict_then_learn(row_of(1, 1, second), out, y));
+    ASSERT_TRUE(rt.predict_then_learn(row_of(1, 1, second), out, y));
+    ASSERT_TRUE(out.has_label);
+    EXPECT_EQ(p.labels().name(out.label), "9");  // "10" is the positive class
+    EXPECT_EQ(p.reported_probability(out), 0.5);
+  }
+}
+
 // A late label teaches the model the features its event was predicted with: the same
 // model as one taught those features directly, whatever came in between.
 TEST(Runtime, ALateLabelLearnsFromTheFeaturesOfItsPrediction) {

@@ -63,15 +63,13 @@ class Featurizer {
   // What a row's target field held.
   enum class TargetState { kPresent, kMissing, kBad };
 
-  // Writes row's features to x (all of them, whatever the target) and its target to y.
-  // Says whether the target was present, missing or unusable (reason then says why). A
-  // featurizer without a target field gives class 0 as present: a model that needs no
-  // label ignores it.
-  [[gnu::always_inline]] TargetState featurize(const Row& row, Features& x, Target& y,
-                                               std::string& reason) {
+  // Writes row's features to x (all of them, whatever the target), and keeps where its
+  // target is for target(). Says whether the row has a target value (kPresent, not yet
+  // checked) or none (kMissing; reason then says so). A featurizer without a target
+  // field says kPresent: a model that needs no label ignores it.
+  [[gnu::always_inline]] TargetState featurize(const Row& row, Features& x, std::string& reason) {
     x.clear();
-    TargetState state = spec_.target.empty() ? TargetState::kPresent : TargetState::kMissing;
-    if (spec_.target.empty()) y = Target::of_class(0);
+    target_ = nullptr;
     for (size_t i = 0; i < row.values.size(); ++i) {
       const Value& v = row.values[i];
       const Role& r = roles_[i];
@@ -82,11 +80,28 @@ class Featurizer {
           pipeline_.add_category(x, r.index, v.text);
         }
       } else if (r.kind == Role::kTarget && v.kind != ValueKind::kMissing) {
-        state = target_of(v, y, reason);
+        target_ = &v;
       }
     }
-    if (state == TargetState::kMissing) reason = "missing target '" + spec_.target + "'";
-    return state;
+    if (target_ || spec_.target.empty()) return TargetState::kPresent;
+    reason = "missing target '" + spec_.target + "'";
+    return TargetState::kMissing;
+  }
+
+  // The target of the row featurize() read last (the row must still be alive) into y,
+  // or why it is unusable. A class is learned here, after the event's prediction: no
+  // prediction knows its own event's class (an untrained model's tie would otherwise
+  // name the class just learned). Without a target field, class 0.
+  [[gnu::always_inline]] TargetState target(Target& y, std::string& reason) {
+    if (spec_.target.empty()) {
+      y = Target::of_class(0);
+      return TargetState::kPresent;
+    }
+    if (!target_) {
+      reason = "missing target '" + spec_.target + "'";
+      return TargetState::kMissing;
+    }
+    return target_of(*target_, y, reason);
   }
 
   // Reads a label value (not missing) as the target: a number for regression, a class
@@ -136,6 +151,7 @@ class Featurizer {
   bool regression_;
   bool binary_ = false;
   std::vector<Role> roles_;
+  const Value* target_ = nullptr;  // in the row featurize() read last
 };
 
 }  // namespace rtml::runtime

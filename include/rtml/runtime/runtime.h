@@ -63,11 +63,16 @@ class Runtime {
   // learns from y, the row's target. Refused (nothing learned) if the row has no usable
   // target. time is the event's, for enrichment. Inline: the hot path of rtml eval.
   Status predict_then_learn(const Row& row, Prediction& out, Target& y, double time = 0) {
-    if (featurizer_.featurize(row, x_, y, reason_) != Featurizer::TargetState::kPresent) {
+    if (featurizer_.featurize(row, x_, reason_) != Featurizer::TargetState::kPresent) {
       return Status::error(reason_);
     }
     if (store_) enrich(row, time);
-    pipeline_.predict_then_learn(x_, y, out);
+    predict_features(out);
+    // The target is read after the prediction (see Featurizer::target).
+    if (featurizer_.target(y, reason_) != Featurizer::TargetState::kPresent) {
+      return Status::error(reason_);
+    }
+    pipeline_.learn(x_, y);
     return Status::ok();
   }
 
@@ -86,13 +91,14 @@ class Runtime {
   // If y is not null it receives the row's target, and *has_target whether it had one.
   Status score(const Row& row, double time, Prediction& out, Target* y = nullptr,
                bool* has_target = nullptr) {
+    featurizer_.featurize(row, x_, reason_);
+    if (store_) enrich(row, time);
+    predict_features(out);
     Target target;
-    auto state = featurizer_.featurize(row, x_, target, reason_);
+    auto state = featurizer_.target(target, reason_);
     if (state == Featurizer::TargetState::kBad) return Status::error(reason_);
     if (y) *y = target;
     if (has_target) *has_target = state == Featurizer::TargetState::kPresent;
-    if (store_) enrich(row, time);
-    pipeline_.predict(x_, out);
     return Status::ok();
   }
   // Logs features x and prediction p under id at event time `time`, for label().
@@ -128,6 +134,21 @@ class Runtime {
   Pipeline& pipeline() { return pipeline_; }
 
  private:
+  // Predicts on x_ into out. A class the target has not shown is no opinion: an
+  // untrained binary model's tie names class 0 before any class has that index (classes
+  // are learned after their event's prediction), or the named positive before it is seen.
+  // A tie between two classes goes to the negative one, whichever came first.
+  [[gnu::always_inline]] void predict_features(Prediction& out) {
+    pipeline_.predict(x_, out);
+    if (names_classes_ && out.has_label) {
+      const Labels& l = pipeline_.labels();
+      if (out.proba.size() == 2 && out.proba[0] == out.proba[1] && l.size() == 2) {
+        out.label = 1 - l.positive();
+      }
+      if (out.label >= l.size() || l.name(out.label).empty()) out.has_label = false;
+    }
+  }
+
   struct Enricher {
     Enrichment spec;
     size_t column = SIZE_MAX;                 // of spec.key in columns_, once met
@@ -142,6 +163,7 @@ class Runtime {
   void find_enrich_columns();
 
   Pipeline& pipeline_;
+  bool names_classes_;  // a classifier whose class indices are its labels'
   Featurizer featurizer_;
   PredictionLog log_;
   Features x_;  // reused per event
