@@ -25,6 +25,7 @@
 #include "rtml/runtime/runtime.h"
 #include "rtml/runtime/store_aggregates.h"
 #include "rtml/runtime/training_log.h"
+#include "rtml/store/redis_store.h"
 #include "rtml/stream/byte_source.h"
 #include "rtml/stream/row_source.h"
 #include "run_pace.h"
@@ -224,8 +225,13 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
 
   // The feature store: its aggregates are kept by the events, and read back as features.
   std::unique_ptr<store::EmbeddedStore> store;
+  std::unique_ptr<store::RedisStore> redis;  // or features others keep in Redis
   std::string store_dir;
-  if (c.store) {
+  if (c.store && !c.store->url.empty()) {
+    store::RedisOptions ro = store::redis_options_from_url(c.store->url);
+    ro.prefix = c.store->prefix;
+    redis = std::make_unique<store::RedisStore>(std::move(ro));
+  } else if (c.store) {
     store::StoreOptions so;
     so.dir = c.store->dir;
     // A checkpointed store needs a folder to snapshot into: the checkpoints' own.
@@ -247,10 +253,14 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   if (!c.events.time.empty()) roles.drop.insert(c.events.time);
   Runtime rt(pipeline, {roles, c.pending});
   if (resume) load_pending(*resume, rt.log());
-  if (store) {
+  if (store || redis) {
     std::vector<Runtime::Enrichment> enrich;
     for (const auto& e : c.enrich) enrich.push_back({e.key, e.features});
-    rt.use_store(store.get(), std::move(enrich));
+    if (store) {
+      rt.use_store(store.get(), std::move(enrich));
+    } else {
+      rt.read_latest_from(redis.get(), std::move(enrich));
+    }
   }
   rt.set_binary(pipeline.task() == Task::kBinary);
 

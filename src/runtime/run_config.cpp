@@ -8,6 +8,7 @@
 
 #include "rtml/core/error.h"
 #include "rtml/runtime/checkpoint.h"
+#include "rtml/store/redis_store.h"
 
 namespace rtml::runtime {
 namespace {
@@ -209,11 +210,28 @@ RunConfig parse_run_config(const std::string& path) {
 
   if (auto store = top.section("store")) {
     RunConfig::Store st;
+    st.url = store->text("url");
+    std::string prefix = store->text("prefix");
     st.dir = store->text("dir");
     std::string fsync = store->text("fsync");
     if (!fsync.empty()) st.fsync = fsync;
     st.aggregates = store->list("aggregates");
     store->check_all_read();
+    if (!st.url.empty()) {
+      if (!st.dir.empty() || !fsync.empty() || !st.aggregates.empty()) {
+        top.fail(root["store"],
+                 "'store.url' (Redis) takes no 'dir', 'fsync' or 'aggregates': a run keeps "
+                 "aggregates in the embedded store; Redis serves features others write");
+      }
+      try {
+        (void)store::redis_options_from_url(st.url);
+      } catch (const Error& e) {
+        top.fail(root["store"]["url"], e.what());
+      }
+      if (!prefix.empty()) st.prefix = prefix;
+    } else if (!prefix.empty()) {
+      top.fail(root["store"]["prefix"], "'store.prefix' is for a Redis store ('store.url')");
+    }
     c.store = st;
   }
   for (auto& e : top.sections("enrich")) {
@@ -248,6 +266,11 @@ RunConfig parse_run_config(const std::string& path) {
     c.checkpoint = ck;
   }
 
+  if (c.training_log && c.store && !c.store->url.empty()) {
+    top.fail(root["training_log"],
+             "'training_log' is kept in the embedded store's folder, not in Redis: set "
+             "'store.dir' instead of 'store.url'");
+  }
   if (c.training_log && (!c.store || (c.store->dir.empty() && !c.checkpoint))) {
     top.fail(root["training_log"],
              "'training_log' is kept in the store's folder: set 'store.dir' (or 'checkpoint')");

@@ -23,7 +23,7 @@ Status Runtime::predict(const Row& row, EventId id, double time, bool need_targe
   if (log_.knows(id)) return repeated(id);
   auto state = featurizer_.featurize(row, x_, reason_);
   if (need_target && state != Featurizer::TargetState::kPresent) return Status::error(reason_);
-  if (store_) enrich(row, time);
+  if (!enrich_.empty()) enrich(row, time);
   predict_features(out);
   // The target is read after the prediction (see Featurizer::target).
   state = featurizer_.target(y, reason_);
@@ -48,12 +48,27 @@ Status Runtime::label(EventId id, const Target& y, double now, Prediction* score
 
 void Runtime::use_store(store::EmbeddedStore* store, std::vector<Enrichment> enrich) {
   store_ = store;
+  latest_ = nullptr;
   enrich_.clear();
   for (auto& e : enrich) {
     Enricher en;
     for (const auto& f : e.features) en.index.push_back(pipeline_.schema().intern(f));
     en.values.resize(e.features.size());
     en.plan = store->plan_as_of(e.features);
+    en.spec = std::move(e);
+    enrich_.push_back(std::move(en));
+  }
+  find_enrich_columns();
+}
+
+void Runtime::read_latest_from(store::FeatureStore* store, std::vector<Enrichment> enrich) {
+  store_ = nullptr;
+  latest_ = store;
+  enrich_.clear();
+  for (auto& e : enrich) {
+    Enricher en;
+    for (const auto& f : e.features) en.index.push_back(pipeline_.schema().intern(f));
+    en.values.resize(e.features.size());
     en.spec = std::move(e);
     enrich_.push_back(std::move(en));
   }
@@ -76,7 +91,11 @@ void Runtime::enrich(const Row& row, double time) {
     }
     const Value& v = row.values[e.column];
     set_entity_key(key_, v.kind == ValueKind::kNumber, v.number, v.text);
-    store_->get_as_of(key_, e.plan, time, e.values);
+    if (store_) {
+      store_->get_as_of(key_, e.plan, time, e.values);
+    } else {
+      latest_->get(key_, e.spec.features, e.values);
+    }
     for (size_t i = 0; i < e.values.size(); ++i) {
       const store::FeatureValue& f = e.values[i];
       if (!f.present) continue;

@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -75,6 +76,33 @@ struct Command {
 };
 
 }  // namespace
+
+RedisOptions redis_options_from_url(std::string_view url) {
+  const std::string_view scheme = "redis://";
+  auto bad = [&](const std::string& why) -> Error {
+    return Error("Redis URL '" + std::string(url) + "': " + why +
+                 " (expected redis://host or redis://host:port)");
+  };
+  if (url.substr(0, scheme.size()) != scheme) throw bad("not a redis:// URL");
+  std::string_view rest = url.substr(scheme.size());
+  if (rest.find_first_of("@/?") != std::string_view::npos) {
+    throw bad("users, passwords, databases and options are not supported");
+  }
+  RedisOptions o;
+  const size_t colon = rest.rfind(':');
+  o.host = std::string(rest.substr(0, colon));
+  if (o.host.empty()) throw bad("no host");
+  if (colon != std::string_view::npos) {
+    std::string_view port = rest.substr(colon + 1);
+    int p = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (ec != std::errc() || end != port.data() + port.size() || p < 1 || p > 65535) {
+      throw bad("the port must be a number from 1 to 65535");
+    }
+    o.port = p;
+  }
+  return o;
+}
 
 RedisStore::RedisStore(RedisOptions options) : options_(std::move(options)) {
   timeval tv{static_cast<time_t>(options_.timeout_seconds),

@@ -50,6 +50,11 @@ class Runtime {
   // them to the event's features under their names; update_store() then keeps the
   // store's aggregates up to date with the event. store must outlive the runtime.
   void use_store(store::EmbeddedStore* store, std::vector<Enrichment> enrich);
+  // Reads the features `enrich` lists for each event from a store that keeps only their
+  // latest values (Redis: features other writers keep), as they are when the event is
+  // predicted on; update_store() then has nothing to do. store must outlive the runtime.
+  // Errors of the store (Redis gone) propagate as Error.
+  void read_latest_from(store::FeatureStore* store, std::vector<Enrichment> enrich);
   // Applies the event's fields to the store's aggregates, under the event id (an event
   // applied again with the same id counts once). Refused with the store's reason; an
   // event that feeds no aggregate is not refused.
@@ -66,7 +71,7 @@ class Runtime {
     if (featurizer_.featurize(row, x_, reason_) != Featurizer::TargetState::kPresent) {
       return Status::error(reason_);
     }
-    if (store_) enrich(row, time);
+    if (!enrich_.empty()) enrich(row, time);
     predict_features(out);
     // The target is read after the prediction (see Featurizer::target).
     if (featurizer_.target(y, reason_) != Featurizer::TargetState::kPresent) {
@@ -92,7 +97,7 @@ class Runtime {
   Status score(const Row& row, double time, Prediction& out, Target* y = nullptr,
                bool* has_target = nullptr) {
     featurizer_.featurize(row, x_, reason_);
-    if (store_) enrich(row, time);
+    if (!enrich_.empty()) enrich(row, time);
     predict_features(out);
     Target target;
     auto state = featurizer_.target(target, reason_);
@@ -170,6 +175,7 @@ class Runtime {
   std::string reason_;
   std::vector<Column> columns_;
   store::EmbeddedStore* store_ = nullptr;
+  store::FeatureStore* latest_ = nullptr;  // read_latest_from's store
   std::vector<Enricher> enrich_;
   std::vector<EventField> fields_;  // reused per event
   store::EntityKey key_;            // reused per enrichment read

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "rtml/store/feature_store.h"
 
@@ -22,6 +23,11 @@ struct RedisOptions {
   std::map<std::string, uint32_t> group_ttl_seconds;
   double timeout_seconds = 2.0;
 };
+
+// The host and port of a URL "redis://host[:port]" (port 6379 by default). Throws Error
+// naming what was expected for anything else (a user, a password or a database are not
+// supported yet).
+RedisOptions redis_options_from_url(std::string_view url);
 
 // Layout in Redis: the features of one group of one entity live in the hash
 // "<prefix>:<group>:<key>" (integer keys as "#<n>"), one field per feature, the value a
