@@ -57,30 +57,6 @@ void learn_delayed(runtime::Runtime& rt, const std::vector<Target>& delayed, uin
   if (!st) throw Error("event " + std::to_string(event) + ": " + st.why());  // a bug, not input
 }
 
-// Names the positive class (--positive) before the first row. A model loaded with its
-// classes keeps them: a --positive that names another class than its positive one is
-// an error, not a silent relabelling.
-void use_positive(const EvalConfig& config, Pipeline& pipeline) {
-  if (!config.positive) return;
-  Labels& labels = pipeline.labels();
-  if (labels.size() == 0) {
-    labels.set_positive(*config.positive);
-    return;
-  }
-  if (labels.named_positive() == config.positive) return;
-  const uint32_t positive = labels.positive();
-  if (positive < labels.size() && labels.name(positive) == *config.positive) return;
-  std::string classes;
-  for (uint32_t c = 0; c < labels.size(); ++c) {
-    if (!labels.name(c).empty()) classes += (classes.empty() ? "'" : ", '") + labels.name(c) + "'";
-  }
-  throw Error("--positive " + *config.positive + ": the loaded model knows the classes " +
-              excerpt(classes) +
-              (positive < labels.size() && !labels.name(positive).empty()
-                   ? " and its positive class is '" + labels.name(positive) + "'"
-                   : ""));
-}
-
 }  // namespace
 
 EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
@@ -144,7 +120,9 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   rt.sync_columns(columns);  // a column nothing can read fails before the first row
   // Classes are learned as they come (nothing reads the stream ahead): a binary
   // classifier refuses a third one, any other classifier takes it.
-  if (!unlabeled && !regression) use_positive(config, pipeline);
+  if (!unlabeled && !regression && config.positive) {
+    pipeline.labels().name_positive(*config.positive, "--positive");
+  }
   rt.set_binary(pipeline.task() == Task::kBinary);
 
   ProgressiveValidation pv(pipeline, 0, config.window);  // scores only
@@ -154,6 +132,20 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   bool has_target;
   uint64_t event = 0;
   std::vector<Target> delayed;  // targets of the last --delay events, by number % delay
+  // The class a prediction names, as text ("" for none). An anomaly detector's class 1
+  // ("anomalous") is the target's positive class and its class 0 the other one, once
+  // the target has shown both.
+  const bool detector = !pipeline.model().needs_target();
+  auto class_name = [&](const Prediction& p) -> std::string_view {
+    const Labels& l = pipeline.labels();
+    if (!p.has_label) return {};
+    uint32_t c = p.label;
+    if (detector) {
+      if (l.size() != 2 || p.label > 1) return {};
+      c = p.label == 1 ? l.positive() : 1 - l.positive();
+    }
+    return c < l.size() ? std::string_view(l.name(c)) : std::string_view();
+  };
   auto consume = [&](const Row& row) {
     Status st = config.delay == 0
                     ? rt.predict_then_learn(row, p, y)
@@ -184,8 +176,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
       if (regression || unlabeled) {
         fmt::print(output.get(), "{}\n", p.value);
       } else {
-        fmt::print(output.get(), "{},{}\n", p.has_label ? pipeline.labels().name(p.label) : "",
-                   pipeline.reported_probability(p));
+        fmt::print(output.get(), "{},{}\n", class_name(p), pipeline.reported_probability(p));
       }
     }
   };

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "rtml/core/binary_io.h"
+#include "rtml/core/error.h"
 #include "rtml/core/target.h"
 
 namespace rtml {
@@ -24,6 +25,7 @@ namespace {
 
 // A class value that is wholly a finite number.
 bool as_number(std::string_view text, double& out) {
+  if (text.size() > 1 && text[0] == '+' && text[1] != '-') text.remove_prefix(1);  // "+1"
   if (text.empty()) return false;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && end == text.data() + text.size() && std::isfinite(out);
@@ -49,6 +51,28 @@ void Labels::set_binary(std::string_view negative, std::string_view positive) {
 void Labels::set_positive(std::string_view positive) {
   *this = Labels();
   positive_ = std::string(positive);
+}
+
+void Labels::name_positive(std::string_view positive, std::string_view what) {
+  if (names_.empty() && !positive_) {
+    set_positive(positive);
+    return;
+  }
+  if (positive_ == positive) return;
+  const bool known = positive_index_ < names_.size() && !names_[positive_index_].empty();
+  // Two classes seen: the positive one is decided; fewer: only a named one is.
+  if (known && names_.size() >= 2 && names_[positive_index_] == positive) return;
+  std::string classes;
+  for (const auto& n : names_) {
+    if (!n.empty()) classes += (classes.empty() ? "'" : ", '") + n + "'";
+  }
+  throw Error(std::string(what) + " " + std::string(positive) +
+              ": the loaded model knows the classes " +
+              (classes.empty() ? std::string("(none)") : classes) +
+              (positive_ ? " and its positive class is '" + *positive_ + "'"
+               : names_.size() >= 2
+                   ? " and its positive class is '" + names_[positive_index_] + "'"
+                   : " and its positive class is not decided: it is the greater of the first two"));
 }
 
 void Labels::update_positive_index() {

@@ -170,8 +170,8 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   Pipeline pipeline = resume                 ? Pipeline::load(resume->model)
                       : c.model.load.empty() ? Pipeline(c.model.expression)
                                              : Pipeline::load(c.model.load);
-  if (!c.model.positive.empty() && pipeline.labels().size() == 0) {
-    pipeline.labels().set_positive(c.model.positive);
+  if (!c.model.positive.empty()) {
+    pipeline.labels().name_positive(c.model.positive, c.file + ": model.positive");
   }
   const bool regression = pipeline.task() == Task::kRegression;
   summary.regression = regression;

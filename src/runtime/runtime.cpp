@@ -131,12 +131,20 @@ Status Runtime::update_store(const Row& row, double time, std::string_view id, b
 Status Runtime::label(EventId id, const Value& label, double now, Prediction* scored,
                       Target* as_target, std::string* record) {
   if (label.kind == ValueKind::kMissing) return Status::error("the label is missing");
+  // The entry first: a label refused for its id (unknown, expired, labelled before)
+  // changes nothing, not even the classes the target has shown.
+  LabelRefusal why;
+  const PredictionLog::Entry* e = log_.take(id, now, &why);
+  if (!e) return Status::error(std::string(label_refusal_text(why)));
   Target y;
   if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
     return Status::error(reason_);
   }
   if (as_target) *as_target = y;
-  return this->label(id, y, now, scored, record);
+  if (scored) *scored = e->prediction;
+  if (record) record->assign(e->record);
+  pipeline_.learn(e->x, y);
+  return Status::ok();
 }
 
 }  // namespace rtml::runtime

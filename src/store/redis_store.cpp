@@ -85,12 +85,22 @@ RedisOptions redis_options_from_url(std::string_view url) {
   };
   if (url.substr(0, scheme.size()) != scheme) throw bad("not a redis:// URL");
   std::string_view rest = url.substr(scheme.size());
+  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);  // "redis://h:6379/"
   if (rest.find_first_of("@/?") != std::string_view::npos) {
     throw bad("users, passwords, databases and options are not supported");
   }
   RedisOptions o;
-  const size_t colon = rest.rfind(':');
-  o.host = std::string(rest.substr(0, colon));
+  size_t colon;
+  if (!rest.empty() && rest.front() == '[') {  // an IPv6 address: [::1] or [::1]:6379
+    const size_t close = rest.find(']');
+    if (close == std::string_view::npos) throw bad("no ']' after the IPv6 address");
+    o.host = std::string(rest.substr(1, close - 1));
+    if (close + 1 < rest.size() && rest[close + 1] != ':') throw bad("':' expected after ']'");
+    colon = close + 1 < rest.size() ? close + 1 : std::string_view::npos;
+  } else {
+    colon = rest.rfind(':');
+    o.host = std::string(rest.substr(0, colon));
+  }
   if (o.host.empty()) throw bad("no host");
   if (colon != std::string_view::npos) {
     std::string_view port = rest.substr(colon + 1);
@@ -142,7 +152,7 @@ std::string RedisStore::check_type(const std::string& name, FeatureType type, bo
     std::string types_key = options_.prefix + ":types";
     Reply r(static_cast<redisReply*>(redisCommand(redis_, "HGET %b %b", types_key.data(),
                                                   types_key.size(), name.data(), name.size())));
-    if (!r) throw Error(std::string("redis: ") + redis_->errstr);
+    if (!r) throw Error(where() + redis_->errstr);
     if (r->type == REDIS_REPLY_STRING && r->len == 1) {
       it = types_.emplace(name, static_cast<FeatureType>(r->str[0] - '0')).first;
     } else if (define) {
@@ -150,7 +160,7 @@ std::string RedisStore::check_type(const std::string& name, FeatureType type, bo
       Reply set(static_cast<redisReply*>(redisCommand(redis_, "HSETNX %b %b %b", types_key.data(),
                                                       types_key.size(), name.data(), name.size(),
                                                       &t, size_t{1})));
-      if (!set) throw Error(std::string("redis: ") + redis_->errstr);
+      if (!set) throw Error(where() + redis_->errstr);
       if (set->type == REDIS_REPLY_INTEGER && set->integer == 1) {
         types_.emplace(name, type);
         return {};
@@ -223,7 +233,7 @@ Status RedisStore::apply(const Update& u) {
   for (size_t i = 0; i < sent; ++i) {
     redisReply* raw = nullptr;
     if (redisGetReply(redis_, reinterpret_cast<void**>(&raw)) != REDIS_OK) {
-      throw Error(std::string("redis: ") + redis_->errstr);
+      throw Error(where() + redis_->errstr);
     }
     Reply r(raw);
     if (r->type == REDIS_REPLY_ERROR && error.empty()) error = std::string("redis: ") + r->str;
@@ -253,7 +263,7 @@ void RedisStore::get_many(std::span<const EntityKey> keys, std::span<const std::
     for (const auto& [group, positions] : groups) {
       redisReply* raw = nullptr;
       if (redisGetReply(redis_, reinterpret_cast<void**>(&raw)) != REDIS_OK) {
-        throw Error(std::string("redis: ") + redis_->errstr);
+        throw Error(where() + redis_->errstr);
       }
       Reply r(raw);
       for (size_t j = 0; j < positions.size(); ++j) {

@@ -301,6 +301,29 @@ TEST(EvalCli, ClassesAreLearnedAsTheyCome) {
   }
 }
 
+// An anomaly detector scored against a target that has shown one class so far writes
+// its scores (and no class it cannot name) for every event.
+TEST(EvalCli, ADetectorWithAOneClassTargetWritesEveryScore) {
+  test::TempDir tmp;
+  std::string csv = "a,b,y\n";
+  for (int i = 0; i < 600; ++i) {
+    bool odd = i % 50 == 49 && i > 300;
+    csv += odd ? "0.99,0.99,n\n"
+               : std::to_string((i * 37 % 100) / 1000.0) + "," +
+                     std::to_string((i * 53 % 100) / 1000.0) + ",n\n";
+  }
+  auto data = tmp.write("one.csv", csv);
+  auto r = test::run(std::string(RTML_BINARY) + " eval --quiet --data " + data +
+                     " --target y --model 'half_space_trees(seed=1, window_size=100)' --output " +
+                     tmp.file("o.txt"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream f(tmp.file("o.txt"));
+  std::string line;
+  int lines = 0;
+  while (std::getline(f, line)) ++lines;
+  EXPECT_EQ(lines, 600);
+}
+
 // The positive class of two is the greater value (numerically: "10" over "9", where
 // text would say the opposite) whichever of the two comes first.
 TEST(EvalCli, PositiveClassDoesNotDependOnWhichComesFirst) {

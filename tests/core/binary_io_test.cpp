@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "../test_util.h"
+#include "rtml/core/error.h"
 #include "rtml/core/labels.h"
 #include "rtml/core/schema.h"
 
@@ -126,6 +127,10 @@ TEST(Labels, ClassesComeInOrderAndThePositiveIsTheGreater) {
   EXPECT_EQ(n.intern("9", true), 0u);
   EXPECT_EQ(n.intern("10", true), 1u);
   EXPECT_EQ(n.positive(), 1u);
+  Labels pm;  // "+1" is a number
+  EXPECT_EQ(pm.intern("-1", true), 0u);
+  EXPECT_EQ(pm.intern("+1", true), 1u);
+  EXPECT_EQ(pm.positive(), 1u);
   Labels t;  // else as text
   EXPECT_EQ(t.intern("9", true), 0u);
   EXPECT_EQ(t.intern("10x", true), 1u);
@@ -139,6 +144,29 @@ TEST(Labels, ClassesComeInOrderAndThePositiveIsTheGreater) {
   back.load(r);
   EXPECT_EQ(back.positive(), 0u);
   EXPECT_EQ(back.name(0), "UP");
+}
+
+// --positive against a model that already knows its classes: agreeing is fine, anything
+// else is an error, never a silent relabelling.
+TEST(Labels, NamingThePositiveOfAKnownTargetMustAgree) {
+  Labels fresh;
+  fresh.name_positive("yes", "--positive");
+  EXPECT_EQ(fresh.intern("no", true), 0u);
+  EXPECT_EQ(fresh.intern("yes", true), 1u);
+  fresh.name_positive("yes", "--positive");
+  EXPECT_THROW(fresh.name_positive("no", "--positive"), Error);
+
+  Labels seen;  // no name given: the greater of the two
+  (void)seen.intern("UP", true);
+  (void)seen.intern("DOWN", true);
+  seen.name_positive("UP", "model.positive");
+  try {
+    seen.name_positive("DOWN", "model.positive");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("its positive class is 'UP'"), std::string::npos)
+        << e.what();
+  }
 }
 
 // A model file of version 2 numbered two classes with the positive one as class 1,

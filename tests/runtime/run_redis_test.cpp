@@ -71,6 +71,18 @@ TEST(RunRedis, ARedisThatDoesNotAnswerIsAClearError) {
   EXPECT_NE(r.out.find("127.0.0.1:1"), std::string::npos) << r.out;
 }
 
+TEST(RunRedis, UrlsGiveTheHostAndPort) {
+  auto o = store::redis_options_from_url("redis://[::1]:6390");
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 6390);
+  o = store::redis_options_from_url("redis://[::1]");
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 6379);
+  o = store::redis_options_from_url("redis://cache.local:7000/");
+  EXPECT_EQ(o.host, "cache.local");
+  EXPECT_EQ(o.port, 7000);
+}
+
 TEST(RunRedis, ConfigErrorsNameTheLine) {
   test::TempDir tmp;
   struct Case {
@@ -80,6 +92,7 @@ TEST(RunRedis, ConfigErrorsNameTheLine) {
       {"  url: http://h\n", "not a redis:// URL"},
       {"  url: redis://user:pw@h:6379\n", "not supported"},
       {"  url: redis://h:99999\n", "port must be"},
+      {"  url: redis://[::1\n", "no ']'"},
       {"  dir: x\n  prefix: p\n", "'store.prefix' is for a Redis store"},
   };
   for (const auto& c : cases) {

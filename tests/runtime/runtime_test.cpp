@@ -51,6 +51,22 @@ TEST(Runtime, NoPredictionKnowsItsOwnEventsClass) {
   }
 }
 
+// A label refused for its id (unknown here) changes nothing: its class does not take
+// one of a binary model's two places.
+TEST(Runtime, ALabelForAnUnknownIdDoesNotAddItsClass) {
+  Pipeline p("logistic_regression");
+  Runtime rt = make(p);
+  Value garbage{ValueKind::kText, 0, "garbage"};
+  Status refused = rt.label(EventId::of_text("nope"), garbage, 1.0);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(p.labels().size(), 0u);
+  Prediction out;
+  Target y;
+  ASSERT_TRUE(rt.predict_then_learn(row_of(1, 1, "0"), out, y));
+  ASSERT_TRUE(rt.predict_then_learn(row_of(1, 1, "1"), out, y));
+  EXPECT_EQ(p.labels().size(), 2u);
+}
+
 // A late label teaches the model the features its event was predicted with: the same
 // model as one taught those features directly, whatever came in between.
 TEST(Runtime, ALateLabelLearnsFromTheFeaturesOfItsPrediction) {

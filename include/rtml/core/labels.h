@@ -26,6 +26,11 @@ class Labels {
   // Declares only the positive class of a binary target; the other value that
   // appears becomes the negative class.
   void set_positive(std::string_view positive);
+  // What --positive (or a run's model.positive) asks: set_positive() while no class is
+  // known; with classes already known (a loaded model), nothing if positive is already
+  // the positive class, else an Error naming the classes and the positive one: a model
+  // is never silently relabelled. what names the setting, for the message.
+  void name_positive(std::string_view positive, std::string_view what);
 
   // Returns the index of a class value, adding it if new. For a binary target whose
   // two classes are taken (seen, or one of them named positive), another value yields

@@ -121,6 +121,8 @@ class Runtime {
   Status label(EventId id, const Target& y, double now, Prediction* scored = nullptr,
                std::string* record = nullptr);
   // The same with the label as read from a labels stream (a class name or a number).
+  // A label refused for its id changes nothing (its class is not learned); an unusable
+  // one (a third class for a binary model) uses its event up: that event is not learned.
   Status label(EventId id, const Value& label, double now, Prediction* scored = nullptr,
                Target* as_target = nullptr, std::string* record = nullptr);
 

@@ -51,6 +51,10 @@ class RedisStore final : public FeatureStore {
 
  private:
   std::string hash_key(const std::string& group, const EntityKey& key) const;
+  // "redis HOST:PORT: ", to start an error message with the server it is about.
+  std::string where() const {
+    return "redis " + options_.host + ":" + std::to_string(options_.port) + ": ";
+  }
   // The type of a feature, from the cache or Redis; defines it (HSETNX) when new.
   std::string check_type(const std::string& name, FeatureType type, bool define);
   RedisOptions options_;
