@@ -40,35 +40,35 @@ Status Runtime::label(EventId id, const Target& y, double now, Prediction* score
   LabelRefusal why;
   const PredictionLog::Entry* e = log_.take(id, now, &why);
   if (!e) return Status::error(std::string(label_refusal_text(why)));
-  if (scored) *scored = e->prediction;
-  if (record) record->assign(e->record);
-  pipeline_.learn(e->x, y);
+  learn_entry(*e, y, scored, record);
   return Status::ok();
 }
 
+void Runtime::learn_entry(const PredictionLog::Entry& e, const Target& y, Prediction* scored,
+                          std::string* record) {
+  if (scored) *scored = e.prediction;
+  if (record) record->assign(e.record);
+  pipeline_.learn(e.x, y);
+}
+
 void Runtime::use_store(store::EmbeddedStore* store, std::vector<Enrichment> enrich) {
-  store_ = store;
-  latest_ = nullptr;
-  enrich_.clear();
-  for (auto& e : enrich) {
-    Enricher en;
-    for (const auto& f : e.features) en.index.push_back(pipeline_.schema().intern(f));
-    en.values.resize(e.features.size());
-    en.plan = store->plan_as_of(e.features);
-    en.spec = std::move(e);
-    enrich_.push_back(std::move(en));
-  }
-  find_enrich_columns();
+  set_enrichments(store, nullptr, std::move(enrich));
 }
 
 void Runtime::read_latest_from(store::FeatureStore* store, std::vector<Enrichment> enrich) {
-  store_ = nullptr;
-  latest_ = store;
+  set_enrichments(nullptr, store, std::move(enrich));
+}
+
+void Runtime::set_enrichments(store::EmbeddedStore* as_of, store::FeatureStore* latest,
+                              std::vector<Enrichment> enrich) {
+  store_ = as_of;
+  latest_ = latest;
   enrich_.clear();
   for (auto& e : enrich) {
     Enricher en;
     for (const auto& f : e.features) en.index.push_back(pipeline_.schema().intern(f));
     en.values.resize(e.features.size());
+    if (as_of) en.plan = as_of->plan_as_of(e.features);
     en.spec = std::move(e);
     enrich_.push_back(std::move(en));
   }
@@ -141,9 +141,7 @@ Status Runtime::label(EventId id, const Value& label, double now, Prediction* sc
     return Status::error(reason_);
   }
   if (as_target) *as_target = y;
-  if (scored) *scored = e->prediction;
-  if (record) record->assign(e->record);
-  pipeline_.learn(e->x, y);
+  learn_entry(*e, y, scored, record);
   return Status::ok();
 }
 

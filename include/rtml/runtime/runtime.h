@@ -164,6 +164,12 @@ class Runtime {
     store::EmbeddedStore::AsOfPlan plan;      // the features, resolved once
   };
   static Status repeated(EventId id);
+  // Enrichment from one of the two kinds of store (the other null).
+  void set_enrichments(store::EmbeddedStore* as_of, store::FeatureStore* latest,
+                       std::vector<Enrichment> enrich);
+  // Learns y from a logged entry, handing back its prediction and record if asked.
+  void learn_entry(const PredictionLog::Entry& e, const Target& y, Prediction* scored,
+                   std::string* record);
   // Adds the enrichment features of row to x_.
   void enrich(const Row& row, double time);
   // Finds the key columns of the enrichments not found yet among columns_.
