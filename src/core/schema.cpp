@@ -59,7 +59,7 @@ uint32_t Schema::CategoryTable::add(std::string_view value, uint64_t hash) {
 uint32_t Schema::intern_category(uint32_t column, std::string_view value) {
   if (column >= categories_.size()) categories_.resize(column + 1);
   auto& table = categories_[column];
-  const uint64_t hash = hash64(value) & 0xffffffffu;
+  const uint64_t hash = hash64_short(value) & 0xffffffffu;
   if (auto id = table.find(value, hash)) return *id;
   return table.add(value, hash);
 }
@@ -68,7 +68,7 @@ std::optional<uint32_t> Schema::intern_category(uint32_t column, std::string_vie
                                                 size_t limit) {
   if (column < categories_.size()) {
     const auto& table = categories_[column];
-    if (auto id = table.find(value, hash64(value) & 0xffffffffu)) return id;
+    if (auto id = table.find(value, hash64_short(value) & 0xffffffffu)) return id;
     if (table.names.size() >= limit) return std::nullopt;
   } else if (limit == 0) {
     return std::nullopt;

@@ -15,7 +15,9 @@ namespace {
 
 constexpr std::string_view kMagic = "RTMLPIPE";
 // 2: tree nodes and leaves carry nominal (categorical) splits and statistics.
-constexpr uint32_t kVersion = 3;  // 3: labels keep a named positive class
+// 3: labels keep a named positive class; 4: categories hashed by column key
+// (category_hash), and feature_hasher says which way it hashes.
+constexpr uint32_t kVersion = 4;
 
 bool parse_number_text(std::string_view text, double& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -86,8 +88,18 @@ void Pipeline::build(const std::vector<StepSpec>& steps) {
 void Pipeline::add_category(Features& x, uint32_t column, std::string_view value) {
   switch (category_reading_) {
     case CategoryReading::kHashed: {
-      if (column >= hash_keys_.size()) hash_keys_.resize(column + 1);
-      HashKey& key = hash_keys_[column];
+      if (column >= column_keys_.size()) column_keys_.resize(column + 1);
+      ColumnKey& key = column_keys_[column];
+      if (!key.set) {
+        key.key = category_column_key(schema_.name(column), hash_seed_);
+        key.set = true;
+      }
+      x.add_hashed_category(category_hash(key.key, value));
+      return;
+    }
+    case CategoryReading::kHashedLegacy: {
+      if (column >= legacy_keys_.size()) legacy_keys_.resize(column + 1);
+      LegacyKey& key = legacy_keys_[column];
       if (key.prefix == 0) {
         key.text = schema_.name(column);
         key.text += '=';
@@ -183,6 +195,15 @@ Pipeline Pipeline::load(const std::string& path) {
   p.model_->bind(p.schema_);
   p.labels_.load(in);
   for (auto& t : p.transformers_) t->load(in);
+  // A hasher from an older file hashes categories its way; given hashed, they must match.
+  if (p.category_reading_ == CategoryReading::kHashed) {
+    for (const auto& t : p.transformers_) {
+      if (const auto* hasher = dynamic_cast<const FeatureHasher*>(t.get())) {
+        if (hasher->legacy_category_hash()) p.category_reading_ = CategoryReading::kHashedLegacy;
+        break;
+      }
+    }
+  }
   p.model_->load(in);
   if (!in.at_end()) in.fail("trailing bytes after the model");
   return p;

@@ -57,7 +57,7 @@ CsvDecoder::CsvDecoder(std::unique_ptr<ByteSource> in, DecodeOptions options)
   if (!next_record(b, e, line)) throw Error(name_ + ": empty input: expected a header row");
   if (e - b >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;  // UTF-8 BOM
   split(b, e);
-  for (size_t i = 0; i < fields_.size(); ++i) {
+  for (size_t i = 0; i < field_count_; ++i) {
     const auto& f = fields_[i];
     std::string name(f.begin, f.end);
     if (f.quoted) {
@@ -149,7 +149,7 @@ bool CsvDecoder::next_record(const char*& begin, const char*& end, uint64_t& lin
 }
 
 void CsvDecoder::split(const char* begin, const char* end) {
-  fields_.clear();
+  field_count_ = 0;
   const char* p = begin;
   for (;;) {
     if (p < end && *p == '"') {
@@ -166,7 +166,7 @@ void CsvDecoder::split(const char* begin, const char* end) {
         }
         break;
       }
-      fields_.push_back(Field{p + 1, q, true});
+      add_field(p + 1, q, true);
       p = q < end ? q + 1 : end;
       // Anything between the closing quote and the comma is kept out; RFC 4180 has none.
       const char* comma = static_cast<const char*>(std::memchr(p, ',', end - p));
@@ -175,10 +175,10 @@ void CsvDecoder::split(const char* begin, const char* end) {
     } else {
       const char* comma = static_cast<const char*>(std::memchr(p, ',', end - p));
       if (!comma) {
-        fields_.push_back(Field{p, end, false});
+        add_field(p, end, false);
         return;
       }
-      fields_.push_back(Field{p, comma, false});
+      add_field(p, comma, false);
       p = comma + 1;
     }
   }
@@ -196,8 +196,8 @@ void CsvDecoder::infer_types() {
   try {
     for (size_t seen = 0; seen < options_.infer_rows && next_record(b, e, line); ++seen) {
       split(b, e);
-      if (fields_.size() != columns_.size()) continue;
-      for (size_t i = 0; i < fields_.size(); ++i) {
+      if (field_count_ != columns_.size()) continue;
+      for (size_t i = 0; i < field_count_; ++i) {
         if (!numeric[i] || fields_[i].begin == fields_[i].end) continue;
         double v;
         std::string_view t(fields_[i].begin, fields_[i].end - fields_[i].begin);
@@ -225,10 +225,10 @@ bool CsvDecoder::next(Row& row) {
   uint64_t line;
   while (next_record(b, e, line)) {
     split(b, e);
-    if (fields_.size() != columns_.size()) {
+    if (field_count_ != columns_.size()) {
       reject(line,
              "expected " + std::to_string(columns_.size()) + " fields, found " +
-                 std::to_string(fields_.size()),
+                 std::to_string(field_count_),
              record_text(b, e));
       continue;
     }
@@ -237,7 +237,7 @@ bool CsvDecoder::next(Row& row) {
     unescaped_.clear();
     unescaped_.reserve(static_cast<size_t>(e - b));
     bool bad = false;
-    for (size_t i = 0; i < fields_.size(); ++i) {
+    for (size_t i = 0; i < field_count_; ++i) {
       const Field& f = fields_[i];
       std::string_view text(f.begin, f.end - f.begin);
       if (f.quoted && text.find("\"\"") != std::string_view::npos) {

@@ -470,6 +470,43 @@ TEST(EvalCli, LoadsTreeModelsSavedInFormatVersion1) {
   }
 }
 
+// A feature_hasher saved by a build that wrote format version 2 (tests/data/format_v2,
+// trained on the first 2,000 ctr_kdd2012_small rows) hashed categories as
+// "column=value"; loaded now it keeps doing so, also once saved again in today's format:
+// learning on rows 2,001-2,300 and predicting rows 2,301-2,600 writes exactly what that
+// build wrote (feature_hasher.out). Hashing the new way would read untrained slots.
+TEST(EvalCli, LoadsAFeatureHasherSavedInFormatVersion2) {
+  RTML_REQUIRE_DATA("ctr_kdd2012_small.csv.gz");
+  test::TempDir dir;
+  std::string fixture = std::string(RTML_SOURCE_DIR) + "/tests/data/format_v2/feature_hasher";
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(f)), {});
+  };
+  ASSERT_EQ(slurp(fixture + ".rtml").substr(8, 4), std::string("\x02\0\0\0", 4))
+      << "not a version 2 file";
+  std::string src = q(test::data_dir() + "/ctr_kdd2012_small.csv.gz");
+  ASSERT_EQ(test::run("(zcat " + src + " | head -n 1; zcat " + src + " | sed -n 2002,2301p) > " +
+                      dir.file("m.csv") + " && (zcat " + src + " | head -n 1; zcat " + src +
+                      " | sed -n 2302,2601p) > " + dir.file("n.csv"))
+                .exit_code,
+            0);
+  std::string bin = RTML_BINARY;
+  std::string base =
+      " eval --quiet --target click --categorical url_hash,ad_id,advertiser_id,query_id,"
+      "keyword_id,title_id,description_id,user_id,depth,position,impression ";
+  auto learned = test::run(bin + base + "--data " + dir.file("m.csv") + " --load " +
+                           q(fixture + ".rtml") + " --save " + dir.file("mid.rtml"));
+  ASSERT_EQ(learned.exit_code, 0) << learned.out;
+  EXPECT_EQ(slurp(dir.file("mid.rtml")).substr(8, 1), std::string(1, '\x04'));
+  auto predicted = test::run(bin + base + "--data " + dir.file("n.csv") + " --load " +
+                             dir.file("mid.rtml") + " --output " + dir.file("n.out"));
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.out;
+  std::string want = slurp(fixture + ".out");
+  EXPECT_EQ(std::count(want.begin(), want.end(), '\n'), 300);
+  EXPECT_EQ(slurp(dir.file("n.out")), want) << "the loaded hasher reads other slots";
+}
+
 TEST(EvalCli, ClearErrorsForBadInvocations) {
   test::TempDir tmp;
   std::string bin = RTML_BINARY;

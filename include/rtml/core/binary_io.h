@@ -22,7 +22,7 @@ class BinaryWriter {
   requires std::is_trivially_copyable_v<T>
   void put(const T& v) {
     const auto* p = reinterpret_cast<const char*>(&v);
-    buffer_.insert(buffer_.end(), p, p + sizeof(T));
+    buffer_.append(p, sizeof(T));
   }
   void put_string(std::string_view s);
   template <typename T, typename Allocator>

@@ -53,9 +53,9 @@ class Pipeline {
   // Adds category `value` of input column `column` (its schema index) to x, the way this
   // pipeline reads categories, decided from its steps when it was built:
   //  - hashed, when a feature_hasher is the first step to read categories: x gets
-  //    hash64("column=value", its seed) (Features::add_hashed_category), the slot the
-  //    hasher would give the name, and nothing is kept per category, so a hashed space
-  //    costs 2^bits whatever the stream;
+  //    category_hash(column key, value) under its seed (Features::add_hashed_category),
+  //    the hash the hasher would give the category itself, and nothing is kept per category, so a
+  //    hashed space costs 2^bits whatever the stream;
   //  - interned in the schema when one_hot is the first (at most its max_categories per
   //    column) or the model reads categories itself (at most Model::max_categories());
   //    a new category past the limit is left out and counted (dropped_categories());
@@ -115,17 +115,24 @@ class Pipeline {
   std::vector<Features> stages_;  // outputs of each transformer, reused
 
   // How add_category reads categories (set by build()).
-  enum class CategoryReading : uint8_t { kHashed, kInterned, kIgnored };
+  // kHashedLegacy: hashed as model files before version 4 did ("column=value").
+  enum class CategoryReading : uint8_t { kHashed, kHashedLegacy, kInterned, kIgnored };
   CategoryReading category_reading_ = CategoryReading::kIgnored;
   size_t category_limit_ = 0;
   uint64_t hash_seed_ = 0;
   uint64_t dropped_categories_ = 0;
-  // Hashed: per column, "name=" followed by the value being hashed, reused.
-  struct HashKey {
+  // Hashed: per column, its category_column_key, computed on first use.
+  struct ColumnKey {
+    uint64_t key = 0;
+    bool set = false;
+  };
+  std::vector<ColumnKey> column_keys_;
+  // Hashed the legacy way: per column, "name=" followed by the value being hashed, reused.
+  struct LegacyKey {
     std::string text;
     size_t prefix = 0;  // the length of "name="; 0 until first used
   };
-  std::vector<HashKey> hash_keys_;
+  std::vector<LegacyKey> legacy_keys_;
 };
 
 }  // namespace rtml

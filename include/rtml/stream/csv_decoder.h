@@ -42,13 +42,20 @@ class CsvDecoder final : public RowSource {
   bool eof_ = false;
   uint64_t line_ = 0;  // lines consumed so far
   std::vector<Column> columns_;
-  // Fields of the current record: [begin, end) of raw text, and whether quoted.
+  // Fields of the current record: [begin, end) of raw text, and whether quoted. They
+  // are the first field_count_ of fields_, which only grows: splitting a record is a
+  // plain store per field, without a call, once the widest record has been seen.
   struct Field {
     const char* begin;
     const char* end;
     bool quoted;
   };
   std::vector<Field> fields_;
+  size_t field_count_ = 0;
+  void add_field(const char* begin, const char* end, bool quoted) {
+    if (field_count_ == fields_.size()) fields_.resize(fields_.size() * 2 + 16);
+    fields_[field_count_++] = Field{begin, end, quoted};
+  }
   std::string unescaped_;  // storage for quoted fields of the current record
 };
 

@@ -1,5 +1,8 @@
 #include "rtml/learn/preprocessing/feature_hasher.h"
 
+#include <string>
+
+#include "rtml/core/binary_io.h"
 #include "rtml/core/error.h"
 #include "rtml/core/hash.h"
 #include "rtml/core/params.h"
@@ -25,6 +28,31 @@ uint32_t FeatureHasher::code(uint64_t h) const {
 
 uint32_t FeatureHasher::hash(std::string_view name) const { return code(hash64(name, seed_)); }
 
+uint64_t FeatureHasher::category_hash(std::string_view column, std::string_view value) const {
+  if (legacy_category_hash_) {
+    std::string name;
+    name.reserve(column.size() + 1 + value.size());
+    name.append(column).append(1, '=').append(value);
+    return hash64(name, seed_);
+  }
+  return rtml::category_hash(category_column_key(column, seed_), value);
+}
+
+void FeatureHasher::save(BinaryWriter& out) const {
+  out.put<uint8_t>(legacy_category_hash_ ? 0 : 1);
+}
+
+void FeatureHasher::load(BinaryReader& in) {
+  // Files before version 4 kept nothing for this step and hashed "column=value".
+  if (in.version() < 4) {
+    legacy_category_hash_ = true;
+    return;
+  }
+  auto scheme = in.get<uint8_t>();
+  if (scheme > 1) in.fail("feature_hasher category hash scheme");
+  legacy_category_hash_ = scheme == 0;
+}
+
 void FeatureHasher::transform(const Features& in, Features& out, Schema& schema) {
   out.clear();
   auto emit = [&](uint32_t code, double value) {
@@ -42,12 +70,8 @@ void FeatureHasher::transform(const Features& in, Features& out, Schema& schema)
     auto& table = category_[c.column];
     if (c.id >= table.size()) table.resize(c.id + 1, 0);
     uint32_t& slot = table[c.id];
-    if (slot == 0) {
-      std::string name = schema.name(c.column);
-      name += '=';
-      name += schema.category_name(c.column, c.id);
-      slot = hash(name) + 1;
-    }
+    if (slot == 0)
+      slot = code(category_hash(schema.name(c.column), schema.category_name(c.column, c.id))) + 1;
     emit(slot - 1, 1.0);
   }
   for (uint64_t h : in.hashed_categories()) emit(code(h), 1.0);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "rtml/learn/model.h"
@@ -10,8 +11,9 @@ namespace rtml {
 
 class ParamSet;
 
-// Maps each numeric feature "name" to slot hash(name) mod 2^bits and each categorical
-// feature to slot hash("column=value") with value 1, with XXH64 and a seed. Colliding
+// Maps each numeric feature "name" to slot hash(name) mod 2^bits (XXH64 with a seed) and
+// each categorical feature to slot category_hash(column, value) mod 2^bits with value 1
+// (XXH3 of the value under a key from the column's name and the seed). Colliding
 // features add up. With alternate_sign, a second hash bit gives each name a sign, so
 // collisions cancel out in expectation. Defaults: bits 20, seed 0, alternate_sign false.
 //
@@ -29,6 +31,14 @@ class FeatureHasher final : public Transformer {
   void transform(const Features& in, Features& out, Schema& schema) override;
   // The seed that categories given hashed must be hashed with.
   uint64_t seed() const { return seed_; }
+  // True for a step loaded from a model file before version 4, whose categories were
+  // hash64("column=value", seed): categories given hashed must then be hashed that way
+  // (Pipeline::add_category asks), and the step keeps doing so when saved again.
+  bool legacy_category_hash() const { return legacy_category_hash_; }
+  // The 64-bit hash of category value of column, under this step's scheme and seed.
+  uint64_t category_hash(std::string_view column, std::string_view value) const;
+  void save(BinaryWriter& out) const override;
+  void load(BinaryReader& in) override;
 
  private:
   // Slot and sign of a hash: slot in the low bits, sign in bit 31.
@@ -38,6 +48,7 @@ class FeatureHasher final : public Transformer {
   int bits_;
   uint64_t seed_;
   bool alternate_sign_;
+  bool legacy_category_hash_ = false;
   std::vector<uint32_t> numeric_;                // by feature index: hash + 1 (0 = unset)
   std::vector<std::vector<uint32_t>> category_;  // [column][id]: hash + 1
 };
