@@ -79,19 +79,21 @@ std::unique_ptr<Model> Glm::perceptron(ParamSet& p) {
 Glm::Glm(Config config)
     : config_(std::move(config)),
       optimizer_(Optimizer::make(config_.optimizer)),
+      w_(optimizer_->state_per_weight()),
       intercept_(config_.intercept_init) {}
 
 double Glm::raw(const Features& x) const {
   double s = intercept_;
   const size_t n = w_.size();
   for (const auto& f : x.numbers()) {
-    if (f.index < n) s += w_[f.index] * f.value;
+    if (f.index < n) s += w_.weight(f.index) * f.value;
   }
   return s;
 }
 
 void Glm::predict(const Features& x, Prediction& out) {
-  optimizer_->prefetch(x.numbers());
+  // Reading the weights brings in their rows, optimizer state included, so that a
+  // learn() from this event finds them in cache.
   double r = raw(x);
   if (config_.task == Task::kRegression) {
     out.value = r;
@@ -129,8 +131,7 @@ void Glm::learn(const Features& x, const Target& y, double weight) {
   uint32_t need = 0;
   for (const auto& f : x.numbers()) need = std::max(need, f.index + 1);
   if (need > w_.size()) {
-    w_.resize(need, 0.0);
-    optimizer_->resize(need);
+    w_.resize(need);
     if (config_.l1 > 0) cum_l1_.resize(need, 0.0);
   }
   bool own = optimizer_->owns_regularization();
@@ -141,7 +142,7 @@ void Glm::learn(const Features& x, const Target& y, double weight) {
 void Glm::apply_l1(const Features& x) {
   max_cum_l1_ += config_.l1 * optimizer_->learning_rate();
   for (const auto& f : x.numbers()) {
-    double& w = w_[f.index];
+    double& w = w_.row(f.index)[0];
     double before = w;
     if (w > 0) {
       w = std::max(0.0, w - (max_cum_l1_ + cum_l1_[f.index]));
@@ -153,20 +154,20 @@ void Glm::apply_l1(const Features& x) {
 }
 
 void Glm::save(BinaryWriter& out) const {
-  out.put_vector(w_);
+  out.put_vector(w_.column(0));
   out.put(intercept_);
   out.put(max_cum_l1_);
   out.put_vector(cum_l1_);
-  optimizer_->save(out);
+  optimizer_->save(out, w_);
 }
 
 void Glm::load(BinaryReader& in) {
-  w_ = in.get_vector<double>();
+  w_ = WeightTable(optimizer_->state_per_weight());
+  w_.set_column(0, in.get_vector<double>());
   intercept_ = in.get<double>();
   max_cum_l1_ = in.get<double>();
   cum_l1_ = in.get_vector<double>();
-  optimizer_->load(in);
-  optimizer_->resize(w_.size());
+  optimizer_->load(in, w_);
   if (config_.l1 > 0) cum_l1_.resize(w_.size(), 0.0);
 }
 

@@ -21,6 +21,7 @@ void SoftmaxRegression::add_classes(size_t n) {
   while (classes_.size() < n) {
     Class c;
     c.optimizer = Optimizer::make(optimizer_config_);
+    c.w = WeightTable(c.optimizer->state_per_weight());
     classes_.push_back(std::move(c));
   }
 }
@@ -37,7 +38,7 @@ void SoftmaxRegression::predict(const Features& x, Prediction& out) {
     const auto& cl = classes_[c];
     double s = cl.intercept;
     for (const auto& f : x.numbers()) {
-      if (f.index < cl.w.size()) s += cl.w[f.index] * f.value;
+      if (f.index < cl.w.size()) s += cl.w.weight(f.index) * f.value;
     }
     out.proba[c] = s;
     top = std::max(top, s);
@@ -59,10 +60,7 @@ void SoftmaxRegression::learn(const Features& x, const Target& y, double weight)
   bool own = optimizer_config_.kind == OptimizerKind::kFtrl;
   for (size_t c = 0; c < classes_.size(); ++c) {
     auto& cl = classes_[c];
-    if (cl.w.size() < need) {
-      cl.w.resize(need, 0.0);
-      cl.optimizer->resize(need);
-    }
+    cl.w.resize(need);
     double g = (p.proba[c] - (c == y.label ? 1.0 : 0.0)) * weight;
     cl.intercept -= optimizer_config_.lr * g;
     cl.optimizer->step(cl.w, x.numbers(), g, own ? 0.0 : l2_);
@@ -73,9 +71,9 @@ void SoftmaxRegression::learn(const Features& x, const Target& y, double weight)
 void SoftmaxRegression::save(BinaryWriter& out) const {
   out.put<uint64_t>(classes_.size());
   for (const auto& c : classes_) {
-    out.put_vector(c.w);
+    out.put_vector(c.w.column(0));
     out.put(c.intercept);
-    c.optimizer->save(out);
+    c.optimizer->save(out, c.w);
   }
 }
 
@@ -86,10 +84,9 @@ void SoftmaxRegression::load(BinaryReader& in) {
   in.check_count(n, 24, "class count");
   add_classes(n);
   for (auto& c : classes_) {
-    c.w = in.get_vector<double>();
+    c.w.set_column(0, in.get_vector<double>());
     c.intercept = in.get<double>();
-    c.optimizer->load(in);
-    c.optimizer->resize(c.w.size());
+    c.optimizer->load(in, c.w);
   }
 }
 

@@ -44,155 +44,144 @@ namespace {
 class Sgd final : public Optimizer {
  public:
   explicit Sgd(const OptimizerConfig& c) : c_(c) {}
-  void step(Weights& w, std::span<const Feature> x, double g, double l2) override {
+  size_t state_per_weight() const override { return 0; }
+  void step(WeightTable& w, std::span<const Feature> x, double g, double l2) override {
     double lr = learning_rate();
     if (l2 == 0.0) {
-      for (const auto& f : x) w[f.index] -= lr * g * f.value;
+      for (const auto& f : x) w.row(f.index)[0] -= lr * g * f.value;
     } else {
-      for (const auto& f : x) w[f.index] -= lr * (g * f.value + l2 * w[f.index]);
-    }
-    ++t_;
-  }
-  void resize(size_t) override {}
-  double learning_rate() const override {
-    if (!c_.inverse_scaling) return c_.lr;
-    return c_.lr / std::pow(static_cast<double>(t_ + 1), c_.power_t);
-  }
-  void save(BinaryWriter& out) const override { out.put(t_); }
-  void load(BinaryReader& in) override { t_ = in.get<uint64_t>(); }
-
- private:
-  OptimizerConfig c_;
-};
-
-class AdaGrad final : public Optimizer {
- public:
-  explicit AdaGrad(const OptimizerConfig& c) : c_(c) {}
-  void step(Weights& w, std::span<const Feature> x, double g, double l2) override {
-    for (const auto& f : x) {
-      double gi = g * f.value + l2 * w[f.index];
-      double& s = g2_[f.index];
-      s += gi * gi;
-      w[f.index] -= c_.lr * gi / std::sqrt(s + c_.eps);
-    }
-    ++t_;
-  }
-  void resize(size_t n) override {
-    if (g2_.size() < n) g2_.resize(n, 0.0);
-  }
-  double learning_rate() const override { return c_.lr; }
-  void save(BinaryWriter& out) const override {
-    out.put(t_);
-    out.put_vector(g2_);
-  }
-  void load(BinaryReader& in) override {
-    t_ = in.get<uint64_t>();
-    g2_ = in.get_vector<double>();
-  }
-
- private:
-  OptimizerConfig c_;
-  std::vector<double> g2_;
-};
-
-class Adam final : public Optimizer {
- public:
-  explicit Adam(const OptimizerConfig& c) : c_(c) {}
-  void step(Weights& w, std::span<const Feature> x, double g, double l2) override {
-    ++t_;
-    double t = static_cast<double>(t_);
-    double lr = c_.lr * std::sqrt(1 - std::pow(c_.beta2, t)) / (1 - std::pow(c_.beta1, t));
-    for (const auto& f : x) {
-      double gi = g * f.value + l2 * w[f.index];
-      double& m = m_[f.index];
-      double& v = v_[f.index];
-      m = c_.beta1 * m + (1 - c_.beta1) * gi;
-      v = c_.beta2 * v + (1 - c_.beta2) * gi * gi;
-      w[f.index] -= lr * m / (std::sqrt(v) + c_.eps);
-    }
-  }
-  void resize(size_t n) override {
-    if (m_.size() < n) {
-      m_.resize(n, 0.0);
-      v_.resize(n, 0.0);
-    }
-  }
-  double learning_rate() const override { return c_.lr; }
-  void save(BinaryWriter& out) const override {
-    out.put(t_);
-    out.put_vector(m_);
-    out.put_vector(v_);
-  }
-  void load(BinaryReader& in) override {
-    t_ = in.get<uint64_t>();
-    m_ = in.get_vector<double>();
-    v_ = in.get_vector<double>();
-    if (m_.size() != v_.size()) in.fail("adam state sizes differ");
-  }
-
- private:
-  OptimizerConfig c_;
-  std::vector<double> m_, v_;
-};
-
-// FTRL-Proximal (McMahan et al., 2013). The weights it keeps in w are always the
-// closed-form solution for the current z and n, so prediction reads w directly.
-class Ftrl final : public Optimizer {
- public:
-  explicit Ftrl(const OptimizerConfig& c) : c_(c) {}
-  void step(Weights& w, std::span<const Feature> x, double g, double) override {
-    const double alpha = c_.lr;
-    for (const auto& f : x) {
-      double gi = g * f.value;
-      State& s = state_[f.index];
-      double sigma = (std::sqrt(s.n + gi * gi) - std::sqrt(s.n)) / alpha;
-      s.z += gi - sigma * w[f.index];
-      s.n += gi * gi;
-      if (std::abs(s.z) <= c_.l1) {
-        w[f.index] = 0.0;
-      } else {
-        double sign = s.z < 0 ? -1.0 : 1.0;
-        w[f.index] = -(s.z - sign * c_.l1) / ((c_.ftrl_beta + std::sqrt(s.n)) / alpha + c_.l2);
+      for (const auto& f : x) {
+        double& wi = w.row(f.index)[0];
+        wi -= lr * (g * f.value + l2 * wi);
       }
     }
     ++t_;
   }
-  void prefetch(std::span<const Feature> x) const override {
-    const size_t n = state_.size();
-    for (const auto& f : x) {
-      if (f.index < n) __builtin_prefetch(&state_[f.index], 1);
-    }
+  double learning_rate() const override {
+    if (!c_.inverse_scaling) return c_.lr;
+    return c_.lr / std::pow(static_cast<double>(t_ + 1), c_.power_t);
   }
-  void resize(size_t size) override {
-    if (state_.size() < size) state_.resize(size, State{});
+  void save(BinaryWriter& out, const WeightTable&) const override { out.put(t_); }
+  void load(BinaryReader& in, WeightTable&) override { t_ = in.get<uint64_t>(); }
+
+ private:
+  OptimizerConfig c_;
+};
+
+// Reads the arrays of an optimizer's state saved by save_state into w's rows, values 1
+// to columns.size(), after checking that they have one length.
+void load_state(BinaryReader& in, WeightTable& w, size_t values, std::string_view what) {
+  std::vector<std::vector<double>> columns;
+  for (size_t k = 0; k < values; ++k) columns.push_back(in.get_vector<double>());
+  for (const auto& c : columns) {
+    if (c.size() != columns[0].size()) in.fail(what);
+  }
+  for (size_t k = 0; k < values; ++k) w.set_column(k + 1, columns[k]);
+}
+
+void save_state(BinaryWriter& out, const WeightTable& w, size_t values) {
+  for (size_t k = 1; k <= values; ++k) out.put_vector(w.column(k));
+}
+
+// Row: weight, sum of squared gradients.
+class AdaGrad final : public Optimizer {
+ public:
+  explicit AdaGrad(const OptimizerConfig& c) : c_(c) {}
+  size_t state_per_weight() const override { return 1; }
+  void step(WeightTable& w, std::span<const Feature> x, double g, double l2) override {
+    for (const auto& f : x) {
+      double* r = w.row(f.index);
+      double gi = g * f.value + l2 * r[0];
+      r[1] += gi * gi;
+      r[0] -= c_.lr * gi / std::sqrt(r[1] + c_.eps);
+    }
+    ++t_;
   }
   double learning_rate() const override { return c_.lr; }
-  bool owns_regularization() const override { return true; }
-  // z then n, each as a vector (the layout files have always had).
-  void save(BinaryWriter& out) const override {
+  void save(BinaryWriter& out, const WeightTable& w) const override {
     out.put(t_);
-    std::vector<double> v(state_.size());
-    for (size_t i = 0; i < v.size(); ++i) v[i] = state_[i].z;
-    out.put_vector(v);
-    for (size_t i = 0; i < v.size(); ++i) v[i] = state_[i].n;
-    out.put_vector(v);
+    save_state(out, w, 1);
   }
-  void load(BinaryReader& in) override {
+  void load(BinaryReader& in, WeightTable& w) override {
     t_ = in.get<uint64_t>();
-    auto z = in.get_vector<double>();
-    auto n = in.get_vector<double>();
-    if (z.size() != n.size()) in.fail("ftrl state sizes differ");
-    state_.resize(z.size());
-    for (size_t i = 0; i < z.size(); ++i) state_[i] = State{z[i], n[i]};
+    load_state(in, w, 1, "adagrad state sizes differ");
   }
 
  private:
-  // z and n of one weight side by side: one cache line fetched per feature, not two.
-  struct State {
-    double z = 0.0, n = 0.0;
-  };
   OptimizerConfig c_;
-  std::vector<State> state_;
+};
+
+// Row: weight, first moment m, second moment v.
+class Adam final : public Optimizer {
+ public:
+  explicit Adam(const OptimizerConfig& c) : c_(c) {}
+  size_t state_per_weight() const override { return 2; }
+  void step(WeightTable& w, std::span<const Feature> x, double g, double l2) override {
+    ++t_;
+    double t = static_cast<double>(t_);
+    double lr = c_.lr * std::sqrt(1 - std::pow(c_.beta2, t)) / (1 - std::pow(c_.beta1, t));
+    for (const auto& f : x) {
+      double* r = w.row(f.index);
+      double gi = g * f.value + l2 * r[0];
+      double& m = r[1];
+      double& v = r[2];
+      m = c_.beta1 * m + (1 - c_.beta1) * gi;
+      v = c_.beta2 * v + (1 - c_.beta2) * gi * gi;
+      r[0] -= lr * m / (std::sqrt(v) + c_.eps);
+    }
+  }
+  double learning_rate() const override { return c_.lr; }
+  void save(BinaryWriter& out, const WeightTable& w) const override {
+    out.put(t_);
+    save_state(out, w, 2);
+  }
+  void load(BinaryReader& in, WeightTable& w) override {
+    t_ = in.get<uint64_t>();
+    load_state(in, w, 2, "adam state sizes differ");
+  }
+
+ private:
+  OptimizerConfig c_;
+};
+
+// FTRL-Proximal (McMahan et al., 2013). Row: weight, z, n. The weight kept is always
+// the closed-form solution for the current z and n, so prediction reads it directly.
+class Ftrl final : public Optimizer {
+ public:
+  explicit Ftrl(const OptimizerConfig& c) : c_(c) {}
+  size_t state_per_weight() const override { return 2; }
+  void step(WeightTable& w, std::span<const Feature> x, double g, double) override {
+    const double alpha = c_.lr;
+    for (const auto& f : x) {
+      double* r = w.row(f.index);
+      double gi = g * f.value;
+      double& z = r[1];
+      double& n = r[2];
+      double sigma = (std::sqrt(n + gi * gi) - std::sqrt(n)) / alpha;
+      z += gi - sigma * r[0];
+      n += gi * gi;
+      if (std::abs(z) <= c_.l1) {
+        r[0] = 0.0;
+      } else {
+        double sign = z < 0 ? -1.0 : 1.0;
+        r[0] = -(z - sign * c_.l1) / ((c_.ftrl_beta + std::sqrt(n)) / alpha + c_.l2);
+      }
+    }
+    ++t_;
+  }
+  double learning_rate() const override { return c_.lr; }
+  bool owns_regularization() const override { return true; }
+  void save(BinaryWriter& out, const WeightTable& w) const override {
+    out.put(t_);
+    save_state(out, w, 2);
+  }
+  void load(BinaryReader& in, WeightTable& w) override {
+    t_ = in.get<uint64_t>();
+    load_state(in, w, 2, "ftrl state sizes differ");
+  }
+
+ private:
+  OptimizerConfig c_;
 };
 
 }  // namespace

@@ -52,7 +52,7 @@ class Glm final : public Model {
 
   // The raw score w . x + intercept.
   double raw(const Features& x) const;
-  const Weights& weights() const { return w_; }
+  const WeightTable& weights() const { return w_; }
   double intercept() const { return intercept_; }
 
  private:
@@ -61,7 +61,7 @@ class Glm final : public Model {
 
   Config config_;
   std::unique_ptr<Optimizer> optimizer_;
-  Weights w_;
+  WeightTable w_;
   double intercept_;
   // L1 cumulative penalty state.
   double max_cum_l1_ = 0.0;

@@ -29,7 +29,7 @@ class SoftmaxRegression final : public Model {
 
  private:
   struct Class {
-    Weights w;
+    WeightTable w;
     double intercept = 0.0;
     std::unique_ptr<Optimizer> optimizer;
   };

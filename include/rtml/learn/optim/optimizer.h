@@ -11,13 +11,14 @@
 
 #include "rtml/core/binary_io.h"
 #include "rtml/core/features.h"
+#include "rtml/learn/optim/weight_table.h"
 
 namespace rtml {
 
-// A linear model's weights. Not on huge pages: measured on ctr_kdd2012_small x25 with
-// 2^20 hashed weights, they saved no user time and cost up to 0.6 s of kernel time in
-// compaction when free memory was fragmented.
-using Weights = std::vector<double>;
+// A linear model's weights live in a WeightTable, each beside its optimizer state. Not on
+// huge pages: measured on ctr_kdd2012_small x25 with 2^20 hashed weights, they saved no
+// user time and cost up to 0.6 s of kernel time in compaction when free memory was
+// fragmented.
 
 class ParamSet;
 
@@ -46,22 +47,22 @@ class Optimizer {
   virtual ~Optimizer() = default;
   static std::unique_ptr<Optimizer> make(const OptimizerConfig& config);
 
-  // w must already be large enough for every index of x.
-  virtual void step(Weights& w, std::span<const Feature> x, double loss_gradient, double l2) = 0;
-  // Grows per-weight state to n weights.
-  virtual void resize(size_t n) = 0;
+  // The doubles of state this optimizer keeps per weight, in the weight's row of the
+  // table it steps (WeightTable(state_per_weight())).
+  virtual size_t state_per_weight() const = 0;
+  // w must already have a row for every index of x.
+  virtual void step(WeightTable& w, std::span<const Feature> x, double loss_gradient,
+                    double l2) = 0;
   // The base learning rate at the current step (for the L1 cumulative penalty).
   virtual double learning_rate() const = 0;
-  // Asks the memory system for the per-weight state step() will touch for x, so that
-  // a predict() followed by a learn() waits for one round of cache misses, not two.
-  // A hint: does nothing by default.
-  virtual void prefetch(std::span<const Feature>) const {}
   // True when the optimizer applies l1/l2 itself (FTRL).
   virtual bool owns_regularization() const { return false; }
   uint64_t iterations() const { return t_; }
 
-  virtual void save(BinaryWriter& out) const = 0;
-  virtual void load(BinaryReader& in) = 0;
+  // Writes the step count and the state in w's rows, one array per value (the layout
+  // model files have always had); load() reads them back into w, growing it if needed.
+  virtual void save(BinaryWriter& out, const WeightTable& w) const = 0;
+  virtual void load(BinaryReader& in, WeightTable& w) = 0;
 
  protected:
   uint64_t t_ = 0;
