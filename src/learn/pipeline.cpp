@@ -226,7 +226,8 @@ std::vector<std::pair<std::string, double>> Pipeline::recommend(std::string_view
     x.add_category(column, schema_.intern_category(column, user));
   }
   std::vector<ScoredItem> items;
-  r->top_k(x, k, items);
+  Workspace workspace;
+  r->top_k(x, k, items, workspace);
   std::vector<std::pair<std::string, double>> out;
   uint32_t item_column = r->item_column();
   for (const auto& item : items) {

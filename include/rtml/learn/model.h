@@ -12,6 +12,7 @@
 #include "rtml/core/features.h"
 #include "rtml/core/schema.h"
 #include "rtml/core/target.h"
+#include "rtml/learn/workspace.h"
 
 namespace rtml {
 
@@ -52,15 +53,20 @@ class Transformer {
 };
 
 // A step that predicts and learns: the last step of a pipeline.
-// Contract: predict() never changes what a later predict() returns; learn() does.
-// Not thread-safe: one thread drives a model.
+// Contract: predict() changes nothing in the model; learn() does.
+// Thread safety: one thread drives a model (learn(), load(), predict(x, out)); while
+// nothing learns, any number of threads may call predict(x, out, workspace) at once,
+// each with its own workspace.
 class Model {
  public:
   virtual ~Model() = default;
   virtual std::string_view kind() const = 0;
   // kBinary models need classes 0 and 1; kMulticlass ones take any class index.
   virtual Task task() const = 0;
-  virtual void predict(const Features& x, Prediction& out) = 0;
+  // Predicts for x with the caller's scratch (see Workspace).
+  virtual void predict(const Features& x, Prediction& out, Workspace& workspace) const = 0;
+  // Predicts for x with the model's own workspace: for the thread that drives the model.
+  void predict(const Features& x, Prediction& out) { predict(x, out, own_workspace_); }
   // Learns from one event with its target and a sample weight.
   virtual void learn(const Features& x, const Target& y, double weight) = 0;
   virtual void save(BinaryWriter& out) const = 0;
@@ -80,6 +86,14 @@ class Model {
   // Called by the pipeline once its schema exists (after building and after loading), so
   // that a model configured with column names resolves them to feature indices.
   virtual void bind(Schema& schema) { (void)schema; }
+
+ protected:
+  // The workspace of predict(x, out): a model may keep there what learn() can reuse from
+  // the prediction just made on the same event (the forest does).
+  Workspace& own_workspace() { return own_workspace_; }
+
+ private:
+  Workspace own_workspace_;
 };
 
 // Turns a binary probability into out's fields (label = 1 when p > 0.5).

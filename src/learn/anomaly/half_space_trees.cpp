@@ -60,39 +60,39 @@ void HalfSpaceTrees::build(const Features& x) {
       ranges[2 * n + 2].lo[f] = at;
     }
   }
-  dense_.assign(width, 0.0);
 }
 
-void HalfSpaceTrees::load_dense(const Features& x) const {
+void HalfSpaceTrees::load_dense(const Features& x, Walk& w) const {
   // Features outside the trees' set are ignored; absent ones count as 0.
-  std::fill(dense_.begin(), dense_.end(), 0.0);
+  w.dense.assign(features_.size(), 0.0);
   for (const auto& f : x.numbers()) {
     auto it = std::lower_bound(features_.begin(), features_.end(), f.index);
-    if (it != features_.end() && *it == f.index) dense_[it - features_.begin()] = f.value;
+    if (it != features_.end() && *it == f.index) w.dense[it - features_.begin()] = f.value;
   }
 }
 
-void HalfSpaceTrees::walk(size_t t) const {
+void HalfSpaceTrees::walk(size_t t, Walk& w) const {
   const size_t internal = nodes_per_tree_ / 2;
-  path_.clear();
+  w.path.clear();
   size_t n = 0;
-  path_.push_back(0);
+  w.path.push_back(0);
   while (n < internal) {
     size_t i = t * internal + n;
-    n = dense_[feature_[i]] < threshold_[i] ? 2 * n + 1 : 2 * n + 2;
-    path_.push_back(static_cast<uint32_t>(n));
+    n = w.dense[feature_[i]] < threshold_[i] ? 2 * n + 1 : 2 * n + 2;
+    w.path.push_back(static_cast<uint32_t>(n));
   }
 }
 
-double HalfSpaceTrees::score(const Features& x) const {
+double HalfSpaceTrees::score(const Features& x, Workspace& workspace) const {
   if (first_window_ || feature_.empty()) return 0.0;
   double s = 0;
   const double size_limit = 0.1 * config_.window_size;
-  load_dense(x);
+  Walk& w = workspace.scratch<Walk>();
+  load_dense(x, w);
   for (int t = 0; t < config_.n_trees; ++t) {
-    walk(t);
-    for (size_t depth = 0; depth < path_.size(); ++depth) {
-      double mass = reference_[t * nodes_per_tree_ + path_[depth]];
+    walk(t, w);
+    for (size_t depth = 0; depth < w.path.size(); ++depth) {
+      double mass = reference_[t * nodes_per_tree_ + w.path[depth]];
       s += mass * std::ldexp(1.0, static_cast<int>(depth));
       if (mass < size_limit) break;
     }
@@ -102,17 +102,17 @@ double HalfSpaceTrees::score(const Features& x) const {
   return 1.0 - s / max_score;
 }
 
-void HalfSpaceTrees::predict(const Features& x, Prediction& out) {
-  set_binary_prediction(score(x), out);
+void HalfSpaceTrees::predict(const Features& x, Prediction& out, Workspace& workspace) const {
+  set_binary_prediction(score(x, workspace), out);
 }
 
 void HalfSpaceTrees::learn(const Features& x, const Target&, double) {
   if (feature_.empty()) build(x);
   if (feature_.empty()) return;
-  load_dense(x);
+  load_dense(x, walk_);
   for (int t = 0; t < config_.n_trees; ++t) {
-    walk(t);
-    for (uint32_t n : path_) ++latest_[t * nodes_per_tree_ + n];
+    walk(t, walk_);
+    for (uint32_t n : walk_.path) ++latest_[t * nodes_per_tree_ + n];
   }
   if (++counter_ == config_.window_size) {
     reference_.swap(latest_);
@@ -156,7 +156,6 @@ void HalfSpaceTrees::load(BinaryReader& in) {
   if (built == features_.empty() || !std::is_sorted(features_.begin(), features_.end())) {
     in.fail("half-space tree features");
   }
-  dense_.assign(features_.size(), 0.0);
 }
 
 }  // namespace rtml

@@ -4,7 +4,7 @@ namespace rtml {
 
 std::unique_ptr<Model> RunningMean::make(ParamSet&) { return std::make_unique<RunningMean>(); }
 
-void RunningMean::predict(const Features&, Prediction& out) {
+void RunningMean::predict(const Features&, Prediction& out, Workspace&) const {
   out.value = mean_;
   out.has_label = false;
 }

@@ -21,11 +21,6 @@ struct AdaptiveRandomForest::Member {
   // Regressor: running mean and variance of the residuals, to scale them for ADWIN.
   double res_n = 0, res_mean = 0, res_m2 = 0;
 
-  // What the tree predicted for the event predict() saw last (see cache_).
-  bool cached_has_label = false;
-  uint32_t cached_label = 0;
-  double cached_value = 0;
-
   Member(double drift_delta, double warning_delta) : drift(drift_delta), warning(warning_delta) {}
   void reset_scores() { score = scored = res_n = res_mean = res_m2 = 0; }
 };
@@ -105,39 +100,82 @@ void AdaptiveRandomForest::start(const Features& x) {
   }
 }
 
-void AdaptiveRandomForest::predict(const Features& x, Prediction& out) {
+// predict()'s scratch, in its caller's workspace: a tree's prediction, the trees' values
+// (regressor), and what each tree answered for the event predicted last, so that learn()
+// on that event (predict_then_learn, on the model's own workspace) need not ask again.
+struct AdaptiveRandomForest::Scratch {
+  struct Answer {
+    bool has_label = false;
+    uint32_t label = 0;
+    double value = 0;
+  };
+  Prediction tree;
+  std::vector<double> values;
+  std::vector<Answer> answers;  // by member
+  std::vector<Feature> x;       // the event they answered for
+  std::vector<Category> categories;
+  bool valid = false;
+
+  void remember(const Features& event) {
+    x.assign(event.numbers().begin(), event.numbers().end());
+    categories.assign(event.categories().begin(), event.categories().end());
+    valid = true;
+  }
+  bool remembered(const Features& event) const {
+    if (!valid || x.size() != event.numbers().size() ||
+        categories.size() != event.categories().size()) {
+      return false;
+    }
+    for (size_t i = 0; i < x.size(); ++i) {
+      const Feature& a = x[i];
+      const Feature& b = event.numbers()[i];
+      if (a.index != b.index || a.value != b.value) return false;
+    }
+    // The trees split on categories too: an event that differs only there is another one.
+    for (size_t i = 0; i < categories.size(); ++i) {
+      const Category& a = categories[i];
+      const Category& b = event.categories()[i];
+      if (a.column != b.column || a.id != b.id) return false;
+    }
+    return true;
+  }
+};
+
+void AdaptiveRandomForest::predict(const Features& x, Prediction& out, Workspace& workspace) const {
   out.has_label = false;
   out.proba.clear();
   out.value = 0;
   if (members_.empty()) return;
+  auto& s = workspace.scratch<Scratch>();
+  s.answers.resize(members_.size());
+  Prediction& p = s.tree;
   if (config_.regression) {
-    values_.clear();
-    for (auto& m : members_) {
-      m->tree->predict(x, scratch_);
-      values_.push_back(scratch_.value);
-      m->cached_value = scratch_.value;
+    s.values.clear();
+    for (size_t i = 0; i < members_.size(); ++i) {
+      members_[i]->tree->predict(x, p, workspace.member(i));
+      s.values.push_back(p.value);
+      s.answers[i].value = p.value;
     }
-    remember(x);
-    size_t n = values_.size(), mid = n / 2;
-    std::nth_element(values_.begin(), values_.begin() + mid, values_.end());
-    double median = values_[mid];
+    s.remember(x);
+    size_t n = s.values.size(), mid = n / 2;
+    std::nth_element(s.values.begin(), s.values.begin() + mid, s.values.end());
+    double median = s.values[mid];
     if (n % 2 == 0)
-      median = (median + *std::max_element(values_.begin(), values_.begin() + mid)) / 2;
+      median = (median + *std::max_element(s.values.begin(), s.values.begin() + mid)) / 2;
     out.value = median;
     return;
   }
-  for (auto& m : members_) {
-    m->tree->predict(x, scratch_);
-    m->cached_has_label = scratch_.has_label;
-    m->cached_label = scratch_.label;
-    m->cached_value = scratch_.value;
-    if (!scratch_.has_label) continue;
-    double accuracy = m->scored > 0 ? m->score / m->scored : 0.0;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const Member& m = *members_[i];
+    m.tree->predict(x, p, workspace.member(i));
+    s.answers[i] = {p.has_label, p.label, p.value};
+    if (!p.has_label) continue;
+    double accuracy = m.scored > 0 ? m.score / m.scored : 0.0;
     double w = config_.weighted_vote && accuracy > 0 ? accuracy : 1.0;
-    if (out.proba.size() < scratch_.proba.size()) out.proba.resize(scratch_.proba.size(), 0.0);
-    for (size_t c = 0; c < scratch_.proba.size(); ++c) out.proba[c] += w * scratch_.proba[c];
+    if (out.proba.size() < p.proba.size()) out.proba.resize(p.proba.size(), 0.0);
+    for (size_t c = 0; c < p.proba.size(); ++c) out.proba[c] += w * p.proba[c];
   }
-  remember(x);
+  s.remember(x);
   double sum = 0;
   for (double v : out.proba) sum += v;
   if (!(sum > 0)) {
@@ -163,45 +201,22 @@ double AdaptiveRandomForest::drift_input(Member& m, double y, const Prediction& 
   return sd > 0 ? (r + 3 * sd) / (6 * sd) : 0.5;
 }
 
-void AdaptiveRandomForest::remember(const Features& x) {
-  cached_x_.assign(x.numbers().begin(), x.numbers().end());
-  cached_categories_.assign(x.categories().begin(), x.categories().end());
-  cache_valid_ = true;
-}
-
-bool AdaptiveRandomForest::remembered(const Features& x) const {
-  if (!cache_valid_ || cached_x_.size() != x.numbers().size() ||
-      cached_categories_.size() != x.categories().size()) {
-    return false;
-  }
-  for (size_t i = 0; i < cached_x_.size(); ++i) {
-    const Feature& a = cached_x_[i];
-    const Feature& b = x.numbers()[i];
-    if (a.index != b.index || a.value != b.value) return false;
-  }
-  // The trees split on categories too: an event that differs only there is another one.
-  for (size_t i = 0; i < cached_categories_.size(); ++i) {
-    const Category& a = cached_categories_[i];
-    const Category& b = x.categories()[i];
-    if (a.column != b.column || a.id != b.id) return false;
-  }
-  return true;
-}
-
 void AdaptiveRandomForest::learn(const Features& x, const Target& y, double weight) {
   if (members_.empty()) start(x);
   // predict_then_learn asks every tree twice about the same event; the trees have not
   // changed since predict(), so its answers stand.
-  bool reuse = remembered(x);
-  cache_valid_ = false;
-  for (auto& slot : members_) {
-    Member& m = *slot;
+  Workspace& own = own_workspace();
+  auto& cache = own.scratch<Scratch>();
+  bool reuse = cache.remembered(x) && cache.answers.size() == members_.size();
+  cache.valid = false;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& m = *members_[i];
     if (reuse) {
-      scratch_.has_label = m.cached_has_label;
-      scratch_.label = m.cached_label;
-      scratch_.value = m.cached_value;
+      scratch_.has_label = cache.answers[i].has_label;
+      scratch_.label = cache.answers[i].label;
+      scratch_.value = cache.answers[i].value;
     } else {
-      m.tree->predict(x, scratch_);
+      m.tree->predict(x, scratch_, own.member(i));
     }
     bool correct = !config_.regression && scratch_.has_label && scratch_.label == y.label;
     m.scored += 1;
@@ -250,7 +265,7 @@ void AdaptiveRandomForest::save(BinaryWriter& out) const {
 }
 
 void AdaptiveRandomForest::load(BinaryReader& in) {
-  cache_valid_ = false;
+  own_workspace().scratch<Scratch>().valid = false;
   features_per_leaf_ = in.get<int32_t>();
   auto n = in.get<uint64_t>();
   if (features_per_leaf_ < 0 || n > 10000 || (n != 0 && features_per_leaf_ == 0)) {

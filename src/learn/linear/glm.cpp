@@ -91,7 +91,7 @@ double Glm::raw(const Features& x) const {
   return s;
 }
 
-void Glm::predict(const Features& x, Prediction& out) {
+void Glm::predict(const Features& x, Prediction& out, Workspace&) const {
   // Reading the weights brings in their rows, optimizer state included, so that a
   // learn() from this event finds them in cache.
   double r = raw(x);

@@ -36,7 +36,7 @@ double PassiveAggressive::raw(const Features& x) const {
   return s;
 }
 
-void PassiveAggressive::predict(const Features& x, Prediction& out) {
+void PassiveAggressive::predict(const Features& x, Prediction& out, Workspace&) const {
   double r = raw(x);
   if (regression_) {
     out.value = r;

@@ -26,7 +26,7 @@ void SoftmaxRegression::add_classes(size_t n) {
   }
 }
 
-void SoftmaxRegression::predict(const Features& x, Prediction& out) {
+void SoftmaxRegression::predict(const Features& x, Prediction& out, Workspace&) const {
   const size_t k = classes_.size();
   out.proba.resize(k);
   if (k == 0) {

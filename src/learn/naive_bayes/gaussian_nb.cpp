@@ -44,7 +44,7 @@ void GaussianNB::learn(const Features& x, const Target& y, double weight) {
   }
 }
 
-void GaussianNB::predict(const Features& x, Prediction& out) {
+void GaussianNB::predict(const Features& x, Prediction& out, Workspace&) const {
   out.proba.assign(classes_.size(), 0.0);
   if (order_.empty()) {
     out.has_label = false;

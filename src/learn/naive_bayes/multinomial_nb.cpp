@@ -32,7 +32,7 @@ void MultinomialNB::learn(const Features& x, const Target& y, double weight) {
   }
 }
 
-void MultinomialNB::predict(const Features& x, Prediction& out) {
+void MultinomialNB::predict(const Features& x, Prediction& out, Workspace&) const {
   out.proba.assign(classes_.size(), 0.0);
   if (order_.empty()) {
     out.has_label = false;

@@ -34,7 +34,6 @@ KNearestNeighbors::KNearestNeighbors(bool regression, int n_neighbors, size_t wi
   targets_.resize(window_);
   rows_.resize(window_);
   in_columns_.assign(window_, 0);
-  dist_.resize(window_);
 }
 
 void KNearestNeighbors::sorted_copy(const Features& x, std::vector<Feature>& out) {
@@ -116,9 +115,10 @@ void KNearestNeighbors::place_in_columns(size_t r) {
   ++columnar_rows_;
 }
 
-void KNearestNeighbors::measure_all() {
-  if (columnar_rows_ == 0 || !fits_columns(query_)) {
-    for (size_t r = 0; r < count_; ++r) dist_[r] = squared_distance(rows_[r], query_);
+void KNearestNeighbors::measure_all(const std::vector<Feature>& query,
+                                    std::vector<double>& dist) const {
+  if (columnar_rows_ == 0 || !fits_columns(query)) {
+    for (size_t r = 0; r < count_; ++r) dist[r] = squared_distance(rows_[r], query);
     return;
   }
   // Eight slots at a time, column by column: each row's terms still add up in increasing
@@ -133,7 +133,7 @@ void KNearestNeighbors::measure_all() {
     Pair a0 = {0, 0}, a1 = {0, 0}, a2 = {0, 0}, a3 = {0, 0};
     for (size_t f = 0; f < width; ++f) {
       const double* col = cols_.data() + f * window_ + r;
-      double q = query_[f].value;
+      double q = query[f].value;
       Pair qq = {q, q}, c0, c1, c2, c3;
       std::memcpy(&c0, col, sizeof(Pair));
       std::memcpy(&c1, col + 2, sizeof(Pair));
@@ -148,58 +148,63 @@ void KNearestNeighbors::measure_all() {
       a2 += c2 * c2;
       a3 += c3 * c3;
     }
-    std::memcpy(dist_.data() + r, &a0, sizeof(Pair));
-    std::memcpy(dist_.data() + r + 2, &a1, sizeof(Pair));
-    std::memcpy(dist_.data() + r + 4, &a2, sizeof(Pair));
-    std::memcpy(dist_.data() + r + 6, &a3, sizeof(Pair));
+    std::memcpy(dist.data() + r, &a0, sizeof(Pair));
+    std::memcpy(dist.data() + r + 2, &a1, sizeof(Pair));
+    std::memcpy(dist.data() + r + 4, &a2, sizeof(Pair));
+    std::memcpy(dist.data() + r + 6, &a3, sizeof(Pair));
   }
   for (; r < count_; ++r) {
     double d = 0;
     for (size_t f = 0; f < width; ++f) {
-      double diff = cols_[f * window_ + r] - query_[f].value;
+      double diff = cols_[f * window_ + r] - query[f].value;
       d += diff * diff;
     }
-    dist_[r] = d;
+    dist[r] = d;
   }
   if (columnar_rows_ == count_) return;
   for (size_t r = 0; r < count_; ++r) {
-    if (!in_columns_[r]) dist_[r] = squared_distance(rows_[r], query_);
+    if (!in_columns_[r]) dist[r] = squared_distance(rows_[r], query);
   }
 }
 
-void KNearestNeighbors::predict(const Features& x, Prediction& out) {
+void KNearestNeighbors::predict(const Features& x, Prediction& out, Workspace& workspace) const {
   if (count_ == 0) {
     out.proba.clear();
     out.has_label = false;
     out.value = 0;
     return;
   }
-  sorted_copy(x, query_);
-  measure_all();
+  auto& scratch = workspace.scratch<Scratch>();
+  auto& query = scratch.query;
+  auto& dist = scratch.dist;
+  auto& nearest = scratch.nearest;
+  if (dist.size() < window_) dist.resize(window_);
+  sorted_copy(x, query);
+  measure_all(query, dist);
   // The k nearest as (distance, slot), in that order, as partial_sort over all the pairs
   // would give: a sorted insertion into k places. Slots come in increasing order, so a
   // row enters a full set only if strictly nearer than its farthest: one compare for
   // most rows.
   size_t k = std::min<size_t>(static_cast<size_t>(k_), count_);
-  nearest_.clear();
+  nearest.clear();
   auto insert = [&](size_t r) {
-    std::pair<double, size_t> candidate{dist_[r], r};
-    nearest_.insert(std::upper_bound(nearest_.begin(), nearest_.end(), candidate), candidate);
+    std::pair<double, size_t> candidate{dist[r], r};
+    nearest.insert(std::upper_bound(nearest.begin(), nearest.end(), candidate), candidate);
   };
   size_t r = 0;
   for (; r < k; ++r) insert(r);
-  double farthest = nearest_.back().first;
+  double farthest = nearest.back().first;
   for (; r < count_; ++r) {
-    if (!(dist_[r] < farthest)) continue;
-    nearest_.pop_back();
+    if (!(dist[r] < farthest)) continue;
+    nearest.pop_back();
     insert(r);
-    farthest = nearest_.back().first;
+    farthest = nearest.back().first;
   }
   if (regression_) {
     double sum = 0, weights = 0;
     for (size_t i = 0; i < k; ++i) {
-      double w = weighted_ ? 1.0 / std::max(std::sqrt(nearest_[i].first), 1e-12) : 1.0;
-      sum += w * targets_[nearest_[i].second];
+      double w = weighted_ ? 1.0 / std::max(std::sqrt(nearest[i].first), 1e-12) : 1.0;
+      sum += w * targets_[nearest[i].second];
       weights += w;
     }
     out.value = sum / weights;
@@ -208,18 +213,18 @@ void KNearestNeighbors::predict(const Features& x, Prediction& out) {
   }
   size_t classes = 0;
   for (size_t i = 0; i < k; ++i) {
-    classes = std::max(classes, static_cast<size_t>(targets_[nearest_[i].second]) + 1);
+    classes = std::max(classes, static_cast<size_t>(targets_[nearest[i].second]) + 1);
   }
   out.proba.assign(classes, 0.0);
-  if (nearest_[0].first == 0) {
-    out.proba[static_cast<size_t>(targets_[nearest_[0].second])] = 1.0;  // an exact match
+  if (nearest[0].first == 0) {
+    out.proba[static_cast<size_t>(targets_[nearest[0].second])] = 1.0;  // an exact match
   } else {
     double total = 0;
     for (size_t i = 0; i < k; ++i) {
       // River weighs by the inverse of the squared distance (its Minkowski distance
       // takes no root); that is what its published figures used.
-      double w = weighted_ ? 1.0 / nearest_[i].first : 1.0;
-      out.proba[static_cast<size_t>(targets_[nearest_[i].second])] += w;
+      double w = weighted_ ? 1.0 / nearest[i].first : 1.0;
+      out.proba[static_cast<size_t>(targets_[nearest[i].second])] += w;
       total += w;
     }
     for (auto& p : out.proba) p /= total;

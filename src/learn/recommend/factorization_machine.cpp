@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
@@ -39,66 +40,68 @@ void FactorizationMachine::bind(Schema& schema) {
   item_column_ = schema.intern(config_.item);
 }
 
-void FactorizationMachine::gather(const Features& x, bool add, bool skip_item) const {
-  // Adding is only done from learn(), on a non-const object; const_cast keeps predict()
-  // and top_k() const without a second copy of this walk.
-  auto* self = const_cast<FactorizationMachine*>(this);
-  active_.clear();
-  auto visit = [&](Table& t, uint64_t key, double value) {
-    if (add) {
+template <typename Self>
+void FactorizationMachine::gather(Self& self, const Features& x, bool skip_item, Terms& out) {
+  // Self is const for predict() and top_k(), which find inputs; learn() adds unknown ones.
+  constexpr bool kAdd = !std::is_const_v<Self>;
+  out.active.clear();
+  auto visit = [&](uint8_t table, uint64_t key, double value) {
+    auto& t = self.table(table);
+    if constexpr (kAdd) {
       bool added = false;
       uint32_t s = t.index.find_or_add(key, added);
       if (added) {
         t.w.push_back(0.0);
-        for (int k = 0; k < config_.n_factors; ++k) {
-          t.v.push_back(self->rng_.normal() * config_.init_std);
+        for (int k = 0; k < self.config_.n_factors; ++k) {
+          t.v.push_back(self.rng_.normal() * self.config_.init_std);
         }
       }
-      active_.push_back({&t, s, value});
+      out.active.push_back({table, s, value});
     } else if (auto s = t.index.find(key)) {
-      active_.push_back({&t, *s, value});
+      out.active.push_back({table, *s, value});
     }
   };
   for (const auto& c : x.categories()) {
-    if (c.column == user_column_) {
-      visit(self->users_, EntityKey::kCategoryTag | c.id, 1.0);
-    } else if (c.column == item_column_) {
-      if (!skip_item) visit(self->items_, EntityKey::kCategoryTag | c.id, 1.0);
+    if (c.column == self.user_column_) {
+      visit(kUsers, EntityKey::kCategoryTag | c.id, 1.0);
+    } else if (c.column == self.item_column_) {
+      if (!skip_item) visit(kItems, EntityKey::kCategoryTag | c.id, 1.0);
     } else {
-      visit(self->others_, EntityKey::kCategoryTag | (uint64_t{c.column} << 32) | c.id, 1.0);
+      visit(kOthers, EntityKey::kCategoryTag | (uint64_t{c.column} << 32) | c.id, 1.0);
     }
   }
   for (const auto& f : x.numbers()) {
-    if (f.index == user_column_ || f.index == item_column_) {
-      if (f.index == item_column_ && skip_item) continue;
+    if (f.index == self.user_column_ || f.index == self.item_column_) {
+      if (f.index == self.item_column_ && skip_item) continue;
       uint64_t key = 0;
-      if (f.index == user_column_) {
-        EntityKey::of(x, user_column_, key);
-        visit(self->users_, key, 1.0);
+      if (f.index == self.user_column_) {
+        EntityKey::of(x, self.user_column_, key);
+        visit(kUsers, key, 1.0);
       } else {
-        EntityKey::of(x, item_column_, key);
-        visit(self->items_, key, 1.0);
+        EntityKey::of(x, self.item_column_, key);
+        visit(kItems, key, 1.0);
       }
     } else {
-      visit(self->others_, f.index, f.value);
+      visit(kOthers, f.index, f.value);
     }
   }
 }
 
-double FactorizationMachine::raw_score() const {
+double FactorizationMachine::raw_score(Terms& terms) const {
   const size_t nf = config_.n_factors;
-  sums_.assign(nf, 0.0);
+  terms.sums.assign(nf, 0.0);
   double y = w0_, squares = 0;
-  for (const auto& a : active_) {
-    y += a.table->w[a.slot] * a.x;
-    const double* v = &a.table->v[a.slot * nf];
+  for (const auto& a : terms.active) {
+    const Table& t = table(a.table);
+    y += t.w[a.slot] * a.x;
+    const double* v = &t.v[a.slot * nf];
     for (size_t k = 0; k < nf; ++k) {
-      sums_[k] += v[k] * a.x;
+      terms.sums[k] += v[k] * a.x;
       squares += v[k] * v[k] * a.x * a.x;
     }
   }
   double pairs = 0;
-  for (double s : sums_) pairs += s * s;
+  for (double s : terms.sums) pairs += s * s;
   return y + 0.5 * (pairs - squares);
 }
 
@@ -106,9 +109,10 @@ double FactorizationMachine::output(double raw) const {
   return config_.log_loss ? 1.0 / (1.0 + std::exp(-std::clamp(raw, -35.0, 35.0))) : raw;
 }
 
-void FactorizationMachine::predict(const Features& x, Prediction& out) {
-  gather(x, false, false);
-  double v = output(raw_score());
+void FactorizationMachine::predict(const Features& x, Prediction& out, Workspace& workspace) const {
+  auto& terms = workspace.scratch<Terms>();
+  gather(*this, x, false, terms);
+  double v = output(raw_score(terms));
   if (config_.log_loss) {
     set_binary_prediction(v, out);
   } else {
@@ -118,34 +122,37 @@ void FactorizationMachine::predict(const Features& x, Prediction& out) {
 }
 
 void FactorizationMachine::learn(const Features& x, const Target& y, double weight) {
-  gather(x, true, false);
-  double p = output(raw_score());
+  gather(*this, x, false, terms_);
+  double p = output(raw_score(terms_));
   // Squared loss: d/dy (y - t)^2; log loss: d/draw of the cross-entropy.
   double g = config_.log_loss ? (p - (y.label == 1 ? 1.0 : 0.0)) : 2.0 * (p - y.value);
   g = std::clamp(g * weight, -config_.clip_gradient, config_.clip_gradient);
   w0_ -= config_.intercept_lr * g;
   const size_t nf = config_.n_factors;
-  for (const auto& a : active_) {
-    double& w = a.table->w[a.slot];
+  for (const auto& a : terms_.active) {
+    Table& t = table(a.table);
+    double& w = t.w[a.slot];
     w -= config_.lr * (g * a.x + config_.l2_weight * w);
-    double* v = &a.table->v[a.slot * nf];
+    double* v = &t.v[a.slot * nf];
     for (size_t k = 0; k < nf; ++k) {
-      double grad = g * a.x * (sums_[k] - v[k] * a.x) + config_.l2_latent * v[k];
+      double grad = g * a.x * (terms_.sums[k] - v[k] * a.x) + config_.l2_latent * v[k];
       v[k] -= config_.lr * grad;
     }
   }
 }
 
-void FactorizationMachine::top_k(const Features& x, size_t k, std::vector<ScoredItem>& out) const {
+void FactorizationMachine::top_k(const Features& x, size_t k, std::vector<ScoredItem>& out,
+                                 Workspace& workspace) const {
   out.clear();
-  gather(x, false, true);
+  auto& terms = workspace.scratch<Terms>();
+  gather(*this, x, true, terms);
   // Adding item i (x_i = 1) to the context adds w_i + <v_i, sum of context factors>.
-  double base = raw_score();
+  double base = raw_score(terms);
   const size_t nf = config_.n_factors;
   for (uint32_t i = 0; i < items_.index.size(); ++i) {
     const double* v = &items_.v[i * nf];
     double s = base + items_.w[i];
-    for (size_t f = 0; f < nf; ++f) s += v[f] * sums_[f];
+    for (size_t f = 0; f < nf; ++f) s += v[f] * terms.sums[f];
     out.push_back({items_.index.key(i), output(s)});
   }
   k = std::min(k, out.size());

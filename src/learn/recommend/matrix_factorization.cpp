@@ -70,7 +70,7 @@ double MatrixFactorization::score(int64_t u, int64_t i) const {
   return s;
 }
 
-void MatrixFactorization::predict(const Features& x, Prediction& out) {
+void MatrixFactorization::predict(const Features& x, Prediction& out, Workspace&) const {
   out.value = score(slot(users_, x, user_column_), slot(items_, x, item_column_));
   out.has_label = false;
 }
@@ -116,7 +116,8 @@ void MatrixFactorization::learn(const Features& x, const Target& y, double weigh
   }
 }
 
-void MatrixFactorization::top_k(const Features& x, size_t k, std::vector<ScoredItem>& out) const {
+void MatrixFactorization::top_k(const Features& x, size_t k, std::vector<ScoredItem>& out,
+                                Workspace&) const {
   out.clear();
   int64_t u = slot(users_, x, user_column_);
   for (uint32_t i = 0; i < items_.size(); ++i) out.push_back({items_.key(i), score(u, i)});

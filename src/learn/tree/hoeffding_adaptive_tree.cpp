@@ -190,10 +190,11 @@ void HoeffdingAdaptiveTreeClassifier::learn_leaf(Node& node, const Features& x, 
 }
 
 void HoeffdingAdaptiveTreeClassifier::collect(const Node& subtree, const Features& x,
-                                              std::vector<double>& proba) {
+                                              std::vector<double>& proba,
+                                              std::vector<double>& votes_) const {
   const Node* n = &subtree;
   while (true) {
-    if (n->alternate != nullptr) collect(*n->alternate, x, proba);
+    if (n->alternate != nullptr) collect(*n->alternate, x, proba, votes_);
     if (n->is_leaf()) break;
     n = n->child(x);
   }
@@ -210,9 +211,10 @@ void HoeffdingAdaptiveTreeClassifier::collect(const Node& subtree, const Feature
   for (size_t c = 0; c < votes_.size(); ++c) proba[c] += votes_[c] * scale;
 }
 
-void HoeffdingAdaptiveTreeClassifier::predict(const Features& x, Prediction& out) {
+void HoeffdingAdaptiveTreeClassifier::predict(const Features& x, Prediction& out,
+                                              Workspace& workspace) const {
   out.proba.clear();
-  collect(*root_, x, out.proba);
+  collect(*root_, x, out.proba, workspace.scratch<std::vector<double>>());
   double sum = 0;
   for (double v : out.proba) sum += v;
   if (!(sum > 0)) {

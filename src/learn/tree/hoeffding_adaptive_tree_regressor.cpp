@@ -187,7 +187,7 @@ void HoeffdingAdaptiveTreeRegressor::collect(const Node& subtree, const Features
   count += 1;
 }
 
-void HoeffdingAdaptiveTreeRegressor::predict(const Features& x, Prediction& out) {
+void HoeffdingAdaptiveTreeRegressor::predict(const Features& x, Prediction& out, Workspace&) const {
   double sum = 0;
   int count = 0;
   collect(*root_, x, sum, count);

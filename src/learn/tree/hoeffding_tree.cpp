@@ -82,18 +82,16 @@ bool HoeffdingTreeClassifier::vote(const Features& x, std::vector<double>& out) 
   return true;
 }
 
-void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out) {
-  if (!vote(x, scratch_)) {
+void HoeffdingTreeClassifier::predict(const Features& x, Prediction& out, Workspace&) const {
+  // The leaf's votes, made probabilities in place.
+  if (!vote(x, out.proba)) {
     out.proba.clear();
     out.has_label = false;
     return;
   }
   double sum = 0;
-  for (double v : scratch_) sum += v;
-  out.proba.assign(scratch_.size(), 0.0);
-  if (sum > 0) {
-    for (size_t c = 0; c < scratch_.size(); ++c) out.proba[c] = scratch_[c] / sum;
-  }
+  for (double v : out.proba) sum += v;
+  for (double& p : out.proba) p = sum > 0 ? p / sum : 0.0;
   set_argmax_label(out);
   out.value = out.proba.size() == 2 ? out.proba[1] : out.proba[out.label];
 }

@@ -44,7 +44,7 @@ HoeffdingTreeRegressor::HoeffdingTreeRegressor(Config config)
 
 HoeffdingTreeRegressor::~HoeffdingTreeRegressor() = default;
 
-void HoeffdingTreeRegressor::predict(const Features& x, Prediction& out) {
+void HoeffdingTreeRegressor::predict(const Features& x, Prediction& out, Workspace&) const {
   out.value = leaves_[nodes_[nodes_.sort(x)].leaf]->value(x, rule_.vote);
   out.has_label = false;
 }

@@ -36,7 +36,8 @@ class HalfSpaceTrees final : public Model {
 
   std::string_view kind() const override { return "half_space_trees"; }
   Task task() const override { return Task::kBinary; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
@@ -45,15 +46,22 @@ class HalfSpaceTrees final : public Model {
   size_t max_categories() const override { return 0; }  // ignores them
   bool needs_target() const override { return false; }
 
-  // The anomaly score of x in [0, 1].
-  double score(const Features& x) const;
+  // The anomaly score of x in [0, 1], with the caller's scratch (thread safety as
+  // predict's), or with the model's own.
+  double score(const Features& x, Workspace& workspace) const;
+  double score(const Features& x) { return score(x, own_workspace()); }
 
  private:
   void build(const Features& x);
-  // Spreads x over dense_ by position in features_.
-  void load_dense(const Features& x) const;
-  // Node index reached at each depth of tree t for the event in dense_ (into path_).
-  void walk(size_t t) const;
+  // An event spread over the trees' features, and the nodes it reaches in one tree.
+  struct Walk {
+    std::vector<double> dense;   // x by position in features_
+    std::vector<uint32_t> path;  // node index at each depth
+  };
+  // Spreads x over w.dense by position in features_.
+  void load_dense(const Features& x, Walk& w) const;
+  // Node index reached at each depth of tree t for the event in w.dense (into w.path).
+  void walk(size_t t, Walk& w) const;
 
   Config config_;
   size_t nodes_per_tree_ = 0;       // 2^(height+1) - 1, nodes in heap order
@@ -64,8 +72,7 @@ class HalfSpaceTrees final : public Model {
   uint32_t counter_ = 0;
   bool first_window_ = true;
   Random rng_;
-  mutable std::vector<uint32_t> path_;
-  mutable std::vector<double> dense_;  // x by position in features_, reused
+  Walk walk_;  // learn()'s, reused per event
 };
 
 }  // namespace rtml

@@ -17,7 +17,8 @@ class RunningMean final : public Model {
 
   std::string_view kind() const override { return "running_mean"; }
   Task task() const override { return Task::kRegression; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;

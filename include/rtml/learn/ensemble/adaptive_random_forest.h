@@ -54,7 +54,8 @@ class AdaptiveRandomForest final : public Model {
   Task task() const override { return config_.regression ? Task::kRegression : Task::kMulticlass; }
   // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
@@ -69,20 +70,14 @@ class AdaptiveRandomForest final : public Model {
   void start(const Features& x);
   std::unique_ptr<Model> new_tree();
   double drift_input(Member& m, double y, const Prediction& p, bool correct);
-  void remember(const Features& x);
-  bool remembered(const Features& x) const;
+  struct Scratch;
 
   Config config_;
   int features_per_leaf_ = 0;  // 0 until the first event fixes it
   std::vector<std::unique_ptr<Member>> members_;
   Random rng_;
   uint64_t drifts_ = 0, warnings_ = 0;
-  // The features of the event predict() last answered for; valid until the next learn.
-  std::vector<Feature> cached_x_;
-  std::vector<Category> cached_categories_;
-  bool cache_valid_ = false;
-  Prediction scratch_;          // reused per event
-  std::vector<double> values_;  // reused per event
+  Prediction scratch_;  // learn()'s tree predictions, reused per event
 };
 
 }  // namespace rtml

@@ -45,7 +45,8 @@ class Glm final : public Model {
 
   std::string_view kind() const override { return config_.kind; }
   Task task() const override { return config_.task; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;

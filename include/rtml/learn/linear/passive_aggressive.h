@@ -25,7 +25,8 @@ class PassiveAggressive final : public Model {
 
   std::string_view kind() const override { return regression_ ? "pa_regressor" : "pa_classifier"; }
   Task task() const override { return regression_ ? Task::kRegression : Task::kBinary; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;

@@ -29,7 +29,8 @@ class KNearestNeighbors final : public Model {
 
   std::string_view kind() const override { return regression_ ? "knn_regressor" : "knn"; }
   Task task() const override { return regression_ ? Task::kRegression : Task::kMulticlass; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
@@ -42,8 +43,8 @@ class KNearestNeighbors final : public Model {
   // Stores ring slot r's row in the columns if it fits them (adopting its indices when
   // no row in the window uses them), else marks it sparse-only.
   void place_in_columns(size_t r);
-  // Fills dist_[r] with the squared distance of every row to query_.
-  void measure_all();
+  // Fills dist[r] with the squared distance of every row to query.
+  void measure_all(const std::vector<Feature>& query, std::vector<double>& dist) const;
   bool regression_;
   int k_;
   size_t window_;
@@ -57,10 +58,12 @@ class KNearestNeighbors final : public Model {
   std::vector<double> cols_;
   std::vector<uint8_t> in_columns_;
   size_t columnar_rows_ = 0;
-  // Reused per event.
-  std::vector<Feature> query_;
-  std::vector<double> dist_;
-  std::vector<std::pair<double, size_t>> nearest_;
+  // predict()'s scratch, in its caller's workspace.
+  struct Scratch {
+    std::vector<Feature> query;
+    std::vector<double> dist;
+    std::vector<std::pair<double, size_t>> nearest;
+  };
 };
 
 }  // namespace rtml

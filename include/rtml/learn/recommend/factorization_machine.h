@@ -39,7 +39,8 @@ class FactorizationMachine final : public Model, public Recommender {
 
   std::string_view kind() const override { return "fm"; }
   Task task() const override { return config_.log_loss ? Task::kBinary : Task::kRegression; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
@@ -49,7 +50,8 @@ class FactorizationMachine final : public Model, public Recommender {
 
   uint32_t user_column() const override { return user_column_; }
   uint32_t item_column() const override { return item_column_; }
-  void top_k(const Features& x, size_t k, std::vector<ScoredItem>& out) const override;
+  void top_k(const Features& x, size_t k, std::vector<ScoredItem>& out,
+             Workspace& workspace) const override;
 
  private:
   // The weights of one kind of input: user entities, item entities, other features.
@@ -57,15 +59,27 @@ class FactorizationMachine final : public Model, public Recommender {
     EntityIndex index;
     std::vector<double> w, v;  // v: n_factors per slot
   };
+  enum : uint8_t { kUsers, kItems, kOthers };
+  // An input of the event: its table, its slot there, its value.
   struct Active {
-    Table* table;
+    uint8_t table;
     uint32_t slot;
     double x;
   };
-  // Lists x's known inputs in active_ (adding unknown ones if `add`); skips the item
-  // column if skip_item.
-  void gather(const Features& x, bool add, bool skip_item) const;
-  double raw_score() const;  // over active_, fills sums_
+  // The event's inputs and the sums of their factors (raw_score), reused per event.
+  struct Terms {
+    std::vector<Active> active;
+    std::vector<double> sums;
+  };
+  Table& table(uint8_t t) { return t == kUsers ? users_ : t == kItems ? items_ : others_; }
+  const Table& table(uint8_t t) const {
+    return t == kUsers ? users_ : t == kItems ? items_ : others_;
+  }
+  // Lists x's inputs in out: those the model knows when self is const, adding the others
+  // when it is not (learn()); skips the item column if skip_item.
+  template <typename Self>
+  static void gather(Self& self, const Features& x, bool skip_item, Terms& out);
+  double raw_score(Terms& terms) const;  // over terms.active, fills terms.sums
   double output(double raw) const;
 
   Config config_;
@@ -73,9 +87,7 @@ class FactorizationMachine final : public Model, public Recommender {
   Table users_, items_, others_;
   double w0_ = 0;
   Random rng_;
-  // Reused per event.
-  mutable std::vector<Active> active_;
-  mutable std::vector<double> sums_;
+  Terms terms_;  // learn()'s, reused per event
 };
 
 }  // namespace rtml

@@ -39,7 +39,8 @@ class MatrixFactorization final : public Model, public Recommender {
 
   std::string_view kind() const override { return config_.biased ? "biased_mf" : "funk_mf"; }
   Task task() const override { return Task::kRegression; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
@@ -49,7 +50,8 @@ class MatrixFactorization final : public Model, public Recommender {
 
   uint32_t user_column() const override { return user_column_; }
   uint32_t item_column() const override { return item_column_; }
-  void top_k(const Features& x, size_t k, std::vector<ScoredItem>& out) const override;
+  void top_k(const Features& x, size_t k, std::vector<ScoredItem>& out,
+             Workspace& workspace) const override;
 
  private:
   double score(int64_t user, int64_t item) const;  // -1: unknown

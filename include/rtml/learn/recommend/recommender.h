@@ -10,6 +10,7 @@
 
 #include "rtml/core/binary_io.h"
 #include "rtml/core/features.h"
+#include "rtml/learn/workspace.h"
 
 namespace rtml {
 
@@ -86,8 +87,10 @@ class Recommender {
   virtual uint32_t user_column() const = 0;
   virtual uint32_t item_column() const = 0;
   // Writes to out the k known items with the highest score for the user (and any other
-  // context) in x, best first; x's item feature, if any, is ignored.
-  virtual void top_k(const Features& x, size_t k, std::vector<ScoredItem>& out) const = 0;
+  // context) in x, best first; x's item feature, if any, is ignored. Thread safety as
+  // Model::predict with a workspace.
+  virtual void top_k(const Features& x, size_t k, std::vector<ScoredItem>& out,
+                     Workspace& workspace) const = 0;
 };
 
 }  // namespace rtml

@@ -64,7 +64,8 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
   Task task() const override { return Task::kMulticlass; }
   // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
@@ -82,7 +83,10 @@ class HoeffdingAdaptiveTreeClassifier final : public Model {
                   int predicted, bool is_root);
   void learn_leaf(Node& node, const Features& x, uint32_t y, double weight, int predicted);
   int main_prediction(const Node& subtree, const Features& x);
-  void collect(const Node& node, const Features& x, std::vector<double>& proba);
+  // Adds the votes of the leaves x reaches in node and its alternates to proba; votes
+  // is scratch.
+  void collect(const Node& node, const Features& x, std::vector<double>& proba,
+               std::vector<double>& votes) const;
   std::unique_ptr<Node> new_leaf(uint32_t depth) const;
   // Deactivates leaves until under the limit; with restructure (between events only),
   // then drops alternates and folds inactive sibling leaves back into their branch.

@@ -65,7 +65,8 @@ class HoeffdingTreeClassifier final : public Model {
   Task task() const override { return Task::kMulticlass; }
   // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
@@ -89,7 +90,6 @@ class HoeffdingTreeClassifier final : public Model {
   std::vector<std::unique_ptr<detail::ClassLeaf>> leaves_;
   Random rng_;
   detail::MemoryBudget budget_;
-  std::vector<double> scratch_;  // reused per event
 };
 
 }  // namespace rtml

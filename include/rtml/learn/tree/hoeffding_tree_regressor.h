@@ -60,7 +60,8 @@ class HoeffdingTreeRegressor final : public Model {
   Task task() const override { return Task::kRegression; }
   // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
-  void predict(const Features& x, Prediction& out) override;
+  using Model::predict;
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
