@@ -198,11 +198,12 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     BatchQueue queue(4);
     std::thread producer([&queue, next_row, src = source.get()] {
       std::exception_ptr error;
+      Batch* b = nullptr;  // the batch being filled
       try {
         Row row;
         size_t known = src->columns().size();
         for (bool more = true; more;) {
-          Batch* b = queue.take_free();
+          b = queue.take_free();
           if (!b) return;
           b->clear();
           while (b->widths.size() < Batch::kRows && (more = next_row(row))) {
@@ -215,9 +216,13 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
             b->add(row);
           }
           queue.push_full(b);
+          b = nullptr;
         }
       } catch (...) {
         error = std::current_exception();
+        // The rows decoded before the error (--strict's bad line) are still evaluated,
+        // as with one thread.
+        if (b) queue.push_full(b);
       }
       queue.finish(error);
     });

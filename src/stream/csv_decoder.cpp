@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <unordered_set>
 
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
@@ -57,6 +58,7 @@ CsvDecoder::CsvDecoder(std::unique_ptr<ByteSource> in, DecodeOptions options)
   if (!next_record(b, e, line)) throw Error(name_ + ": empty input: expected a header row");
   if (e - b >= 3 && std::memcmp(b, "\xEF\xBB\xBF", 3) == 0) b += 3;  // UTF-8 BOM
   split(b, e);
+  std::unordered_set<std::string> names;
   for (size_t i = 0; i < field_count_; ++i) {
     const auto& f = fields_[i];
     std::string name(f.begin, f.end);
@@ -69,10 +71,9 @@ CsvDecoder::CsvDecoder(std::unique_ptr<ByteSource> in, DecodeOptions options)
       name = clean;
     }
     if (name.empty()) name = "column_" + std::to_string(i + 1);
-    for (const auto& c : columns_) {
-      if (c.name == name) {
-        throw Error(name_ + ":1: duplicate column name '" + excerpt(name) + "' in header");
-      }
+    // A set, not a scan of the names so far: a header of 200,000 columns took 28 s.
+    if (!names.insert(name).second) {
+      throw Error(name_ + ":1: duplicate column name '" + excerpt(name) + "' in header");
     }
     columns_.push_back(Column{name, ColumnType::kNumeric});
   }

@@ -195,3 +195,69 @@ TEST(EvalLimits, NeverRepeatingIdsKeepMemoryBounded) {
 
 }  // namespace
 }  // namespace rtml
+
+namespace rtml {
+namespace {
+
+// Finite inputs that overflow a linear model make it predict NaN: the run goes on and
+// reports its metrics (a NaN cast to an AUC bin read outside the bins: exit 139).
+TEST(EvalLimits, AModelThatPredictsNaNDoesNotStopTheRun) {
+  test::TempDir dir;
+  auto data = dir.write("nan.csv", "x1,x2,y\n1e308,0,1\n0,-1e308,1\n1e308,1e308,0\n1,1,0\n1,2,1\n");
+  auto r = test::run(eval_cmd("--json --data " + data + " --target y --model logistic_regression"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  auto j = json::parse(r.out.substr(r.out.rfind("{\"model\"")));
+  EXPECT_EQ(j["events"], 5);
+  EXPECT_TRUE(j["metrics"]["roc_auc"].is_number()) << r.out;
+  EXPECT_TRUE(j["metrics"]["logloss"].is_number()) << r.out;
+}
+
+// Optimizer settings that make every weight NaN are refused, naming the parameter.
+TEST(EvalLimits, OptimizerSettingsOutOfRangeAreRefused) {
+  test::TempDir dir;
+  auto data = dir.write("d.csv", "x,y\n1,0\n2,1\n");
+  for (auto [model, words] :
+       {std::pair{"logistic_regression(optimizer=adam, beta2=1.5)",
+                  "beta1 and beta2 must be in [0, 1)"},
+        {"logistic_regression(optimizer=adam, beta1=-0.1)", "beta1 and beta2 must be in [0, 1)"},
+        {"logistic_regression(optimizer=adagrad, eps=-1)", "eps must be > 0"},
+        {"logistic_regression(optimizer=ftrl, ftrl_beta=-1)", "ftrl_beta must be >= 0"}}) {
+    auto r = test::run(eval_cmd("--data " + data + " --target y --model '" + model + "'"));
+    EXPECT_NE(r.exit_code, 0) << model;
+    EXPECT_NE(r.out.find(words), std::string::npos) << model << ": " << r.out;
+  }
+}
+
+// --strict stops at the first bad line after evaluating the rows before it, on one
+// thread or two (two used to drop the batch being filled).
+TEST(EvalLimits, StrictEvaluatesTheRowsBeforeTheBadLineOnEitherThreading) {
+  test::TempDir dir;
+  std::string rows = "x,y\n";
+  for (int i = 0; i < 5; ++i) rows += std::to_string(i) + "," + std::to_string(i % 2) + "\n";
+  auto data = dir.write("bad.csv", rows + "1,2,3\n7,1\n");
+  for (const char* threads : {"1", "2"}) {
+    SCOPED_TRACE(threads);
+    std::string out = dir.file(std::string("out") + threads);
+    auto r = test::run(eval_cmd("--strict --threads " + std::string(threads) + " --data " + data +
+                                " --target y --model logistic_regression --output " + out));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.out.find("bad.csv:7: expected 2 fields"), std::string::npos) << r.out;
+    std::ifstream f(out);
+    std::string all((std::istreambuf_iterator<char>(f)), {});
+    EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 5) << all;
+  }
+}
+
+// A header of 100,000 columns is read at once and a duplicate name at its end found.
+TEST(EvalLimits, AWideHeaderIsCheckedForDuplicatesAtOnce) {
+  test::TempDir dir;
+  std::string header;
+  for (int i = 0; i < 100000; ++i) header += "c" + std::to_string(i) + ",";
+  auto data = dir.write("wide.csv", header + "y,c5\n");
+  auto r = test::run(eval_cmd("--data " + data + " --target y --model logistic_regression"));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("duplicate column name 'c5'"), std::string::npos) << r.out.substr(0, 300);
+}
+
+}  // namespace
+}  // namespace rtml

@@ -34,7 +34,7 @@ class Features {
   }
   void add(uint32_t index, double value) { numbers_.push_back({index, value}); }
   void add_category(uint32_t column, uint32_t id) { categories_.push_back({column, id}); }
-  // A category as hash64("column=value", seed) with a feature_hasher's seed; see
+  // A category as category_hash (core/hash.h) under a feature_hasher's seed; see
   // Pipeline::add_category. Only a feature_hasher reads these; other steps pass them on.
   void add_hashed_category(uint64_t hash) { hashed_.push_back(hash); }
   void reserve(size_t numbers, size_t categories) {

@@ -6,6 +6,9 @@
 namespace rtml {
 
 void RocAuc::update(bool positive, double p, double sign) {
+  // A model that overflowed says NaN: no information, ranked in the middle (a NaN cast to
+  // a bin index read outside the bins).
+  if (std::isnan(p)) p = 0.5;
   int bin = static_cast<int>(std::clamp(p, 0.0, 1.0) * kBins);
   if (bin == kBins) bin = kBins - 1;
   (positive ? positive_ : negative_)[bin] += sign;
@@ -48,7 +51,9 @@ void ClassificationMetrics::update(uint32_t y_true, bool has_pred, uint32_t y_pr
   } else {
     no_pred_[y_true] += sign;
   }
-  double p = std::clamp(p_true, 1e-15, 1.0 - 1e-15);
+  // A NaN probability for the true class is no better than 0 (it would make the log loss
+  // NaN for the rest of the stream).
+  double p = std::isnan(p_true) ? 1e-15 : std::clamp(p_true, 1e-15, 1.0 - 1e-15);
   log_loss_ -= sign * std::log(p);
   auc_[0].update(y_true == 0, p_class0, sign);
   auc_[1].update(y_true == 1, p_class1, sign);

@@ -31,10 +31,18 @@ OptimizerConfig OptimizerConfig::from_params(ParamSet& params, double default_lr
     c.beta1 = params.number("beta1", 0.9);
     c.beta2 = params.number("beta2", 0.999);
     c.eps = params.number("eps", 1e-8);
+    // Moments decay by beta: 1 or more never forgets or grows without bound.
+    if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) {
+      throw Error(params.component() + ": beta1 and beta2 must be in [0, 1)");
+    }
   } else if (c.kind == OptimizerKind::kAdaGrad) {
     c.eps = params.number("eps", 1e-8);
+  }
+  if (c.kind == OptimizerKind::kAdam || c.kind == OptimizerKind::kAdaGrad) {
+    if (!(c.eps > 0)) throw Error(params.component() + ": eps must be > 0");
   } else {
     c.ftrl_beta = params.number("ftrl_beta", 1.0);
+    if (!(c.ftrl_beta >= 0)) throw Error(params.component() + ": ftrl_beta must be >= 0");
   }
   return c;
 }
