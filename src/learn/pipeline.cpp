@@ -67,10 +67,11 @@ void Pipeline::build(const std::vector<StepSpec>& steps) {
   // The first step that reads categories decides how they come in (add_category).
   category_reading_ = CategoryReading::kIgnored;
   category_limit_ = 0;
+  hasher_ = nullptr;
   for (const auto& t : transformers_) {
     if (const auto* hasher = dynamic_cast<const FeatureHasher*>(t.get())) {
       category_reading_ = CategoryReading::kHashed;
-      hash_seed_ = hasher->seed();
+      hasher_ = hasher;
       return;
     }
     if (const auto* one_hot = dynamic_cast<const OneHotEncoder*>(t.get())) {
@@ -91,25 +92,16 @@ void Pipeline::add_category(Features& x, uint32_t column, std::string_view value
       if (column >= column_keys_.size()) column_keys_.resize(column + 1);
       ColumnKey& key = column_keys_[column];
       if (!key.set) {
-        key.key = category_column_key(schema_.name(column), hash_seed_);
+        key.key = category_column_key(schema_.name(column), hasher_->seed());
         key.set = true;
       }
       x.add_hashed_category(category_hash(key.key, value));
       return;
     }
-    case CategoryReading::kHashedLegacy: {
-      if (column >= legacy_keys_.size()) legacy_keys_.resize(column + 1);
-      LegacyKey& key = legacy_keys_[column];
-      if (key.prefix == 0) {
-        key.text = schema_.name(column);
-        key.text += '=';
-        key.prefix = key.text.size();
-      }
-      key.text.resize(key.prefix);
-      key.text.append(value);
-      x.add_hashed_category(hash64(key.text, hash_seed_));
+    case CategoryReading::kHashedLegacy:
+      x.add_hashed_category(
+          legacy_category_hash(legacy_buffer_, schema_.name(column), value, hasher_->seed()));
       return;
-    }
     case CategoryReading::kInterned:
       if (auto id = schema_.intern_category(column, value, category_limit_)) {
         x.add_category(column, *id);
@@ -196,13 +188,8 @@ Pipeline Pipeline::load(const std::string& path) {
   p.labels_.load(in);
   for (auto& t : p.transformers_) t->load(in);
   // A hasher from an older file hashes categories its way; given hashed, they must match.
-  if (p.category_reading_ == CategoryReading::kHashed) {
-    for (const auto& t : p.transformers_) {
-      if (const auto* hasher = dynamic_cast<const FeatureHasher*>(t.get())) {
-        if (hasher->legacy_category_hash()) p.category_reading_ = CategoryReading::kHashedLegacy;
-        break;
-      }
-    }
+  if (p.category_reading_ == CategoryReading::kHashed && p.hasher_->legacy_category_hash()) {
+    p.category_reading_ = CategoryReading::kHashedLegacy;
   }
   p.model_->load(in);
   if (!in.at_end()) in.fail("trailing bytes after the model");

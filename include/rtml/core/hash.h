@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 // Inlined: a hashed categorical feature is a few bytes ("user_id=562934") hashed per
@@ -36,6 +37,16 @@ inline uint64_t category_column_key(std::string_view column, uint64_t seed) {
 // hashed the bytes "column=value" with hash64 instead (legacy_category_hash).
 inline uint64_t category_hash(uint64_t column_key, std::string_view value) {
   return hash64_short(value, column_key);
+}
+
+// A category's hash as model files before version 4 gave it: hash64 of "column=value"
+// under the seed, built in buffer (scratch, reused: no allocation once it has grown).
+inline uint64_t legacy_category_hash(std::string& buffer, std::string_view column,
+                                     std::string_view value, uint64_t seed) {
+  buffer.assign(column);
+  buffer += '=';
+  buffer.append(value);
+  return hash64(buffer, seed);
 }
 
 // splitmix64's finalizer: spreads the bits of x over all 64 (a bijection).

@@ -16,6 +16,8 @@
 
 namespace rtml {
 
+class FeatureHasher;
+
 // A pipeline such as "standard_scaler | logistic_regression(lr=0.005)".
 //
 // Learning follows River: in learn(), each transformer first updates its statistics
@@ -119,7 +121,8 @@ class Pipeline {
   enum class CategoryReading : uint8_t { kHashed, kHashedLegacy, kInterned, kIgnored };
   CategoryReading category_reading_ = CategoryReading::kIgnored;
   size_t category_limit_ = 0;
-  uint64_t hash_seed_ = 0;
+  // Hashed: the feature_hasher that reads categories (one of transformers_).
+  const FeatureHasher* hasher_ = nullptr;
   uint64_t dropped_categories_ = 0;
   // Hashed: per column, its category_column_key, computed on first use.
   struct ColumnKey {
@@ -127,12 +130,7 @@ class Pipeline {
     bool set = false;
   };
   std::vector<ColumnKey> column_keys_;
-  // Hashed the legacy way: per column, "name=" followed by the value being hashed, reused.
-  struct LegacyKey {
-    std::string text;
-    size_t prefix = 0;  // the length of "name="; 0 until first used
-  };
-  std::vector<LegacyKey> legacy_keys_;
+  std::string legacy_buffer_;  // hashed the legacy way: "name=value", reused
 };
 
 }  // namespace rtml

@@ -30,10 +30,8 @@ uint32_t FeatureHasher::hash(std::string_view name) const { return code(hash64(n
 
 uint64_t FeatureHasher::category_hash(std::string_view column, std::string_view value) const {
   if (legacy_category_hash_) {
-    std::string name;
-    name.reserve(column.size() + 1 + value.size());
-    name.append(column).append(1, '=').append(value);
-    return hash64(name, seed_);
+    std::string buffer;
+    return rtml::legacy_category_hash(buffer, column, value, seed_);
   }
   return rtml::category_hash(category_column_key(column, seed_), value);
 }
