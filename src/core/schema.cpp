@@ -76,6 +76,11 @@ std::optional<uint32_t> Schema::intern_category(uint32_t column, std::string_vie
   return intern_category(column, value);
 }
 
+std::optional<uint32_t> Schema::find_category(uint32_t column, std::string_view value) const {
+  if (column >= categories_.size()) return std::nullopt;
+  return categories_[column].find(value, hash64_short(value) & 0xffffffffu);
+}
+
 const std::string& Schema::category_name(uint32_t column, uint32_t id) const {
   return categories_.at(column).names.at(id);
 }

@@ -114,6 +114,29 @@ void Pipeline::add_category(Features& x, uint32_t column, std::string_view value
   }
 }
 
+void Pipeline::add_known_category(Features& x, uint32_t column, std::string_view value) const {
+  switch (category_reading_) {
+    case CategoryReading::kHashed: {
+      const uint64_t key = column < column_keys_.size() && column_keys_[column].set
+                               ? column_keys_[column].key
+                               : category_column_key(schema_.name(column), hasher_->seed());
+      x.add_hashed_category(category_hash(key, value));
+      return;
+    }
+    case CategoryReading::kHashedLegacy: {
+      std::string buffer;
+      x.add_hashed_category(
+          legacy_category_hash(buffer, schema_.name(column), value, hasher_->seed()));
+      return;
+    }
+    case CategoryReading::kInterned:
+      if (auto id = schema_.find_category(column, value)) x.add_category(column, *id);
+      return;
+    case CategoryReading::kIgnored:
+      return;
+  }
+}
+
 bool Pipeline::encodes_categories() const {
   if (model_->uses_categories()) return true;
   for (const auto& t : transformers_) {
@@ -135,12 +158,23 @@ void Pipeline::predict(const Features& x, Prediction& out) {
   model_->predict(run_transforms(x), out);
 }
 
+void Pipeline::predict(const Features& x, Prediction& out, Workspace& workspace) const {
+  // Member i of the workspace holds step i's output; the model borrows the one after.
+  const Features* in = &x;
+  for (size_t i = 0; i < transformers_.size(); ++i) {
+    Features& stage = workspace.member(i).scratch<Features>();
+    transformers_[i]->transform(*in, stage, schema_);
+    in = &stage;
+  }
+  model_->predict(*in, out, workspace.member(transformers_.size()));
+}
+
 void Pipeline::learn(const Features& x, const Target& y, double weight) {
   // Each transformer first learns from its input, then transforms it with the updated
   // statistics: the order under which River's published figures were measured.
   const Features* in = &x;
   for (size_t i = 0; i < transformers_.size(); ++i) {
-    transformers_[i]->learn(*in);
+    transformers_[i]->learn(*in, schema_);
     transformers_[i]->transform(*in, stages_[i], schema_);
     in = &stages_[i];
   }
@@ -153,8 +187,7 @@ void Pipeline::predict_then_learn(const Features& x, const Target& y, Prediction
   learn(x, y, weight);
 }
 
-void Pipeline::save(const std::string& path) const {
-  BinaryWriter out;
+void Pipeline::write(BinaryWriter& out) const {
   out.put_string(description_);
   out.put<uint64_t>(input_types_.size());
   for (const auto& [name, type] : input_types_) {
@@ -165,16 +198,20 @@ void Pipeline::save(const std::string& path) const {
   labels_.save(out);
   for (const auto& t : transformers_) t->save(out);
   model_->save(out);
+}
+
+void Pipeline::save(const std::string& path) const {
+  BinaryWriter out;
+  write(out);
   out.write_file(path, kMagic, kVersion);
 }
 
-Pipeline Pipeline::load(const std::string& path) {
-  auto in = BinaryReader::open_file(path, kMagic, kVersion);
+Pipeline Pipeline::read(BinaryReader& in, const std::string& source) {
   Pipeline p;
   try {
     p.build(parse_expression(in.get_string()));
   } catch (const Error& e) {
-    throw Error(path + ": the saved pipeline cannot be rebuilt: " + e.what());
+    throw Error(source + ": the saved pipeline cannot be rebuilt: " + e.what());
   }
   auto types = in.get<uint64_t>();
   for (uint64_t i = 0; i < types; ++i) {
@@ -186,13 +223,30 @@ Pipeline Pipeline::load(const std::string& path) {
   p.schema_.load(in);
   p.model_->bind(p.schema_);
   p.labels_.load(in);
-  for (auto& t : p.transformers_) t->load(in);
+  for (auto& t : p.transformers_) {
+    t->load(in);
+    t->restore(p.schema_);
+  }
   // A hasher from an older file hashes categories its way; given hashed, they must match.
   if (p.category_reading_ == CategoryReading::kHashed && p.hasher_->legacy_category_hash()) {
     p.category_reading_ = CategoryReading::kHashedLegacy;
   }
   p.model_->load(in);
   if (!in.at_end()) in.fail("trailing bytes after the model");
+  return p;
+}
+
+Pipeline Pipeline::load(const std::string& path) {
+  auto in = BinaryReader::open_file(path, kMagic, kVersion);
+  return read(in, path);
+}
+
+Pipeline Pipeline::clone() const {
+  BinaryWriter out;
+  write(out);
+  BinaryReader in(out.bytes(), "a copy of the pipeline");
+  Pipeline p = read(in, "a copy of the pipeline");
+  p.dropped_categories_ = dropped_categories_;
   return p;
 }
 

@@ -77,5 +77,41 @@ TEST(Concurrency, ModelsPredictFromManyThreadsAsFromOne) {
   }
 }
 
+// A whole pipeline (encoders, interactions, scalers) predicts from a const copy on many
+// threads as from one, and its copy (clone) predicts as the original does.
+TEST(Concurrency, PipelinesPredictFromManyThreadsAsFromOne) {
+  for (const std::string expr :
+       {"one_hot | pairwise_interactions | standard_scaler | logistic_regression",
+        "feature_hasher(bits=10) | min_max_scaler | softmax_regression",
+        "one_hot | standard_scaler | hoeffding_tree"}) {
+    SCOPED_TRACE(expr);
+    Pipeline p(expr);
+    for (const char* c : {"zero", "one", "two"}) {
+      p.labels().intern(c, p.task() == Task::kBinary);
+    }
+    auto events = test::stream(p, p.task(), 700, 9);
+    for (int i = 0; i < 500; ++i) p.learn(events[i].x, events[i].y);
+    const Pipeline copy = p.clone();
+
+    std::vector<Prediction> want(200);
+    for (size_t i = 0; i < want.size(); ++i) p.predict(events[500 + i].x, want[i]);
+    std::atomic<int> differ{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) {
+      threads.emplace_back([&, t] {
+        Workspace mine;
+        Prediction got;
+        for (size_t k = 0; k < want.size(); ++k) {
+          size_t i = (k * (t + 1) + 7) % want.size();
+          copy.predict(events[500 + i].x, got, mine);
+          if (!same(got, want[i])) ++differ;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(differ.load(), 0);
+  }
+}
+
 }  // namespace
 }  // namespace rtml

@@ -88,7 +88,7 @@ TEST(KnownAnswer, StandardAndMinMaxScalers) {
   auto scaler = find_component("standard_scaler");
   ParamSet params("standard_scaler", {});
   auto t = scaler.make_transformer(params);
-  for (double v : {1.0, 2.0, 3.0}) t->learn(make({{0, v}}));
+  for (double v : {1.0, 2.0, 3.0}) t->learn(make({{0, v}}), s);
   t->transform(make({{0, 3.0}, {5, 9.0}}), out, s);
   ASSERT_EQ(out.numbers().size(), 2u);
   EXPECT_DOUBLE_EQ(out.numbers()[0].value, 1.0 / std::sqrt(2.0 / 3.0));
@@ -96,7 +96,7 @@ TEST(KnownAnswer, StandardAndMinMaxScalers) {
 
   ParamSet mp("min_max_scaler", {});
   auto mm = find_component("min_max_scaler").make_transformer(mp);
-  for (double v : {2.0, 6.0}) mm->learn(make({{0, v}}));
+  for (double v : {2.0, 6.0}) mm->learn(make({{0, v}}), s);
   mm->transform(make({{0, 3.0}}), out, s);
   EXPECT_DOUBLE_EQ(out.numbers()[0].value, 0.25);
 }
@@ -112,6 +112,10 @@ TEST(KnownAnswer, OneHotHasherAndInteractions) {
 
   ParamSet p1("one_hot", {});
   auto oh = find_component("one_hot").make_transformer(p1);
+  oh->transform(in, out, s);  // a category not learned yet is left out
+  ASSERT_EQ(out.numbers().size(), 1u);
+  EXPECT_EQ(s.size(), 2u);
+  oh->learn(in, s);
   oh->transform(in, out, s);
   ASSERT_EQ(out.numbers().size(), 2u);
   EXPECT_EQ(s.name(out.numbers()[1].index), "color=red");
@@ -129,6 +133,9 @@ TEST(KnownAnswer, OneHotHasherAndInteractions) {
   Features two;
   two.add(color, 3.0);
   two.add(size, 2.0);
+  pi->transform(two, out, s);  // a pair not learned yet is left out
+  ASSERT_EQ(out.numbers().size(), 2u);
+  pi->learn(two, s);
   pi->transform(two, out, s);
   ASSERT_EQ(out.numbers().size(), 3u);
   EXPECT_EQ(out.numbers()[2].value, 6.0);

@@ -57,13 +57,17 @@ TEST(Persistence, EveryPipelineRoundTripsExactly) {
     for (int i = 0; i < 500; ++i) original.learn(events[i].x, events[i].y);
     original.save(dir.file("m.rtml"));
     Pipeline loaded = Pipeline::load(dir.file("m.rtml"));
+    Pipeline copy = original.clone();
     EXPECT_EQ(loaded.description(), original.description());
     EXPECT_EQ(loaded.labels().size(), original.labels().size());
 
-    Prediction a, b;
+    Prediction a, b, c;
     for (int i = 500; i < 900; ++i) {
       original.predict_then_learn(events[i].x, events[i].y, a);
       loaded.predict_then_learn(events[i].x, events[i].y, b);
+      copy.predict_then_learn(events[i].x, events[i].y, c);
+      ASSERT_EQ(a.value, c.value) << "event " << i << " (the clone)";
+      ASSERT_EQ(a.proba, c.proba);
       ASSERT_EQ(a.value, b.value) << "event " << i;
       ASSERT_EQ(a.has_label, b.has_label);
       if (a.has_label) {

@@ -41,6 +41,8 @@ class Schema {
   // nothing is returned and nothing kept. A stream of values that never repeat then
   // costs at most `limit` categories per column.
   std::optional<uint32_t> intern_category(uint32_t column, std::string_view value, size_t limit);
+  // The id of a category of a column, or nothing if the schema has not seen it.
+  std::optional<uint32_t> find_category(uint32_t column, std::string_view value) const;
   // The text of a category id of a column.
   const std::string& category_name(uint32_t column, uint32_t id) const;
   // How many categories a column has seen.

@@ -37,17 +37,28 @@ struct Prediction {
 };
 
 // A step that maps features to features: a scaler, an encoder, a hasher.
-// Not thread-safe: one thread drives a pipeline.
+//
+// learn() is the only call that changes the step (its statistics, and the names it adds
+// to the schema: an encoder's feature per category); transform() only reads, so a step
+// that has stopped learning (a published snapshot) transforms on many threads at once.
+// A name transform() has not been taught by learn() is left out: a category never
+// learned has no weight to read anyway. Not thread-safe while learning.
 class Transformer {
  public:
   virtual ~Transformer() = default;
   // The name the registry knows this step by, e.g. "standard_scaler".
   virtual std::string_view kind() const = 0;
-  // Writes the transformed in to out (cleared first). May add names to schema (an
-  // encoder creates one feature per category).
-  virtual void transform(const Features& in, Features& out, Schema& schema) = 0;
-  // Updates the statistics this step keeps from one event, before transformation.
-  virtual void learn(const Features& in) { (void)in; }
+  // Writes the transformed in to out (cleared first). Changes nothing.
+  virtual void transform(const Features& in, Features& out, const Schema& schema) const = 0;
+  // Updates the statistics this step keeps from one event, before it is transformed, and
+  // adds to schema the names the event's transformation needs.
+  virtual void learn(const Features& in, Schema& schema) {
+    (void)in;
+    (void)schema;
+  }
+  // Called once after load(), with the loaded schema: a step rebuilds the tables that
+  // lead to names kept in the schema (not in its own file).
+  virtual void restore(const Schema& schema) { (void)schema; }
   virtual void save(BinaryWriter& out) const { (void)out; }
   virtual void load(BinaryReader& in) { (void)in; }
 };

@@ -24,7 +24,10 @@ class FeatureHasher;
 // with the event and then transforms it, and the model learns from the result. In
 // predict(), transformers use the statistics they have and change nothing.
 //
-// Not thread-safe: one thread drives a pipeline (its schema grows as names appear).
+// Only learning changes a pipeline (its statistics, and its schema as names appear):
+// the const predict() with a workspace per thread may run on many threads at once while
+// no thread learns, which is how a published copy (clone()) serves. Otherwise one
+// thread drives a pipeline.
 class Pipeline {
  public:
   // Builds the steps of expression. Throws Error for an unknown step or parameter (the
@@ -42,6 +45,9 @@ class Pipeline {
   static Pipeline load(const std::string& path);
   // Writes the whole pipeline (steps, their state, schema, labels) atomically.
   void save(const std::string& path) const;
+  // A copy that predicts and learns as this one would from here on (through save and
+  // load in memory).
+  Pipeline clone() const;
 
   // The expression with every parameter written out, defaults included.
   const std::string& description() const { return description_; }
@@ -52,6 +58,10 @@ class Pipeline {
   // numeric features.
   bool encodes_categories() const;
 
+  // Adds category `value` of input column `column` to x as add_category() would, without
+  // changing anything: a category the schema has not seen is left out (uncounted). For
+  // threads that predict from a pipeline no thread learns into.
+  void add_known_category(Features& x, uint32_t column, std::string_view value) const;
   // Adds category `value` of input column `column` (its schema index) to x, the way this
   // pipeline reads categories, decided from its steps when it was built:
   //  - hashed, when a feature_hasher is the first step to read categories: x gets
@@ -87,6 +97,10 @@ class Pipeline {
   // reads new data the same way.
   std::map<std::string, ColumnType, std::less<>>& input_types() { return input_types_; }
 
+  // Predicts for x without changing anything, with the caller's scratch: safe on many
+  // threads at once, each with its own workspace, while no thread learns.
+  void predict(const Features& x, Prediction& out, Workspace& workspace) const;
+  // The same with the pipeline's own scratch: for the thread that drives it.
   void predict(const Features& x, Prediction& out);
   void learn(const Features& x, const Target& y, double weight = 1.0);
   // predict() then learn() on one event: progressive validation's step.
@@ -105,6 +119,9 @@ class Pipeline {
  private:
   Pipeline() = default;
   void build(const std::vector<StepSpec>& steps);
+  // The pipeline as save() writes it, and the reverse (which throws Error naming source).
+  void write(BinaryWriter& out) const;
+  static Pipeline read(BinaryReader& in, const std::string& source);
   // Runs the transformers on x; stages_[i] is the input of step i. Returns the model's input.
   const Features& run_transforms(const Features& x);
 

@@ -51,28 +51,44 @@ void FeatureHasher::load(BinaryReader& in) {
   legacy_category_hash_ = scheme == 0;
 }
 
-void FeatureHasher::transform(const Features& in, Features& out, Schema& schema) {
+uint32_t FeatureHasher::numeric_code(const Schema& schema, uint32_t index) const {
+  if (index < numeric_.size() && numeric_[index] != 0) return numeric_[index] - 1;
+  return hash(feature_name(schema, index));
+}
+
+uint32_t FeatureHasher::category_code(const Schema& schema, uint32_t column, uint32_t id) const {
+  if (column < category_.size() && id < category_[column].size() && category_[column][id] != 0) {
+    return category_[column][id] - 1;
+  }
+  return code(category_hash(schema.name(column), schema.category_name(column, id)));
+}
+
+void FeatureHasher::transform(const Features& in, Features& out, const Schema& schema) const {
   out.clear();
   auto emit = [&](uint32_t code, double value) {
     bool negative = code & 0x80000000u;
     out.add(code & 0x7fffffffu, negative ? -value : value);
   };
+  for (const auto& f : in.numbers()) emit(numeric_code(schema, f.index), f.value);
+  for (const auto& c : in.categories()) emit(category_code(schema, c.column, c.id), 1.0);
+  for (uint64_t h : in.hashed_categories()) emit(code(h), 1.0);
+}
+
+void FeatureHasher::learn(const Features& in, Schema& schema) {
   for (const auto& f : in.numbers()) {
     if (f.index >= numeric_.size()) numeric_.resize(f.index + 1, 0);
     uint32_t& slot = numeric_[f.index];
     if (slot == 0) slot = hash(feature_name(schema, f.index)) + 1;
-    emit(slot - 1, f.value);
   }
   for (const auto& c : in.categories()) {
     if (c.column >= category_.size()) category_.resize(c.column + 1);
     auto& table = category_[c.column];
     if (c.id >= table.size()) table.resize(c.id + 1, 0);
     uint32_t& slot = table[c.id];
-    if (slot == 0)
+    if (slot == 0) {
       slot = code(category_hash(schema.name(c.column), schema.category_name(c.column, c.id))) + 1;
-    emit(slot - 1, 1.0);
+    }
   }
-  for (uint64_t h : in.hashed_categories()) emit(code(h), 1.0);
 }
 
 }  // namespace rtml

@@ -1,5 +1,8 @@
 #include "rtml/learn/preprocessing/one_hot.h"
 
+#include <algorithm>
+#include <string>
+
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
 
@@ -13,9 +16,20 @@ std::unique_ptr<Transformer> OneHotEncoder::make(ParamSet& p) {
   return std::make_unique<OneHotEncoder>(static_cast<size_t>(max));
 }
 
-void OneHotEncoder::transform(const Features& in, Features& out, Schema& schema) {
+void OneHotEncoder::transform(const Features& in, Features& out, const Schema&) const {
   out.clear();
   for (const auto& f : in.numbers()) out.add(f.index, f.value);
+  for (const auto& c : in.categories()) {
+    if (c.column >= index_.size()) continue;
+    const auto& table = index_[c.column];
+    if (c.id >= table.size() || table[c.id] == 0) continue;
+    out.add(table[c.id] - 1, 1.0);
+  }
+  // Hashed categories are a feature_hasher's: a later one reads them.
+  for (uint64_t h : in.hashed_categories()) out.add_hashed_category(h);
+}
+
+void OneHotEncoder::learn(const Features& in, Schema& schema) {
   for (const auto& c : in.categories()) {
     if (c.id >= max_categories_) {
       ++dropped_;
@@ -25,16 +39,32 @@ void OneHotEncoder::transform(const Features& in, Features& out, Schema& schema)
     auto& table = index_[c.column];
     if (c.id >= table.size()) table.resize(c.id + 1, 0);
     uint32_t& slot = table[c.id];
-    if (slot == 0) {
-      std::string name = schema.name(c.column);
-      name += '=';
-      name += schema.category_name(c.column, c.id);
-      slot = schema.intern(name) + 1;
-    }
-    out.add(slot - 1, 1.0);
+    if (slot == 0)
+      slot = schema.intern(feature_name(schema, c.column) + '=' +
+                           schema.category_name(c.column, c.id)) +
+             1;
   }
-  // Hashed categories are a feature_hasher's: a later one reads them.
-  for (uint64_t h : in.hashed_categories()) out.add_hashed_category(h);
+}
+
+void OneHotEncoder::restore(const Schema& schema) {
+  // A category's feature exists if it was learned; a name is unique in the schema, so
+  // finding "column=value" is finding what learn() interned.
+  index_.clear();
+  std::string name;
+  for (uint32_t column = 0; column < schema.size(); ++column) {
+    const size_t n = std::min(schema.category_count(column), max_categories_);
+    for (uint32_t id = 0; id < n; ++id) {
+      name = schema.name(column);
+      name += '=';
+      name += schema.category_name(column, id);
+      if (auto index = schema.find(name)) {
+        if (column >= index_.size()) index_.resize(column + 1);
+        auto& table = index_[column];
+        if (id >= table.size()) table.resize(id + 1, 0);
+        table[id] = *index + 1;
+      }
+    }
+  }
 }
 
 }  // namespace rtml

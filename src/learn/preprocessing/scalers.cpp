@@ -11,7 +11,7 @@ std::unique_ptr<Transformer> StandardScaler::make(ParamSet& p) {
   return std::make_unique<StandardScaler>(p.boolean("with_std", true));
 }
 
-void StandardScaler::transform(const Features& in, Features& out, Schema&) {
+void StandardScaler::transform(const Features& in, Features& out, const Schema&) const {
   out.clear();
   const size_t n = stats_.size();
   for (const auto& f : in.numbers()) {
@@ -25,7 +25,7 @@ void StandardScaler::transform(const Features& in, Features& out, Schema&) {
   out.add_categories_of(in);
 }
 
-void StandardScaler::learn(const Features& in) {
+void StandardScaler::learn(const Features& in, Schema&) {
   for (const auto& f : in.numbers()) {
     if (f.index >= stats_.size()) stats_.resize(f.index + 1);
     Stat& s = stats_[f.index];
@@ -63,7 +63,7 @@ std::unique_ptr<Transformer> MinMaxScaler::make(ParamSet&) {
   return std::make_unique<MinMaxScaler>();
 }
 
-void MinMaxScaler::transform(const Features& in, Features& out, Schema&) {
+void MinMaxScaler::transform(const Features& in, Features& out, const Schema&) const {
   out.clear();
   for (const auto& f : in.numbers()) {
     double v = 0.0;
@@ -76,7 +76,7 @@ void MinMaxScaler::transform(const Features& in, Features& out, Schema&) {
   out.add_categories_of(in);
 }
 
-void MinMaxScaler::learn(const Features& in) {
+void MinMaxScaler::learn(const Features& in, Schema&) {
   for (const auto& f : in.numbers()) {
     if (f.index >= min_.size()) {
       min_.resize(f.index + 1, std::numeric_limits<double>::infinity());

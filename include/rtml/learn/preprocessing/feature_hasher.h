@@ -21,14 +21,17 @@ class ParamSet;
 // does when this step is the first to read categories): their slot is then taken from the
 // hash alone and nothing is kept per category, so a stream of values that never repeat
 // costs nothing here. Interned categories (column, id) are hashed once per id and cached,
-// as are numeric feature names (one per schema name).
+// as are numeric feature names (one per schema name), when learned; a name not learned
+// yet is hashed at each prediction.
 class FeatureHasher final : public Transformer {
  public:
   static std::unique_ptr<Transformer> make(ParamSet& params);
   FeatureHasher(int bits, uint64_t seed, bool alternate_sign);
 
   std::string_view kind() const override { return "feature_hasher"; }
-  void transform(const Features& in, Features& out, Schema& schema) override;
+  void transform(const Features& in, Features& out, const Schema& schema) const override;
+  // Caches the slots of the event's names (hashing a name is then done once).
+  void learn(const Features& in, Schema& schema) override;
   // The seed that categories given hashed must be hashed with.
   uint64_t seed() const { return seed_; }
   // True for a step loaded from a model file before version 4, whose categories were
@@ -45,6 +48,9 @@ class FeatureHasher final : public Transformer {
   uint32_t code(uint64_t h) const;
   // The code of a name.
   uint32_t hash(std::string_view name) const;
+  // The codes of a numeric feature and of an interned category (cached or not).
+  uint32_t numeric_code(const Schema& schema, uint32_t index) const;
+  uint32_t category_code(const Schema& schema, uint32_t column, uint32_t id) const;
   int bits_;
   uint64_t seed_;
   bool alternate_sign_;

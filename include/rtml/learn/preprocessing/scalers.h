@@ -18,8 +18,8 @@ class StandardScaler final : public Transformer {
   explicit StandardScaler(bool with_std = true) : with_std_(with_std) {}
 
   std::string_view kind() const override { return "standard_scaler"; }
-  void transform(const Features& in, Features& out, Schema& schema) override;
-  void learn(const Features& in) override;
+  void transform(const Features& in, Features& out, const Schema& schema) const override;
+  void learn(const Features& in, Schema& schema) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
 
@@ -39,8 +39,8 @@ class MinMaxScaler final : public Transformer {
   static std::unique_ptr<Transformer> make(ParamSet& params);
 
   std::string_view kind() const override { return "min_max_scaler"; }
-  void transform(const Features& in, Features& out, Schema& schema) override;
-  void learn(const Features& in) override;
+  void transform(const Features& in, Features& out, const Schema& schema) const override;
+  void learn(const Features& in, Schema& schema) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
 
