@@ -7,9 +7,9 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev
+  libboost-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev
   zlib1g-dev libxxhash-dev libzstd-dev libhiredis-dev redis-server
-  clang-format
+  clang-format prometheus
 )
 
 # Extra packages a caller needs (scripts/fuzz.sh: clang).

@@ -15,5 +15,6 @@ std::function<int()> add_models_command(CLI::App& app);
 std::function<int()> add_store_command(CLI::App& app);
 std::function<int()> add_run_command(CLI::App& app);
 std::function<int()> add_demo_command(CLI::App& app);
+std::function<int()> add_serve_command(CLI::App& app);
 
 }  // namespace rtml::cli

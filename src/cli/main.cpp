@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
       {"store", rtml::cli::add_store_command(app)},
       {"run", rtml::cli::add_run_command(app)},
       {"demo", rtml::cli::add_demo_command(app)},
+      {"serve", rtml::cli::add_serve_command(app)},
   };
   // clang-format on
   try {

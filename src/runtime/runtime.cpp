@@ -13,7 +13,7 @@ Status Runtime::repeated(EventId id) {
 
 Runtime::Runtime(Pipeline& pipeline, Options options)
     : pipeline_(pipeline),
-      names_classes_(pipeline.task() != Task::kRegression && pipeline.model().needs_target()),
+      names_classes_(names_classes(pipeline)),
       featurizer_(std::move(options.roles), pipeline),
       log_(options.log) {}
 
@@ -142,6 +142,20 @@ Status Runtime::label(EventId id, const Value& label, double now, Prediction* sc
   }
   if (as_target) *as_target = y;
   learn_entry(*e, y, scored, record);
+  return Status::ok();
+}
+
+Status Runtime::learn_fields(std::span<const EventField> fields, const Value& label,
+                             Prediction* scored, Target* as_target) {
+  if (label.kind == ValueKind::kMissing) return Status::error("the label is missing");
+  if (Status s = featurize_fields(pipeline_, fields, x_); !s) return s;
+  predict_features(scored ? *scored : scored_);
+  Target y;
+  if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
+    return Status::error(reason_);
+  }
+  if (as_target) *as_target = y;
+  pipeline_.learn(x_, y);
   return Status::ok();
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "rtml/core/features.h"
@@ -11,6 +12,8 @@
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/prediction_log.h"
 #include "rtml/runtime/featurizer.h"
+#include "rtml/runtime/field_featurizer.h"
+#include "rtml/runtime/settle_prediction.h"
 #include "rtml/store/embedded_store.h"
 
 namespace rtml::runtime {
@@ -113,6 +116,23 @@ class Runtime {
     return Status::ok();
   }
 
+  // An event given as named fields (a request's, see featurize_fields) and the
+  // prediction p made for it elsewhere (by a published copy of the pipeline): its fields
+  // are featurized here, in the learning thread's schema, and logged under id at event
+  // time `time` for label(). Refused for a field the pipeline cannot read or a repeated
+  // event id (nothing logged).
+  Status log_fields(EventId id, double time, std::span<const EventField> fields,
+                    const Prediction& p) {
+    if (log_.knows(id)) return repeated(id);
+    if (Status s = featurize_fields(pipeline_, fields, x_); !s) return s;
+    return log_prediction(id, time, x_, p);
+  }
+  // Learns label for an event given as named fields, at once: predicts first (into
+  // scored, if not null: progressive validation), then learns. Refused (nothing learned)
+  // for a field the pipeline cannot read or an unusable label.
+  Status learn_fields(std::span<const EventField> fields, const Value& label,
+                      Prediction* scored = nullptr, Target* as_target = nullptr);
+
   // The label of the event logged under id, arriving at event time now: the pipeline
   // learns from the features that event was predicted with. Refused for an id with
   // nothing to learn from (unknown, expired, labelled before).
@@ -141,19 +161,10 @@ class Runtime {
   Pipeline& pipeline() { return pipeline_; }
 
  private:
-  // Predicts on x_ into out. A class the target has not shown is no opinion: an
-  // untrained binary model's tie names class 0 before any class has that index (classes
-  // are learned after their event's prediction), or the named positive before it is seen.
-  // A tie between two classes goes to the negative one, whichever came first.
+  // Predicts on x_ into out, settled (settle_prediction).
   [[gnu::always_inline]] void predict_features(Prediction& out) {
     pipeline_.predict(x_, out);
-    if (names_classes_ && out.has_label) {
-      const Labels& l = pipeline_.labels();
-      if (out.proba.size() == 2 && out.proba[0] == out.proba[1] && l.size() == 2) {
-        out.label = 1 - l.positive();
-      }
-      if (out.label >= l.size() || l.name(out.label).empty()) out.has_label = false;
-    }
+    if (names_classes_) settle_prediction(pipeline_, out);
   }
 
   struct Enricher {
@@ -179,7 +190,8 @@ class Runtime {
   bool names_classes_;  // a classifier whose class indices are its labels'
   Featurizer featurizer_;
   PredictionLog log_;
-  Features x_;  // reused per event
+  Features x_;         // reused per event
+  Prediction scored_;  // learn_fields' prediction when the caller wants none
   std::string reason_;
   std::vector<Column> columns_;
   store::EmbeddedStore* store_ = nullptr;

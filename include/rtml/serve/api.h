@@ -1,0 +1,77 @@
+// Api: rtml serve's HTTP API as a function from a request to a response, apart from
+// any socket (the HTTP server, the tests and the fuzzer drive it alike).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+#include "rtml/learn/prediction_log.h"
+#include "rtml/serve/model_host.h"
+#include "rtml/serve/serve_metrics.h"
+
+namespace rtml::serve {
+
+// One HTTP request as the API reads it: views, valid until the response is given.
+struct ApiRequest {
+  std::string_view method;  // "GET", "POST", ...
+  std::string_view target;  // path and query, as sent
+  std::string_view body;
+  std::string_view authorization;  // the Authorization header's value, "" if none
+};
+
+struct ApiResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+// The API (docs/serving.md lists its routes): many named models, each a ModelHost.
+// handle() answers at once, except a request that learns, which is answered once the
+// model's learning thread has applied it. Thread-safe: any number of threads handle
+// requests at once.
+class Api {
+ public:
+  struct Options {
+    PredictionLog::Limits log;
+    uint32_t publish_ms = 5;
+    size_t max_batch = 10000;  // events per batch request
+    std::string token;         // non-empty: requests must carry "Bearer <token>"
+  };
+  using Respond = std::function<void(ApiResponse)>;
+
+  explicit Api(Options options);
+  ~Api();
+
+  // Answers request by calling respond exactly once: before handle() returns, or later on
+  // a model's learning thread. A bad request gets a 4xx with the reason and changes
+  // nothing.
+  void handle(const ApiRequest& request, Respond respond);
+
+  // Creates model name from a pipeline expression. Refused for a bad name, a bad
+  // expression (the reason names it) or a name in use by another expression.
+  Status create_model(const std::string& name, const std::string& expression);
+
+  // Stops every model (each applies what it has queued first) and removes it.
+  void shutdown();
+
+  const ServeMetrics& metrics() const { return metrics_; }
+
+ private:
+  std::shared_ptr<ModelHost> find(std::string_view name) const;
+  void predict(ModelHost& host, std::string_view body, Respond& respond);
+  void learn(const std::shared_ptr<ModelHost>& host, std::string_view body, Respond& respond);
+  ApiResponse model_info(const ModelHost& host) const;
+  ApiResponse list_models() const;
+  ApiResponse metrics_page() const;
+
+  Options options_;
+  mutable std::shared_mutex models_mu_;
+  std::map<std::string, std::shared_ptr<ModelHost>, std::less<>> models_;
+  ServeMetrics metrics_;
+};
+
+}  // namespace rtml::serve

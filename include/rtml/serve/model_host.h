@@ -1,0 +1,182 @@
+// ModelHost: one served model, predicting on any thread while one thread learns.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rtml/core/row.h"
+#include "rtml/core/status.h"
+#include "rtml/learn/pipeline.h"
+#include "rtml/learn/prediction_log.h"
+#include "rtml/learn/workspace.h"
+#include "rtml/serve/field_buffer.h"
+
+namespace rtml::serve {
+
+// A version of a model's parameters that predictions read: a copy of the pipeline that
+// nobody learns into, so any number of threads predict from it at once (each with its
+// own Workspace). Immutable once published.
+struct ModelSnapshot {
+  Pipeline pipeline;
+  uint64_t learned = 0;  // labels learned from when it was taken
+};
+
+// A snapshot kept as a version that the model can be rolled back to.
+struct ModelVersion {
+  uint64_t version = 0;  // 1, 2, ... per model
+  double created = 0;    // seconds since the epoch
+  std::shared_ptr<const ModelSnapshot> snapshot;
+};
+
+// What a host has done, for GET /v1/models/{name} and the metrics.
+struct ModelStats {
+  uint64_t predicted = 0;  // predictions answered
+  uint64_t learned = 0;    // labels learned from
+  uint64_t pending = 0;    // predictions waiting for their label
+  uint64_t expired = 0;    // predictions whose label never came in time
+  uint64_t refused = 0;    // learn requests and logged predictions refused
+  uint64_t published = 0;  // snapshots published
+  // Progressive validation of the labels learned (each scored with the prediction its
+  // event had): a classifier's accuracy, a regressor's mean absolute error, over every
+  // label and over the last kWindow.
+  bool regression = false;
+  double metric_all = 0.0;
+  double metric_window = 0.0;
+  uint64_t scored = 0;
+  static constexpr size_t kWindow = 1000;
+};
+
+// One named model served: the pipeline that a single learning thread owns and teaches,
+// the prediction log (features kept by event id until the label comes, see
+// runtime::Runtime), and the snapshot that predictions read.
+//
+// predict() runs on the caller's thread against the newest published snapshot and never
+// waits for learning; it hands the event to the learning thread to be logged. Learning
+// requests queue to the learning thread, which applies them in the order queued and
+// then calls their completion. A snapshot is published at most every publish_ms (more
+// rarely when copying the model costs more: at most a tenth of the learning thread's
+// time goes to copies), and at once when asked (publish_now()).
+//
+// Thread-safe.
+class ModelHost {
+ public:
+  struct Options {
+    PredictionLog::Limits log;
+    uint32_t publish_ms = 5;
+  };
+  // What a learn request carries: the label, and either the id of an event predicted
+  // before, or the event's fields.
+  struct LearnRequest {
+    std::string event_id;  // "" when fields are given
+    FieldBuffer fields;
+    // The label: a number, or a text (a class name).
+    ValueKind label_kind = ValueKind::kMissing;
+    double label_number = 0;
+    std::string label_text;
+  };
+  using Done = std::function<void(const Status&)>;
+
+  // Takes the pipeline (its expression's text is kept for GET) and starts the learning
+  // thread.
+  ModelHost(std::string name, std::string expression, Pipeline pipeline, Options options);
+  // Applies what is queued, then stops the learning thread.
+  ~ModelHost();
+  ModelHost(const ModelHost&) = delete;
+  ModelHost& operator=(const ModelHost&) = delete;
+
+  // Events predicted but not yet handed over to be logged (see predict()).
+  class PendingLogs;
+
+  // Predicts for the event's fields into out, from snap (snapshot()), and queues the
+  // event to be logged under event_id (one is made if empty; it is written back). Refused
+  // (nothing queued) for a field the model cannot read. Safe on any thread; workspace is
+  // the calling thread's own.
+  // With defer, the event is kept there instead of queued, until log(defer): a batch is
+  // logged whole or not at all.
+  Status predict(const ModelSnapshot& snap, std::span<const EventField> fields,
+                 std::string& event_id, Prediction& out, Workspace& workspace,
+                 PendingLogs* defer = nullptr);
+  // Queues the events kept in pending (emptied) to be logged.
+  void log(PendingLogs& pending);
+  // The newest published snapshot (its labels name the classes of a prediction).
+  std::shared_ptr<const ModelSnapshot> snapshot() const { return snapshot_.load(); }
+
+  // Queues a learn request; done is called on the learning thread once it is applied (or
+  // refused, with the reason).
+  void learn(LearnRequest request, Done done);
+  // Calls done on the learning thread once everything queued before has been applied
+  // and a snapshot of the result published.
+  void publish_now(Done done);
+  // Publishes as publish_now() does and keeps the snapshot as a new version; done gets
+  // its number.
+  void take_version(std::function<void(uint64_t)> done);
+  // The versions kept, oldest first.
+  std::vector<ModelVersion> versions() const;
+  // Makes version the model's parameters from here on (learning goes on from it), once
+  // what is queued before is applied. Predictions waiting for their label are dropped
+  // (their features were read with names the version may not know) and counted as
+  // expired. done gets "no version N" if there is none.
+  void rollback(uint64_t version, Done done);
+
+  const std::string& name() const { return name_; }
+  const std::string& expression() const { return expression_; }
+  ModelStats stats() const;
+
+ private:
+  struct Op {
+    enum Kind : uint8_t { kLog, kLearn, kPublish, kVersion, kRollback } kind = kLog;
+    uint64_t version = 0;                     // kRollback
+    std::function<void(uint64_t)> versioned;  // kVersion
+    double time = 0;                          // seconds since the epoch, when queued
+    std::string event_id;
+    FieldBuffer fields;
+    Prediction prediction;  // kLog
+    LearnRequest learn;     // kLearn
+    Done done;
+  };
+  class Learner;
+  void enqueue(Op op);
+  void enqueue(std::vector<Op>& ops);
+  void learning_loop();
+  void publish();
+
+  const std::string name_;
+  const std::string expression_;
+  Options options_;
+  const std::string id_prefix_;  // of the event ids this host makes
+  std::atomic<uint64_t> next_id_{0};
+
+  std::unique_ptr<Learner> learner_;  // the learning thread's own
+
+  std::atomic<std::shared_ptr<const ModelSnapshot>> snapshot_;
+  std::atomic<uint64_t> predicted_{0};
+
+  mutable std::mutex stats_mu_;
+  ModelStats stats_;                    // the learning thread's counters, copied after each batch
+  std::vector<ModelVersion> versions_;  // guarded by stats_mu_
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Op> queue_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+class ModelHost::PendingLogs {
+ public:
+  bool empty() const { return ops_.empty(); }
+
+ private:
+  friend class ModelHost;
+  std::vector<Op> ops_;
+};
+
+}  // namespace rtml::serve

@@ -1,0 +1,637 @@
+#include "rtml/serve/api.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
+#include "rtml/runtime/json_text.h"
+
+namespace rtml::serve {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using runtime::append_json_text;
+
+ApiResponse error_response(int status, std::string_view why) {
+  ApiResponse r;
+  r.status = status;
+  r.body = "{\"error\":";
+  append_json_text(r.body, why);
+  r.body += "}";
+  return r;
+}
+
+ApiResponse json_response(int status, std::string body) {
+  ApiResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+bool valid_model_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
+      return false;
+    }
+  }
+  return name != "." && name != "..";
+}
+
+// A JSON number as the text of a class name ("1", "0.5"), the way a CSV file spells it.
+std::string number_text(double v) {
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, ec == std::errc() ? end : buf);
+}
+
+void append_number(std::string& out, double v) {
+  if (!std::isfinite(v)) {
+    out += "null";
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, ec == std::errc() ? end : buf);
+}
+
+// The parser a thread reads request bodies with, and a padded copy of the body (simdjson
+// reads up to SIMDJSON_PADDING bytes past the end).
+struct ThreadParser {
+  simdjson::dom::parser parser;
+  std::string padded;
+  simdjson::error_code parse(std::string_view body, simdjson::dom::element& doc) {
+    if (padded.size() < body.size() + simdjson::SIMDJSON_PADDING) {
+      padded.resize(body.size() + simdjson::SIMDJSON_PADDING);
+    }
+    std::memcpy(padded.data(), body.data(), body.size());
+    return parser.parse(padded.data(), body.size(), false).get(doc);
+  }
+};
+
+ThreadParser& thread_parser() {
+  thread_local ThreadParser p;
+  return p;
+}
+
+Status malformed(simdjson::error_code e) {
+  return Status::error(std::string("malformed JSON: ") + simdjson::error_message(e));
+}
+
+// Reads the object `features` of an event into fields (views into the parsed document).
+Status read_features(simdjson::dom::element value, std::vector<EventField>& fields) {
+  simdjson::dom::object obj;
+  if (value.get_object().get(obj)) {
+    return Status::error("'features' must be an object of names to numbers or texts");
+  }
+  for (auto [key, v] : obj) {
+    switch (v.type()) {
+      case simdjson::dom::element_type::DOUBLE:
+        fields.push_back(EventField::of_number(key, v.get_double().value_unsafe()));
+        break;
+      case simdjson::dom::element_type::INT64:
+        fields.push_back(
+            EventField::of_number(key, static_cast<double>(v.get_int64().value_unsafe())));
+        break;
+      case simdjson::dom::element_type::UINT64:
+        fields.push_back(
+            EventField::of_number(key, static_cast<double>(v.get_uint64().value_unsafe())));
+        break;
+      case simdjson::dom::element_type::BOOL:
+        fields.push_back(EventField::of_number(key, v.get_bool().value_unsafe() ? 1.0 : 0.0));
+        break;
+      case simdjson::dom::element_type::STRING:
+        fields.push_back(EventField::of_text(key, v.get_string().value_unsafe()));
+        break;
+      case simdjson::dom::element_type::NULL_VALUE:
+        break;  // missing
+      default:
+        return Status::error("feature '" + excerpt(key) +
+                             "' is an array or an object: expected a number or a text");
+    }
+  }
+  return Status::ok();
+}
+
+// Reads a label: a number, a text, or a boolean (the class "true" or "false").
+Status read_label(simdjson::dom::element v, ModelHost::LearnRequest& r) {
+  switch (v.type()) {
+    case simdjson::dom::element_type::DOUBLE:
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64: {
+      double d = 0;
+      if (v.type() == simdjson::dom::element_type::DOUBLE) {
+        d = v.get_double().value_unsafe();
+      } else if (v.type() == simdjson::dom::element_type::INT64) {
+        d = static_cast<double>(v.get_int64().value_unsafe());
+      } else {
+        d = static_cast<double>(v.get_uint64().value_unsafe());
+      }
+      // A number is a value to a regressor and a class name to a classifier: both kept.
+      r.label_kind = ValueKind::kNumber;
+      r.label_number = d;
+      r.label_text = number_text(d);
+      return Status::ok();
+    }
+    case simdjson::dom::element_type::STRING: {
+      r.label_kind = ValueKind::kText;
+      r.label_text = std::string(v.get_string().value_unsafe());
+      if (r.label_text.empty()) return Status::error("'label' is an empty text");
+      return Status::ok();
+    }
+    case simdjson::dom::element_type::BOOL:
+      r.label_kind = ValueKind::kText;
+      r.label_text = v.get_bool().value_unsafe() ? "true" : "false";
+      return Status::ok();
+    default:
+      return Status::error("'label' must be a number, a text or a boolean");
+  }
+}
+
+// One event of a learn request.
+Status read_learn_event(simdjson::dom::element e, ModelHost::LearnRequest& r,
+                        std::vector<EventField>& scratch) {
+  simdjson::dom::object obj;
+  if (e.get_object().get(obj)) return Status::error("an event must be a JSON object");
+  simdjson::dom::element label, features, id;
+  if (obj["label"].get(label)) return Status::error("missing 'label'");
+  if (Status s = read_label(label, r); !s) return s;
+  const bool has_id = !obj["event_id"].get(id);
+  const bool has_features = !obj["features"].get(features);
+  if (has_id) {
+    std::string_view text;
+    if (id.get_string().get(text) || text.empty()) {
+      return Status::error("'event_id' must be a non-empty text");
+    }
+    r.event_id = std::string(text);
+    if (has_features) {
+      return Status::error(
+          "give 'event_id' (learn from the features logged at predict time) "
+          "or 'features', not both");
+    }
+    return Status::ok();
+  }
+  if (!has_features) return Status::error("missing 'event_id' or 'features'");
+  scratch.clear();
+  if (Status s = read_features(features, scratch); !s) return s;
+  for (const EventField& f : scratch) r.fields.add(f);
+  return Status::ok();
+}
+
+// The HTTP status of a refused label: an unknown event 404, a known one no longer
+// waiting 409, any other reason 400.
+int refusal_status(const Status& s) {
+  if (s.why() == label_refusal_text(LabelRefusal::kUnknown)) return 404;
+  if (s.why() == label_refusal_text(LabelRefusal::kExpired) ||
+      s.why() == label_refusal_text(LabelRefusal::kAlreadyLabelled)) {
+    return 409;
+  }
+  return 400;
+}
+
+// Appends one prediction as JSON: {"event_id", "prediction", "proba"}.
+void append_prediction(std::string& out, const std::string& event_id, const Pipeline& p,
+                       const Prediction& pred) {
+  out += "{\"event_id\":";
+  append_json_text(out, event_id);
+  out += ",\"prediction\":";
+  if (p.task() == Task::kRegression || !p.model().needs_target()) {
+    append_number(out, pred.value);
+  } else {
+    const Labels& labels = p.labels();
+    if (pred.has_label && pred.label < labels.size()) {
+      append_json_text(out, labels.name(pred.label));
+    } else {
+      out += "null";
+    }
+    out += ",\"proba\":{";
+    bool first = true;
+    for (uint32_t c = 0; c < pred.proba.size() && c < labels.size(); ++c) {
+      if (labels.name(c).empty()) continue;
+      if (!first) out += ',';
+      first = false;
+      append_json_text(out, labels.name(c));
+      out += ':';
+      append_number(out, pred.proba[c]);
+    }
+    out += '}';
+  }
+  out += '}';
+}
+
+// Splits "/v1/models/NAME/ACTION?query" into its parts.
+struct Target {
+  std::string_view path, query;
+  std::vector<std::string_view> parts;  // between slashes
+};
+
+Target split_target(std::string_view target) {
+  Target t;
+  size_t q = target.find('?');
+  t.path = target.substr(0, q);
+  if (q != std::string_view::npos) t.query = target.substr(q + 1);
+  size_t at = 1;
+  while (at <= t.path.size() && !t.path.empty()) {
+    size_t slash = t.path.find('/', at);
+    if (slash == std::string_view::npos) slash = t.path.size();
+    t.parts.push_back(t.path.substr(at, slash - at));
+    at = slash + 1;
+  }
+  return t;
+}
+
+}  // namespace
+
+Api::Api(Options options) : options_(std::move(options)) {}
+Api::~Api() = default;
+
+void Api::shutdown() {
+  std::map<std::string, std::shared_ptr<ModelHost>, std::less<>> models;
+  {
+    std::unique_lock lock(models_mu_);
+    models.swap(models_);
+  }
+  models.clear();
+}
+
+std::shared_ptr<ModelHost> Api::find(std::string_view name) const {
+  std::shared_lock lock(models_mu_);
+  auto it = models_.find(name);
+  return it == models_.end() ? nullptr : it->second;
+}
+
+Status Api::create_model(const std::string& name, const std::string& expression) {
+  if (!valid_model_name(name)) {
+    return Status::error("model name '" + excerpt(name) +
+                         "': expected 1 to 64 letters, digits, '_', '-' or '.'");
+  }
+  if (auto existing = find(name)) {
+    if (existing->expression() == expression) return Status::ok();
+    return Status::error("model '" + name + "' exists with another expression ('" +
+                         excerpt(existing->expression()) + "'): DELETE it first");
+  }
+  std::unique_ptr<Pipeline> pipeline;
+  try {
+    pipeline = std::make_unique<Pipeline>(expression);
+  } catch (const Error& e) {
+    return Status::error(e.what());
+  }
+  ModelHost::Options o{options_.log, options_.publish_ms};
+  auto host = std::make_shared<ModelHost>(name, expression, std::move(*pipeline), o);
+  std::unique_lock lock(models_mu_);
+  auto [it, added] = models_.emplace(name, host);
+  if (!added && it->second->expression() != expression) {
+    return Status::error("model '" + name + "' was created meanwhile with another expression");
+  }
+  return Status::ok();
+}
+
+void Api::handle(const ApiRequest& request, Respond respond) {
+  const auto start = Clock::now();
+  Route route = Route::kOther;
+  // Answers and records the request's latency (a learn's is recorded when applied).
+  auto answer = [&](ApiResponse r) {
+    metrics_.record(route, r.status, std::chrono::duration<double>(Clock::now() - start).count());
+    respond(std::move(r));
+  };
+
+  const Target t = split_target(request.target);
+  const std::string_view m = request.method;
+
+  if (t.path == "/healthz" && m == "GET") {
+    route = Route::kHealth;
+    return answer(json_response(200, "{\"status\":\"ok\"}"));
+  }
+  if (!options_.token.empty()) {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (request.authorization.size() != kBearer.size() + options_.token.size() ||
+        request.authorization.substr(0, kBearer.size()) != kBearer ||
+        request.authorization.substr(kBearer.size()) != options_.token) {
+      ApiResponse r = error_response(401, "missing or wrong bearer token");
+      return answer(std::move(r));
+    }
+  }
+  if (t.path == "/metrics" && m == "GET") {
+    route = Route::kMetrics;
+    return answer(metrics_page());
+  }
+  if (t.parts.size() < 2 || t.parts[0] != "v1") {
+    return answer(error_response(404, "no such route: " + excerpt(t.path)));
+  }
+  if (t.parts[1] == "models") {
+    if (t.parts.size() == 2) {
+      route = Route::kListModels;
+      if (m != "GET") return answer(error_response(405, "use GET on /v1/models"));
+      return answer(list_models());
+    }
+    const std::string name(t.parts[2]);
+    if (t.parts.size() == 3) {
+      if (m == "PUT") {
+        route = Route::kPutModel;
+        simdjson::dom::element doc;
+        if (auto e = thread_parser().parse(request.body, doc)) {
+          return answer(error_response(400, malformed(e).why()));
+        }
+        std::string_view expr;
+        if (doc["model"].get_string().get(expr)) {
+          return answer(error_response(400, "expected {\"model\": \"EXPRESSION\"}"));
+        }
+        const bool existed = find(name) != nullptr;
+        if (Status s = create_model(name, std::string(expr)); !s) {
+          return answer(error_response(find(name) ? 409 : 400, s.why()));
+        }
+        auto host = find(name);
+        ApiResponse r = model_info(*host);
+        r.status = existed ? 200 : 201;
+        return answer(std::move(r));
+      }
+      if (m == "GET") {
+        route = Route::kGetModel;
+        auto host = find(name);
+        if (!host) return answer(error_response(404, "no model '" + excerpt(name) + "'"));
+        return answer(model_info(*host));
+      }
+      if (m == "DELETE") {
+        route = Route::kDeleteModel;
+        std::shared_ptr<ModelHost> host;
+        {
+          std::unique_lock lock(models_mu_);
+          auto it = models_.find(name);
+          if (it == models_.end()) {
+            lock.unlock();
+            return answer(error_response(404, "no model '" + excerpt(name) + "'"));
+          }
+          host = std::move(it->second);
+          models_.erase(it);
+        }
+        // The host stops (its queue applied) when the last request using it is done.
+        return answer(json_response(200, "{\"deleted\":" + runtime::json_text(name) + "}"));
+      }
+      return answer(error_response(405, "use GET, PUT or DELETE on /v1/models/{name}"));
+    }
+    if (t.parts.size() == 4) {
+      auto host = find(name);
+      const std::string_view action = t.parts[3];
+      if (action == "predict") route = Route::kPredict;
+      if (action == "learn") route = Route::kLearn;
+      if (action == "snapshot" || action == "versions" || action == "rollback") {
+        route = Route::kSnapshot;
+      }
+      if (!host) return answer(error_response(404, "no model '" + excerpt(name) + "'"));
+      if (action == "versions") {
+        if (m != "GET") return answer(error_response(405, "use GET"));
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& v : host->versions()) {
+          list.push_back(
+              {{"version", v.version}, {"created", v.created}, {"learned", v.snapshot->learned}});
+        }
+        return answer(json_response(200, nlohmann::json{{"versions", list}}.dump()));
+      }
+      if (m != "POST") return answer(error_response(405, "use POST"));
+      if (action == "snapshot") {
+        host->take_version([this, start, respond = std::move(respond)](uint64_t version) {
+          metrics_.record(Route::kSnapshot, 201,
+                          std::chrono::duration<double>(Clock::now() - start).count());
+          respond(json_response(201, fmt::format("{{\"version\":{}}}", version)));
+        });
+        return;
+      }
+      if (action == "rollback") {
+        uint64_t version = 0;
+        constexpr std::string_view kKey = "version=";
+        const auto at = t.query.find(kKey);
+        const bool at_start = at == 0 || (at != std::string_view::npos && t.query[at - 1] == '&');
+        std::string_view digits =
+            at_start ? t.query.substr(at + kKey.size(), t.query.find('&', at) - at - kKey.size())
+                     : std::string_view();
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
+        if (!at_start || digits.empty() || ec != std::errc() ||
+            end != digits.data() + digits.size()) {
+          return answer(error_response(400, "expected ?version=N"));
+        }
+        host->rollback(
+            version, [this, start, version, respond = std::move(respond)](const Status& s) {
+              const int status = s ? 200 : 404;
+              metrics_.record(Route::kSnapshot, status,
+                              std::chrono::duration<double>(Clock::now() - start).count());
+              if (!s) return respond(error_response(404, s.why()));
+              respond(json_response(200, fmt::format("{{\"version\":{}}}", version)));
+            });
+        return;
+      }
+      if (action == "predict") {
+        Respond r = [&](ApiResponse resp) { answer(std::move(resp)); };
+        return predict(*host, request.body, r);
+      }
+      if (action == "learn") {
+        // Answered on the learning thread: the latency is recorded there.
+        Respond r = [this, start, respond = std::move(respond)](ApiResponse resp) {
+          metrics_.record(Route::kLearn, resp.status,
+                          std::chrono::duration<double>(Clock::now() - start).count());
+          respond(std::move(resp));
+        };
+        return learn(host, request.body, r);
+      }
+    }
+  }
+  return answer(error_response(404, "no such route: " + excerpt(t.path)));
+}
+
+void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
+  thread_local Workspace workspace;
+  thread_local std::vector<EventField> fields;
+  thread_local Prediction prediction;
+  thread_local std::string event_id;
+  simdjson::dom::element doc;
+  if (auto e = thread_parser().parse(body, doc)) {
+    return respond(error_response(400, malformed(e).why()));
+  }
+  // One event: {"features": {...}, "event_id"?}; a batch: {"events": [...]}.
+  ModelHost::PendingLogs batch_logs;
+  // One snapshot for the whole request: its labels name the classes predicted.
+  const std::shared_ptr<const ModelSnapshot> snap = host.snapshot();
+  auto one = [&](simdjson::dom::element event, std::string& out,
+                 ModelHost::PendingLogs* defer) -> Status {
+    simdjson::dom::object obj;
+    if (event.get_object().get(obj)) return Status::error("an event must be a JSON object");
+    fields.clear();
+    simdjson::dom::element features;
+    if (obj["features"].get(features)) return Status::error("missing 'features'");
+    if (Status s = read_features(features, fields); !s) return s;
+    if (!obj["entity"].error()) {
+      return Status::error("'entity' needs a feature store, and this server has none");
+    }
+    event_id.clear();
+    simdjson::dom::element id;
+    if (!obj["event_id"].get(id)) {
+      std::string_view text;
+      if (id.get_string().get(text) || text.empty()) {
+        return Status::error("'event_id' must be a non-empty text");
+      }
+      event_id.assign(text);
+    }
+    if (Status s = host.predict(*snap, fields, event_id, prediction, workspace, defer); !s) {
+      return s;
+    }
+    append_prediction(out, event_id, snap->pipeline, prediction);
+    return Status::ok();
+  };
+  ApiResponse r;
+  simdjson::dom::array events;
+  if (!doc["events"].get(events)) {
+    if (events.size() > options_.max_batch) {
+      return respond(
+          error_response(413, fmt::format("a batch holds at most {} events", options_.max_batch)));
+    }
+    r.body = "{\"predictions\":[";
+    size_t i = 0;
+    for (auto e : events) {
+      if (i) r.body += ',';
+      if (Status s = one(e, r.body, &batch_logs); !s) {
+        return respond(error_response(400, fmt::format("event {}: {}", i, s.why())));
+      }
+      ++i;
+    }
+    r.body += "]}";
+    host.log(batch_logs);  // only once every event of the batch was predicted
+  } else if (Status s = one(doc, r.body, nullptr); !s) {
+    return respond(error_response(400, s.why()));
+  }
+  respond(std::move(r));
+}
+
+void Api::learn(const std::shared_ptr<ModelHost>& host, std::string_view body, Respond& respond) {
+  simdjson::dom::element doc;
+  if (auto e = thread_parser().parse(body, doc)) {
+    return respond(error_response(400, malformed(e).why()));
+  }
+  thread_local std::vector<EventField> scratch;
+  simdjson::dom::array events;
+  if (doc["events"].get(events)) {
+    ModelHost::LearnRequest req;
+    if (Status s = read_learn_event(doc, req, scratch); !s) {
+      return respond(error_response(400, s.why()));
+    }
+    host->learn(std::move(req), [respond = std::move(respond)](const Status& s) {
+      if (s) return respond(json_response(200, "{\"learned\":1}"));
+      respond(error_response(refusal_status(s), s.why()));
+    });
+    return;
+  }
+  if (events.size() > options_.max_batch) {
+    return respond(
+        error_response(413, fmt::format("a batch holds at most {} events", options_.max_batch)));
+  }
+  // Every event is read before any is queued: a malformed one refuses the whole batch.
+  std::vector<ModelHost::LearnRequest> reqs(events.size());
+  size_t i = 0;
+  for (auto e : events) {
+    if (Status s = read_learn_event(e, reqs[i], scratch); !s) {
+      return respond(error_response(400, fmt::format("event {}: {}", i, s.why())));
+    }
+    ++i;
+  }
+  if (reqs.empty()) return respond(json_response(200, "{\"learned\":0,\"refused\":[]}"));
+  // The batch is answered when its last event is applied (events apply in order).
+  struct Batch {
+    Respond respond;
+    size_t learned = 0;
+    std::string refused;
+  };
+  auto batch = std::make_shared<Batch>();
+  batch->respond = std::move(respond);
+  for (size_t k = 0; k < reqs.size(); ++k) {
+    const bool last = k + 1 == reqs.size();
+    host->learn(std::move(reqs[k]), [batch, k, last](const Status& s) {
+      if (s) {
+        ++batch->learned;
+      } else {
+        if (!batch->refused.empty()) batch->refused += ',';
+        batch->refused += fmt::format("{{\"index\":{},\"error\":", k);
+        append_json_text(batch->refused, s.why());
+        batch->refused += '}';
+      }
+      if (last) {
+        batch->respond(json_response(200, fmt::format("{{\"learned\":{},\"refused\":[{}]}}",
+                                                      batch->learned, batch->refused)));
+      }
+    });
+  }
+}
+
+ApiResponse Api::model_info(const ModelHost& host) const {
+  const ModelStats s = host.stats();
+  nlohmann::json j;
+  j["name"] = host.name();
+  j["model"] = host.expression();
+  j["description"] = host.snapshot()->pipeline.description();
+  j["predicted"] = s.predicted;
+  j["learned"] = s.learned;
+  j["pending"] = s.pending;
+  j["expired"] = s.expired;
+  j["refused"] = s.refused;
+  j["snapshots_published"] = s.published;
+  auto& metrics = j["metrics"] = nlohmann::json::object();
+  const char* name = s.regression ? "mae" : "accuracy";
+  metrics["scored"] = s.scored;
+  if (s.scored) {
+    metrics[name] = s.metric_all;
+    metrics[std::string("rolling_") + name] = s.metric_window;
+    metrics["window"] = std::min<uint64_t>(s.scored, ModelStats::kWindow);
+  }
+  return json_response(200, j.dump());
+}
+
+ApiResponse Api::list_models() const {
+  nlohmann::json list = nlohmann::json::array();
+  std::shared_lock lock(models_mu_);
+  for (const auto& [name, host] : models_) {
+    list.push_back({{"name", name}, {"model", host->expression()}});
+  }
+  return json_response(200, nlohmann::json{{"models", list}}.dump());
+}
+
+ApiResponse Api::metrics_page() const {
+  ApiResponse r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  metrics_.render(r.body);
+  std::vector<std::pair<std::string, ModelStats>> stats;
+  {
+    std::shared_lock lock(models_mu_);
+    for (const auto& [name, host] : models_) stats.emplace_back(name, host->stats());
+  }
+  auto app = std::back_inserter(r.body);
+  auto family = [&](std::string_view metric, std::string_view type, std::string_view help,
+                    auto value) {
+    fmt::format_to(app, "# HELP {} {}\n# TYPE {} {}\n", metric, help, metric, type);
+    for (const auto& [name, s] : stats) {
+      fmt::format_to(app, "{}{{model=\"{}\"}} {}\n", metric, name, value(s));
+    }
+  };
+  family("rtml_model_predictions_total", "counter", "Predictions answered.",
+         [](const ModelStats& s) { return s.predicted; });
+  family("rtml_model_learned_total", "counter", "Labels learned from.",
+         [](const ModelStats& s) { return s.learned; });
+  family("rtml_model_refused_total", "counter",
+         "Learn requests and logged predictions refused (dead letters).",
+         [](const ModelStats& s) { return s.refused; });
+  family("rtml_model_pending_labels", "gauge", "Predictions waiting for their label.",
+         [](const ModelStats& s) { return s.pending; });
+  family("rtml_model_expired_labels_total", "counter",
+         "Predictions whose label did not come in time.",
+         [](const ModelStats& s) { return s.expired; });
+  family("rtml_model_rolling_metric", "gauge",
+         "Progressive accuracy (classifiers) or mean absolute error (regressors) over the last "
+         "1000 labels.",
+         [](const ModelStats& s) { return s.metric_window; });
+  return r;
+}
+
+}  // namespace rtml::serve

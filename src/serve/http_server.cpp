@@ -1,0 +1,259 @@
+#include "rtml/serve/http_server.h"
+
+// clang-format off
+#include <utility>  // before Asio: its awaitable.hpp uses std::exchange without it
+// clang-format on
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "rtml/core/error.h"
+#include "rtml/serve/api.h"
+
+namespace rtml::serve {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+// Appends a whole response (status line, headers, body) to out.
+void serialize(const ApiResponse& r, bool keep_alive, std::string& out) {
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out.append(reason.data(), reason.size());
+  out += "\r\nServer: rtml\r\nContent-Type: ";
+  out += r.content_type;
+  out += "\r\nContent-Length: ";
+  out += std::to_string(r.body.size());
+  if (!keep_alive) out += "\r\nConnection: close";
+  out += "\r\n\r\n";
+  out += r.body;
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  Impl(Api& a, Options o) : api(a), options(std::move(o)), acceptor(ioc) {}
+
+  Api& api;
+  Options options;
+  std::atomic<size_t> open{0};  // before ioc: sessions its handlers hold count down here
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+
+  void accept();
+};
+
+namespace {
+
+// One connection. Lives as long as an operation on it is pending (each handler holds a
+// shared_ptr), or an answer from a learning thread is awaited (self_).
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::Impl& server)
+      : stream_(std::move(socket)), server_(server) {
+    ++server_.open;
+  }
+  ~Session() { --server_.open; }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
+  }
+
+ private:
+  enum State : int { kIdle, kHandling, kAnswered, kWaiting };
+
+  void read() {
+    stream_.expires_after(std::chrono::seconds(server_.options.idle_timeout_s));
+    auto buf = buffer_.prepare(std::max<size_t>(16384, buffer_.capacity() - buffer_.size()));
+    stream_.async_read_some(
+        buf, [self = shared_from_this()](beast::error_code ec, size_t n) { self->on_read(ec, n); });
+  }
+
+  void on_read(beast::error_code ec, size_t n) {
+    if (ec) return close();  // closed by the peer, timed out, or failed
+    buffer_.commit(n);
+    process();
+  }
+
+  // Answers every complete request in the buffer, then writes the answers and reads on.
+  void process() {
+    while (!waiting_ && !closing_) {
+      if (!parser_) {
+        parser_.emplace();
+        parser_->body_limit(server_.options.max_body);
+        parser_->header_limit(static_cast<uint32_t>(server_.options.max_header));
+      }
+      beast::error_code ec;
+      const size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) {
+        const bool too_big = ec == http::error::body_limit || ec == http::error::header_limit;
+        ApiResponse r;
+        r.status = too_big ? 413 : 400;
+        r.body = std::string("{\"error\":\"") +
+                 (too_big ? "request over the size limit" : "malformed HTTP request") + "\"}";
+        serialize(r, false, out_);
+        closing_ = true;
+        break;
+      }
+      if (!parser_->is_done()) {
+        if (used == 0) break;
+        continue;
+      }
+      handle();
+    }
+    flush();
+  }
+
+  void handle() {
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    ApiRequest r;
+    r.method = std::string_view(req.method_string().data(), req.method_string().size());
+    r.target = std::string_view(req.target().data(), req.target().size());
+    r.body = req.body();
+    auto auth = req.find(http::field::authorization);
+    if (auth != req.end())
+      r.authorization = std::string_view(auth->value().data(), auth->value().size());
+    self_ = shared_from_this();
+    state_.store(kHandling);
+    // A raw pointer keeps the callable small (no allocation); self_ keeps us alive.
+    server_.api.handle(r, [this](ApiResponse answer) { on_answer(std::move(answer)); });
+    int expected = kHandling;
+    if (state_.compare_exchange_strong(expected, kWaiting)) {
+      waiting_ = true;  // answered later, on a learning thread
+      return;
+    }
+    finish_request();
+  }
+
+  // The answer of the request being handled: now (on this strand), or later on a
+  // learning thread, from which it is posted back here.
+  void on_answer(ApiResponse answer) {
+    answer_ = std::move(answer);
+    int expected = kHandling;
+    if (state_.compare_exchange_strong(expected, kAnswered)) return;
+    net::post(stream_.get_executor(), [this] {
+      waiting_ = false;
+      auto keep = std::move(self_);
+      finish_request();
+      process();
+    });
+  }
+
+  void finish_request() {
+    serialize(answer_, keep_alive_, out_);
+    answer_ = ApiResponse();
+    state_.store(kIdle);
+    parser_.reset();
+    self_.reset();
+    if (!keep_alive_) closing_ = true;
+  }
+
+  // Writes what is due; then reads on, or closes.
+  void flush() {
+    if (writing_) return;
+    if (out_.empty()) {
+      if (closing_) return close();
+      if (!waiting_) read();
+      return;
+    }
+    writing_ = true;
+    sending_.swap(out_);
+    net::async_write(stream_, net::buffer(sending_),
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->writing_ = false;
+                       self->sending_.clear();
+                       if (ec) return self->close();
+                       self->flush();
+                     });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::Impl& server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::string out_;      // answers due, not yet written
+  std::string sending_;  // answers being written
+  bool writing_ = false;
+  bool waiting_ = false;  // for an answer from a learning thread
+  bool closing_ = false;
+  bool keep_alive_ = true;
+  std::atomic<int> state_{kIdle};
+  ApiResponse answer_;
+  std::shared_ptr<Session> self_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted) return;
+    } else if (open.load() >= options.max_connections) {
+      ApiResponse r;
+      r.status = 503;
+      r.body = "{\"error\":\"too many connections\"}";
+      std::string out;
+      serialize(r, false, out);
+      beast::error_code ignored;
+      net::write(socket, net::buffer(out), ignored);
+      socket.close(ignored);
+    } else {
+      std::make_shared<Session>(std::move(socket), *this)->start();
+    }
+    accept();
+  });
+}
+
+HttpServer::HttpServer(Api& api, Options options)
+    : impl_(std::make_unique<Impl>(api, std::move(options))) {
+  auto& o = impl_->options;
+  beast::error_code ec;
+  auto address = net::ip::make_address(o.address, ec);
+  if (ec) throw Error("--listen: '" + o.address + "' is not an IP address");
+  tcp::endpoint endpoint(address, o.port);
+  auto& a = impl_->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw Error("cannot listen on " + o.address + ":" + std::to_string(o.port) + ": " +
+                ec.message());
+  }
+  impl_->accept();
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+size_t HttpServer::connections() const { return impl_->open.load(); }
+
+void HttpServer::run() {
+  const int n = std::max(1, impl_->options.threads);
+  std::vector<std::thread> extra;
+  for (int i = 1; i < n; ++i) extra.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : extra) t.join();
+}
+
+void HttpServer::stop() { impl_->ioc.stop(); }
+
+}  // namespace rtml::serve

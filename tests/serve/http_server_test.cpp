@@ -1,0 +1,256 @@
+// rtml serve over real sockets on loopback: keep-alive, pipelining, limits, many idle
+// connections, and the command line's start and stop.
+#include "rtml/serve/http_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "serve_test_util.h"
+
+namespace rtml {
+namespace {
+
+using nlohmann::json;
+
+// A blocking HTTP/1.1 client on one connection, enough to read answers back.
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~Client() { close(fd_); }
+  bool connected() const { return connected_; }
+
+  static std::string request(std::string_view method, std::string_view target,
+                             std::string_view body = {}, bool keep_alive = true) {
+    std::string r = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: t\r\n";
+    if (!keep_alive) r += "Connection: close\r\n";
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    r += body;
+    return r;
+  }
+  bool send(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Reads one answer: its status (0 if the connection closed or 5 s passed) and body.
+  std::pair<int, std::string> read_answer() {
+    for (;;) {
+      const size_t end = in_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        const int status = std::atoi(in_.c_str() + 9);
+        size_t length = 0;
+        const auto cl = in_.find("Content-Length: ");
+        if (cl != std::string::npos && cl < end) length = std::stoul(in_.substr(cl + 16));
+        if (in_.size() >= end + 4 + length) {
+          std::string body = in_.substr(end + 4, length);
+          in_.erase(0, end + 4 + length);
+          return {status, body};
+        }
+      }
+      if (!fill()) return {0, ""};
+    }
+  }
+  // True if the server closed the connection (within 5 s).
+  bool closed() {
+    while (fill()) {
+    }
+    return eof_;
+  }
+  std::pair<int, std::string> call(std::string_view method, std::string_view target,
+                                   std::string_view body = {}) {
+    if (!send(request(method, target, body))) return {0, ""};
+    return read_answer();
+  }
+
+ private:
+  bool fill() {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 5000) <= 0) return false;
+    char buf[65536];
+    ssize_t n = recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      eof_ = true;
+      return false;
+    }
+    in_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+  bool eof_ = false;
+  std::string in_;
+};
+
+// An Api and an HttpServer on a free loopback port, served by a thread.
+struct Server {
+  explicit Server(serve::HttpServer::Options o = {}, serve::Api::Options a = {}) : api(a) {
+    o.port = 0;
+    http = std::make_unique<serve::HttpServer>(api, o);
+    thread = std::thread([this] { http->run(); });
+  }
+  ~Server() {
+    http->stop();
+    thread.join();
+    api.shutdown();
+  }
+  uint16_t port() const { return http->port(); }
+  serve::Api api;
+  std::unique_ptr<serve::HttpServer> http;
+  std::thread thread;
+};
+
+TEST(ServeHttp, PipelinedRequestsAreAnsweredInOrder) {
+  Server s;
+  ASSERT_TRUE(s.api.create_model("m", "standard_scaler | logistic_regression"));
+  Client c(s.port());
+  ASSERT_TRUE(c.connected());
+  // 300 requests in one write: predictions with ids, each followed by its label.
+  std::string batch;
+  for (int i = 0; i < 150; ++i) {
+    const std::string id = "p" + std::to_string(i);
+    batch += Client::request(
+        "POST", "/v1/models/m/predict",
+        "{\"features\":{\"x\":" + std::to_string(i % 10) + "},\"event_id\":\"" + id + "\"}");
+    batch += Client::request(
+        "POST", "/v1/models/m/learn",
+        "{\"event_id\":\"" + id + "\",\"label\":" + (i % 10 > 4 ? "true" : "false") + "}");
+  }
+  ASSERT_TRUE(c.send(batch));
+  for (int i = 0; i < 150; ++i) {
+    auto [status, body] = c.read_answer();
+    ASSERT_EQ(status, 200) << body;
+    EXPECT_EQ(json::parse(body)["event_id"], "p" + std::to_string(i));
+    std::tie(status, body) = c.read_answer();
+    ASSERT_EQ(status, 200) << "learn " << i << ": " << body;
+    EXPECT_EQ(json::parse(body)["learned"], 1);
+  }
+  auto [status, body] = c.call("GET", "/v1/models/m");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(json::parse(body)["learned"], 150);
+}
+
+TEST(ServeHttp, LimitsAndMalformedRequests) {
+  serve::HttpServer::Options o;
+  o.max_body = 1000;
+  o.max_connections = 4;
+  Server s(o);
+  ASSERT_TRUE(s.api.create_model("m", "logistic_regression"));
+  {
+    Client c(s.port());
+    auto [status, body] = c.call("POST", "/v1/models/m/predict", std::string(2000, ' '));
+    EXPECT_EQ(status, 413);
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    Client c(s.port());
+    ASSERT_TRUE(c.send("NOT HTTP AT ALL\r\n\r\n"));
+    EXPECT_EQ(c.read_answer().first, 400);
+    EXPECT_TRUE(c.closed());
+  }
+  {
+    Client c(s.port());
+    ASSERT_TRUE(c.send(Client::request("GET", "/healthz", {}, false)));
+    EXPECT_EQ(c.read_answer().first, 200);
+    EXPECT_TRUE(c.closed());  // Connection: close is honoured
+  }
+  // Past max_connections a new connection is told so and closed; the others go on.
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<Client>(s.port()));
+    ASSERT_EQ(held.back()->call("GET", "/healthz").first, 200);
+  }
+  Client extra(s.port());
+  EXPECT_EQ(extra.read_answer().first, 503);
+  EXPECT_EQ(held[0]->call("GET", "/healthz").first, 200);
+}
+
+// A slow or silent client never stalls the others: 500 connections held open (some with
+// half a request sent) while another client's requests are answered.
+TEST(ServeHttp, FiveHundredIdleConnectionsDoNotStallAnother) {
+  // Both ends live in this process: a thousand descriptors and more.
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  if (nofile.rlim_cur < 2048) {
+    nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 2048);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  ASSERT_GE(nofile.rlim_cur, 1100u) << "this test needs 1,100 file descriptors";
+  Server s;
+  ASSERT_TRUE(s.api.create_model("m", "logistic_regression"));
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 500; ++i) {
+    idle.push_back(std::make_unique<Client>(s.port()));
+    ASSERT_TRUE(idle.back()->connected());
+    if (i % 2) {
+      ASSERT_TRUE(idle.back()->send("POST /v1/models/m/predict HTTP/1.1\r\nContent-Le"));
+    }
+  }
+  Client c(s.port());
+  for (int i = 0; i < 200; ++i) {
+    auto [status, body] = c.call("POST", "/v1/models/m/predict", R"({"features": {"x": 1}})");
+    ASSERT_EQ(status, 200) << body;
+  }
+  EXPECT_GE(s.http->connections(), 501u);
+}
+
+// The command: starts on a free port, answers, and stops cleanly on SIGINT.
+TEST(ServeHttp, CommandServesAndStopsOnSigint) {
+  test::TempDir dir;
+  const std::string log = dir.file("stderr.txt");
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* f = freopen(log.c_str(), "w", stderr);
+    (void)f;
+    execl(RTML_BINARY, RTML_BINARY, "serve", "--listen", "127.0.0.1:0", "--model",
+          "clicks=standard_scaler | logistic_regression", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  uint16_t port = 0;
+  for (int i = 0; i < 100 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const std::string text = test::read_all(log);
+    const auto at = text.find("http://127.0.0.1:");
+    if (at != std::string::npos) port = static_cast<uint16_t>(std::atoi(text.c_str() + at + 17));
+  }
+  ASSERT_NE(port, 0) << test::read_all(log);
+  {
+    Client c(port);
+    auto [status, body] =
+        c.call("POST", "/v1/models/clicks/learn", R"({"features": {"x": 1}, "label": "yes"})");
+    EXPECT_EQ(status, 200) << body;
+    std::tie(status, body) = c.call("GET", "/v1/models");
+    EXPECT_EQ(json::parse(body)["models"][0]["name"], "clicks");
+  }
+  kill(pid, SIGINT);
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  EXPECT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+  EXPECT_NE(test::read_all(log).find("stopped by SIGINT"), std::string::npos)
+      << test::read_all(log);
+}
+
+}  // namespace
+}  // namespace rtml
