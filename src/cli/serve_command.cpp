@@ -13,6 +13,7 @@
 #include "rtml/core/error.h"
 #include "rtml/serve/api.h"
 #include "rtml/serve/http_server.h"
+#include "rtml/store/wal.h"
 #include "stop_signals.h"
 
 namespace rtml::cli {
@@ -29,6 +30,9 @@ struct ServeOptions {
   uint32_t publish_ms = 5;
   size_t pending = 1u << 20;
   double ttl = 0;  // seconds; 0: none
+  std::string dir;
+  std::string fsync = "every=10ms";
+  double checkpoint_every_s = 60;
 };
 
 // The token of a --token-file: its first line, without surrounding blanks.
@@ -50,12 +54,20 @@ int serve_command(const ServeOptions& o) {
   api_options.publish_ms = o.publish_ms;
   api_options.max_batch = o.max_batch;
   if (!o.token_file.empty()) api_options.token = read_token(o.token_file);
+  api_options.dir = o.dir;
+  api_options.fsync = store::FsyncSetting::parse(o.fsync);
+  if (!(o.checkpoint_every_s > 0) || o.checkpoint_every_s > 86400 * 365) {
+    throw Error("--checkpoint-every: expected seconds in (0, a year]");
+  }
+  api_options.checkpoint_every_ms =
+      std::max<uint32_t>(1, static_cast<uint32_t>(o.checkpoint_every_s * 1000));
   serve::Api api(api_options);
   for (const auto& spec : o.models) {
     const auto eq = spec.find('=');
     if (eq == std::string::npos || eq == 0) {
       throw Error("--model '" + spec + "': expected NAME=EXPRESSION");
     }
+    // A model the folder holds already keeps its state (the same expression is no error).
     if (Status s = api.create_model(spec.substr(0, eq), spec.substr(eq + 1)); !s) {
       throw Error("--model '" + spec.substr(0, eq) + "': " + s.why());
     }
@@ -130,6 +142,18 @@ std::function<int()> add_serve_command(CLI::App& app) {
                   "Most predictions kept waiting for their label, per model")
       ->capture_default_str();
   cmd->add_option("--ttl", o->ttl, "Seconds a prediction waits for its label (0: no limit)");
+  cmd->add_option("--dir", o->dir,
+                  "Folder that keeps the models (write-ahead log, checkpoints, versions): "
+                  "served again after a restart or a kill -9. Without it, models live in "
+                  "memory only");
+  cmd->add_option("--fsync", o->fsync,
+                  "With --dir, when a learn request's log record reaches the disk before it is "
+                  "answered: always, every=10ms or never (a kill -9 loses nothing under any)")
+      ->capture_default_str();
+  cmd->add_option(
+         "--checkpoint-every", o->checkpoint_every_s,
+         "With --dir, seconds between checkpoints of a model that changed (0.5: half a second)")
+      ->capture_default_str();
   return [o] { return serve_command(*o); };
 }
 

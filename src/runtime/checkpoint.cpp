@@ -23,16 +23,10 @@ constexpr char kPendingMagic[8] = {'R', 'T', 'M', 'L', 'P', 'E', 'N', 'D'};
 // 2: each entry keeps its record (the training log's event).
 constexpr uint32_t kPendingVersion = 2;
 
-std::string read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot read: " + std::strerror(errno));
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 std::string hex64(uint64_t v) { return fmt::format("{:016x}", v); }
 
 std::string file_hash(const std::string& path) {
-  std::string bytes = read_whole(path);
+  std::string bytes = read_file(path);
   return hex64(XXH3_64bits(bytes.data(), bytes.size()));
 }
 
@@ -55,7 +49,7 @@ std::vector<std::pair<uint64_t, fs::path>> checkpoint_folders(const std::string&
 void link_or_copy(const std::string& from, const std::string& to) {
   std::error_code ec;
   fs::create_hard_link(from, to, ec);
-  if (ec) write_file_atomically(to, read_whole(from));
+  if (ec) write_file_atomically(to, read_file(from));
 }
 
 }  // namespace
@@ -88,7 +82,7 @@ std::optional<Checkpoint> Checkpointer::last() const {
   if (!fs::exists(manifest)) return std::nullopt;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_whole(manifest));
+    j = nlohmann::json::parse(read_file(manifest));
     if (j.at("version").get<int>() != kManifestVersion) {
       throw Error("version " + j.at("version").dump() + ", this rtml reads version " +
                   std::to_string(kManifestVersion));

@@ -6,16 +6,19 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
+#include "rtml/core/file_io.h"
 #include "rtml/runtime/json_text.h"
 
 namespace rtml::serve {
 namespace {
 
+namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using runtime::append_json_text;
 
@@ -249,7 +252,49 @@ Target split_target(std::string_view target) {
 
 }  // namespace
 
-Api::Api(Options options) : options_(std::move(options)) {}
+Api::Api(Options options) : options_(std::move(options)) {
+  if (options_.dir.empty()) return;
+  fs::create_directories(options_.dir + "/models");
+  lock_ = std::make_unique<store::FolderLock>(store::FolderLock::exclusive(options_.dir));
+  for (const auto& entry : fs::directory_iterator(options_.dir + "/models")) {
+    if (!entry.is_directory()) continue;
+    const std::string name = entry.path().filename().string();
+    const std::string described = entry.path().string() + "/model.json";
+    if (!fs::exists(described)) {
+      // A PUT or a DELETE cut short: the model was never acknowledged, or is gone.
+      fs::remove_all(entry.path());
+      continue;
+    }
+    std::string expression;
+    try {
+      expression = nlohmann::json::parse(read_file(described)).at("model").get<std::string>();
+    } catch (const std::exception& e) {
+      throw Error(described + ": not a model description: " + e.what());
+    }
+    std::unique_ptr<Pipeline> pipeline;
+    try {
+      pipeline = std::make_unique<Pipeline>(expression);
+    } catch (const Error& e) {
+      throw Error(described + ": " + e.what());
+    }
+    models_.emplace(name, make_host(name, expression, std::move(*pipeline)));
+  }
+}
+
+std::string Api::model_dir(std::string_view name) const {
+  return options_.dir + "/models/" + std::string(name);
+}
+
+std::shared_ptr<ModelHost> Api::make_host(const std::string& name, const std::string& expression,
+                                          Pipeline pipeline) {
+  ModelHost::Options o;
+  o.log = options_.log;
+  o.publish_ms = options_.publish_ms;
+  o.fsync = options_.fsync;
+  o.checkpoint_every_ms = options_.checkpoint_every_ms;
+  if (!options_.dir.empty()) o.dir = model_dir(name);
+  return std::make_shared<ModelHost>(name, expression, std::move(pipeline), o);
+}
 Api::~Api() = default;
 
 void Api::shutdown() {
@@ -258,7 +303,7 @@ void Api::shutdown() {
     std::unique_lock lock(models_mu_);
     models.swap(models_);
   }
-  models.clear();
+  for (auto& [name, host] : models) host->stop();
 }
 
 std::shared_ptr<ModelHost> Api::find(std::string_view name) const {
@@ -283,13 +328,25 @@ Status Api::create_model(const std::string& name, const std::string& expression)
   } catch (const Error& e) {
     return Status::error(e.what());
   }
-  ModelHost::Options o{options_.log, options_.publish_ms};
-  auto host = std::make_shared<ModelHost>(name, expression, std::move(*pipeline), o);
-  std::unique_lock lock(models_mu_);
-  auto [it, added] = models_.emplace(name, host);
-  if (!added && it->second->expression() != expression) {
+  std::lock_guard create(create_mu_);
+  if (auto existing = find(name)) {
+    if (existing->expression() == expression) return Status::ok();
     return Status::error("model '" + name + "' was created meanwhile with another expression");
   }
+  std::shared_ptr<ModelHost> host;
+  try {
+    if (!options_.dir.empty()) fs::remove_all(model_dir(name));  // a PUT cut short
+    host = make_host(name, expression, std::move(*pipeline));
+    // Described last: a model folder without its description is not a model.
+    if (!options_.dir.empty()) {
+      write_file_atomically(model_dir(name) + "/model.json",
+                            nlohmann::json{{"model", expression}}.dump() + "\n");
+    }
+  } catch (const std::exception& e) {
+    return Status::error(std::string("cannot create the model: ") + e.what());
+  }
+  std::unique_lock lock(models_mu_);
+  models_.emplace(name, host);
   return Status::ok();
 }
 
@@ -360,6 +417,7 @@ void Api::handle(const ApiRequest& request, Respond respond) {
       }
       if (m == "DELETE") {
         route = Route::kDeleteModel;
+        std::lock_guard create(create_mu_);
         std::shared_ptr<ModelHost> host;
         {
           std::unique_lock lock(models_mu_);
@@ -371,7 +429,18 @@ void Api::handle(const ApiRequest& request, Respond respond) {
           host = std::move(it->second);
           models_.erase(it);
         }
-        // The host stops (its queue applied) when the last request using it is done.
+        if (!options_.dir.empty()) {
+          // Undescribed first: a kill from here on leaves a folder that is not a model.
+          std::error_code ec;
+          fs::remove(model_dir(name) + "/model.json", ec);
+          fsync_dir(model_dir(name));
+        }
+        // What is queued is applied; a request that comes later is refused.
+        host->stop(false);
+        if (!options_.dir.empty()) {
+          std::error_code ec;
+          fs::remove_all(model_dir(name), ec);
+        }
         return answer(json_response(200, "{\"deleted\":" + runtime::json_text(name) + "}"));
       }
       return answer(error_response(405, "use GET, PUT or DELETE on /v1/models/{name}"));
@@ -389,8 +458,7 @@ void Api::handle(const ApiRequest& request, Respond respond) {
         if (m != "GET") return answer(error_response(405, "use GET"));
         nlohmann::json list = nlohmann::json::array();
         for (const auto& v : host->versions()) {
-          list.push_back(
-              {{"version", v.version}, {"created", v.created}, {"learned", v.snapshot->learned}});
+          list.push_back({{"version", v.version}, {"created", v.created}, {"learned", v.learned}});
         }
         return answer(json_response(200, nlohmann::json{{"versions", list}}.dump()));
       }

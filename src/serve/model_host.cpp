@@ -2,9 +2,15 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 
+#include "model_record.h"
+#include "rtml/core/error.h"
+#include "rtml/core/file_io.h"
+#include "rtml/runtime/checkpoint.h"
 #include "rtml/runtime/field_featurizer.h"
 #include "rtml/runtime/runtime.h"
 #include "rtml/runtime/settle_prediction.h"
@@ -12,6 +18,7 @@
 namespace rtml::serve {
 namespace {
 
+namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 double now_seconds() {
@@ -31,7 +38,7 @@ std::string random_prefix() {
 }  // namespace
 
 // What only the learning thread touches: the pipeline it teaches, the runtime that logs
-// predictions and learns labels, and the progressive metric.
+// predictions and learns labels, the progressive metric, and the log and checkpoints.
 class ModelHost::Learner {
  public:
   Learner(Pipeline p, const Options& options) : pipeline(std::move(p)), log_limits(options.log) {
@@ -63,71 +70,137 @@ class ModelHost::Learner {
     ++scored;
   }
 
-  Status apply(Op& op) {
-    switch (op.kind) {
-      case Op::kLog: {
-        op.fields.views(fields);
-        return runtime->log_fields(EventId::of_text(op.event_id), op.time, fields, op.prediction);
-      }
-      case Op::kLearn: {
-        Value label{op.learn.label_kind, op.learn.label_number, op.learn.label_text};
-        Target y;
-        Status s;
-        if (op.learn.event_id.empty()) {
-          op.learn.fields.views(fields);
-          s = runtime->learn_fields(fields, label, &scored_prediction, &y);
-        } else {
-          s = runtime->label(EventId::of_text(op.learn.event_id), label, op.time,
-                             &scored_prediction, &y);
-        }
-        if (s) {
-          ++learned;
-          score(scored_prediction, y);
-        }
-        return s;
-      }
-      case Op::kPublish:
-      case Op::kVersion:
-      case Op::kRollback:
-        return Status::ok();  // the host's
-    }
-    return Status::ok();
-  }
-
   Pipeline pipeline;
   PredictionLog::Limits log_limits;
   std::optional<runtime::Runtime> runtime;
   uint64_t expired_before = 0;     // by runtimes replaced (rollback)
   std::vector<EventField> fields;  // reused per op
   Prediction scored_prediction;
-  uint64_t learned = 0, refused = 0, published = 0;
+  uint64_t predicted = 0, learned = 0, refused = 0, published = 0;
   std::vector<double> window;
   double sum_all = 0, sum_window = 0;
   uint64_t scored = 0;
   bool changed = false;  // since the last snapshot
   Clock::time_point last_publish = Clock::now();
   Clock::duration publish_every{};  // grows with the cost of a copy
+
+  // With a folder.
+  std::optional<runtime::Checkpointer> checkpoints;
+  std::unique_ptr<store::WalWriter> wal;
+  detail::RecordWriter records;
+  uint64_t since_checkpoint = 0;  // records
+  uint64_t applied_lsn = 0;       // of the last record applied
+  Clock::time_point last_checkpoint = Clock::now();
 };
 
 ModelHost::ModelHost(std::string name, std::string expression, Pipeline pipeline, Options options)
     : name_(std::move(name)),
       expression_(std::move(expression)),
-      options_(options),
+      options_(std::move(options)),
       id_prefix_(random_prefix()),
-      learner_(std::make_unique<Learner>(std::move(pipeline), options)) {
+      learner_(std::make_unique<Learner>(std::move(pipeline), options_)) {
   learner_->publish_every = std::chrono::milliseconds(options_.publish_ms);
-  snapshot_.store(
-      std::make_shared<const ModelSnapshot>(ModelSnapshot{learner_->pipeline.clone(), 0}));
+  if (!options_.dir.empty()) recover();
+  snapshot_.store(std::make_shared<const ModelSnapshot>(
+      ModelSnapshot{learner_->pipeline.clone(), learner_->learned}));
+  predicted_.store(learner_->predicted);
+  refresh_stats();
   thread_ = std::thread([this] { learning_loop(); });
 }
 
-ModelHost::~ModelHost() {
+ModelHost::~ModelHost() { stop(); }
+
+void ModelHost::stop(bool checkpoint) {
   {
     std::lock_guard lock(mu_);
+    if (stop_) {
+      // Already stopping: wait for it below only on the first caller's thread.
+      return;
+    }
     stop_ = true;
+    final_checkpoint_ = checkpoint;
   }
   cv_.notify_one();
   thread_.join();
+}
+
+void ModelHost::recover() {
+  Learner& l = *learner_;
+  const std::string& dir = options_.dir;
+  fs::create_directories(dir + "/versions");
+  // Versions: vN.rtml with vN.json beside it (written after the model file).
+  for (const auto& entry : fs::directory_iterator(dir + "/versions")) {
+    const std::string file = entry.path().filename().string();
+    if (entry.path().extension() != ".json" || file.size() < 7 || file[0] != 'v') continue;
+    try {
+      auto j = nlohmann::json::parse(read_file(entry.path().string()));
+      ModelVersion v;
+      v.version = j.at("version").get<uint64_t>();
+      v.created = j.at("created").get<double>();
+      v.learned = j.at("learned").get<uint64_t>();
+      v.path = dir + "/versions/v" + std::to_string(v.version) + ".rtml";
+      if (fs::exists(v.path)) versions_.push_back(std::move(v));
+    } catch (const std::exception& e) {
+      throw Error(entry.path().string() + ": not a version description: " + e.what());
+    }
+  }
+  std::sort(versions_.begin(), versions_.end(),
+            [](const ModelVersion& a, const ModelVersion& b) { return a.version < b.version; });
+
+  l.checkpoints.emplace(dir + "/checkpoints");
+  uint64_t covered = 0;
+  if (auto c = l.checkpoints->last()) {
+    l.pipeline = Pipeline::load(c->model);
+    l.reset_runtime();
+    l.expired_before = 0;
+    runtime::load_pending(*c, l.runtime->log());
+    covered = c->position.events_read;
+    l.predicted = c->position.events;
+    l.learned = c->position.learned;
+    l.refused = c->position.dead_letters;
+  }
+  auto opened = store::open_wal(
+      dir + "/wal", covered + 1, covered, options_.fsync, [&](const store::WalRecord& rec) {
+        const detail::ModelRecord r = detail::decode_record(rec.payload);
+        Op op;
+        op.time = r.time;
+        switch (r.kind) {
+          case detail::RecordKind::kLog:
+            op.kind = Op::kLog;
+            op.event_id = std::string(r.event_id);
+            if (!op.fields.from_bytes(r.fields)) {
+              throw Error("a logged prediction's fields are damaged");
+            }
+            op.prediction.value = r.value;
+            op.prediction.label = r.label;
+            op.prediction.has_label = r.has_label;
+            op.prediction.proba.resize(r.proba.size() / sizeof(double));
+            std::memcpy(op.prediction.proba.data(), r.proba.data(), r.proba.size());
+            break;
+          case detail::RecordKind::kLearn:
+            op.kind = Op::kLearn;
+            op.learn.event_id = std::string(r.event_id);
+            if (!op.learn.fields.from_bytes(r.fields)) {
+              throw Error("a label's fields are damaged");
+            }
+            op.learn.label_kind = r.label_kind;
+            op.learn.label_number = r.label_number;
+            op.learn.label_text = std::string(r.label_text);
+            break;
+          case detail::RecordKind::kRollback:
+            op.kind = Op::kRollback;
+            op.version = r.version;
+            break;
+        }
+        (void)step(op);
+        l.applied_lsn = rec.lsn;
+      });
+  l.wal = std::move(opened.writer);
+  for (const auto& w : opened.warnings) {
+    std::fprintf(stderr, "rtml serve: model '%s': %s\n", name_.c_str(), w.c_str());
+  }
+  l.since_checkpoint = opened.replayed;
+  l.applied_lsn = std::max(l.applied_lsn, covered);
 }
 
 Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField> fields,
@@ -153,7 +226,9 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
     defer->ops_.push_back(std::move(op));
     return Status::ok();
   }
-  enqueue(std::move(op));
+  if (!enqueue(std::move(op))) {
+    return Status::error("the prediction could not be logged (see the server's log)");
+  }
   predicted_.fetch_add(1, std::memory_order_relaxed);
   return Status::ok();
 }
@@ -162,17 +237,6 @@ void ModelHost::log(PendingLogs& pending) {
   predicted_.fetch_add(pending.ops_.size(), std::memory_order_relaxed);
   enqueue(pending.ops_);
   pending.ops_.clear();
-}
-
-void ModelHost::enqueue(std::vector<Op>& ops) {
-  if (ops.empty()) return;
-  bool wake;
-  {
-    std::lock_guard lock(mu_);
-    wake = queue_.empty();
-    for (Op& op : ops) queue_.push_back(std::move(op));
-  }
-  if (wake) cv_.notify_one();
 }
 
 void ModelHost::learn(LearnRequest request, Done done) {
@@ -211,14 +275,156 @@ void ModelHost::rollback(uint64_t version, Done done) {
   enqueue(std::move(op));
 }
 
-void ModelHost::enqueue(Op op) {
-  bool wake;
+namespace {
+constexpr uint64_t kNotLogged = ~uint64_t{0};
+const Status kGone = Status::error("the model is gone (deleted, or the server is stopping)");
+}  // namespace
+
+// The log record of an op that changes the model, encoded into a buffer of the calling
+// thread's; empty for one that changes nothing (a publish, a version).
+std::string_view ModelHost::encode(const Op& op) {
+  thread_local detail::RecordWriter writer;
+  detail::ModelRecord r;
+  r.time = op.time;
+  switch (op.kind) {
+    case Op::kLog:
+      r.kind = detail::RecordKind::kLog;
+      r.event_id = op.event_id;
+      r.fields = op.fields.bytes();
+      r.value = op.prediction.value;
+      r.label = op.prediction.label;
+      r.has_label = op.prediction.has_label;
+      r.proba = std::string_view(reinterpret_cast<const char*>(op.prediction.proba.data()),
+                                 op.prediction.proba.size() * sizeof(double));
+      break;
+    case Op::kLearn:
+      r.kind = detail::RecordKind::kLearn;
+      r.event_id = op.learn.event_id;
+      r.fields = op.learn.fields.bytes();
+      r.label_kind = op.learn.label_kind;
+      r.label_number = op.learn.label_number;
+      r.label_text = op.learn.label_text;
+      break;
+    case Op::kRollback:
+      r.kind = detail::RecordKind::kRollback;
+      r.version = op.version;
+      break;
+    case Op::kPublish:
+    case Op::kVersion:
+      return {};
+  }
+  return writer.encode(r);
+}
+
+// With mu_ held: appends op's record to the log, so that the log's order is the queue's
+// (the order ops are applied in). A record the OS has is not lost to a kill -9, so a
+// prediction is answered, and a label queued, only once its record is appended.
+void ModelHost::append(Op& op, std::string_view record) {
+  if (!learner_->wal || record.empty()) return;
+  try {
+    op.lsn = learner_->wal->append(record);
+  } catch (const Error& e) {
+    op.lsn = kNotLogged;
+    op.log_error = std::string("not logged: ") + e.what();
+  }
+}
+
+bool ModelHost::enqueue(Op op) {
+  const std::string_view record = learner_->wal ? encode(op) : std::string_view();
+  bool wake, logged;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (stopped_) {
+      lock.unlock();
+      if (op.done) op.done(kGone);
+      if (op.versioned) op.versioned(0);
+      return false;
+    }
+    append(op, record);
+    logged = op.lsn != kNotLogged;
     wake = queue_.empty();
     queue_.push_back(std::move(op));
   }
   if (wake) cv_.notify_one();
+  return logged;
+}
+
+void ModelHost::enqueue(std::vector<Op>& ops) {
+  if (ops.empty()) return;
+  bool wake;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;  // logged predictions only: nothing waits for them
+    wake = queue_.empty();
+    for (Op& op : ops) {
+      append(op, learner_->wal ? encode(op) : std::string_view());
+      queue_.push_back(std::move(op));
+    }
+  }
+  if (wake) cv_.notify_one();
+}
+
+ModelVersion ModelHost::save_version(uint64_t n, std::shared_ptr<const ModelSnapshot> snapshot) {
+  ModelVersion v{n, now_seconds(), snapshot->learned, std::move(snapshot), ""};
+  if (!options_.dir.empty()) {
+    // The model file first: a description names only a file that is whole.
+    v.path = options_.dir + "/versions/v" + std::to_string(n) + ".rtml";
+    v.snapshot->pipeline.save(v.path);
+    nlohmann::json j{{"version", v.version}, {"created", v.created}, {"learned", v.learned}};
+    write_file_atomically(options_.dir + "/versions/v" + std::to_string(n) + ".json",
+                          j.dump() + "\n");
+    v.snapshot.reset();  // loaded again from the file if rolled back to
+  }
+  return v;
+}
+
+Status ModelHost::step(Op& op) {
+  Learner& l = *learner_;
+  switch (op.kind) {
+    case Op::kLog: {
+      ++l.predicted;
+      op.fields.views(l.fields);
+      return l.runtime->log_fields(EventId::of_text(op.event_id), op.time, l.fields, op.prediction);
+    }
+    case Op::kLearn: {
+      Value label{op.learn.label_kind, op.learn.label_number, op.learn.label_text};
+      Target y;
+      Status s;
+      if (op.learn.event_id.empty()) {
+        op.learn.fields.views(l.fields);
+        s = l.runtime->learn_fields(l.fields, label, &l.scored_prediction, &y);
+      } else {
+        s = l.runtime->label(EventId::of_text(op.learn.event_id), label, op.time,
+                             &l.scored_prediction, &y);
+      }
+      if (s) {
+        ++l.learned;
+        l.changed = true;
+        l.score(l.scored_prediction, y);
+      }
+      return s;
+    }
+    case Op::kRollback: {
+      ModelVersion to;
+      {
+        std::lock_guard lock(stats_mu_);
+        for (const auto& v : versions_) {
+          if (v.version == op.version) to = v;
+        }
+      }
+      if (to.version == 0) return Status::error("no version " + std::to_string(op.version));
+      Pipeline p = to.snapshot ? to.snapshot->pipeline.clone() : Pipeline::load(to.path);
+      l.pipeline = std::move(p);
+      l.learned = to.learned;
+      l.reset_runtime();
+      l.changed = true;
+      return Status::ok();
+    }
+    case Op::kPublish:
+    case Op::kVersion:
+      return Status::ok();
+  }
+  return Status::ok();
 }
 
 void ModelHost::learning_loop() {
@@ -235,65 +441,111 @@ void ModelHost::learning_loop() {
           cv_.wait(lock, [&] { return !queue_.empty() || stop_; });
         }
       }
-      if (queue_.empty() && stop_) break;
+      if (queue_.empty() && stop_) {
+        stopped_ = true;
+        break;
+      }
       batch.swap(queue_);
     }
-    bool publish_asked = false;
+    bool publish_asked = false, acknowledges = false;
+    uint64_t last_lsn = 0;
     results.clear();
     for (Op& op : batch) {
-      results.push_back(l.apply(op));
+      if (op.lsn == kNotLogged) {
+        results.push_back(Status::error(op.log_error));
+        continue;
+      }
+      if (op.lsn) last_lsn = op.lsn;
+      results.push_back(step(op));
+      if (op.done) acknowledges = true;
       if (op.kind == Op::kPublish) publish_asked = true;
+      if (op.kind == Op::kRollback && results.back()) publish_asked = true;
       if (op.kind == Op::kVersion) {
         publish();
-        std::lock_guard lock(stats_mu_);
-        const uint64_t n = versions_.empty() ? 1 : versions_.back().version + 1;
-        versions_.push_back(ModelVersion{n, now_seconds(), snapshot_.load()});
-        op.version = n;
-      }
-      if (op.kind == Op::kRollback) {
-        std::shared_ptr<const ModelSnapshot> to;
-        {
-          std::lock_guard lock(stats_mu_);
-          for (const auto& v : versions_) {
-            if (v.version == op.version) to = v.snapshot;
+        try {
+          ModelVersion v;
+          {
+            std::lock_guard lock(stats_mu_);
+            v.version = versions_.empty() ? 1 : versions_.back().version + 1;
           }
-        }
-        if (!to) {
-          results.back() = Status::error("no version " + std::to_string(op.version));
-        } else {
-          l.pipeline = to->pipeline.clone();
-          l.learned = to->learned;
-          l.reset_runtime();
-          publish();
+          v = save_version(v.version, snapshot_.load());
+          std::lock_guard lock(stats_mu_);
+          versions_.push_back(std::move(v));
+          op.version = versions_.back().version;
+        } catch (const Error& e) {
+          std::fprintf(stderr, "rtml serve: model '%s': %s\n", name_.c_str(), e.what());
+          op.version = 0;
         }
       }
-      // Only learning changes what a snapshot predicts: a logged event's new names have
-      // no weight until a label teaches them.
-      if (op.kind == Op::kLearn && results.back()) l.changed = true;
-      if (op.kind != Op::kPublish && !results.back()) ++l.refused;
+      if ((op.kind == Op::kLog || op.kind == Op::kLearn) && !results.back()) ++l.refused;
+      if (op.lsn) {
+        ++l.since_checkpoint;
+        l.applied_lsn = op.lsn;
+      }
+    }
+    // Acknowledged only once durable: under fsync=always, on the disk.
+    if (l.wal && acknowledges && last_lsn && options_.fsync.policy == store::FsyncPolicy::kAlways) {
+      try {
+        l.wal->wait_durable(last_lsn);
+      } catch (const Error& e) {
+        for (auto& r : results) r = Status::error(std::string("not durable: ") + e.what());
+      }
     }
     if (l.changed && (publish_asked || Clock::now() - l.last_publish >= l.publish_every)) {
       publish();
     }
-    {
-      std::lock_guard lock(stats_mu_);
-      stats_.learned = l.learned;
-      stats_.refused = l.refused;
-      stats_.pending = l.runtime->log().waiting();
-      stats_.expired = l.expired();
-      stats_.published = l.published;
-      stats_.regression = l.pipeline.task() == Task::kRegression;
-      stats_.scored = l.scored;
-      stats_.metric_all = l.scored ? l.sum_all / static_cast<double>(l.scored) : 0.0;
-      const uint64_t in_window = std::min<uint64_t>(l.scored, ModelStats::kWindow);
-      stats_.metric_window = in_window ? l.sum_window / static_cast<double>(in_window) : 0.0;
+    if (l.checkpoints &&
+        (l.since_checkpoint >= options_.checkpoint_every_records ||
+         (l.since_checkpoint > 0 && Clock::now() - l.last_checkpoint >=
+                                        std::chrono::milliseconds(options_.checkpoint_every_ms)))) {
+      checkpoint();
     }
+    refresh_stats();
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch[i].done) batch[i].done(results[i]);
       if (batch[i].versioned) batch[i].versioned(batch[i].version);
     }
     batch.clear();
   }
+  if (l.checkpoints && l.since_checkpoint > 0 && final_checkpoint_) checkpoint();
+}
+
+void ModelHost::refresh_stats() {
+  const Learner& l = *learner_;
+  std::lock_guard lock(stats_mu_);
+  stats_.learned = l.learned;
+  stats_.refused = l.refused;
+  stats_.pending = l.runtime->log().waiting();
+  stats_.expired = l.expired();
+  stats_.published = l.published;
+  stats_.regression = l.pipeline.task() == Task::kRegression;
+  stats_.scored = l.scored;
+  stats_.metric_all = l.scored ? l.sum_all / static_cast<double>(l.scored) : 0.0;
+  const uint64_t in_window = std::min<uint64_t>(l.scored, ModelStats::kWindow);
+  stats_.metric_window = in_window ? l.sum_window / static_cast<double>(in_window) : 0.0;
+}
+
+void ModelHost::checkpoint() {
+  Learner& l = *learner_;
+  try {
+    // Records appended after the last one applied (queued meanwhile) stay in the log:
+    // the checkpoint covers what was applied, and only segments wholly before it go.
+    l.wal->rotate();
+    const uint64_t covered = l.applied_lsn;
+    runtime::CheckpointPosition at;
+    at.events_read = covered;
+    at.events = l.predicted;
+    at.learned = l.learned;
+    at.dead_letters = l.refused;
+    l.checkpoints->write("", at, l.pipeline, l.runtime->log(), nullptr);
+    store::delete_wal_through(options_.dir + "/wal", covered);
+    l.since_checkpoint = 0;
+  } catch (const Error& e) {
+    // The log still holds everything: a later checkpoint (or a restart) makes up for it.
+    std::fprintf(stderr, "rtml serve: model '%s': checkpoint failed: %s\n", name_.c_str(),
+                 e.what());
+  }
+  l.last_checkpoint = Clock::now();
 }
 
 void ModelHost::publish() {

@@ -17,7 +17,7 @@
 #include "event_dedup.h"
 #include "rtml/core/error.h"
 #include "rtml/core/file_io.h"
-#include "store_lock.h"
+#include "rtml/store/folder_lock.h"
 #include "update_codec.h"
 #include "validate.h"
 #include "wal_format.h"
@@ -125,17 +125,17 @@ namespace {
 
 // Makes the folder (for a writer) or checks that it is there (for a reader), then takes
 // its lock.
-std::unique_ptr<detail::StoreLock> lock_folder(const std::string& dir, bool read_only) {
+std::unique_ptr<FolderLock> lock_folder(const std::string& dir, bool read_only) {
   std::error_code ec;
   if (read_only) {
     if (!fs::exists(dir, ec)) throw Error(dir + ": no store here (the folder does not exist)");
     if (!fs::is_directory(dir, ec)) throw Error(dir + ": not a folder");
-    return std::make_unique<detail::StoreLock>(detail::StoreLock::shared(dir));
+    return std::make_unique<FolderLock>(FolderLock::shared(dir));
   }
   fs::create_directories(dir, ec);
   if (!fs::is_directory(dir))
     throw Error(dir + ": cannot create the store folder: " + ec.message());
-  return std::make_unique<detail::StoreLock>(detail::StoreLock::exclusive(dir));
+  return std::make_unique<FolderLock>(FolderLock::exclusive(dir));
 }
 
 }  // namespace
@@ -568,19 +568,6 @@ void EmbeddedStore::prune_snapshots() {
   auto snaps = snapshots(options_.dir);
   for (size_t i = 2; i < snaps.size(); ++i) fs::remove(snaps[i].second);
   if (snaps.size() >= 2) delete_wal_through(options_.dir, snaps[1].first);
-}
-
-void EmbeddedStore::sync_wal_segments(const std::string& dir) {
-  for (const auto& [lsn, path] : wal_segments(dir)) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    if (::fdatasync(fd) != 0) {
-      std::string why = std::strerror(errno);
-      ::close(fd);
-      throw Error(path + ": fdatasync failed: " + why);
-    }
-    ::close(fd);
-  }
 }
 
 std::string EmbeddedStore::computed_state() const {

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "rtml/core/error.h"
+#include "rtml/core/file_io.h"
 #include "rtml/store/wal.h"
 #include "wal_format.h"
 
@@ -43,12 +44,6 @@ std::vector<std::pair<uint64_t, std::string>> wal_segments(const std::string& di
 namespace {
 
 using namespace detail;
-
-std::string read_whole(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error(path + ": cannot read: " + std::strerror(errno));
-  return std::string((std::istreambuf_iterator<char>(f)), {});
-}
 
 // The record at pos if it is whole and its checksum matches; its LSN is not checked.
 bool record_at(std::string_view bytes, size_t pos, WalRecord& rec, size_t& size) {
@@ -135,7 +130,7 @@ WalScan scan_wal(const std::string& dir, uint64_t first_needed_lsn, WalScanMode 
   for (size_t s = 0; s < segs.size(); ++s) {
     const auto& [name_lsn, path] = segs[s];
     const bool newest = s + 1 == segs.size();
-    std::string bytes = read_whole(path);
+    std::string bytes = read_file(path);
     if (bytes.size() < kWalHeader) {
       if (newest) {
         // Created, then the process died before its header was whole.

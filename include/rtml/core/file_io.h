@@ -6,6 +6,8 @@
 
 namespace rtml {
 
+// The whole content of the file at path. Throws Error naming path if it cannot be read.
+std::string read_file(const std::string& path);
 // Writes all n bytes to fd, retrying short writes and EINTR. Throws Error naming `what`.
 void write_all(int fd, const char* p, size_t n, const std::string& what);
 // fsyncs a folder, so that a file created or renamed in it survives a crash.

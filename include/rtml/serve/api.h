@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -12,6 +13,7 @@
 #include "rtml/learn/prediction_log.h"
 #include "rtml/serve/model_host.h"
 #include "rtml/serve/serve_metrics.h"
+#include "rtml/store/folder_lock.h"
 
 namespace rtml::serve {
 
@@ -38,11 +40,18 @@ class Api {
   struct Options {
     PredictionLog::Limits log;
     uint32_t publish_ms = 5;
+    // "": models live in memory only. Otherwise each model lives in DIR/models/NAME (see
+    // ModelHost) and the models a folder holds are served again when it is opened.
+    std::string dir;
+    store::FsyncSetting fsync;
+    uint32_t checkpoint_every_ms = 60000;
     size_t max_batch = 10000;  // events per batch request
     std::string token;         // non-empty: requests must carry "Bearer <token>"
   };
   using Respond = std::function<void(ApiResponse)>;
 
+  // With options.dir, locks the folder and serves the models it holds. Throws Error
+  // naming the file if the folder is held by another process, or a model in it is damaged.
   explicit Api(Options options);
   ~Api();
 
@@ -68,7 +77,14 @@ class Api {
   ApiResponse list_models() const;
   ApiResponse metrics_page() const;
 
+  // The host of a new model (its folder made, with dir); throws Error.
+  std::shared_ptr<ModelHost> make_host(const std::string& name, const std::string& expression,
+                                       Pipeline pipeline);
+  std::string model_dir(std::string_view name) const;
+
   Options options_;
+  std::unique_ptr<store::FolderLock> lock_;  // of options_.dir
+  std::mutex create_mu_;                     // one PUT or DELETE at a time
   mutable std::shared_mutex models_mu_;
   std::map<std::string, std::shared_ptr<ModelHost>, std::less<>> models_;
   ServeMetrics metrics_;

@@ -18,6 +18,7 @@
 #include "rtml/learn/prediction_log.h"
 #include "rtml/learn/workspace.h"
 #include "rtml/serve/field_buffer.h"
+#include "rtml/store/wal.h"
 
 namespace rtml::serve {
 
@@ -33,7 +34,10 @@ struct ModelSnapshot {
 struct ModelVersion {
   uint64_t version = 0;  // 1, 2, ... per model
   double created = 0;    // seconds since the epoch
+  uint64_t learned = 0;  // labels learned from when it was taken
+  // In memory, or (with a folder) the file it is saved in, loaded when rolled back to.
   std::shared_ptr<const ModelSnapshot> snapshot;
+  std::string path;
 };
 
 // What a host has done, for GET /v1/models/{name} and the metrics.
@@ -58,6 +62,16 @@ struct ModelStats {
 // the prediction log (features kept by event id until the label comes, see
 // runtime::Runtime), and the snapshot that predictions read.
 //
+// With a folder, nothing acknowledged is lost: the learning thread appends each change
+// (a logged prediction, a label, a rollback) to a write-ahead log (store::WalWriter)
+// before applying it, and completes a request only once its record is durable under the
+// fsync policy; it checkpoints the pipeline and the prediction log with the log position
+// they cover (runtime::Checkpointer) every checkpoint_every_ms milliseconds or
+// checkpoint_every_records records, and at the end. Opening the folder again, after a
+// kill -9 too, loads the last checkpoint and applies the records after it: the model is
+// the one the acknowledged requests made, each applied once. Versions are saved in
+// DIR/versions. The folder belongs to one host at a time (locked).
+//
 // predict() runs on the caller's thread against the newest published snapshot and never
 // waits for learning; it hands the event to the learning thread to be logged. Learning
 // requests queue to the learning thread, which applies them in the order queued and
@@ -71,6 +85,10 @@ class ModelHost {
   struct Options {
     PredictionLog::Limits log;
     uint32_t publish_ms = 5;
+    std::string dir;  // "": in memory only
+    store::FsyncSetting fsync;
+    uint32_t checkpoint_every_ms = 60000;
+    uint64_t checkpoint_every_records = 1000000;
   };
   // What a learn request carries: the label, and either the id of an event predicted
   // before, or the event's fields.
@@ -85,9 +103,11 @@ class ModelHost {
   using Done = std::function<void(const Status&)>;
 
   // Takes the pipeline (its expression's text is kept for GET) and starts the learning
-  // thread.
+  // thread. With options.dir, the model is what the folder holds if it holds one (the
+  // pipeline given is then not used): throws Error naming the file if the folder cannot
+  // be read or written, is damaged, or is held by another process.
   ModelHost(std::string name, std::string expression, Pipeline pipeline, Options options);
-  // Applies what is queued, then stops the learning thread.
+  // stop().
   ~ModelHost();
   ModelHost(const ModelHost&) = delete;
   ModelHost& operator=(const ModelHost&) = delete;
@@ -126,6 +146,11 @@ class ModelHost {
   // expired. done gets "no version N" if there is none.
   void rollback(uint64_t version, Done done);
 
+  // Applies what is queued, checkpoints (with a folder, if checkpoint is true) and stops
+  // the learning thread. A request made after is refused ("the model is gone"). Blocks
+  // until the learning thread has ended; idempotent.
+  void stop(bool checkpoint = true);
+
   const std::string& name() const { return name_; }
   const std::string& expression() const { return expression_; }
   ModelStats stats() const;
@@ -133,7 +158,9 @@ class ModelHost {
  private:
   struct Op {
     enum Kind : uint8_t { kLog, kLearn, kPublish, kVersion, kRollback } kind = kLog;
-    uint64_t version = 0;                     // kRollback
+    uint64_t version = 0;  // kRollback
+    uint64_t lsn = 0;      // of its log record (0: none; ~0: the log refused it)
+    std::string log_error;
     std::function<void(uint64_t)> versioned;  // kVersion
     double time = 0;                          // seconds since the epoch, when queued
     std::string event_id;
@@ -143,10 +170,24 @@ class ModelHost {
     Done done;
   };
   class Learner;
-  void enqueue(Op op);
+  // Queues op (its record appended to the log first, with a folder). False if the log
+  // refused it (it is then refused when applied) or the host has stopped.
+  bool enqueue(Op op);
   void enqueue(std::vector<Op>& ops);
   void learning_loop();
+  static std::string_view encode(const Op& op);
+  void append(Op& op, std::string_view record);
+  // Applies one op on the learning thread (also when replaying the log).
+  Status step(Op& op);
   void publish();
+  // Loads the folder's checkpoint and versions and replays its log (constructor).
+  void recover();
+  // Writes a checkpoint covering the log so far (with a folder).
+  void checkpoint();
+  // Copies the learning thread's counters to stats_.
+  void refresh_stats();
+  // Saves snapshot as version n (with a folder); returns the version.
+  ModelVersion save_version(uint64_t n, std::shared_ptr<const ModelSnapshot> snapshot);
 
   const std::string name_;
   const std::string expression_;
@@ -167,6 +208,8 @@ class ModelHost {
   std::condition_variable cv_;
   std::vector<Op> queue_;
   bool stop_ = false;
+  bool stopped_ = false;  // no op is taken any more
+  bool final_checkpoint_ = true;
   std::thread thread_;
 };
 

@@ -26,9 +26,9 @@ namespace rtml::store {
 
 namespace detail {
 class EventDedup;
-// Owns DIR/LOCK (src/store/store_lock.h): one file descriptor, closed on destruction.
-class StoreLock;
 }  // namespace detail
+// Owns DIR/LOCK (rtml/store/folder_lock.h): one file descriptor, closed on destruction.
+class FolderLock;
 
 struct StoreOptions {
   // Folder for the WAL and snapshots; empty keeps everything in memory only.
@@ -215,8 +215,6 @@ class EmbeddedStore final : public FeatureStore {
   uint64_t state_lsn() const;
   // Keeps the two newest snapshots and the WAL after the older one.
   void prune_snapshots();
-  // fdatasyncs every WAL segment of dir.
-  static void sync_wal_segments(const std::string& dir);
   // Removes snapshot-*.snap.tmp files left by a process that died writing them.
   void remove_stale_temporaries();
   // Loads the newest snapshot that reads whole; returns the paths of corrupt ones met.
@@ -232,7 +230,7 @@ class EmbeddedStore final : public FeatureStore {
   StoreOptions options_;
   // The folder's lock; declared first so that it is released last, after the WAL's
   // final sync.
-  std::unique_ptr<detail::StoreLock> lock_;
+  std::unique_ptr<FolderLock> lock_;
   FeatureRegistry registry_;
   MemoryStore memory_;
   std::unique_ptr<WalWriter> wal_;

@@ -230,6 +230,29 @@ void append_wal_tail(WalScan& scan, const std::vector<WalRingRecord>& records, b
 // writer is gone (the ring is named after the folder's inode, not kept in it).
 void remove_wal_ring(const std::string& dir);
 
+// fdatasyncs every segment of dir. Throws Error naming the file the disk refused.
+void sync_wal_segments(const std::string& dir);
+
+// A log opened for appending by open_wal().
+struct WalOpened {
+  std::unique_ptr<WalWriter> writer;
+  uint64_t last_lsn = 0;  // the writer's first record comes after it
+  uint64_t replayed = 0;  // records passed to fn
+  std::vector<std::string> warnings;
+};
+
+// Opens the log of dir (created if missing) to go on after whatever wrote it last, a
+// killed process included: calls fn with every record from first_needed_lsn on (a strict
+// scan, then the records the dead writer still had in its ring), makes that log whole on
+// disk (synced unless fsync is kNever, a torn tail cut, the ring's records appended to
+// the segment they were meant for), and starts a writer after the last record, or after
+// floor_lsn if that is later (a checkpoint ahead of a log whose tail an OS crash lost).
+// The old writer's segment is then marked as going on in the new one. Throws Error
+// naming the file and offset for damage other than a torn tail, or what fn throws.
+// The store's own opening (EmbeddedStore) follows the same steps with a snapshot between.
+WalOpened open_wal(const std::string& dir, uint64_t first_needed_lsn, uint64_t floor_lsn,
+                   FsyncSetting fsync, const std::function<void(const WalRecord&)>& fn);
+
 // Deletes segments whose records all have LSN <= lsn (never the newest segment).
 void delete_wal_through(const std::string& dir, uint64_t lsn);
 

@@ -1,4 +1,4 @@
-#include "store_lock.h"
+#include "rtml/store/folder_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -11,7 +11,7 @@
 
 #include "rtml/core/error.h"
 
-namespace rtml::store::detail {
+namespace rtml::store {
 namespace {
 
 // The lock is on the folder itself, not on a file in it: a file can be removed (by hand,
@@ -43,7 +43,7 @@ std::string holder(const std::string& dir, int fd) {
 
 }  // namespace
 
-StoreLock StoreLock::exclusive(const std::string& dir) {
+FolderLock FolderLock::exclusive(const std::string& dir) {
   int fd = open_folder(dir);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
@@ -65,10 +65,10 @@ StoreLock StoreLock::exclusive(const std::string& dir) {
     }
     ::close(f);
   }
-  return StoreLock(fd);
+  return FolderLock(fd);
 }
 
-StoreLock StoreLock::shared(const std::string& dir) {
+FolderLock FolderLock::shared(const std::string& dir) {
   int fd = open_folder(dir);
   if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
     std::string who = holder(dir, fd);
@@ -76,16 +76,16 @@ StoreLock StoreLock::shared(const std::string& dir) {
     throw Error(dir + ": the store is in use by " + who +
                 "; read it once that process has stopped");
   }
-  return StoreLock(fd);
+  return FolderLock(fd);
 }
 
-bool StoreLock::still_names(const std::string& dir) const {
+bool FolderLock::still_names(const std::string& dir) const {
   struct stat here, locked;
   return fd_ >= 0 && ::stat(dir.c_str(), &here) == 0 && ::fstat(fd_, &locked) == 0 &&
          here.st_dev == locked.st_dev && here.st_ino == locked.st_ino;
 }
 
-StoreLock& StoreLock::operator=(StoreLock&& other) noexcept {
+FolderLock& FolderLock::operator=(FolderLock&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = other.fd_;
@@ -94,8 +94,8 @@ StoreLock& StoreLock::operator=(StoreLock&& other) noexcept {
   return *this;
 }
 
-StoreLock::~StoreLock() {
+FolderLock::~FolderLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-}  // namespace rtml::store::detail
+}  // namespace rtml::store
