@@ -26,6 +26,7 @@ struct ServeOptions {
   std::string token_file;
   size_t max_body = 16u << 20;
   size_t max_batch = 10000;
+  size_t max_models = 1000;
   size_t max_connections = 10000;
   uint32_t publish_ms = 5;
   size_t pending = 1u << 20;
@@ -53,6 +54,7 @@ int serve_command(const ServeOptions& o) {
   if (o.ttl > 0) api_options.log.ttl = o.ttl;
   api_options.publish_ms = o.publish_ms;
   api_options.max_batch = o.max_batch;
+  api_options.max_models = o.max_models;
   if (!o.token_file.empty()) api_options.token = read_token(o.token_file);
   api_options.dir = o.dir;
   api_options.fsync = store::FsyncSetting::parse(o.fsync);
@@ -132,6 +134,8 @@ std::function<int()> add_serve_command(CLI::App& app) {
                   "(Authorization: Bearer TOKEN); /healthz needs none");
   cmd->add_option("--max-body", o->max_body, "Largest request body, bytes")->capture_default_str();
   cmd->add_option("--max-batch", o->max_batch, "Most events in one batch request")
+      ->capture_default_str();
+  cmd->add_option("--max-models", o->max_models, "Most models served at once")
       ->capture_default_str();
   cmd->add_option("--max-connections", o->max_connections, "Most connections open at once")
       ->capture_default_str();

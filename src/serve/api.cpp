@@ -253,9 +253,16 @@ Target split_target(std::string_view target) {
 }  // namespace
 
 Api::Api(Options options) : options_(std::move(options)) {
-  if (options_.dir.empty()) return;
+  store::StoreOptions so;
+  so.fsync = options_.fsync;
+  if (options_.dir.empty()) {
+    store_ = store::EmbeddedStore::open(so);
+    return;
+  }
   fs::create_directories(options_.dir + "/models");
   lock_ = std::make_unique<store::FolderLock>(store::FolderLock::exclusive(options_.dir));
+  so.dir = options_.dir + "/store";
+  store_ = store::EmbeddedStore::open(so);
   for (const auto& entry : fs::directory_iterator(options_.dir + "/models")) {
     if (!entry.is_directory()) continue;
     const std::string name = entry.path().filename().string();
@@ -291,6 +298,7 @@ std::shared_ptr<ModelHost> Api::make_host(const std::string& name, const std::st
   o.log = options_.log;
   o.publish_ms = options_.publish_ms;
   o.fsync = options_.fsync;
+  o.max_versions = options_.max_versions;
   o.checkpoint_every_ms = options_.checkpoint_every_ms;
   if (!options_.dir.empty()) o.dir = model_dir(name);
   return std::make_shared<ModelHost>(name, expression, std::move(pipeline), o);
@@ -332,6 +340,13 @@ Status Api::create_model(const std::string& name, const std::string& expression)
   if (auto existing = find(name)) {
     if (existing->expression() == expression) return Status::ok();
     return Status::error("model '" + name + "' was created meanwhile with another expression");
+  }
+  {
+    std::shared_lock lock(models_mu_);
+    if (models_.size() >= options_.max_models) {
+      return Status::error(
+          fmt::format("this server holds {} models, its most (--max-models)", models_.size()));
+    }
   }
   std::shared_ptr<ModelHost> host;
   try {
@@ -381,6 +396,12 @@ void Api::handle(const ApiRequest& request, Respond respond) {
   }
   if (t.parts.size() < 2 || t.parts[0] != "v1") {
     return answer(error_response(404, "no such route: " + excerpt(t.path)));
+  }
+  if (t.parts[1] == "features" && t.parts.size() == 3) {
+    route = Route::kFeatures;
+    if (m == "PUT") return answer(put_features(t.parts[2], request.body));
+    if (m == "GET") return answer(get_features(t.parts[2]));
+    return answer(error_response(405, "use GET or PUT on /v1/features/{entity}"));
   }
   if (t.parts[1] == "models") {
     if (t.parts.size() == 2) {
@@ -517,6 +538,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
   thread_local std::vector<EventField> fields;
   thread_local Prediction prediction;
   thread_local std::string event_id;
+  thread_local std::vector<store::FeatureValue> stored;
   simdjson::dom::element doc;
   if (auto e = thread_parser().parse(body, doc)) {
     return respond(error_response(400, malformed(e).why()));
@@ -530,11 +552,15 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
     simdjson::dom::object obj;
     if (event.get_object().get(obj)) return Status::error("an event must be a JSON object");
     fields.clear();
-    simdjson::dom::element features;
-    if (obj["features"].get(features)) return Status::error("missing 'features'");
-    if (Status s = read_features(features, fields); !s) return s;
-    if (!obj["entity"].error()) {
-      return Status::error("'entity' needs a feature store, and this server has none");
+    simdjson::dom::element features, entity;
+    const bool has_features = !obj["features"].get(features);
+    const bool has_entity = !obj["entity"].get(entity);
+    if (!has_features && !has_entity) return Status::error("missing 'features' (or 'entity')");
+    if (has_features) {
+      if (Status s = read_features(features, fields); !s) return s;
+    }
+    if (has_entity) {
+      if (Status s = read_entity(entity, fields, stored); !s) return s;
     }
     event_id.clear();
     simdjson::dom::element id;
@@ -634,6 +660,151 @@ void Api::learn(const std::shared_ptr<ModelHost>& host, std::string_view body, R
   }
 }
 
+namespace {
+
+// The text of a path segment, %XX decoded; false for a bad escape.
+bool url_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;  // a '%' needs two hex digits after it
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(in.data() + i + 1, in.data() + i + 3, v, 16);
+    if (ec != std::errc() || end != in.data() + i + 3) return false;
+    out += static_cast<char>(v);
+    i += 2;
+  }
+  return !out.empty() && out.size() <= store::EntityKey::kMaxKeyBytes;
+}
+
+}  // namespace
+
+Status Api::read_entity(simdjson::dom::element entity, std::vector<EventField>& fields,
+                        std::vector<store::FeatureValue>& values) {
+  simdjson::dom::object keys;
+  if (entity.get_object().get(keys)) {
+    return Status::error(
+        "'entity' must be an object of key names to keys, e.g. {\"user_id\": \"u7\"}");
+  }
+  const store::FeatureRegistry& registry = store_->registry();
+  thread_local std::vector<uint16_t> ids;
+  ids.clear();
+  for (uint16_t id = 0; id < registry.size(); ++id) ids.push_back(id);
+  size_t n = 0;
+  for (auto [name, key] : keys) {
+    std::string_view text;
+    std::string number;
+    if (key.get_string().get(text)) {
+      int64_t i;
+      if (key.get_int64().get(i)) {
+        return Status::error("entity key '" + excerpt(name) + "' must be a text or an integer");
+      }
+      number = std::to_string(i);
+      text = number;
+    }
+    if (text.empty() || text.size() > store::EntityKey::kMaxKeyBytes) {
+      return Status::error("entity key '" + excerpt(name) + "' is empty or too long");
+    }
+    values.resize(n + ids.size());
+    store_->get(store::EntityKey(std::string(text)), ids,
+                std::span<store::FeatureValue>(values).subspan(n, ids.size()));
+    store_lookups_.fetch_add(1, std::memory_order_relaxed);
+    bool hit = false;
+    for (size_t k = 0; k < ids.size(); ++k) {
+      if (values[n + k].present) hit = true;
+    }
+    if (hit) store_hits_.fetch_add(1, std::memory_order_relaxed);
+    n += ids.size();
+  }
+  // Views into values once it has stopped growing. A feature the request gives itself
+  // is not read from the store.
+  const size_t given = fields.size();
+  for (size_t k = 0; k < n; ++k) {
+    const store::FeatureValue& v = values[k];
+    if (!v.present || v.type == store::FeatureType::kVector) continue;
+    const std::string& name = registry.name(ids[k % ids.size()]);
+    bool shadowed = false;
+    for (size_t f = 0; f < given; ++f) shadowed |= fields[f].name == name;
+    if (shadowed) continue;
+    fields.push_back(v.type == store::FeatureType::kNumber ? EventField::of_number(name, v.number)
+                                                           : EventField::of_text(name, v.text));
+  }
+  return Status::ok();
+}
+
+ApiResponse Api::put_features(std::string_view entity, std::string_view body) {
+  std::string key;
+  if (!url_decode(entity, key)) return error_response(400, "a bad entity key in the path");
+  simdjson::dom::element doc;
+  if (auto e = thread_parser().parse(body, doc)) return error_response(400, malformed(e).why());
+  simdjson::dom::object features;
+  if (doc["features"].get_object().get(features)) {
+    return error_response(400, "expected {\"features\": {\"name\": value, ...}}");
+  }
+  store::Update u;
+  u.key = store::EntityKey(key);
+  for (auto [name, v] : features) {
+    switch (v.type()) {
+      case simdjson::dom::element_type::DOUBLE:
+      case simdjson::dom::element_type::INT64:
+      case simdjson::dom::element_type::UINT64: {
+        double d = 0;
+        if (v.type() == simdjson::dom::element_type::DOUBLE) {
+          d = v.get_double().value_unsafe();
+        } else if (v.type() == simdjson::dom::element_type::INT64) {
+          d = static_cast<double>(v.get_int64().value_unsafe());
+        } else if (v.type() == simdjson::dom::element_type::UINT64) {
+          d = static_cast<double>(v.get_uint64().value_unsafe());
+        }
+        u.set.emplace_back(std::string(name), store::FeatureValue::of_number(d));
+        break;
+      }
+      case simdjson::dom::element_type::STRING:
+        u.set.emplace_back(std::string(name), store::FeatureValue::of_category(
+                                                  std::string(v.get_string().value_unsafe())));
+        break;
+      case simdjson::dom::element_type::NULL_VALUE:
+        u.del.emplace_back(name);
+        break;
+      default:
+        return error_response(400, "feature '" + excerpt(name) +
+                                       "': expected a number, a text or null (to delete it)");
+    }
+  }
+  if (Status s = store_->apply(u); !s) return error_response(400, s.why());
+  return json_response(
+      200, fmt::format("{{\"written\":{},\"deleted\":{}}}", u.set.size(), u.del.size()));
+}
+
+ApiResponse Api::get_features(std::string_view entity) {
+  std::string key;
+  if (!url_decode(entity, key)) return error_response(400, "a bad entity key in the path");
+  const store::FeatureRegistry& registry = store_->registry();
+  std::vector<uint16_t> ids;
+  for (uint16_t id = 0; id < registry.size(); ++id) ids.push_back(id);
+  std::vector<store::FeatureValue> values(ids.size());
+  store_->get(store::EntityKey(key), ids, values);
+  nlohmann::json features = nlohmann::json::object();
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const auto& v = values[k];
+    if (!v.present) continue;
+    const std::string& name = registry.name(ids[k]);
+    if (v.type == store::FeatureType::kNumber) {
+      features[name] = v.number;
+    } else if (v.type == store::FeatureType::kCategory) {
+      features[name] = v.text;
+    } else {
+      features[name] = v.vector;
+    }
+  }
+  if (features.empty()) return error_response(404, "no features for entity '" + excerpt(key) + "'");
+  return json_response(200, nlohmann::json{{"entity", key}, {"features", features}}.dump(
+                                -1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 ApiResponse Api::model_info(const ModelHost& host) const {
   const ModelStats s = host.stats();
   nlohmann::json j;
@@ -683,6 +854,17 @@ ApiResponse Api::metrics_page() const {
       fmt::format_to(app, "{}{{model=\"{}\"}} {}\n", metric, name, value(s));
     }
   };
+  fmt::format_to(app,
+                 "# HELP rtml_store_entities Entities in the feature store.\n"
+                 "# TYPE rtml_store_entities gauge\nrtml_store_entities {}\n"
+                 "# HELP rtml_store_memory_bytes Memory the feature store holds.\n"
+                 "# TYPE rtml_store_memory_bytes gauge\nrtml_store_memory_bytes {}\n"
+                 "# HELP rtml_store_lookups_total Entity reads by predictions.\n"
+                 "# TYPE rtml_store_lookups_total counter\nrtml_store_lookups_total {}\n"
+                 "# HELP rtml_store_hits_total Entity reads that found a feature.\n"
+                 "# TYPE rtml_store_hits_total counter\nrtml_store_hits_total {}\n",
+                 store_->entity_count(), store_->memory_bytes(), store_lookups_.load(),
+                 store_hits_.load());
   family("rtml_model_predictions_total", "counter", "Predictions answered.",
          [](const ModelStats& s) { return s.predicted; });
   family("rtml_model_learned_total", "counter", "Labels learned from.",

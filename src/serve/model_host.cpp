@@ -472,6 +472,16 @@ void ModelHost::learning_loop() {
           std::lock_guard lock(stats_mu_);
           versions_.push_back(std::move(v));
           op.version = versions_.back().version;
+          while (versions_.size() > std::max<size_t>(1, options_.max_versions)) {
+            const ModelVersion& oldest = versions_.front();
+            if (!oldest.path.empty()) {
+              std::error_code ec;
+              fs::remove(options_.dir + "/versions/v" + std::to_string(oldest.version) + ".json",
+                         ec);
+              fs::remove(oldest.path, ec);
+            }
+            versions_.erase(versions_.begin());
+          }
         } catch (const Error& e) {
           std::fprintf(stderr, "rtml serve: model '%s': %s\n", name_.c_str(), e.what());
           op.version = 0;

@@ -300,6 +300,60 @@ TEST(ServeApi, MetricsAreValidPrometheusText) {
   EXPECT_EQ(check.exit_code, 0) << check.out;
 }
 
+// Features kept in the store by entity are read at prediction time, logged with the
+// prediction, and what its label teaches: a label by event id after the store changed
+// teaches the values the prediction saw.
+TEST(ServeApi, PredictionsReadEntityFeaturesFromTheStore) {
+  serve::Api api(options());
+  ASSERT_TRUE(api.create_model("byid", "one_hot | logistic_regression"));
+  ASSERT_TRUE(api.create_model("given", "one_hot | logistic_regression"));
+  auto put = call(api, "PUT", "/v1/features/u7", R"({"features": {"age": 31, "city": "Oslo"}})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto got = json::parse(call(api, "GET", "/v1/features/u7").body);
+  EXPECT_EQ(got["features"]["age"], 31);
+  EXPECT_EQ(got["features"]["city"], "Oslo");
+  EXPECT_EQ(call(api, "GET", "/v1/features/nobody").status, 404);
+  EXPECT_EQ(call(api, "PUT", "/v1/features/u7", R"({"features": {"age": [1]}})").status, 400);
+
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = "p" + std::to_string(i);
+    auto p = call(api, "POST", "/v1/models/byid/predict",
+                  "{\"features\":{\"x\":" + std::to_string(i % 3) +
+                      "},\"entity\":{\"user_id\":\"u7\"},\"event_id\":\"" + id + "\"}");
+    ASSERT_EQ(p.status, 200) << p.body;
+    // The store changes before the label comes: the label teaches what was read.
+    ASSERT_EQ(call(api, "PUT", "/v1/features/u7",
+                   "{\"features\":{\"age\":" + std::to_string(40 + i) + "}}")
+                  .status,
+              200);
+    const char* label = i % 2 ? "yes" : "no";
+    ASSERT_EQ(call(api, "POST", "/v1/models/byid/learn",
+                   "{\"event_id\":\"" + id + "\",\"label\":\"" + label + "\"}")
+                  .status,
+              200);
+    const std::string age = std::to_string(i == 0 ? 31 : 40 + i - 1);
+    ASSERT_EQ(call(api, "POST", "/v1/models/given/learn",
+                   "{\"features\":{\"x\":" + std::to_string(i % 3) + ",\"age\":" + age +
+                       ",\"city\":\"Oslo\"},\"label\":\"" + label + "\"}")
+                  .status,
+              200);
+  }
+  settle(api, "byid");
+  settle(api, "given");
+  const std::string probe = R"({"features": {"x": 1, "age": 50, "city": "Oslo"}})";
+  EXPECT_EQ(json::parse(call(api, "POST", "/v1/models/byid/predict", probe).body)["proba"],
+            json::parse(call(api, "POST", "/v1/models/given/predict", probe).body)["proba"]);
+  // A feature given in the request wins over the store's.
+  // Deleting with null; the store's counters in the metrics.
+  EXPECT_EQ(call(api, "PUT", "/v1/features/u7", R"({"features": {"city": null}})").status, 200);
+  EXPECT_FALSE(json::parse(call(api, "GET", "/v1/features/u7").body)["features"].contains("city"));
+  (void)call(api, "POST", "/v1/models/byid/predict", R"({"entity": {"user_id": "ghost"}})");
+  const std::string metrics = call(api, "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("rtml_store_lookups_total 31"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("rtml_store_hits_total 30"), std::string::npos);
+  EXPECT_NE(metrics.find("rtml_store_entities 1"), std::string::npos);
+}
+
 // Predictions run on many threads while one thread learns (TSan in CI: the suite's name
 // starts with Concurrency).
 TEST(ConcurrencyServe, PredictionsRunWhileTheModelLearns) {

@@ -40,6 +40,7 @@ TEST(ServeDurable, ModelsLabelsAndVersionsComeBackAfterARestart) {
     serve::Api api(in_dir(dir.file("srv")));
     ASSERT_TRUE(api.create_model("a", "standard_scaler | logistic_regression"));
     ASSERT_TRUE(api.create_model("b", "hoeffding_tree"));
+    ASSERT_EQ(call(api, "PUT", "/v1/features/u1", R"({"features": {"age": 7}})").status, 200);
     for (size_t i = 0; i < 500; ++i) {
       ASSERT_EQ(call(api, "POST", "/v1/models/a/learn", learn_body(events[i])).status, 200);
       ASSERT_EQ(call(api, "POST", "/v1/models/b/learn", learn_body(events[i])).status, 200);
@@ -63,6 +64,8 @@ TEST(ServeDurable, ModelsLabelsAndVersionsComeBackAfterARestart) {
   serve::Api api(in_dir(dir.file("srv")));
   auto list = json::parse(call(api, "GET", "/v1/models").body)["models"];
   ASSERT_EQ(list.size(), 2u);
+  // The feature store lives in the folder too.
+  EXPECT_EQ(json::parse(call(api, "GET", "/v1/features/u1").body)["features"]["age"], 7);
   auto a = json::parse(call(api, "GET", "/v1/models/a").body);
   EXPECT_EQ(a["learned"], 1000);
   EXPECT_EQ(a["pending"], 1 + 199);  // the waiting one and the predictions after it

@@ -2,6 +2,7 @@
 // any socket (the HTTP server, the tests and the fuzzer drive it alike).
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,7 +14,12 @@
 #include "rtml/learn/prediction_log.h"
 #include "rtml/serve/model_host.h"
 #include "rtml/serve/serve_metrics.h"
+#include "rtml/store/embedded_store.h"
 #include "rtml/store/folder_lock.h"
+
+namespace simdjson::dom {
+class element;
+}
 
 namespace rtml::serve {
 
@@ -45,8 +51,10 @@ class Api {
     std::string dir;
     store::FsyncSetting fsync;
     uint32_t checkpoint_every_ms = 60000;
-    size_t max_batch = 10000;  // events per batch request
-    std::string token;         // non-empty: requests must carry "Bearer <token>"
+    size_t max_batch = 10000;   // events per batch request
+    size_t max_models = 1000;   // each has a learning thread
+    size_t max_versions = 100;  // per model
+    std::string token;          // non-empty: requests must carry "Bearer <token>"
   };
   using Respond = std::function<void(ApiResponse)>;
 
@@ -68,12 +76,20 @@ class Api {
   void shutdown();
 
   const ServeMetrics& metrics() const { return metrics_; }
+  // The feature store that /v1/features writes and predictions read by entity.
+  store::EmbeddedStore& feature_store() { return *store_; }
 
  private:
   std::shared_ptr<ModelHost> find(std::string_view name) const;
   void predict(ModelHost& host, std::string_view body, Respond& respond);
   void learn(const std::shared_ptr<ModelHost>& host, std::string_view body, Respond& respond);
   ApiResponse model_info(const ModelHost& host) const;
+  ApiResponse put_features(std::string_view entity, std::string_view body);
+  ApiResponse get_features(std::string_view entity);
+  // Adds the features the store holds for each key of `entity` (an object of key names
+  // to keys) to fields; their values are kept in values (one per feature read).
+  Status read_entity(simdjson::dom::element entity, std::vector<EventField>& fields,
+                     std::vector<store::FeatureValue>& values);
   ApiResponse list_models() const;
   ApiResponse metrics_page() const;
 
@@ -84,7 +100,9 @@ class Api {
 
   Options options_;
   std::unique_ptr<store::FolderLock> lock_;  // of options_.dir
-  std::mutex create_mu_;                     // one PUT or DELETE at a time
+  std::unique_ptr<store::EmbeddedStore> store_;
+  std::atomic<uint64_t> store_lookups_{0}, store_hits_{0};
+  std::mutex create_mu_;  // one PUT or DELETE at a time
   mutable std::shared_mutex models_mu_;
   std::map<std::string, std::shared_ptr<ModelHost>, std::less<>> models_;
   ServeMetrics metrics_;

@@ -89,6 +89,7 @@ class ModelHost {
     store::FsyncSetting fsync;
     uint32_t checkpoint_every_ms = 60000;
     uint64_t checkpoint_every_records = 1000000;
+    size_t max_versions = 100;  // the oldest goes (with its files) past this
   };
   // What a learn request carries: the label, and either the id of an event predicted
   // before, or the event's fields.
