@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench_run.h"
+#include "bench_serve.h"
 #include "bench_store.h"
 #include "commands.h"
 #include "process_stats.h"
@@ -198,7 +199,20 @@ std::function<int()> add_bench_command(CLI::App& app) {
   runc->add_option("--copies", ro->copies, "Elec2 copies replayed (default 20)");
   runc->add_option("--paced-events", ro->paced_events, "Events replayed paced (default 300000)");
   runc->add_option("--rate", ro->paced_rate, "Paced rate, events/s (default 100000)");
-  return [o, so, store, ro, runc] {
+  auto vo = std::make_shared<BenchServeOptions>();
+  auto* servec = cmd->add_subcommand(
+      "serve",
+      "rtml serve over loopback beside an echo server: pipelined, request-reply, paced lookups, "
+      "batches, wrk");
+  servec->add_flag("--json", vo->json, "Only the JSON line");
+  servec->add_option("--pipelined", vo->pipelined, "Pipelined predictions (default 400000)");
+  servec->add_option("--requests", vo->request_reply, "Request-reply requests (default 20000)");
+  servec->add_option("--paced", vo->paced, "Paced predictions at 10,000/s (default 20000)");
+  servec->add_option("--batches", vo->batches, "Batch requests of 1,000 events (default 300)");
+  servec->add_option("--threads", vo->threads, "The servers' HTTP threads (default 1)");
+  servec->add_flag("--no-wrk", vo->no_wrk, "Skip the wrk rows");
+  return [o, so, store, ro, runc, vo, servec] {
+    if (servec->parsed()) return run_bench_serve(*vo);
     if (store->parsed()) return run_bench_store(*so);
     if (runc->parsed()) return run_bench_run(*ro);
     return run(*o);

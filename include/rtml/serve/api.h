@@ -37,11 +37,20 @@ struct ApiResponse {
   std::string body;
 };
 
+// Answers HTTP requests (what HttpServer serves): the Api, or a bare echo for a benchmark.
+class RequestHandler {
+ public:
+  using Respond = std::function<void(ApiResponse)>;
+  virtual ~RequestHandler() = default;
+  // Calls respond exactly once, now or later from another thread. Thread-safe.
+  virtual void handle(const ApiRequest& request, Respond respond) = 0;
+};
+
 // The API (docs/serving.md lists its routes): many named models, each a ModelHost.
 // handle() answers at once, except a request that learns, which is answered once the
 // model's learning thread has applied it. Thread-safe: any number of threads handle
 // requests at once.
-class Api {
+class Api final : public RequestHandler {
  public:
   struct Options {
     PredictionLog::Limits log;
@@ -56,8 +65,6 @@ class Api {
     size_t max_versions = 100;  // per model
     std::string token;          // non-empty: requests must carry "Bearer <token>"
   };
-  using Respond = std::function<void(ApiResponse)>;
-
   // With options.dir, locks the folder and serves the models it holds. Throws Error
   // naming the file if the folder is held by another process, or a model in it is damaged.
   explicit Api(Options options);
@@ -66,7 +73,7 @@ class Api {
   // Answers request by calling respond exactly once: before handle() returns, or later on
   // a model's learning thread. A bad request gets a 4xx with the reason and changes
   // nothing.
-  void handle(const ApiRequest& request, Respond respond);
+  void handle(const ApiRequest& request, Respond respond) override;
 
   // Creates model name from a pipeline expression. Refused for a bad name, a bad
   // expression (the reason names it) or a name in use by another expression.

@@ -1,4 +1,5 @@
-// HttpServer: HTTP/1.1 (keep-alive, pipelining) over Boost.Beast, answering with an Api.
+// HttpServer: HTTP/1.1 (keep-alive, pipelining) over Boost.Beast, answering with an Api
+// (or any RequestHandler).
 #pragma once
 
 #include <atomic>
@@ -8,7 +9,7 @@
 
 namespace rtml::serve {
 
-class Api;
+class RequestHandler;
 
 // Listens on an address and port and answers each request with the Api: requests of one
 // connection are answered in order (a pipelined request waits for the one before it,
@@ -31,7 +32,7 @@ class HttpServer {
   };
 
   // Binds and listens. Throws Error naming the address if it cannot.
-  HttpServer(Api& api, Options options);
+  HttpServer(RequestHandler& handler, Options options);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
