@@ -13,27 +13,18 @@
 #include "rtml/core/error.h"
 #include "rtml/serve/api.h"
 #include "rtml/serve/http_server.h"
+#include "rtml/serve/serve_config.h"
 #include "rtml/store/wal.h"
 #include "stop_signals.h"
 
 namespace rtml::cli {
 namespace {
 
+// The command line: a ServeConfig, and the --config file it overrides.
 struct ServeOptions {
-  std::string listen = "127.0.0.1:8080";
-  int threads = 1;
-  std::vector<std::string> models;  // NAME=EXPRESSION
-  std::string token_file;
-  size_t max_body = 16u << 20;
-  size_t max_batch = 10000;
-  size_t max_models = 1000;
-  size_t max_connections = 10000;
-  uint32_t publish_ms = 5;
-  size_t pending = 1u << 20;
-  double ttl = 0;  // seconds; 0: none
-  std::string dir;
-  std::string fsync = "every=10ms";
-  double checkpoint_every_s = 60;
+  std::string config;
+  serve::ServeConfig c;
+  std::vector<std::string> models;  // NAME=EXPRESSION or NAME=FILE.rtml
 };
 
 // The token of a --token-file: its first line, without surrounding blanks.
@@ -48,13 +39,15 @@ std::string read_token(const std::string& path) {
   return line.substr(first, last - first + 1);
 }
 
-int serve_command(const ServeOptions& o) {
+int serve_command(const serve::ServeConfig& o) {
   serve::Api::Options api_options;
   api_options.log.max_entries = o.pending;
   if (o.ttl > 0) api_options.log.ttl = o.ttl;
   api_options.publish_ms = o.publish_ms;
   api_options.max_batch = o.max_batch;
   api_options.max_models = o.max_models;
+  api_options.max_versions = o.max_versions;
+  api_options.aggregates = o.aggregates;
   if (!o.token_file.empty()) api_options.token = read_token(o.token_file);
   api_options.dir = o.dir;
   api_options.fsync = store::FsyncSetting::parse(o.fsync);
@@ -64,15 +57,12 @@ int serve_command(const ServeOptions& o) {
   api_options.checkpoint_every_ms =
       std::max<uint32_t>(1, static_cast<uint32_t>(o.checkpoint_every_s * 1000));
   serve::Api api(api_options);
-  for (const auto& spec : o.models) {
-    const auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw Error("--model '" + spec + "': expected NAME=EXPRESSION");
-    }
+  for (const auto& m : o.models) {
     // A model the folder holds already keeps its state (the same expression is no error).
-    if (Status s = api.create_model(spec.substr(0, eq), spec.substr(eq + 1)); !s) {
-      throw Error("--model '" + spec.substr(0, eq) + "': " + s.why());
-    }
+    Status s = m.file.empty() ? api.create_model(m.name, m.expression)
+                              : api.create_model_from_file(m.name, m.file);
+    if (!s)
+      throw Error((o.file.empty() ? "--model '" : o.file + ": model '") + m.name + "': " + s.why());
   }
 
   serve::HttpServer::Options http;
@@ -118,47 +108,81 @@ int serve_command(const ServeOptions& o) {
 
 std::function<int()> add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
+  serve::ServeConfig& c = o->c;
   auto* cmd = app.add_subcommand(
       "serve",
       "Serve named models over HTTP: predict, learn from labels, features (docs/serving.md)");
-  cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (port 0: any free port)")
+  cmd->add_option("--config", o->config,
+                  "A YAML file of these settings, models and the store's aggregates "
+                  "(examples/serve.yaml); a flag given overrides its key");
+  cmd->add_option("--listen", c.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
-  cmd->add_option("--threads", o->threads, "Threads answering HTTP requests")
+  cmd->add_option("--threads", c.threads, "Threads answering HTTP requests")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   cmd->add_option("--model", o->models,
-                  "A model to serve from the start, NAME=EXPRESSION (repeatable), e.g. "
-                  "clicks='standard_scaler | logistic_regression'");
-  cmd->add_option("--token-file", o->token_file,
+                  "A model to serve from the start (repeatable): NAME=EXPRESSION, e.g. "
+                  "clicks='standard_scaler | logistic_regression', or NAME=FILE.rtml, a model "
+                  "saved by rtml eval --save that goes on learning");
+  cmd->add_option("--token-file", c.token_file,
                   "A file whose first line is the bearer token every request must carry "
                   "(Authorization: Bearer TOKEN); /healthz needs none");
-  cmd->add_option("--max-body", o->max_body, "Largest request body, bytes")->capture_default_str();
-  cmd->add_option("--max-batch", o->max_batch, "Most events in one batch request")
+  cmd->add_option("--max-body", c.max_body, "Largest request body, bytes")->capture_default_str();
+  cmd->add_option("--max-batch", c.max_batch, "Most events in one batch request")
       ->capture_default_str();
-  cmd->add_option("--max-models", o->max_models, "Most models served at once")
+  cmd->add_option("--max-models", c.max_models, "Most models served at once")
       ->capture_default_str();
-  cmd->add_option("--max-connections", o->max_connections, "Most connections open at once")
+  cmd->add_option("--max-connections", c.max_connections, "Most connections open at once")
       ->capture_default_str();
-  cmd->add_option("--publish-ms", o->publish_ms,
+  cmd->add_option("--max-versions", c.max_versions,
+                  "Most versions (snapshots) kept per model; the oldest go first")
+      ->check(CLI::Range(size_t{1}, size_t{1000000}))
+      ->capture_default_str();
+  cmd->add_option("--publish-ms", c.publish_ms,
                   "Most milliseconds between a label learned and predictions that see it")
       ->capture_default_str();
-  cmd->add_option("--pending", o->pending,
+  cmd->add_option("--pending", c.pending,
                   "Most predictions kept waiting for their label, per model")
       ->capture_default_str();
-  cmd->add_option("--ttl", o->ttl, "Seconds a prediction waits for its label (0: no limit)");
-  cmd->add_option("--dir", o->dir,
-                  "Folder that keeps the models (write-ahead log, checkpoints, versions): "
-                  "served again after a restart or a kill -9. Without it, models live in "
-                  "memory only");
-  cmd->add_option("--fsync", o->fsync,
+  cmd->add_option("--ttl", c.ttl, "Seconds a prediction waits for its label (0: no limit)");
+  cmd->add_option("--dir", c.dir,
+                  "Folder that keeps the models (write-ahead log, checkpoints, versions) and the "
+                  "feature store: served again after a restart or a kill -9. Without it, all "
+                  "lives in memory only");
+  cmd->add_option("--fsync", c.fsync,
                   "With --dir, when a learn request's log record reaches the disk before it is "
                   "answered: always, every=10ms or never (a kill -9 loses nothing under any)")
       ->capture_default_str();
   cmd->add_option(
-         "--checkpoint-every", o->checkpoint_every_s,
+         "--checkpoint-every", c.checkpoint_every_s,
          "With --dir, seconds between checkpoints of a model that changed (0.5: half a second)")
       ->capture_default_str();
-  return [o] { return serve_command(*o); };
+  return [o, cmd] {
+    serve::ServeConfig config = o->c;
+    if (!o->config.empty()) {
+      // The file over the defaults, then each flag given over the file.
+      config = serve::ServeConfig{};
+      serve::load_serve_config(o->config, config);
+      auto given = [&](const char* flag) { return cmd->count(flag) > 0; };
+      const serve::ServeConfig& f = o->c;
+      if (given("--listen")) config.listen = f.listen;
+      if (given("--threads")) config.threads = f.threads;
+      if (given("--token-file")) config.token_file = f.token_file;
+      if (given("--max-body")) config.max_body = f.max_body;
+      if (given("--max-batch")) config.max_batch = f.max_batch;
+      if (given("--max-models")) config.max_models = f.max_models;
+      if (given("--max-connections")) config.max_connections = f.max_connections;
+      if (given("--max-versions")) config.max_versions = f.max_versions;
+      if (given("--publish-ms")) config.publish_ms = f.publish_ms;
+      if (given("--pending")) config.pending = f.pending;
+      if (given("--ttl")) config.ttl = f.ttl;
+      if (given("--dir")) config.dir = f.dir;
+      if (given("--fsync")) config.fsync = f.fsync;
+      if (given("--checkpoint-every")) config.checkpoint_every_s = f.checkpoint_every_s;
+    }
+    for (const auto& spec : o->models) config.models.push_back(serve::parse_model_spec(spec));
+    return serve_command(config);
+  };
 }
 
 }  // namespace rtml::cli

@@ -9,11 +9,14 @@
 #include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
 #include "rtml/core/file_io.h"
+#include "rtml/features/aggregate_spec.h"
 #include "rtml/runtime/json_text.h"
+#include "rtml/runtime/store_aggregates.h"
 
 namespace rtml::serve {
 namespace {
@@ -88,11 +91,27 @@ Status malformed(simdjson::error_code e) {
   return Status::error(std::string("malformed JSON: ") + simdjson::error_message(e));
 }
 
-// Reads the object `features` of an event into fields (views into the parsed document).
-Status read_features(simdjson::dom::element value, std::vector<EventField>& fields) {
+// An event's "time" (seconds since the epoch), or `now` if it gives none.
+Status read_time(simdjson::dom::object obj, std::optional<double> now,
+                 std::optional<double>& time) {
+  simdjson::dom::element t;
+  time = now;
+  if (obj["time"].get(t)) return Status::ok();
+  double seconds = 0;
+  if (t.get_double().get(seconds) || !std::isfinite(seconds) || seconds <= 0) {
+    return Status::error("'time' must be a positive number of seconds since the epoch");
+  }
+  time = seconds;
+  return Status::ok();
+}
+
+// Reads the object `features` (or another, `what`) of an event into fields (views into
+// the parsed document).
+Status read_features(simdjson::dom::element value, std::vector<EventField>& fields,
+                     std::string_view what = "features") {
   simdjson::dom::object obj;
   if (value.get_object().get(obj)) {
-    return Status::error("'features' must be an object of names to numbers or texts");
+    return Status::error(fmt::format("'{}' must be an object of names to numbers or texts", what));
   }
   for (auto [key, v] : obj) {
     switch (v.type()) {
@@ -116,8 +135,8 @@ Status read_features(simdjson::dom::element value, std::vector<EventField>& fiel
       case simdjson::dom::element_type::NULL_VALUE:
         break;  // missing
       default:
-        return Status::error("feature '" + excerpt(key) +
-                             "' is an array or an object: expected a number or a text");
+        return Status::error(fmt::format(
+            "'{}.{}' is an array or an object: expected a number or a text", what, excerpt(key)));
     }
   }
   return Status::ok();
@@ -229,6 +248,20 @@ void append_prediction(std::string& out, const std::string& event_id, const Pipe
   out += '}';
 }
 
+// The value of name in a query ("a=1&version=3"), undecoded.
+std::optional<std::string_view> query_value(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
 // Splits "/v1/models/NAME/ACTION?query" into its parts.
 struct Target {
   std::string_view path, query;
@@ -255,14 +288,27 @@ Target split_target(std::string_view target) {
 Api::Api(Options options) : options_(std::move(options)) {
   store::StoreOptions so;
   so.fsync = options_.fsync;
-  if (options_.dir.empty()) {
-    store_ = store::EmbeddedStore::open(so);
-    return;
+  std::vector<features::AggregateSpec> specs;
+  if (!options_.aggregates.empty()) {
+    std::string declarations;
+    for (const auto& a : options_.aggregates) declarations += a + "\n";
+    specs = features::parse_aggregates(declarations, "store.aggregates");
+    aggregates_ = std::make_shared<runtime::StoreAggregates>(specs);
+    so.computed = aggregates_;
   }
-  fs::create_directories(options_.dir + "/models");
-  lock_ = std::make_unique<store::FolderLock>(store::FolderLock::exclusive(options_.dir));
-  so.dir = options_.dir + "/store";
+  if (!options_.dir.empty()) {
+    fs::create_directories(options_.dir + "/models");
+    lock_ = std::make_unique<store::FolderLock>(store::FolderLock::exclusive(options_.dir));
+    so.dir = options_.dir + "/store";
+  }
   store_ = store::EmbeddedStore::open(so);
+  std::map<std::string, std::vector<std::string>> by_key;
+  for (const auto& spec : specs) by_key[spec.by].push_back(spec.name);
+  for (auto& [key, names] : by_key) aggregates_by_key_.emplace(key, store_->plan_as_of(names));
+  if (!options_.dir.empty()) serve_folder_models();
+}
+
+void Api::serve_folder_models() {
   for (const auto& entry : fs::directory_iterator(options_.dir + "/models")) {
     if (!entry.is_directory()) continue;
     const std::string name = entry.path().filename().string();
@@ -273,14 +319,20 @@ Api::Api(Options options) : options_(std::move(options)) {
       continue;
     }
     std::string expression;
+    bool initial = false;
     try {
-      expression = nlohmann::json::parse(read_file(described)).at("model").get<std::string>();
+      auto j = nlohmann::json::parse(read_file(described));
+      expression = j.at("model").get<std::string>();
+      initial = j.value("initial", false);
     } catch (const std::exception& e) {
       throw Error(described + ": not a model description: " + e.what());
     }
     std::unique_ptr<Pipeline> pipeline;
     try {
-      pipeline = std::make_unique<Pipeline>(expression);
+      pipeline =
+          initial
+              ? std::make_unique<Pipeline>(Pipeline::load(entry.path().string() + "/initial.rtml"))
+              : std::make_unique<Pipeline>(expression);
     } catch (const Error& e) {
       throw Error(described + ": " + e.what());
     }
@@ -321,25 +373,37 @@ std::shared_ptr<ModelHost> Api::find(std::string_view name) const {
 }
 
 Status Api::create_model(const std::string& name, const std::string& expression) {
-  if (!valid_model_name(name)) {
-    return Status::error("model name '" + excerpt(name) +
-                         "': expected 1 to 64 letters, digits, '_', '-' or '.'");
-  }
-  if (auto existing = find(name)) {
-    if (existing->expression() == expression) return Status::ok();
-    return Status::error("model '" + name + "' exists with another expression ('" +
-                         excerpt(existing->expression()) + "'): DELETE it first");
-  }
   std::unique_ptr<Pipeline> pipeline;
   try {
     pipeline = std::make_unique<Pipeline>(expression);
   } catch (const Error& e) {
     return Status::error(e.what());
   }
+  return add_model(name, expression, std::move(*pipeline), false);
+}
+
+Status Api::create_model_from_file(const std::string& name, const std::string& path) {
+  std::unique_ptr<Pipeline> pipeline;
+  try {
+    pipeline = std::make_unique<Pipeline>(Pipeline::load(path));
+  } catch (const Error& e) {
+    return Status::error(e.what());
+  }
+  const std::string expression = pipeline->description();
+  return add_model(name, expression, std::move(*pipeline), true);
+}
+
+Status Api::add_model(const std::string& name, const std::string& expression, Pipeline pipeline,
+                      bool initial) {
+  if (!valid_model_name(name)) {
+    return Status::error("model name '" + excerpt(name) +
+                         "': expected 1 to 64 letters, digits, '_', '-' or '.'");
+  }
   std::lock_guard create(create_mu_);
   if (auto existing = find(name)) {
     if (existing->expression() == expression) return Status::ok();
-    return Status::error("model '" + name + "' was created meanwhile with another expression");
+    return Status::error("model '" + name + "' exists with another expression ('" +
+                         excerpt(existing->expression()) + "'): DELETE it first");
   }
   {
     std::shared_lock lock(models_mu_);
@@ -350,12 +414,19 @@ Status Api::create_model(const std::string& name, const std::string& expression)
   }
   std::shared_ptr<ModelHost> host;
   try {
-    if (!options_.dir.empty()) fs::remove_all(model_dir(name));  // a PUT cut short
-    host = make_host(name, expression, std::move(*pipeline));
+    if (!options_.dir.empty()) {
+      fs::remove_all(model_dir(name));  // a PUT cut short
+      if (initial) {
+        fs::create_directories(model_dir(name));
+        pipeline.save(model_dir(name) + "/initial.rtml");
+      }
+    }
+    host = make_host(name, expression, std::move(pipeline));
     // Described last: a model folder without its description is not a model.
     if (!options_.dir.empty()) {
-      write_file_atomically(model_dir(name) + "/model.json",
-                            nlohmann::json{{"model", expression}}.dump() + "\n");
+      nlohmann::json described{{"model", expression}};
+      if (initial) described["initial"] = true;
+      write_file_atomically(model_dir(name) + "/model.json", described.dump() + "\n");
     }
   } catch (const std::exception& e) {
     return Status::error(std::string("cannot create the model: ") + e.what());
@@ -397,10 +468,15 @@ void Api::handle(const ApiRequest& request, Respond respond) {
   if (t.parts.size() < 2 || t.parts[0] != "v1") {
     return answer(error_response(404, "no such route: " + excerpt(t.path)));
   }
+  if (t.parts[1] == "events" && t.parts.size() == 2) {
+    route = Route::kEvents;
+    if (m != "POST") return answer(error_response(405, "use POST on /v1/events"));
+    return answer(post_events(request.body));
+  }
   if (t.parts[1] == "features" && t.parts.size() == 3) {
     route = Route::kFeatures;
     if (m == "PUT") return answer(put_features(t.parts[2], request.body));
-    if (m == "GET") return answer(get_features(t.parts[2]));
+    if (m == "GET") return answer(get_features(t.parts[2], t.query));
     return answer(error_response(405, "use GET or PUT on /v1/features/{entity}"));
   }
   if (t.parts[1] == "models") {
@@ -494,15 +570,10 @@ void Api::handle(const ApiRequest& request, Respond respond) {
       }
       if (action == "rollback") {
         uint64_t version = 0;
-        constexpr std::string_view kKey = "version=";
-        const auto at = t.query.find(kKey);
-        const bool at_start = at == 0 || (at != std::string_view::npos && t.query[at - 1] == '&');
-        std::string_view digits =
-            at_start ? t.query.substr(at + kKey.size(), t.query.find('&', at) - at - kKey.size())
-                     : std::string_view();
+        const std::optional<std::string_view> given = query_value(t.query, "version");
+        const std::string_view digits = given.value_or("");
         auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), version);
-        if (!at_start || digits.empty() || ec != std::errc() ||
-            end != digits.data() + digits.size()) {
+        if (!given || digits.empty() || ec != std::errc() || end != digits.data() + digits.size()) {
           return answer(error_response(400, "expected ?version=N"));
         }
         host->rollback(
@@ -560,7 +631,10 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
       if (Status s = read_features(features, fields); !s) return s;
     }
     if (has_entity) {
-      if (Status s = read_entity(entity, fields, stored); !s) return s;
+      // Aggregates as they stand now, or as of the event's time if it gives one.
+      std::optional<double> time;
+      if (Status s = read_time(obj, std::nullopt, time); !s) return s;
+      if (Status s = read_entity(entity, time, fields, stored); !s) return s;
     }
     event_id.clear();
     simdjson::dom::element id;
@@ -682,8 +756,8 @@ bool url_decode(std::string_view in, std::string& out) {
 
 }  // namespace
 
-Status Api::read_entity(simdjson::dom::element entity, std::vector<EventField>& fields,
-                        std::vector<store::FeatureValue>& values) {
+Status Api::read_entity(simdjson::dom::element entity, std::optional<double> time,
+                        std::vector<EventField>& fields, std::vector<store::FeatureValue>& values) {
   simdjson::dom::object keys;
   if (entity.get_object().get(keys)) {
     return Status::error(
@@ -691,7 +765,10 @@ Status Api::read_entity(simdjson::dom::element entity, std::vector<EventField>& 
   }
   const store::FeatureRegistry& registry = store_->registry();
   thread_local std::vector<uint16_t> ids;
+  thread_local std::vector<const std::string*> names;  // of values[k]
+  thread_local store::EntityKey entity_key;
   ids.clear();
+  names.clear();
   for (uint16_t id = 0; id < registry.size(); ++id) ids.push_back(id);
   size_t n = 0;
   for (auto [name, key] : keys) {
@@ -708,16 +785,25 @@ Status Api::read_entity(simdjson::dom::element entity, std::vector<EventField>& 
     if (text.empty() || text.size() > store::EntityKey::kMaxKeyBytes) {
       return Status::error("entity key '" + excerpt(name) + "' is empty or too long");
     }
+    entity_key.assign_text(text);
+    const size_t first = n;
     values.resize(n + ids.size());
-    store_->get(store::EntityKey(std::string(text)), ids,
-                std::span<store::FeatureValue>(values).subspan(n, ids.size()));
+    store_->get(entity_key, ids, std::span<store::FeatureValue>(values).subspan(n, ids.size()));
+    for (uint16_t id : ids) names.push_back(&registry.name(id));
+    n += ids.size();
+    // The aggregates kept per this key name, as they stand at the event's time.
+    if (auto a = aggregates_by_key_.find(name); a != aggregates_by_key_.end()) {
+      store::EmbeddedStore::AsOfPlan& plan = a->second;
+      values.resize(n + plan.names.size());
+      store_->get_as_of(entity_key, plan, time,
+                        std::span<store::FeatureValue>(values).subspan(n, plan.names.size()));
+      for (const std::string& computed : plan.names) names.push_back(&computed);
+      n += plan.names.size();
+    }
     store_lookups_.fetch_add(1, std::memory_order_relaxed);
     bool hit = false;
-    for (size_t k = 0; k < ids.size(); ++k) {
-      if (values[n + k].present) hit = true;
-    }
+    for (size_t k = first; k < n; ++k) hit |= values[k].present;
     if (hit) store_hits_.fetch_add(1, std::memory_order_relaxed);
-    n += ids.size();
   }
   // Views into values once it has stopped growing. A feature the request gives itself
   // is not read from the store.
@@ -725,7 +811,7 @@ Status Api::read_entity(simdjson::dom::element entity, std::vector<EventField>& 
   for (size_t k = 0; k < n; ++k) {
     const store::FeatureValue& v = values[k];
     if (!v.present || v.type == store::FeatureType::kVector) continue;
-    const std::string& name = registry.name(ids[k % ids.size()]);
+    const std::string& name = *names[k];
     bool shadowed = false;
     for (size_t f = 0; f < given; ++f) shadowed |= fields[f].name == name;
     if (shadowed) continue;
@@ -733,6 +819,112 @@ Status Api::read_entity(simdjson::dom::element entity, std::vector<EventField>& 
                                                            : EventField::of_text(name, v.text));
   }
   return Status::ok();
+}
+
+ApiResponse Api::post_events(std::string_view body) {
+  if (!aggregates_) {
+    return error_response(400,
+                          "this server keeps no aggregates: declare them under store.aggregates "
+                          "in the --config file");
+  }
+  simdjson::dom::element doc;
+  if (auto e = thread_parser().parse(body, doc)) return error_response(400, malformed(e).why());
+  const double now = store_->now();
+  // Checked whole first, so that a batch with a bad event applies none of it.
+  struct Parsed {
+    size_t first, count;
+    std::string_view id;
+    std::optional<double> time;
+  };
+  thread_local std::vector<EventField> fields;
+  thread_local std::vector<Parsed> parsed;
+  fields.clear();
+  parsed.clear();
+  const runtime::StoreAggregates& computed = *aggregates_;
+  static constexpr std::string_view kUnread = "no declared aggregate reads any field of this event";
+  auto read = [&](simdjson::dom::element e) -> Status {
+    simdjson::dom::object obj;
+    if (e.get_object().get(obj)) return Status::error("an event must be a JSON object");
+    Parsed p{fields.size(), 0, {}, now};
+    simdjson::dom::element f, id;
+    if (obj["fields"].get(f)) {
+      return Status::error(
+          "missing 'fields', e.g. {\"fields\": {\"user\": \"u7\", \"price\": 9.5}}");
+    }
+    if (Status s = read_features(f, fields, "fields"); !s) return s;
+    p.count = fields.size() - p.first;
+    if (!obj["id"].get(id)) {
+      if (id.get_string().get(p.id) || p.id.empty() ||
+          p.id.size() > store::EntityKey::kMaxKeyBytes) {
+        return Status::error("'id' must be a non-empty text of at most 1024 bytes");
+      }
+    }
+    if (Status s = read_time(obj, now, p.time); !s) return s;
+    const auto own = std::span(fields).subspan(p.first, p.count);
+    Status s = computed.check(own);
+    if (!s && s.why() == kUnread) return Status::ok();  // ignored: nothing to keep
+    if (!s) return s;
+    // Each aggregate it feeds is kept per an entity the event must name.
+    for (const auto& spec : computed.engine().specs()) {
+      bool feeds = false, keyed = false;
+      for (const EventField& f : own) {
+        feeds |= f.name == spec.field;
+        keyed |= f.name == spec.by;
+      }
+      if (feeds && !keyed) {
+        return Status::error(
+            fmt::format("field '{}' feeds aggregate '{}', kept by '{}': the event "
+                        "has no '{}'",
+                        spec.field, spec.name, spec.by, spec.by));
+      }
+    }
+    parsed.push_back(p);
+    return Status::ok();
+  };
+  simdjson::dom::array events;
+  size_t count = 1;  // events in the request
+  if (!doc["events"].get(events)) {
+    count = events.size();
+    if (count > options_.max_batch) {
+      return error_response(413,
+                            fmt::format("a batch holds at most {} events", options_.max_batch));
+    }
+    if (count == 0) {
+      return json_response(200, "{\"applied\":0,\"ignored\":0}");
+    }
+    size_t i = 0;
+    for (auto e : events) {
+      if (Status s = read(e); !s) {
+        events_refused_.fetch_add(count, std::memory_order_relaxed);
+        return error_response(400, fmt::format("event {}: {}", i, s.why()));
+      }
+      ++i;
+    }
+  } else if (Status s = read(doc); !s) {
+    events_refused_.fetch_add(1, std::memory_order_relaxed);
+    return error_response(400, s.why());
+  }
+  thread_local store::EntityKey key;
+  size_t applied = 0;
+  const size_t ignored = count - parsed.size();
+  for (const Parsed& p : parsed) {
+    // The event's own fields name the entities its aggregates are kept per ("by user");
+    // the key only scopes the id's deduplication.
+    key.assign_text(p.id.empty() ? std::string_view("event") : p.id);
+    Status s = store_->apply_event(key, *p.time, std::span(fields).subspan(p.first, p.count), p.id);
+    if (s) {
+      ++applied;
+    } else {
+      // The store could not log it (a full disk): what came before stands, and a client
+      // that resends the batch with ids has each event applied once.
+      events_applied_.fetch_add(applied, std::memory_order_relaxed);
+      events_refused_.fetch_add(parsed.size() - applied - ignored, std::memory_order_relaxed);
+      return error_response(503, fmt::format("event {}: {} ({} applied before it)",
+                                             &p - parsed.data(), s.why(), applied));
+    }
+  }
+  events_applied_.fetch_add(applied, std::memory_order_relaxed);
+  return json_response(200, fmt::format("{{\"applied\":{},\"ignored\":{}}}", applied, ignored));
 }
 
 ApiResponse Api::put_features(std::string_view entity, std::string_view body) {
@@ -779,7 +971,7 @@ ApiResponse Api::put_features(std::string_view entity, std::string_view body) {
       200, fmt::format("{{\"written\":{},\"deleted\":{}}}", u.set.size(), u.del.size()));
 }
 
-ApiResponse Api::get_features(std::string_view entity) {
+ApiResponse Api::get_features(std::string_view entity, std::string_view query) {
   std::string key;
   if (!url_decode(entity, key)) return error_response(400, "a bad entity key in the path");
   const store::FeatureRegistry& registry = store_->registry();
@@ -798,6 +990,24 @@ ApiResponse Api::get_features(std::string_view entity) {
       features[name] = v.text;
     } else {
       features[name] = v.vector;
+    }
+  }
+  // ?key=user adds the aggregates kept per user, as they stand now.
+  if (auto by = query_value(query, "key")) {
+    auto a = aggregates_by_key_.find(*by);
+    if (a == aggregates_by_key_.end()) {
+      return error_response(404, "no aggregate is kept by '" + excerpt(*by) + "'");
+    }
+    std::vector<store::FeatureValue> computed(a->second.names.size());
+    store_->get_as_of(store::EntityKey(key), a->second, std::nullopt, computed);
+    for (size_t k = 0; k < computed.size(); ++k) {
+      const auto& v = computed[k];
+      if (!v.present) continue;
+      if (v.type == store::FeatureType::kNumber) {
+        features[a->second.names[k]] = v.number;
+      } else {
+        features[a->second.names[k]] = v.text;
+      }
     }
   }
   if (features.empty()) return error_response(404, "no features for entity '" + excerpt(key) + "'");
@@ -862,9 +1072,17 @@ ApiResponse Api::metrics_page() const {
                  "# HELP rtml_store_lookups_total Entity reads by predictions.\n"
                  "# TYPE rtml_store_lookups_total counter\nrtml_store_lookups_total {}\n"
                  "# HELP rtml_store_hits_total Entity reads that found a feature.\n"
-                 "# TYPE rtml_store_hits_total counter\nrtml_store_hits_total {}\n",
+                 "# TYPE rtml_store_hits_total counter\nrtml_store_hits_total {}\n"
+                 "# HELP rtml_events_applied_total Events applied to the store's aggregates.\n"
+                 "# TYPE rtml_events_applied_total counter\nrtml_events_applied_total {}\n"
+                 "# HELP rtml_events_refused_total Events refused (dead letters).\n"
+                 "# TYPE rtml_events_refused_total counter\nrtml_events_refused_total {}\n"
+                 "# HELP rtml_events_duplicate_total Events acknowledged again and not applied "
+                 "twice (an id seen before).\n"
+                 "# TYPE rtml_events_duplicate_total counter\nrtml_events_duplicate_total {}\n",
                  store_->entity_count(), store_->memory_bytes(), store_lookups_.load(),
-                 store_hits_.load());
+                 store_hits_.load(), events_applied_.load(), events_refused_.load(),
+                 store_->duplicate_events());
   family("rtml_model_predictions_total", "counter", "Predictions answered.",
          [](const ModelStats& s) { return s.predicted; });
   family("rtml_model_learned_total", "counter", "Labels learned from.",

@@ -375,7 +375,7 @@ EmbeddedStore::AsOfPlan EmbeddedStore::plan_as_of(std::vector<std::string> names
   return plan;
 }
 
-void EmbeddedStore::get_as_of(const EntityKey& key, AsOfPlan& plan, double t,
+void EmbeddedStore::get_as_of(const EntityKey& key, AsOfPlan& plan, std::optional<double> t,
                               std::span<FeatureValue> out) {
   if (!plan.stored.empty()) {
     // Stored features by id; a name not declared yet reads as missing, and is looked for
@@ -398,7 +398,7 @@ void EmbeddedStore::get_as_of(const EntityKey& key, AsOfPlan& plan, double t,
     for (size_t j = 0; j < plan.found.size(); ++j) {
       FeatureValue& v = out[plan.found[j]];
       v = std::move(values[j]);
-      if (v.present && v.written_at > t) v.present = false;
+      if (t && v.present && v.written_at > *t) v.present = false;
     }
   }
   if (!plan.computed_indices.empty()) {

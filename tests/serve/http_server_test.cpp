@@ -12,7 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "serve_test_util.h"
@@ -137,24 +139,35 @@ TEST(ServeHttp, FiveHundredIdleConnectionsDoNotStallAnother) {
 }
 
 // The command: starts on a free port, answers, and stops cleanly on SIGINT.
-TEST(ServeHttp, CommandServesAndStopsOnSigint) {
-  test::TempDir dir;
-  const std::string log = dir.file("stderr.txt");
+// Starts `rtml serve ARGS...` with its stderr in log; returns its pid and port (0 if it
+// did not start listening).
+std::pair<pid_t, uint16_t> start_serve(const std::string& log, std::vector<std::string> args) {
   pid_t pid = fork();
   if (pid == 0) {
     FILE* f = freopen(log.c_str(), "w", stderr);
     (void)f;
-    execl(RTML_BINARY, RTML_BINARY, "serve", "--listen", "127.0.0.1:0", "--model",
-          "clicks=standard_scaler | logistic_regression", static_cast<char*>(nullptr));
+    if (chdir(RTML_SOURCE_DIR) != 0) _exit(126);
+    std::vector<char*> argv{const_cast<char*>(RTML_BINARY), const_cast<char*>("serve")};
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(RTML_BINARY, argv.data());
     _exit(127);
   }
   uint16_t port = 0;
-  for (int i = 0; i < 100 && port == 0; ++i) {
+  for (int i = 0; i < 150 && port == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     const std::string text = test::read_all(log);
     const auto at = text.find("http://127.0.0.1:");
     if (at != std::string::npos) port = static_cast<uint16_t>(std::atoi(text.c_str() + at + 17));
   }
+  return {pid, port};
+}
+
+TEST(ServeHttp, CommandServesAndStopsOnSigint) {
+  test::TempDir dir;
+  const std::string log = dir.file("stderr.txt");
+  auto [pid, port] = start_serve(
+      log, {"--listen", "127.0.0.1:0", "--model", "clicks=standard_scaler | logistic_regression"});
   ASSERT_NE(port, 0) << test::read_all(log);
   {
     Client c(port);
@@ -171,6 +184,43 @@ TEST(ServeHttp, CommandServesAndStopsOnSigint) {
   EXPECT_EQ(WEXITSTATUS(wstatus), 0);
   EXPECT_NE(test::read_all(log).find("stopped by SIGINT"), std::string::npos)
       << test::read_all(log);
+}
+
+// The example config serves its models and aggregates; flags override its keys, and
+// --model adds to its models.
+TEST(ServeHttp, CommandServesTheExampleConfig) {
+  test::TempDir dir;
+  const std::string log = dir.file("stderr.txt");
+  auto [pid, port] = start_serve(log, {"--config", "examples/serving/serve.yaml", "--listen",
+                                       "127.0.0.1:0", "--model", "extra=hoeffding_tree"});
+  ASSERT_NE(port, 0) << test::read_all(log);
+  {
+    Client c(port);
+    auto [status, body] = c.call("GET", "/v1/models");
+    ASSERT_EQ(status, 200);
+    std::set<std::string> names;
+    const json listed = json::parse(body);
+    for (const auto& m : listed["models"]) names.insert(m["name"].get<std::string>());
+    EXPECT_EQ(names, (std::set<std::string>{"clicks", "prices", "extra"}));
+    std::tie(status, body) =
+        c.call("POST", "/v1/events", R"({"fields": {"user": "u7", "item": "hat", "price": 12}})");
+    EXPECT_EQ(status, 200) << body;
+    std::tie(status, body) = c.call("GET", "/v1/features/u7?key=user");
+    ASSERT_EQ(status, 200) << body;
+    EXPECT_EQ(json::parse(body)["features"]["user_spend_mean"], 12);
+  }
+  kill(pid, SIGTERM);
+  int wstatus = 0;
+  waitpid(pid, &wstatus, 0);
+  EXPECT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+
+  // A mistake in the file stops the command with its line.
+  const std::string bad = dir.file("bad.yaml");
+  std::ofstream(bad) << "listen: 127.0.0.1:0\nmodels:\n  m: \"no_such_model\"\n";
+  auto r = test::run(std::string(RTML_BINARY) + " serve --config " + bad + " 2>&1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("model 'm'"), std::string::npos) << r.out;
 }
 
 }  // namespace

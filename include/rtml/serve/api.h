@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -17,6 +18,9 @@
 #include "rtml/store/embedded_store.h"
 #include "rtml/store/folder_lock.h"
 
+namespace rtml::runtime {
+class StoreAggregates;
+}
 namespace simdjson::dom {
 class element;
 }
@@ -64,6 +68,10 @@ class Api final : public RequestHandler {
     size_t max_models = 1000;   // each has a learning thread
     size_t max_versions = 100;  // per model
     std::string token;          // non-empty: requests must carry "Bearer <token>"
+    // The feature store's streaming aggregates (declarations as features::parse_aggregates
+    // reads them), kept up to date by POST /v1/events and read by predictions that name
+    // an entity. A store folder keeps them with the store: serve it with the same ones.
+    std::vector<std::string> aggregates;
   };
   // With options.dir, locks the folder and serves the models it holds. Throws Error
   // naming the file if the folder is held by another process, or a model in it is damaged.
@@ -78,6 +86,11 @@ class Api final : public RequestHandler {
   // Creates model name from a pipeline expression. Refused for a bad name, a bad
   // expression (the reason names it) or a name in use by another expression.
   Status create_model(const std::string& name, const std::string& expression);
+  // Creates model name from a model file saved by Pipeline::save (rtml eval --save), which
+  // goes on learning from the state it holds. A model of that name in the folder (served
+  // before) keeps its own, newer state if its expression is the file's. Refused as
+  // create_model is, and for a file that cannot be read (the reason names it).
+  Status create_model_from_file(const std::string& name, const std::string& path);
 
   // Stops every model (each applies what it has queued first) and removes it.
   void shutdown();
@@ -92,23 +105,39 @@ class Api final : public RequestHandler {
   void learn(const std::shared_ptr<ModelHost>& host, std::string_view body, Respond& respond);
   ApiResponse model_info(const ModelHost& host) const;
   ApiResponse put_features(std::string_view entity, std::string_view body);
-  ApiResponse get_features(std::string_view entity);
+  ApiResponse get_features(std::string_view entity, std::string_view query);
   // Adds the features the store holds for each key of `entity` (an object of key names
-  // to keys) to fields; their values are kept in values (one per feature read).
-  Status read_entity(simdjson::dom::element entity, std::vector<EventField>& fields,
-                     std::vector<store::FeatureValue>& values);
+  // to keys), and the aggregates kept per each key name as of time (without: now), to
+  // fields; their values are kept in values (one per feature read).
+  Status read_entity(simdjson::dom::element entity, std::optional<double> time,
+                     std::vector<EventField>& fields, std::vector<store::FeatureValue>& values);
   ApiResponse list_models() const;
+  // POST /v1/events: events applied to the store's aggregates.
+  ApiResponse post_events(std::string_view body);
   ApiResponse metrics_page() const;
 
   // The host of a new model (its folder made, with dir); throws Error.
   std::shared_ptr<ModelHost> make_host(const std::string& name, const std::string& expression,
                                        Pipeline pipeline);
+  // create_model's work, from a pipeline already built; `initial` writes the starting
+  // state beside the model (a model from a file: a restart before its first checkpoint
+  // starts from it again).
+  Status add_model(const std::string& name, const std::string& expression, Pipeline pipeline,
+                   bool initial);
   std::string model_dir(std::string_view name) const;
+  // The models options_.dir holds, served again (at construction).
+  void serve_folder_models();
 
   Options options_;
   std::unique_ptr<store::FolderLock> lock_;  // of options_.dir
   std::unique_ptr<store::EmbeddedStore> store_;
   std::atomic<uint64_t> store_lookups_{0}, store_hits_{0};
+  std::atomic<uint64_t> events_applied_{0}, events_refused_{0};
+  std::shared_ptr<runtime::StoreAggregates> aggregates_;  // null without aggregates
+  // The aggregates kept per entity key name ("user"): an entity {"user": "u7"} in a
+  // prediction reads them. Built once; read-only after (a plan of computed features
+  // only is not changed by get_as_of).
+  std::map<std::string, store::EmbeddedStore::AsOfPlan, std::less<>> aggregates_by_key_;
   std::mutex create_mu_;  // one PUT or DELETE at a time
   mutable std::shared_mutex models_mu_;
   std::map<std::string, std::shared_ptr<ModelHost>, std::less<>> models_;

@@ -151,8 +151,12 @@ class EmbeddedStore final : public FeatureStore {
   };
   AsOfPlan plan_as_of(std::vector<std::string> names) const;
   // get_as_of(key, names, t, out) with the names resolved: no name is looked up, and no
-  // memory is allocated for number features. out has plan.names.size() values.
-  void get_as_of(const EntityKey& key, AsOfPlan& plan, double t, std::span<FeatureValue> out);
+  // memory is allocated for number features. out has plan.names.size() values. Without
+  // t, the values now: computed features with the current partial bucket (what a server
+  // predicting now reads), stored ones as written. A plan of computed features only is
+  // not changed by the call (threads may share it).
+  void get_as_of(const EntityKey& key, AsOfPlan& plan, std::optional<double> t,
+                 std::span<FeatureValue> out);
 
   // Declares a feature before its first write.
   std::string declare(const std::string& name, FeatureType type);
