@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "live_page.h"
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
 #include "rtml/core/file_io.h"
@@ -452,6 +453,14 @@ void Api::handle(const ApiRequest& request, Respond respond) {
     route = Route::kHealth;
     return answer(json_response(200, "{\"status\":\"ok\"}"));
   }
+  if (t.path == "/" && m == "GET") {
+    // The page holds no data (its polls of /v1/overview carry the token).
+    route = Route::kPage;
+    ApiResponse page;
+    page.content_type = "text/html; charset=utf-8";
+    page.body = std::string(live_page_html());
+    return answer(std::move(page));
+  }
   if (!options_.token.empty()) {
     constexpr std::string_view kBearer = "Bearer ";
     if (request.authorization.size() != kBearer.size() + options_.token.size() ||
@@ -467,6 +476,11 @@ void Api::handle(const ApiRequest& request, Respond respond) {
   }
   if (t.parts.size() < 2 || t.parts[0] != "v1") {
     return answer(error_response(404, "no such route: " + excerpt(t.path)));
+  }
+  if (t.parts[1] == "overview" && t.parts.size() == 2) {
+    route = Route::kPage;
+    if (m != "GET") return answer(error_response(405, "use GET on /v1/overview"));
+    return answer(overview());
   }
   if (t.parts[1] == "events" && t.parts.size() == 2) {
     route = Route::kEvents;
@@ -1015,7 +1029,10 @@ ApiResponse Api::get_features(std::string_view entity, std::string_view query) {
                                 -1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-ApiResponse Api::model_info(const ModelHost& host) const {
+namespace {
+
+// A model's description, counters and metrics (GET /v1/models/NAME, /v1/overview).
+nlohmann::json model_json(const ModelHost& host) {
   const ModelStats s = host.stats();
   nlohmann::json j;
   j["name"] = host.name();
@@ -1035,7 +1052,33 @@ ApiResponse Api::model_info(const ModelHost& host) const {
     metrics[std::string("rolling_") + name] = s.metric_window;
     metrics["window"] = std::min<uint64_t>(s.scored, ModelStats::kWindow);
   }
-  return json_response(200, j.dump());
+  return j;
+}
+
+}  // namespace
+
+ApiResponse Api::model_info(const ModelHost& host) const {
+  return json_response(200, model_json(host).dump());
+}
+
+ApiResponse Api::overview() const {
+  nlohmann::json j;
+  j["time"] =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  j["uptime_seconds"] = std::chrono::duration<double>(Clock::now() - started_).count();
+  auto& models = j["models"] = nlohmann::json::array();
+  {
+    std::shared_lock lock(models_mu_);
+    for (const auto& [name, host] : models_) models.push_back(model_json(*host));
+  }
+  j["store"] = {{"entities", store_->entity_count()},
+                {"memory_bytes", store_->memory_bytes()},
+                {"lookups", store_lookups_.load()},
+                {"hits", store_hits_.load()}};
+  j["events"] = {{"applied", events_applied_.load()},
+                 {"refused", events_refused_.load()},
+                 {"duplicate", store_->duplicate_events()}};
+  return json_response(200, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 ApiResponse Api::list_models() const {

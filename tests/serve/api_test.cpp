@@ -260,7 +260,7 @@ TEST(ServeApi, VersionsRollBack) {
   EXPECT_EQ(info(api, "m")["learned"], 100);
 }
 
-TEST(ServeApi, BearerTokenGuardsEverythingButHealth) {
+TEST(ServeApi, BearerTokenGuardsEverythingButHealthAndThePage) {
   auto o = options();
   o.token = "s3cret";
   serve::Api api(o);
@@ -272,6 +272,22 @@ TEST(ServeApi, BearerTokenGuardsEverythingButHealth) {
   EXPECT_EQ(call(api, "GET", "/v1/models", {}, "Bearer s3cret").status, 200);
   EXPECT_EQ(call(api, "PUT", "/v1/models/m", R"({"model": "linear_regression"})").status, 401);
   EXPECT_EQ(call(api, "GET", "/v1/models/m", {}, "Bearer s3cret").status, 404);
+  // The page holds no data; what it polls does.
+  auto page = call(api, "GET", "/");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("/v1/overview"), std::string::npos);
+  // No asset from the network (the browser test watches the requests too).
+  for (const char* link : {"src=", "href=", "url(", "@import", "https://"}) {
+    EXPECT_EQ(page.body.find(link), std::string::npos) << link;
+  }
+  EXPECT_EQ(call(api, "GET", "/v1/overview").status, 401);
+  auto overview = call(api, "GET", "/v1/overview", {}, "Bearer s3cret");
+  ASSERT_EQ(overview.status, 200);
+  auto o2 = json::parse(overview.body);
+  EXPECT_TRUE(o2["models"].is_array());
+  EXPECT_EQ(o2["store"]["entities"], 0);
+  EXPECT_GT(o2["time"].get<double>(), 1.7e9);
 }
 
 TEST(ServeApi, MetricsAreValidPrometheusText) {

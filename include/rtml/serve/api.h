@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -104,6 +105,8 @@ class Api final : public RequestHandler {
   void predict(ModelHost& host, std::string_view body, Respond& respond);
   void learn(const std::shared_ptr<ModelHost>& host, std::string_view body, Respond& respond);
   ApiResponse model_info(const ModelHost& host) const;
+  // GET /v1/overview: every model's counters and metrics, the store's, for the live page.
+  ApiResponse overview() const;
   ApiResponse put_features(std::string_view entity, std::string_view body);
   ApiResponse get_features(std::string_view entity, std::string_view query);
   // Adds the features the store holds for each key of `entity` (an object of key names
@@ -142,6 +145,7 @@ class Api final : public RequestHandler {
   mutable std::shared_mutex models_mu_;
   std::map<std::string, std::shared_ptr<ModelHost>, std::less<>> models_;
   ServeMetrics metrics_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace rtml::serve
