@@ -405,3 +405,67 @@ TEST(ConcurrencyServe, PredictionsRunWhileTheModelLearns) {
 
 }  // namespace
 }  // namespace rtml
+
+namespace rtml {
+namespace {
+
+// After a rollback to version v, the model is v's state, and learns on from there as a
+// pipeline fed v's labels and then the ones after.
+TEST(ServeApi, ARolledBackModelLearnsOnAsIfFedItsHistory) {
+  RTML_REQUIRE_DATA("elec2.csv.gz");
+  auto events = test::elec2_events(400);
+  serve::Api api(options());
+  const std::string expr = "standard_scaler | logistic_regression(optimizer=adam)";
+  ASSERT_TRUE(api.create_model("m", expr));
+  auto teach = [&](size_t i) {
+    const std::string id = "e" + std::to_string(i);
+    ASSERT_EQ(call(api, "POST", "/v1/models/m/predict",
+                   "{\"features\":" + events[i].features + ",\"event_id\":\"" + id + "\"}")
+                  .status,
+              200);
+    ASSERT_EQ(call(api, "POST", "/v1/models/m/learn",
+                   "{\"event_id\":\"" + id + "\",\"label\":\"" + events[i].label + "\"}")
+                  .status,
+              200);
+  };
+  std::vector<size_t> kept;
+  for (size_t i = 0; i < 100; ++i) teach(i), kept.push_back(i);
+  ASSERT_EQ(call(api, "POST", "/v1/models/m/snapshot").status, 201);  // version 1
+  for (size_t i = 100; i < 150; ++i) teach(i);
+  ASSERT_EQ(call(api, "POST", "/v1/models/m/rollback?version=1").status, 200);
+  for (size_t i = 150; i < 300; ++i) teach(i), kept.push_back(i);
+  settle(api, "m");
+
+  Pipeline local(expr);
+  runtime::Runtime rt(local, runtime::Runtime::Options{{"label", {}}, {}});
+  rt.set_binary(true);
+  for (size_t i : kept) {
+    auto f = nlohmann::ordered_json::parse(events[i].features);
+    std::vector<std::string> names;
+    for (auto& [k, v] : f.items()) names.push_back(k);
+    std::vector<EventField> fields;
+    size_t k = 0;
+    for (auto& [name, v] : f.items()) fields.push_back(EventField::of_number(names[k++], v));
+    ASSERT_TRUE(rt.learn_fields(fields, Value{ValueKind::kText, 0, events[i].label}));
+  }
+  for (size_t i = 300; i < 320; ++i) {
+    auto got = json::parse(
+        call(api, "POST", "/v1/models/m/predict", "{\"features\":" + events[i].features + "}")
+            .body);
+    auto f = nlohmann::ordered_json::parse(events[i].features);
+    std::vector<std::string> names;
+    for (auto& [k, v] : f.items()) names.push_back(k);
+    std::vector<EventField> fields;
+    size_t k = 0;
+    for (auto& [name, v] : f.items()) fields.push_back(EventField::of_number(names[k++], v));
+    Features x;
+    ASSERT_TRUE(runtime::featurize_known_fields(local, fields, x));
+    Prediction p;
+    Workspace ws;
+    local.predict(x, p, ws);
+    ASSERT_EQ(got["proba"]["UP"].get<double>(), p.proba[*local.labels().find("UP")]) << i;
+  }
+}
+
+}  // namespace
+}  // namespace rtml

@@ -241,6 +241,150 @@ TEST_P(ServeCrash, KillNineTenTimesLosesNoAcknowledgedLabel) {
               GetParam().c_str());
 }
 
+// Kills land among snapshots, rollbacks, and a second model deleted and created again:
+// after each restart the server starts, and after the last one the model is what its
+// acknowledged history makes it (a rollback to version v keeps the labels v had, then the
+// ones after), the second model exists as its last acknowledged PUT or DELETE left it.
+TEST(ServeCrashDuring, RollbacksAndDeletesSurviveKillNine) {
+  RTML_REQUIRE_DATA("elec2.csv.gz");
+  test::TempDir dir;
+  const std::string folder = dir.file("srv"), log = dir.file("server.log");
+  const uint16_t port = free_port();
+  auto events = test::elec2_events(6000);
+  std::atomic<pid_t> pid{start_server(folder, port, "every=10ms", log)};
+  // The server goes with the test, also when an assertion ends it early.
+  struct Reaper {
+    std::atomic<pid_t>& pid;
+    ~Reaper() {
+      kill(pid.load(), SIGKILL);
+      waitpid(pid.load(), nullptr, 0);
+    }
+  } reaper{pid};
+  std::atomic<bool> killing{true};
+  std::atomic<int> restarts_failed{0};
+  std::thread killer([&] {
+    std::mt19937 rng(11);
+    const int kills = std::getenv("RTML_TEST_NO_KILL") ? 0 : 10;
+    for (int k = 0; k < kills; ++k) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(60 + rng() % 200));
+      kill(pid.load(), SIGKILL);
+      waitpid(pid.load(), nullptr, 0);
+      pid = start_server(folder, port, "every=10ms", log);
+      test::HttpClient probe(port);
+      if (!probe.connected() || probe.call("GET", "/healthz").first != 200) ++restarts_failed;
+    }
+    killing = false;
+  });
+  std::unique_ptr<test::HttpClient> c;
+  auto send = [&](const std::string& method, const std::string& target, const std::string& body) {
+    for (;;) {
+      if (!c || !c->connected()) c = std::make_unique<test::HttpClient>(port);
+      auto [status, answer] = c->call(method, target, body);
+      if (status != 0) return std::make_pair(status, answer);
+      c.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  auto predict_learn = [&](const std::string& model, size_t i, const std::string& id) {
+    auto [ps, pb] = send("POST", "/v1/models/" + model + "/predict",
+                         "{\"features\":" + events[i].features + ",\"event_id\":\"" + id + "\"}");
+    EXPECT_EQ(ps, 200) << pb;
+    auto [ls, lb] = send("POST", "/v1/models/" + model + "/learn",
+                         "{\"event_id\":\"" + id + "\",\"label\":\"" + events[i].label + "\"}");
+    EXPECT_TRUE(ls == 200 || ls == 409) << id << ": " << ls << " " << lb;
+  };
+  std::vector<size_t> learned;  // the events model m has learned, in order
+  // Acknowledged versions: the number, and the events learned then (a version taken after
+  // a rollback does not hold a prefix of what came before it).
+  std::vector<std::pair<uint64_t, std::vector<size_t>>> versions;
+  bool tmp_exists = false;
+  size_t tmp_learned = 0, n = 0, rollbacks = 0, toggles = 0;
+  std::mt19937 rng(5);
+  while ((killing || n < 600) && n + 100 < events.size()) {
+    predict_learn("m", n, "e" + std::to_string(n));
+    learned.push_back(n);
+    ++n;
+    if (n % 23 == 0) {
+      auto [st, body] = send("POST", "/v1/models/m/snapshot", "");
+      ASSERT_EQ(st, 201) << body;
+      versions.emplace_back(json::parse(body)["version"].get<uint64_t>(), learned);
+    }
+    if (n % 41 == 0 && !versions.empty()) {
+      const auto& [v, then] =
+          versions[versions.size() - 1 - rng() % std::min<size_t>(5, versions.size())];
+      auto [st, body] = send("POST", "/v1/models/m/rollback?version=" + std::to_string(v), "");
+      ASSERT_EQ(st, 200) << "rollback to " << v << ": " << body;
+      learned = then;
+      ++rollbacks;
+    }
+    if (n % 17 == 0) {
+      if (tmp_exists) {
+        auto [st, body] = send("DELETE", "/v1/models/tmp", "");
+        ASSERT_TRUE(st == 200 || st == 404) << body;  // 404: deleted by a try cut short
+        tmp_exists = false;
+      } else {
+        auto [st, body] = send("PUT", "/v1/models/tmp", R"({"model": "logistic_regression"})");
+        ASSERT_TRUE(st == 201 || st == 200) << body;
+        tmp_exists = true;
+        tmp_learned = 0;
+        for (int k = 0; k < 3; ++k) {
+          predict_learn("tmp", n + static_cast<size_t>(k),
+                        "t" + std::to_string(n) + "-" + std::to_string(k));
+          ++tmp_learned;
+        }
+      }
+      ++toggles;
+    }
+  }
+  killer.join();
+  EXPECT_EQ(restarts_failed.load(), 0) << test::read_all(log);
+  c = std::make_unique<test::HttpClient>(port);
+  ASSERT_EQ(c->call("POST", "/v1/models/m/snapshot", "").first, 201);
+  auto info = json::parse(c->call("GET", "/v1/models/m").second);
+  EXPECT_EQ(info["learned"], learned.size()) << info.dump();
+  auto [ts, tb] = c->call("GET", "/v1/models/tmp");
+  if (tmp_exists) {
+    ASSERT_EQ(ts, 200) << tb;
+    ASSERT_EQ(c->call("POST", "/v1/models/tmp/snapshot", "").first, 201);
+    EXPECT_EQ(json::parse(c->call("GET", "/v1/models/tmp").second)["learned"], tmp_learned);
+  } else {
+    EXPECT_EQ(ts, 404) << tb;
+  }
+  // Model m predicts as a pipeline fed the labels its history kept, in order.
+  Pipeline local("standard_scaler | logistic_regression(optimizer=adam)");
+  runtime::Runtime rt(local, runtime::Runtime::Options{{"label", {}}, {}});
+  rt.set_binary(true);
+  std::vector<std::string> names;
+  std::vector<EventField> fields;
+  auto fields_of = [&](const std::string& features) {
+    auto f = nlohmann::ordered_json::parse(features);
+    names.clear();
+    fields.clear();
+    for (auto& [k, v] : f.items()) names.push_back(k);
+    size_t k = 0;
+    for (auto& [name, v] : f.items()) fields.push_back(EventField::of_number(names[k++], v));
+  };
+  for (size_t i : learned) {
+    fields_of(events[i].features);
+    ASSERT_TRUE(rt.learn_fields(fields, Value{ValueKind::kText, 0, events[i].label}));
+  }
+  Workspace ws;
+  for (size_t i = n; i < n + 50; ++i) {
+    auto got = json::parse(
+        c->call("POST", "/v1/models/m/predict", "{\"features\":" + events[i].features + "}")
+            .second);
+    fields_of(events[i].features);
+    Features x;
+    ASSERT_TRUE(runtime::featurize_known_fields(local, fields, x));
+    Prediction p;
+    local.predict(x, p, ws);
+    ASSERT_EQ(got["proba"]["UP"].get<double>(), p.proba[*local.labels().find("UP")])
+        << "event " << i;
+  }
+  std::printf("%zu events, %zu rollbacks, %zu deletes and creates across 10 kills\n", n, rollbacks,
+              toggles);
+}
+
 INSTANTIATE_TEST_SUITE_P(Fsync, ServeCrash, ::testing::Values("always", "every=10ms", "never"),
                          [](const auto& info) {
                            std::string s = info.param;
