@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev
   zlib1g-dev libxxhash-dev libzstd-dev libhiredis-dev redis-server
-  clang-format prometheus chromium
+  clang-format prometheus chromium wrk
 )
 # Node.js for the browser test (the machine's own, if it has one; else Debian's).
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

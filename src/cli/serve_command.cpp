@@ -47,6 +47,7 @@ int serve_command(const serve::ServeConfig& o) {
   api_options.max_batch = o.max_batch;
   api_options.max_models = o.max_models;
   api_options.max_versions = o.max_versions;
+  api_options.max_queued = o.max_queued;
   api_options.aggregates = o.aggregates;
   if (!o.token_file.empty()) api_options.token = read_token(o.token_file);
   api_options.dir = o.dir;
@@ -138,6 +139,11 @@ std::function<int()> add_serve_command(CLI::App& app) {
                   "Most versions (snapshots) kept per model; the oldest go first")
       ->check(CLI::Range(size_t{1}, size_t{1000000}))
       ->capture_default_str();
+  cmd->add_option("--max-queued", c.max_queued,
+                  "Most events queued for a model's learning thread; past it, predict and learn "
+                  "answer 503 (retry) until it catches up")
+      ->check(CLI::Range(size_t{1}, size_t{1000000000}))
+      ->capture_default_str();
   cmd->add_option("--publish-ms", c.publish_ms,
                   "Most milliseconds between a label learned and predictions that see it")
       ->capture_default_str();
@@ -173,6 +179,7 @@ std::function<int()> add_serve_command(CLI::App& app) {
       if (given("--max-models")) config.max_models = f.max_models;
       if (given("--max-connections")) config.max_connections = f.max_connections;
       if (given("--max-versions")) config.max_versions = f.max_versions;
+      if (given("--max-queued")) config.max_queued = f.max_queued;
       if (given("--publish-ms")) config.publish_ms = f.publish_ms;
       if (given("--pending")) config.pending = f.pending;
       if (given("--ttl")) config.ttl = f.ttl;

@@ -249,6 +249,14 @@ void append_prediction(std::string& out, const std::string& event_id, const Pipe
   out += '}';
 }
 
+// 503 for a model whose learning thread has more events queued than it may hold: the
+// client retries later (a learner slower than its clients must not grow without bound).
+ApiResponse behind_response(const ModelHost& host) {
+  return error_response(503, fmt::format("model '{}' is behind: its learning thread has {} "
+                                         "events queued; retry shortly",
+                                         host.name(), host.queued()));
+}
+
 // The value of name in a query ("a=1&version=3"), undecoded.
 std::optional<std::string_view> query_value(std::string_view query, std::string_view name) {
   while (!query.empty()) {
@@ -352,6 +360,7 @@ std::shared_ptr<ModelHost> Api::make_host(const std::string& name, const std::st
   o.publish_ms = options_.publish_ms;
   o.fsync = options_.fsync;
   o.max_versions = options_.max_versions;
+  o.max_queued = options_.max_queued;
   o.checkpoint_every_ms = options_.checkpoint_every_ms;
   if (!options_.dir.empty()) o.dir = model_dir(name);
   return std::make_shared<ModelHost>(name, expression, std::move(pipeline), o);
@@ -629,7 +638,9 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
     return respond(error_response(400, malformed(e).why()));
   }
   // One event: {"features": {...}, "event_id"?}; a batch: {"events": [...]}.
-  ModelHost::PendingLogs batch_logs;
+  // Kept by the thread: its ops are used again by the next batch.
+  thread_local ModelHost::PendingLogs batch_logs;
+  batch_logs.discard();
   // One snapshot for the whole request: its labels name the classes predicted.
   const std::shared_ptr<const ModelSnapshot> snap = host.snapshot();
   auto one = [&](simdjson::dom::element event, std::string& out,
@@ -667,7 +678,9 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
   };
   ApiResponse r;
   simdjson::dom::array events;
-  if (!doc["events"].get(events)) {
+  const bool batch = !doc["events"].get(events);
+  if (host.behind(batch ? events.size() : 1)) return respond(behind_response(host));
+  if (batch) {
     if (events.size() > options_.max_batch) {
       return respond(
           error_response(413, fmt::format("a batch holds at most {} events", options_.max_batch)));
@@ -696,7 +709,9 @@ void Api::learn(const std::shared_ptr<ModelHost>& host, std::string_view body, R
   }
   thread_local std::vector<EventField> scratch;
   simdjson::dom::array events;
-  if (doc["events"].get(events)) {
+  const bool many = !doc["events"].get(events);
+  if (host->behind(many ? events.size() : 1)) return respond(behind_response(*host));
+  if (!many) {
     ModelHost::LearnRequest req;
     if (Status s = read_learn_event(doc, req, scratch); !s) {
       return respond(error_response(400, s.why()));

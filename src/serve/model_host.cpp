@@ -1,5 +1,6 @@
 #include "rtml/serve/model_host.h"
 
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -214,19 +215,25 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
   if (runtime::names_classes(p)) runtime::settle_prediction(p, out);
   if (event_id.empty()) {
     event_id = id_prefix_;
-    event_id += std::to_string(next_id_.fetch_add(1, std::memory_order_relaxed));
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits,
+                                   next_id_.fetch_add(1, std::memory_order_relaxed))
+                         .ptr;
+    event_id.append(digits, end);
   }
-  Op op;
+  // An op of the calling thread's, or of the batch's, used again: no allocation once
+  // its buffers have grown.
+  thread_local Op single;
+  Op& op = defer ? defer->next() : single;
   op.kind = Op::kLog;
+  op.lsn = 0;
   op.time = now_seconds();
   op.event_id = event_id;
+  op.fields.clear();
   for (const EventField& f : fields) op.fields.add(f);
   op.prediction = out;
-  if (defer) {
-    defer->ops_.push_back(std::move(op));
-    return Status::ok();
-  }
-  if (!enqueue(std::move(op))) {
+  if (defer) return Status::ok();
+  if (!enqueue(op)) {
     return Status::error("the prediction could not be logged (see the server's log)");
   }
   predicted_.fetch_add(1, std::memory_order_relaxed);
@@ -234,32 +241,32 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
 }
 
 void ModelHost::log(PendingLogs& pending) {
-  predicted_.fetch_add(pending.ops_.size(), std::memory_order_relaxed);
-  enqueue(pending.ops_);
-  pending.ops_.clear();
+  predicted_.fetch_add(pending.used_, std::memory_order_relaxed);
+  enqueue(pending.ops_, pending.used_);
+  pending.used_ = 0;
 }
 
 void ModelHost::learn(LearnRequest request, Done done) {
-  Op op;
+  thread_local Op op;  // used again, as predict()'s
   op.kind = Op::kLearn;
   op.time = now_seconds();
   op.learn = std::move(request);
   op.done = std::move(done);
-  enqueue(std::move(op));
+  enqueue(op);
 }
 
 void ModelHost::publish_now(Done done) {
   Op op;
   op.kind = Op::kPublish;
   op.done = std::move(done);
-  enqueue(std::move(op));
+  enqueue(op);
 }
 
 void ModelHost::take_version(std::function<void(uint64_t)> done) {
   Op op;
   op.kind = Op::kVersion;
   op.versioned = std::move(done);
-  enqueue(std::move(op));
+  enqueue(op);
 }
 
 std::vector<ModelVersion> ModelHost::versions() const {
@@ -272,7 +279,7 @@ void ModelHost::rollback(uint64_t version, Done done) {
   op.kind = Op::kRollback;
   op.version = version;
   op.done = std::move(done);
-  enqueue(std::move(op));
+  enqueue(op);
 }
 
 namespace {
@@ -329,7 +336,37 @@ void ModelHost::append(Op& op, std::string_view record) {
   }
 }
 
-bool ModelHost::enqueue(Op op) {
+void ModelHost::Op::reset() {
+  kind = kLog;
+  version = 0;
+  lsn = 0;
+  log_error.clear();
+  versioned = nullptr;
+  time = 0;
+  event_id.clear();
+  fields.clear();
+  prediction.value = 0;
+  prediction.proba.clear();
+  prediction.label = 0;
+  prediction.has_label = false;
+  learn.event_id.clear();
+  learn.fields.clear();
+  learn.label_kind = ValueKind::kMissing;
+  learn.label_number = 0;
+  learn.label_text.clear();
+  done = nullptr;
+}
+
+void ModelHost::take_spare(Op& op) {
+  if (spare_.empty()) {
+    op.reset();  // what a move left
+    return;
+  }
+  op = std::move(spare_.back());
+  spare_.pop_back();
+}
+
+bool ModelHost::enqueue(Op& op) {
   const std::string_view record = learner_->wal ? encode(op) : std::string_view();
   bool wake, logged;
   {
@@ -338,28 +375,34 @@ bool ModelHost::enqueue(Op op) {
       lock.unlock();
       if (op.done) op.done(kGone);
       if (op.versioned) op.versioned(0);
+      op.reset();
       return false;
     }
     append(op, record);
     logged = op.lsn != kNotLogged;
     wake = queue_.empty();
     queue_.push_back(std::move(op));
+    queued_.fetch_add(1, std::memory_order_relaxed);
+    take_spare(op);
   }
   if (wake) cv_.notify_one();
   return logged;
 }
 
-void ModelHost::enqueue(std::vector<Op>& ops) {
-  if (ops.empty()) return;
+void ModelHost::enqueue(std::vector<Op>& ops, size_t n) {
+  if (n == 0) return;
   bool wake;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;  // logged predictions only: nothing waits for them
     wake = queue_.empty();
-    for (Op& op : ops) {
+    for (size_t i = 0; i < n; ++i) {
+      Op& op = ops[i];
       append(op, learner_->wal ? encode(op) : std::string_view());
       queue_.push_back(std::move(op));
+      take_spare(op);
     }
+    queued_.fetch_add(n, std::memory_order_relaxed);
   }
   if (wake) cv_.notify_one();
 }
@@ -515,6 +558,15 @@ void ModelHost::learning_loop() {
       if (batch[i].done) batch[i].done(results[i]);
       if (batch[i].versioned) batch[i].versioned(batch[i].version);
     }
+    // The ops go back, with their buffers, to be used again.
+    for (Op& op : batch) op.reset();
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = 0; i < batch.size() && spare_.size() < kMaxSpare; ++i) {
+        spare_.push_back(std::move(batch[i]));
+      }
+    }
+    queued_.fetch_sub(batch.size(), std::memory_order_relaxed);
     batch.clear();
   }
   if (l.checkpoints && l.since_checkpoint > 0 && final_checkpoint_) checkpoint();

@@ -75,6 +75,7 @@ void load_serve_config(const std::string& path, ServeConfig& c) {
     c.max_models = count(*limits, "models", c.max_models, 1e5);
     c.max_connections = count(*limits, "connections", c.max_connections, 1e6);
     c.max_versions = count(*limits, "versions", c.max_versions, 1e6);
+    c.max_queued = count(*limits, "queued", c.max_queued, 1e9);
     limits->check_all_read();
   }
   if (auto pending = top.section("pending")) {

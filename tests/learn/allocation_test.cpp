@@ -3,19 +3,23 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <new>
+#include <thread>
 
 #include "../test_util.h"
 #include "rtml/core/random.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
+#include "rtml/serve/api.h"
 #include "rtml/stream/row_source.h"
 
 namespace {
 std::atomic<uint64_t> g_allocations{0};
-}
+thread_local uint64_t t_allocations = 0;  // of the calling thread
+}  // namespace
 
 // The replacement new takes its memory from malloc, so free is the right release; GCC
 // cannot see that through inlined vector growth and warns.
@@ -25,6 +29,7 @@ std::atomic<uint64_t> g_allocations{0};
 
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+  ++t_allocations;
   if (void* p = std::malloc(n ? n : 1)) return p;
   throw std::bad_alloc();
 }
@@ -242,6 +247,48 @@ TEST(Allocations, AdaptiveTreesAllocateOnlyAsTheyGrow) {
     auto events = load(p, regression);
     EXPECT_LT(allocations_per_event(p, events, 2000), c.limit);
   }
+}
+
+// rtml serve's thread answering a batch prediction allocates per request (the answer's
+// text), never per event: parsing, featurizing, predicting and handing each event over
+// to be logged reuse what earlier requests grew.
+TEST(Allocations, ServedBatchPredictionsAllocatePerRequestNotPerEvent) {
+  serve::Api::Options o;
+  o.log.max_entries = 5000;  // the prediction log laps: its slots are used again
+  serve::Api api(o);
+  ASSERT_TRUE(api.create_model("m", "standard_scaler | logistic_regression"));
+  Random rng(3);
+  std::string body = "{\"events\":[";
+  for (int i = 0; i < 1000; ++i) {
+    if (i) body += ',';
+    body += "{\"features\":{\"a\":" + std::to_string(rng.uniform()) +
+            ",\"b\":" + std::to_string(rng.uniform()) + ",\"c\":" + std::to_string(i % 7) + "}}";
+  }
+  body += "]}";
+  const std::string learn = R"({"features": {"a": 0.5, "b": 0.1, "c": 3}, "label": "yes"})";
+  serve::ApiResponse last;
+  auto handle = [&](std::string_view method, std::string_view target, std::string_view b) {
+    api.handle(serve::ApiRequest{method, target, b, {}},
+               [&last](serve::ApiResponse r) { last = std::move(r); });
+  };
+  handle("POST", "/v1/models/m/learn", learn);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // learned and published
+  for (int i = 0; i < 10; ++i) handle("POST", "/v1/models/m/predict", body);
+  ASSERT_EQ(last.status, 200) << last.body.substr(0, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // used ops come back
+  // At a pace the learning thread keeps up with (it hands the ops it has logged back to
+  // be used again; a learner behind holds more events, and their memory, in its queue).
+  const int requests = 20;
+  uint64_t allocations = 0;
+  for (int i = 0; i < requests; ++i) {
+    const uint64_t before = t_allocations;
+    handle("POST", "/v1/models/m/predict", body);
+    allocations += t_allocations - before;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const uint64_t per_request = allocations / requests;
+  ASSERT_EQ(last.status, 200);
+  EXPECT_LE(per_request, 32u) << "allocations per request of 1,000 events";
 }
 
 }  // namespace

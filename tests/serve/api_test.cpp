@@ -469,3 +469,30 @@ TEST(ServeApi, ARolledBackModelLearnsOnAsIfFedItsHistory) {
 
 }  // namespace
 }  // namespace rtml
+
+namespace rtml {
+namespace {
+
+// A model whose learning thread holds as many events as it may is answered 503 (retry)
+// instead of queueing without bound; a request that fits is served.
+TEST(ServeApi, AModelBehindItsClientsAnswers503) {
+  auto o = options();
+  o.max_queued = 100;
+  serve::Api api(o);
+  ASSERT_TRUE(api.create_model("m", "standard_scaler | logistic_regression"));
+  std::string batch = "{\"events\":[";
+  for (int i = 0; i < 150; ++i) batch += std::string(i ? "," : "") + R"({"features":{"x":1}})";
+  batch += "]}";
+  auto too_many = call(api, "POST", "/v1/models/m/predict", batch);
+  EXPECT_EQ(too_many.status, 503) << too_many.body;
+  EXPECT_NE(too_many.body.find("is behind"), std::string::npos);
+  auto learn_many = call(api, "POST", "/v1/models/m/learn",
+                         "{\"events\":[" + std::string(R"({"features":{"x":1},"label":"a"},)") +
+                             std::string(R"({"features":{"x":2},"label":"b"})") + "]}");
+  EXPECT_EQ(learn_many.status, 200) << learn_many.body;
+  EXPECT_EQ(call(api, "POST", "/v1/models/m/predict", R"({"features":{"x":1}})").status, 200);
+  EXPECT_EQ(info(api, "m")["predicted"], 1);  // the refused batch changed nothing
+}
+
+}  // namespace
+}  // namespace rtml

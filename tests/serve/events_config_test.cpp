@@ -150,7 +150,7 @@ TEST(ServeConfig, ReadsEveryKeyAndNamesTheLineOfAMistake) {
         "dir: /tmp/x\n"
         "fsync: always\n"
         "checkpoint_every: 5\n"
-        "limits: {body: 1000, batch: 10, connections: 20, models: 3, versions: 4}\n"
+        "limits: {body: 1000, batch: 10, connections: 20, models: 3, versions: 4, queued: 9}\n"
         "pending: {max: 50, ttl: 60}\n"
         "models:\n"
         "  a: \"one_hot | logistic_regression\"\n"
@@ -169,6 +169,7 @@ TEST(ServeConfig, ReadsEveryKeyAndNamesTheLineOfAMistake) {
   EXPECT_EQ(c.max_connections, 20u);
   EXPECT_EQ(c.max_models, 3u);
   EXPECT_EQ(c.max_versions, 4u);
+  EXPECT_EQ(c.max_queued, 9u);
   EXPECT_EQ(c.pending, 50u);
   EXPECT_EQ(c.ttl, 60);
   ASSERT_EQ(c.models.size(), 2u);

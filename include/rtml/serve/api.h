@@ -65,10 +65,11 @@ class Api final : public RequestHandler {
     std::string dir;
     store::FsyncSetting fsync;
     uint32_t checkpoint_every_ms = 60000;
-    size_t max_batch = 10000;   // events per batch request
-    size_t max_models = 1000;   // each has a learning thread
-    size_t max_versions = 100;  // per model
-    std::string token;          // non-empty: requests must carry "Bearer <token>"
+    size_t max_batch = 10000;      // events per batch request
+    size_t max_models = 1000;      // each has a learning thread
+    size_t max_versions = 100;     // per model
+    size_t max_queued = 1u << 18;  // per model: events waiting for its learner (then 503)
+    std::string token;             // non-empty: requests must carry "Bearer <token>"
     // The feature store's streaming aggregates (declarations as features::parse_aggregates
     // reads them), kept up to date by POST /v1/events and read by predictions that name
     // an entity. A store folder keeps them with the store: serve it with the same ones.

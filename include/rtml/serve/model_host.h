@@ -90,6 +90,9 @@ class ModelHost {
     uint32_t checkpoint_every_ms = 60000;
     uint64_t checkpoint_every_records = 1000000;
     size_t max_versions = 100;  // the oldest goes (with its files) past this
+    // Most events queued for the learning thread or being applied by it: behind() says
+    // when a request must wait (the API answers 503). Bounds the memory they hold.
+    size_t max_queued = 1u << 18;
   };
   // What a learn request carries: the label, and either the id of an event predicted
   // before, or the event's fields.
@@ -127,6 +130,14 @@ class ModelHost {
                  PendingLogs* defer = nullptr);
   // Queues the events kept in pending (emptied) to be logged.
   void log(PendingLogs& pending);
+  // Whether `more` events would take the queue past Options::max_queued (a learning
+  // thread slower than the requests). Thread-safe; a hint: concurrent requests may
+  // overshoot the bound by what they carry.
+  bool behind(size_t more = 1) const {
+    return queued_.load(std::memory_order_relaxed) + more > options_.max_queued;
+  }
+  // Events queued or being applied.
+  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
   // The newest published snapshot (its labels name the classes of a prediction).
   std::shared_ptr<const ModelSnapshot> snapshot() const { return snapshot_.load(); }
 
@@ -169,12 +180,18 @@ class ModelHost {
     Prediction prediction;  // kLog
     LearnRequest learn;     // kLearn
     Done done;
+    // Back to a default op, keeping what its buffers hold (an op is used again).
+    void reset();
   };
   class Learner;
-  // Queues op (its record appended to the log first, with a folder). False if the log
+  // Queues op (its record appended to the log first, with a folder), leaving in op a
+  // reset one (one used before, with its buffers, if there is one). False if the log
   // refused it (it is then refused when applied) or the host has stopped.
-  bool enqueue(Op op);
-  void enqueue(std::vector<Op>& ops);
+  bool enqueue(Op& op);
+  // Queues ops[0, n), each replaced as enqueue(op) replaces it.
+  void enqueue(std::vector<Op>& ops, size_t n);
+  // Moves a used op in place of op if one is kept; else resets op. mu_ held.
+  void take_spare(Op& op);
   void learning_loop();
   static std::string_view encode(const Op& op);
   void append(Op& op, std::string_view record);
@@ -200,6 +217,7 @@ class ModelHost {
 
   std::atomic<std::shared_ptr<const ModelSnapshot>> snapshot_;
   std::atomic<uint64_t> predicted_{0};
+  std::atomic<size_t> queued_{0};  // ops queued or being applied
 
   mutable std::mutex stats_mu_;
   ModelStats stats_;                    // the learning thread's counters, copied after each batch
@@ -208,6 +226,10 @@ class ModelHost {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Op> queue_;
+  // Ops applied, reset, kept to be used again so that a steady stream of predictions
+  // allocates nothing for them (at most kMaxSpare).
+  std::vector<Op> spare_;
+  static constexpr size_t kMaxSpare = 8192;
   bool stop_ = false;
   bool stopped_ = false;  // no op is taken any more
   bool final_checkpoint_ = true;
@@ -216,11 +238,18 @@ class ModelHost {
 
 class ModelHost::PendingLogs {
  public:
-  bool empty() const { return ops_.empty(); }
+  bool empty() const { return used_ == 0; }
+  // Forgets the events kept (a batch refused); the ops are used again.
+  void discard() { used_ = 0; }
 
  private:
   friend class ModelHost;
-  std::vector<Op> ops_;
+  Op& next() {
+    if (used_ == ops_.size()) ops_.emplace_back();
+    return ops_[used_++];
+  }
+  std::vector<Op> ops_;  // [0, used_) hold events; the rest wait to be used
+  size_t used_ = 0;
 };
 
 }  // namespace rtml::serve

@@ -22,6 +22,7 @@ struct ServeConfig {
   size_t max_models = 1000;
   size_t max_connections = 10000;
   size_t max_versions = 100;
+  size_t max_queued = 1u << 18;
   uint32_t publish_ms = 5;
   size_t pending = 1u << 20;
   double ttl = 0;  // seconds; 0: none
