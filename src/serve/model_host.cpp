@@ -102,7 +102,7 @@ ModelHost::ModelHost(std::string name, std::string expression, Pipeline pipeline
       learner_(std::make_unique<Learner>(std::move(pipeline), options_)) {
   learner_->publish_every = std::chrono::milliseconds(options_.publish_ms);
   if (!options_.dir.empty()) recover();
-  snapshot_.store(std::make_shared<const ModelSnapshot>(
+  set_snapshot(std::make_shared<const ModelSnapshot>(
       ModelSnapshot{learner_->pipeline.clone(), learner_->learned}));
   predicted_.store(learner_->predicted);
   refresh_stats();
@@ -511,7 +511,7 @@ void ModelHost::learning_loop() {
             std::lock_guard lock(stats_mu_);
             v.version = versions_.empty() ? 1 : versions_.back().version + 1;
           }
-          v = save_version(v.version, snapshot_.load());
+          v = save_version(v.version, snapshot());
           std::lock_guard lock(stats_mu_);
           versions_.push_back(std::move(v));
           op.version = versions_.back().version;
@@ -614,7 +614,7 @@ void ModelHost::publish() {
   Learner& l = *learner_;
   const auto start = Clock::now();
   auto snap = std::make_shared<const ModelSnapshot>(ModelSnapshot{l.pipeline.clone(), l.learned});
-  snapshot_.store(std::move(snap));
+  set_snapshot(std::move(snap));
   const auto end = Clock::now();
   // At most a tenth of the learning thread's time goes to copies.
   l.publish_every =

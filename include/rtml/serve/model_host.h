@@ -139,7 +139,10 @@ class ModelHost {
   // Events queued or being applied.
   size_t queued() const { return queued_.load(std::memory_order_relaxed); }
   // The newest published snapshot (its labels name the classes of a prediction).
-  std::shared_ptr<const ModelSnapshot> snapshot() const { return snapshot_.load(); }
+  std::shared_ptr<const ModelSnapshot> snapshot() const {
+    std::lock_guard lock(snapshot_mu_);
+    return snapshot_;
+  }
 
   // Queues a learn request; done is called on the learning thread once it is applied (or
   // refused, with the reason).
@@ -215,7 +218,16 @@ class ModelHost {
 
   std::unique_ptr<Learner> learner_;  // the learning thread's own
 
-  std::atomic<std::shared_ptr<const ModelSnapshot>> snapshot_;
+  // The published snapshot, behind a mutex held for a pointer copy: libstdc++ 12's
+  // std::atomic<std::shared_ptr> unlocks a load with a relaxed store, which orders
+  // nothing before the next publish's write (TSan rightly reports it).
+  mutable std::mutex snapshot_mu_;
+  std::shared_ptr<const ModelSnapshot> snapshot_;
+  // Publishes s; the snapshot it replaces is released after the lock (by s).
+  void set_snapshot(std::shared_ptr<const ModelSnapshot> s) {
+    std::lock_guard lock(snapshot_mu_);
+    snapshot_.swap(s);
+  }
   std::atomic<uint64_t> predicted_{0};
   std::atomic<size_t> queued_{0};  // ops queued or being applied
 
