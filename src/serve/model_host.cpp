@@ -227,9 +227,16 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
   Op& op = defer ? defer->next() : single;
   op.kind = Op::kLog;
   op.lsn = 0;
-  op.time = now_seconds();
+  // A batch's events arrived together: one reading of the clock serves them all.
+  if (defer) {
+    if (defer->used_ == 1) defer->time_ = now_seconds();
+    op.time = defer->time_;
+  } else {
+    op.time = now_seconds();
+  }
   op.event_id = event_id;
   op.fields.clear();
+  op.fields.reserve(FieldBuffer::bytes_for(fields));
   for (const EventField& f : fields) op.fields.add(f);
   op.prediction = out;
   if (defer) return Status::ok();

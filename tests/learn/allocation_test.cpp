@@ -271,20 +271,26 @@ TEST(Allocations, ServedBatchPredictionsAllocatePerRequestNotPerEvent) {
     api.handle(serve::ApiRequest{method, target, b, {}},
                [&last](serve::ApiResponse r) { last = std::move(r); });
   };
+  // Until the learning thread has applied everything (and handed its ops back).
+  auto drained = [&] {
+    while (api.queued("m") > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
   handle("POST", "/v1/models/m/learn", learn);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // learned and published
-  for (int i = 0; i < 10; ++i) handle("POST", "/v1/models/m/predict", body);
+  drained();
+  for (int i = 0; i < 10; ++i) {
+    drained();
+    handle("POST", "/v1/models/m/predict", body);
+  }
   ASSERT_EQ(last.status, 200) << last.body.substr(0, 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // used ops come back
-  // At a pace the learning thread keeps up with (it hands the ops it has logged back to
-  // be used again; a learner behind holds more events, and their memory, in its queue).
+  // At a pace the learning thread keeps up with (a learner behind holds more events,
+  // and their memory, in its queue).
   const int requests = 20;
   uint64_t allocations = 0;
   for (int i = 0; i < requests; ++i) {
+    drained();
     const uint64_t before = t_allocations;
     handle("POST", "/v1/models/m/predict", body);
     allocations += t_allocations - before;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const uint64_t per_request = allocations / requests;
   ASSERT_EQ(last.status, 200);

@@ -98,6 +98,9 @@ class Api final : public RequestHandler {
   void shutdown();
 
   const ServeMetrics& metrics() const { return metrics_; }
+  // Events queued for model name's learning thread or being applied (0 if no such
+  // model). Thread-safe; allocates nothing.
+  size_t queued(std::string_view name) const;
   // The feature store that /v1/features writes and predictions read by entity.
   store::EmbeddedStore& feature_store() { return *store_; }
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,21 @@ class FieldBuffer {
   void clear() {
     bytes_.clear();
     count_ = 0;
+  }
+  // The bytes fields would take (reserve() them before adding: a buffer used again then
+  // grows at most once for events of about one size).
+  static size_t bytes_for(std::span<const EventField> fields) {
+    size_t n = 0;
+    for (const EventField& f : fields) {
+      n += sizeof(uint32_t) + f.name.size() + 1 +
+           (f.value.kind == ValueKind::kText ? sizeof(uint32_t) + f.value.text.size()
+                                             : sizeof(double));
+    }
+    return n;
+  }
+  // Room for n bytes, with half as much again to spare when it must grow.
+  void reserve(size_t n) {
+    if (bytes_.capacity() < n) bytes_.reserve(n + n / 2);
   }
   void add_number(std::string_view name, double number) {
     put_name(name, ValueKind::kNumber);

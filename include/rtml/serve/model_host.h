@@ -262,6 +262,7 @@ class ModelHost::PendingLogs {
   }
   std::vector<Op> ops_;  // [0, used_) hold events; the rest wait to be used
   size_t used_ = 0;
+  double time_ = 0;  // when the first was kept
 };
 
 }  // namespace rtml::serve
