@@ -808,11 +808,13 @@ Status Api::read_entity(simdjson::dom::element entity, std::optional<double> tim
   names.clear();
   for (uint16_t id = 0; id < registry.size(); ++id) ids.push_back(id);
   size_t n = 0;
+  thread_local store::EntityKey aggregate_key;
   for (auto [name, key] : keys) {
     std::string_view text;
     std::string number;
-    if (key.get_string().get(text)) {
-      int64_t i;
+    int64_t i = 0;
+    const bool is_number = key.get_string().get(text) != simdjson::SUCCESS;
+    if (is_number) {
       if (key.get_int64().get(i)) {
         return Status::error("entity key '" + excerpt(name) + "' must be a text or an integer");
       }
@@ -832,7 +834,10 @@ Status Api::read_entity(simdjson::dom::element entity, std::optional<double> tim
     if (auto a = aggregates_by_key_.find(name); a != aggregates_by_key_.end()) {
       store::EmbeddedStore::AsOfPlan& plan = a->second;
       values.resize(n + plan.names.size());
-      store_->get_as_of(entity_key, plan, time,
+      // Kept under the key as the events gave it: 42 and "42" are different entities
+      // there (an aggregate's key is the event field's value, as the store keys it).
+      runtime::set_entity_key(aggregate_key, is_number, static_cast<double>(i), text);
+      store_->get_as_of(aggregate_key, plan, time,
                         std::span<store::FeatureValue>(values).subspan(n, plan.names.size()));
       for (const std::string& computed : plan.names) names.push_back(&computed);
       n += plan.names.size();
@@ -1036,7 +1041,12 @@ ApiResponse Api::get_features(std::string_view entity, std::string_view query) {
       return error_response(404, "no aggregate is kept by '" + excerpt(*by) + "'");
     }
     std::vector<store::FeatureValue> computed(a->second.names.size());
-    store_->get_as_of(store::EntityKey(key), a->second, std::nullopt, computed);
+    // A path of digits names the entity an integer field keeps (events' "user": 42).
+    uint64_t id = 0;
+    auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+    const bool digits = !key.empty() && ec == std::errc() && end == key.data() + key.size();
+    store_->get_as_of(digits ? store::EntityKey(id) : store::EntityKey(key), a->second,
+                      std::nullopt, computed);
     for (size_t k = 0; k < computed.size(); ++k) {
       const auto& v = computed[k];
       if (!v.present) continue;

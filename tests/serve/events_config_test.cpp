@@ -109,6 +109,35 @@ TEST(ServeEvents, AggregatesKeptByEventsAreReadByPredictions) {
   EXPECT_NE(metrics.find("rtml_events_duplicate_total 1"), std::string::npos);
   EXPECT_NE(metrics.find("rtml_events_refused_total 7"), std::string::npos);
 
+  // A numeric key is the entity the events' numeric field names (42, not "42").
+  ASSERT_EQ(call(api, "POST", "/v1/events",
+                 R"({"fields": {"user": 42, "item": "a", "price": 7}, "time": 1699999300})")
+                .status,
+            200);
+  EXPECT_EQ(features_of(api, "/v1/features/42?key=user")["spend"], 7);
+  ASSERT_TRUE(api.create_model("numeric", "linear_regression"));
+  ASSERT_EQ(call(api, "POST", "/v1/models/numeric/predict",
+                 R"({"entity": {"user": 42}, "event_id": "n1"})")
+                .status,
+            200);
+  ASSERT_EQ(
+      call(api, "POST", "/v1/models/numeric/learn", R"({"event_id": "n1", "label": 3})").status,
+      200);
+  ASSERT_EQ(call(api, "POST", "/v1/models/numeric/snapshot").status, 201);
+  // It learned from the spend it read: a model given spend=7 predicts as it does.
+  ASSERT_TRUE(api.create_model("numeric_given", "linear_regression"));
+  ASSERT_EQ(call(api, "POST", "/v1/models/numeric_given/learn",
+                 R"({"features": {"views": 1, "spend": 7}, "label": 3})")
+                .status,
+            200);
+  ASSERT_EQ(call(api, "POST", "/v1/models/numeric_given/snapshot").status, 201);
+  const std::string numeric_probe = R"({"features": {"views": 1, "spend": 7}})";
+  EXPECT_EQ(
+      json::parse(
+          call(api, "POST", "/v1/models/numeric/predict", numeric_probe).body)["prediction"],
+      json::parse(
+          call(api, "POST", "/v1/models/numeric_given/predict", numeric_probe).body)["prediction"]);
+
   // A server without aggregates says where to declare them.
   serve::Api plain(serve::Api::Options{});
   auto none = call(plain, "POST", "/v1/events", event("u7", "a", 1, "", kHour));
