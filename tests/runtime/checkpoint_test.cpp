@@ -304,6 +304,14 @@ TEST(RunCheckpoints, TenKillsAndRestartsEndAsOneUninterruptedRun) {
     pid_t pid = spawn_run(config, tmp.file("out.json"));
     ASSERT_GT(pid, 0);
     if (kills < 10) {
+      // The first kill waits for a first checkpoint, so that the last run resumes from
+      // one however slow the host (under ASan and a loaded machine a run can take longer
+      // to start than the random delay below).
+      for (int w = 0; kills == 0 && w < 600 &&
+                      !std::filesystem::exists(tmp.file("killed-ck") + "/manifest.json");
+           ++w) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
       std::this_thread::sleep_for(
           std::chrono::milliseconds(20 + static_cast<int>(rng.uniform() * 430)));
       if (::kill(pid, SIGKILL) == 0) {
