@@ -439,25 +439,16 @@ TEST(ServeApi, ARolledBackModelLearnsOnAsIfFedItsHistory) {
   Pipeline local(expr);
   runtime::Runtime rt(local, runtime::Runtime::Options{{"label", {}}, {}});
   rt.set_binary(true);
+  test::NumberFields parsed;
   for (size_t i : kept) {
-    auto f = nlohmann::ordered_json::parse(events[i].features);
-    std::vector<std::string> names;
-    for (auto& [k, v] : f.items()) names.push_back(k);
-    std::vector<EventField> fields;
-    size_t k = 0;
-    for (auto& [name, v] : f.items()) fields.push_back(EventField::of_number(names[k++], v));
+    const auto& fields = parsed.parse(events[i].features);
     ASSERT_TRUE(rt.learn_fields(fields, Value{ValueKind::kText, 0, events[i].label}));
   }
   for (size_t i = 300; i < 320; ++i) {
     auto got = json::parse(
         call(api, "POST", "/v1/models/m/predict", "{\"features\":" + events[i].features + "}")
             .body);
-    auto f = nlohmann::ordered_json::parse(events[i].features);
-    std::vector<std::string> names;
-    for (auto& [k, v] : f.items()) names.push_back(k);
-    std::vector<EventField> fields;
-    size_t k = 0;
-    for (auto& [name, v] : f.items()) fields.push_back(EventField::of_number(names[k++], v));
+    const auto& fields = parsed.parse(events[i].features);
     Features x;
     ASSERT_TRUE(runtime::featurize_known_fields(local, fields, x));
     Prediction p;

@@ -205,29 +205,18 @@ TEST_P(ServeCrash, KillNineTenTimesLosesNoAcknowledgedLabel) {
   Pipeline local("standard_scaler | logistic_regression(optimizer=adam)");
   runtime::Runtime rt(local, runtime::Runtime::Options{{"label", {}}, {}});
   rt.set_binary(true);
-  auto fields_of = [](const std::string& features, std::vector<std::string>& names,
-                      std::vector<EventField>& fields) {
-    auto f = nlohmann::ordered_json::parse(features);
-    names.clear();
-    fields.clear();
-    for (auto& [k, v] : f.items()) names.push_back(k);
-    size_t k = 0;
-    for (auto& [name, v] : f.items()) fields.push_back(EventField::of_number(names[k++], v));
-  };
-  std::vector<std::string> names;
-  std::vector<EventField> fields;
+  test::NumberFields parsed;
   for (size_t i = 0; i < n; ++i) {
-    fields_of(events[i].features, names, fields);
-    ASSERT_TRUE(rt.learn_fields(fields, Value{ValueKind::kText, 0, events[i].label}));
+    ASSERT_TRUE(rt.learn_fields(parsed.parse(events[i].features),
+                                Value{ValueKind::kText, 0, events[i].label}));
   }
   Workspace ws;
   for (size_t i = n; i < n + 100; ++i) {
     auto got = json::parse(
         c->call("POST", "/v1/models/m/predict", "{\"features\":" + events[i].features + "}")
             .second);
-    fields_of(events[i].features, names, fields);
     Features x;
-    ASSERT_TRUE(runtime::featurize_known_fields(local, fields, x));
+    ASSERT_TRUE(runtime::featurize_known_fields(local, parsed.parse(events[i].features), x));
     Prediction p;
     local.predict(x, p, ws);
     ASSERT_EQ(got["proba"]["UP"].get<double>(), p.proba[*local.labels().find("UP")])
@@ -354,28 +343,18 @@ TEST(ServeCrashDuring, RollbacksAndDeletesSurviveKillNine) {
   Pipeline local("standard_scaler | logistic_regression(optimizer=adam)");
   runtime::Runtime rt(local, runtime::Runtime::Options{{"label", {}}, {}});
   rt.set_binary(true);
-  std::vector<std::string> names;
-  std::vector<EventField> fields;
-  auto fields_of = [&](const std::string& features) {
-    auto f = nlohmann::ordered_json::parse(features);
-    names.clear();
-    fields.clear();
-    for (auto& [k, v] : f.items()) names.push_back(k);
-    size_t k = 0;
-    for (auto& [name, v] : f.items()) fields.push_back(EventField::of_number(names[k++], v));
-  };
+  test::NumberFields parsed;
   for (size_t i : learned) {
-    fields_of(events[i].features);
-    ASSERT_TRUE(rt.learn_fields(fields, Value{ValueKind::kText, 0, events[i].label}));
+    ASSERT_TRUE(rt.learn_fields(parsed.parse(events[i].features),
+                                Value{ValueKind::kText, 0, events[i].label}));
   }
   Workspace ws;
   for (size_t i = n; i < n + 50; ++i) {
     auto got = json::parse(
         c->call("POST", "/v1/models/m/predict", "{\"features\":" + events[i].features + "}")
             .second);
-    fields_of(events[i].features);
     Features x;
-    ASSERT_TRUE(runtime::featurize_known_fields(local, fields, x));
+    ASSERT_TRUE(runtime::featurize_known_fields(local, parsed.parse(events[i].features), x));
     Prediction p;
     local.predict(x, p, ws);
     ASSERT_EQ(got["proba"]["UP"].get<double>(), p.proba[*local.labels().find("UP")])

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,22 @@ inline std::vector<JsonEvent> elec2_events(size_t n) {
   }
   return out;
 }
+
+// An event's JSON features ({"x": 1.5, ...}, numbers) as EventFields, in the order sent;
+// the fields view names, so both live here.
+struct NumberFields {
+  std::vector<std::string> names;
+  std::vector<EventField> fields;
+  const std::vector<EventField>& parse(const std::string& features) {
+    auto f = nlohmann::ordered_json::parse(features);
+    names.clear();
+    fields.clear();
+    for (auto& [k, v] : f.items()) names.push_back(k);
+    size_t k = 0;
+    for (auto& [name, v] : f.items()) fields.push_back(EventField::of_number(names[k++], v));
+    return fields;
+  }
+};
 
 // A blocking HTTP/1.1 client on one connection, enough to read answers back.
 class HttpClient {
