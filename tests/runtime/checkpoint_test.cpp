@@ -264,6 +264,15 @@ std::string clicks_config(const test::TempDir& tmp, const std::string& name, boo
   return tmp.write(name + ".yaml", c);
 }
 
+// The events the last checkpoint in dir had read (0 when there is none yet).
+uint64_t checkpointed_events(const std::string& dir) {
+  try {
+    return json::parse(read_all(dir + "/manifest.json"))["position"]["events_read"].get<uint64_t>();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 // Starts `rtml run config --quiet --json`, its output into out; returns its pid.
 pid_t spawn_run(const std::string& config, const std::string& out) {
   posix_spawn_file_actions_t fa;
@@ -304,11 +313,11 @@ TEST(RunCheckpoints, TenKillsAndRestartsEndAsOneUninterruptedRun) {
     pid_t pid = spawn_run(config, tmp.file("out.json"));
     ASSERT_GT(pid, 0);
     if (kills < 10) {
-      // The first kill waits for a first checkpoint, so that the last run resumes from
-      // one however slow the host (under ASan and a loaded machine a run can take longer
-      // to start than the random delay below).
-      for (int w = 0; kills == 0 && w < 600 &&
-                      !std::filesystem::exists(tmp.file("killed-ck") + "/manifest.json");
+      // The first kill waits for a first periodic checkpoint (the one written before the
+      // first event holds position 0), so that the last run resumes past the start however
+      // slow the host: under ASan on a loaded machine a run can take longer to reach its
+      // first 4,000 events than the random delay below.
+      for (int w = 0; kills == 0 && w < 600 && checkpointed_events(tmp.file("killed-ck")) == 0;
            ++w) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
