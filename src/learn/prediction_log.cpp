@@ -19,7 +19,7 @@ std::string_view label_refusal_text(LabelRefusal r) {
   return "?";
 }
 
-PredictionLog::PredictionLog(Limits limits) : limits_(limits) {
+PredictionLog::PredictionLog(Limits limits) : limits_(limits), slots_(limits.max_entries) {
   if (limits_.max_entries == 0 || limits_.max_entries > kMaxEntries) {
     throw Error("a prediction log holds from 1 to " + std::to_string(kMaxEntries) + " entries");
   }
@@ -72,7 +72,7 @@ void PredictionLog::erase_at(size_t i) {
 }
 
 void PredictionLog::grow_table() {
-  std::vector<uint64_t> old(table_.size() * 2, kEmptyEntry);
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> old(table_.size() * 2, kEmptyEntry);
   old.swap(table_);
   const size_t mask = table_.size() - 1;
   for (uint64_t e : old) {
@@ -81,6 +81,21 @@ void PredictionLog::grow_table() {
     while (table_[i] != kEmptyEntry) i = (i + 1) & mask;
     table_[i] = e;
   }
+}
+
+void PredictionLog::fetch_ahead() const {
+  const size_t max = limits_.max_entries;
+  if (slots_.size() < max || max < 64) return;
+  // A full log: each log makes the oldest entry leave and takes its slot. The slots are
+  // used in order, but the oldest entry's place in the table, and its features' buffers
+  // (which the new entry's are copied into), are anywhere in memory: a cache miss each.
+  // They are fetched some logs ahead, from the slot fetched some logs before that.
+  const Slot& near = slots_[(next_seq_ + 8) % max];
+  __builtin_prefetch(&table_[near.hash & (table_.size() - 1)]);
+  __builtin_prefetch(near.entry.x.numbers().data(), 1);
+  __builtin_prefetch(near.entry.prediction.proba.data(), 1);
+  const char* far = reinterpret_cast<const char*>(&slots_[(next_seq_ + 16) % max]);
+  for (size_t b = 0; b < sizeof(Slot); b += 64) __builtin_prefetch(far + b, 1);
 }
 
 void PredictionLog::leave(Slot& s, State to) {
@@ -97,6 +112,7 @@ bool PredictionLog::log(EventId id, double time, const Features& x, const Predic
   size_t at;
   if (find(id, hash, &at) != kEmpty) return false;
   const auto index = static_cast<uint32_t>(next_seq_ % limits_.max_entries);
+  fetch_ahead();
   if (index == slots_.size()) {
     slots_.emplace_back();  // the first lap: memory follows use
   } else {
@@ -206,7 +222,7 @@ void PredictionLog::load(BinaryReader& r) {
   expired_ = r.get<uint64_t>();
   const uint64_t first = first_seq();
   if (expire_seq_ > next_seq_) r.fail("expiry position");
-  slots_.assign(static_cast<size_t>(next_seq_ - first), Slot{});
+  slots_.assign(static_cast<size_t>(next_seq_ - first));
   size_t table = 16;
   while (table < slots_.size() * 2 + 2) table *= 2;
   table_.assign(table, kEmptyEntry);

@@ -1,5 +1,8 @@
 #include "rtml/runtime/field_featurizer.h"
 
+#include <optional>
+#include <vector>
+
 #include "rtml/core/excerpt.h"
 
 namespace rtml::runtime {
@@ -11,17 +14,45 @@ Status no_encoder(std::string_view name) {
                        "categories: add one_hot or feature_hasher, or send a number");
 }
 
+// The index the field at each position had in the last event this thread featurized:
+// a stream's events name the same fields in the same order, so most lookups are one
+// comparison of a short name (checked against the schema itself, so any schema may come
+// next) instead of hashing it.
+class LastNames {
+ public:
+  // The index schema gives the k-th field's name, if the cache holds it; else nullopt.
+  std::optional<uint32_t> at(const Schema& schema, size_t k, std::string_view name) {
+    if (last_.size() <= k) last_.resize(k + 1, UINT32_MAX);
+    if (last_[k] < schema.size() && schema.name(last_[k]) == name) return last_[k];
+    return std::nullopt;
+  }
+  void remember(size_t k, uint32_t index) { last_[k] = index; }
+
+ private:
+  std::vector<uint32_t> last_;
+};
+
 }  // namespace
 
 Status featurize_fields(Pipeline& pipeline, std::span<const EventField> fields, Features& x) {
   x.clear();
   Schema& schema = pipeline.schema();
-  for (const EventField& f : fields) {
+  thread_local LastNames last;
+  for (size_t k = 0; k < fields.size(); ++k) {
+    const EventField& f = fields[k];
+    if (f.value.kind == ValueKind::kMissing) continue;
+    if (f.value.kind == ValueKind::kText && !pipeline.encodes_categories()) {
+      return no_encoder(f.name);
+    }
+    std::optional<uint32_t> index = last.at(schema, k, f.name);
+    if (!index) {
+      index = schema.intern(f.name);
+      last.remember(k, *index);
+    }
     if (f.value.kind == ValueKind::kNumber) {
-      x.add(schema.intern(f.name), f.value.number);
-    } else if (f.value.kind == ValueKind::kText) {
-      if (!pipeline.encodes_categories()) return no_encoder(f.name);
-      pipeline.add_category(x, schema.intern(f.name), f.value.text);
+      x.add(*index, f.value.number);
+    } else {
+      pipeline.add_category(x, *index, f.value.text);
     }
   }
   return Status::ok();
@@ -31,24 +62,17 @@ Status featurize_known_fields(const Pipeline& pipeline, std::span<const EventFie
                               Features& x) {
   x.clear();
   const Schema& schema = pipeline.schema();
-  // The index the field at each position had in the last event this thread featurized:
-  // a stream's events name the same fields in the same order, so most lookups are one
-  // comparison of a short name (checked against the schema itself, so any schema may
-  // come next) instead of hashing it.
-  thread_local std::vector<uint32_t> last;
-  if (last.size() < fields.size()) last.resize(fields.size(), UINT32_MAX);
+  thread_local LastNames last;
   for (size_t k = 0; k < fields.size(); ++k) {
     const EventField& f = fields[k];
     if (f.value.kind == ValueKind::kMissing) continue;
     if (f.value.kind == ValueKind::kText && !pipeline.encodes_categories()) {
       return no_encoder(f.name);
     }
-    std::optional<uint32_t> index;
-    if (last[k] < schema.size() && schema.name(last[k]) == f.name) {
-      index = last[k];
-    } else {
+    std::optional<uint32_t> index = last.at(schema, k, f.name);
+    if (!index) {
       index = schema.find(f.name);
-      if (index) last[k] = *index;
+      if (index) last.remember(k, *index);
     }
     if (!index) continue;
     if (f.value.kind == ValueKind::kNumber) {

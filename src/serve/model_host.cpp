@@ -248,9 +248,35 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
 }
 
 void ModelHost::log(PendingLogs& pending) {
-  predicted_.fetch_add(pending.used_, std::memory_order_relaxed);
-  enqueue(pending.ops_, pending.used_);
+  if (pending.used_ == 0) return;
+  const size_t n = pending.used_;
   pending.used_ = 0;
+  predicted_.fetch_add(n, std::memory_order_relaxed);
+  // The batch's ops go over whole, as one op; the pending logs get a vector of ops the
+  // learning thread has applied, with their buffers (or none, to grow).
+  thread_local Op batch;
+  batch.kind = Op::kLogBatch;
+  batch.time = pending.time_;
+  batch.batch_size = n;
+  bool wake;
+  {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;  // logged predictions only: nothing waits for them
+    for (size_t i = 0; i < n; ++i) {
+      Op& op = pending.ops_[i];
+      append(op, learner_->wal ? encode(op) : std::string_view());
+    }
+    batch.batch.swap(pending.ops_);
+    wake = queue_.empty();
+    queue_.push_back(std::move(batch));
+    queued_.fetch_add(n, std::memory_order_relaxed);
+    take_spare(batch);
+    if (!spare_batches_.empty()) {
+      pending.ops_ = std::move(spare_batches_.back());
+      spare_batches_.pop_back();
+    }
+  }
+  if (wake) cv_.notify_one();
 }
 
 void ModelHost::learn(LearnRequest request, Done done) {
@@ -325,6 +351,7 @@ std::string_view ModelHost::encode(const Op& op) {
       break;
     case Op::kPublish:
     case Op::kVersion:
+    case Op::kLogBatch:  // its ops are logged one by one
       return {};
   }
   return writer.encode(r);
@@ -362,6 +389,7 @@ void ModelHost::Op::reset() {
   learn.label_number = 0;
   learn.label_text.clear();
   done = nullptr;
+  batch_size = 0;
 }
 
 void ModelHost::take_spare(Op& op) {
@@ -394,24 +422,6 @@ bool ModelHost::enqueue(Op& op) {
   }
   if (wake) cv_.notify_one();
   return logged;
-}
-
-void ModelHost::enqueue(std::vector<Op>& ops, size_t n) {
-  if (n == 0) return;
-  bool wake;
-  {
-    std::lock_guard lock(mu_);
-    if (stopped_) return;  // logged predictions only: nothing waits for them
-    wake = queue_.empty();
-    for (size_t i = 0; i < n; ++i) {
-      Op& op = ops[i];
-      append(op, learner_->wal ? encode(op) : std::string_view());
-      queue_.push_back(std::move(op));
-      take_spare(op);
-    }
-    queued_.fetch_add(n, std::memory_order_relaxed);
-  }
-  if (wake) cv_.notify_one();
 }
 
 ModelVersion ModelHost::save_version(uint64_t n, std::shared_ptr<const ModelSnapshot> snapshot) {
@@ -472,6 +482,7 @@ Status ModelHost::step(Op& op) {
     }
     case Op::kPublish:
     case Op::kVersion:
+    case Op::kLogBatch:  // applied op by op by learning_loop
       return Status::ok();
   }
   return Status::ok();
@@ -500,7 +511,23 @@ void ModelHost::learning_loop() {
     bool publish_asked = false, acknowledges = false;
     uint64_t last_lsn = 0;
     results.clear();
+    size_t events = 0;
     for (Op& op : batch) {
+      events += op.events();
+      if (op.kind == Op::kLogBatch) {
+        for (size_t k = 0; k < op.batch_size; ++k) {
+          Op& one = op.batch[k];
+          if (one.lsn == kNotLogged) continue;  // as a single op's: refused, not counted
+          if (!step(one)) ++l.refused;
+          if (one.lsn) {
+            last_lsn = one.lsn;
+            ++l.since_checkpoint;
+            l.applied_lsn = one.lsn;
+          }
+        }
+        results.push_back(Status::ok());
+        continue;
+      }
       if (op.lsn == kNotLogged) {
         results.push_back(Status::error(op.log_error));
         continue;
@@ -566,14 +593,23 @@ void ModelHost::learning_loop() {
       if (batch[i].versioned) batch[i].versioned(batch[i].version);
     }
     // The ops go back, with their buffers, to be used again.
-    for (Op& op : batch) op.reset();
+    for (Op& op : batch) {
+      for (size_t k = 0; k < op.batch_size; ++k) op.batch[k].reset();
+      op.reset();
+    }
     {
       std::lock_guard lock(mu_);
+      for (Op& op : batch) {
+        if (!op.batch.empty() && spare_batches_.size() < kMaxSpareBatches) {
+          spare_batches_.push_back(std::move(op.batch));
+        }
+        std::vector<Op>().swap(op.batch);  // a spare single op holds no batch
+      }
       for (size_t i = 0; i < batch.size() && spare_.size() < kMaxSpare; ++i) {
         spare_.push_back(std::move(batch[i]));
       }
     }
-    queued_.fetch_sub(batch.size(), std::memory_order_relaxed);
+    queued_.fetch_sub(events, std::memory_order_relaxed);
     batch.clear();
   }
   if (l.checkpoints && l.since_checkpoint > 0 && final_checkpoint_) checkpoint();

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <map>
 #include <string>
 
@@ -117,15 +118,18 @@ TEST(PredictionLog, BadLimitsAreRefused) {
 
 // Random logs and labels against a plain model of what the log must answer: the hash
 // table's deletions and growth never lose or confuse an id.
-TEST(PredictionLog, AgreesWithAModelOverRandomTraffic) {
-  const size_t max = 257;
+// Small logs and one of several chunks of slots (4,096 each), both lapped many times.
+class PredictionLogTraffic : public testing::TestWithParam<size_t> {};
+
+TEST_P(PredictionLogTraffic, AgreesWithAModelOverRandomTraffic) {
+  const size_t max = GetParam();
   PredictionLog log({.max_entries = max});
   Random rng(42);
   std::map<uint64_t, int> state;  // 0 waiting, 1 labelled
-  std::vector<uint64_t> order;    // ids in the order logged
+  std::deque<uint64_t> order;     // ids in the order logged
   uint64_t expired = 0;
   for (int step = 0; step < 200000; ++step) {
-    uint64_t id = rng.below(3000);
+    uint64_t id = rng.below(max * 12);
     bool text = rng.below(2) == 0;
     std::string as_text = "e" + std::to_string(id);
     EventId eid = text ? EventId::of_text(as_text) : EventId::of_number(id);
@@ -164,6 +168,7 @@ TEST(PredictionLog, AgreesWithAModelOverRandomTraffic) {
   EXPECT_EQ(log.waiting(), waiting);
   EXPECT_EQ(log.expired(), expired);
 }
+INSTANTIATE_TEST_SUITE_P(Sizes, PredictionLogTraffic, testing::Values(1, 63, 257, 9001));
 
 }  // namespace
 }  // namespace rtml

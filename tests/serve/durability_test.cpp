@@ -53,6 +53,14 @@ TEST(ServeDurable, ModelsLabelsAndVersionsComeBackAfterARestart) {
     auto p = call(api, "POST", "/v1/models/a/predict",
                   "{\"features\":" + events[1000].features + ",\"event_id\":\"waiting\"}");
     ASSERT_EQ(p.status, 200);
+    // And a batch's (logged as one op, each event in the write-ahead log).
+    std::string batch = "{\"events\":[";
+    for (size_t i = 0; i < 50; ++i) {
+      if (i) batch += ',';
+      batch +=
+          "{\"features\":" + events[i].features + ",\"event_id\":\"b" + std::to_string(i) + "\"}";
+    }
+    ASSERT_EQ(call(api, "POST", "/v1/models/a/predict", batch + "]}").status, 200);
     ASSERT_EQ(call(api, "POST", "/v1/models/a/snapshot").status, 201);  // publishes
     for (size_t i = 1001; i < 1200; ++i) {
       before.push_back(
@@ -68,7 +76,7 @@ TEST(ServeDurable, ModelsLabelsAndVersionsComeBackAfterARestart) {
   EXPECT_EQ(json::parse(call(api, "GET", "/v1/features/u1").body)["features"]["age"], 7);
   auto a = json::parse(call(api, "GET", "/v1/models/a").body);
   EXPECT_EQ(a["learned"], 1000);
-  EXPECT_EQ(a["pending"], 1 + 199);  // the waiting one and the predictions after it
+  EXPECT_EQ(a["pending"], 1 + 50 + 199);  // the waiting ones and the predictions after
   EXPECT_EQ(json::parse(call(api, "GET", "/v1/models/b").body)["learned"], 500);
   for (size_t i = 1001; i < 1200; ++i) {
     auto now = json::parse(
@@ -81,6 +89,10 @@ TEST(ServeDurable, ModelsLabelsAndVersionsComeBackAfterARestart) {
   EXPECT_EQ(
       call(api, "POST", "/v1/models/a/learn", R"({"event_id": "waiting", "label": "UP"})").status,
       200);
+  EXPECT_EQ(call(api, "POST", "/v1/models/a/learn", R"({"event_id": "b7", "label": "UP"})").status,
+            200);
+  EXPECT_EQ(call(api, "POST", "/v1/models/a/learn", R"({"event_id": "b7", "label": "UP"})").status,
+            409);  // labelled before
   auto versions = json::parse(call(api, "GET", "/v1/models/a/versions").body)["versions"];
   ASSERT_EQ(versions.size(), 2u);
   EXPECT_EQ(versions[0]["learned"], 500);

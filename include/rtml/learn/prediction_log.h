@@ -3,12 +3,14 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "rtml/core/binary_io.h"
 #include "rtml/core/features.h"
+#include "rtml/core/huge_page_allocator.h"
 #include "rtml/learn/model.h"
 
 namespace rtml {
@@ -121,6 +123,35 @@ class PredictionLog {
     Entry entry;
     EventId id() const { return text ? EventId::of_text(id_text) : EventId::of_number(id_number); }
   };
+  // The slots, in chunks that never move: the first lap grows the log a chunk at a time,
+  // with no copy of what it holds (a vector's doubling copied up to a million slots).
+  class Slots {
+   public:
+    explicit Slots(size_t max_entries) {
+      while (chunk_bits_ < 12 && (size_t{1} << chunk_bits_) < max_entries) ++chunk_bits_;
+    }
+    size_t size() const { return size_; }
+    Slot& operator[](size_t i) { return chunks_[i >> chunk_bits_][i & mask()]; }
+    const Slot& operator[](size_t i) const { return chunks_[i >> chunk_bits_][i & mask()]; }
+    void emplace_back() {
+      if ((size_ >> chunk_bits_) == chunks_.size()) {
+        chunks_.push_back(std::make_unique<Slot[]>(size_t{1} << chunk_bits_));
+      }
+      ++size_;
+    }
+    // n slots, each as new.
+    void assign(size_t n) {
+      chunks_.clear();
+      size_ = 0;
+      while (size_ < n) emplace_back();
+    }
+
+   private:
+    size_t mask() const { return (size_t{1} << chunk_bits_) - 1; }
+    int chunk_bits_ = 0;  // at most 4,096 slots a chunk, fewer for a small log
+    size_t size_ = 0;
+    std::vector<std::unique_ptr<Slot[]>> chunks_;
+  };
   static constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
   // At most 2^31 entries, so that the table (twice as many places, a power of two) is
   // indexed by 32 bits: the tag below is where an entry's probe starts.
@@ -138,10 +169,14 @@ class PredictionLog {
   void erase_at(size_t at);
   void grow_table();
   void leave(Slot& s, State to);
+  // Prefetches what the logs a few entries from now will touch (a full log).
+  void fetch_ahead() const;
 
   Limits limits_;
-  std::vector<Slot> slots_;      // slot of the log's seq-th entry: seq % max_entries
-  std::vector<uint64_t> table_;  // open addressing, linear probing: tag | slot index
+  Slots slots_;  // slot of the log's seq-th entry: seq % max_entries
+  // Open addressing, linear probing: tag | slot index. Read at random over up to 32 MiB:
+  // in huge pages where the kernel allows, so that a lookup misses the cache, not the TLB.
+  std::vector<uint64_t, HugePageAllocator<uint64_t>> table_;
   size_t table_used_ = 0;
   uint64_t next_seq_ = 0;
   uint64_t expire_seq_ = 0;  // entries before it have been looked at by expire()

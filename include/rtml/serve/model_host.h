@@ -172,7 +172,7 @@ class ModelHost {
 
  private:
   struct Op {
-    enum Kind : uint8_t { kLog, kLearn, kPublish, kVersion, kRollback } kind = kLog;
+    enum Kind : uint8_t { kLog, kLearn, kPublish, kVersion, kRollback, kLogBatch } kind = kLog;
     uint64_t version = 0;  // kRollback
     uint64_t lsn = 0;      // of its log record (0: none; ~0: the log refused it)
     std::string log_error;
@@ -183,16 +183,21 @@ class ModelHost {
     Prediction prediction;  // kLog
     LearnRequest learn;     // kLearn
     Done done;
-    // Back to a default op, keeping what its buffers hold (an op is used again).
+    // kLogBatch: a batch request's predictions, batch[0, batch_size) (kLog ops), queued
+    // as one op so that none of them is moved on its way to the learning thread.
+    std::vector<Op> batch;
+    size_t batch_size = 0;
+    // Back to a default op, keeping what its buffers hold (an op is used again); batch
+    // is left as it is.
     void reset();
+    // Events this op carries: batch_size for a batch, else 1 (queued_ counts events).
+    size_t events() const { return kind == kLogBatch ? batch_size : 1; }
   };
   class Learner;
   // Queues op (its record appended to the log first, with a folder), leaving in op a
   // reset one (one used before, with its buffers, if there is one). False if the log
   // refused it (it is then refused when applied) or the host has stopped.
   bool enqueue(Op& op);
-  // Queues ops[0, n), each replaced as enqueue(op) replaces it.
-  void enqueue(std::vector<Op>& ops, size_t n);
   // Moves a used op in place of op if one is kept; else resets op. mu_ held.
   void take_spare(Op& op);
   void learning_loop();
@@ -242,6 +247,10 @@ class ModelHost {
   // allocates nothing for them (at most kMaxSpare).
   std::vector<Op> spare_;
   static constexpr size_t kMaxSpare = 8192;
+  // Batches' op vectors applied, their ops reset, to be used again by PendingLogs (at
+  // most kMaxSpareBatches: one a serving thread, about).
+  std::vector<std::vector<Op>> spare_batches_;
+  static constexpr size_t kMaxSpareBatches = 8;
   bool stop_ = false;
   bool stopped_ = false;  // no op is taken any more
   bool final_checkpoint_ = true;

@@ -1,0 +1,115 @@
+// The serving thread's work on a batch predict, without the socket: Api::handle() on a
+// body of 1,000 events of Elec2's 8 features (what `rtml bench serve` sends). Issue 15's
+// goal is 2 M events/s end to end; this says how much of an event's time is the API's.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <malloc.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "rtml/core/random.h"
+#include "rtml/learn/prediction_log.h"
+#include "rtml/serve/api.h"
+
+namespace rtml::bench {
+namespace {
+
+std::string features(Random& rng) {
+  return fmt::format(
+      "{{\"date\":{:.4f},\"day\":{},\"period\":{:.4f},\"nswprice\":{:.5f},\"nswdemand\":{:.5f},"
+      "\"vicprice\":{:.5f},\"vicdemand\":{:.5f},\"transfer\":{:.5f}}}",
+      rng.uniform(), static_cast<int>(rng.uniform() * 7), rng.uniform(), rng.uniform(),
+      rng.uniform(), rng.uniform() * 0.01, rng.uniform(), rng.uniform());
+}
+
+serve::ApiResponse call(serve::Api& api, std::string_view method, std::string_view target,
+                        std::string_view body) {
+  serve::ApiResponse out;
+  api.handle(serve::ApiRequest{method, target, body, {}},
+             [&](serve::ApiResponse r) { out = std::move(r); });
+  return out;
+}
+
+// A model that has learned 2,000 events, and a batch body of 1,000 events.
+struct Served {
+  serve::Api api{[] {
+    serve::Api::Options o;
+    o.log.max_entries = 1u << 20;
+    return o;
+  }()};
+  std::string batch;
+
+  Served() {
+    if (!api.create_model("m", "standard_scaler | logistic_regression")) std::abort();
+    Random rng(1);
+    std::vector<std::string> events;
+    for (int i = 0; i < 1000; ++i) events.push_back(features(rng));
+    for (int i = 0; i < 2000; ++i) {
+      // Learned by the model's thread: the answer comes from there.
+      std::string body =
+          "{\"features\":" + events[i % 1000] + ",\"label\":\"" + (i % 3 ? "UP" : "DOWN") + "\"}";
+      api.handle(serve::ApiRequest{"POST", "/v1/models/m/learn", body, {}},
+                 [](serve::ApiResponse) {});
+    }
+    while (api.queued("m") > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    batch = "{\"events\":[";
+    for (int i = 0; i < 1000; ++i) {
+      if (i) batch += ',';
+      batch += "{\"features\":" + events[i] + "}";
+    }
+    batch += "]}";
+  }
+};
+
+void BM_ServeBatchPredict(benchmark::State& state) {
+  if (std::getenv("TUNE")) {
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  }
+  static Served s;
+  for (auto _ : state) {
+    serve::ApiResponse r = call(s.api, "POST", "/v1/models/m/predict", s.batch);
+    if (r.status == 503) {
+      // The learner logs what was predicted: a run faster than it waits, as a client would.
+      state.PauseTiming();
+      while (s.api.queued("m") > 0) std::this_thread::sleep_for(std::chrono::microseconds(100));
+      state.ResumeTiming();
+    } else if (r.status != 200) {
+      state.SkipWithError(r.body.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(r.body.data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 1000);
+}
+BENCHMARK(BM_ServeBatchPredict)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// One prediction logged under a text id the server made ("m-<n>"), 8 features, a full
+// log of 2^20 entries (each log makes the oldest leave): what the learning thread does
+// for each event a batch predicted.
+constexpr int kLogBits = 20;
+void BM_PredictionLogFull(benchmark::State& state) {
+  PredictionLog log(PredictionLog::Limits{size_t{1} << kLogBits});
+  Features x;
+  for (uint32_t i = 0; i < 8; ++i) x.add(i, 0.5 * i);
+  Prediction p;
+  p.proba = {0.3, 0.7};
+  p.has_label = true;
+  uint64_t n = 0;
+  std::string id;
+  auto one = [&] {
+    id = "m-";
+    id += std::to_string(n++);
+    if (!log.log(EventId::of_text(id), 0, x, p)) std::abort();
+  };
+  for (size_t i = 0; i < (size_t{1} << kLogBits); ++i) one();
+  for (auto _ : state) one();
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_PredictionLogFull);
+
+}  // namespace
+}  // namespace rtml::bench
