@@ -78,6 +78,13 @@ class PredictionLog {
     if (next_seq_ > 0) slots_[(next_seq_ - 1) % limits_.max_entries].entry.record.assign(record);
   }
 
+  // Starts fetching the table place of id into the cache, for a log() or take() of id a
+  // little later: a caller that knows the ids to come (a batch) hides most of the cache
+  // miss each lookup otherwise waits on. Changes nothing.
+  void prefetch(EventId id) const {
+    __builtin_prefetch(&table_[hash_of(id) & (table_.size() - 1)]);
+  }
+
   // True if id is one of the last max_entries ids logged (log() would refuse it).
   bool knows(EventId id) const {
     size_t at;
