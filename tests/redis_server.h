@@ -2,6 +2,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "rtml/core/error.h"
 #include "rtml/store/local_redis.h"
@@ -12,9 +14,10 @@ namespace rtml::test {
 // test can fail with a message instead of an exception.
 class RedisServer {
  public:
-  RedisServer() {
+  // args: more of redis-server's options (see store::LocalRedis).
+  explicit RedisServer(std::vector<std::string> args = {}) {
     try {
-      redis_ = std::make_unique<store::LocalRedis>();
+      redis_ = std::make_unique<store::LocalRedis>(std::move(args));
     } catch (const Error&) {
     }
   }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "rtml/core/error.h"
 
@@ -44,16 +45,21 @@ bool accepting(int port) {
 
 }  // namespace
 
-LocalRedis::LocalRedis() : port_(free_port()) {
+LocalRedis::LocalRedis(std::vector<std::string> args) : port_(free_port()) {
+  std::vector<std::string> all = {
+      "redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
+      "--save",       "",       "--appendonly",        "no"};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = fork();
   if (pid_ < 0) throw Error("cannot fork to start redis-server");
   if (pid_ == 0) {
-    std::string port = std::to_string(port_);
     int devnull = ::open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
     dup2(devnull, 2);
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
-           "", "--appendonly", "no", static_cast<char*>(nullptr));
+    execvp("redis-server", argv.data());
     _exit(127);
   }
   for (int i = 0; i < 500; ++i) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 
 #include "rtml/core/error.h"
 #include "validate.h"
@@ -77,19 +78,74 @@ struct Command {
 
 }  // namespace
 
+namespace {
+
+// Decodes %XX escapes (a user or password in a URL); nullopt for a bad escape.
+std::optional<std::string> percent_decoded(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    int v = 0;
+    if (i + 2 >= s.size()) return std::nullopt;
+    auto [end, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+    if (ec != std::errc() || end != s.data() + i + 3) return std::nullopt;
+    out += static_cast<char>(v);
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string redact_redis_url(std::string_view url) {
+  const size_t scheme = url.find("://");
+  const size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const size_t at = url.find('@', start);
+  if (at == std::string_view::npos) return std::string(url);
+  const size_t colon = url.find(':', start);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
 RedisOptions redis_options_from_url(std::string_view url) {
   const std::string_view scheme = "redis://";
   auto bad = [&](const std::string& why) -> Error {
-    return Error("Redis URL '" + std::string(url) + "': " + why +
-                 " (expected redis://host or redis://host:port)");
+    return Error("Redis URL '" + redact_redis_url(url) + "': " + why +
+                 " (expected redis://[[user]:password@]host[:port][/db])");
   };
   if (url.substr(0, scheme.size()) != scheme) throw bad("not a redis:// URL");
   std::string_view rest = url.substr(scheme.size());
-  if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);  // "redis://h:6379/"
-  if (rest.find_first_of("@/?") != std::string_view::npos) {
-    throw bad("users, passwords, databases and options are not supported");
-  }
   RedisOptions o;
+  // user:password@ (the last '@': a password may hold one, unescaped)
+  if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view credentials = rest.substr(0, at);
+    rest.remove_prefix(at + 1);
+    const size_t colon = credentials.find(':');
+    if (colon == std::string_view::npos) {
+      throw bad("a user without a password (give user:password@ or :password@)");
+    }
+    auto user = percent_decoded(credentials.substr(0, colon));
+    auto password = percent_decoded(credentials.substr(colon + 1));
+    if (!user || !password) throw bad("a bad %-escape in the user or password");
+    if (password->empty()) throw bad("an empty password");
+    o.user = *user;
+    o.password = *password;
+  }
+  if (rest.find('?') != std::string_view::npos) throw bad("options (?...) are not supported");
+  // /db
+  if (const size_t slash = rest.find('/'); slash != std::string_view::npos) {
+    std::string_view db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (!db.empty()) {
+      auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), o.db);
+      if (ec != std::errc() || end != db.data() + db.size() || o.db < 0) {
+        throw bad("the database must be a number (0, 1, ...)");
+      }
+    }
+  }
   size_t colon;
   if (!rest.empty() && rest.front() == '[') {  // an IPv6 address: [::1] or [::1]:6379
     const size_t close = rest.find(']');
@@ -125,10 +181,45 @@ RedisStore::RedisStore(RedisOptions options) : options_(std::move(options)) {
     throw Error("redis at " + where + ": cannot connect: " + why);
   }
   redisSetTimeout(redis_, tv);
-  Reply r(static_cast<redisReply*>(redisCommand(redis_, "PING")));
-  if (!r || r->type == REDIS_REPLY_ERROR) {
+  auto fail = [&](const std::string& why) {
     redisFree(redis_);
-    throw Error("redis at " + where + ": no answer to PING");
+    redis_ = nullptr;
+    throw Error("redis at " + where + ": " + why);
+  };
+  auto error_of = [&](const Reply& r) -> std::string {
+    if (!r) return redis_->errstr[0] ? redis_->errstr : "no answer";
+    if (r->type == REDIS_REPLY_ERROR) return std::string(r->str, r->len);
+    return {};
+  };
+  if (!options_.password.empty()) {
+    // Once: a refused password is the operator's mistake, which no retry mends (and
+    // retries would look like a guessing attack to the server's ACL log).
+    Reply r(static_cast<redisReply*>(
+        options_.user.empty()
+            ? redisCommand(redis_, "AUTH %b", options_.password.data(), options_.password.size())
+            : redisCommand(redis_, "AUTH %b %b", options_.user.data(), options_.user.size(),
+                           options_.password.data(), options_.password.size())));
+    if (std::string e = error_of(r); !e.empty()) {
+      fail("authentication failed" +
+           (options_.user.empty() ? std::string(" (password only, the default user)")
+                                  : " for user '" + options_.user + "'") +
+           ": " + e);
+    }
+  }
+  if (options_.db != 0) {
+    Reply r(static_cast<redisReply*>(redisCommand(redis_, "SELECT %d", options_.db)));
+    if (std::string e = error_of(r); !e.empty()) {
+      fail("cannot select database " + std::to_string(options_.db) + ": " + e);
+    }
+  }
+  Reply r(static_cast<redisReply*>(redisCommand(redis_, "PING")));
+  if (std::string e = error_of(r); !e.empty()) {
+    if (e.rfind("NOAUTH", 0) == 0) {
+      fail(
+          "the server asks for credentials: give them in the URL "
+          "(redis://user:password@host:port)");
+    }
+    fail("no answer to PING: " + e);
   }
 }
 

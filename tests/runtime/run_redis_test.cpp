@@ -71,6 +71,24 @@ TEST(RunRedis, ARedisThatDoesNotAnswerIsAClearError) {
   EXPECT_NE(r.out.find("127.0.0.1:1"), std::string::npos) << r.out;
 }
 
+// A wrong password stops `rtml run` at start with the reason, never a retry loop, and
+// the password is not printed.
+TEST(RunRedis, AWrongPasswordIsAClearErrorAtStart) {
+  test::RedisServer redis(
+      {"--user", "default", "off", "--user", "w", "on", ">right", "~*", "&*", "+@all"});
+  ASSERT_TRUE(redis.up());
+  test::TempDir tmp;
+  auto config = tmp.write("r.yaml",
+                          "source:\n  path: 'synth:sea?n=10'\nmodel:\n  expression: "
+                          "gaussian_nb\n  target: class\nstore:\n  url: redis://w:wrong@"
+                          "127.0.0.1:" +
+                              std::to_string(redis.port()) + "\n");
+  auto r = test::run(std::string(RTML_BINARY) + " run " + config + " --quiet 2>&1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("authentication failed for user 'w'"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("wrong"), std::string::npos) << r.out;
+}
+
 TEST(RunRedis, UrlsGiveTheHostAndPort) {
   auto o = store::redis_options_from_url("redis://[::1]:6390");
   EXPECT_EQ(o.host, "::1");
@@ -81,6 +99,23 @@ TEST(RunRedis, UrlsGiveTheHostAndPort) {
   o = store::redis_options_from_url("redis://cache.local:7000/");
   EXPECT_EQ(o.host, "cache.local");
   EXPECT_EQ(o.port, 7000);
+  EXPECT_EQ(o.db, 0);
+  EXPECT_EQ(o.password, "");
+  // An ACL user and its password (percent-encoded: '@', ':' and '/' may be in it), and a
+  // database.
+  o = store::redis_options_from_url("redis://worker:p%40ss%3Aw%2Fd@cache.local:7000/3");
+  EXPECT_EQ(o.user, "worker");
+  EXPECT_EQ(o.password, "p@ss:w/d");
+  EXPECT_EQ(o.host, "cache.local");
+  EXPECT_EQ(o.port, 7000);
+  EXPECT_EQ(o.db, 3);
+  // A password alone, for the default user (requirepass).
+  o = store::redis_options_from_url("redis://:only@[::1]");
+  EXPECT_EQ(o.user, "");
+  EXPECT_EQ(o.password, "only");
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(store::redact_redis_url("redis://worker:p%40ss@h:1/2"), "redis://worker:***@h:1/2");
+  EXPECT_EQ(store::redact_redis_url("redis://h:1/2"), "redis://h:1/2");
 }
 
 TEST(RunRedis, ConfigErrorsNameTheLine) {
@@ -90,7 +125,10 @@ TEST(RunRedis, ConfigErrorsNameTheLine) {
   } cases[] = {
       {"  url: redis://h:6379\n  aggregates: [\"n = count(x) by u over 1h\"]\n", "takes no"},
       {"  url: http://h\n", "not a redis:// URL"},
-      {"  url: redis://user:pw@h:6379\n", "not supported"},
+      {"  url: redis://user@h:6379\n", "a user without a password"},
+      {"  url: redis://u:topsecret@h:6379/x\n", "database must be a number"},
+      {"  url: redis://u:pw%4@h\n", "bad %-escape"},
+      {"  url: redis://h:6379?ssl=true\n", "options (?...) are not supported"},
       {"  url: redis://h:99999\n", "port must be"},
       {"  url: redis://[::1\n", "no ']'"},
       {"  dir: x\n  prefix: p\n", "'store.prefix' is for a Redis store"},
@@ -107,6 +145,7 @@ TEST(RunRedis, ConfigErrorsNameTheLine) {
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(c.words), std::string::npos) << e.what();
       EXPECT_NE(std::string(e.what()).find("c.yaml:"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("topsecret"), std::string::npos) << e.what();
     }
   }
 }

@@ -104,6 +104,46 @@ TEST(RedisStore, WorkersShareTypesAndGroupTtlExpires) {
   EXPECT_FALSE(out[1].present) << "the session group should have expired";
 }
 
+// Nobody gets in who does not belong: a server with an ACL user and no default access
+// lets that user in (to the database its URL names) and gives anyone else a clear error
+// at once, which never shows the password.
+TEST(RedisStore, AclUsersGetInOthersGetAClearError) {
+  test::RedisServer redis(
+      {"--user", "default", "off", "--user", "worker", "on", ">s3cr@t:x", "~*", "&*", "+@all"});
+  ASSERT_TRUE(redis.up());
+  const std::string at = "127.0.0.1:" + std::to_string(redis.port());
+  {
+    RedisStore s(redis_options_from_url("redis://worker:s3cr%40t%3Ax@" + at + "/2"));
+    check_backend(s);
+  }
+  {
+    // Database 0 is another one: it holds nothing of database 2's.
+    RedisStore s(redis_options_from_url("redis://worker:s3cr%40t%3Ax@" + at));
+    std::vector<std::string> names = {"age"};
+    std::vector<FeatureValue> out(1);
+    s.get(EntityKey("u1"), names, out);
+    EXPECT_FALSE(out[0].present);
+  }
+  auto refused = [&](const std::string& url) -> std::string {
+    try {
+      RedisStore s(redis_options_from_url(url));
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  std::string e = refused("redis://worker:guess1@" + at);
+  EXPECT_NE(e.find("authentication failed for user 'worker'"), std::string::npos) << e;
+  EXPECT_NE(e.find(at), std::string::npos) << e;
+  EXPECT_EQ(e.find("guess1"), std::string::npos) << e;
+  e = refused("redis://:s3cr%40t%3Ax@" + at);  // the default user is off
+  EXPECT_NE(e.find("authentication failed (password only"), std::string::npos) << e;
+  e = refused("redis://" + at);
+  EXPECT_NE(e.find("asks for credentials"), std::string::npos) << e;
+  e = refused("redis://worker:s3cr%40t%3Ax@" + at + "/99");  // 16 databases
+  EXPECT_NE(e.find("cannot select database 99"), std::string::npos) << e;
+}
+
 TEST(RedisStore, ConnectionFailureIsAClearError) {
   RedisOptions o;
   o.port = 1;  // nothing listens there

@@ -4,6 +4,9 @@
 
 #include <sys/types.h>
 
+#include <string>
+#include <vector>
+
 namespace rtml::store {
 
 // Starts `redis-server` (from PATH) bound to 127.0.0.1 on a free port, without
@@ -11,7 +14,9 @@ namespace rtml::store {
 // does not. Not copyable; the destructor stops the server (SIGTERM) and reaps it.
 class LocalRedis {
  public:
-  LocalRedis();
+  // args: more of redis-server's options, as on its command line (ACL users, say:
+  // {"--user", "default", "off", "--user", "w", "on", ">secret", "~*", "&*", "+@all"}).
+  explicit LocalRedis(std::vector<std::string> args = {});
   ~LocalRedis();
   LocalRedis(const LocalRedis&) = delete;
   LocalRedis& operator=(const LocalRedis&) = delete;

@@ -17,6 +17,11 @@ namespace rtml::store {
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
+  // Credentials, sent with AUTH before anything else: an ACL user and its password, or
+  // a password alone (the default user's, requirepass). Empty password: no AUTH.
+  std::string user;
+  std::string password;
+  int db = 0;  // SELECTed when not 0
   // Prefix of every Redis key this store uses.
   std::string prefix = "rtml";
   // TTL in seconds by feature group, through Redis key expiry.
@@ -24,10 +29,13 @@ struct RedisOptions {
   double timeout_seconds = 2.0;
 };
 
-// The host and port of a URL "redis://host[:port]" (port 6379 by default). Throws Error
-// naming what was expected for anything else (a user, a password or a database are not
-// supported yet).
+// The options a URL "redis://[[user]:password@]host[:port][/db]" names (port 6379 and
+// database 0 by default; user and password percent-encoded, as in any URL). Throws Error
+// naming what was expected for anything else; the message never shows the password.
 RedisOptions redis_options_from_url(std::string_view url);
+
+// url with its password, if it holds one, written as "***": for messages and logs.
+std::string redact_redis_url(std::string_view url);
 
 // Layout in Redis: the features of one group of one entity live in the hash
 // "<prefix>:<group>:<key>" (integer keys as "#<n>"), one field per feature, the value a
@@ -39,7 +47,9 @@ RedisOptions redis_options_from_url(std::string_view url);
 // Not thread-safe: one RedisStore (one connection) per thread.
 class RedisStore final : public FeatureStore {
  public:
-  // Connects; throws Error naming host:port if Redis does not answer.
+  // Connects, authenticates and selects the database; throws Error naming host:port if
+  // Redis does not answer, refuses the credentials (at once: a wrong password is not
+  // tried again) or asks for credentials none were given for.
   explicit RedisStore(RedisOptions options);
   ~RedisStore() override;
 
