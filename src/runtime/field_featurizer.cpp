@@ -34,10 +34,15 @@ class LastNames {
 
 }  // namespace
 
-Status featurize_fields(Pipeline& pipeline, std::span<const EventField> fields, Features& x) {
+namespace {
+
+// The loop both featurizers share: resolve(name) gives a field's index (nullopt: left
+// out), add_category(x, index, text) adds a text field.
+template <class Resolve, class AddCategory>
+Status featurize_with(const Pipeline& pipeline, std::span<const EventField> fields, Features& x,
+                      LastNames& last, Resolve resolve, AddCategory add_category) {
   x.clear();
-  Schema& schema = pipeline.schema();
-  thread_local LastNames last;
+  const Schema& schema = pipeline.schema();
   for (size_t k = 0; k < fields.size(); ++k) {
     const EventField& f = fields[k];
     if (f.value.kind == ValueKind::kMissing) continue;
@@ -46,42 +51,41 @@ Status featurize_fields(Pipeline& pipeline, std::span<const EventField> fields, 
     }
     std::optional<uint32_t> index = last.at(schema, k, f.name);
     if (!index) {
-      index = schema.intern(f.name);
+      index = resolve(f.name);
+      if (!index) continue;
       last.remember(k, *index);
     }
     if (f.value.kind == ValueKind::kNumber) {
       x.add(*index, f.value.number);
     } else {
-      pipeline.add_category(x, *index, f.value.text);
+      add_category(x, *index, f.value.text);
     }
   }
   return Status::ok();
 }
 
+}  // namespace
+
+Status featurize_fields(Pipeline& pipeline, std::span<const EventField> fields, Features& x) {
+  thread_local LastNames last;
+  Schema& schema = pipeline.schema();
+  return featurize_with(
+      pipeline, fields, x, last,
+      [&](std::string_view name) -> std::optional<uint32_t> { return schema.intern(name); },
+      [&](Features& out, uint32_t index, std::string_view text) {
+        pipeline.add_category(out, index, text);
+      });
+}
+
 Status featurize_known_fields(const Pipeline& pipeline, std::span<const EventField> fields,
                               Features& x) {
-  x.clear();
-  const Schema& schema = pipeline.schema();
   thread_local LastNames last;
-  for (size_t k = 0; k < fields.size(); ++k) {
-    const EventField& f = fields[k];
-    if (f.value.kind == ValueKind::kMissing) continue;
-    if (f.value.kind == ValueKind::kText && !pipeline.encodes_categories()) {
-      return no_encoder(f.name);
-    }
-    std::optional<uint32_t> index = last.at(schema, k, f.name);
-    if (!index) {
-      index = schema.find(f.name);
-      if (index) last.remember(k, *index);
-    }
-    if (!index) continue;
-    if (f.value.kind == ValueKind::kNumber) {
-      x.add(*index, f.value.number);
-    } else {
-      pipeline.add_known_category(x, *index, f.value.text);
-    }
-  }
-  return Status::ok();
+  const Schema& schema = pipeline.schema();
+  return featurize_with(
+      pipeline, fields, x, last, [&](std::string_view name) { return schema.find(name); },
+      [&](Features& out, uint32_t index, std::string_view text) {
+        pipeline.add_known_category(out, index, text);
+      });
 }
 
 }  // namespace rtml::runtime
