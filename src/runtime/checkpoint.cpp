@@ -118,6 +118,8 @@ std::optional<Checkpoint> Checkpointer::last() const {
         c.model = path;
       } else if (name == "pending.bin") {
         c.pending = path;
+      } else if (name == "stream-acks.txt") {
+        c.stream_acks = path;
       } else if (name.rfind("snapshot-", 0) == 0) {
         c.store_snapshot = path;
       }
@@ -135,7 +137,8 @@ std::optional<Checkpoint> Checkpointer::last() const {
 
 Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointPosition& position,
                                const Pipeline& pipeline, const PredictionLog& pending,
-                               store::EmbeddedStore* store) {
+                               store::EmbeddedStore* store,
+                               const std::vector<std::string>& stream_acks) {
   if (sequence_ == 0) {
     if (auto c = last()) sequence_ = c->sequence;
   }
@@ -158,11 +161,17 @@ Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointP
     c.store_snapshot = (folder / fs::path(snap).filename()).string();
     link_or_copy(snap, c.store_snapshot);
   }
+  if (!stream_acks.empty()) {
+    std::string text;
+    for (const auto& id : stream_acks) (text += id) += '\n';
+    c.stream_acks = (folder / "stream-acks.txt").string();
+    write_file_atomically(c.stream_acks, text);
+  }
   fsync_dir(folder.string());
   fsync_dir(dir_);
 
   nlohmann::ordered_json files;
-  for (const std::string& path : {c.model, c.pending, c.store_snapshot}) {
+  for (const std::string& path : {c.model, c.pending, c.store_snapshot, c.stream_acks}) {
     if (!path.empty()) files[fs::path(path).filename().string()] = file_hash(path);
   }
   nlohmann::ordered_json j = {{"version", kManifestVersion},
@@ -199,6 +208,20 @@ void load_pending(const Checkpoint& c, PredictionLog& log) {
   }
   log.load(r);
   if (!r.at_end()) r.fail("bytes after the log");
+}
+
+std::vector<std::string> load_stream_acks(const Checkpoint& c) {
+  std::vector<std::string> ids;
+  if (c.stream_acks.empty()) return ids;
+  const std::string text = read_file(c.stream_acks);
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) throw Error(c.stream_acks + ": the last line is cut short");
+    ids.push_back(text.substr(at, nl - at));
+    at = nl + 1;
+  }
+  return ids;
 }
 
 }  // namespace rtml::runtime

@@ -12,8 +12,6 @@
 #include "rtml/store/redis_store.h"
 
 namespace rtml::runtime {
-namespace {}  // namespace
-
 namespace {
 
 RunConfig parse_run_config(const std::string& path) {
@@ -24,6 +22,9 @@ RunConfig parse_run_config(const std::string& path) {
     if (!in) throw Error(path + ": cannot read the config file");
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
+  // What the environment fills in is part of the config: a checkpoint resumes only
+  // the same worker on the same Redis.
+  text = expand_environment(text, path);
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
@@ -37,7 +38,26 @@ RunConfig parse_run_config(const std::string& path) {
 
   auto source = top.section("source");
   if (!source) top.fail(root, "missing key 'source' (where the events come from)");
-  c.events.path = source->text("path", true);
+  c.redis = top.text("redis");
+  if (!c.redis.empty()) {
+    try {
+      (void)store::redis_options_from_url(c.redis);
+    } catch (const Error& e) {
+      top.fail(root["redis"], e.what());
+    }
+  }
+  c.events.path = source->text("path");
+  c.events.stream = source->text("stream");
+  if (std::string g = source->text("group"); !g.empty()) c.events.group = g;
+  c.events.consumer = source->text("consumer");
+  if (std::string f = source->text("field"); !f.empty()) c.events.field = f;
+  c.events.claim_idle = source->number("claim_idle", 30, 0.01, 1e9);
+  if (c.events.path.empty() == c.events.stream.empty()) {
+    top.fail(root["source"], "'source' takes one of 'path' (a file, - or synth:) and 'stream'");
+  }
+  if (!c.events.stream.empty() && c.redis.empty()) {
+    top.fail(root["source"], "'source.stream' is a Redis stream: add 'redis: redis://host:port'");
+  }
   c.events.format = source->choice("format", {"csv", "jsonl"});
   c.events.id = source->text("id");
   c.events.time = source->text("time");
@@ -161,7 +181,31 @@ RunConfig parse_run_config(const std::string& path) {
   if (auto sinks = top.section("sinks")) {
     c.sinks.predictions = sinks->text("predictions");
     c.sinks.dead_letters = sinks->text("dead_letters");
+    c.sinks.predictions_stream = sinks->text("predictions_stream");
+    c.sinks.dead_letters_stream = sinks->text("dead_letters_stream");
+    c.sinks.stream_max_length =
+        static_cast<uint64_t>(sinks->number("stream_max_length", 1000000, 1, 1e15));
     sinks->check_all_read();
+    if ((!c.sinks.predictions_stream.empty() || !c.sinks.dead_letters_stream.empty()) &&
+        c.redis.empty()) {
+      top.fail(root["sinks"], "stream sinks are Redis streams: add 'redis: redis://host:port'");
+    }
+  }
+  if (!c.events.stream.empty()) {
+    if (c.labels) {
+      top.fail(root["labels"], "a Redis stream source takes its labels with its events (for now)");
+    }
+    if (c.events.rate > 0 || c.events.speed > 0) {
+      top.fail(root["source"], "a Redis stream is read as it comes: no 'rate' or 'speed'");
+    }
+    // An entry is acknowledged after the checkpoint that holds its effects: held longer
+    // than claim_idle, another worker would take it while this one still has it.
+    if (c.checkpoint && c.checkpoint->seconds * 2 >= c.events.claim_idle) {
+      top.fail(root["source"], "'source.claim_idle' (" + std::to_string(c.events.claim_idle) +
+                                   " s) must be more than twice 'checkpoint.seconds' (" +
+                                   std::to_string(c.checkpoint->seconds) +
+                                   " s): a live worker holds entries until its checkpoint");
+    }
   }
   top.check_all_read();
   return c;

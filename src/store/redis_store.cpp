@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "rtml/core/error.h"
+#include "rtml/store/redis_connection.h"
 #include "validate.h"
 
 namespace rtml::store {
@@ -170,62 +171,12 @@ RedisOptions redis_options_from_url(std::string_view url) {
   return o;
 }
 
-RedisStore::RedisStore(RedisOptions options) : options_(std::move(options)) {
-  timeval tv{static_cast<time_t>(options_.timeout_seconds),
-             static_cast<suseconds_t>(std::fmod(options_.timeout_seconds, 1.0) * 1e6)};
-  redis_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
-  std::string where = options_.host + ":" + std::to_string(options_.port);
-  if (!redis_ || redis_->err) {
-    std::string why = redis_ ? redis_->errstr : "out of memory";
-    if (redis_) redisFree(redis_);
-    throw Error("redis at " + where + ": cannot connect: " + why);
-  }
-  redisSetTimeout(redis_, tv);
-  auto fail = [&](const std::string& why) {
-    redisFree(redis_);
-    redis_ = nullptr;
-    throw Error("redis at " + where + ": " + why);
-  };
-  auto error_of = [&](const Reply& r) -> std::string {
-    if (!r) return redis_->errstr[0] ? redis_->errstr : "no answer";
-    if (r->type == REDIS_REPLY_ERROR) return std::string(r->str, r->len);
-    return {};
-  };
-  if (!options_.password.empty()) {
-    // Once: a refused password is the operator's mistake, which no retry mends (and
-    // retries would look like a guessing attack to the server's ACL log).
-    Reply r(static_cast<redisReply*>(
-        options_.user.empty()
-            ? redisCommand(redis_, "AUTH %b", options_.password.data(), options_.password.size())
-            : redisCommand(redis_, "AUTH %b %b", options_.user.data(), options_.user.size(),
-                           options_.password.data(), options_.password.size())));
-    if (std::string e = error_of(r); !e.empty()) {
-      fail("authentication failed" +
-           (options_.user.empty() ? std::string(" (password only, the default user)")
-                                  : " for user '" + options_.user + "'") +
-           ": " + e);
-    }
-  }
-  if (options_.db != 0) {
-    Reply r(static_cast<redisReply*>(redisCommand(redis_, "SELECT %d", options_.db)));
-    if (std::string e = error_of(r); !e.empty()) {
-      fail("cannot select database " + std::to_string(options_.db) + ": " + e);
-    }
-  }
-  Reply r(static_cast<redisReply*>(redisCommand(redis_, "PING")));
-  if (std::string e = error_of(r); !e.empty()) {
-    if (e.rfind("NOAUTH", 0) == 0) {
-      fail(
-          "the server asks for credentials: give them in the URL "
-          "(redis://user:password@host:port)");
-    }
-    fail("no answer to PING: " + e);
-  }
+RedisStore::RedisStore(RedisOptions options)
+    : options_(std::move(options)), connection_(std::make_unique<RedisConnection>(options_)) {
+  redis_ = connection_->raw();
 }
 
-RedisStore::~RedisStore() {
-  if (redis_) redisFree(redis_);
-}
+RedisStore::~RedisStore() = default;
 
 std::string RedisStore::hash_key(const std::string& group, const EntityKey& key) const {
   std::string k = options_.prefix + ":" + group + ":";

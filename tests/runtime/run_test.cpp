@@ -24,6 +24,8 @@ TEST(RunCli, EveryExampleRuns) {
   size_t ran = 0;
   for (const auto& e : fs::directory_iterator(std::string(RTML_SOURCE_DIR) + "/examples")) {
     if (e.path().extension() != ".yaml") continue;
+    // A worker of a live stream never ends: RedisStreams.TheExampleConfig... runs it.
+    if (e.path().filename() == "redis_streams.yaml") continue;
     auto r = test::run("cd " + std::string(RTML_SOURCE_DIR) + " && " + RTML_BINARY + " run " +
                        e.path().string() + " --json --quiet > /dev/null; " + RTML_BINARY + " run " +
                        e.path().string() + " --json --quiet | tail -n 1");
@@ -219,7 +221,8 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
   expect_error("source:\n  path: a.csv\n  pace: 5\nmodel:\n  expression: x\n",
                ":3: unknown key 'source.pace'");
   expect_error("model:\n  expression: x\n", "missing key 'source'");
-  expect_error("source:\n  id: e\nmodel:\n  expression: x\n", "missing key 'source.path'");
+  expect_error("source:\n  id: e\nmodel:\n  expression: x\n",
+               "'source' takes one of 'path' (a file, - or synth:) and 'stream'");
   expect_error("source:\n  path: a\nmodel:\n  expression: x\n  load: y\n",
                "one of 'expression' and 'load'");
   expect_error("source:\n  path: a\nmodel:\n  expression: x\npending:\n  ttl: soon\n",

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/prediction_log.h"
@@ -35,6 +36,9 @@ struct Checkpoint {
   std::string model;           // path of the saved pipeline
   std::string pending;         // path of the saved PredictionLog
   std::string store_snapshot;  // path of the store snapshot, "" if the run has no store
+  // Path of the stream entries this checkpoint holds the effects of, one id a line, to
+  // acknowledge (again) on resume; "" if none.
+  std::string stream_acks;
 };
 
 // Writes checkpoints into one folder and finds the last one. A checkpoint is a folder
@@ -58,11 +62,14 @@ class Checkpointer {
 
   // Writes a checkpoint of the pipeline, the log and the store (nullptr: none) at
   // position, for a run of the config whose text hashes to config_hash, and makes it
-  // the last one. The store is snapshotted (EmbeddedStore::snapshot). Throws Error
-  // naming the file that could not be written; the previous checkpoint then stays last.
+  // the last one. The store is snapshotted (EmbeddedStore::snapshot). stream_acks: ids
+  // of stream entries whose effects this checkpoint holds and which are acknowledged only
+  // after it (a worker killed between the two acknowledges them when it resumes). Throws
+  // Error naming the file that could not be written; the previous checkpoint then stays
+  // last.
   Checkpoint write(const std::string& config_hash, const CheckpointPosition& position,
                    const Pipeline& pipeline, const PredictionLog& pending,
-                   store::EmbeddedStore* store);
+                   store::EmbeddedStore* store, const std::vector<std::string>& stream_acks = {});
 
   const std::string& dir() const { return dir_; }
 
@@ -75,6 +82,10 @@ class Checkpointer {
 // Reads the pending predictions of checkpoint c into log (whose limits must be those it
 // was saved with). Throws Error naming the file.
 void load_pending(const Checkpoint& c, PredictionLog& log);
+
+// The entry ids in checkpoint c's stream_acks file (none if it has none). Throws Error
+// naming the file.
+std::vector<std::string> load_stream_acks(const Checkpoint& c);
 
 // The hash that Checkpoint::config_hash holds for a config file's text.
 std::string config_text_hash(const std::string& text);

@@ -31,6 +31,9 @@ struct RunSummary {
   // write to the sink (flushed at once), over the events this process predicted.
   double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
   int signal = 0;  // the signal that stopped the run early, or 0
+  // A Redis stream source: entries this process was given, of them taken over from
+  // other consumers, and entries it acknowledged.
+  uint64_t stream_entries = 0, stream_claimed = 0, stream_acked = 0;
 };
 
 // How a run is watched and stopped.

@@ -17,11 +17,23 @@ struct RunConfig {
   std::string file;       // the YAML file it was read from, for messages
   std::string text_hash;  // of the file's text: a checkpoint resumes only the same config
 
+  // The Redis that stream sources and sinks use: redis://[[user]:password@]host[:port][/db].
+  std::string redis;
+
   struct Source {
-    std::string path;    // a file (CSV, CSV.gz, JSON Lines), "-" for stdin, or synth:...
-    std::string format;  // "csv" or "jsonl"; "" : by the file's name (stdin: CSV)
-    std::string id;      // the event id field; "" numbers events from 1
-    std::string time;    // the event time field (seconds); "" uses the event's number
+    std::string path;  // a file (CSV, CSV.gz, JSON Lines), "-" for stdin, or synth:...
+    // Or a Redis stream (on `redis`), read in a consumer group: see redis_streams.h.
+    std::string stream;
+    std::string group = "rtml";
+    // This worker's name in the group. "" : the host's name with the checkpoint folder's
+    // absolute path (the same after a restart, so the worker takes back what it held), or
+    // without checkpoints the host's name and the process id.
+    std::string consumer;
+    std::string field = "event";  // an entry's JSON object field (else one per feature)
+    double claim_idle = 30;       // seconds before a silent consumer's entries are taken
+    std::string format;           // "csv" or "jsonl"; "" : by the file's name (stdin: CSV)
+    std::string id;               // the event id field; "" numbers events from 1
+    std::string time;             // the event time field (seconds); "" uses the event's number
     std::vector<std::string> categorical, numeric;  // column types forced
     // Replay pace: at most `rate` events per second (0: as fast as possible), or, with
     // `speed` > 0 and a time field, event time played `speed` times faster than it passed.
@@ -97,6 +109,11 @@ struct RunConfig {
   struct Sinks {
     std::string predictions;   // JSON Lines; "-" for stdout, "" for none
     std::string dead_letters;  // JSON Lines of refused input with the reason; "" for none
+    // Redis streams (on `redis`) the same records are added to, one field each ("" : none),
+    // capped near stream_max_length entries (XADD MAXLEN ~).
+    std::string predictions_stream;
+    std::string dead_letters_stream;
+    uint64_t stream_max_length = 1000000;
   };
   Sinks sinks;
 };

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,6 +15,45 @@
 #include "rtml/core/error.h"
 
 namespace rtml::runtime {
+
+// text with each ${NAME} replaced by the environment variable NAME, and each
+// ${NAME:-default} by NAME or, when it is unset or empty, default (as a shell does), so
+// that one config file serves every worker. Throws Error naming file and line for an
+// unset variable without a default or an unclosed ${.
+inline std::string expand_environment(const std::string& text, const std::string& file) {
+  std::string out;
+  size_t line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') ++line;
+    if (text[i] != '$' || i + 1 >= text.size() || text[i + 1] != '{') {
+      out += text[i];
+      continue;
+    }
+    const size_t close = text.find('}', i + 2);
+    if (close == std::string::npos || text.find('\n', i) < close) {
+      throw Error(file + ":" + std::to_string(line) + ": '${' without its '}'");
+    }
+    std::string inner = text.substr(i + 2, close - i - 2);
+    std::string fallback;
+    bool has_fallback = false;
+    if (size_t d = inner.find(":-"); d != std::string::npos) {
+      fallback = inner.substr(d + 2);
+      inner.resize(d);
+      has_fallback = true;
+    }
+    const char* value = std::getenv(inner.c_str());
+    if (value && *value) {
+      out += value;
+    } else if (has_fallback) {
+      out += fallback;
+    } else {
+      throw Error(file + ":" + std::to_string(line) + ": the environment variable " + inner +
+                  " is not set (write ${" + inner + ":-default} to give a default)");
+    }
+    i = close;
+  }
+  return out;
+}
 
 // Reads one YAML mapping, refusing keys it does not know (check_all_read). Every reader
 // throws Error naming the file, the line and the key. Not thread-safe.

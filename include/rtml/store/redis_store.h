@@ -14,6 +14,8 @@ struct redisContext;
 
 namespace rtml::store {
 
+class RedisConnection;
+
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
@@ -68,7 +70,8 @@ class RedisStore final : public FeatureStore {
   // The type of a feature, from the cache or Redis; defines it (HSETNX) when new.
   std::string check_type(const std::string& name, FeatureType type, bool define);
   RedisOptions options_;
-  redisContext* redis_ = nullptr;
+  std::unique_ptr<RedisConnection> connection_;
+  redisContext* redis_ = nullptr;  // connection_'s
   std::map<std::string, FeatureType> types_;
 };
 

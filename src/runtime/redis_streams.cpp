@@ -1,0 +1,278 @@
+#include "rtml/runtime/redis_streams.h"
+
+#include <hiredis/hiredis.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "rtml/core/error.h"
+#include "rtml/runtime/json_text.h"
+
+namespace rtml::runtime {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool stop_requested(int stop_fd) {
+  if (stop_fd < 0) return false;
+  pollfd p{stop_fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+std::string_view text_of(const redisReply* r) {
+  return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
+             ? std::string_view(r->str, r->len)
+             : std::string_view();
+}
+
+// The entries of an XREADGROUP reply ([[stream, [entry, ...]]]), or nullptr for none.
+const redisReply* entries_of(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return nullptr;
+  const redisReply* s = r->element[0];
+  if (s->type != REDIS_REPLY_ARRAY || s->elements < 2) return nullptr;
+  const redisReply* e = s->element[1];
+  return e->type == REDIS_REPLY_ARRAY ? e : nullptr;
+}
+
+// Whether v is a number as JSON writes one (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?):
+// such a field value is a number; "007" or "1." stays text.
+bool json_number(std::string_view v) {
+  size_t i = 0;
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < v.size() && v[i] >= '0' && v[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < v.size() && v[i] == '-') ++i;
+  if (i < v.size() && v[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < v.size() && v[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < v.size() && (v[i] == 'e' || v[i] == 'E')) {
+    ++i;
+    if (i < v.size() && (v[i] == '+' || v[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == v.size();
+}
+
+}  // namespace
+
+RedisStreamReader::RedisStreamReader(StreamReadOptions options)
+    : ByteSource("redis stream " + options.stream), o_(std::move(options)), redis_(o_.redis) {
+  if (o_.consumer.empty()) throw Error("a Redis stream reader needs a consumer name");
+  block_ms_ = "100";
+  count_ = std::to_string(std::max<size_t>(1, o_.batch));
+  claim_idle_ms_ = std::to_string(static_cast<uint64_t>(std::llround(o_.claim_idle_seconds * 1e3)));
+  // From the stream's start: entries added before the first worker came are events too.
+  store::RedisReplyPtr r =
+      redis_.command({"XGROUP", "CREATE", o_.stream, o_.group, "0", "MKSTREAM"});
+  if (r->type == REDIS_REPLY_ERROR &&
+      std::string_view(r->str, r->len).substr(0, 9) != "BUSYGROUP") {
+    throw Error(redis_.where() + "cannot create the consumer group '" + o_.group + "' of stream '" +
+                o_.stream + "': " + std::string(r->str, r->len));
+  }
+  // The first claim comes soon: a worker that starts may be the one that replaces a dead one.
+  next_claim_ = Clock::now();
+}
+
+RedisStreamReader::~RedisStreamReader() = default;
+
+void RedisStreamReader::add_entry(const redisReply* entry) {
+  if (entry->type != REDIS_REPLY_ARRAY || entry->elements < 2) return;
+  const std::string_view id = text_of(entry->element[0]);
+  const redisReply* fields = entry->element[1];
+  if (fields->type != REDIS_REPLY_ARRAY) {
+    // Deleted from the stream while it was pending: nothing to handle, nothing to wait for.
+    ack({std::string(id)});
+    return;
+  }
+  const size_t begin = out_.size();
+  // The entry's JSON object, if it holds one.
+  for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+    if (text_of(fields->element[i]) == o_.field) {
+      std::string_view json = text_of(fields->element[i + 1]);
+      out_ += json.empty() ? std::string_view("{}") : json;
+      // One entry, one line: a raw line break in JSON can only be white space.
+      for (size_t k = begin; k < out_.size(); ++k) {
+        if (out_[k] == '\n' || out_[k] == '\r') out_[k] = ' ';
+      }
+      break;
+    }
+  }
+  if (out_.size() == begin) {  // one field per feature
+    out_ += '{';
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+      if (i) out_ += ',';
+      append_json_text(out_, text_of(fields->element[i]));
+      out_ += ':';
+      const std::string_view v = text_of(fields->element[i + 1]);
+      if (json_number(v)) {
+        out_ += v;
+      } else {
+        append_json_text(out_, v);
+      }
+    }
+    out_ += '}';
+  }
+  out_ += '\n';
+  lines_.emplace_back(++line_, std::string(id));
+  ++entries_;
+}
+
+void RedisStreamReader::fetch() {
+  auto add_all = [&](const redisReply* entries) {
+    size_t n = 0;
+    for (size_t i = 0; entries && i < entries->elements; ++i, ++n) add_entry(entries->element[i]);
+    return n;
+  };
+  auto fail = [&](const store::RedisReplyPtr& r, const char* what) {
+    if (r->type == REDIS_REPLY_ERROR) {
+      throw Error(redis_.where() + what + " stream '" + o_.stream + "' (group '" + o_.group +
+                  "'): " + std::string(r->str, r->len));
+    }
+  };
+  if (!own_pending_done_) {
+    // What this consumer was given before and never acknowledged: a restarted worker
+    // handles it first, in order, before anything new.
+    store::RedisReplyPtr r = redis_.command({"XREADGROUP", "GROUP", o_.group, o_.consumer, "COUNT",
+                                             count_, "STREAMS", o_.stream, own_pending_from_});
+    fail(r, "cannot read its own pending entries of");
+    const redisReply* entries = entries_of(r.get());
+    if (!entries || entries->elements == 0) {
+      own_pending_done_ = true;
+    } else {
+      own_pending_from_ = text_of(entries->element[entries->elements - 1]->element[0]);
+      add_all(entries);
+    }
+    return;
+  }
+  if (Clock::now() >= next_claim_) {
+    // Entries other consumers have held too long, in pages. Not XAUTOCLAIM: it would also
+    // hand this consumer back its own entries when it is slow to acknowledge them (a long
+    // checkpoint), and they would be handled twice. XCLAIM checks the idle time again, so
+    // an entry another worker took meanwhile stays with it.
+    store::RedisReplyPtr r = redis_.command(
+        {"XPENDING", o_.stream, o_.group, "IDLE", claim_idle_ms_, claim_cursor_, "+", count_});
+    fail(r, "cannot list the pending entries of");
+    std::vector<std::string> ids;
+    const size_t listed = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+    for (size_t i = 0; i < listed; ++i) {
+      const redisReply* e = r->element[i];
+      if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
+      if (text_of(e->element[1]) != o_.consumer) ids.emplace_back(text_of(e->element[0]));
+      if (i + 1 == listed) claim_cursor_ = "(" + std::string(text_of(e->element[0]));
+    }
+    if (!ids.empty()) {
+      std::vector<std::string_view> args = {"XCLAIM", o_.stream, o_.group, o_.consumer,
+                                            claim_idle_ms_};
+      args.insert(args.end(), ids.begin(), ids.end());
+      store::RedisReplyPtr c = redis_.command(args);
+      fail(c, "cannot claim idle entries of");
+      if (c->type == REDIS_REPLY_ARRAY) claimed_ += add_all(c.get());
+    }
+    // A full pass over the pending entries: the next one after a while.
+    if (listed < o_.batch) {
+      claim_cursor_ = "-";
+      next_claim_ = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(
+                                       std::clamp(o_.claim_idle_seconds * 250, 100.0, 5000.0)));
+    }
+    return;
+  }
+  store::RedisReplyPtr r = redis_.command({"XREADGROUP", "GROUP", o_.group, o_.consumer, "COUNT",
+                                           count_, "BLOCK", block_ms_, "STREAMS", o_.stream, ">"});
+  fail(r, "cannot read");
+  if (add_all(entries_of(r.get())) == 0) {
+    if (o_.on_idle) o_.on_idle();
+    if (stop_requested(o_.stop_fd)) throw ReadStopped();
+  }
+}
+
+size_t RedisStreamReader::read(char* buf, size_t n) {
+  if (stop_requested(o_.stop_fd)) throw ReadStopped();
+  while (out_at_ == out_.size()) {
+    out_.clear();
+    out_at_ = 0;
+    fetch();
+  }
+  const size_t k = std::min(n, out_.size() - out_at_);
+  std::copy_n(out_.data() + out_at_, k, buf);
+  out_at_ += k;
+  return k;
+}
+
+std::string RedisStreamReader::entry_of(uint64_t line) const {
+  if (lines_.empty() || line < lines_.front().first || line > lines_.back().first) return {};
+  return lines_[line - lines_.front().first].second;
+}
+
+void RedisStreamReader::take_through(uint64_t line, std::vector<std::string>& ids) {
+  while (!lines_.empty() && lines_.front().first <= line) {
+    ids.push_back(std::move(lines_.front().second));
+    lines_.pop_front();
+  }
+}
+
+void RedisStreamReader::ack(const std::vector<std::string>& ids) {
+  constexpr size_t kPerCommand = 1000;
+  std::vector<std::string_view> args;
+  size_t commands = 0;
+  for (size_t i = 0; i < ids.size(); i += kPerCommand) {
+    args.assign({"XACK", o_.stream, o_.group});
+    for (size_t j = i; j < std::min(ids.size(), i + kPerCommand); ++j) args.push_back(ids[j]);
+    redis_.append(args);
+    ++commands;
+  }
+  std::string error;
+  for (size_t i = 0; i < commands; ++i) {
+    store::RedisReplyPtr r = redis_.reply();
+    if (r->type == REDIS_REPLY_ERROR && error.empty()) error.assign(r->str, r->len);
+    if (r->type == REDIS_REPLY_INTEGER) acked_ += static_cast<uint64_t>(r->integer);
+  }
+  if (!error.empty()) {
+    throw Error(redis_.where() + "cannot acknowledge entries of stream '" + o_.stream +
+                "': " + error);
+  }
+}
+
+RedisStreamWriter::RedisStreamWriter(const store::RedisOptions& redis, std::string stream,
+                                     uint64_t max_length)
+    : redis_(redis), stream_(std::move(stream)), max_length_(std::to_string(max_length)) {}
+
+RedisStreamWriter::~RedisStreamWriter() = default;
+
+void RedisStreamWriter::add(
+    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+  args_.assign({"XADD", stream_, "MAXLEN", "~", max_length_, "*"});
+  for (const auto& [f, v] : fields) {
+    args_.push_back(f);
+    args_.push_back(v);
+  }
+  redis_.append(args_);
+  ++outstanding_;
+  ++added_;
+  // Replies are read in batches: one round trip for many entries.
+  if (outstanding_ >= 1024) drain(0);
+}
+
+void RedisStreamWriter::flush() { drain(0); }
+
+void RedisStreamWriter::drain(size_t keep) {
+  std::string error;
+  while (outstanding_ > keep) {
+    store::RedisReplyPtr r = redis_.reply();
+    --outstanding_;
+    if (r->type == REDIS_REPLY_ERROR && error.empty()) error.assign(r->str, r->len);
+  }
+  if (!error.empty()) {
+    throw Error(redis_.where() + "cannot add to stream '" + stream_ + "': " + error);
+  }
+}
+
+}  // namespace rtml::runtime

@@ -1,0 +1,405 @@
+// rtml run on a Redis stream: workers of one consumer group, against a redis-server the
+// test starts on loopback.
+#include "rtml/runtime/redis_streams.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "../redis_server.h"
+#include "../test_util.h"
+#include "rtml/core/error.h"
+#include "rtml/runtime/run_config.h"
+#include "rtml/store/redis_connection.h"
+
+extern char** environ;
+
+namespace rtml::runtime {
+namespace {
+
+using json = nlohmann::json;
+using store::RedisConnection;
+using store::RedisOptions;
+
+RedisOptions local(int port) {
+  RedisOptions o;
+  o.port = port;
+  return o;
+}
+
+// Event i: two features, its label a function of them (learnable), as one JSON field
+// (odd i) or one field per feature (even i).
+void add_events(RedisConnection& r, int from, int to) {
+  std::mt19937_64 rng(static_cast<uint64_t>(from));
+  std::uniform_real_distribution<double> u(0, 1);
+  int queued = 0;
+  for (int i = from; i < to; ++i) {
+    const double x = u(rng), y = u(rng);
+    const std::string id = std::to_string(i), xs = std::to_string(x), ys = std::to_string(y);
+    const char* label = x + y > 1 ? "yes" : "no";
+    if (i % 2) {
+      const std::string event =
+          "{\"id\":" + id + ",\"x\":" + xs + ",\"y\":" + ys + ",\"label\":\"" + label + "\"}";
+      r.append({"XADD", "rtml:events", "*", "event", event});
+    } else {
+      r.append({"XADD", "rtml:events", "*", "id", id, "x", xs, "y", ys, "label", label});
+    }
+    if (++queued == 1000) {
+      for (; queued; --queued) r.reply();
+    }
+  }
+  for (; queued; --queued) r.reply();
+}
+
+// The fields of every entry of a stream, in order.
+std::vector<std::map<std::string, std::string>> read_stream(RedisConnection& r,
+                                                            const std::string& stream) {
+  std::vector<std::map<std::string, std::string>> out;
+  std::string from = "-";
+  for (;;) {
+    auto reply = r.command({"XRANGE", stream, from, "+", "COUNT", "10000"});
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) break;
+    for (size_t i = 0; i < reply->elements; ++i) {
+      const redisReply* e = reply->element[i];
+      std::map<std::string, std::string> fields;
+      for (size_t k = 0; k + 1 < e->element[1]->elements; k += 2) {
+        fields[std::string(e->element[1]->element[k]->str, e->element[1]->element[k]->len)] =
+            std::string(e->element[1]->element[k + 1]->str, e->element[1]->element[k + 1]->len);
+      }
+      out.push_back(std::move(fields));
+    }
+    // The next page starts after the last id ("(" : exclusive).
+    from = "(" + std::string(reply->element[reply->elements - 1]->element[0]->str);
+  }
+  return out;
+}
+
+long long integer(RedisConnection& r, const std::vector<std::string_view>& args) {
+  auto reply = r.command(args);
+  return reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+}
+
+// Entries of the group not acknowledged yet.
+long long pending(RedisConnection& r) {
+  auto reply = r.command({"XPENDING", "rtml:events", "rtml"});
+  return reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 ? reply->element[0]->integer : -1;
+}
+
+std::string worker_config(const test::TempDir& tmp, int port, const std::string& name,
+                          const std::string& extra) {
+  const std::string path = tmp.file(name + ".yaml");
+  std::ofstream(path) << "redis: redis://127.0.0.1:" << port
+                      << "\n"
+                         "source:\n"
+                         "  stream: rtml:events\n"
+                         "  id: id\n"
+                         "  consumer: "
+                      << name << "\n"
+                      << extra
+                      << "model:\n"
+                         "  expression: \"standard_scaler | logistic_regression\"\n"
+                         "  target: label\n"
+                         "sinks:\n"
+                         "  predictions_stream: rtml:predictions\n"
+                         "  dead_letters_stream: rtml:dead-letters\n";
+  return path;
+}
+
+pid_t spawn_worker(const std::string& config, const std::string& out) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, (out + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  std::string bin = RTML_BINARY;
+  std::vector<std::string> args = {bin, "run", config, "--quiet", "--json"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+// Waits until f() holds, up to seconds; returns whether it did.
+template <typename F>
+bool wait_for(F f, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!f()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+// SIGTERM, then the worker's exit status and its summary (the last line it printed).
+json stop_worker(pid_t pid, const std::string& out, int* status = nullptr) {
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  if (status) *status = st;
+  try {
+    return json::parse(test::last_line(test::read_all(out)));
+  } catch (const std::exception&) {
+    return json{{"unreadable", test::read_all(out) + test::read_all(out + ".err")}};
+  }
+}
+
+// One worker: entries in both forms are predicted once each, learned from, and
+// acknowledged; a bad entry goes to the dead-letter stream naming its entry id.
+TEST(RedisStreams, AWorkerPredictsEveryEntryAndAcknowledgesIt) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  RedisConnection r(local(server.port()));
+  const int n = 5000;
+  add_events(r, 0, n);
+  auto bad = r.command({"XADD", "rtml:events", "*", "event", "{\"id\": 1, oops"});
+  const std::string bad_id(bad->str, bad->len);
+  test::TempDir tmp;
+  const std::string config = worker_config(tmp, server.port(), "w", "");
+  pid_t pid = spawn_worker(config, tmp.file("w.out"));
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return integer(r, {"XLEN", "rtml:predictions"}) == n && pending(r) == 0;
+      },
+      30))
+      << integer(r, {"XLEN", "rtml:predictions"}) << " predictions, " << pending(r) << " pending";
+  json s = stop_worker(pid, tmp.file("w.out"));
+  EXPECT_EQ(s["events"], n) << s;
+  EXPECT_EQ(s["learned"], n);
+  EXPECT_EQ(s["dead_letters"], 1);
+  EXPECT_EQ(s["stream"]["entries"], n + 1);
+  EXPECT_EQ(s["stream"]["acknowledged"], n + 1);
+  EXPECT_GT(s["rolling_accuracy"].get<double>(), 0.9);  // it learned the label
+  std::set<std::string> ids;
+  for (const auto& p : read_stream(r, "rtml:predictions")) {
+    EXPECT_TRUE(p.count("prediction")) << p.at("id");
+    ids.insert(p.at("id"));
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+  EXPECT_TRUE(ids.count("0") && ids.count(std::to_string(n - 1)));
+  auto dead = read_stream(r, "rtml:dead-letters");
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0]["entry"], bad_id);
+  EXPECT_EQ(dead[0]["source"], "events");
+  EXPECT_EQ(dead[0]["record"], "{\"id\": 1, oops");
+
+  // A second worker on the same group later finds nothing left to do.
+  pid = spawn_worker(worker_config(tmp, server.port(), "w2", ""), tmp.file("w2.out"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  json s2 = stop_worker(pid, tmp.file("w2.out"));
+  EXPECT_EQ(s2["events"], 0) << s2;
+}
+
+// Three workers of one group with checkpoints, one of them killed with SIGKILL at random
+// moments and restarted, while 200,000 events arrive: every event is predicted (some
+// twice, after a kill: at-least-once), and each label is learned exactly once by the
+// workers' final states together (a label learned twice would count twice).
+TEST(RedisStreams, ThreeWorkersKilledAndRestartedLearnEachLabelOnce) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  RedisConnection r(local(server.port()));
+  test::TempDir tmp;
+  const int n = 200000;
+  std::vector<std::string> configs;
+  for (int w = 0; w < 3; ++w) {
+    const std::string name = "w" + std::to_string(w);
+    configs.push_back(
+        worker_config(tmp, server.port(), name,
+                      "  claim_idle: 5\ncheckpoint:\n  dir: " + tmp.file(name + "-ck") +
+                          "\n  seconds: 0.5\n  events: 20000\n"));
+  }
+  // The events arrive over about 8 s, so that the kills land all over the stream.
+  std::atomic<bool> producing{true};
+  std::thread producer([&] {
+    RedisConnection p(local(server.port()));
+    for (int at = 0; at < n; at += 5000) {
+      add_events(p, at, at + 5000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    producing = false;
+  });
+  std::vector<pid_t> pids(3);
+  for (int w = 0; w < 3; ++w) {
+    pids[w] = spawn_worker(configs[w], tmp.file("w" + std::to_string(w) + ".out"));
+    ASSERT_GT(pids[w], 0);
+  }
+  std::mt19937_64 rng(
+      static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  int kills = 0;
+  while (producing || kills < 5) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300 + rng() % 900));
+    const int w = static_cast<int>(rng() % 3);
+    ASSERT_EQ(::kill(pids[w], SIGKILL), 0);
+    int status = 0;
+    ::waitpid(pids[w], &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "worker " << w << " ended before its kill";
+    ++kills;
+    pids[w] = spawn_worker(configs[w], tmp.file("w" + std::to_string(w) + ".out"));
+  }
+  producer.join();
+  // Every event predicted and every entry acknowledged.
+  std::set<std::string> ids;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        if (pending(r) != 0 || integer(r, {"XLEN", "rtml:predictions"}) < n) return false;
+        ids.clear();
+        for (const auto& p : read_stream(r, "rtml:predictions")) ids.insert(p.at("id"));
+        return ids.size() == static_cast<size_t>(n);
+      },
+      90))
+      << ids.size() << " events predicted, " << pending(r) << " pending";
+  uint64_t learned = 0, events = 0;
+  for (int w = 0; w < 3; ++w) {
+    int status = 0;
+    json s = stop_worker(pids[w], tmp.file("w" + std::to_string(w) + ".out"), &status);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "worker " << w << ": " << s;
+    learned += s.value("learned", uint64_t{0});
+    events += s.value("events", uint64_t{0});
+  }
+  EXPECT_GE(kills, 5);
+  EXPECT_EQ(learned, static_cast<uint64_t>(n)) << "a label learned twice, or never";
+  EXPECT_EQ(events, static_cast<uint64_t>(n));
+  EXPECT_EQ(integer(r, {"XLEN", "rtml:dead-letters"}), 0);
+  EXPECT_EQ(pending(r), 0);
+}
+
+// A worker that dies after a checkpoint is written and before the entries it holds are
+// acknowledged (a window a random kill rarely hits): restarted, it acknowledges them
+// without handling them again.
+TEST(RedisStreams, AKillBetweenACheckpointAndItsAcknowledgementLearnsNothingTwice) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  RedisConnection r(local(server.port()));
+  test::TempDir tmp;
+  const int n = 30000;
+  add_events(r, 0, n);
+  const std::string config =
+      worker_config(tmp, server.port(), "w",
+                    "checkpoint:\n  dir: " + tmp.file("ck") + "\n  events: 5000\n  seconds: 10\n");
+  // The 3rd checkpoint (the first is written before the first event) holds 10,000 events.
+  ::setenv("RTML_CRASH_AT", "before-stream-ack:3", 1);
+  pid_t pid = spawn_worker(config, tmp.file("crash.out"));
+  ::unsetenv("RTML_CRASH_AT");
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 137) << status;
+  EXPECT_GE(pending(r), 5000);  // the 3rd checkpoint's entries, not acknowledged
+  pid = spawn_worker(config, tmp.file("w.out"));
+  ASSERT_TRUE(wait_for(
+      [&] {
+        return integer(r, {"XLEN", "rtml:predictions"}) >= n && pending(r) == 0;
+      },
+      30));
+  json s = stop_worker(pid, tmp.file("w.out"));
+  EXPECT_EQ(s["resumed_at"], 10000) << s;
+  EXPECT_EQ(s["learned"], n) << "a label learned twice, or never";
+  EXPECT_EQ(s["stream"]["entries"], n - 10000);
+}
+
+// A worker killed and never restarted: the entries it held are taken over by another
+// after claim_idle, so nothing is lost.
+TEST(RedisStreams, ADeadWorkersEntriesAreTakenOverByAnother) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  RedisConnection r(local(server.port()));
+  test::TempDir tmp;
+  const int n = 40000;
+  add_events(r, 0, n);
+  // The first worker holds what it read until a checkpoint that never comes.
+  const std::string a =
+      worker_config(tmp, server.port(), "a",
+                    "  claim_idle: 1000\ncheckpoint:\n  dir: " + tmp.file("a-ck") +
+                        "\n  seconds: 100\n  events: 1000000000\n");
+  pid_t pid = spawn_worker(a, tmp.file("a.out"));
+  ASSERT_TRUE(wait_for([&] { return integer(r, {"XLEN", "rtml:predictions"}) > 1000; }, 30));
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  const long long held = pending(r);
+  EXPECT_GT(held, 0);
+  const std::string b = worker_config(tmp, server.port(), "b", "  claim_idle: 0.5\n");
+  pid = spawn_worker(b, tmp.file("b.out"));
+  std::set<std::string> ids;
+  EXPECT_TRUE(wait_for(
+      [&] {
+        if (pending(r) != 0) return false;
+        ids.clear();
+        for (const auto& p : read_stream(r, "rtml:predictions")) ids.insert(p.at("id"));
+        return ids.size() == static_cast<size_t>(n);
+      },
+      30))
+      << ids.size() << " events predicted, " << pending(r) << " pending";
+  json s = stop_worker(pid, tmp.file("b.out"));
+  EXPECT_EQ(s["stream"]["claimed"].get<long long>(), held) << s;
+}
+
+// The example config runs against the Redis RTML_REDIS_URL names.
+TEST(RedisStreams, TheExampleConfigReadsTheRedisTheEnvironmentNames) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  RedisConnection r(local(server.port()));
+  add_events(r, 0, 300);
+  const std::string example = std::string(RTML_SOURCE_DIR) + "/examples/redis_streams.yaml";
+  ::setenv("RTML_REDIS_URL", ("redis://127.0.0.1:" + std::to_string(server.port())).c_str(), 1);
+  RunConfig c = load_run_config(example);
+  ::unsetenv("RTML_REDIS_URL");
+  EXPECT_EQ(c.redis, "redis://127.0.0.1:" + std::to_string(server.port()));
+  EXPECT_EQ(load_run_config(example).redis, "redis://127.0.0.1:6379");  // the default
+  test::TempDir tmp;
+  auto run = test::run("RTML_REDIS_URL=redis://127.0.0.1:" + std::to_string(server.port()) +
+                       " timeout -s INT 3 " + RTML_BINARY + " run " + example + " --json");
+  json s = json::parse(test::last_line(run.out));
+  EXPECT_EQ(s["events"], 300) << run.out;
+  EXPECT_EQ(integer(r, {"XLEN", "rtml:predictions"}), 300);
+}
+
+TEST(RedisStreams, ConfigMistakesAreClearErrors) {
+  test::TempDir tmp;
+  auto error_of = [&](const std::string& text) {
+    const std::string path = tmp.write("c.yaml", text);
+    try {
+      load_run_config(path);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string model = "model:\n  expression: logistic_regression\n  target: y\n";
+  EXPECT_NE(error_of("source:\n  stream: s\n" + model).find("add 'redis: redis://host:port'"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: redis://h\nsource:\n  stream: s\n  path: x.csv\n" + model)
+                .find("one of 'path'"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: redis://h\nsource:\n  stream: s\n  claim_idle: 10\n" + model +
+                     "checkpoint:\n  dir: ck\n  seconds: 10\n")
+                .find("more than twice 'checkpoint.seconds'"),
+            std::string::npos);
+  ::unsetenv("RTML_NO_SUCH_VARIABLE");
+  EXPECT_NE(error_of("redis: ${RTML_NO_SUCH_VARIABLE}\nsource:\n  stream: s\n" + model)
+                .find("c.yaml:1: the environment variable RTML_NO_SUCH_VARIABLE is not set"),
+            std::string::npos);
+  EXPECT_EQ(error_of("redis: ${RTML_NO_SUCH_VARIABLE:-redis://h:1}\nsource:\n  path: x.csv\n" +
+                     model + "sinks:\n  predictions_stream: p\n"),
+            "no error");  // no Redis is contacted while reading the config
+  EXPECT_NE(error_of("redis: redis://h\nsource:\n  path: ${OOPS\n" + model).find("without its '}'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace rtml::runtime
