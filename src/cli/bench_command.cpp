@@ -190,6 +190,8 @@ std::function<int()> add_bench_command(CLI::App& app) {
                     "for fsync=always and 20000 for Redis)");
   store->add_option("--get-ops", so->get_ops, "Embedded gets per thread and row (default 2000000)");
   store->add_flag("--no-redis", so->no_redis, "Skip the Redis rows");
+  store->add_flag("--redis-only", so->redis_only,
+                  "Only the Redis rows, beside redis-benchmark's pipelined HGETALL");
   store->add_flag("--memory-only", so->memory_only,
                   "Only load --entities into memory and print the peak RSS per entity");
   auto ro = std::make_shared<BenchRunOptions>();

@@ -12,8 +12,11 @@
 #include <algorithm>
 #include <barrier>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <thread>
 #include <vector>
@@ -41,7 +44,41 @@ struct Row {
   int threads;
   std::string op;
   double p50, p99, p999, ops_per_second;
+  int rows_per_op = 1;  // entities an op reads (a batched read: 16 or 64)
 };
+
+// What redis-benchmark (Debian's redis-tools) does for command on the server at port:
+// requests per second with `-P 32` (its default 50 clients), and the p50 and p99 latency
+// of a request in ns if it reports them. Empty if it could not run.
+std::optional<Row> redis_benchmark(int port, size_t requests, uint64_t keyspace,
+                                   const std::string& command) {
+  const std::string cmd =
+      fmt::format("redis-benchmark -h 127.0.0.1 -p {} -n {} -r {} -P 32 --csv {} 2>/dev/null", port,
+                  requests, keyspace, command);
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  if (::pclose(p) != 0) return std::nullopt;
+  // --csv: a header line, then "name","rps","avg_latency_ms","min_latency_ms",
+  // "p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms".
+  const size_t line = out.find('\n');
+  if (line == std::string::npos) return std::nullopt;
+  std::vector<double> v;
+  std::string rest = out.substr(line + 1);
+  for (size_t at = rest.find("\",\""); at != std::string::npos; at = rest.find("\",\"", at + 3)) {
+    v.push_back(std::atof(rest.c_str() + at + 3));
+  }
+  if (v.empty() || v[0] <= 0) return std::nullopt;
+  Row r{"redis-benchmark", "off", 50, "hgetall -P 32", 0, 0, 0, v[0]};
+  if (v.size() >= 6) {
+    r.p50 = v[3] * 1e6;
+    r.p99 = v[5] * 1e6;
+    r.p999 = NAN;
+  }
+  return r;
+}
 
 const std::vector<std::string> kFeatures = {"f0", "f1", "f2", "f3", "f4", "f5", "f6", "f7"};
 
@@ -143,7 +180,7 @@ int run_bench_store(const BenchStoreOptions& o) {
 
   // Load the entities once, snapshot them, and reopen the folder under each WAL policy:
   // reopening also measures recovery of that many entities.
-  {
+  if (!o.redis_only) {
     progress("loading " + std::to_string(o.entities) + " entities");
     StoreOptions so;
     so.dir = tmp;
@@ -158,6 +195,7 @@ int run_bench_store(const BenchStoreOptions& o) {
     extra["memory_bytes_per_entity"] = static_cast<double>(s->memory_bytes()) / o.entities;
   }
   for (std::string wal : {"off", "every=10ms", "always"}) {
+    if (o.redis_only) break;
     std::unique_ptr<EmbeddedStore> s;
     if (wal == "off") {
       s = EmbeddedStore::open(StoreOptions{});
@@ -252,6 +290,49 @@ int run_bench_store(const BenchStoreOptions& o) {
         must(conns[t]->apply(u));
       }));
     }
+    // Batched reads beside redis-benchmark's pipelined HGETALL of the same hashes: keys
+    // as redis-benchmark writes __rand_int__ (12 digits), 8 features each.
+    const uint64_t keyspace = std::min<uint64_t>(o.entities, 100000);
+    progress("redis: loading " + std::to_string(keyspace) + " entities for batched reads");
+    {
+      RedisStore loader(ro);
+      for (uint64_t k = 0; k < keyspace; ++k) {
+        Update u = entity_update(0, static_cast<double>(k));
+        u.key = EntityKey(fmt::format("{:012}", k));
+        must(loader.apply(u));
+      }
+    }
+    RedisStore reader(ro);
+    Random rng(3000);
+    std::vector<EntityKey> all_keys;
+    for (uint64_t k = 0; k < keyspace; ++k) all_keys.emplace_back(fmt::format("{:012}", k));
+    for (int batch : {16, 64}) {
+      progress("redis: get_many of " + std::to_string(batch));
+      std::vector<EntityKey> keys(batch);
+      std::vector<FeatureValue> out(batch * kFeatures.size());
+      const size_t batches = std::max<size_t>(1, std::min<size_t>(o.ops, 200000) / batch);
+      Row r = measure("redis", "off", 1, "get_many " + std::to_string(batch), batches,
+                      [&](int, size_t) {
+                        for (auto& k : keys) k = all_keys[rng.below(keyspace)];
+                        reader.get_many(keys, kFeatures, out);
+                      });
+      r.rows_per_op = batch;
+      rows.push_back(r);
+    }
+    progress("redis-benchmark: HGETALL -P 32");
+    if (auto r = redis_benchmark(server.port(), 1000000, keyspace, "HGETALL rtml::__rand_int__")) {
+      rows.push_back(*r);
+      for (int batch : {16, 64}) {
+        for (const auto& row : rows) {
+          if (row.op == "get_many " + std::to_string(batch)) {
+            extra["redis_get_many_" + std::to_string(batch) + "_over_redis_benchmark"] =
+                row.ops_per_second * row.rows_per_op / r->ops_per_second;
+          }
+        }
+      }
+    } else {
+      extra["redis_benchmark"] = "redis-benchmark did not run (apt-get install redis-tools)";
+    }
   }
 
   // The ratio the issue asks for: Redis get p99 over embedded (no WAL) get p99.
@@ -278,17 +359,19 @@ int run_bench_store(const BenchStoreOptions& o) {
                            {"p50_ns", r.p50},
                            {"p99_ns", r.p99},
                            {"p999_ns", r.p999},
-                           {"ops_per_second", r.ops_per_second}});
+                           {"ops_per_second", r.ops_per_second},
+                           {"rows_per_second", r.ops_per_second * r.rows_per_op}});
     }
     for (auto it = extra.begin(); it != extra.end(); ++it) j[it.key()] = it.value();
     fmt::print("{}\n", j.dump());
     return 0;
   }
-  fmt::print("{:<9} {:<11} {:>7} {:<4} {:>10} {:>10} {:>10} {:>14}\n", "backend", "wal", "threads",
-             "op", "p50 ns", "p99 ns", "p99.9 ns", "ops/s");
+  fmt::print("{:<15} {:<11} {:>7} {:<13} {:>10} {:>10} {:>10} {:>14} {:>14}\n", "backend", "wal",
+             "threads", "op", "p50 ns", "p99 ns", "p99.9 ns", "ops/s", "rows/s");
   for (const auto& r : rows) {
-    fmt::print("{:<9} {:<11} {:>7} {:<4} {:>10.0f} {:>10.0f} {:>10.0f} {:>14.0f}\n", r.backend,
-               r.wal, r.threads, r.op, r.p50, r.p99, r.p999, r.ops_per_second);
+    fmt::print("{:<15} {:<11} {:>7} {:<13} {:>10.0f} {:>10.0f} {:>10.0f} {:>14.0f} {:>14.0f}\n",
+               r.backend, r.wal, r.threads, r.op, r.p50, r.p99, r.p999, r.ops_per_second,
+               r.ops_per_second * r.rows_per_op);
   }
   for (auto it = extra.begin(); it != extra.end(); ++it)
     fmt::print("{}: {}\n", it.key(), it.value().dump());

@@ -15,6 +15,7 @@ struct BenchStoreOptions {
   size_t get_ops = 2000000;
   bool json = false;
   bool no_redis = false;
+  bool redis_only = false;  // only the Redis rows (and redis-benchmark's)
   // Only load the entities into a memory-only store and report peak RSS per entity.
   bool memory_only = false;
 };

@@ -179,9 +179,15 @@ RedisStore::RedisStore(RedisOptions options)
 RedisStore::~RedisStore() = default;
 
 std::string RedisStore::hash_key(const std::string& group, const EntityKey& key) const {
-  std::string k = options_.prefix + ":" + group + ":";
+  std::string k;
+  k.reserve(options_.prefix.size() + group.size() + 24);
+  k += options_.prefix;
+  k += ':';
+  k += group;
+  k += ':';
   if (key.is_int()) {
-    k += "#" + std::to_string(key.id());
+    k += '#';
+    k += std::to_string(key.id());
   } else {
     k += key.text();
   }
@@ -290,24 +296,24 @@ void RedisStore::get(const EntityKey& key, std::span<const std::string> features
 
 void RedisStore::get_many(std::span<const EntityKey> keys, std::span<const std::string> features,
                           std::span<FeatureValue> out) {
-  // One HMGET per key and group, all pipelined.
+  // One HMGET per key and group, all pipelined: one round trip. The arguments are views
+  // (hiredis copies them into its buffer), so a key costs no allocation of ours.
   std::map<std::string, std::vector<size_t>> groups;  // group -> feature positions
   for (size_t i = 0; i < features.size(); ++i)
     groups[detail::feature_group(features[i])].push_back(i);
+  std::vector<std::string_view> args;
+  std::string key_text;
   for (const auto& key : keys) {
     for (const auto& [group, positions] : groups) {
-      Command c{{"HMGET", hash_key(group, key)}};
-      for (size_t p : positions) c.args.push_back(features[p]);
-      c.send(redis_);
+      key_text = hash_key(group, key);
+      args.assign({"HMGET", key_text});
+      for (size_t p : positions) args.push_back(features[p]);
+      connection_->append(args);
     }
   }
   for (size_t k = 0; k < keys.size(); ++k) {
     for (const auto& [group, positions] : groups) {
-      redisReply* raw = nullptr;
-      if (redisGetReply(redis_, reinterpret_cast<void**>(&raw)) != REDIS_OK) {
-        throw Error(where() + redis_->errstr);
-      }
-      Reply r(raw);
+      RedisReplyPtr r = connection_->reply();
       for (size_t j = 0; j < positions.size(); ++j) {
         FeatureValue& v = out[k * features.size() + positions[j]];
         const redisReply* e =
