@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bench_run.h"
+#include "bench_scale.h"
 #include "bench_serve.h"
 #include "bench_store.h"
 #include "commands.h"
@@ -213,7 +214,16 @@ std::function<int()> add_bench_command(CLI::App& app) {
   servec->add_option("--batches", vo->batches, "Batch requests of 1,000 events (default 300)");
   servec->add_option("--threads", vo->threads, "The servers' HTTP threads (default 1)");
   servec->add_flag("--no-wrk", vo->no_wrk, "Skip the wrk rows");
-  return [o, so, store, ro, runc, vo, servec] {
+  auto co = std::make_shared<BenchScaleOptions>();
+  auto* scalec = cmd->add_subcommand(
+      "scale", "rtml run workers of one consumer group on a Redis stream: 1 and 2 workers");
+  scalec->add_flag("--json", co->json, "Print one JSON line");
+  scalec->add_option("--events", co->events, "Events in the stream (default 200000)");
+  scalec->add_option("--workers", co->workers, "Worker counts, a row each (default 1 2)");
+  scalec->add_flag("--checkpoint", co->checkpoint,
+                   "Workers checkpoint every second (default: acknowledged every 100 ms)");
+  return [o, so, store, ro, runc, vo, servec, co, scalec] {
+    if (scalec->parsed()) return run_bench_scale(*co);
     if (servec->parsed()) return run_bench_serve(*vo);
     if (store->parsed()) return run_bench_store(*so);
     if (runc->parsed()) return run_bench_run(*ro);
