@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev
-  zlib1g-dev libxxhash-dev libzstd-dev libhiredis-dev redis-server redis-tools
+  zlib1g-dev libxxhash-dev libzstd-dev libhiredis-dev redis-server redis-tools librdkafka-dev
   clang-format prometheus chromium wrk
 )
 # Node.js for the browser test (the machine's own, if it has one; else Debian's).

@@ -59,7 +59,7 @@ int run_command(const RunOptions& o) {
       j["latency_ms"] = {
           {"p50", s.latency_p50_ms}, {"p99", s.latency_p99_ms}, {"max", s.latency_max_ms}};
     }
-    if (!config.events.stream.empty()) {
+    if (!config.events.stream.empty() || !config.events.topic.empty()) {
       j["stream"] = {{"entries", s.stream_entries},
                      {"claimed", s.stream_claimed},
                      {"acknowledged", s.stream_acked}};

@@ -65,7 +65,7 @@ bool json_number(std::string_view v) {
 }  // namespace
 
 RedisStreamReader::RedisStreamReader(StreamReadOptions options)
-    : ByteSource("redis stream " + options.stream), o_(std::move(options)), redis_(o_.redis) {
+    : GroupSource("redis stream " + options.stream), o_(std::move(options)), redis_(o_.redis) {
   if (o_.consumer.empty()) throw Error("a Redis stream reader needs a consumer name");
   block_ms_ = "100";
   count_ = std::to_string(std::max<size_t>(1, o_.batch));
@@ -247,8 +247,7 @@ RedisStreamWriter::RedisStreamWriter(const store::RedisOptions& redis, std::stri
 
 RedisStreamWriter::~RedisStreamWriter() = default;
 
-void RedisStreamWriter::add(
-    std::initializer_list<std::pair<std::string_view, std::string_view>> fields) {
+void RedisStreamWriter::add(std::string_view, Fields fields) {
   args_.assign({"XADD", stream_, "MAXLEN", "~", max_length_, "*"});
   for (const auto& [f, v] : fields) {
     args_.push_back(f);

@@ -22,6 +22,7 @@
 #include "rtml/features/aggregate_spec.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/runtime/checkpoint.h"
+#include "rtml/runtime/kafka_topics.h"
 #include "rtml/runtime/redis_streams.h"
 #include "rtml/runtime/runtime.h"
 #include "rtml/runtime/store_aggregates.h"
@@ -184,8 +185,8 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   bool skipping = false;
   uint64_t events_line = 0, labels_line = 0;  // the last line each source gave or refused
   // A Redis stream source (owned by its decoder) and stream sinks.
-  RedisStreamReader* stream = nullptr;
-  std::unique_ptr<RedisStreamWriter> prediction_stream, dead_stream;
+  GroupSource* stream = nullptr;
+  std::unique_ptr<RecordSink> prediction_stream, dead_stream;
   if (!c.sinks.predictions_stream.empty() || !c.sinks.dead_letters_stream.empty()) {
     store::RedisOptions ro = store::redis_options_from_url(c.redis);
     if (!c.sinks.predictions_stream.empty()) {
@@ -197,6 +198,14 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
                                                         c.sinks.stream_max_length);
     }
   }
+  KafkaOptions kafka;
+  if (c.kafka) kafka = {c.kafka->brokers, c.kafka->settings};
+  if (!c.sinks.predictions_topic.empty()) {
+    prediction_stream = std::make_unique<KafkaWriter>(kafka, c.sinks.predictions_topic);
+  }
+  if (!c.sinks.dead_letters_topic.empty()) {
+    dead_stream = std::make_unique<KafkaWriter>(kafka, c.sinks.dead_letters_topic);
+  }
   auto dead_letter = [&](const char* source, uint64_t line, const std::string& reason,
                          std::string_view record) {
     if (skipping) return;
@@ -205,7 +214,8 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     const std::string entry = stream && source[0] == 'e' ? stream->entry_of(line) : std::string();
     if (dead_stream) {
       const std::string line_text = std::to_string(line);
-      dead_stream->add({{"source", source},
+      dead_stream->add(entry,
+                       {{"source", source},
                         {"line", line_text},
                         {"entry", entry},
                         {"reason", reason},
@@ -240,7 +250,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   DecodeOptions eo = decode_options(c.events, as_text, as_number, controls.stop_fd);
   // Whether the events can be read again from their start after a crash (a file), or
   // come after what the last process read (standard input, a FIFO, a Redis stream).
-  const bool events_replayable = c.events.stream.empty() && replayable(c.events.path);
+  const bool events_replayable = !c.events.path.empty() && replayable(c.events.path);
   eo.on_bad_line = [&](const BadLine& b) {
     events_line = std::max(events_line, b.line);
     // reported before the checkpoint
@@ -255,8 +265,25 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     return summary;
   };
   std::unique_ptr<RowSource> events;
-  std::function<void()> on_stream_idle;  // set once the loop below is ready
-  if (!c.events.stream.empty()) {
+  std::function<void()> on_stream_idle;    // set once the loop below is ready
+  std::function<void()> on_stream_revoke;  // the same
+  std::unique_ptr<GroupSource> group_source;
+  if (!c.events.topic.empty()) {
+    TopicReadOptions to;
+    to.kafka = kafka;
+    to.topic = c.events.topic;
+    to.group = c.events.group;
+    to.consumer = c.events.consumer.empty() ? default_consumer(c) : c.events.consumer;
+    to.session_seconds = c.events.claim_idle;
+    to.stop_fd = controls.stop_fd;
+    to.on_idle = [&] {
+      if (on_stream_idle) on_stream_idle();
+    };
+    to.on_revoke = [&] {
+      if (on_stream_revoke) on_stream_revoke();
+    };
+    group_source = std::make_unique<KafkaReader>(std::move(to));
+  } else if (!c.events.stream.empty()) {
     StreamReadOptions so;
     so.redis = store::redis_options_from_url(c.redis);
     so.stream = c.events.stream;
@@ -268,13 +295,15 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     so.on_idle = [&] {
       if (on_stream_idle) on_stream_idle();
     };
-    auto reader = std::make_unique<RedisStreamReader>(std::move(so));
-    stream = reader.get();
-    // Entries whose effects the checkpoint holds but which the last process did not live
+    group_source = std::make_unique<RedisStreamReader>(std::move(so));
+  }
+  if (group_source) {
+    stream = group_source.get();
+    // Records whose effects the checkpoint holds but which the last process did not live
     // to acknowledge: they are done, and must not come again.
-    if (resume) stream->ack(load_stream_acks(*resume));
+    if (resume) stream->resume(load_stream_acks(*resume));
     eo.format = SourceFormat::kJsonLines;
-    events = std::make_unique<JsonLinesDecoder>(std::move(reader), eo);
+    events = std::make_unique<JsonLinesDecoder>(std::move(group_source), eo);
   } else {
     try {
       events = open_source(c.events.path, eo);
@@ -582,6 +611,13 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     stream->ack(acks);
   };
   auto commit_time = Clock::now();
+  on_stream_revoke = [&] {
+    if (checkpointer) {
+      checkpoint();
+    } else {
+      commit_stream();
+    }
+  };
   on_stream_idle = [&] {
     if (!checkpointer) {
       commit_stream();
@@ -727,9 +763,10 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       }
       if (cls.empty()) {
         prediction_stream->add(
-            {{"id", id}, {"prediction", std::string_view(value, r.ptr - value)}});
+            id, {{"id", id}, {"prediction", std::string_view(value, r.ptr - value)}});
       } else {
         prediction_stream->add(
+            id,
             {{"id", id}, {"prediction", std::string_view(value, r.ptr - value)}, {"class", cls}});
       }
     }
@@ -759,7 +796,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   predictions.flush();
   dead.flush();
   if (stream) {
-    summary.stream_entries = stream->entries();
+    summary.stream_entries = stream->records();
     summary.stream_claimed = stream->claimed();
     summary.stream_acked = stream->acked();
   }

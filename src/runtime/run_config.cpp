@@ -46,14 +46,27 @@ RunConfig parse_run_config(const std::string& path) {
       top.fail(root["redis"], e.what());
     }
   }
+  if (auto kafka = top.section("kafka")) {
+    RunConfig::Kafka kc;
+    kc.brokers = kafka->text("brokers", true);
+    kafka->text_map("settings", kc.settings);
+    kafka->check_all_read();
+    c.kafka = kc;
+  }
   c.events.path = source->text("path");
   c.events.stream = source->text("stream");
+  c.events.topic = source->text("topic");
   if (std::string g = source->text("group"); !g.empty()) c.events.group = g;
   c.events.consumer = source->text("consumer");
   if (std::string f = source->text("field"); !f.empty()) c.events.field = f;
   c.events.claim_idle = source->number("claim_idle", 30, 0.01, 1e9);
-  if (c.events.path.empty() == c.events.stream.empty()) {
-    top.fail(root["source"], "'source' takes one of 'path' (a file, - or synth:) and 'stream'");
+  if (!c.events.path.empty() + !c.events.stream.empty() + !c.events.topic.empty() != 1) {
+    top.fail(root["source"],
+             "'source' takes one of 'path' (a file, - or synth:), 'stream' (Redis) and 'topic' "
+             "(Kafka)");
+  }
+  if (!c.events.topic.empty() && !c.kafka) {
+    top.fail(root["source"], "'source.topic' is a Kafka topic: add 'kafka: {brokers: host:port}'");
   }
   if (!c.events.stream.empty() && c.redis.empty()) {
     top.fail(root["source"], "'source.stream' is a Redis stream: add 'redis: redis://host:port'");
@@ -183,6 +196,8 @@ RunConfig parse_run_config(const std::string& path) {
     c.sinks.dead_letters = sinks->text("dead_letters");
     c.sinks.predictions_stream = sinks->text("predictions_stream");
     c.sinks.dead_letters_stream = sinks->text("dead_letters_stream");
+    c.sinks.predictions_topic = sinks->text("predictions_topic");
+    c.sinks.dead_letters_topic = sinks->text("dead_letters_topic");
     c.sinks.stream_max_length =
         static_cast<uint64_t>(sinks->number("stream_max_length", 1000000, 1, 1e15));
     sinks->check_all_read();
@@ -190,17 +205,23 @@ RunConfig parse_run_config(const std::string& path) {
         c.redis.empty()) {
       top.fail(root["sinks"], "stream sinks are Redis streams: add 'redis: redis://host:port'");
     }
+    if ((!c.sinks.predictions_topic.empty() || !c.sinks.dead_letters_topic.empty()) && !c.kafka) {
+      top.fail(root["sinks"], "topic sinks are Kafka topics: add 'kafka: {brokers: host:port}'");
+    }
   }
-  if (!c.events.stream.empty()) {
+  if (!c.events.stream.empty() || !c.events.topic.empty()) {
     if (c.labels) {
-      top.fail(root["labels"], "a Redis stream source takes its labels with its events (for now)");
+      top.fail(root["labels"],
+               "a Redis stream or Kafka topic source takes its labels with its events (for now)");
     }
     if (c.events.rate > 0 || c.events.speed > 0) {
-      top.fail(root["source"], "a Redis stream is read as it comes: no 'rate' or 'speed'");
+      top.fail(root["source"],
+               "a Redis stream or Kafka topic is read as it comes: no 'rate' or 'speed'");
     }
     // An entry is acknowledged after the checkpoint that holds its effects: held longer
     // than claim_idle, another worker would take it while this one still has it.
-    if (c.checkpoint && c.checkpoint->seconds * 2 >= c.events.claim_idle) {
+    if (!c.events.stream.empty() && c.checkpoint &&
+        c.checkpoint->seconds * 2 >= c.events.claim_idle) {
       top.fail(root["source"], "'source.claim_idle' (" + std::to_string(c.events.claim_idle) +
                                    " s) must be more than twice 'checkpoint.seconds' (" +
                                    std::to_string(c.checkpoint->seconds) +

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "rtml/runtime/group_source.h"
 #include "rtml/store/redis_connection.h"
-#include "rtml/stream/byte_source.h"
 
 namespace rtml::runtime {
 
@@ -46,7 +46,7 @@ struct StreamReadOptions {
 // (never an end of input). Line numbers count from 1 in each process and name entries:
 // entry_of() and take_through() translate. An entry is acknowledged only when the
 // worker says so (ack()): at-least-once delivery. Not thread-safe.
-class RedisStreamReader final : public ByteSource {
+class RedisStreamReader final : public GroupSource {
  public:
   // Connects and creates the group if needed. Throws Error naming the server.
   explicit RedisStreamReader(StreamReadOptions options);
@@ -56,23 +56,18 @@ class RedisStreamReader final : public ByteSource {
   // entry comes; throws ReadStopped once stop_fd is readable, Error if Redis fails.
   size_t read(char* buf, size_t n) override;
 
-  // The id of the entry that line came from, or "" if it is not among the lines not yet
-  // taken.
-  std::string entry_of(uint64_t line) const;
-  // Moves the ids of lines up to `line` (all lines given so far are handled up to it)
-  // into ids, in order; they are the worker's to acknowledge once their effects are
-  // durable.
-  void take_through(uint64_t line, std::vector<std::string>& ids);
+  // The id of the entry that line came from.
+  std::string entry_of(uint64_t line) const override;
+  // Moves the entry ids of lines up to `line` into ids, in order.
+  void take_through(uint64_t line, std::vector<std::string>& ids) override;
   // Acknowledges ids (XACK), in commands of at most 1,000. Ids already acknowledged or
   // claimed away are ignored by Redis.
-  void ack(const std::vector<std::string>& ids);
+  void ack(const std::vector<std::string>& ids) override;
+  void resume(const std::vector<std::string>& ids) override { ack(ids); }
 
-  // Counters: entries given (as lines), of them claimed from other consumers, and
-  // entries acknowledged.
-  uint64_t entries() const { return entries_; }
-  uint64_t claimed() const { return claimed_; }
-  uint64_t acked() const { return acked_; }
-  uint64_t line() const { return line_; }
+  uint64_t records() const override { return entries_; }
+  uint64_t claimed() const override { return claimed_; }
+  uint64_t acked() const override { return acked_; }
 
  private:
   // Appends one entry (an array [id, [field, value, ...]]) as a line to out_.
@@ -96,17 +91,17 @@ class RedisStreamReader final : public ByteSource {
 // A capped stream that records are added to (XADD MAXLEN ~ max_length), pipelined: an
 // add returns at once, and replies are read in batches; flush() waits for all. Not
 // thread-safe.
-class RedisStreamWriter {
+class RedisStreamWriter final : public RecordSink {
  public:
   // Connects. Throws Error naming the server.
   RedisStreamWriter(const store::RedisOptions& redis, std::string stream, uint64_t max_length);
-  ~RedisStreamWriter();
+  ~RedisStreamWriter() override;
 
-  // Adds one entry of (field, value) pairs. Throws Error if Redis refused an earlier
-  // add or the connection failed.
-  void add(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
+  // Adds one entry of (field, value) pairs (the key is not used: a stream is one log).
+  // Throws Error if Redis refused an earlier add or the connection failed.
+  void add(std::string_view key, Fields fields) override;
   // Returns once Redis has every entry added so far. Throws Error as add() does.
-  void flush();
+  void flush() override;
 
   const std::string& stream() const { return stream_; }
   uint64_t added() const { return added_; }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cmath>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,8 +21,19 @@ struct RunConfig {
   // The Redis that stream sources and sinks use: redis://[[user]:password@]host[:port][/db].
   std::string redis;
 
+  // The Kafka brokers that topic sources and sinks use, and librdkafka settings passed
+  // as they are (security.protocol, sasl.*, ssl.*, ...).
+  struct Kafka {
+    std::string brokers;
+    std::map<std::string, std::string> settings;
+  };
+  std::optional<Kafka> kafka;
+
   struct Source {
     std::string path;  // a file (CSV, CSV.gz, JSON Lines), "-" for stdin, or synth:...
+    // Or a Kafka topic (on `kafka`), read in the consumer group `group`, each record's
+    // value a JSON object.
+    std::string topic;
     // Or a Redis stream (on `redis`), read in a consumer group: see redis_streams.h.
     std::string stream;
     std::string group = "rtml";
@@ -30,10 +42,12 @@ struct RunConfig {
     // without checkpoints the host's name and the process id.
     std::string consumer;
     std::string field = "event";  // an entry's JSON object field (else one per feature)
-    double claim_idle = 30;       // seconds before a silent consumer's entries are taken
-    std::string format;           // "csv" or "jsonl"; "" : by the file's name (stdin: CSV)
-    std::string id;               // the event id field; "" numbers events from 1
-    std::string time;             // the event time field (seconds); "" uses the event's number
+    // Seconds before a silent consumer's entries (Redis) or partitions (Kafka's session
+    // timeout) are taken by the others.
+    double claim_idle = 30;
+    std::string format;  // "csv" or "jsonl"; "" : by the file's name (stdin: CSV)
+    std::string id;      // the event id field; "" numbers events from 1
+    std::string time;    // the event time field (seconds); "" uses the event's number
     std::vector<std::string> categorical, numeric;  // column types forced
     // Replay pace: at most `rate` events per second (0: as fast as possible), or, with
     // `speed` > 0 and a time field, event time played `speed` times faster than it passed.
@@ -113,6 +127,10 @@ struct RunConfig {
     // capped near stream_max_length entries (XADD MAXLEN ~).
     std::string predictions_stream;
     std::string dead_letters_stream;
+    // Kafka topics (on `kafka`) the same records are produced to, as JSON objects keyed
+    // by the event id ("" : none).
+    std::string predictions_topic;
+    std::string dead_letters_topic;
     uint64_t stream_max_length = 1000000;
   };
   Sinks sinks;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -132,6 +133,20 @@ class YamlSection {
                            ", got '" + t + "'");
     }
     return x;
+  }
+
+  // A mapping of names to single values under key, into out (nothing if absent).
+  void text_map(const std::string& key, std::map<std::string, std::string>& out) {
+    read_.insert(key);
+    YAML::Node v = node_[key];
+    if (!v) return;
+    if (!v.IsMap()) fail(v, "'" + path(key) + "' must be a mapping of names to values");
+    for (const auto& kv : v) {
+      if (!kv.first.IsScalar() || !kv.second.IsScalar()) {
+        fail(kv.first, "'" + path(key) + "' must map names to single values");
+      }
+      out[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    }
   }
 
   // The mappings of a list under key (each read as a YamlSection).

@@ -1,0 +1,232 @@
+// rtml run on a Kafka topic: workers of one consumer group against librdkafka's mock
+// cluster (rdkafka_mock.h), which the test starts in its own process: real brokers on
+// loopback sockets as far as the workers can tell.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "../test_util.h"
+#include "rtml/core/error.h"
+#include "rtml/runtime/run_config.h"
+
+extern char** environ;
+
+namespace rtml::runtime {
+namespace {
+
+using json = nlohmann::json;
+
+// A mock cluster of `brokers` brokers, alive while the object lives.
+class MockKafka {
+ public:
+  explicit MockKafka(int brokers) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    cluster_ = rd_kafka_mock_cluster_new(rk_, brokers);
+    bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+  }
+  ~MockKafka() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(rk_);
+  }
+  const std::string& bootstraps() const { return bootstraps_; }
+  rd_kafka_mock_cluster_t* cluster() { return cluster_; }
+  void topic(const char* name, int partitions) {
+    rd_kafka_mock_topic_create(cluster_, name, partitions, 1);
+  }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+  std::string bootstraps_;
+};
+
+// Produces events [from, to) to rtml-events, keyed by id: two features, the label a
+// function of them; with bad = true also one record that is not JSON.
+void produce(const std::string& brokers, int from, int to, bool bad = false) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err));
+  rd_kafka_t* p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+  ASSERT_TRUE(p) << err;
+  std::mt19937_64 rng(static_cast<uint64_t>(from));
+  std::uniform_real_distribution<double> u(0, 1);
+  auto send = [&](const std::string& key, const std::string& value) {
+    while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC("rtml-events"),
+                             RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(p, 50);
+    }
+  };
+  for (int i = from; i < to; ++i) {
+    const double x = u(rng), y = u(rng);
+    send(std::to_string(i), "{\"id\":" + std::to_string(i) + ",\"x\":" + std::to_string(x) +
+                                ",\"y\":" + std::to_string(y) + ",\"label\":\"" +
+                                (x + y > 1 ? "yes" : "no") + "\"}");
+  }
+  if (bad) send("bad", "{\"id\": 1, oops");
+  EXPECT_EQ(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_destroy(p);
+}
+
+// The ids in the predictions topic, read from its start by a group of its own, until
+// `want` distinct ones or `seconds` pass.
+std::set<std::string> predicted_ids(const std::string& brokers, size_t want, double seconds) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "verify", err, sizeof(err));
+  rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof(err));
+  rd_kafka_t* c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_poll_set_consumer(c);
+  rd_kafka_topic_partition_list_t* t = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(t, "rtml-predictions", RD_KAFKA_PARTITION_UA);
+  rd_kafka_subscribe(c, t);
+  rd_kafka_topic_partition_list_destroy(t);
+  std::set<std::string> ids;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (ids.size() < want && std::chrono::steady_clock::now() < end) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(c, 100);
+    if (!m) continue;
+    if (!m->err) {
+      json j = json::parse(std::string(static_cast<const char*>(m->payload), m->len));
+      ids.insert(j.at("id").get<std::string>());
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(c);
+  rd_kafka_destroy(c);
+  return ids;
+}
+
+std::string worker_config(const test::TempDir& tmp, const std::string& brokers,
+                          const std::string& name, const std::string& extra) {
+  const std::string path = tmp.file(name + ".yaml");
+  std::ofstream(path) << "kafka:\n  brokers: " << brokers
+                      << "\n  settings:\n    log_level: 0\n"
+                         "source:\n  topic: rtml-events\n  id: id\n  claim_idle: 6\n  consumer: "
+                      << name << "\n"
+                      << extra
+                      << "model:\n"
+                         "  expression: \"standard_scaler | logistic_regression\"\n"
+                         "  target: label\n"
+                         "sinks:\n  predictions_topic: rtml-predictions\n"
+                         "  predictions: "
+                      << tmp.file(name + "-predictions.jsonl") << "\n";
+  return path;
+}
+
+pid_t spawn_worker(const std::string& config, const std::string& out) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, (out + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  std::string bin = RTML_BINARY;
+  std::vector<std::string> args = {bin, "run", config, "--quiet", "--json"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+json stop_worker(pid_t pid, const std::string& out, int* status = nullptr) {
+  ::kill(pid, SIGTERM);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  if (status) *status = st;
+  try {
+    return json::parse(test::last_line(test::read_all(out)));
+  } catch (const std::exception&) {
+    return json{{"unreadable", test::read_all(out) + test::read_all(out + ".err")}};
+  }
+}
+
+// One worker: every record predicted once, to its topic and its file; a bad record is a
+// dead letter naming topic/partition/offset; the offsets are committed.
+TEST(KafkaTopics, AWorkerPredictsEveryRecordAndCommits) {
+  MockKafka kafka(1);
+  kafka.topic("rtml-events", 2);
+  kafka.topic("rtml-predictions", 2);
+  const int n = 3000;
+  produce(kafka.bootstraps(), 0, n, true);
+  test::TempDir tmp;
+  const std::string config = worker_config(
+      tmp, kafka.bootstraps(), "w", "checkpoint:\n  dir: " + tmp.file("ck") + "\n  seconds: 0.5\n");
+  std::string with_dead =
+      test::read_all(config) + "  dead_letters: " + tmp.file("dead.jsonl") + "\n";
+  std::ofstream(config) << with_dead;
+  pid_t pid = spawn_worker(config, tmp.file("w.out"));
+  ASSERT_GT(pid, 0);
+  std::set<std::string> ids = predicted_ids(kafka.bootstraps(), n, 60);
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+  json s = stop_worker(pid, tmp.file("w.out"));
+  EXPECT_EQ(s["events"], n) << s;
+  EXPECT_EQ(s["learned"], n);
+  EXPECT_EQ(s["dead_letters"], 1);
+  EXPECT_EQ(s["stream"]["acknowledged"], n + 1);
+  EXPECT_GT(s["rolling_accuracy"].get<double>(), 0.9);
+  const std::string dead = test::read_all(tmp.file("dead.jsonl"));
+  EXPECT_NE(dead.find("\"entry\":\"rtml-events/"), std::string::npos) << dead;
+  // Started again, it resumes past what it committed: nothing new.
+  pid = spawn_worker(config, tmp.file("again.out"));
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  json again = stop_worker(pid, tmp.file("again.out"));
+  EXPECT_EQ(again["events"], n) << again;  // the checkpoint's, nothing more
+  EXPECT_EQ(again["stream"]["entries"], 0) << again;
+  // A new worker of the group, without the checkpoint: the group's committed offsets
+  // alone say it is all done.
+  pid = spawn_worker(worker_config(tmp, kafka.bootstraps(), "other", ""), tmp.file("other.out"));
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  json other = stop_worker(pid, tmp.file("other.out"));
+  EXPECT_EQ(other["stream"]["entries"], 0) << other;
+}
+
+TEST(KafkaTopics, ConfigMistakesAreClearErrors) {
+  test::TempDir tmp;
+  auto error_of = [&](const std::string& text) {
+    const std::string path = tmp.write("c.yaml", text);
+    try {
+      load_run_config(path);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const std::string model = "model:\n  expression: logistic_regression\n  target: y\n";
+  EXPECT_NE(error_of("source:\n  topic: t\n" + model).find("add 'kafka: {brokers: host:port}'"),
+            std::string::npos);
+  EXPECT_NE(error_of("kafka:\n  settings: {a: b}\nsource:\n  topic: t\n" + model)
+                .find("missing key 'kafka.brokers'"),
+            std::string::npos);
+  EXPECT_NE(error_of("kafka:\n  brokers: h:1\n  settings: [a]\nsource:\n  topic: t\n" + model)
+                .find("'kafka.settings' must be a mapping"),
+            std::string::npos);
+  EXPECT_EQ(error_of("kafka:\n  brokers: h:1\n  settings: {security.protocol: SASL_SSL}\n"
+                     "source:\n  topic: t\n" +
+                     model),
+            "no error");
+}
+
+}  // namespace
+}  // namespace rtml::runtime
