@@ -362,11 +362,13 @@ TEST(RedisStreams, TheExampleConfigReadsTheRedisTheEnvironmentNames) {
   EXPECT_EQ(c.redis, "redis://127.0.0.1:" + std::to_string(server.port()));
   EXPECT_EQ(load_run_config(example).redis, "redis://127.0.0.1:6379");  // the default
   test::TempDir tmp;
-  auto run = test::run("RTML_REDIS_URL=redis://127.0.0.1:" + std::to_string(server.port()) +
-                       " timeout -s INT 3 " + RTML_BINARY + " run " + example + " --json");
-  json s = json::parse(test::last_line(run.out));
-  EXPECT_EQ(s["events"], 300) << run.out;
-  EXPECT_EQ(integer(r, {"XLEN", "rtml:predictions"}), 300);
+  ::setenv("RTML_REDIS_URL", ("redis://127.0.0.1:" + std::to_string(server.port())).c_str(), 1);
+  pid_t pid = spawn_worker(example, tmp.file("w.out"));
+  ::unsetenv("RTML_REDIS_URL");
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(wait_for([&] { return integer(r, {"XLEN", "rtml:predictions"}) == 300; }, 30));
+  json s = stop_worker(pid, tmp.file("w.out"));
+  EXPECT_EQ(s["events"], 300) << s;
 }
 
 TEST(RedisStreams, ConfigMistakesAreClearErrors) {

@@ -222,7 +222,7 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
                ":3: unknown key 'source.pace'");
   expect_error("model:\n  expression: x\n", "missing key 'source'");
   expect_error("source:\n  id: e\nmodel:\n  expression: x\n",
-               "'source' takes one of 'path' (a file, - or synth:) and 'stream'");
+               "'source' takes one of 'path' (a file, - or synth:), 'stream' (Redis) and 'topic'");
   expect_error("source:\n  path: a\nmodel:\n  expression: x\n  load: y\n",
                "one of 'expression' and 'load'");
   expect_error("source:\n  path: a\nmodel:\n  expression: x\npending:\n  ttl: soon\n",
