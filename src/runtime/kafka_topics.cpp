@@ -131,8 +131,9 @@ void KafkaReader::rebalance(int error, rd_kafka_topic_partition_list_t* parts) {
     // What an acknowledgement during the rebalance could not commit, committed now that
     // the generation is settled: while revoking, the partitions are still ours.
     if (!commit_uncommitted(10)) {
-      std::fprintf(stderr, "rtml: kafka topic '%s': offsets of revoked partitions not committed\n",
-                   o_.topic.c_str());
+      std::fprintf(stderr,
+                   "rtml: kafka topic '%s': offsets of revoked partitions not committed: %s\n",
+                   o_.topic.c_str(), last_refusal_.c_str());
     }
     uncommitted_.clear();
     handled_.clear();
@@ -249,7 +250,10 @@ bool KafkaReader::commit_uncommitted(double seconds) {
     uncommitted_.clear();
     return true;
   }
-  if (rebalancing(e)) return false;
+  if (rebalancing(e)) {
+    last_refusal_ = rd_kafka_err2str(e);
+    return false;
+  }
   throw Error("kafka topic '" + o_.topic + "': cannot commit offsets for " +
               std::to_string(static_cast<int>(seconds)) + " s: " + rd_kafka_err2str(e));
 }

@@ -92,6 +92,7 @@ class KafkaReader final : public GroupSource {
 
   std::map<int32_t, int64_t> resume_at_;    // partition -> next offset, from a checkpoint
   std::map<int32_t, int64_t> uncommitted_;  // acknowledged, not yet committed
+  std::string last_refusal_;                // why the last commit was refused (a rebalance)
   std::map<int32_t, int64_t> handled_;      // partition -> next offset, since assigned
   uint64_t records_ = 0, acked_ = 0, taken_ = 0, rebalances_ = 0;
 };
