@@ -250,6 +250,60 @@ Pipeline Pipeline::clone() const {
   return p;
 }
 
+std::string Pipeline::to_bytes() const {
+  BinaryWriter out;
+  out.put<uint32_t>(kVersion);
+  write(out);
+  return out.bytes();
+}
+
+Pipeline Pipeline::from_bytes(std::string bytes, const std::string& source) {
+  BinaryReader in(std::move(bytes), source);
+  const auto version = in.get<uint32_t>();
+  if (version != kVersion) {
+    throw Error(source + ": a pipeline of format " + std::to_string(version) +
+                ", this rtml reads " + std::to_string(kVersion));
+  }
+  Pipeline p = read(in, source);
+  if (!in.at_end()) in.fail("bytes after the pipeline");
+  return p;
+}
+
+void Pipeline::average(double own_weight,
+                       const std::vector<std::pair<const Pipeline*, double>>& others) {
+  for (const auto& [other, weight] : others) {
+    if (other->description_ != description_) {
+      throw Error("cannot average replicas of different pipelines: '" + description_ + "' and '" +
+                  other->description_ + "'");
+    }
+  }
+  // Each replica's index of each of this schema's features, by name.
+  std::vector<std::vector<int64_t>> index(others.size());
+  for (size_t k = 0; k < others.size(); ++k) {
+    index[k].resize(schema_.size(), -1);
+    for (uint32_t i = 0; i < schema_.size(); ++i) {
+      if (auto j = others[k].first->schema_.find(schema_.name(i))) index[k][i] = *j;
+    }
+  }
+  std::vector<Replica<Model>> models;
+  for (size_t k = 0; k < others.size(); ++k) {
+    models.push_back({others[k].first->model_.get(), others[k].second, &index[k]});
+  }
+  // The model first: it is the step that may refuse, and a refusal changes nothing.
+  if (!model_->average(own_weight, models)) {
+    throw Error("the model '" + std::string(model_->kind()) +
+                "' cannot be averaged across replicas (linear and factor models can; trees "
+                "and forests grow different structures)");
+  }
+  for (size_t t = 0; t < transformers_.size(); ++t) {
+    std::vector<Replica<Transformer>> steps;
+    for (size_t k = 0; k < others.size(); ++k) {
+      steps.push_back({others[k].first->transformers_[t].get(), others[k].second, &index[k]});
+    }
+    transformers_[t]->average(own_weight, steps);
+  }
+}
+
 std::vector<std::pair<std::string, double>> Pipeline::recommend(std::string_view user, size_t k) {
   auto* r = dynamic_cast<Recommender*>(model_.get());
   if (r == nullptr) {

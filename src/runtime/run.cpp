@@ -24,6 +24,7 @@
 #include "rtml/runtime/checkpoint.h"
 #include "rtml/runtime/kafka_topics.h"
 #include "rtml/runtime/redis_streams.h"
+#include "rtml/runtime/replica_averaging.h"
 #include "rtml/runtime/runtime.h"
 #include "rtml/runtime/store_aggregates.h"
 #include "rtml/runtime/training_log.h"
@@ -239,6 +240,23 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     pipeline.labels().name_positive(c.model.positive, c.file + ": model.positive");
   }
   const bool regression = pipeline.task() == Task::kRegression;
+  // Data-parallel learning: the replicas meet in Redis every so many events learned.
+  std::unique_ptr<ReplicaAverager> averager;
+  uint64_t learned_since_merge = 0;
+  if (c.replicas) {
+    averager =
+        std::make_unique<ReplicaAverager>(store::redis_options_from_url(c.redis), c.replicas->key,
+                                          !c.replicas->name.empty()    ? c.replicas->name
+                                          : !c.events.consumer.empty() ? c.events.consumer
+                                                                       : default_consumer(c));
+  }
+  auto learned_one = [&] {
+    ++summary.learned;
+    if (averager && ++learned_since_merge >= c.replicas->every) {
+      learned_since_merge = 0;
+      averager->merge(pipeline, summary.learned);
+    }
+  };
   summary.regression = regression;
   const std::string target = c.labels ? c.labels->label : c.model.target;
 
@@ -498,7 +516,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     Status st = rt.label(EventId::of_text(pending_label.id), pending_label.label, now, &scored,
                          &truth, training ? &logged : nullptr);
     if (st) {
-      ++summary.learned;
+      learned_one();
       score(scored, truth);
       if (training && !logged.empty()) {
         logged += ',';
@@ -715,7 +733,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       }
       st = rt.predict_then_learn(row, p, y, time);
       if (st) {
-        ++summary.learned;
+        learned_one();
         score(p, y);
         if (training) {
           begin_record(row, time);

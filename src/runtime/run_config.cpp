@@ -117,6 +117,17 @@ RunConfig parse_run_config(const std::string& path) {
     top.fail(root["model"], "'model' takes one of 'expression' and 'load'");
   }
 
+  if (auto replicas = top.section("replicas")) {
+    RunConfig::Replicas r;
+    r.every = static_cast<uint64_t>(replicas->number("every", 10000, 1, 1e12));
+    if (std::string k = replicas->text("key"); !k.empty()) r.key = k;
+    r.name = replicas->text("name");
+    replicas->check_all_read();
+    if (c.redis.empty()) {
+      top.fail(root["replicas"], "'replicas' meet in Redis: add 'redis: redis://host:port'");
+    }
+    c.replicas = r;
+  }
   if (auto pending = top.section("pending")) {
     c.pending.max_entries = static_cast<size_t>(pending->number("max", 1 << 20, 1, 1e9));
     c.pending.ttl = pending->number("ttl", INFINITY, 1e-6, INFINITY);

@@ -36,6 +36,18 @@ struct Prediction {
   bool has_label = false;
 };
 
+// Another replica of a step, for averaging replicas of one pipeline that learned from
+// different parts of a stream (Pipeline::average): the step (of the same kind as the one
+// averaging), its weight (the events it learned from), and, for each feature index of the
+// averaging pipeline's schema, the index of the same feature in the replica's schema
+// (-1 where the replica has not seen it).
+template <typename Step>
+struct Replica {
+  const Step* step = nullptr;
+  double weight = 0;
+  const std::vector<int64_t>* index = nullptr;
+};
+
 // A step that maps features to features: a scaler, an encoder, a hasher.
 //
 // learn() is the only call that changes the step (its statistics, and the names it adds
@@ -61,6 +73,14 @@ class Transformer {
   virtual void restore(const Schema& schema) { (void)schema; }
   virtual void save(BinaryWriter& out) const { (void)out; }
   virtual void load(BinaryReader& in) { (void)in; }
+  // Replaces this step's statistics by their average with others', weighted (own_weight
+  // for this one's): see Replica. Returns false, changing nothing, for a step that cannot
+  // be averaged; a step without statistics has nothing to do and returns true.
+  virtual bool average(double own_weight, const std::vector<Replica<Transformer>>& others) {
+    (void)own_weight;
+    (void)others;
+    return true;
+  }
 };
 
 // A step that predicts and learns: the last step of a pipeline.
@@ -97,6 +117,14 @@ class Model {
   // Called by the pipeline once its schema exists (after building and after loading), so
   // that a model configured with column names resolves them to feature indices.
   virtual void bind(Schema& schema) { (void)schema; }
+  // Replaces the model's parameters by their average with others', weighted (see
+  // Replica). Returns false, changing nothing, for a model whose parameters cannot be
+  // averaged (the default: trees and forests grow different structures).
+  virtual bool average(double own_weight, const std::vector<Replica<Model>>& others) {
+    (void)own_weight;
+    (void)others;
+    return false;
+  }
 
  protected:
   // The workspace of predict(x, out): a model may keep there what learn() can reuse from

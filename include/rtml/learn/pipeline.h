@@ -48,6 +48,17 @@ class Pipeline {
   // A copy that predicts and learns as this one would from here on (through save and
   // load in memory).
   Pipeline clone() const;
+  // The pipeline as bytes (what save() writes, without the file's frame), and the
+  // reverse: for replicas exchanging their state through a store. from_bytes throws
+  // Error naming source for bytes of another format version or damaged ones.
+  std::string to_bytes() const;
+  static Pipeline from_bytes(std::string bytes, const std::string& source);
+
+  // Averages this pipeline with other replicas of it (the same description), each step's
+  // statistics and parameters weighted by the events each replica learned (own_weight
+  // for this one); features are matched by name. Changes nothing and throws Error if a
+  // step cannot be averaged (trees and forests) or the replicas differ in their steps.
+  void average(double own_weight, const std::vector<std::pair<const Pipeline*, double>>& others);
 
   // The expression with every parameter written out, defaults included.
   const std::string& description() const { return description_; }

@@ -81,6 +81,15 @@ struct RunConfig {
   };
   Model model;
 
+  // Data-parallel learning (on `redis`): this worker's model is published and averaged
+  // with the other workers' replicas every `every` events it learns (replica_averaging.h).
+  struct Replicas {
+    uint64_t every = 10000;
+    std::string key = "rtml:replicas";  // the Redis hash the replicas meet in
+    std::string name;                   // this replica's field ("" : the consumer's name)
+  };
+  std::optional<Replicas> replicas;
+
   PredictionLog::Limits pending;  // predictions waiting for their label
 
   // The feature store the events keep up to date and the model reads from.

@@ -171,4 +171,33 @@ void Glm::load(BinaryReader& in) {
   if (config_.l1 > 0) cum_l1_.resize(w_.size(), 0.0);
 }
 
+bool Glm::average(double own_weight, const std::vector<Replica<Model>>& others) {
+  // FTRL's weights follow from its per-feature state, which averaging the weights would
+  // leave behind.
+  if (config_.optimizer.kind == OptimizerKind::kFtrl) return false;
+  for (const auto& r : others) {
+    if (!dynamic_cast<const Glm*>(r.step)) return false;
+  }
+  // A feature's weight is averaged over the replicas that know the feature (one that
+  // has not seen it has learned nothing about it).
+  for (size_t i = 0; i < w_.size(); ++i) {
+    double w = own_weight, sum = own_weight * w_.weight(i);
+    for (const auto& r : others) {
+      const auto& o = static_cast<const Glm&>(*r.step);
+      const int64_t j = i < r.index->size() ? (*r.index)[i] : -1;
+      if (j < 0 || static_cast<size_t>(j) >= o.w_.size()) continue;
+      sum += r.weight * o.w_.weight(static_cast<size_t>(j));
+      w += r.weight;
+    }
+    if (w > 0) w_.row(i)[0] = sum / w;
+  }
+  double w = own_weight, sum = own_weight * intercept_;
+  for (const auto& r : others) {
+    sum += r.weight * static_cast<const Glm&>(*r.step).intercept_;
+    w += r.weight;
+  }
+  if (w > 0) intercept_ = sum / w;
+  return true;
+}
+
 }  // namespace rtml

@@ -98,4 +98,25 @@ void MinMaxScaler::load(BinaryReader& in) {
   if (min_.size() != max_.size()) in.fail("min_max_scaler sizes differ");
 }
 
+bool StandardScaler::average(double own_weight, const std::vector<Replica<Transformer>>& others) {
+  for (size_t i = 0; i < stats_.size(); ++i) {
+    Stat& s = stats_[i];
+    double w = s.n > 0 ? own_weight : 0;
+    double mean = w * s.mean, var = w * s.var;
+    for (const auto& r : others) {
+      const auto& o = static_cast<const StandardScaler&>(*r.step);
+      const int64_t j = i < r.index->size() ? (*r.index)[i] : -1;
+      if (j < 0 || static_cast<size_t>(j) >= o.stats_.size() || o.stats_[j].n <= 0) continue;
+      mean += r.weight * o.stats_[j].mean;
+      var += r.weight * o.stats_[j].var;
+      w += r.weight;
+    }
+    if (w <= 0) continue;
+    s.mean = mean / w;
+    s.var = var / w;
+    s.inv_std = s.var > 0 ? 1.0 / std::sqrt(s.var) : 0.0;
+  }
+  return true;
+}
+
 }  // namespace rtml

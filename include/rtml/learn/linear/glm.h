@@ -50,6 +50,8 @@ class Glm final : public Model {
   void learn(const Features& x, const Target& y, double weight) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
+  // Averages the weights and the intercept; each replica's optimizer state stays its own.
+  bool average(double own_weight, const std::vector<Replica<Model>>& others) override;
 
   // The raw score w . x + intercept.
   double raw(const Features& x) const;

@@ -22,6 +22,9 @@ class StandardScaler final : public Transformer {
   void learn(const Features& in, Schema& schema) override;
   void save(BinaryWriter& out) const override;
   void load(BinaryReader& in) override;
+  // Averages each feature's mean and variance; its count stays this replica's own (it
+  // sets how fast the mean moves with what this replica learns next).
+  bool average(double own_weight, const std::vector<Replica<Transformer>>& others) override;
 
  private:
   struct Stat {
