@@ -64,6 +64,9 @@ int run_command(const RunOptions& o) {
                      {"claimed", s.stream_claimed},
                      {"acknowledged", s.stream_acked}};
     }
+    if (config.replicas && config.replicas->mode == "follow") {
+      j["model_versions"] = s.model_versions;
+    }
     if (s.signal) j["stopped_by"] = StopSignals::name(s.signal);
     fmt::print("{}\n", j.dump());
   } else if (!o.quiet) {

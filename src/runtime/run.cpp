@@ -23,6 +23,7 @@
 #include "rtml/learn/pipeline.h"
 #include "rtml/runtime/checkpoint.h"
 #include "rtml/runtime/kafka_topics.h"
+#include "rtml/runtime/model_channel.h"
 #include "rtml/runtime/redis_streams.h"
 #include "rtml/runtime/replica_averaging.h"
 #include "rtml/runtime/runtime.h"
@@ -242,8 +243,16 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   const bool regression = pipeline.task() == Task::kRegression;
   // Data-parallel learning: the replicas meet in Redis every so many events learned.
   std::unique_ptr<ReplicaAverager> averager;
+  std::unique_ptr<ModelPublisher> publisher;
+  std::unique_ptr<ModelFollower> follower;
   uint64_t learned_since_merge = 0;
-  if (c.replicas) {
+  if (c.replicas && c.replicas->mode == "publish") {
+    publisher =
+        std::make_unique<ModelPublisher>(store::redis_options_from_url(c.redis), c.replicas->key);
+  } else if (c.replicas && c.replicas->mode == "follow") {
+    follower =
+        std::make_unique<ModelFollower>(store::redis_options_from_url(c.redis), c.replicas->key);
+  } else if (c.replicas) {
     averager =
         std::make_unique<ReplicaAverager>(store::redis_options_from_url(c.redis), c.replicas->key,
                                           !c.replicas->name.empty()    ? c.replicas->name
@@ -252,9 +261,10 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   }
   auto learned_one = [&] {
     ++summary.learned;
-    if (averager && ++learned_since_merge >= c.replicas->every) {
+    if ((averager || publisher) && ++learned_since_merge >= c.replicas->every) {
       learned_since_merge = 0;
-      averager->merge(pipeline, summary.learned);
+      if (averager) averager->merge(pipeline, summary.learned);
+      if (publisher) publisher->publish(pipeline);
     }
   };
   summary.regression = regression;
@@ -731,8 +741,22 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       } else {
         id = std::to_string(number);
       }
-      st = rt.predict_then_learn(row, p, y, time);
-      if (st) {
+      if (follower) {
+        // A newer snapshot, taken between two events: the next prediction is the new
+        // model's.
+        if (auto next = follower->take()) {
+          pipeline = std::move(*next);
+          rt.pipeline_replaced();
+          class_json.clear();  // the new model may number its classes otherwise
+          ++summary.model_versions;
+        }
+        bool has_label = false;
+        st = rt.score(row, time, p, &y, &has_label);
+        if (st && has_label) score(p, y);
+      } else {
+        st = rt.predict_then_learn(row, p, y, time);
+      }
+      if (st && !follower) {
         learned_one();
         score(p, y);
         if (training) {

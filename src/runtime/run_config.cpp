@@ -119,6 +119,9 @@ RunConfig parse_run_config(const std::string& path) {
 
   if (auto replicas = top.section("replicas")) {
     RunConfig::Replicas r;
+    if (std::string m = replicas->choice("mode", {"average", "publish", "follow"}); !m.empty()) {
+      r.mode = m;
+    }
     r.every = static_cast<uint64_t>(replicas->number("every", 10000, 1, 1e12));
     if (std::string k = replicas->text("key"); !k.empty()) r.key = k;
     r.name = replicas->text("name");
@@ -127,6 +130,9 @@ RunConfig parse_run_config(const std::string& path) {
       top.fail(root["replicas"], "'replicas' meet in Redis: add 'redis: redis://host:port'");
     }
     c.replicas = r;
+  }
+  if (c.replicas && c.replicas->mode == "follow" && top.section("labels")) {
+    top.fail(root["replicas"], "a follower learns nothing: it takes no 'labels' stream");
   }
   if (auto pending = top.section("pending")) {
     c.pending.max_entries = static_cast<size_t>(pending->number("max", 1 << 20, 1, 1e9));

@@ -75,6 +75,16 @@ void Runtime::set_enrichments(store::EmbeddedStore* as_of, store::FeatureStore* 
   find_enrich_columns();
 }
 
+void Runtime::pipeline_replaced() {
+  names_classes_ = names_classes(pipeline_);
+  featurizer_.rebind(columns_);
+  for (auto& e : enrich_) {
+    for (size_t i = 0; i < e.spec.features.size(); ++i) {
+      e.index[i] = pipeline_.schema().intern(e.spec.features[i]);
+    }
+  }
+}
+
 void Runtime::find_enrich_columns() {
   for (auto& e : enrich_) {
     for (size_t i = 0; e.column == SIZE_MAX && i < columns_.size(); ++i) {

@@ -3,8 +3,11 @@
 #include "rtml/runtime/replica_averaging.h"
 
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 #include <zlib.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -16,6 +19,7 @@
 #include "rtml/core/error.h"
 #include "rtml/learn/linear/glm.h"
 #include "rtml/learn/pipeline.h"
+#include "rtml/runtime/model_channel.h"
 #include "rtml/runtime/run_config.h"
 
 namespace rtml::runtime {
@@ -220,6 +224,99 @@ TEST(ReplicaAveraging, Elec2OverTwoWorkersStaysWithinOnePointOfOneWorker) {
   std::printf("Elec2: one worker %.4f, two averaged every 100 events %.4f\n", single, merged);
   EXPECT_GT(single, 0.8);
   EXPECT_GT(merged, single - 0.01);
+}
+
+// A follower takes each version a publisher announces, newest first, without waiting.
+TEST(ModelSnapshots, AFollowerTakesTheVersionsAPublisherAnnounces) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  store::RedisOptions o;
+  o.port = server.port();
+  ModelPublisher publisher(o, "rtml:model");
+  Pipeline a = trained("logistic_regression", {"a", "b"}, 400, 0.0);
+  EXPECT_EQ(publisher.publish(a), 1u);
+  ModelFollower follower(o, "rtml:model");  // finds version 1 there at start
+  uint64_t version = 0;
+  std::unique_ptr<Pipeline> got = follower.take(&version);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(version, 1u);
+  EXPECT_EQ(got->to_bytes(), a.to_bytes());
+  EXPECT_FALSE(follower.take());  // nothing newer
+  Pipeline b = trained("logistic_regression", {"a", "b"}, 400, 1.0);
+  EXPECT_EQ(publisher.publish(b), 2u);
+  for (int i = 0; i < 200 && !(got = follower.take(&version)); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(got) << "version 2 never came: " << follower.last_error();
+  EXPECT_EQ(version, 2u);
+  EXPECT_EQ(got->to_bytes(), b.to_bytes());
+  EXPECT_EQ(follower.last_error(), "");
+}
+
+// rtml run as a learner that publishes every 1,000 events and as a follower reading a
+// Redis stream: the follower learns nothing, yet predicts as well as the learner's
+// model, which it reloads as versions come.
+TEST(ModelSnapshots, AFollowerWorkerPredictsWithTheLearnersModel) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  test::TempDir tmp;
+  std::string csv = "x,y,label\n";
+  for (int i = 0; i < 20000; ++i) {
+    const double x = std::fmod(i * 0.6180339887, 1.0), y = std::fmod(i * 0.4142135623, 1.0);
+    csv += std::to_string(x) + "," + std::to_string(y) + "," + (x + y > 1 ? "yes" : "no") + "\n";
+  }
+  const std::string events = tmp.write("events.csv", csv);
+  const std::string redis = "redis: redis://127.0.0.1:" + std::to_string(server.port()) + "\n";
+  const std::string model =
+      "model:\n  expression: \"standard_scaler | logistic_regression\"\n  target: label\n";
+  const std::string follower_config =
+      tmp.write("follower.yaml", redis + "source:\n  stream: rtml:events\n  consumer: f\n" + model +
+                                     "replicas:\n  mode: follow\n  key: rtml:model\n");
+  const std::string learner_config = tmp.write(
+      "learner.yaml", redis + "source:\n  path: " + events + "\n" + model +
+                          "replicas:\n  mode: publish\n  every: 1000\n  key: rtml:model\n");
+  // exec: the shell becomes the worker, so that pclose waits for the worker itself.
+  FILE* f = ::popen(("exec " + std::string(RTML_BINARY) + " run " + follower_config +
+                     " --quiet --json > " + tmp.file("follower.out") + " 2>&1")
+                        .c_str(),
+                    "w");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto learner = test::run(std::string(RTML_BINARY) + " run " + learner_config + " --quiet --json");
+  ASSERT_EQ(learner.exit_code, 0) << learner.out;
+  store::RedisOptions o;
+  o.port = server.port();
+  store::RedisConnection r(o);
+  for (int i = 0; i < 3000; ++i) {
+    const double x = std::fmod(i * 0.7548776662, 1.0), y = std::fmod(i * 0.5698402910, 1.0);
+    r.append({"XADD", "rtml:events", "*", "x", std::to_string(x), "y", std::to_string(y), "label",
+              x + y > 1 ? "yes" : "no"});
+  }
+  for (int i = 0; i < 3000; ++i) r.reply();
+  // The follower has predicted them all once the stream's group has nothing pending.
+  for (int i = 0; i < 300; ++i) {
+    auto len = r.command({"XINFO", "GROUPS", "rtml:events"});
+    if (len->type == REDIS_REPLY_ARRAY && len->elements == 1) {
+      const redisReply* g = len->element[0];
+      std::string last;
+      long long pending = -1;
+      for (size_t k = 0; k + 1 < g->elements; k += 2) {
+        const std::string name(g->element[k]->str, g->element[k]->len);
+        if (name == "pending") pending = g->element[k + 1]->integer;
+        if (name == "last-delivered-id")
+          last.assign(g->element[k + 1]->str, g->element[k + 1]->len);
+      }
+      auto tail = r.command({"XREVRANGE", "rtml:events", "+", "-", "COUNT", "1"});
+      if (pending == 0 && tail->elements == 1 && last == tail->element[0]->element[0]->str) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::system(("pkill -INT -f '" + follower_config + "'").c_str());
+  ::pclose(f);
+  json s = json::parse(test::last_line(test::read_all(tmp.file("follower.out"))));
+  EXPECT_EQ(s["events"], 3000) << s;
+  EXPECT_EQ(s["learned"], 0);
+  EXPECT_GE(s["model_versions"].get<int>(), 1);
+  EXPECT_GT(s["rolling_accuracy"].get<double>(), 0.95) << s;
 }
 
 }  // namespace

@@ -60,6 +60,14 @@ class Featurizer {
     }
   }
 
+  // After the pipeline was replaced by another (a model snapshot reloaded): the columns'
+  // names interned again in the new pipeline's schema.
+  void rebind(const std::vector<Column>& columns) {
+    roles_.clear();
+    regression_ = pipeline_.task() == Task::kRegression;
+    sync_columns(columns);
+  }
+
   // What a row's target field held.
   enum class TargetState { kPresent, kMissing, kBad };
 

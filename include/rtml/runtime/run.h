@@ -34,6 +34,7 @@ struct RunSummary {
   // A Redis stream source: entries this process was given, of them taken over from
   // other consumers, and entries it acknowledged.
   uint64_t stream_entries = 0, stream_claimed = 0, stream_acked = 0;
+  uint64_t model_versions = 0;  // snapshots a follower took (replicas.mode follow)
 };
 
 // How a run is watched and stopped.

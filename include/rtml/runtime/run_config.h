@@ -83,7 +83,12 @@ struct RunConfig {
 
   // Data-parallel learning (on `redis`): this worker's model is published and averaged
   // with the other workers' replicas every `every` events it learns (replica_averaging.h).
+  // mode "average": data-parallel learning, as above; "publish": this worker learns and
+  // publishes a snapshot of its model every `every` events learned (model_channel.h);
+  // "follow": this worker learns nothing and predicts with the newest snapshot published
+  // under `key`, reloaded between two events when one is announced.
   struct Replicas {
+    std::string mode = "average";
     uint64_t every = 10000;
     std::string key = "rtml:replicas";  // the Redis hash the replicas meet in
     std::string name;                   // this replica's field ("" : the consumer's name)

@@ -159,6 +159,11 @@ class Runtime {
   const PredictionLog& log() const { return log_; }
   PredictionLog& log() { return log_; }
   Pipeline& pipeline() { return pipeline_; }
+  // Called after the pipeline the runtime drives was replaced in place by another (a
+  // reloaded snapshot, moved into the same object): the columns and the enrichment
+  // features are bound to the new pipeline's schema. The prediction log keeps features
+  // indexed in the old schema: only for a runtime that does not learn (a follower).
+  void pipeline_replaced();
 
  private:
   // Predicts on x_ into out, settled (settle_prediction).
