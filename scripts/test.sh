@@ -20,7 +20,7 @@ if [ "${1:-}" = "--tsan" ]; then
   dir=build-tsan
   flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTML_TSAN=ON -DRTML_BUILD_BENCH=OFF)
   export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
-  filter=(-R "EvalCli|DriftCli|Concurrency|StoreCrash|WalRing|EvalInterrupt|ReadStop|ServeApi|ServeHttp")
+  filter=(-R "EvalCli|DriftCli|Concurrency|StoreCrash|WalRing|EvalInterrupt|ReadStop|ServeApi|ServeHttp|ModelSnapshots")
 fi
 if [ "$dir" = build ] && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   # House style: every tracked C++ file as clang-format (.clang-format) writes it.
