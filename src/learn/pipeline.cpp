@@ -287,7 +287,8 @@ void Pipeline::average(double own_weight,
   }
   std::vector<Replica<Model>> models;
   for (size_t k = 0; k < others.size(); ++k) {
-    models.push_back({others[k].first->model_.get(), others[k].second, &index[k]});
+    models.push_back({others[k].first->model_.get(), others[k].second, &index[k], &schema_,
+                      &others[k].first->schema_});
   }
   // The model first: it is the step that may refuse, and a refusal changes nothing.
   if (!model_->average(own_weight, models)) {
@@ -298,7 +299,8 @@ void Pipeline::average(double own_weight,
   for (size_t t = 0; t < transformers_.size(); ++t) {
     std::vector<Replica<Transformer>> steps;
     for (size_t k = 0; k < others.size(); ++k) {
-      steps.push_back({others[k].first->transformers_[t].get(), others[k].second, &index[k]});
+      steps.push_back({others[k].first->transformers_[t].get(), others[k].second, &index[k],
+                       &schema_, &others[k].first->schema_});
     }
     transformers_[t]->average(own_weight, steps);
   }

@@ -95,6 +95,47 @@ TEST(ReplicaAveraging, ScalerStatisticsAreAveragedWithTheWeights) {
   EXPECT_EQ(pc.value, p.value);
 }
 
+// A matrix factorisation that met its users and items in the order `names` lists them.
+Pipeline trained_mf(const std::vector<std::string>& users, double shift) {
+  Pipeline p("biased_mf");
+  const uint32_t user = *p.schema().find("user"), item = *p.schema().find("item");
+  Features x;
+  for (int i = 0; i < 3000; ++i) {
+    x.clear();
+    const size_t u = static_cast<size_t>(i) % users.size(), it = static_cast<size_t>(i * 3) % 4;
+    p.add_category(x, user, users[u]);
+    p.add_category(x, item, "i" + std::to_string(it));
+    p.learn(x, Target::of_value(static_cast<double>(users[u].back() - '0') + 0.5 * it + shift));
+  }
+  return p;
+}
+
+double rating(Pipeline& p, const std::string& user, const std::string& item) {
+  Features x;
+  p.add_known_category(x, *p.schema().find("user"), user);
+  p.add_known_category(x, *p.schema().find("item"), item);
+  Prediction out;
+  p.predict(x, out);
+  return out.value;
+}
+
+// Users and items are matched by name, whatever order each replica met them in.
+TEST(ReplicaAveraging, MatrixFactorisationsAverageUsersAndItemsByName) {
+  Pipeline a = trained_mf({"u1", "u2", "u3"}, 0.0);
+  Pipeline b = trained_mf({"u3", "u1", "u2"}, 2.0);
+  ASSERT_NE(*a.schema().find_category(*a.schema().find("user"), "u1"),
+            *b.schema().find_category(*b.schema().find("user"), "u1"));
+  Pipeline taken = a.clone();
+  taken.average(0.0, {{&b, 1.0}});
+  for (const char* u : {"u1", "u2", "u3"}) {
+    EXPECT_NEAR(rating(taken, u, "i2"), rating(b, u, "i2"), 1e-9) << u;
+    EXPECT_GT(std::abs(rating(a, u, "i2") - rating(b, u, "i2")), 0.5) << u;
+  }
+  Pipeline kept = a.clone();
+  kept.average(1.0, {{&b, 0.0}});
+  EXPECT_NEAR(rating(kept, "u2", "i1"), rating(a, "u2", "i1"), 1e-9);
+}
+
 TEST(ReplicaAveraging, TreesAreRefusedAndNothingChanges) {
   Pipeline a = trained("hoeffding_tree", {"a", "b"}, 300, 0.0);
   Pipeline b = trained("hoeffding_tree", {"a", "b"}, 300, 1.0);

@@ -41,11 +41,15 @@ struct Prediction {
 // averaging), its weight (the events it learned from), and, for each feature index of the
 // averaging pipeline's schema, the index of the same feature in the replica's schema
 // (-1 where the replica has not seen it).
+// The schemas let a step match categories by name too (a category's id is the order in
+// which each replica met it).
 template <typename Step>
 struct Replica {
   const Step* step = nullptr;
   double weight = 0;
   const std::vector<int64_t>* index = nullptr;
+  const Schema* own_schema = nullptr;  // the averaging pipeline's
+  const Schema* schema = nullptr;      // the replica's
 };
 
 // A step that maps features to features: a scaler, an encoder, a hasher.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
@@ -154,6 +155,57 @@ void MatrixFactorization::load(BinaryReader& in) {
   mean_ = in.get<double>();
   seen_ = in.get<double>();
   rng_.set_state(in.get<std::array<uint64_t, 4>>());
+}
+
+bool MatrixFactorization::average(double own_weight, const std::vector<Replica<Model>>& others) {
+  for (const auto& r : others) {
+    const auto* o = dynamic_cast<const MatrixFactorization*>(r.step);
+    if (!o || o->config_.n_factors != config_.n_factors || !r.schema || !r.own_schema) return false;
+  }
+  const size_t k = static_cast<size_t>(config_.n_factors);
+  // This replica's key for an entity of `column`, in replica r's terms (nullopt: unknown).
+  auto key_in = [&](const Replica<Model>& r, uint32_t own_column, uint32_t column,
+                    uint64_t key) -> std::optional<uint64_t> {
+    if (!EntityKey::is_category(key)) return key;
+    const std::string& name = r.own_schema->category_name(own_column, EntityKey::category(key));
+    auto id = r.schema->find_category(column, name);
+    if (!id) return std::nullopt;
+    return EntityKey::kCategoryTag | *id;
+  };
+  auto side = [&](const EntityIndex& own, uint32_t own_column, std::vector<double>& bias,
+                  std::vector<double>& latent, bool users) {
+    std::vector<double> v(k);
+    for (uint32_t slot = 0; slot < own.size(); ++slot) {
+      double w = own_weight, b = own_weight * bias[slot];
+      for (size_t f = 0; f < k; ++f) v[f] = own_weight * latent[slot * k + f];
+      for (const auto& r : others) {
+        const auto& o = static_cast<const MatrixFactorization&>(*r.step);
+        const uint32_t column = users ? o.user_column_ : o.item_column_;
+        auto key = key_in(r, own_column, column, own.key(slot));
+        if (!key) continue;
+        const EntityIndex& theirs = users ? o.users_ : o.items_;
+        auto j = theirs.find(*key);
+        if (!j) continue;
+        const auto& ob = users ? o.user_bias_ : o.item_bias_;
+        const auto& ol = users ? o.user_latent_ : o.item_latent_;
+        b += r.weight * ob[*j];
+        for (size_t f = 0; f < k; ++f) v[f] += r.weight * ol[*j * k + f];
+        w += r.weight;
+      }
+      if (w <= 0) continue;
+      bias[slot] = b / w;
+      for (size_t f = 0; f < k; ++f) latent[slot * k + f] = v[f] / w;
+    }
+  };
+  side(users_, user_column_, user_bias_, user_latent_, true);
+  side(items_, item_column_, item_bias_, item_latent_, false);
+  double w = own_weight, m = own_weight * mean_;
+  for (const auto& r : others) {
+    m += r.weight * static_cast<const MatrixFactorization&>(*r.step).mean_;
+    w += r.weight;
+  }
+  if (w > 0) mean_ = m / w;
+  return true;
 }
 
 }  // namespace rtml

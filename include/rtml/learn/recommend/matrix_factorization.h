@@ -47,6 +47,9 @@ class MatrixFactorization final : public Model, public Recommender {
   bool uses_categories() const override { return true; }
   size_t max_categories() const override { return SIZE_MAX; }  // a user, an item each
   void bind(Schema& schema) override;
+  // Averages each user's and item's bias and latent vector over the replicas that know
+  // it (matched by the category's name, or by value for a numeric column), and the mean.
+  bool average(double own_weight, const std::vector<Replica<Model>>& others) override;
 
   uint32_t user_column() const override { return user_column_; }
   uint32_t item_column() const override { return item_column_; }
