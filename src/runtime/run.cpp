@@ -253,6 +253,8 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     follower =
         std::make_unique<ModelFollower>(store::redis_options_from_url(c.redis), c.replicas->key);
   } else if (c.replicas) {
+    // A model that cannot be averaged is refused now, not at the first merge.
+    pipeline.average(1.0, {});
     averager =
         std::make_unique<ReplicaAverager>(store::redis_options_from_url(c.redis), c.replicas->key,
                                           !c.replicas->name.empty()    ? c.replicas->name

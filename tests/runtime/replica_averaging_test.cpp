@@ -167,6 +167,21 @@ TEST(ReplicaAveraging, ReplicasMeetInRedis) {
             static_cast<const Glm&>(b.model()).intercept());
 }
 
+TEST(ReplicaAveraging, AWorkerWithATreeIsRefusedAtStart) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  test::TempDir tmp;
+  const std::string events = tmp.write("e.csv", "a,y\n1,x\n2,z\n");
+  const std::string path =
+      tmp.write("c.yaml", "redis: redis://127.0.0.1:" + std::to_string(server.port()) +
+                              "\nsource:\n  path: " + events +
+                              "\nmodel:\n  expression: hoeffding_tree\n  target: y\nreplicas:\n  "
+                              "every: 1000\n");
+  auto r = test::run(std::string(RTML_BINARY) + " run " + path + " --quiet");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("cannot be averaged"), std::string::npos) << r.out;
+}
+
 TEST(ReplicaAveraging, ReplicasNeedRedis) {
   test::TempDir tmp;
   const std::string path =
