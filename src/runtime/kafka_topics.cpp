@@ -1,7 +1,6 @@
 #include "rtml/runtime/kafka_topics.h"
 
 #include <librdkafka/rdkafka.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,12 +13,6 @@
 
 namespace rtml::runtime {
 namespace {
-
-bool stop_requested(int stop_fd) {
-  if (stop_fd < 0) return false;
-  pollfd p{stop_fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
-}
 
 // A librdkafka configuration: rtml's settings, then the user's (which win). Throws Error
 // naming the setting librdkafka refuses.

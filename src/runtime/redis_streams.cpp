@@ -1,9 +1,9 @@
 #include "rtml/runtime/redis_streams.h"
 
 #include <hiredis/hiredis.h>
-#include <poll.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "rtml/core/error.h"
@@ -13,12 +13,6 @@ namespace rtml::runtime {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-bool stop_requested(int stop_fd) {
-  if (stop_fd < 0) return false;
-  pollfd p{stop_fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
-}
 
 std::string_view text_of(const redisReply* r) {
   return r && (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS)
@@ -122,7 +116,12 @@ void RedisStreamReader::add_entry(const redisReply* entry) {
     out_ += '}';
   }
   out_ += '\n';
-  lines_.emplace_back(++line_, std::string(id));
+  Line l{++line_, 0, 0};
+  const size_t dash = id.find('-');
+  std::from_chars(id.data(), id.data() + std::min(dash, id.size()), l.ms);
+  if (dash != std::string_view::npos)
+    std::from_chars(id.data() + dash + 1, id.data() + id.size(), l.seq);
+  lines_.push_back(l);
   ++entries_;
 }
 
@@ -208,13 +207,14 @@ size_t RedisStreamReader::read(char* buf, size_t n) {
 }
 
 std::string RedisStreamReader::entry_of(uint64_t line) const {
-  if (lines_.empty() || line < lines_.front().first || line > lines_.back().first) return {};
-  return lines_[line - lines_.front().first].second;
+  if (lines_.empty() || line < lines_.front().line || line > lines_.back().line) return {};
+  const Line& l = lines_[line - lines_.front().line];
+  return std::to_string(l.ms) + "-" + std::to_string(l.seq);
 }
 
 void RedisStreamReader::take_through(uint64_t line, std::vector<std::string>& ids) {
-  while (!lines_.empty() && lines_.front().first <= line) {
-    ids.push_back(std::move(lines_.front().second));
+  while (!lines_.empty() && lines_.front().line <= line) {
+    ids.push_back(std::to_string(lines_.front().ms) + "-" + std::to_string(lines_.front().seq));
     lines_.pop_front();
   }
 }

@@ -15,13 +15,6 @@
 namespace rtml {
 namespace {
 
-// True once stop_fd (if any) is readable: a stop was requested.
-bool stop_requested(int stop_fd) {
-  if (stop_fd < 0) return false;
-  pollfd p{stop_fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0;
-}
-
 // Plain file descriptor reads, with a small look-ahead so the gzip check can peek.
 class FdSource final : public ByteSource {
  public:
@@ -155,6 +148,12 @@ class MemorySource final : public ByteSource {
 
 std::unique_ptr<ByteSource> ByteSource::from_memory(std::string name, std::string_view bytes) {
   return std::make_unique<MemorySource>(std::move(name), bytes);
+}
+
+bool ByteSource::stop_requested(int stop_fd) {
+  if (stop_fd < 0) return false;
+  pollfd p{stop_fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
 }
 
 std::unique_ptr<ByteSource> ByteSource::open(const std::string& path, int stop_fd) {

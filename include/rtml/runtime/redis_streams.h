@@ -78,8 +78,13 @@ class RedisStreamReader final : public GroupSource {
   store::RedisConnection redis_;
   std::string out_;  // lines ready for read()
   size_t out_at_ = 0;
-  uint64_t line_ = 0;                                   // of the last line made
-  std::deque<std::pair<uint64_t, std::string>> lines_;  // (line, entry id), not taken
+  uint64_t line_ = 0;  // of the last line made
+  // A line not yet taken and its entry's id, "<ms>-<seq>" kept as its two numbers: no
+  // string per entry on the per-event path.
+  struct Line {
+    uint64_t line, ms, seq;
+  };
+  std::deque<Line> lines_;
   bool own_pending_done_ = false;  // the consumer's unacknowledged entries were read
   std::string own_pending_from_ = "0";
   std::string claim_cursor_ = "-";  // where the next page of pending entries starts

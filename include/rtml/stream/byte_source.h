@@ -40,6 +40,10 @@ class ByteSource {
 
   const std::string& name() const { return name_; }
 
+  // True once stop_fd (if >= 0) is readable: a stop was requested. Never waits. For
+  // sources of other kinds (stream consumers) that honour the same stop_fd.
+  static bool stop_requested(int stop_fd);
+
  protected:
   explicit ByteSource(std::string name) : name_(std::move(name)) {}
 
