@@ -1,7 +1,9 @@
 // Helpers shared by the tests: data location, temporary folders, running the CLI.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <stdlib.h>
 
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "rtml/core/random.h"
 #include "rtml/store/wal.h"
@@ -147,5 +150,26 @@ inline int thp_eligible(const void* p) {
   }
   return -1;
 }
+
+#ifdef RTML_BINARY
+// Starts `rtml run config --quiet --json` in the background, its standard output into out
+// and its standard error into err; returns its pid (-1 if it could not start).
+inline pid_t spawn_rtml_run(const std::string& config, const std::string& out,
+                            const std::string& err = "/dev/null") {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::string bin = RTML_BINARY;
+  std::vector<std::string> args = {bin, "run", config, "--quiet", "--json"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+#endif
 
 }  // namespace rtml::test

@@ -273,23 +273,6 @@ uint64_t checkpointed_events(const std::string& dir) {
   }
 }
 
-// Starts `rtml run config --quiet --json`, its output into out; returns its pid.
-pid_t spawn_run(const std::string& config, const std::string& out) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  std::string bin = RTML_BINARY;
-  std::vector<std::string> args = {bin, "run", config, "--quiet", "--json"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
 // Ten SIGKILLs at random moments of a 200,000-event replay with fsync on, each followed
 // by the same command: the saved model is byte-identical to an uninterrupted run's, the
 // predictions and dead letters hold each record once, and every label was learned once.
@@ -310,7 +293,7 @@ TEST(RunCheckpoints, TenKillsAndRestartsEndAsOneUninterruptedRun) {
   int kills = 0;
   int status = 0;
   for (;;) {
-    pid_t pid = spawn_run(config, tmp.file("out.json"));
+    pid_t pid = test::spawn_rtml_run(config, tmp.file("out.json"));
     ASSERT_GT(pid, 0);
     if (kills < 10) {
       // The first kill waits for a first periodic checkpoint (the one written before the

@@ -133,21 +133,9 @@ std::string worker_config(const test::TempDir& tmp, const std::string& brokers,
   return path;
 }
 
+// `rtml run config` in the background, its errors beside its output.
 pid_t spawn_worker(const std::string& config, const std::string& out) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, (out + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  std::string bin = RTML_BINARY;
-  std::vector<std::string> args = {bin, "run", config, "--quiet", "--json"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, bin.c_str(), &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
+  return test::spawn_rtml_run(config, out, out + ".err");
 }
 
 json stop_worker(pid_t pid, const std::string& out, int* status = nullptr) {
