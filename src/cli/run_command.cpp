@@ -62,7 +62,8 @@ int run_command(const RunOptions& o) {
     if (!config.events.stream.empty() || !config.events.topic.empty()) {
       j["stream"] = {{"entries", s.stream_entries},
                      {"claimed", s.stream_claimed},
-                     {"acknowledged", s.stream_acked}};
+                     {"acknowledged", s.stream_acked},
+                     {"restarts", s.restarts}};
     }
     if (config.replicas && config.replicas->mode == "follow") {
       j["model_versions"] = s.model_versions;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "rtml/core/error.h"
 #include "rtml/core/file_io.h"
@@ -78,7 +79,45 @@ Checkpointer::~Checkpointer() {
 }
 
 std::optional<Checkpoint> Checkpointer::last() const {
-  const std::string manifest = dir_ + "/manifest.json";
+  return read_manifest(dir_ + "/manifest.json");
+}
+
+std::optional<Checkpoint> Checkpointer::held() const {
+  return read_manifest(dir_ + "/manifest-held.json");
+}
+
+void Checkpointer::promote() {
+  const std::string held = dir_ + "/manifest-held.json";
+  if (!fs::exists(held)) return;
+  fs::rename(held, dir_ + "/manifest.json");
+  fsync_dir(dir_);
+  remove_others();
+}
+
+void Checkpointer::drop_held() {
+  const std::string held = dir_ + "/manifest-held.json";
+  if (!fs::exists(held)) return;
+  fs::remove(held);
+  fsync_dir(dir_);
+  remove_others();
+}
+
+void Checkpointer::remove_others() const {
+  std::set<uint64_t> keep;
+  for (const char* name : {"/manifest.json", "/manifest-held.json"}) {
+    try {
+      auto j = nlohmann::json::parse(read_file(dir_ + name));
+      keep.insert(j.at("sequence").get<uint64_t>());
+    } catch (const std::exception&) {
+      // none, or unreadable: last() and held() say so when asked
+    }
+  }
+  for (const auto& [n, path] : checkpoint_folders(dir_)) {
+    if (!keep.count(n)) fs::remove_all(path);
+  }
+}
+
+std::optional<Checkpoint> Checkpointer::read_manifest(const std::string& manifest) const {
   if (!fs::exists(manifest)) return std::nullopt;
   nlohmann::json j;
   try {
@@ -138,9 +177,10 @@ std::optional<Checkpoint> Checkpointer::last() const {
 Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointPosition& position,
                                const Pipeline& pipeline, const PredictionLog& pending,
                                store::EmbeddedStore* store,
-                               const std::vector<std::string>& stream_acks) {
+                               const std::vector<std::string>& stream_acks, bool hold) {
   if (sequence_ == 0) {
     if (auto c = last()) sequence_ = c->sequence;
+    if (auto h = held()) sequence_ = std::max(sequence_, h->sequence);
   }
   Checkpoint c;
   c.sequence = sequence_ + 1;
@@ -191,11 +231,17 @@ Checkpoint Checkpointer::write(const std::string& config_hash, const CheckpointP
                                 {"dead_letters", position.dead_letters},
                                 {"labels_refused", position.labels_refused}}},
                               {"files", files}};
-  write_file_atomically(dir_ + "/manifest.json", j.dump(2) + "\n");
   sequence_ = c.sequence;
-  for (const auto& [n, path] : checkpoint_folders(dir_)) {
-    if (n != c.sequence) fs::remove_all(path);
+  if (hold) {
+    write_file_atomically(dir_ + "/manifest-held.json", j.dump(2) + "\n");
+    remove_others();
+    return c;
   }
+  write_file_atomically(dir_ + "/manifest.json", j.dump(2) + "\n");
+  // A held checkpoint is older than this one: it will never be promoted.
+  std::error_code ec;
+  fs::remove(dir_ + "/manifest-held.json", ec);
+  remove_others();
   return c;
 }
 

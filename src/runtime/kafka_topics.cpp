@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <thread>
 
 #include "rtml/core/error.h"
@@ -27,6 +28,9 @@ rd_kafka_conf_t* make_conf(const KafkaOptions& k,
     }
   };
   set("bootstrap.servers", k.brokers, "the");
+  // A broker that dies without closing its connections (a power loss, a partition) holds
+  // requests until this passes: librdkafka's 60 s would outlast a sink's flush (30 s).
+  set("socket.timeout.ms", "10000", "the");
   for (const auto& [key, value] : ours) set(key, value, "the");
   for (const auto& [key, value] : k.settings) set(key, value, "the kafka.settings");
   return conf;
@@ -57,7 +61,10 @@ KafkaReader::KafkaReader(TopicReadOptions options)
                  {"auto.offset.reset", "earliest"},
                  {"session.timeout.ms", std::to_string(session_ms)},
                  {"heartbeat.interval.ms", std::to_string(std::max<int64_t>(100, session_ms / 10))},
-                 {"enable.partition.eof", "false"}});
+                 {"enable.partition.eof", "false"},
+                 // Partitions move one by one, committed once the group is settled (see
+                 // rebalance()).
+                 {"partition.assignment.strategy", "cooperative-sticky"}});
   rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
   rd_kafka_conf_set_opaque(conf, this);
   char err[512];
@@ -82,55 +89,74 @@ KafkaReader::~KafkaReader() {
   // session timeout). Its revocation finds nothing left to acknowledge: a run
   // acknowledges everything before it ends.
   o_.on_revoke = nullptr;
+  o_.restart_when_unacknowledged = false;
+  // librdkafka 2.0 aborts when a cooperative consumer is closed after joining its group
+  // but before its first assignment (rd_kafka_sticky_assignor_state_destroy asserts; later
+  // releases check): that assignment is waited for first, records fetched meanwhile
+  // dropped (never committed, they go to the partitions' next owner).
+  const auto end =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(o_.session_seconds + 5);
+  for (;;) {
+    char* member = rd_kafka_memberid(rk_);
+    const bool joined = member && *member;
+    if (member) rd_kafka_mem_free(rk_, member);
+    if (!joined || rebalances_ > 0 || std::chrono::steady_clock::now() > end) break;
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100)) rd_kafka_message_destroy(m);
+  }
   rd_kafka_consumer_close(rk_);
   rd_kafka_destroy(rk_);
 }
 
+bool KafkaReader::settle(double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!uncommitted_.empty() && restart_.empty()) {
+    // Polled, so that the rebalance runs its course; a record fetched here is not handled,
+    // never committed, and comes again to whoever holds its partition next.
+    if (rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100)) rd_kafka_message_destroy(m);
+    if (commit_uncommitted(1) || std::chrono::steady_clock::now() > end) break;
+  }
+  return uncommitted_.empty() && restart_.empty();
+}
+
 void KafkaReader::rebalance(int error, rd_kafka_topic_partition_list_t* parts) {
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk_), "COOPERATIVE") == 0;
   if (error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     ++rebalances_;
-    if (!resume_at_.empty()) {
-      // Past what the checkpoint holds, unless the group committed further meanwhile.
-      if (rd_kafka_resp_err_t e = rd_kafka_committed(rk_, parts, 10000)) {
-        // Not knowing where the group stands, starting from the checkpoint could handle
-        // again what others did since: the group's offsets it is (at least once).
-        std::fprintf(stderr, "rtml: kafka topic '%s': committed offsets unknown (%s)\n",
-                     o_.topic.c_str(), rd_kafka_err2str(e));
-        resume_at_.clear();
-        rd_kafka_assign(rk_, parts);
-        return;
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk_, parts)) {
+        restart_ = std::string("cannot take assigned partitions: ") + rd_kafka_error_string(e);
+        rd_kafka_error_destroy(e);
       }
-      rd_kafka_topic_partition_list_t* commit = rd_kafka_topic_partition_list_new(parts->cnt);
-      for (int i = 0; i < parts->cnt; ++i) {
-        auto& p = parts->elems[i];
-        auto it = resume_at_.find(p.partition);
-        if (it == resume_at_.end()) continue;
-        if (p.offset < it->second) {
-          p.offset = it->second;
-          rd_kafka_topic_partition_list_add(commit, p.topic, p.partition)->offset = it->second;
-        }
-        resume_at_.erase(it);
-      }
+    } else {
       rd_kafka_assign(rk_, parts);
-      if (commit->cnt) rd_kafka_commit(rk_, commit, 0);
-      rd_kafka_topic_partition_list_destroy(commit);
-      return;
     }
-    rd_kafka_assign(rk_, parts);
-  } else {
-    // Revoked: what was handled is made durable and committed while the partitions are
-    // still ours; what was given and not handled cannot exist (see on_revoke).
-    if (o_.on_revoke) o_.on_revoke();
-    // What an acknowledgement during the rebalance could not commit, committed now that
-    // the generation is settled: while revoking, the partitions are still ours.
-    if (!commit_uncommitted(10)) {
-      std::fprintf(stderr,
-                   "rtml: kafka topic '%s': offsets of revoked partitions not committed: %s\n",
-                   o_.topic.c_str(), last_refusal_.c_str());
+    return;
+  }
+  // Revoked (or lost): what was handled is made durable and committed while the
+  // partitions are still ours; what was given and not handled cannot exist (see
+  // on_revoke). Cooperatively, this happens once the group is settled, when the
+  // coordinator accepts the commit; eagerly, the group is rebalancing already, and a
+  // broker may refuse it (librdkafka's mock always does).
+  const bool lost = rd_kafka_assignment_lost(rk_);
+  if (o_.on_revoke) o_.on_revoke();
+  if (!commit_uncommitted(10)) {
+    std::string why = "offsets of partitions " + std::string(lost ? "lost" : "revoked") +
+                      " not committed (" + last_refusal_ + ")";
+    if (o_.restart_when_unacknowledged) {
+      restart_ = why + ": their next owner handles those records again";
+    } else {
+      std::fprintf(stderr, "rtml: kafka topic '%s': %s\n", o_.topic.c_str(), why.c_str());
     }
     uncommitted_.clear();
-    handled_.clear();
-    lines_.clear();
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    handled_.erase(parts->elems[i].partition);
+    uncommitted_.erase(parts->elems[i].partition);
+  }
+  lines_.clear();
+  if (cooperative) {
+    if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk_, parts)) rd_kafka_error_destroy(e);
+  } else {
     rd_kafka_assign(rk_, nullptr);
   }
 }
@@ -144,6 +170,10 @@ size_t KafkaReader::read(char* buf, size_t n) {
     // rebalance happens inside a poll, and partitions revoked there must not have records
     // given out but not yet handled (their next owner would handle them too).
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+    if (!restart_.empty()) {
+      if (m) rd_kafka_message_destroy(m);
+      throw RestartFromCheckpoint("kafka topic '" + o_.topic + "': " + restart_);
+    }
     if (!m) {
       if (o_.on_idle) o_.on_idle();
       continue;
@@ -251,18 +281,48 @@ bool KafkaReader::commit_uncommitted(double seconds) {
               std::to_string(static_cast<int>(seconds)) + " s: " + rd_kafka_err2str(e));
 }
 
-void KafkaReader::ack(const std::vector<std::string>& done) {
+bool KafkaReader::ack(const std::vector<std::string>& done) {
   for (const auto& [partition, offset] : offsets_of(done)) {
     int64_t& at = uncommitted_[partition];
     at = std::max(at, offset);
   }
   acked_ += taken_;
   taken_ = 0;
-  // Refused during a rebalance: kept, and committed when the partitions are revoked.
-  commit_uncommitted(10);
+  // Refused during a rebalance: kept, and committed with the next ack or when the
+  // partitions are revoked.
+  return commit_uncommitted(10);
 }
 
-void KafkaReader::resume(const std::vector<std::string>& done) { resume_at_ = offsets_of(done); }
+bool kafka_offsets_committed(const KafkaOptions& kafka, const std::string& topic,
+                             const std::string& group, const std::vector<std::string>& done) {
+  const std::map<int32_t, int64_t> want = offsets_of(done);
+  if (want.empty()) return true;
+  rd_kafka_conf_t* conf = make_conf(kafka, {{"group.id", group}, {"enable.auto.commit", "false"}});
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw Error(std::string("kafka: cannot create a consumer: ") + err);
+  }
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  for (const auto& [partition, offset] : want) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition);
+  }
+  rd_kafka_resp_err_t e = rd_kafka_committed(rk, list, 10000);
+  bool same = !e;
+  for (int i = 0; same && i < list->cnt; ++i) {
+    const auto& p = list->elems[i];
+    same = !p.err && p.offset == want.at(p.partition);
+  }
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  if (e) {
+    throw Error("kafka topic '" + topic + "': cannot read the committed offsets of group '" +
+                group + "': " + rd_kafka_err2str(e));
+  }
+  return same;
+}
 
 KafkaWriter::KafkaWriter(const KafkaOptions& kafka, std::string topic) : topic_(std::move(topic)) {
   rd_kafka_conf_t* conf = make_conf(kafka, {{"linger.ms", "5"}});

@@ -219,7 +219,7 @@ void RedisStreamReader::take_through(uint64_t line, std::vector<std::string>& id
   }
 }
 
-void RedisStreamReader::ack(const std::vector<std::string>& ids) {
+bool RedisStreamReader::ack(const std::vector<std::string>& ids) {
   constexpr size_t kPerCommand = 1000;
   std::vector<std::string_view> args;
   size_t commands = 0;
@@ -239,6 +239,7 @@ void RedisStreamReader::ack(const std::vector<std::string>& ids) {
     throw Error(redis_.where() + "cannot acknowledge entries of stream '" + o_.stream +
                 "': " + error);
   }
+  return true;
 }
 
 RedisStreamWriter::RedisStreamWriter(const store::RedisOptions& redis, std::string stream,

@@ -156,7 +156,11 @@ struct LabelRow {
 
 }  // namespace
 
-RunSummary run(const RunConfig& c, const RunControls& controls) {
+namespace {
+
+// One run of the loop; throws RestartFromCheckpoint when it must go back to its last
+// acknowledged checkpoint (run() starts it again).
+RunSummary run_once(const RunConfig& c, const RunControls& controls) {
   const auto start = Clock::now();
   RunSummary summary;
   // A run with checkpoints resumes from the last one, if there is one.
@@ -164,6 +168,19 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   std::optional<Checkpoint> resume;
   if (c.checkpoint) {
     checkpointer = std::make_unique<Checkpointer>(c.checkpoint->dir);
+    // A checkpoint held for its commit (a Kafka source): the last one if the group
+    // committed what it holds before this worker died, else forgotten (its records come
+    // again, here or to another worker).
+    if (auto held = checkpointer->held()) {
+      KafkaOptions k;
+      if (c.kafka) k = {c.kafka->brokers, c.kafka->settings};
+      if (!c.events.topic.empty() && held->config_hash == c.text_hash &&
+          kafka_offsets_committed(k, c.events.topic, c.events.group, load_stream_acks(*held))) {
+        checkpointer->promote();
+      } else {
+        checkpointer->drop_held();
+      }
+    }
     resume = checkpointer->last();
     if (resume && resume->config_hash != c.text_hash) {
       throw Error(c.file + ": the config changed since the checkpoint in " + c.checkpoint->dir +
@@ -312,6 +329,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
     to.on_revoke = [&] {
       if (on_stream_revoke) on_stream_revoke();
     };
+    to.restart_when_unacknowledged = checkpointer != nullptr;
     group_source = std::make_unique<KafkaReader>(std::move(to));
   } else if (!c.events.stream.empty()) {
     StreamReadOptions so;
@@ -590,6 +608,7 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   uint64_t checkpointed_at = number;  // event number of the last checkpoint
   auto checkpoint_time = Clock::now();
   bool first_checkpoint = !resume;  // written before the first event: see below
+  bool held = false;                // the last checkpoint's acknowledgement was refused
   auto checkpoint = [&] {
     CheckpointPosition pos;
     pos.events_read = number;
@@ -615,10 +634,17 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
       if (dead_stream) dead_stream->flush();
       stream->take_through(events_line, acks);
     }
-    checkpointer->write(c.text_hash, pos, pipeline, rt.log(), store.get(), acks);
+    // A source that can refuse the acknowledgement: the checkpoint is held until it
+    // accepts (a later checkpoint's, if not this one's).
+    const bool hold = stream && stream->acks_can_be_refused();
+    checkpointer->write(c.text_hash, pos, pipeline, rt.log(), store.get(), acks, hold);
     if (stream) {
       crash_point("before-stream-ack");
-      stream->ack(acks);
+      held = !stream->ack(acks);
+      if (hold && !held) {
+        crash_point("before-checkpoint-promote");
+        checkpointer->promote();
+      }
     }
     // Segments up to this checkpoint's may now leave; those after it wait for the next.
     if (training) training->pin(pos.training_segment);
@@ -836,7 +862,27 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   // A run that ends, or is stopped, with checkpoints on leaves one to resume from: a run
   // started again after the end reads on from there, past anything appended since.
   if (checkpointer) checkpoint();
-  commit_stream();
+  if (held && stream->settle(std::max(10.0, c.events.claim_idle))) {
+    held = false;
+    checkpointer->promote();
+  }
+  if (held) {
+    // The source never took the last acknowledgement: what it holds goes to the next
+    // owner of those records, and this run ends where its last acknowledged checkpoint
+    // stands (the next run resumes there).
+    std::optional<Checkpoint> last = checkpointer->last();
+    const CheckpointPosition p = last ? last->position : CheckpointPosition{};
+    std::fprintf(stderr,
+                 "rtml run: the source did not accept the acknowledgement of the last %llu "
+                 "events; they are handled again, and this run ends at its last acknowledged "
+                 "checkpoint\n",
+                 static_cast<unsigned long long>(summary.events - p.events));
+    summary.events = p.events;
+    summary.learned = p.learned;
+    summary.dead_letters = p.dead_letters;
+    summary.labels_refused = p.labels_refused;
+  }
+  if (!checkpointer) commit_stream();
   predictions.flush();
   dead.flush();
   if (stream) {
@@ -855,6 +901,25 @@ RunSummary run(const RunConfig& c, const RunControls& controls) {
   }
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return summary;
+}
+
+}  // namespace
+
+RunSummary run(const RunConfig& c, const RunControls& controls) {
+  uint64_t restarts = 0;
+  for (;;) {
+    try {
+      RunSummary s = run_once(c, controls);
+      s.restarts = restarts;
+      return s;
+    } catch (const RestartFromCheckpoint& e) {
+      // Everything of the last attempt is closed (its checkpoint folder unlocked, its
+      // consumer out of the group): the next resumes from the last acknowledged checkpoint.
+      std::fprintf(stderr, "rtml run: %s; resuming from the last acknowledged checkpoint\n",
+                   e.what());
+      ++restarts;
+    }
+  }
 }
 
 }  // namespace rtml::runtime

@@ -197,6 +197,52 @@ TEST(Checkpointer, FindsTheLastWholeCheckpointAndNamesADamagedFile) {
   }
 }
 
+// A held checkpoint (a source that may refuse its acknowledgement) is not the last one
+// until promoted: a process killed meanwhile finds the older one last and the held one
+// beside it, to promote or drop.
+TEST(Checkpointer, AHeldCheckpointIsLastOnlyOncePromoted) {
+  test::TempDir tmp;
+  Pipeline model("logistic_regression");
+  PredictionLog log({});
+  CheckpointPosition pos;
+  {
+    Checkpointer ck(tmp.file("ck"));
+    pos.events_read = 10;
+    ck.write("h", pos, model, log, nullptr, {"0:10"}, true);
+    EXPECT_FALSE(ck.last());
+    ck.promote();
+    ASSERT_TRUE(ck.last());
+    EXPECT_EQ(ck.last()->position.events_read, 10u);
+    EXPECT_FALSE(ck.held());
+    pos.events_read = 20;
+    ck.write("h", pos, model, log, nullptr, {"0:20"}, true);
+    pos.events_read = 30;  // a newer held one replaces it
+    ck.write("h", pos, model, log, nullptr, {"0:30"}, true);
+    EXPECT_EQ(ck.last()->position.events_read, 10u);
+    ASSERT_TRUE(ck.held());
+    EXPECT_EQ(ck.held()->position.events_read, 30u);
+    EXPECT_EQ(load_stream_acks(*ck.held()), std::vector<std::string>{"0:30"});
+    size_t folders = 0;
+    for (const auto& e : fs::directory_iterator(tmp.file("ck"))) {
+      folders += e.path().filename().string().rfind("ckpt-", 0) == 0;
+    }
+    EXPECT_EQ(folders, 2u);  // the last and the held, not the replaced one
+  }
+  Checkpointer again(tmp.file("ck"));  // as a restarted process finds them
+  ASSERT_TRUE(again.held());
+  again.drop_held();
+  EXPECT_FALSE(again.held());
+  EXPECT_EQ(again.last()->position.events_read, 10u);
+  pos.events_read = 40;  // not held: last at once, the older one removed
+  again.write("h", pos, model, log, nullptr);
+  EXPECT_EQ(again.last()->position.events_read, 40u);
+  size_t folders = 0;
+  for (const auto& e : fs::directory_iterator(tmp.file("ck"))) {
+    folders += e.path().filename().string().rfind("ckpt-", 0) == 0;
+  }
+  EXPECT_EQ(folders, 1u);
+}
+
 // 200,000 impressions with one user key each, and their clicks 1,000 events later.
 void write_clicks(const std::string& events, const std::string& labels, int n) {
   std::ofstream e(events), l(labels);

@@ -12,10 +12,12 @@
 
 #include <chrono>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "../test_util.h"
 #include "rtml/core/error.h"
@@ -188,6 +190,131 @@ TEST(KafkaTopics, AWorkerPredictsEveryRecordAndCommits) {
   std::this_thread::sleep_for(std::chrono::seconds(4));
   json other = stop_worker(pid, tmp.file("other.out"));
   EXPECT_EQ(other["stream"]["entries"], 0) << other;
+}
+
+// The ids in the workers' prediction files.
+std::set<std::string> ids_in_files(const test::TempDir& tmp,
+                                   const std::vector<std::string>& names) {
+  std::set<std::string> ids;
+  for (const auto& name : names) {
+    std::ifstream f(tmp.file(name + "-predictions.jsonl"));
+    std::string line;
+    while (std::getline(f, line)) {
+      try {
+        ids.insert(json::parse(line).at("id").get<std::string>());
+      } catch (const std::exception&) {
+        // a line being written
+      }
+    }
+  }
+  return ids;
+}
+
+// Three workers with checkpoints while events arrive: a third joins (a rebalance), one is
+// killed with SIGKILL and restarted, a broker fails (its partitions' leaders and the
+// group's coordinator move to the others), one worker leaves (another rebalance). Every
+// event is predicted, and the workers' final states together learned each label once:
+// librdkafka's mock refuses every commit while the group rebalances, so this holds only
+// because a worker gives up partitions committed, or goes back to its last committed
+// checkpoint.
+TEST(KafkaTopics, RebalancesAKillAndABrokerFailureLoseNothingAndLearnNothingTwice) {
+  MockKafka kafka(3);
+  kafka.topic("rtml-events", 6);
+  kafka.topic("rtml-predictions", 3);
+  const int n = 30000;
+  test::TempDir tmp;
+  std::vector<std::string> names = {"w0", "w1", "w2"}, configs;
+  for (const auto& name : names) {
+    configs.push_back(
+        worker_config(tmp, kafka.bootstraps(), name,
+                      "checkpoint:\n  dir: " + tmp.file(name + "-ck") + "\n  seconds: 0.5\n"));
+  }
+  auto out = [&](int w) { return tmp.file(names[w] + ".out"); };
+  std::vector<pid_t> pids = {spawn_worker(configs[0], out(0)), spawn_worker(configs[1], out(1)),
+                             -1};
+  produce(kafka.bootstraps(), 0, n / 3);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  pids[2] = spawn_worker(configs[2], out(2));  // joins: a rebalance
+  produce(kafka.bootstraps(), n / 3, n / 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_EQ(::kill(pids[1], SIGKILL), 0);  // killed, restarted at once
+  ::waitpid(pids[1], nullptr, 0);
+  pids[1] = spawn_worker(configs[1], out(1));
+  produce(kafka.bootstraps(), n / 2, 2 * n / 3);
+  // Broker 3 fails; a second later its partitions are led by the others, and the group's
+  // coordinator is broker 1.
+  std::thread late([&] { produce(kafka.bootstraps(), 2 * n / 3, n); });
+  rd_kafka_mock_broker_set_down(kafka.cluster(), 3);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  for (const char* topic : {"rtml-events", "rtml-predictions"}) {
+    for (int32_t p = 0; p < 6; ++p)
+      rd_kafka_mock_partition_set_leader(kafka.cluster(), topic, p, 1 + p % 2);
+  }
+  rd_kafka_mock_coordinator_set(kafka.cluster(), "group", "rtml", 1);
+  late.join();
+  int status = 0;
+  std::string summaries;
+  uint64_t learned = 0;
+  json left = stop_worker(pids[0], out(0), &status);  // leaves: a rebalance
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << left;
+  learned += left.value("learned", uint64_t{0});
+  summaries += left.dump() + "\n";
+  std::set<std::string> ids;
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+  while ((ids = ids_in_files(tmp, names)).size() < static_cast<size_t>(n) &&
+         std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(n)) << "events never predicted";
+  for (int w : {1, 2}) {
+    json s = stop_worker(pids[w], out(w), &status);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << names[w] << ": " << s;
+    learned += s.value("learned", uint64_t{0});
+    summaries += s.dump() + "\n";
+  }
+  std::cout << "workers' summaries:\n" << summaries;
+  EXPECT_EQ(learned, static_cast<uint64_t>(n))
+      << "a label learned twice, or never\n"
+      << summaries << test::read_all(out(0) + ".err") << test::read_all(out(1) + ".err")
+      << test::read_all(out(2) + ".err");
+}
+
+// A worker killed between a checkpoint and its commit, and one killed between the
+// commit and the checkpoint's promotion: started again, each resumes from the checkpoint
+// the group's offsets match, so every label is learned once.
+TEST(KafkaTopics, AKillAroundTheCommitLearnsNothingTwice) {
+  for (const char* point : {"before-stream-ack:3", "before-checkpoint-promote:3"}) {
+    SCOPED_TRACE(point);
+    MockKafka kafka(1);
+    kafka.topic("rtml-events", 2);
+    kafka.topic("rtml-predictions", 2);
+    const int n = 20000;
+    produce(kafka.bootstraps(), 0, n);
+    test::TempDir tmp;
+    // The 3rd checkpoint (the first is written before the first event) holds 10,000.
+    const std::string config = worker_config(
+        tmp, kafka.bootstraps(), "w",
+        "checkpoint:\n  dir: " + tmp.file("ck") + "\n  events: 5000\n  seconds: 100\n");
+    ::setenv("RTML_CRASH_AT", point, 1);
+    pid_t pid = spawn_worker(config, tmp.file("crash.out"));
+    ::unsetenv("RTML_CRASH_AT");
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 137) << status;
+    pid = spawn_worker(config, tmp.file("w.out"));
+    std::set<std::string> ids;
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((ids = ids_in_files(tmp, {"w"})).size() < static_cast<size_t>(n) &&
+           std::chrono::steady_clock::now() < end) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    EXPECT_EQ(ids.size(), static_cast<size_t>(n));
+    json s = stop_worker(pid, tmp.file("w.out"));
+    // Killed before the commit: the 2nd checkpoint (5,000); after it: the 3rd (10,000).
+    EXPECT_EQ(s["resumed_at"], std::string(point).rfind("before-stream", 0) == 0 ? 5000 : 10000)
+        << s;
+    EXPECT_EQ(s["learned"], n) << "a label learned twice, or never: " << s;
+  }
 }
 
 TEST(KafkaTopics, ConfigMistakesAreClearErrors) {

@@ -58,7 +58,16 @@ class Checkpointer {
 
   // The newest complete checkpoint, its files' checksums verified; nullopt if the folder
   // has none. Throws Error naming the file for a damaged manifest or checkpoint file.
+  // A held checkpoint (see write) is not the last one until promoted.
   std::optional<Checkpoint> last() const;
+
+  // The held checkpoint (write with hold), verified as last() verifies; nullopt if none.
+  std::optional<Checkpoint> held() const;
+  // Makes the held checkpoint the last one (the source acknowledged what it holds) and
+  // removes the older ones. Does nothing if none is held.
+  void promote();
+  // Forgets the held checkpoint: a run resumes from last(). Does nothing if none is held.
+  void drop_held();
 
   // Writes a checkpoint of the pipeline, the log and the store (nullptr: none) at
   // position, for a run of the config whose text hashes to config_hash, and makes it
@@ -67,15 +76,26 @@ class Checkpointer {
   // after it (a worker killed between the two acknowledges them when it resumes). Throws
   // Error naming the file that could not be written; the previous checkpoint then stays
   // last.
+  //
+  // hold: for a source whose acknowledgement can be refused (a Kafka group rebalancing
+  // refuses commits): the checkpoint is written whole but held, not last, until
+  // promote(); a newer held one replaces it. A run killed or rolled back meanwhile
+  // resumes from the last promoted one, whose records the source no longer gives, so
+  // that nothing is learned twice however the source's partitions move.
   Checkpoint write(const std::string& config_hash, const CheckpointPosition& position,
                    const Pipeline& pipeline, const PredictionLog& pending,
-                   store::EmbeddedStore* store, const std::vector<std::string>& stream_acks = {});
+                   store::EmbeddedStore* store, const std::vector<std::string>& stream_acks = {},
+                   bool hold = false);
 
   const std::string& dir() const { return dir_; }
 
  private:
+  std::optional<Checkpoint> read_manifest(const std::string& manifest) const;
+  // Removes the ckpt-* folders but those of the last and the held checkpoints.
+  void remove_others() const;
+
   std::string dir_;
-  uint64_t sequence_ = 0;  // of the last checkpoint written or found
+  uint64_t sequence_ = 0;  // of the last checkpoint written or found, held ones included
   int lock_fd_ = -1;
 };
 

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtml/core/error.h"
 #include "rtml/stream/byte_source.h"
 
 namespace rtml::runtime {
@@ -31,8 +32,19 @@ class GroupSource : public ByteSource {
   // handled up to it), in a form ack() and resume() read back; those lines are then
   // forgotten.
   virtual void take_through(uint64_t line, std::vector<std::string>& done) = 0;
-  // Acknowledges what take_through() gave.
-  virtual void ack(const std::vector<std::string>& done) = 0;
+  // Acknowledges what take_through() gave: true once acknowledged, false if the engine
+  // refused for now (a Kafka group rebalancing refuses commits) and the caller must keep
+  // the effects of those records undone until a later ack() succeeds (see
+  // acks_can_be_refused). Throws Error if the engine cannot be reached.
+  virtual bool ack(const std::vector<std::string>& done) = 0;
+  // Whether ack() can return false. A worker with checkpoints then holds each checkpoint
+  // until its ack() succeeds (Checkpointer::write's hold) and, when the source says so
+  // with RestartFromCheckpoint, resumes from the last acknowledged one.
+  virtual bool acks_can_be_refused() const { return false; }
+  // At the end of a run whose last ack() was refused: waits, for up to seconds, until
+  // the engine accepts it (a rebalance over), giving no more records. True once
+  // everything acknowledged is.
+  virtual bool settle(double /*seconds*/) { return true; }
   // At the start of a worker resuming a checkpoint: done is what the checkpoint held and
   // the worker killed after it may not have acknowledged; it is acknowledged now (or as
   // soon as the source can), so that those records do not come again.
@@ -42,6 +54,15 @@ class GroupSource : public ByteSource {
   virtual uint64_t records() const = 0;
   virtual uint64_t claimed() const = 0;
   virtual uint64_t acked() const = 0;
+};
+
+// Thrown by a GroupSource's read() when records this worker handled went to another worker
+// unacknowledged (a Kafka rebalance that refused the commit, a session lost): their next
+// owner handles them again, so this worker must forget their effects, by resuming from its
+// last acknowledged checkpoint.
+class RestartFromCheckpoint : public Error {
+ public:
+  using Error::Error;
 };
 
 // Where a run's records go (predictions, dead letters): each record a set of named

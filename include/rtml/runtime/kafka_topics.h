@@ -43,15 +43,20 @@ struct TopicReadOptions {
   // and acknowledges them now (take_through, ack), or the partitions' next owner would
   // handle those records again.
   std::function<void()> on_revoke;
+  // The worker has checkpoints it can go back to: when partitions leave with records it
+  // handled but could not commit (the group refused, the session was lost), read()
+  // throws RestartFromCheckpoint so that it forgets them. Without, those records are
+  // handled again by their next owner (at least once).
+  bool restart_when_unacknowledged = false;
 };
 
 // The records of a topic, as seen by one member of a consumer group: partitions are
 // assigned by the group (and move on a rebalance); each record's value is one line
 // (a JSON object). Offsets are committed only through ack(), synchronously: what
-// take_through() gave is "partition:next offset" per partition. A worker resuming a
-// checkpoint passes what the checkpoint held to resume(): when those partitions are
-// assigned to it, it starts past them (and commits so), unless the group is further
-// along already. Not thread-safe.
+// take_through() gave is "partition:next offset" per partition. The group rebalances
+// incrementally (cooperative-sticky, unless kafka.settings say otherwise): a worker keeps
+// its partitions while others join or leave, and gives one up, committed, only once the
+// group is settled, when brokers accept the commit. Not thread-safe.
 class KafkaReader final : public GroupSource {
  public:
   // Creates the consumer and subscribes. Throws Error for a setting librdkafka refuses.
@@ -61,11 +66,15 @@ class KafkaReader final : public GroupSource {
   size_t read(char* buf, size_t n) override;
   std::string entry_of(uint64_t line) const override;
   void take_through(uint64_t line, std::vector<std::string>& done) override;
-  // Commits the offsets (retrying for up to 10 s while the coordinator is away). Refused
-  // because the group is rebalancing, they are committed again when this worker's
-  // partitions are revoked, while they are still its own.
-  void ack(const std::vector<std::string>& done) override;
-  void resume(const std::vector<std::string>& done) override;
+  // Commits the offsets (retrying for up to 10 s while the coordinator is away); false if
+  // refused because the group is rebalancing (kept, and committed with the next ack or
+  // when partitions are revoked).
+  bool ack(const std::vector<std::string>& done) override;
+  bool acks_can_be_refused() const override { return true; }
+  bool settle(double seconds) override;
+  // Nothing to do: a checkpoint is promoted only once its offsets are committed, so the
+  // group already stands where it says (Checkpointer::write's hold).
+  void resume(const std::vector<std::string>&) override {}
 
   uint64_t records() const override { return records_; }
   uint64_t claimed() const override { return rebalances_; }
@@ -90,12 +99,19 @@ class KafkaReader final : public GroupSource {
   // returns false if refused for a rebalance (kept), throws Error past the time.
   bool commit_uncommitted(double seconds);
 
-  std::map<int32_t, int64_t> resume_at_;    // partition -> next offset, from a checkpoint
+  std::string restart_;                     // why read() must throw RestartFromCheckpoint, or ""
   std::map<int32_t, int64_t> uncommitted_;  // acknowledged, not yet committed
   std::string last_refusal_;                // why the last commit was refused (a rebalance)
   std::map<int32_t, int64_t> handled_;      // partition -> next offset, since assigned
   uint64_t records_ = 0, acked_ = 0, taken_ = 0, rebalances_ = 0;
 };
+
+// Whether the consumer group `group` has committed exactly the offsets of topic that done
+// (as KafkaReader::take_through gives them) holds: a worker killed between a checkpoint
+// and its commit asks this at start to know which of its checkpoints the group
+// acknowledged. Throws Error if the group's offsets cannot be read within 10 s.
+bool kafka_offsets_committed(const KafkaOptions& kafka, const std::string& topic,
+                             const std::string& group, const std::vector<std::string>& done);
 
 // Produces records to a topic, each a JSON object of its fields, keyed (partitioned) by
 // the key given. add() queues; flush() waits until the brokers have every record (the

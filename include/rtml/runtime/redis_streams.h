@@ -62,7 +62,7 @@ class RedisStreamReader final : public GroupSource {
   void take_through(uint64_t line, std::vector<std::string>& ids) override;
   // Acknowledges ids (XACK), in commands of at most 1,000. Ids already acknowledged or
   // claimed away are ignored by Redis.
-  void ack(const std::vector<std::string>& ids) override;
+  bool ack(const std::vector<std::string>& ids) override;
   void resume(const std::vector<std::string>& ids) override { ack(ids); }
 
   uint64_t records() const override { return entries_; }

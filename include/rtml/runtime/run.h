@@ -35,6 +35,9 @@ struct RunSummary {
   // other consumers, and entries it acknowledged.
   uint64_t stream_entries = 0, stream_claimed = 0, stream_acked = 0;
   uint64_t model_versions = 0;  // snapshots a follower took (replicas.mode follow)
+  // Times the run went back to its last acknowledged checkpoint because records it had
+  // handled went to another worker unacknowledged (a Kafka rebalance): see GroupSource.
+  uint64_t restarts = 0;
 };
 
 // How a run is watched and stopped.
