@@ -1,0 +1,95 @@
+// RedisAggregates: streaming aggregates kept in Redis, so that several workers keep one
+// entity's aggregates together and a worker that takes over an entity finds its state
+// (DESIGN.md, "Scale-out"; README, "Aggregates shared in Redis").
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtml/core/row.h"
+#include "rtml/features/aggregate_spec.h"
+#include "rtml/store/redis_connection.h"
+#include "rtml/store/redis_store.h"
+#include "rtml/store/types.h"
+
+namespace rtml::runtime {
+
+// The aggregates AggregateEngine keeps in memory, kept in Redis instead, one hash per
+// entity ("<prefix>:agg:{<key>}", integer keys as "#<n>") holding a ring of buckets per
+// aggregate as the engine does (`<name>#<slot>` fields: the bucket's number, count, sum,
+// sum of squares or extreme, time of the last value), plus a HyperLogLog (distinct) or a
+// sorted set (topk) per bucket under the same hash tag, so that all of an entity's keys
+// are in one Redis Cluster slot. An event is applied by one Lua script per entity,
+// atomically: two workers never interleave inside one entity's update, and an event id
+// already applied to that entity (within dedup_seconds) changes nothing, so a record
+// delivered again after a crash counts once.
+//
+// Semantics differ from the engine's in one way: the watermark that decides what is too
+// late is the entity's own (its newest bucket), not the whole stream's, since no worker
+// sees the whole stream. An event whose bucket has left the entity's ring is dropped;
+// any disorder within the ring (keep, plus lateness, plus one bucket) is harmless, and
+// count, sum, mean, variance, min, max, distinct and topk do not depend on the order
+// events come in. distinct is Redis's HyperLogLog (0.81 % error), not the engine's.
+//
+// Not thread-safe: one connection, one thread.
+class RedisAggregates {
+ public:
+  struct Options {
+    store::RedisOptions redis;  // prefix included
+    // How long an event id is remembered per entity, against applying it twice.
+    double dedup_seconds = 86400;
+  };
+  // Connects (Error naming the server if it cannot) and loads the two scripts.
+  RedisAggregates(Options options, std::vector<features::AggregateSpec> specs);
+
+  const std::vector<features::AggregateSpec>& specs() const { return specs_; }
+  // The index of the aggregate called name, or nothing.
+  std::optional<uint32_t> index_of(std::string_view name) const;
+
+  // Applies an event at time (event time, seconds) to every aggregate whose field it
+  // has, under the entity its `by` field names (an aggregate whose `by` field the event
+  // lacks is not applied). id: the event's identity for deduplication ("" for none).
+  // Returns the number of aggregates applied (0: none reads a field of this event).
+  // One round trip however many entities it names. Throws Error if Redis fails.
+  size_t apply(double time, std::span<const EventField> fields, std::string_view id);
+
+  // The aggregates `indices` of entity key as they stood at event time t (the window
+  // ending at the bucket boundary at or before t, as AggregateEngine::read_as_of), into
+  // out (same length): numbers, topk as a category (items joined by commas). One round
+  // trip. Throws Error if Redis fails.
+  void read_as_of(std::span<const uint32_t> indices, const store::EntityKey& key, double t,
+                  std::span<store::FeatureValue> out);
+
+  // Every key this object's aggregates use for entity key, for tests and tools.
+  std::string hash_key(const store::EntityKey& key) const;
+
+ private:
+  struct Ring {
+    double hop = 1;
+    int64_t window_buckets = 1;
+    int64_t ring = 1;
+  };
+  // The key of bucket b's set (distinct, topk) of aggregate i for the entity whose hash
+  // key is hash.
+  std::string set_key(const std::string& hash, size_t i, int64_t b) const;
+  int64_t slot_of(size_t i, int64_t b) const;
+  // Runs a loaded script, loading it again if Redis forgot it (a restart, SCRIPT FLUSH).
+  void queue_script(int which, const std::vector<std::string_view>& args);
+  store::RedisReplyPtr script_reply(int which, const std::vector<std::string_view>& args);
+
+  Options o_;
+  std::vector<features::AggregateSpec> specs_;
+  std::vector<Ring> rings_;
+  store::RedisConnection redis_;
+  std::string sha_[2];  // apply, read
+  // Reused per call.
+  std::vector<std::string> strings_;
+  std::vector<std::string_view> args_;
+  std::vector<std::vector<std::string_view>> queued_;
+};
+
+}  // namespace rtml::runtime
