@@ -16,31 +16,58 @@ namespace {
 using features::AggregateFunction;
 using features::WindowKind;
 
+// The layout both scripts share, one hash per entity: "<name>#top" the newest bucket
+// the aggregate has seen for the entity; "<name>#<slot>" one bucket of its ring, packed
+// as "bucket count a q t" (a: sum, extreme or last value, "-" if none; q: sum of
+// squares; t: time of the last value); "<name>~" a decayed aggregate as "sum count time".
+// Packed, so that a read is one HMGET and an update one HMGET and one HSET, whatever
+// the number of aggregates.
+
 // Applies one event's updates to one entity. KEYS[1] the entity's hash, KEYS[2] the
 // event's dedup key, KEYS[3..] the bucket sets of the distinct and topk updates in
 // order. ARGV[1] seconds to remember the event id (0: no dedup), then seven per update:
 // op, aggregate name, bucket, slot (the half-life for decayed), value, event time, ring
 // size. A bucket as old as the entity's newest minus the ring is dropped (too late: the
 // engine's rule, with the entity's own watermark); a bucket newer than the one its slot
-// holds clears the slot first. Returns the number of updates applied, or -1 for an event id
-// seen before.
+// holds clears the slot first. Returns the number of updates applied, or -1 for an
+// event id seen before.
 constexpr const char* kApplyScript = R"lua(
 local h = KEYS[1]
 if tonumber(ARGV[1]) > 0 then
   if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return -1 end
 end
+local nu = (#ARGV - 1) / 7
+local fields = {}
+for u = 0, nu - 1 do
+  local j = 2 + u * 7
+  local name = ARGV[j + 1]
+  if ARGV[j] == 'd' or ARGV[j] == 'dc' then
+    fields[#fields + 1] = name .. '~'
+    fields[#fields + 1] = name .. '~'
+  else
+    fields[#fields + 1] = name .. '#top'
+    fields[#fields + 1] = name .. '#' .. ARGV[j + 3]
+  end
+end
+local got = redis.call('HMGET', h, unpack(fields))
+local function parts(text)
+  local p = {}
+  if text then for w in string.gmatch(text, '%S+') do p[#p + 1] = w end end
+  return p
+end
+local function num(v) return string.format('%.17g', v) end
+local out = {}
 local applied = 0
 local k = 3
-local i = 2
-while i <= #ARGV do
-  local op, name, b, slot, x, t, ring = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), ARGV[i+3], ARGV[i+4], tonumber(ARGV[i+5]), tonumber(ARGV[i+6])
-  i = i + 7
+for u = 0, nu - 1 do
+  local j = 2 + u * 7
+  local op, name, b, slot, x, t, ring = ARGV[j], ARGV[j + 1], tonumber(ARGV[j + 2]), ARGV[j + 3], ARGV[j + 4], tonumber(ARGV[j + 5]), tonumber(ARGV[j + 6])
   if op == 'd' or op == 'dc' then
     local hl = tonumber(slot)
     local v = tonumber(x)
     if op == 'dc' then v = 1 end
-    local r = redis.call('HMGET', h, name .. '~s', name .. '~c', name .. '~t')
-    local s, c, T = tonumber(r[1]) or 0, tonumber(r[2]) or 0, tonumber(r[3])
+    local p = parts(got[2 * u + 1])
+    local s, c, T = tonumber(p[1]) or 0, tonumber(p[2]) or 0, tonumber(p[3])
     if T == nil or t >= T then
       local f = 0
       if T ~= nil then f = 2 ^ (-(t - T) / hl) end
@@ -52,77 +79,102 @@ while i <= #ARGV do
       s = s + v * f
       c = c + f
     end
-    redis.call('HSET', h, name .. '~s', string.format('%.17g', s), name .. '~c',
-               string.format('%.17g', c), name .. '~t', string.format('%.17g', T))
+    out[#out + 1] = name .. '~'
+    out[#out + 1] = num(s) .. ' ' .. num(c) .. ' ' .. num(T)
     applied = applied + 1
   else
-    local base = name .. '#' .. slot
     local set = nil
     if op == 'h' or op == 'z' then
       set = KEYS[k]
       k = k + 1
     end
-    local top = tonumber(redis.call('HGET', h, name .. '#top'))
-    local held = nil
-    if top ~= nil and b <= top - ring then
-      held = b + 1  -- too late: dropped
-    else
-      if top == nil or b > top then redis.call('HSET', h, name .. '#top', b) end
-      held = tonumber(redis.call('HGET', h, base .. 'b'))
-    end
-    if held == nil or held < b then
-      redis.call('HDEL', h, base .. 'n', base .. 'a', base .. 'q', base .. 't')
-      if set then redis.call('DEL', set) end
-      redis.call('HSET', h, base .. 'b', b)
-      held = b
-    end
-    if held == b then
-      local n = redis.call('HINCRBY', h, base .. 'n', 1)
-      if op == 's' then
-        redis.call('HINCRBYFLOAT', h, base .. 'a', x)
-      elseif op == 'v' then
-        local v = tonumber(x)
-        redis.call('HINCRBYFLOAT', h, base .. 'a', x)
-        redis.call('HINCRBYFLOAT', h, base .. 'q', string.format('%.17g', v * v))
-      elseif op == 'mn' or op == 'mx' then
-        local o = tonumber(redis.call('HGET', h, base .. 'a'))
-        local v = tonumber(x)
-        if o == nil or (op == 'mn' and v < o) or (op == 'mx' and v > o) then
-          redis.call('HSET', h, base .. 'a', x)
-        end
-      elseif op == 'l' then
-        local o = tonumber(redis.call('HGET', h, base .. 't'))
-        if o == nil or t >= o then
-          redis.call('HSET', h, base .. 'a', x, base .. 't', string.format('%.17g', t))
-        end
-      elseif op == 'h' then
-        redis.call('PFADD', set, x)
-      elseif op == 'z' then
-        redis.call('ZINCRBY', set, 1, x)
+    local top = tonumber(got[2 * u + 1])
+    if top == nil or b > top - ring then
+      if top == nil or b > top then
+        out[#out + 1] = name .. '#top'
+        out[#out + 1] = tostring(b)
       end
-      applied = applied + 1
+      local p = parts(got[2 * u + 2])
+      local cb, n, a, q, lt = tonumber(p[1]), tonumber(p[2]) or 0, tonumber(p[3]), tonumber(p[4]) or 0, tonumber(p[5])
+      if cb == nil or cb < b then
+        cb, n, a, q, lt = b, 0, nil, 0, nil
+        if set then redis.call('DEL', set) end
+      end
+      if cb == b then
+        local v = tonumber(x)
+        n = n + 1
+        if op == 's' then
+          a = (a or 0) + v
+        elseif op == 'v' then
+          a = (a or 0) + v
+          q = q + v * v
+        elseif op == 'mn' then
+          if a == nil or v < a then a = v end
+        elseif op == 'mx' then
+          if a == nil or v > a then a = v end
+        elseif op == 'l' then
+          if lt == nil or t >= lt then
+            a = v
+            lt = t
+          end
+        elseif op == 'h' then
+          redis.call('PFADD', set, x)
+        elseif op == 'z' then
+          redis.call('ZINCRBY', set, 1, x)
+        end
+        local at, tt = '-', '-'
+        if a ~= nil then at = num(a) end
+        if lt ~= nil then tt = num(lt) end
+        out[#out + 1] = name .. '#' .. slot
+        out[#out + 1] = tostring(b) .. ' ' .. tostring(n) .. ' ' .. at .. ' ' .. num(q) .. ' ' .. tt
+        applied = applied + 1
+      end
     end
   end
 end
+if #out > 0 then redis.call('HSET', h, unpack(out)) end
 return applied
 )lua";
 
 // Reads aggregates of one entity. KEYS[1] its hash, KEYS[2..] the bucket sets of its
 // distinct and topk aggregates, window_buckets each, in order. ARGV: six per aggregate:
-// function, name, first bucket, last bucket, ring size, k (the read time for decayed,
-// whose first field is the half-life). Returns one reply per aggregate: a number as
-// text, "" if absent, or for topk its items and counts, most frequent first.
+// function, name, first bucket, last bucket, ring size, k (decayed: the half-life, two
+// unused, and the read time). Returns one text per aggregate: a number, "" if absent,
+// or for topk its items, most frequent first, joined by commas.
 constexpr const char* kReadScript = R"lua(
 local h = KEYS[1]
-local out = {}
-local k = 2
-local i = 1
-while i <= #ARGV do
-  local fn, name, first, last, ring, extra = ARGV[i], ARGV[i+1], tonumber(ARGV[i+2]), tonumber(ARGV[i+3]), tonumber(ARGV[i+4]), ARGV[i+5]
-  i = i + 6
+local na = #ARGV / 6
+local fields = {}
+for u = 0, na - 1 do
+  local j = 1 + u * 6
+  local fn, name = ARGV[j], ARGV[j + 1]
   if string.sub(fn, 1, 6) == 'decay_' then
-    local r = redis.call('HMGET', h, name .. '~s', name .. '~c', name .. '~t')
-    local s, c, T = tonumber(r[1]), tonumber(r[2]), tonumber(r[3])
+    fields[#fields + 1] = name .. '~'
+  else
+    fields[#fields + 1] = name .. '#top'
+    local ring = tonumber(ARGV[j + 4])
+    for b = tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3]) do
+      fields[#fields + 1] = name .. '#' .. (b % ring)
+    end
+  end
+end
+local got = redis.call('HMGET', h, unpack(fields))
+local function parts(text)
+  local p = {}
+  if text then for w in string.gmatch(text, '%S+') do p[#p + 1] = w end end
+  return p
+end
+local function num(v) return string.format('%.17g', v) end
+local out = {}
+local g = 1
+local k = 2
+for u = 0, na - 1 do
+  local j = 1 + u * 6
+  local fn, name, first, last, ring, extra = ARGV[j], ARGV[j + 1], tonumber(ARGV[j + 2]), tonumber(ARGV[j + 3]), tonumber(ARGV[j + 4]), ARGV[j + 5]
+  if string.sub(fn, 1, 6) == 'decay_' then
+    local p = parts(got[g])
+    g = g + 1
+    local s, c, T = tonumber(p[1]), tonumber(p[2]), tonumber(p[3])
     local at = tonumber(extra)
     local hl = first
     if T == nil then
@@ -132,30 +184,30 @@ while i <= #ARGV do
     else
       local f = 2 ^ (-(at - T) / hl)
       if fn == 'decay_mean' then
-        if c > 0 then out[#out + 1] = string.format('%.17g', s / c) else out[#out + 1] = '' end
+        if c > 0 then out[#out + 1] = num(s / c) else out[#out + 1] = '' end
       elseif fn == 'decay_count' then
-        out[#out + 1] = string.format('%.17g', c * f)
+        out[#out + 1] = num(c * f)
       else
-        out[#out + 1] = string.format('%.17g', s * f)
+        out[#out + 1] = num(s * f)
       end
     end
   else
-    local n, a, q, lt = 0, nil, 0, nil
-    local sets = {}
-    local top = tonumber(redis.call('HGET', h, name .. '#top'))
+    local top = tonumber(got[g])
+    g = g + 1
     -- The window reaches past the history the entity keeps: nothing, as the engine.
     local lost = top ~= nil and first <= top - ring
+    local n, a, q, lt = 0, nil, 0, nil
+    local sets = {}
     for b = first, last do
-      local base = name .. '#' .. (b % ring)
+      local p = parts(got[g])
+      g = g + 1
       local set = nil
       if fn == 'distinct' or fn == 'topk' then
         set = KEYS[k]
         k = k + 1
       end
-      local r = redis.call('HMGET', h, base .. 'b', base .. 'n', base .. 'a', base .. 'q', base .. 't')
-      if tonumber(r[1]) == b and tonumber(r[2]) then
-        local bn = tonumber(r[2])
-        local ba = tonumber(r[3])
+      if tonumber(p[1]) == b and (tonumber(p[2]) or 0) > 0 then
+        local bn, ba = tonumber(p[2]), tonumber(p[3])
         if set then
           sets[#sets + 1] = set
         elseif fn == 'min' then
@@ -163,14 +215,14 @@ while i <= #ARGV do
         elseif fn == 'max' then
           if a == nil or ba > a then a = ba end
         elseif fn == 'last' then
-          local bt = tonumber(r[5])
+          local bt = tonumber(p[5])
           if lt == nil or bt >= lt then
             lt = bt
             a = ba
           end
         elseif fn ~= 'count' then
           a = (a or 0) + ba
-          q = q + (tonumber(r[4]) or 0)
+          q = q + tonumber(p[4])
         end
         n = n + bn
       end
@@ -180,14 +232,14 @@ while i <= #ARGV do
     elseif fn == 'count' then
       out[#out + 1] = tostring(n)
     elseif fn == 'sum' then
-      out[#out + 1] = string.format('%.17g', a or 0)
+      out[#out + 1] = num(a or 0)
     elseif fn == 'mean' then
-      if n > 0 then out[#out + 1] = string.format('%.17g', a / n) else out[#out + 1] = '' end
+      if n > 0 then out[#out + 1] = num(a / n) else out[#out + 1] = '' end
     elseif fn == 'variance' then
       if n > 1 then
         local v = (q - a * a / n) / (n - 1)
         if v < 0 then v = 0 end
-        out[#out + 1] = string.format('%.17g', v)
+        out[#out + 1] = num(v)
       else
         out[#out + 1] = ''
       end
@@ -197,7 +249,7 @@ while i <= #ARGV do
       local counts = {}
       for _, s in ipairs(sets) do
         local z = redis.call('ZRANGE', s, 0, -1, 'WITHSCORES')
-        for j = 1, #z, 2 do counts[z[j]] = (counts[z[j]] or 0) + tonumber(z[j + 1]) end
+        for i = 1, #z, 2 do counts[z[i]] = (counts[z[i]] or 0) + tonumber(z[i + 1]) end
       end
       local items = {}
       for item, c in pairs(counts) do items[#items + 1] = {item, c} end
@@ -205,11 +257,11 @@ while i <= #ARGV do
         if x[2] ~= y[2] then return x[2] > y[2] end
         return x[1] < y[1]
       end)
-      local top = {}
-      for j = 1, math.min(#items, tonumber(extra)) do top[#top + 1] = items[j][1] end
-      out[#out + 1] = table.concat(top, ',')
+      local top_items = {}
+      for i = 1, math.min(#items, tonumber(extra)) do top_items[#top_items + 1] = items[i][1] end
+      out[#out + 1] = table.concat(top_items, ',')
     else
-      if a ~= nil and n > 0 then out[#out + 1] = string.format('%.17g', a) else out[#out + 1] = '' end
+      if a ~= nil and n > 0 then out[#out + 1] = num(a) else out[#out + 1] = '' end
     end
   end
 end

@@ -22,6 +22,7 @@
 #include "rtml/features/aggregate_spec.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/runtime/checkpoint.h"
+#include "rtml/runtime/redis_aggregates.h"
 #include "rtml/runtime/kafka_topics.h"
 #include "rtml/runtime/model_channel.h"
 #include "rtml/runtime/redis_streams.h"
@@ -384,10 +385,18 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
   // The feature store: its aggregates are kept by the events, and read back as features.
   std::unique_ptr<store::EmbeddedStore> store;
   std::unique_ptr<store::RedisStore> redis;  // or features others keep in Redis
+  std::unique_ptr<RedisAggregates> shared;    // and aggregates every worker keeps there
   std::string store_dir;
   if (c.store && !c.store->url.empty()) {
     store::RedisOptions ro = store::redis_options_from_url(c.store->url);
     ro.prefix = c.store->prefix;
+    if (!c.store->aggregates.empty()) {
+      std::string declarations;
+      for (const auto& a : c.store->aggregates) declarations += a + "\n";
+      shared = std::make_unique<RedisAggregates>(
+          RedisAggregates::Options{ro, c.store->dedup_seconds},
+          features::parse_aggregates(declarations, c.file + ": store.aggregates"));
+    }
     redis = std::make_unique<store::RedisStore>(std::move(ro));
   } else if (c.store) {
     store::StoreOptions so;
@@ -416,6 +425,8 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
     for (const auto& e : c.enrich) enrich.push_back({e.key, e.features});
     if (store) {
       rt.use_store(store.get(), std::move(enrich));
+    } else if (shared) {
+      rt.share_aggregates(shared.get(), redis.get(), std::move(enrich));
     } else {
       rt.read_latest_from(redis.get(), std::move(enrich));
     }

@@ -148,12 +148,14 @@ RunConfig parse_run_config(const std::string& path) {
     std::string fsync = store->text("fsync");
     if (!fsync.empty()) st.fsync = fsync;
     st.aggregates = store->list("aggregates");
+    const bool has_dedup = static_cast<bool>(root["store"]["dedup_seconds"]);
+    st.dedup_seconds = store->number("dedup_seconds", st.dedup_seconds, 1, 1e9);
     store->check_all_read();
     if (!st.url.empty()) {
-      if (!st.dir.empty() || !fsync.empty() || !st.aggregates.empty()) {
+      if (!st.dir.empty() || !fsync.empty()) {
         top.fail(root["store"],
-                 "'store.url' (Redis) takes no 'dir', 'fsync' or 'aggregates': a run keeps "
-                 "aggregates in the embedded store; Redis serves features others write");
+                 "'store.url' (Redis) takes no 'dir' or 'fsync': Redis keeps the features, "
+                 "and its own persistence settings say how durable they are");
       }
       try {
         (void)store::redis_options_from_url(st.url);
@@ -163,6 +165,9 @@ RunConfig parse_run_config(const std::string& path) {
       if (!prefix.empty()) st.prefix = prefix;
     } else if (!prefix.empty()) {
       top.fail(root["store"]["prefix"], "'store.prefix' is for a Redis store ('store.url')");
+    } else if (has_dedup) {
+      top.fail(root["store"]["dedup_seconds"],
+               "'store.dedup_seconds' is for aggregates kept in Redis ('store.url')");
     }
     c.store = st;
   }

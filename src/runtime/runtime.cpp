@@ -3,6 +3,7 @@
 #include <string>
 
 #include "rtml/core/excerpt.h"
+#include "rtml/runtime/redis_aggregates.h"
 #include "rtml/runtime/store_aggregates.h"
 
 namespace rtml::runtime {
@@ -59,10 +60,32 @@ void Runtime::read_latest_from(store::FeatureStore* store, std::vector<Enrichmen
   set_enrichments(nullptr, store, std::move(enrich));
 }
 
+void Runtime::share_aggregates(RedisAggregates* aggregates, store::FeatureStore* latest,
+                               std::vector<Enrichment> enrich) {
+  set_enrichments(nullptr, latest, std::move(enrich));
+  shared_ = aggregates;
+  for (auto& e : enrich_) {
+    for (size_t i = 0; i < e.spec.features.size(); ++i) {
+      const std::string& name = e.spec.features[i];
+      if (auto a = aggregates->index_of(name)) {
+        e.aggregates.push_back(*a);
+        e.aggregate_at.push_back(i);
+      } else if (latest) {
+        e.latest.push_back(name);
+        e.latest_at.push_back(i);
+      } else {
+        throw Error("enrich: '" + name + "' is not one of the store's aggregates");
+      }
+    }
+    e.part.resize(std::max(e.aggregates.size(), e.latest.size()));
+  }
+}
+
 void Runtime::set_enrichments(store::EmbeddedStore* as_of, store::FeatureStore* latest,
                               std::vector<Enrichment> enrich) {
   store_ = as_of;
   latest_ = latest;
+  shared_ = nullptr;
   enrich_.clear();
   for (auto& e : enrich) {
     Enricher en;
@@ -103,6 +126,18 @@ void Runtime::enrich(const Row& row, double time) {
     set_entity_key(key_, v.kind == ValueKind::kNumber, v.number, v.text);
     if (store_) {
       store_->get_as_of(key_, e.plan, time, e.values);
+    } else if (shared_) {
+      if (!e.aggregates.empty()) {
+        shared_->read_as_of(e.aggregates, key_, time,
+                            std::span(e.part.data(), e.aggregates.size()));
+        for (size_t j = 0; j < e.aggregates.size(); ++j) {
+          std::swap(e.values[e.aggregate_at[j]], e.part[j]);
+        }
+      }
+      if (!e.latest.empty()) {
+        latest_->get(key_, e.latest, std::span(e.part.data(), e.latest.size()));
+        for (size_t j = 0; j < e.latest.size(); ++j) std::swap(e.values[e.latest_at[j]], e.part[j]);
+      }
     } else {
       latest_->get(key_, e.spec.features, e.values);
     }
@@ -120,7 +155,7 @@ void Runtime::enrich(const Row& row, double time) {
 
 Status Runtime::update_store(const Row& row, double time, std::string_view id, bool dedup) {
   // A store without aggregates has nothing to learn from events.
-  if (!store_ || !store_->computes_features()) return Status::ok();
+  if (!shared_ && (!store_ || !store_->computes_features())) return Status::ok();
   size_t n = 0;
   for (size_t i = 0; i < row.values.size() && i < columns_.size(); ++i) {
     const Value& v = row.values[i];
@@ -129,6 +164,12 @@ Status Runtime::update_store(const Row& row, double time, std::string_view id, b
     fields_[n++] = {columns_[i].name, v};
   }
   if (n == 0) return Status::ok();
+  if (shared_) {
+    // Every worker's events, applied where every worker finds them; an event id applied
+    // before (a record delivered again after a crash) changes nothing.
+    shared_->apply(time, std::span(fields_.data(), n), dedup ? id : std::string_view());
+    return Status::ok();
+  }
   event_key_.assign_text(id);
   Status refused = store_->apply_event(event_key_, time, std::span(fields_.data(), n),
                                        dedup ? id : std::string_view());

@@ -42,8 +42,10 @@ RedisOptions local(int port) {
 }
 
 // Event i: two features, its label a function of them (learnable), as one JSON field
-// (odd i) or one field per feature (even i).
-void add_events(RedisConnection& r, int from, int to) {
+// (odd i) or one field per feature (even i). With entities, one field per feature, an
+// event time t (i / 100 s), and for one event in ten a user, an item and a whole-number
+// price (for aggregates).
+void add_events(RedisConnection& r, int from, int to, bool entities = false) {
   std::mt19937_64 rng(static_cast<uint64_t>(from));
   std::uniform_real_distribution<double> u(0, 1);
   int queued = 0;
@@ -51,7 +53,17 @@ void add_events(RedisConnection& r, int from, int to) {
     const double x = u(rng), y = u(rng);
     const std::string id = std::to_string(i), xs = std::to_string(x), ys = std::to_string(y);
     const char* label = x + y > 1 ? "yes" : "no";
-    if (i % 2) {
+    if (entities && i % 10 == 0) {
+      // One event in ten is a purchase: a user, an item and a price.
+      const std::string user = "u" + std::to_string(rng() % 500),
+                        item = "i" + std::to_string(rng() % 40),
+                        price = std::to_string(rng() % 100), t = std::to_string(i / 100.0);
+      r.append({"XADD", "rtml:events", "*", "id", id, "x", xs, "y", ys, "label", label, "user",
+                user, "item", item, "price", price, "t", t});
+    } else if (entities) {
+      r.append({"XADD", "rtml:events", "*", "id", id, "x", xs, "y", ys, "label", label, "t",
+                std::to_string(i / 100.0)});
+    } else if (i % 2) {
       const std::string event =
           "{\"id\":" + id + ",\"x\":" + xs + ",\"y\":" + ys + ",\"label\":\"" + label + "\"}";
       r.append({"XADD", "rtml:events", "*", "event", event});
@@ -91,6 +103,41 @@ std::vector<std::map<std::string, std::string>> read_stream(RedisConnection& r,
 long long integer(RedisConnection& r, const std::vector<std::string_view>& args) {
   auto reply = r.command(args);
   return reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+}
+
+// Every aggregate key under prefix (but the event ids remembered against repeats), each
+// with its content as text: a hash's fields, a HyperLogLog's count, a sorted set's
+// members and scores.
+std::map<std::string, std::string> aggregates_in(RedisConnection& r, const std::string& prefix) {
+  std::map<std::string, std::string> out;
+  std::string cursor = "0";
+  const std::string match = prefix + ":agg:*";
+  do {
+    auto page = r.command({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
+    cursor.assign(page->element[0]->str, page->element[0]->len);
+    for (size_t i = 0; i < page->element[1]->elements; ++i) {
+      const std::string key(page->element[1]->element[i]->str, page->element[1]->element[i]->len);
+      if (key.find(":seen:") != std::string::npos) continue;
+      std::string text;
+      auto type = r.command({"TYPE", key});
+      const std::string t(type->str, type->len);
+      if (t == "hash") {
+        auto h = r.command({"HGETALL", key});
+        std::map<std::string, std::string> fields;
+        for (size_t k = 0; k + 1 < h->elements; k += 2) {
+          fields[h->element[k]->str] = h->element[k + 1]->str;
+        }
+        for (const auto& [f, v] : fields) text += f + "=" + v + " ";
+      } else if (t == "zset") {
+        auto z = r.command({"ZRANGE", key, "0", "-1", "WITHSCORES"});
+        for (size_t k = 0; k < z->elements; ++k) text += std::string(z->element[k]->str) + " ";
+      } else {
+        text = "pfcount=" + std::to_string(integer(r, {"PFCOUNT", key}));
+      }
+      out[key.substr(prefix.size())] = text;
+    }
+  } while (cursor != "0");
+  return out;
 }
 
 // Entries of the group not acknowledged yet.
@@ -195,10 +242,39 @@ TEST(RedisStreams, AWorkerPredictsEveryEntryAndAcknowledgesIt) {
   EXPECT_EQ(s2["events"], 0) << s2;
 }
 
+// The aggregates the workers keep in Redis, read as features of the event's user.
+const char* kSharedStore =
+    "store:\n"
+    "  url: redis://127.0.0.1:{port}\n"
+    "  prefix: {prefix}\n"
+    "  aggregates:\n"
+    "    - user_events = count(price) by user over 60s every 10s late 1h\n"
+    "    - user_spend = sum(price) by user over 60s every 10s late 1h\n"
+    "    - user_max = max(price) by user over 60s every 10s late 1h\n"
+    "    - item_sales = count(price) by item over 60s late 1h\n"
+    "enrich:\n"
+    "  - key: user\n"
+    "    features: [user_events, user_spend, user_max]\n";
+
+std::string shared_store(int port, const std::string& prefix) {
+  std::string s = kSharedStore;
+  s.replace(s.find("{port}"), 6, std::to_string(port));
+  s.replace(s.find("{prefix}"), 8, prefix);
+  return s;
+}
+
+// The model of a worker config reads neither the user nor the item itself.
+void drop_entities(const std::string& config) {
+  std::string text = test::read_all(config);
+  text.replace(text.find("  target: label\n"), 16, "  target: label\n  drop: [user, item]\n");
+  std::ofstream(config) << text;
+}
+
 // Three workers of one group with checkpoints, one of them killed with SIGKILL at random
 // moments and restarted, while 200,000 events arrive: every event is predicted (some
-// twice, after a kill: at-least-once), and each label is learned exactly once by the
-// workers' final states together (a label learned twice would count twice).
+// twice, after a kill: at-least-once), each label is learned exactly once by the
+// workers' final states together (a label learned twice would count twice), and the
+// aggregates they keep in Redis are exactly those of one worker run once, cleanly.
 TEST(RedisStreams, ThreeWorkersKilledAndRestartedLearnEachLabelOnce) {
   test::RedisServer server;
   ASSERT_TRUE(server.up()) << "redis-server did not start";
@@ -208,17 +284,18 @@ TEST(RedisStreams, ThreeWorkersKilledAndRestartedLearnEachLabelOnce) {
   std::vector<std::string> configs;
   for (int w = 0; w < 3; ++w) {
     const std::string name = "w" + std::to_string(w);
-    configs.push_back(
-        worker_config(tmp, server.port(), name,
-                      "  claim_idle: 5\ncheckpoint:\n  dir: " + tmp.file(name + "-ck") +
-                          "\n  seconds: 0.5\n  events: 20000\n"));
+    configs.push_back(worker_config(
+        tmp, server.port(), name,
+        "  claim_idle: 5\n  time: t\ncheckpoint:\n  dir: " + tmp.file(name + "-ck") +
+            "\n  seconds: 0.5\n  events: 20000\n" + shared_store(server.port(), "rtml")));
+    drop_entities(configs.back());
   }
   // The events arrive over about 8 s, so that the kills land all over the stream.
   std::atomic<bool> producing{true};
   std::thread producer([&] {
     RedisConnection p(local(server.port()));
     for (int at = 0; at < n; at += 5000) {
-      add_events(p, at, at + 5000);
+      add_events(p, at, at + 5000, true);
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     producing = false;
@@ -266,6 +343,35 @@ TEST(RedisStreams, ThreeWorkersKilledAndRestartedLearnEachLabelOnce) {
   EXPECT_EQ(events, static_cast<uint64_t>(n));
   EXPECT_EQ(integer(r, {"XLEN", "rtml:dead-letters"}), 0);
   EXPECT_EQ(pending(r), 0);
+
+  // One worker, never killed, reads the whole stream in a group of its own and keeps
+  // its aggregates under another prefix: the same keys, the same contents.
+  std::string clean =
+      worker_config(tmp, server.port(), "clean",
+                    "  group: clean\n  time: t\n" + shared_store(server.port(), "clean"));
+  std::string text = test::read_all(clean);
+  text.replace(text.find("rtml:predictions"), 16, "clean:predictions");
+  text.replace(text.find("rtml:dead-letters"), 17, "clean:dead-letters");
+  std::ofstream(clean) << text;
+  drop_entities(clean);
+  pid_t pid = spawn_worker(clean, tmp.file("clean.out"));
+  ASSERT_TRUE(wait_for([&] { return integer(r, {"XLEN", "clean:predictions"}) >= n; }, 120));
+  json s = stop_worker(pid, tmp.file("clean.out"));
+  EXPECT_EQ(s["events"], n) << s;
+  const auto shared = aggregates_in(r, "rtml"), alone = aggregates_in(r, "clean");
+  EXPECT_GT(shared.size(), 500u);  // 500 users, 40 items
+  EXPECT_EQ(shared.size(), alone.size());
+  size_t differ = 0;
+  for (const auto& [key, value] : alone) {
+    auto it = shared.find(key);
+    if (it == shared.end() || it->second != value) {
+      if (++differ <= 3) {
+        ADD_FAILURE() << key << ": alone " << value << "\n  shared "
+                      << (it == shared.end() ? "(none)" : it->second);
+      }
+    }
+  }
+  EXPECT_EQ(differ, 0u) << "aggregates that differ from one clean run's";
 }
 
 // A worker that dies after a checkpoint is written and before the entries it holds are

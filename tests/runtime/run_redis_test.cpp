@@ -123,7 +123,8 @@ TEST(RunRedis, ConfigErrorsNameTheLine) {
   struct Case {
     std::string store, words;
   } cases[] = {
-      {"  url: redis://h:6379\n  aggregates: [\"n = count(x) by u over 1h\"]\n", "takes no"},
+      {"  url: redis://h:6379\n  dir: d\n", "takes no 'dir'"},
+      {"  dir: d\n  dedup_seconds: 60\n", "'store.dedup_seconds' is for aggregates kept in Redis"},
       {"  url: http://h\n", "not a redis:// URL"},
       {"  url: redis://user@h:6379\n", "a user without a password"},
       {"  url: redis://u:topsecret@h:6379/x\n", "database must be a number"},

@@ -20,9 +20,10 @@ namespace rtml::runtime {
 
 // The aggregates AggregateEngine keeps in memory, kept in Redis instead, one hash per
 // entity ("<prefix>:agg:{<key>}", integer keys as "#<n>") holding a ring of buckets per
-// aggregate as the engine does (`<name>#<slot>` fields: the bucket's number, count, sum,
-// sum of squares or extreme, time of the last value), plus a HyperLogLog (distinct) or a
-// sorted set (topk) per bucket under the same hash tag, so that all of an entity's keys
+// aggregate as the engine does (a `<name>#<slot>` field per bucket, packed: its number,
+// count, sum or extreme or last value, sum of squares, time of the last value; and
+// `<name>#top`, the newest bucket), plus a HyperLogLog (distinct) or a sorted set (topk)
+// per bucket under the same hash tag, so that all of an entity's keys
 // are in one Redis Cluster slot. An event is applied by one Lua script per entity,
 // atomically: two workers never interleave inside one entity's update, and an event id
 // already applied to that entity (within dedup_seconds) changes nothing, so a record

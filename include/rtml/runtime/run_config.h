@@ -100,9 +100,11 @@ struct RunConfig {
   // The feature store the events keep up to date and the model reads from.
   struct Store {
     // Redis (redis://host:port): entity features written there by others, read for
-    // enrichment as they are now (Redis keeps no history). Without it, the embedded
-    // store below, which the events keep up to date.
+    // enrichment as they are now (Redis keeps no history), and the aggregates below,
+    // kept there by every worker (RedisAggregates). Without it, the embedded store,
+    // which the events keep up to date.
     std::string url;
+    double dedup_seconds = 86400;  // Redis aggregates: how long an event id is remembered
     std::string prefix = "rtml";          // of the Redis keys (RedisOptions::prefix)
     std::string dir;                      // "" : in memory only
     std::string fsync = "every=10ms";     // always, never, every=N

@@ -18,6 +18,8 @@
 
 namespace rtml::runtime {
 
+class RedisAggregates;
+
 // Turns a decoded row into features, predicts on them, and learns: at once when the
 // label comes with the event, or when it arrives later, from the features the prediction
 // used (kept in a PredictionLog by event id), never from features recomputed then.
@@ -58,6 +60,13 @@ class Runtime {
   // predicted on; update_store() then has nothing to do. store must outlive the runtime.
   // Errors of the store (Redis gone) propagate as Error.
   void read_latest_from(store::FeatureStore* store, std::vector<Enrichment> enrich);
+  // Reads the features `enrich` lists that name one of aggregates' aggregates from it, as
+  // they stood at the event's time (before the event's own update), and the others from
+  // latest (features other writers keep; may be null if every feature is an aggregate);
+  // update_store() then applies each event to aggregates, in Redis, where every worker
+  // finds them. Both must outlive the runtime. Throws Error for a feature neither has.
+  void share_aggregates(RedisAggregates* aggregates, store::FeatureStore* latest,
+                        std::vector<Enrichment> enrich);
   // Applies the event's fields to the store's aggregates, under the event id (an event
   // applied again with the same id counts once). Refused with the store's reason; an
   // event that feeds no aggregate is not refused.
@@ -178,6 +187,12 @@ class Runtime {
     std::vector<uint32_t> index;              // of each feature in the schema
     std::vector<store::FeatureValue> values;  // reused per event
     store::EmbeddedStore::AsOfPlan plan;      // the features, resolved once
+    // share_aggregates: which features are aggregates (their indices, their positions
+    // among the features) and which are read from the latest store.
+    std::vector<uint32_t> aggregates, aggregate_at;
+    std::vector<std::string> latest;
+    std::vector<size_t> latest_at;
+    std::vector<store::FeatureValue> part;  // reused per read
   };
   static Status repeated(EventId id);
   // Enrichment from one of the two kinds of store (the other null).
@@ -201,6 +216,7 @@ class Runtime {
   std::vector<Column> columns_;
   store::EmbeddedStore* store_ = nullptr;
   store::FeatureStore* latest_ = nullptr;  // read_latest_from's store
+  RedisAggregates* shared_ = nullptr;      // share_aggregates'
   std::vector<Enricher> enrich_;
   std::vector<EventField> fields_;  // reused per event
   store::EntityKey key_;            // reused per enrichment read
