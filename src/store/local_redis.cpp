@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -56,6 +57,10 @@ LocalRedis::LocalRedis(std::vector<std::string> args) : port_(free_port()) {
   pid_ = fork();
   if (pid_ < 0) throw Error("cannot fork to start redis-server");
   if (pid_ == 0) {
+    // The server goes when its owner does, however it ends (a crash, an abort, ctest's
+    // timeout): a test never leaves a redis-server behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() == 1) _exit(127);  // the owner died before the line above
     int devnull = ::open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
     dup2(devnull, 2);
