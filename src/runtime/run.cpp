@@ -22,9 +22,9 @@
 #include "rtml/features/aggregate_spec.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/runtime/checkpoint.h"
-#include "rtml/runtime/redis_aggregates.h"
 #include "rtml/runtime/kafka_topics.h"
 #include "rtml/runtime/model_channel.h"
+#include "rtml/runtime/redis_aggregates.h"
 #include "rtml/runtime/redis_streams.h"
 #include "rtml/runtime/replica_averaging.h"
 #include "rtml/runtime/runtime.h"
@@ -385,7 +385,7 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
   // The feature store: its aggregates are kept by the events, and read back as features.
   std::unique_ptr<store::EmbeddedStore> store;
   std::unique_ptr<store::RedisStore> redis;  // or features others keep in Redis
-  std::unique_ptr<RedisAggregates> shared;    // and aggregates every worker keeps there
+  std::unique_ptr<RedisAggregates> shared;   // and aggregates every worker keeps there
   std::string store_dir;
   if (c.store && !c.store->url.empty()) {
     store::RedisOptions ro = store::redis_options_from_url(c.store->url);

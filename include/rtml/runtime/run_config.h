@@ -104,7 +104,7 @@ struct RunConfig {
     // kept there by every worker (RedisAggregates). Without it, the embedded store,
     // which the events keep up to date.
     std::string url;
-    double dedup_seconds = 86400;  // Redis aggregates: how long an event id is remembered
+    double dedup_seconds = 86400;         // Redis aggregates: how long an event id is remembered
     std::string prefix = "rtml";          // of the Redis keys (RedisOptions::prefix)
     std::string dir;                      // "" : in memory only
     std::string fsync = "every=10ms";     // always, never, every=N
