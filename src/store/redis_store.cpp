@@ -16,11 +16,6 @@
 namespace rtml::store {
 namespace {
 
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
-
 double system_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -63,17 +58,11 @@ void decode(const redisReply* r, FeatureValue& v) {
   v.present = true;
 }
 
-// Builds argv for hiredis from strings.
+// A command's arguments, queued on a connection (its reply read later).
 struct Command {
   std::vector<std::string> args;
-  void send(redisContext* c) const {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+  void send(RedisConnection& c) const {
+    c.append(std::vector<std::string_view>(args.begin(), args.end()));
   }
 };
 
@@ -172,25 +161,26 @@ RedisOptions redis_options_from_url(std::string_view url) {
 }
 
 RedisStore::RedisStore(RedisOptions options)
-    : options_(std::move(options)), connection_(std::make_unique<RedisConnection>(options_)) {
-  redis_ = connection_->raw();
-}
+    : options_(std::move(options)), connection_(std::make_unique<RedisConnection>(options_)) {}
 
 RedisStore::~RedisStore() = default;
 
 std::string RedisStore::hash_key(const std::string& group, const EntityKey& key) const {
+  // The key in braces: a Redis Cluster hash tag, so that every group of one entity is in
+  // one slot (one master answers for the whole entity).
   std::string k;
-  k.reserve(options_.prefix.size() + group.size() + 24);
+  k.reserve(options_.prefix.size() + group.size() + 26);
   k += options_.prefix;
   k += ':';
   k += group;
-  k += ':';
+  k += ":{";
   if (key.is_int()) {
     k += '#';
     k += std::to_string(key.id());
   } else {
     k += key.text();
   }
+  k += '}';
   return k;
 }
 
@@ -198,17 +188,13 @@ std::string RedisStore::check_type(const std::string& name, FeatureType type, bo
   auto it = types_.find(name);
   if (it == types_.end()) {
     std::string types_key = options_.prefix + ":types";
-    Reply r(static_cast<redisReply*>(redisCommand(redis_, "HGET %b %b", types_key.data(),
-                                                  types_key.size(), name.data(), name.size())));
-    if (!r) throw Error(where() + redis_->errstr);
+    RedisReplyPtr r = connection_->command({"HGET", types_key, name});
     if (r->type == REDIS_REPLY_STRING && r->len == 1) {
       it = types_.emplace(name, static_cast<FeatureType>(r->str[0] - '0')).first;
     } else if (define) {
       char t = static_cast<char>('0' + static_cast<int>(type));
-      Reply set(static_cast<redisReply*>(redisCommand(redis_, "HSETNX %b %b %b", types_key.data(),
-                                                      types_key.size(), name.data(), name.size(),
-                                                      &t, size_t{1})));
-      if (!set) throw Error(where() + redis_->errstr);
+      RedisReplyPtr set =
+          connection_->command({"HSETNX", types_key, name, std::string_view(&t, 1)});
       if (set->type == REDIS_REPLY_INTEGER && set->integer == 1) {
         types_.emplace(name, type);
         return {};
@@ -265,25 +251,21 @@ Status RedisStore::apply(const Update& u) {
   }
   size_t sent = 0;
   for (const auto& [group, c] : sets) {
-    c.send(redis_);
+    c.send(*connection_);
     ++sent;
     auto ttl = options_.group_ttl_seconds.find(group);
     if (ttl != options_.group_ttl_seconds.end() && ttl->second > 0) {
-      Command{{"EXPIRE", c.args[1], std::to_string(ttl->second)}}.send(redis_);
+      Command{{"EXPIRE", c.args[1], std::to_string(ttl->second)}}.send(*connection_);
       ++sent;
     }
   }
   for (const auto& [group, c] : dels) {
-    c.send(redis_);
+    c.send(*connection_);
     ++sent;
   }
   std::string error;
   for (size_t i = 0; i < sent; ++i) {
-    redisReply* raw = nullptr;
-    if (redisGetReply(redis_, reinterpret_cast<void**>(&raw)) != REDIS_OK) {
-      throw Error(where() + redis_->errstr);
-    }
-    Reply r(raw);
+    RedisReplyPtr r = connection_->reply();
     if (r->type == REDIS_REPLY_ERROR && error.empty()) error = std::string("redis: ") + r->str;
   }
   return error.empty() ? Status::ok() : Status::error(error);

@@ -65,8 +65,10 @@ class RedisAggregates {
   void read_as_of(std::span<const uint32_t> indices, const store::EntityKey& key, double t,
                   std::span<store::FeatureValue> out);
 
-  // Every key this object's aggregates use for entity key, for tests and tools.
+  // The hash that holds entity key's aggregates (its other keys share its hash tag).
   std::string hash_key(const store::EntityKey& key) const;
+  // MOVED and ASK replies followed so far (a Redis Cluster resharding).
+  uint64_t redirects() const { return redis_.redirects(); }
 
  private:
   struct Ring {

@@ -40,7 +40,8 @@ RedisOptions redis_options_from_url(std::string_view url);
 std::string redact_redis_url(std::string_view url);
 
 // Layout in Redis: the features of one group of one entity live in the hash
-// "<prefix>:<group>:<key>" (integer keys as "#<n>"), one field per feature, the value a
+// "<prefix>:<group>:{<key>}" (integer keys as "#<n>"; the braces a Redis Cluster hash
+// tag, so that all of an entity's groups are in one slot), one field per feature, the value a
 // type byte, the write time (4 bytes) and the payload. A group with a TTL has its hash
 // expire that long after its last write. Feature types are kept in "<prefix>:types" so
 // that every worker refuses the same wrong writes. Batch reads are pipelined: one round
@@ -71,7 +72,6 @@ class RedisStore final : public FeatureStore {
   std::string check_type(const std::string& name, FeatureType type, bool define);
   RedisOptions options_;
   std::unique_ptr<RedisConnection> connection_;
-  redisContext* redis_ = nullptr;  // connection_'s
   std::map<std::string, FeatureType> types_;
 };
 
