@@ -172,7 +172,15 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
     // A checkpoint held for its commit (a Kafka source): the last one if the group
     // committed what it holds before this worker died, else forgotten (its records come
     // again, here or to another worker).
-    if (auto held = checkpointer->held()) {
+    std::optional<Checkpoint> held;
+    try {
+      held = checkpointer->held();
+    } catch (const Error& e) {
+      // Damaged (a flipped byte): never acknowledged, so the last one stands in for it.
+      std::fprintf(stderr, "rtml run: %s; resuming from the checkpoint before it\n", e.what());
+      checkpointer->drop_held();
+    }
+    if (held) {
       KafkaOptions k;
       if (c.kafka) k = {c.kafka->brokers, c.kafka->settings};
       if (!c.events.topic.empty() && held->config_hash == c.text_hash &&

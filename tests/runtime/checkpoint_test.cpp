@@ -230,6 +230,12 @@ TEST(Checkpointer, AHeldCheckpointIsLastOnlyOncePromoted) {
   }
   Checkpointer again(tmp.file("ck"));  // as a restarted process finds them
   ASSERT_TRUE(again.held());
+  // A byte flipped in the held checkpoint: named, and dropping it leaves the last whole.
+  const std::string model_file = again.held()->model;
+  std::string bytes = read_all(model_file);
+  bytes[bytes.size() / 2] ^= 0x20;
+  std::ofstream(model_file, std::ios::binary) << bytes;
+  EXPECT_THROW(again.held(), Error);
   again.drop_held();
   EXPECT_FALSE(again.held());
   EXPECT_EQ(again.last()->position.events_read, 10u);
