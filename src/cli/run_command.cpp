@@ -63,7 +63,8 @@ int run_command(const RunOptions& o) {
       j["stream"] = {{"entries", s.stream_entries},
                      {"claimed", s.stream_claimed},
                      {"acknowledged", s.stream_acked},
-                     {"restarts", s.restarts}};
+                     {"restarts", s.restarts},
+                     {"labels_from_log", s.labels_from_log}};
     }
     if (config.replicas && config.replicas->mode == "follow") {
       j["model_versions"] = s.model_versions;

@@ -28,6 +28,7 @@
 #include "rtml/runtime/redis_streams.h"
 #include "rtml/runtime/replica_averaging.h"
 #include "rtml/runtime/runtime.h"
+#include "rtml/runtime/shared_prediction_log.h"
 #include "rtml/runtime/store_aggregates.h"
 #include "rtml/runtime/training_log.h"
 #include "rtml/store/redis_store.h"
@@ -347,6 +348,7 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
     so.group = c.events.group;
     so.consumer = c.events.consumer.empty() ? default_consumer(c) : c.events.consumer;
     so.field = c.events.field;
+    if (c.labels) so.second_stream = c.labels->stream;
     so.claim_idle_seconds = c.events.claim_idle;
     so.stop_fd = controls.stop_fd;
     so.on_idle = [&] {
@@ -370,7 +372,14 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
   }
 
   std::unique_ptr<RowSource> labels;
-  if (c.labels) {
+  // Labels on a Redis stream come through the events' reader (its second stream), and
+  // the predictions they need are kept in Redis, where any worker finds them.
+  std::unique_ptr<SharedPredictionLog> shared_log;
+  if (c.labels && !c.labels->stream.empty()) {
+    store::RedisOptions ro = store::redis_options_from_url(c.redis);
+    ro.prefix = c.store ? c.store->prefix : "rtml";
+    shared_log = std::make_unique<SharedPredictionLog>(ro, c.labels->log_seconds);
+  } else if (c.labels) {
     RunConfig::Source ls;
     ls.format = c.labels->format;
     std::vector<std::string> lt = {c.labels->id}, ln;
@@ -560,7 +569,28 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
   };
   Prediction scored;
   Target truth;
-  std::string logged;  // the record kept with a prediction, completed by its label
+  std::string logged;    // the record kept with a prediction, completed by its label
+  double last_time = 0;  // of the last event predicted (a stream label's "now")
+  // Learns the label in pending_label from a record another worker logged in Redis: the
+  // event's fields and enrichment as they were when it was predicted.
+  auto learn_logged = [&](const std::string& text) -> Status {
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (!j.is_object()) return Status::error("a prediction record in Redis is not JSON");
+    std::vector<EventField> fields;
+    for (const auto& [name, v] : j.items()) {
+      if (name == "_time" || name == c.events.id || name == c.events.time ||
+          name == c.labels->label ||
+          std::find(c.model.drop.begin(), c.model.drop.end(), name) != c.model.drop.end()) {
+        continue;
+      }
+      if (v.is_number()) {
+        fields.push_back(EventField::of_number(name, v.get<double>()));
+      } else if (v.is_string()) {
+        fields.push_back(EventField::of_text(name, v.get_ref<const std::string&>()));
+      }
+    }
+    return rt.learn_fields(fields, pending_label.label, &scored, &truth);
+  };
   auto apply_label = [&](double now) {
     Status st = rt.label(EventId::of_text(pending_label.id), pending_label.label, now, &scored,
                          &truth, training ? &logged : nullptr);
@@ -651,6 +681,7 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
     if (stream) {
       if (prediction_stream) prediction_stream->flush();
       if (dead_stream) dead_stream->flush();
+      if (shared_log) shared_log->flush();
       stream->take_through(events_line, acks);
     }
     // A source that can refuse the acknowledgement: the checkpoint is held until it
@@ -681,6 +712,7 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
     dead.flush();
     if (prediction_stream) prediction_stream->flush();
     if (dead_stream) dead_stream->flush();
+    if (shared_log) shared_log->flush();
     acks.clear();
     stream->take_through(events_line, acks);
     stream->ack(acks);
@@ -738,6 +770,48 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
       known_columns = events->columns().size();
       rt.sync_columns(events->columns());
     }
+    if (shared_log && stream->stream_of(row.line) == 1) {
+      // A label from the labels stream: learned here from this worker's own log, or from
+      // the one in Redis if another worker predicted its event.
+      const Value* lid = label_id.in(*events, row);
+      const Value* value = label_value.in(*events, row);
+      if (!lid || !value) {
+        ++summary.labels_refused;
+        dead_letter("labels", row.line,
+                    !lid ? "missing id '" + label_id.name + "'"
+                         : "missing label '" + label_value.name + "'",
+                    {});
+        continue;
+      }
+      id_text(*lid, pending_label.id);
+      pending_label.label = *value;
+      if (value->kind == ValueKind::kText) {
+        pending_label.label_text.assign(value->text);
+        pending_label.label.text = pending_label.label_text;
+      }
+      pending_label.line = row.line;
+      const EventId eid = EventId::of_text(pending_label.id);
+      if (rt.log().knows(eid)) {
+        apply_label(last_time);
+      } else if (auto logged_record = shared_log->get(pending_label.id)) {
+        Status st = learn_logged(*logged_record);
+        if (st) {
+          learned_one();
+          score(scored, truth);
+          ++summary.labels_from_log;
+        } else {
+          ++summary.labels_refused;
+          dead_letter("labels", row.line, st.why() + " (id '" + pending_label.id + "')", {});
+        }
+      } else {
+        ++summary.labels_refused;
+        dead_letter(
+            "labels", row.line,
+            "no prediction of this id is waiting, here or in Redis (id '" + pending_label.id + "')",
+            {});
+      }
+      continue;
+    }
     double time = static_cast<double>(number);
     if (!c.events.time.empty()) {
       const Value* t = event_time.in(*events, row);
@@ -782,6 +856,13 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
         begin_record(row, time);
         rt.log().set_last_record(record);
       }
+      if (st && shared_log) {
+        // The same record in Redis, for a label that reaches another worker.
+        begin_record(row, time);
+        record += '}';
+        shared_log->put(id, record);
+      }
+      last_time = time;
     } else {
       if (const Value* v = event_id.in(*events, row)) {
         id_text(*v, id);

@@ -88,17 +88,25 @@ RunConfig parse_run_config(const std::string& path) {
 
   if (auto labels = top.section("labels")) {
     RunConfig::Labels l;
-    l.path = labels->text("path", true);
+    l.stream = labels->text("stream");
+    l.path = labels->text("path", l.stream.empty());
     l.format = labels->choice("format", {"csv", "jsonl"});
     l.id = labels->text("id", true);
     l.label = labels->text("label", true);
-    l.time = labels->text("time", true);
+    l.time = labels->text("time", l.stream.empty());
+    l.log_seconds = labels->number("log_seconds", l.log_seconds, 1, 1e9);
     labels->check_all_read();
     c.labels = l;
     if (c.events.id.empty()) {
       top.fail(root, "'labels' are joined to the events by id: 'source.id' names the field");
     }
-    if (c.events.time.empty()) {
+    if (!l.stream.empty()) {
+      if (!l.path.empty()) top.fail(root["labels"], "'labels' takes one of 'path' and 'stream'");
+      if (c.events.stream.empty()) {
+        top.fail(root["labels"],
+                 "a labels 'stream' is read with the events' Redis stream: set 'source.stream'");
+      }
+    } else if (c.events.time.empty()) {
       top.fail(root, "'labels' are merged with the events by time: 'source.time' names the field");
     }
   }
@@ -232,9 +240,13 @@ RunConfig parse_run_config(const std::string& path) {
     }
   }
   if (!c.events.stream.empty() || !c.events.topic.empty()) {
-    if (c.labels) {
+    if (c.labels && c.labels->stream.empty()) {
       top.fail(root["labels"],
-               "a Redis stream or Kafka topic source takes its labels with its events (for now)");
+               "a Redis stream or Kafka topic source takes its labels with its events, or from "
+               "a labels 'stream' (Redis)");
+    }
+    if (c.labels && !c.events.topic.empty()) {
+      top.fail(root["labels"], "a Kafka topic source takes its labels with its events (for now)");
     }
     if (c.events.rate > 0 || c.events.speed > 0) {
       top.fail(root["source"],

@@ -10,10 +10,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -372,6 +374,129 @@ TEST(RedisStreams, ThreeWorkersKilledAndRestartedLearnEachLabelOnce) {
     }
   }
   EXPECT_EQ(differ, 0u) << "aggregates that differ from one clean run's";
+}
+
+// Lag and pending entries of the group `rtml` on a stream (XINFO GROUPS).
+std::pair<long long, long long> lag_and_pending(RedisConnection& r, const std::string& stream) {
+  auto reply = r.command({"XINFO", "GROUPS", stream});
+  long long lag = -1, pending_entries = -1;
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) return {lag, pending_entries};
+  const redisReply* g = reply->element[0];
+  for (size_t k = 0; k + 1 < g->elements; k += 2) {
+    const std::string name(g->element[k]->str, g->element[k]->len);
+    if (name == "lag" && g->element[k + 1]->type == REDIS_REPLY_INTEGER) {
+      lag = g->element[k + 1]->integer;
+    }
+    if (name == "pending") pending_entries = g->element[k + 1]->integer;
+  }
+  return {lag, pending_entries};
+}
+
+// Events without labels, then their labels on a stream of their own, to two workers
+// with checkpoints, one of them killed and restarted while the labels come: a label
+// that reaches the other worker than its event is learned from the features logged in
+// Redis when the event was predicted; every label is learned once in all.
+TEST(RedisStreams, LabelsReachingAnotherWorkerAreLearnedFromTheLogInRedis) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  RedisConnection r(local(server.port()));
+  test::TempDir tmp;
+  const int n = 20000;
+  std::vector<std::string> labels;
+  {
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int i = 0; i < n; ++i) {
+      const double x = u(rng), y = u(rng);
+      labels.push_back(x + y > 1 ? "yes" : "no");
+      r.append({"XADD", "rtml:events", "*", "id", std::to_string(i), "x", std::to_string(x), "y",
+                std::to_string(y)});
+      if (i % 1000 == 999) {
+        for (int k = 0; k < 1000; ++k) r.reply();
+      }
+    }
+  }
+  std::vector<std::string> configs;
+  for (int w = 0; w < 2; ++w) {
+    const std::string name = "w" + std::to_string(w);
+    configs.push_back(
+        worker_config(tmp, server.port(), name,
+                      "  claim_idle: 3\nlabels:\n  stream: rtml:labels\n  id: id\n  label: label\n"
+                      "checkpoint:\n  dir: " +
+                          tmp.file(name + "-ck") + "\n  seconds: 0.5\n"));
+  }
+  std::vector<pid_t> pids = {spawn_worker(configs[0], tmp.file("w0.out")),
+                             spawn_worker(configs[1], tmp.file("w1.out"))};
+  ASSERT_TRUE(wait_for([&] { return integer(r, {"XLEN", "rtml:predictions"}) >= n; }, 60));
+  // The labels, in a shuffled order, while worker 1 is killed once and restarted.
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[static_cast<size_t>(i)] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(5));
+  for (int k = 0; k < n; ++k) {
+    const int i = order[static_cast<size_t>(k)];
+    r.append({"XADD", "rtml:labels", "*", "id", std::to_string(i), "label",
+              labels[static_cast<size_t>(i)]});
+    if (k % 1000 == 999) {
+      for (int j = 0; j < 1000; ++j) r.reply();
+      if (k == 9999) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ASSERT_EQ(::kill(pids[1], SIGKILL), 0);
+        ::waitpid(pids[1], nullptr, 0);
+        pids[1] = spawn_worker(configs[1], tmp.file("w1.out"));
+      }
+    }
+  }
+  ASSERT_TRUE(wait_for(
+      [&] {
+        auto [lag, pending_labels] = lag_and_pending(r, "rtml:labels");
+        return lag == 0 && pending_labels == 0;
+      },
+      60))
+      << "labels not all handled";
+  // Then 2,000 more events, and their labels once they are predicted: the models that
+  // learned from both logs predict them well.
+  {
+    std::mt19937_64 rng(12);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<std::string> more;
+    for (int i = n; i < n + 2000; ++i) {
+      const double x = u(rng), y = u(rng);
+      more.push_back(x + y > 1 ? "yes" : "no");
+      r.command({"XADD", "rtml:events", "*", "id", std::to_string(i), "x", std::to_string(x), "y",
+                 std::to_string(y)});
+    }
+    ASSERT_TRUE(wait_for([&] { return integer(r, {"XLEN", "rtml:predictions"}) >= n + 2000; }, 30));
+    ASSERT_TRUE(wait_for([&] { return lag_and_pending(r, "rtml:events").second == 0; }, 30));
+    for (int i = n; i < n + 2000; ++i) {
+      r.command({"XADD", "rtml:labels", "*", "id", std::to_string(i), "label",
+                 more[static_cast<size_t>(i - n)]});
+    }
+    ASSERT_TRUE(wait_for(
+        [&] {
+          auto [lag, pending_labels] = lag_and_pending(r, "rtml:labels");
+          return lag == 0 && pending_labels == 0;
+        },
+        30));
+  }
+  uint64_t learned = 0, from_log = 0;
+  double best_accuracy = 0;
+  std::string summaries;
+  for (int w = 0; w < 2; ++w) {
+    int status = 0;
+    json s = stop_worker(pids[static_cast<size_t>(w)], tmp.file("w" + std::to_string(w) + ".out"),
+                         &status);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << s;
+    learned += s.value("learned", uint64_t{0});
+    from_log += s["stream"].value("labels_from_log", uint64_t{0});
+    best_accuracy = std::max(best_accuracy, s.value("rolling_accuracy", 0.0));
+    summaries += s.dump() + "\n";
+  }
+  EXPECT_EQ(learned, static_cast<uint64_t>(n + 2000)) << "a label learned twice, or never\n"
+                                                      << summaries;
+  EXPECT_GT(from_log, static_cast<uint64_t>(n / 10)) << summaries;
+  EXPECT_GT(best_accuracy, 0.9) << summaries;
+  EXPECT_EQ(integer(r, {"XLEN", "rtml:dead-letters"}), 0);
+  std::cout << "workers' summaries:\n" << summaries;
 }
 
 // A worker that dies after a checkpoint is written and before the entries it holds are

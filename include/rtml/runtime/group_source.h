@@ -28,6 +28,9 @@ class GroupSource : public ByteSource {
   // Where the record of line came from (a stream entry id, topic/partition/offset), or
   // "" if it is not among the lines not yet taken: for dead letters.
   virtual std::string entry_of(uint64_t line) const = 0;
+  // Which of the source's streams the record of line came from: 0 (the events), or 1 (a
+  // second stream the same consumer reads, its labels). 0 if not among the lines taken.
+  virtual size_t stream_of(uint64_t /*line*/) const { return 0; }
   // Appends to done what acknowledges every line up to `line` (each line given so far is
   // handled up to it), in a form ack() and resume() read back; those lines are then
   // forgotten.

@@ -21,6 +21,9 @@ namespace rtml::runtime {
 struct StreamReadOptions {
   store::RedisOptions redis;
   std::string stream = "rtml:events";
+  // A second stream read by the same consumer in the same group (a labels stream): its
+  // entries come as lines too, and stream_of() tells them apart. "" for none.
+  std::string second_stream;
   std::string group = "rtml";  // created at the stream's start (MKSTREAM) if missing
   std::string consumer;        // this worker's name in the group; required
   // An entry holding this field is that field's JSON object; any other entry is one
@@ -56,9 +59,12 @@ class RedisStreamReader final : public GroupSource {
   // entry comes; throws ReadStopped once stop_fd is readable, Error if Redis fails.
   size_t read(char* buf, size_t n) override;
 
-  // The id of the entry that line came from.
+  // The id of the entry that line came from ("<stream>/<id>" for the second stream).
   std::string entry_of(uint64_t line) const override;
-  // Moves the entry ids of lines up to `line` into ids, in order.
+  // 0 for a line of the stream, 1 for one of the second stream.
+  size_t stream_of(uint64_t line) const override;
+  // Moves the entry ids of lines up to `line` into ids, in order (an id of the second
+  // stream ends with "@1").
   void take_through(uint64_t line, std::vector<std::string>& ids) override;
   // Acknowledges ids (XACK), in commands of at most 1,000. Ids already acknowledged or
   // claimed away are ignored by Redis.
@@ -70,8 +76,10 @@ class RedisStreamReader final : public GroupSource {
   uint64_t acked() const override { return acked_; }
 
  private:
-  // Appends one entry (an array [id, [field, value, ...]]) as a line to out_.
-  void add_entry(const struct redisReply* entry);
+  // Appends one entry (an array [id, [field, value, ...]]) of stream k as a line to out_.
+  void add_entry(const struct redisReply* entry, size_t k);
+  // Adds the entries of an XREADGROUP or XCLAIM reply; returns how many.
+  size_t add_reply(const struct redisReply* r, bool claimed_reply, size_t k);
   void fetch();  // one round of asking Redis for entries; may leave out_ empty
 
   StreamReadOptions o_;
@@ -83,10 +91,13 @@ class RedisStreamReader final : public GroupSource {
   // string per entry on the per-event path.
   struct Line {
     uint64_t line, ms, seq;
+    size_t stream;  // index in streams_
   };
   std::deque<Line> lines_;
-  bool own_pending_done_ = false;  // the consumer's unacknowledged entries were read
+  std::vector<std::string> streams_;  // the stream, then the second one if any
+  size_t own_pending_stream_ = 0;     // own pending entries are read stream by stream
   std::string own_pending_from_ = "0";
+  size_t claim_stream_ = 0;
   std::string claim_cursor_ = "-";  // where the next page of pending entries starts
   std::chrono::steady_clock::time_point next_claim_{};
   std::string block_ms_, count_, claim_idle_ms_;

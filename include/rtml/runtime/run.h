@@ -34,6 +34,8 @@ struct RunSummary {
   // A Redis stream source: entries this process was given, of them taken over from
   // other consumers, and entries it acknowledged.
   uint64_t stream_entries = 0, stream_claimed = 0, stream_acked = 0;
+  // Labels from a labels stream learned from a prediction another worker logged in Redis.
+  uint64_t labels_from_log = 0;
   uint64_t model_versions = 0;  // snapshots a follower took (replicas.mode follow)
   // Times the run went back to its last acknowledged checkpoint because records it had
   // handled went to another worker unacknowledged (a Kafka rebalance): see GroupSource.

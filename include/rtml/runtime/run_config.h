@@ -60,6 +60,11 @@ struct RunConfig {
   // it, a label comes with its event (model.target).
   struct Labels {
     std::string path;
+    // Or a Redis stream the same workers read in the same group as source.stream: a
+    // label comes whenever it comes, to any worker, which learns it from the features its
+    // event was predicted with, kept in Redis (<prefix>:log:{<id>}) for log_seconds.
+    std::string stream;
+    double log_seconds = 86400;
     std::string format;  // as Source::format
     std::string id;      // its event id field
     std::string label;   // its label field

@@ -1,0 +1,54 @@
+#include "rtml/runtime/shared_prediction_log.h"
+
+#include <hiredis/hiredis.h>
+
+#include <cmath>
+
+#include "rtml/core/error.h"
+
+namespace rtml::runtime {
+
+SharedPredictionLog::SharedPredictionLog(const store::RedisOptions& redis, double seconds)
+    : redis_(redis),
+      prefix_(redis.prefix),
+      seconds_(std::to_string(std::max<long long>(1, std::llround(seconds)))) {}
+
+std::string SharedPredictionLog::key(std::string_view id) const {
+  // The id as a hash tag: on a Redis Cluster, each entry goes to its own slot's master.
+  std::string k = prefix_ + ":log:{";
+  k += id;
+  k += '}';
+  return k;
+}
+
+void SharedPredictionLog::put(std::string_view id, std::string_view record) {
+  key_ = key(id);
+  redis_.append({"SET", key_, record, "EX", seconds_});
+  if (++outstanding_ >= 1024) drain(256);
+}
+
+std::optional<std::string> SharedPredictionLog::get(std::string_view id) {
+  flush();
+  store::RedisReplyPtr r = redis_.command({"GET", key(id)});
+  if (r->type == REDIS_REPLY_ERROR) {
+    throw Error(redis_.where() + "cannot read the prediction log: " + std::string(r->str, r->len));
+  }
+  if (r->type != REDIS_REPLY_STRING) return std::nullopt;
+  return std::string(r->str, r->len);
+}
+
+void SharedPredictionLog::drain(size_t keep) {
+  std::string error;
+  while (outstanding_ > keep) {
+    store::RedisReplyPtr r = redis_.reply();
+    --outstanding_;
+    if (r->type == REDIS_REPLY_ERROR && error.empty()) error.assign(r->str, r->len);
+  }
+  if (!error.empty()) {
+    throw Error(redis_.where() + "cannot keep a prediction for its label: " + error);
+  }
+}
+
+void SharedPredictionLog::flush() { drain(0); }
+
+}  // namespace rtml::runtime
