@@ -19,9 +19,11 @@
 #include <thread>
 #include <vector>
 
+#include "../redis_server.h"
 #include "../test_util.h"
 #include "rtml/core/error.h"
 #include "rtml/runtime/run_config.h"
+#include "shared_aggregates.h"
 
 extern char** environ;
 
@@ -59,7 +61,11 @@ class MockKafka {
 
 // Produces events [from, to) to rtml-events, keyed by id: two features, the label a
 // function of them; with bad = true also one record that is not JSON.
-void produce(const std::string& brokers, int from, int to, bool bad = false) {
+// With entities, also an event time t (i / 100 s), and for one event in ten a user, an
+// item and a whole-number price, keyed by the user: one user's events are on one
+// partition, so one worker at a time applies them.
+void produce(const std::string& brokers, int from, int to, bool bad = false,
+             bool entities = false) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof(err));
@@ -79,9 +85,19 @@ void produce(const std::string& brokers, int from, int to, bool bad = false) {
   };
   for (int i = from; i < to; ++i) {
     const double x = u(rng), y = u(rng);
-    send(std::to_string(i), "{\"id\":" + std::to_string(i) + ",\"x\":" + std::to_string(x) +
-                                ",\"y\":" + std::to_string(y) + ",\"label\":\"" +
-                                (x + y > 1 ? "yes" : "no") + "\"}");
+    std::string event = "{\"id\":" + std::to_string(i) + ",\"x\":" + std::to_string(x) +
+                        ",\"y\":" + std::to_string(y) + ",\"label\":\"" +
+                        (x + y > 1 ? "yes" : "no") + "\"";
+    std::string key = std::to_string(i);
+    if (entities) {
+      event += ",\"t\":" + std::to_string(i / 100.0);
+      if (i % 10 == 0) {
+        key = "u" + std::to_string(rng() % 500);
+        event += ",\"user\":\"" + key + "\",\"item\":\"i" + std::to_string(rng() % 40) +
+                 "\",\"price\":" + std::to_string(rng() % 100);
+      }
+    }
+    send(key, event + "}");
   }
   if (bad) send("bad", "{\"id\": 1, oops");
   EXPECT_EQ(rd_kafka_flush(p, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -223,27 +239,32 @@ TEST(KafkaTopics, RebalancesAKillAndABrokerFailureLoseNothingAndLearnNothingTwic
   kafka.topic("rtml-predictions", 3);
   const int n = 30000;
   test::TempDir tmp;
+  // The aggregates of the users and items the events name, kept in this Redis.
+  test::RedisServer redis;
+  ASSERT_TRUE(redis.up()) << "redis-server did not start";
   std::vector<std::string> names = {"w0", "w1", "w2"}, configs;
   for (const auto& name : names) {
-    configs.push_back(
-        worker_config(tmp, kafka.bootstraps(), name,
-                      "checkpoint:\n  dir: " + tmp.file(name + "-ck") + "\n  seconds: 0.5\n"));
+    configs.push_back(worker_config(tmp, kafka.bootstraps(), name,
+                                    "  time: t\ncheckpoint:\n  dir: " + tmp.file(name + "-ck") +
+                                        "\n  seconds: 0.5\n" +
+                                        test::shared_store(redis.port(), "rtml")));
+    test::drop_entities(configs.back());
   }
   auto out = [&](int w) { return tmp.file(names[w] + ".out"); };
   std::vector<pid_t> pids = {spawn_worker(configs[0], out(0)), spawn_worker(configs[1], out(1)),
                              -1};
-  produce(kafka.bootstraps(), 0, n / 3);
+  produce(kafka.bootstraps(), 0, n / 3, false, true);
   std::this_thread::sleep_for(std::chrono::seconds(3));
   pids[2] = spawn_worker(configs[2], out(2));  // joins: a rebalance
-  produce(kafka.bootstraps(), n / 3, n / 2);
+  produce(kafka.bootstraps(), n / 3, n / 2, false, true);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ASSERT_EQ(::kill(pids[1], SIGKILL), 0);  // killed, restarted at once
   ::waitpid(pids[1], nullptr, 0);
   pids[1] = spawn_worker(configs[1], out(1));
-  produce(kafka.bootstraps(), n / 2, 2 * n / 3);
+  produce(kafka.bootstraps(), n / 2, 2 * n / 3, false, true);
   // Broker 3 fails; a second later its partitions are led by the others, and the group's
   // coordinator is broker 1.
-  std::thread late([&] { produce(kafka.bootstraps(), 2 * n / 3, n); });
+  std::thread late([&] { produce(kafka.bootstraps(), 2 * n / 3, n, false, true); });
   rd_kafka_mock_broker_set_down(kafka.cluster(), 3);
   std::this_thread::sleep_for(std::chrono::seconds(1));
   for (const char* topic : {"rtml-events", "rtml-predictions"}) {
@@ -273,6 +294,26 @@ TEST(KafkaTopics, RebalancesAKillAndABrokerFailureLoseNothingAndLearnNothingTwic
     summaries += s.dump() + "\n";
   }
   std::cout << "workers' summaries:\n" << summaries;
+  // One worker run once, cleanly, over the whole topic (a group and a prefix of its own):
+  // the same aggregates, bucket for bucket.
+  const std::string clean =
+      worker_config(tmp, kafka.bootstraps(), "clean",
+                    "  group: clean\n  time: t\n" + test::shared_store(redis.port(), "clean"));
+  test::drop_entities(clean);
+  pid_t pid = spawn_worker(clean, tmp.file("clean.out"));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (ids_in_files(tmp, {"clean"}).size() < static_cast<size_t>(n) &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  json alone_summary = stop_worker(pid, tmp.file("clean.out"));
+  EXPECT_EQ(alone_summary["events"], n) << alone_summary;
+  store::RedisOptions ro;
+  ro.port = redis.port();
+  store::RedisConnection r(ro);
+  const auto shared = test::aggregates_in(r, "rtml"), alone = test::aggregates_in(r, "clean");
+  EXPECT_GT(shared.size(), 500u);
+  EXPECT_EQ(shared, alone) << "aggregates that differ from one clean run's";
   EXPECT_EQ(learned, static_cast<uint64_t>(n))
       << "a label learned twice, or never\n"
       << summaries << test::read_all(out(0) + ".err") << test::read_all(out(1) + ".err")

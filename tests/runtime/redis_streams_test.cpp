@@ -27,6 +27,7 @@
 #include "rtml/core/error.h"
 #include "rtml/runtime/run_config.h"
 #include "rtml/store/redis_connection.h"
+#include "shared_aggregates.h"
 
 extern char** environ;
 
@@ -105,41 +106,6 @@ std::vector<std::map<std::string, std::string>> read_stream(RedisConnection& r,
 long long integer(RedisConnection& r, const std::vector<std::string_view>& args) {
   auto reply = r.command(args);
   return reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
-}
-
-// Every aggregate key under prefix (but the event ids remembered against repeats), each
-// with its content as text: a hash's fields, a HyperLogLog's count, a sorted set's
-// members and scores.
-std::map<std::string, std::string> aggregates_in(RedisConnection& r, const std::string& prefix) {
-  std::map<std::string, std::string> out;
-  std::string cursor = "0";
-  const std::string match = prefix + ":agg:*";
-  do {
-    auto page = r.command({"SCAN", cursor, "MATCH", match, "COUNT", "1000"});
-    cursor.assign(page->element[0]->str, page->element[0]->len);
-    for (size_t i = 0; i < page->element[1]->elements; ++i) {
-      const std::string key(page->element[1]->element[i]->str, page->element[1]->element[i]->len);
-      if (key.find(":seen:") != std::string::npos) continue;
-      std::string text;
-      auto type = r.command({"TYPE", key});
-      const std::string t(type->str, type->len);
-      if (t == "hash") {
-        auto h = r.command({"HGETALL", key});
-        std::map<std::string, std::string> fields;
-        for (size_t k = 0; k + 1 < h->elements; k += 2) {
-          fields[h->element[k]->str] = h->element[k + 1]->str;
-        }
-        for (const auto& [f, v] : fields) text += f + "=" + v + " ";
-      } else if (t == "zset") {
-        auto z = r.command({"ZRANGE", key, "0", "-1", "WITHSCORES"});
-        for (size_t k = 0; k < z->elements; ++k) text += std::string(z->element[k]->str) + " ";
-      } else {
-        text = "pfcount=" + std::to_string(integer(r, {"PFCOUNT", key}));
-      }
-      out[key.substr(prefix.size())] = text;
-    }
-  } while (cursor != "0");
-  return out;
 }
 
 // Entries of the group not acknowledged yet.
@@ -244,34 +210,6 @@ TEST(RedisStreams, AWorkerPredictsEveryEntryAndAcknowledgesIt) {
   EXPECT_EQ(s2["events"], 0) << s2;
 }
 
-// The aggregates the workers keep in Redis, read as features of the event's user.
-const char* kSharedStore =
-    "store:\n"
-    "  url: redis://127.0.0.1:{port}\n"
-    "  prefix: {prefix}\n"
-    "  aggregates:\n"
-    "    - user_events = count(price) by user over 60s every 10s late 1h\n"
-    "    - user_spend = sum(price) by user over 60s every 10s late 1h\n"
-    "    - user_max = max(price) by user over 60s every 10s late 1h\n"
-    "    - item_sales = count(price) by item over 60s late 1h\n"
-    "enrich:\n"
-    "  - key: user\n"
-    "    features: [user_events, user_spend, user_max]\n";
-
-std::string shared_store(int port, const std::string& prefix) {
-  std::string s = kSharedStore;
-  s.replace(s.find("{port}"), 6, std::to_string(port));
-  s.replace(s.find("{prefix}"), 8, prefix);
-  return s;
-}
-
-// The model of a worker config reads neither the user nor the item itself.
-void drop_entities(const std::string& config) {
-  std::string text = test::read_all(config);
-  text.replace(text.find("  target: label\n"), 16, "  target: label\n  drop: [user, item]\n");
-  std::ofstream(config) << text;
-}
-
 // Three workers of one group with checkpoints, one of them killed with SIGKILL at random
 // moments and restarted, while 200,000 events arrive: every event is predicted (some
 // twice, after a kill: at-least-once), each label is learned exactly once by the
@@ -289,8 +227,8 @@ TEST(RedisStreams, ThreeWorkersKilledAndRestartedLearnEachLabelOnce) {
     configs.push_back(worker_config(
         tmp, server.port(), name,
         "  claim_idle: 5\n  time: t\ncheckpoint:\n  dir: " + tmp.file(name + "-ck") +
-            "\n  seconds: 0.5\n  events: 20000\n" + shared_store(server.port(), "rtml")));
-    drop_entities(configs.back());
+            "\n  seconds: 0.5\n  events: 20000\n" + test::shared_store(server.port(), "rtml")));
+    test::drop_entities(configs.back());
   }
   // The events arrive over about 8 s, so that the kills land all over the stream.
   std::atomic<bool> producing{true};
@@ -350,17 +288,17 @@ TEST(RedisStreams, ThreeWorkersKilledAndRestartedLearnEachLabelOnce) {
   // its aggregates under another prefix: the same keys, the same contents.
   std::string clean =
       worker_config(tmp, server.port(), "clean",
-                    "  group: clean\n  time: t\n" + shared_store(server.port(), "clean"));
+                    "  group: clean\n  time: t\n" + test::shared_store(server.port(), "clean"));
   std::string text = test::read_all(clean);
   text.replace(text.find("rtml:predictions"), 16, "clean:predictions");
   text.replace(text.find("rtml:dead-letters"), 17, "clean:dead-letters");
   std::ofstream(clean) << text;
-  drop_entities(clean);
+  test::drop_entities(clean);
   pid_t pid = spawn_worker(clean, tmp.file("clean.out"));
   ASSERT_TRUE(wait_for([&] { return integer(r, {"XLEN", "clean:predictions"}) >= n; }, 120));
   json s = stop_worker(pid, tmp.file("clean.out"));
   EXPECT_EQ(s["events"], n) << s;
-  const auto shared = aggregates_in(r, "rtml"), alone = aggregates_in(r, "clean");
+  const auto shared = test::aggregates_in(r, "rtml"), alone = test::aggregates_in(r, "clean");
   EXPECT_GT(shared.size(), 500u);  // 500 users, 40 items
   EXPECT_EQ(shared.size(), alone.size());
   size_t differ = 0;
