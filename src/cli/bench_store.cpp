@@ -330,7 +330,8 @@ int run_bench_store(const BenchStoreOptions& o) {
       }
     }
     progress("redis-benchmark: HGETALL -P 32");
-    if (auto r = redis_benchmark(server.port(), 1000000, keyspace, "HGETALL rtml::{__rand_int__}")) {
+    if (auto r =
+            redis_benchmark(server.port(), 1000000, keyspace, "HGETALL rtml::{__rand_int__}")) {
       rows.push_back(*r);
       for (int batch : {16, 64}) {
         for (const auto& row : rows) {
