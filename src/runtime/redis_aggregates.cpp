@@ -324,10 +324,16 @@ const char* op_of(const features::AggregateSpec& s) {
 
 int64_t floor_div(double t, double hop) { return static_cast<int64_t>(std::floor(t / hop)); }
 
-std::string number_text(double v) {
+void append_number(std::string& out, double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof(buf), v);
-  return std::string(buf, static_cast<size_t>(r.ptr - buf));
+  out.append(buf, r.ptr);
+}
+
+void append_integer(std::string& out, int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof(buf), v);
+  out.append(buf, r.ptr);
 }
 
 }  // namespace
@@ -345,6 +351,7 @@ RedisAggregates::RedisAggregates(Options options, std::vector<features::Aggregat
     }
     rings_.push_back(r);
   }
+  ttl_ = std::to_string(std::max<int64_t>(1, std::llround(o_.dedup_seconds)));
   const char* scripts[2] = {kApplyScript, kReadScript};
   for (int i = 0; i < 2; ++i) {
     store::RedisReplyPtr r = redis_.checked({"SCRIPT", "LOAD", scripts[i]}, "load a script");
@@ -360,19 +367,32 @@ std::optional<uint32_t> RedisAggregates::index_of(std::string_view name) const {
 }
 
 std::string RedisAggregates::hash_key(const store::EntityKey& key) const {
-  std::string k = o_.redis.prefix + ":agg:{";
-  if (key.is_int()) {
-    k += '#';
-    k += std::to_string(key.id());
-  } else {
-    k += key.text();
-  }
-  k += '}';
+  std::string k;
+  hash_key_into(key, k);
   return k;
 }
 
-std::string RedisAggregates::set_key(const std::string& hash, size_t i, int64_t b) const {
-  return hash + ":" + specs_[i].name + "#" + std::to_string(slot_of(i, b));
+void RedisAggregates::hash_key_into(const store::EntityKey& key, std::string& out) const {
+  out.assign(o_.redis.prefix);
+  out += ":agg:{";
+  if (key.is_int()) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof(buf), key.id());
+    out += '#';
+    out.append(buf, r.ptr);
+  } else {
+    out += key.text();
+  }
+  out += '}';
+}
+
+void RedisAggregates::set_key_into(const std::string& hash, size_t i, int64_t b,
+                                   std::string& out) const {
+  out.assign(hash);
+  out += ':';
+  out += specs_[i].name;
+  out += '#';
+  append_integer(out, slot_of(i, b));
 }
 
 int64_t RedisAggregates::slot_of(size_t i, int64_t b) const {
@@ -380,22 +400,21 @@ int64_t RedisAggregates::slot_of(size_t i, int64_t b) const {
   return ((b % r) + r) % r;  // as Lua's % (floored), for buckets before time 0
 }
 
-void RedisAggregates::queue_script(int which, const std::vector<std::string_view>& args) {
-  std::vector<std::string_view> full = {"EVALSHA", sha_[which]};
-  full.insert(full.end(), args.begin(), args.end());
+void RedisAggregates::queue_script(int which, std::vector<std::string_view>& full) {
+  // full[0..1] are left for EVALSHA and the script's digest.
+  full[0] = "EVALSHA";
+  full[1] = sha_[which];
   redis_.append(full);
 }
 
-store::RedisReplyPtr RedisAggregates::script_reply(int which,
-                                                   const std::vector<std::string_view>& args) {
+store::RedisReplyPtr RedisAggregates::script_reply(int which, std::vector<std::string_view>& full) {
   store::RedisReplyPtr r = redis_.reply();
   if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT")) {
     // Redis restarted or its scripts were flushed: loaded again, and run once more.
     const char* text = which == 0 ? kApplyScript : kReadScript;
     store::RedisReplyPtr l = redis_.checked({"SCRIPT", "LOAD", text}, "load a script");
     sha_[which].assign(l->str, l->len);
-    std::vector<std::string_view> full = {"EVALSHA", sha_[which]};
-    full.insert(full.end(), args.begin(), args.end());
+    full[1] = sha_[which];
     r = redis_.command(full);
   }
   if (r->type == REDIS_REPLY_ERROR) {
@@ -404,18 +423,23 @@ store::RedisReplyPtr RedisAggregates::script_reply(int which,
   return r;
 }
 
+namespace {
+
+// The next string of a reused list, emptied (allocates only while the list grows).
+std::string& next_of(std::vector<std::string>& list, size_t& used) {
+  if (used == list.size()) list.emplace_back();
+  std::string& s = list[used++];
+  s.clear();
+  return s;
+}
+
+}  // namespace
+
 size_t RedisAggregates::apply(double time, std::span<const EventField> fields,
                               std::string_view id) {
-  // The updates grouped by entity: one script call each, pipelined.
-  struct Entity {
-    std::string hash;
-    std::vector<std::string> keys;  // dedup key, then sets
-    std::vector<std::string> argv;
-  };
-  std::map<std::string, Entity> entities;
-  store::EntityKey key;
-  const std::string ttl =
-      std::to_string(id.empty() ? 0 : std::max<int64_t>(1, std::llround(o_.dedup_seconds)));
+  // The updates grouped by entity: one script call each, pipelined. Every buffer is
+  // reused from call to call: no allocation once the calls' shapes have been seen.
+  calls_used_ = 0;
   for (size_t i = 0; i < specs_.size(); ++i) {
     const auto& s = specs_[i];
     const EventField* by = nullptr;
@@ -429,43 +453,59 @@ size_t RedisAggregates::apply(double time, std::span<const EventField> fields,
                          s.function != AggregateFunction::kDistinct &&
                          s.function != AggregateFunction::kTopK;
     if (numeric && !value->is_number()) continue;  // the engine's wrong_type
-    set_entity_key(key, by->is_number(), by->value.number, by->value.text);
-    std::string hash = hash_key(key);
-    Entity& e = entities[hash];
-    if (e.hash.empty()) {
-      e.hash = hash;
-      e.keys.push_back(hash + ":seen:" + std::string(id));
-      e.argv.push_back(ttl);
+    set_entity_key(key_, by->is_number(), by->value.number, by->value.text);
+    hash_key_into(key_, scratch_);
+    Call* call = nullptr;
+    for (size_t c = 0; c < calls_used_; ++c) {
+      if (calls_[c].hash == scratch_) call = &calls_[c];
+    }
+    if (!call) {
+      if (calls_used_ == calls_.size()) calls_.emplace_back();
+      call = &calls_[calls_used_++];
+      call->hash.assign(scratch_);
+      call->keys_used = call->argv_used = 0;
+      std::string& seen = next_of(call->keys, call->keys_used);
+      seen.assign(call->hash);
+      seen += ":seen:";
+      seen += id;
+      next_of(call->argv, call->argv_used).assign(id.empty() ? std::string_view("0") : ttl_);
     }
     const int64_t b = s.window == WindowKind::kDecayed ? 0 : floor_div(time, rings_[i].hop);
-    e.argv.push_back(op_of(s));
-    e.argv.push_back(s.name);
-    e.argv.push_back(std::to_string(b));
-    e.argv.push_back(s.window == WindowKind::kDecayed ? number_text(s.window_seconds)
-                                                      : std::to_string(slot_of(i, b)));
-    e.argv.push_back(value->is_number() ? number_text(value->value.number)
-                                        : std::string(value->value.text));
-    e.argv.push_back(number_text(time));
-    e.argv.push_back(std::to_string(rings_[i].ring));
-    if (s.function == AggregateFunction::kDistinct || s.function == AggregateFunction::kTopK) {
-      if (s.window != WindowKind::kDecayed) e.keys.push_back(set_key(hash, i, b));
+    next_of(call->argv, call->argv_used).assign(op_of(s));
+    next_of(call->argv, call->argv_used).assign(s.name);
+    append_integer(next_of(call->argv, call->argv_used), b);
+    if (s.window == WindowKind::kDecayed) {
+      append_number(next_of(call->argv, call->argv_used), s.window_seconds);
+    } else {
+      append_integer(next_of(call->argv, call->argv_used), slot_of(i, b));
+    }
+    std::string& v = next_of(call->argv, call->argv_used);
+    if (value->is_number()) {
+      append_number(v, value->value.number);
+    } else {
+      v.assign(value->value.text);
+    }
+    append_number(next_of(call->argv, call->argv_used), time);
+    append_integer(next_of(call->argv, call->argv_used), rings_[i].ring);
+    if ((s.function == AggregateFunction::kDistinct || s.function == AggregateFunction::kTopK) &&
+        s.window != WindowKind::kDecayed) {
+      set_key_into(call->hash, i, b, next_of(call->keys, call->keys_used));
     }
   }
-  std::vector<std::vector<std::string_view>> calls;
-  // Argument vectors pointing into the entities' strings (strings_ reserved: no moves).
-  strings_.clear();
-  strings_.reserve(entities.size());
-  for (auto& [hash, e] : entities) {
-    strings_.push_back(std::to_string(e.keys.size() + 1));
-    std::vector<std::string_view> args = {strings_.back(), e.hash};
-    for (const auto& k : e.keys) args.push_back(k);
-    for (const auto& a : e.argv) args.push_back(a);
-    calls.push_back(std::move(args));
+  for (size_t c = 0; c < calls_used_; ++c) {
+    Call& call = calls_[c];
+    call.numkeys.clear();
+    append_integer(call.numkeys, static_cast<int64_t>(call.keys_used + 1));
+    call.views.resize(2);  // EVALSHA, digest
+    call.views.push_back(call.numkeys);
+    call.views.push_back(call.hash);
+    for (size_t k = 0; k < call.keys_used; ++k) call.views.push_back(call.keys[k]);
+    for (size_t a = 0; a < call.argv_used; ++a) call.views.push_back(call.argv[a]);
+    queue_script(0, call.views);
   }
-  for (const auto& args : calls) queue_script(0, args);
   size_t applied = 0;
-  for (const auto& args : calls) {
-    store::RedisReplyPtr r = script_reply(0, args);
+  for (size_t c = 0; c < calls_used_; ++c) {
+    store::RedisReplyPtr r = script_reply(0, calls_[c].views);
     if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
       applied += static_cast<size_t>(r->integer);
   }
@@ -474,35 +514,40 @@ size_t RedisAggregates::apply(double time, std::span<const EventField> fields,
 
 void RedisAggregates::read_as_of(std::span<const uint32_t> indices, const store::EntityKey& key,
                                  double t, std::span<store::FeatureValue> out) {
-  const std::string hash = hash_key(key);
-  std::vector<std::string> keys, argv;
+  hash_key_into(key, read_hash_);
+  size_t keys_used = 0, argv_used = 0;
   for (uint32_t i : indices) {
     const auto& s = specs_[i];
-    argv.push_back(function_name(s));
-    argv.push_back(s.name);
+    next_of(read_argv_, argv_used).assign(function_name(s));
+    next_of(read_argv_, argv_used).assign(s.name);
     if (s.window == WindowKind::kDecayed) {
-      argv.push_back(number_text(s.window_seconds));
-      argv.push_back("0");
-      argv.push_back("1");
-      argv.push_back(number_text(t));
+      append_number(next_of(read_argv_, argv_used), s.window_seconds);
+      next_of(read_argv_, argv_used).assign("0");
+      next_of(read_argv_, argv_used).assign("1");
+      append_number(next_of(read_argv_, argv_used), t);
       continue;
     }
     const int64_t last = floor_div(t, rings_[i].hop) - 1;
     const int64_t first = last - rings_[i].window_buckets + 1;
-    argv.push_back(std::to_string(first));
-    argv.push_back(std::to_string(last));
-    argv.push_back(std::to_string(rings_[i].ring));
-    argv.push_back(std::to_string(s.k));
+    append_integer(next_of(read_argv_, argv_used), first);
+    append_integer(next_of(read_argv_, argv_used), last);
+    append_integer(next_of(read_argv_, argv_used), rings_[i].ring);
+    append_integer(next_of(read_argv_, argv_used), s.k);
     if (s.function == AggregateFunction::kDistinct || s.function == AggregateFunction::kTopK) {
-      for (int64_t b = first; b <= last; ++b) keys.push_back(set_key(hash, i, b));
+      for (int64_t b = first; b <= last; ++b) {
+        set_key_into(read_hash_, i, b, next_of(read_keys_, keys_used));
+      }
     }
   }
-  const std::string nkeys = std::to_string(keys.size() + 1);
-  std::vector<std::string_view> args = {nkeys, hash};
-  for (const auto& k : keys) args.push_back(k);
-  for (const auto& a : argv) args.push_back(a);
-  queue_script(1, args);
-  store::RedisReplyPtr r = script_reply(1, args);
+  read_numkeys_.clear();
+  append_integer(read_numkeys_, static_cast<int64_t>(keys_used + 1));
+  read_views_.resize(2);
+  read_views_.push_back(read_numkeys_);
+  read_views_.push_back(read_hash_);
+  for (size_t k = 0; k < keys_used; ++k) read_views_.push_back(read_keys_[k]);
+  for (size_t a = 0; a < argv_used; ++a) read_views_.push_back(read_argv_[a]);
+  queue_script(1, read_views_);
+  store::RedisReplyPtr r = script_reply(1, read_views_);
   if (r->type != REDIS_REPLY_ARRAY || r->elements != indices.size()) {
     throw Error(redis_.where() + "aggregates script gave an unexpected reply");
   }

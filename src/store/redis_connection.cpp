@@ -229,7 +229,7 @@ void RedisConnection::send(size_t node, const std::vector<std::string_view>& arg
   redisContext* c = nodes_[node].c;
   if (c->err) throw Error(where(nodes_[node]) + c->errstr);
   // Small vectors on the stack: commands are short, and this is on the per-event path.
-  constexpr size_t kInline = 16;
+  constexpr size_t kInline = 64;
   const char* argv_inline[kInline];
   size_t lens_inline[kInline];
   std::vector<const char*> argv_heap;

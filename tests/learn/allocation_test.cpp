@@ -8,11 +8,14 @@
 #include <new>
 #include <thread>
 
+#include "../redis_server.h"
 #include "../test_util.h"
 #include "rtml/core/random.h"
+#include "rtml/features/aggregate_spec.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
+#include "rtml/runtime/redis_aggregates.h"
 #include "rtml/serve/api.h"
 #include "rtml/stream/row_source.h"
 
@@ -295,6 +298,48 @@ TEST(Allocations, ServedBatchPredictionsAllocatePerRequestNotPerEvent) {
   const uint64_t per_request = allocations / requests;
   ASSERT_EQ(last.status, 200);
   EXPECT_LE(per_request, 32u) << "allocations per request of 1,000 events";
+}
+
+// Aggregates shared in Redis: once the entities and the shapes of their calls have been
+// seen, an event's enrichment read and its update allocate nothing here (hiredis keeps
+// its buffers and replies with malloc of its own, outside this count).
+TEST(Allocations, SharedAggregatesNonePerEventOnceEntitiesAreKnown) {
+  test::RedisServer server;
+  ASSERT_TRUE(server.up()) << "redis-server did not start";
+  auto specs = features::parse_aggregates(
+      "n = count(click) by user over 60s every 10s\n"
+      "s = sum(price) by user over 60s every 10s\n"
+      "m = max(price) by item over 60s\n",
+      "test");
+  runtime::RedisAggregates::Options o;
+  o.redis.port = server.port();
+  runtime::RedisAggregates aggregates(o, specs);
+  std::vector<std::string> users, items, ids;
+  std::vector<store::EntityKey> keys;
+  for (int u = 0; u < 50; ++u) {
+    users.push_back("user-with-a-long-name-" + std::to_string(u));
+    keys.emplace_back(users.back());
+    items.push_back("item-" + std::to_string(u % 7));
+  }
+  for (int i = 0; i < 4000; ++i) ids.push_back("event-id-number-" + std::to_string(i));
+  const uint32_t read[2] = {0, 1};
+  store::FeatureValue out[2];
+  auto one = [&](int i) {
+    const size_t u = static_cast<size_t>(i) % users.size();
+    const double t = i * 0.05;
+    const EventField f[4] = {EventField::of_text("user", users[u]),
+                             EventField::of_text("item", items[u]),
+                             EventField::of_number("click", 1),
+                             EventField::of_number("price", static_cast<double>(i % 97) + 0.5)};
+    aggregates.read_as_of(read, keys[u], t, out);
+    aggregates.apply(t, f, ids[static_cast<size_t>(i)]);
+  };
+  for (int i = 0; i < 2000; ++i) one(i);
+  const uint64_t before = t_allocations;
+  for (int i = 2000; i < 4000; ++i) one(i);
+  EXPECT_EQ(t_allocations - before, 0u);
+  EXPECT_TRUE(out[0].present);
+  EXPECT_GT(out[0].number, 0);
 }
 
 }  // namespace

@@ -76,23 +76,38 @@ class RedisAggregates {
     int64_t window_buckets = 1;
     int64_t ring = 1;
   };
+  // One entity's script call of an apply(), its buffers kept for the next.
+  struct Call {
+    std::string hash, numkeys;
+    std::vector<std::string> keys, argv;  // the first keys_used, argv_used of them
+    size_t keys_used = 0, argv_used = 0;
+    std::vector<std::string_view> views;  // EVALSHA, digest, numkeys, hash, keys, argv
+  };
+  void hash_key_into(const store::EntityKey& key, std::string& out) const;
   // The key of bucket b's set (distinct, topk) of aggregate i for the entity whose hash
   // key is hash.
-  std::string set_key(const std::string& hash, size_t i, int64_t b) const;
+  void set_key_into(const std::string& hash, size_t i, int64_t b, std::string& out) const;
   int64_t slot_of(size_t i, int64_t b) const;
-  // Runs a loaded script, loading it again if Redis forgot it (a restart, SCRIPT FLUSH).
-  void queue_script(int which, const std::vector<std::string_view>& args);
-  store::RedisReplyPtr script_reply(int which, const std::vector<std::string_view>& args);
+  // Sends full (its first two places set here to EVALSHA and the digest); the reply is
+  // read with script_reply, which loads the script again if Redis forgot it (a restart,
+  // SCRIPT FLUSH) and sends full once more.
+  void queue_script(int which, std::vector<std::string_view>& full);
+  store::RedisReplyPtr script_reply(int which, std::vector<std::string_view>& full);
 
   Options o_;
   std::vector<features::AggregateSpec> specs_;
   std::vector<Ring> rings_;
   store::RedisConnection redis_;
   std::string sha_[2];  // apply, read
-  // Reused per call.
-  std::vector<std::string> strings_;
-  std::vector<std::string_view> args_;
-  std::vector<std::vector<std::string_view>> queued_;
+  std::string ttl_;     // dedup_seconds as text
+  // Reused per call: no allocation on the per-event path once warmed up.
+  store::EntityKey key_;
+  std::string scratch_;
+  std::vector<Call> calls_;
+  size_t calls_used_ = 0;
+  std::string read_hash_, read_numkeys_;
+  std::vector<std::string> read_keys_, read_argv_;
+  std::vector<std::string_view> read_views_;
 };
 
 }  // namespace rtml::runtime
