@@ -23,6 +23,17 @@ using features::WindowKind;
 // Packed, so that a read is one HMGET and an update one HMGET and one HSET, whatever
 // the number of aggregates.
 
+// What both scripts begin with: a packed bucket split into its words, and a number
+// written back in full precision.
+constexpr const char* kScriptHelpers = R"lua(
+local function parts(text)
+  local p = {}
+  if text then for w in string.gmatch(text, '%S+') do p[#p + 1] = w end end
+  return p
+end
+local function num(v) return string.format('%.17g', v) end
+)lua";
+
 // Applies one event's updates to one entity. KEYS[1] the entity's hash, KEYS[2] the
 // event's dedup key, KEYS[3..] the bucket sets of the distinct and topk updates in
 // order. ARGV[1] seconds to remember the event id (0: no dedup), then seven per update:
@@ -50,12 +61,6 @@ for u = 0, nu - 1 do
   end
 end
 local got = redis.call('HMGET', h, unpack(fields))
-local function parts(text)
-  local p = {}
-  if text then for w in string.gmatch(text, '%S+') do p[#p + 1] = w end end
-  return p
-end
-local function num(v) return string.format('%.17g', v) end
 local out = {}
 local applied = 0
 local k = 3
@@ -159,12 +164,6 @@ for u = 0, na - 1 do
   end
 end
 local got = redis.call('HMGET', h, unpack(fields))
-local function parts(text)
-  local p = {}
-  if text then for w in string.gmatch(text, '%S+') do p[#p + 1] = w end end
-  return p
-end
-local function num(v) return string.format('%.17g', v) end
 local out = {}
 local g = 1
 local k = 2
@@ -352,9 +351,10 @@ RedisAggregates::RedisAggregates(Options options, std::vector<features::Aggregat
     rings_.push_back(r);
   }
   ttl_ = std::to_string(std::max<int64_t>(1, std::llround(o_.dedup_seconds)));
-  const char* scripts[2] = {kApplyScript, kReadScript};
+  script_[0] = std::string(kScriptHelpers) + kApplyScript;
+  script_[1] = std::string(kScriptHelpers) + kReadScript;
   for (int i = 0; i < 2; ++i) {
-    store::RedisReplyPtr r = redis_.checked({"SCRIPT", "LOAD", scripts[i]}, "load a script");
+    store::RedisReplyPtr r = redis_.checked({"SCRIPT", "LOAD", script_[i]}, "load a script");
     sha_[i].assign(r->str, r->len);
   }
 }
@@ -374,16 +374,8 @@ std::string RedisAggregates::hash_key(const store::EntityKey& key) const {
 
 void RedisAggregates::hash_key_into(const store::EntityKey& key, std::string& out) const {
   out.assign(o_.redis.prefix);
-  out += ":agg:{";
-  if (key.is_int()) {
-    char buf[24];
-    auto r = std::to_chars(buf, buf + sizeof(buf), key.id());
-    out += '#';
-    out.append(buf, r.ptr);
-  } else {
-    out += key.text();
-  }
-  out += '}';
+  out += ":agg:";
+  store::append_entity_tag(out, key);
 }
 
 void RedisAggregates::set_key_into(const std::string& hash, size_t i, int64_t b,
@@ -411,8 +403,7 @@ store::RedisReplyPtr RedisAggregates::script_reply(int which, std::vector<std::s
   store::RedisReplyPtr r = redis_.reply();
   if (r->type == REDIS_REPLY_ERROR && std::string_view(r->str, r->len).starts_with("NOSCRIPT")) {
     // Redis restarted or its scripts were flushed: loaded again, and run once more.
-    const char* text = which == 0 ? kApplyScript : kReadScript;
-    store::RedisReplyPtr l = redis_.checked({"SCRIPT", "LOAD", text}, "load a script");
+    store::RedisReplyPtr l = redis_.checked({"SCRIPT", "LOAD", script_[which]}, "load a script");
     sha_[which].assign(l->str, l->len);
     full[1] = sha_[which];
     r = redis_.command(full);

@@ -317,13 +317,10 @@ void RedisStreamWriter::add(std::string_view, Fields fields) {
 void RedisStreamWriter::flush() { drain(0); }
 
 void RedisStreamWriter::drain(size_t keep) {
-  std::string error;
-  while (outstanding_ > keep) {
-    store::RedisReplyPtr r = redis_.reply();
-    --outstanding_;
-    if (r->type == REDIS_REPLY_ERROR && error.empty()) error.assign(r->str, r->len);
-  }
-  if (!error.empty()) {
+  if (outstanding_ <= keep) return;
+  const size_t n = outstanding_ - keep;
+  outstanding_ = keep;
+  if (std::string error = redis_.discard_replies(n); !error.empty()) {
     throw Error(redis_.where() + "cannot add to stream '" + stream_ + "': " + error);
   }
 }

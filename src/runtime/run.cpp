@@ -154,6 +154,18 @@ struct LabelRow {
   std::string label_text;  // label.text points here
   double time = 0;
   uint64_t line = 0;
+
+  // Takes a label row's id and label (copied: the row's buffers are reused).
+  void set(const Value& id_value, const Value& value, double at, uint64_t from_line) {
+    id_text(id_value, id);
+    label = value;
+    if (value.kind == ValueKind::kText) {
+      label_text.assign(value.text);
+      label.text = label_text;
+    }
+    time = at;
+    line = from_line;
+  }
 };
 
 }  // namespace
@@ -548,14 +560,7 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
         dead_letter("labels", lrow.line, why, {});
         continue;
       }
-      id_text(*id, pending_label.id);
-      pending_label.label = *value;
-      if (value->kind == ValueKind::kText) {
-        pending_label.label_text.assign(value->text);
-        pending_label.label.text = pending_label.label_text;
-      }
-      pending_label.time = time ? time->number : -INFINITY;
-      pending_label.line = lrow.line;
+      pending_label.set(*id, *value, time ? time->number : -INFINITY, lrow.line);
       have_label = true;
       return;
     }
@@ -783,13 +788,7 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
                     {});
         continue;
       }
-      id_text(*lid, pending_label.id);
-      pending_label.label = *value;
-      if (value->kind == ValueKind::kText) {
-        pending_label.label_text.assign(value->text);
-        pending_label.label.text = pending_label.label_text;
-      }
-      pending_label.line = row.line;
+      pending_label.set(*lid, *value, last_time, row.line);
       const EventId eid = EventId::of_text(pending_label.id);
       if (rt.log().knows(eid)) {
         apply_label(last_time);
@@ -851,16 +850,15 @@ RunSummary run_once(const RunConfig& c, const RunControls& controls) {
       }
       id_text(*v, id);
       st = rt.predict(row, EventId::of_text(id), time, false, p, y, has_target);
-      if (st && training) {
-        // The event with the enrichment predict() just read, kept with its prediction.
+      if (st && (training || shared_log)) {
+        // The event with the enrichment predict() just read, kept with its prediction
+        // (the label completes it), and in Redis for a label that reaches another worker.
         begin_record(row, time);
-        rt.log().set_last_record(record);
-      }
-      if (st && shared_log) {
-        // The same record in Redis, for a label that reaches another worker.
-        begin_record(row, time);
-        record += '}';
-        shared_log->put(id, record);
+        if (training) rt.log().set_last_record(record);
+        if (shared_log) {
+          record += '}';
+          shared_log->put(id, record);
+        }
       }
       last_time = time;
     } else {

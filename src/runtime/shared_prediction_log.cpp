@@ -13,17 +13,17 @@ SharedPredictionLog::SharedPredictionLog(const store::RedisOptions& redis, doubl
       prefix_(redis.prefix),
       seconds_(std::to_string(std::max<long long>(1, std::llround(seconds)))) {}
 
-std::string SharedPredictionLog::key(std::string_view id) const {
+const std::string& SharedPredictionLog::key(std::string_view id) {
   // The id as a hash tag: on a Redis Cluster, each entry goes to its own slot's master.
-  std::string k = prefix_ + ":log:{";
-  k += id;
-  k += '}';
-  return k;
+  key_.assign(prefix_);
+  key_ += ":log:{";
+  key_ += id;
+  key_ += '}';
+  return key_;
 }
 
 void SharedPredictionLog::put(std::string_view id, std::string_view record) {
-  key_ = key(id);
-  redis_.append({"SET", key_, record, "EX", seconds_});
+  redis_.append({"SET", key(id), record, "EX", seconds_});
   if (++outstanding_ >= 1024) drain(256);
 }
 
@@ -38,13 +38,10 @@ std::optional<std::string> SharedPredictionLog::get(std::string_view id) {
 }
 
 void SharedPredictionLog::drain(size_t keep) {
-  std::string error;
-  while (outstanding_ > keep) {
-    store::RedisReplyPtr r = redis_.reply();
-    --outstanding_;
-    if (r->type == REDIS_REPLY_ERROR && error.empty()) error.assign(r->str, r->len);
-  }
-  if (!error.empty()) {
+  if (outstanding_ <= keep) return;
+  const size_t n = outstanding_ - keep;
+  outstanding_ = keep;
+  if (std::string error = redis_.discard_replies(n); !error.empty()) {
     throw Error(redis_.where() + "cannot keep a prediction for its label: " + error);
   }
 }

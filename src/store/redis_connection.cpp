@@ -295,6 +295,15 @@ RedisReplyPtr RedisConnection::reply() {
   return r;
 }
 
+std::string RedisConnection::discard_replies(size_t n) {
+  std::string error;
+  for (; n > 0; --n) {
+    RedisReplyPtr r = reply();
+    if (r->type == REDIS_REPLY_ERROR && error.empty()) error.assign(r->str, r->len);
+  }
+  return error;
+}
+
 RedisReplyPtr RedisConnection::follow(RedisReplyPtr r, const std::vector<std::string>& args) {
   const std::vector<std::string_view> views(args.begin(), args.end());
   for (int hop = 0; hop < 5 && r->type == REDIS_REPLY_ERROR; ++hop) {

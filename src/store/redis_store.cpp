@@ -173,15 +173,22 @@ std::string RedisStore::hash_key(const std::string& group, const EntityKey& key)
   k += options_.prefix;
   k += ':';
   k += group;
-  k += ":{";
-  if (key.is_int()) {
-    k += '#';
-    k += std::to_string(key.id());
-  } else {
-    k += key.text();
-  }
-  k += '}';
+  k += ':';
+  append_entity_tag(k, key);
   return k;
+}
+
+void append_entity_tag(std::string& out, const EntityKey& key) {
+  out += '{';
+  if (key.is_int()) {
+    char buf[24];
+    auto r = std::to_chars(buf, buf + sizeof(buf), key.id());
+    out += '#';
+    out.append(buf, r.ptr);
+  } else {
+    out += key.text();
+  }
+  out += '}';
 }
 
 std::string RedisStore::check_type(const std::string& name, FeatureType type, bool define) {
@@ -263,12 +270,8 @@ Status RedisStore::apply(const Update& u) {
     c.send(*connection_);
     ++sent;
   }
-  std::string error;
-  for (size_t i = 0; i < sent; ++i) {
-    RedisReplyPtr r = connection_->reply();
-    if (r->type == REDIS_REPLY_ERROR && error.empty()) error = std::string("redis: ") + r->str;
-  }
-  return error.empty() ? Status::ok() : Status::error(error);
+  const std::string error = connection_->discard_replies(sent);
+  return error.empty() ? Status::ok() : Status::error("redis: " + error);
 }
 
 void RedisStore::get(const EntityKey& key, std::span<const std::string> features,

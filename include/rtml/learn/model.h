@@ -52,6 +52,20 @@ struct Replica {
   const Schema* schema = nullptr;      // the replica's
 };
 
+// One number averaged over a step (own, weighing own_weight) and its replicas (each
+// weighing its events), get(step) reading it from a replica's step; own if nothing
+// weighs anything.
+template <typename Step, typename Get>
+double replica_mean(double own, double own_weight, const std::vector<Replica<Step>>& others,
+                    Get get) {
+  double sum = own_weight * own, w = own_weight;
+  for (const auto& r : others) {
+    sum += r.weight * get(*r.step);
+    w += r.weight;
+  }
+  return w > 0 ? sum / w : own;
+}
+
 // A step that maps features to features: a scaler, an encoder, a hasher.
 //
 // learn() is the only call that changes the step (its statistics, and the names it adds

@@ -98,8 +98,9 @@ class RedisAggregates {
   std::vector<features::AggregateSpec> specs_;
   std::vector<Ring> rings_;
   store::RedisConnection redis_;
-  std::string sha_[2];  // apply, read
-  std::string ttl_;     // dedup_seconds as text
+  std::string script_[2];  // apply, read: their texts
+  std::string sha_[2];     // and digests
+  std::string ttl_;        // dedup_seconds as text
   // Reused per call: no allocation on the per-event path once warmed up.
   store::EntityKey key_;
   std::string scratch_;

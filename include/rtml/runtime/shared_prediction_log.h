@@ -30,13 +30,14 @@ class SharedPredictionLog {
 
  private:
   void drain(size_t keep);
-  std::string key(std::string_view id) const;
+  // The key of id, built in key_ (reused: no allocation per prediction).
+  const std::string& key(std::string_view id);
 
   store::RedisConnection redis_;
   std::string prefix_;
   std::string seconds_;
   size_t outstanding_ = 0;
-  std::string key_;  // reused per call
+  std::string key_;
 };
 
 }  // namespace rtml::runtime

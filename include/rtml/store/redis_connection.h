@@ -56,6 +56,10 @@ class RedisConnection {
   void append(const std::vector<std::string_view>& args);
   // The reply to the oldest queued command. Throws Error if the connection fails.
   RedisReplyPtr reply();
+  // Reads and drops the replies to the n oldest queued commands (writes pipelined for
+  // throughput); returns the first error reply's message, "" if none. Throws Error if
+  // the connection fails.
+  std::string discard_replies(size_t n);
 
   // "redis HOST:PORT: ", to start a message about this server.
   std::string where() const;

@@ -36,6 +36,10 @@ struct RedisOptions {
 // naming what was expected for anything else; the message never shows the password.
 RedisOptions redis_options_from_url(std::string_view url);
 
+// Appends key as rtml's Redis keys name an entity: "{<text>}" or "{#<n>}" for an integer
+// key, the braces a Redis Cluster hash tag, so that all of an entity's keys share a slot.
+void append_entity_tag(std::string& out, const EntityKey& key);
+
 // url with its password, if it holds one, written as "***": for messages and logs.
 std::string redact_redis_url(std::string_view url);
 

@@ -191,12 +191,8 @@ bool Glm::average(double own_weight, const std::vector<Replica<Model>>& others) 
     }
     if (w > 0) w_.row(i)[0] = sum / w;
   }
-  double w = own_weight, sum = own_weight * intercept_;
-  for (const auto& r : others) {
-    sum += r.weight * static_cast<const Glm&>(*r.step).intercept_;
-    w += r.weight;
-  }
-  if (w > 0) intercept_ = sum / w;
+  intercept_ = replica_mean(intercept_, own_weight, others,
+                            [](const Model& m) { return static_cast<const Glm&>(m).intercept_; });
   return true;
 }
 

@@ -199,12 +199,9 @@ bool MatrixFactorization::average(double own_weight, const std::vector<Replica<M
   };
   side(users_, user_column_, user_bias_, user_latent_, true);
   side(items_, item_column_, item_bias_, item_latent_, false);
-  double w = own_weight, m = own_weight * mean_;
-  for (const auto& r : others) {
-    m += r.weight * static_cast<const MatrixFactorization&>(*r.step).mean_;
-    w += r.weight;
-  }
-  if (w > 0) mean_ = m / w;
+  mean_ = replica_mean(mean_, own_weight, others, [](const Model& m) {
+    return static_cast<const MatrixFactorization&>(m).mean_;
+  });
   return true;
 }
 
