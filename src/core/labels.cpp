@@ -113,6 +113,7 @@ void Labels::save(BinaryWriter& out) const {
   for (const auto& n : names_) out.put_string(n);
   out.put<uint8_t>(positive_.has_value());
   if (positive_) out.put_string(*positive_);
+  out.put(static_cast<uint8_t>(class_type_));
 }
 
 void Labels::load(BinaryReader& in) {
@@ -125,6 +126,12 @@ void Labels::load(BinaryReader& in) {
   if (in.get<uint8_t>()) positive_ = in.get_string();
   // Before version 3 of the model file, class 1 was the positive class of two.
   if (in.version() < 3 && !positive_ && names_.size() == 2) positive_ = names_[1];
+  // Version 5 keeps the type the classes were given as (Python's values).
+  if (in.version() >= 5) {
+    const auto type = in.get<uint8_t>();
+    if (type > static_cast<uint8_t>(ClassType::kFloat)) in.fail("class type");
+    class_type_ = static_cast<ClassType>(type);
+  }
   update_positive_index();
 }
 

@@ -16,8 +16,9 @@ namespace {
 constexpr std::string_view kMagic = "RTMLPIPE";
 // 2: tree nodes and leaves carry nominal (categorical) splits and statistics.
 // 3: labels keep a named positive class; 4: categories hashed by column key
-// (category_hash), and feature_hasher says which way it hashes.
-constexpr uint32_t kVersion = 4;
+// (category_hash), and feature_hasher says which way it hashes; 5: labels keep the type
+// their classes were given as (ClassType).
+constexpr uint32_t kVersion = 5;
 
 bool parse_number_text(std::string_view text, double& out) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -169,7 +170,7 @@ void Pipeline::predict(const Features& x, Prediction& out, Workspace& workspace)
   model_->predict(*in, out, workspace.member(transformers_.size()));
 }
 
-void Pipeline::learn(const Features& x, const Target& y, double weight) {
+const Features& Pipeline::learn_transforms(const Features& x) {
   // Each transformer first learns from its input, then transforms it with the updated
   // statistics: the order under which River's published figures were measured.
   const Features* in = &x;
@@ -178,7 +179,11 @@ void Pipeline::learn(const Features& x, const Target& y, double weight) {
     transformers_[i]->transform(*in, stages_[i], schema_);
     in = &stages_[i];
   }
-  model_->learn(*in, y, weight);
+  return *in;
+}
+
+void Pipeline::learn(const Features& x, const Target& y, double weight) {
+  model_->learn(learn_transforms(x), y, weight);
 }
 
 void Pipeline::predict_then_learn(const Features& x, const Target& y, Prediction& out,

@@ -198,11 +198,16 @@ Status Runtime::label(EventId id, const Value& label, double now, Prediction* sc
 
 Status Runtime::learn_fields(std::span<const EventField> fields, const Value& label,
                              Prediction* scored, Target* as_target) {
-  if (label.kind == ValueKind::kMissing) return Status::error("the label is missing");
+  // An anomaly detector learns without a label (as class 0, as rtml eval has it).
+  const bool unlabelled = !pipeline_.model().needs_target();
+  if (label.kind == ValueKind::kMissing && !unlabelled) {
+    return Status::error("the label is missing");
+  }
   if (Status s = featurize_fields(pipeline_, fields, x_); !s) return s;
-  predict_features(scored ? *scored : scored_);
-  Target y;
-  if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
+  if (scored) predict_features(*scored);
+  Target y = Target::of_class(0);
+  if (!unlabelled &&
+      featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
     return Status::error(reason_);
   }
   if (as_target) *as_target = y;

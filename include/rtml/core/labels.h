@@ -14,6 +14,11 @@ namespace rtml {
 class BinaryReader;
 class BinaryWriter;
 
+// How the front end that taught a model its classes gave them: as text (files, HTTP), or
+// as Python values of one type, so that Python gets back the type it gave (True, not
+// "True"). Classes are kept as text either way: str(value) in Python's spelling.
+enum class ClassType : uint8_t { kText, kBool, kInteger, kFloat };
+
 // Maps class values (any text: "UP", "1", "true") to class indices, learned as they
 // come: nothing needs to see the stream ahead. Indices follow first appearance, except
 // that a positive class named in advance (set_positive) takes index 1 in a binary task.
@@ -45,6 +50,9 @@ class Labels {
   uint32_t positive() const { return positive_index_; }
   // The positive class named in advance, if any.
   const std::optional<std::string>& named_positive() const { return positive_; }
+  // See ClassType; kText unless a front end said otherwise. Saved with the classes.
+  ClassType class_type() const { return class_type_; }
+  void set_class_type(ClassType type) { class_type_ = type; }
 
   void save(BinaryWriter& out) const;
   void load(BinaryReader& in);
@@ -55,6 +63,7 @@ class Labels {
   std::vector<std::string> names_;  // "" marks the slot of a named positive not yet seen
   std::optional<std::string> positive_;
   uint32_t positive_index_ = 1;
+  ClassType class_type_ = ClassType::kText;
 };
 
 // Whether class value a orders before b: numerically when both are numbers, else as text.

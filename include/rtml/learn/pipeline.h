@@ -117,6 +117,14 @@ class Pipeline {
   // predict() then learn() on one event: progressive validation's step.
   void predict_then_learn(const Features& x, const Target& y, Prediction& out, double weight = 1.0);
 
+  // The transformers alone, for a front end that offers them as steps of their own
+  // (Python's learn_one and transform_one on a scaler): learn_transforms() updates their
+  // statistics from x as learn() does, without the model, and transform() only reads.
+  // Both return what the model would be given, valid until the next call. For the thread
+  // that drives the pipeline.
+  const Features& learn_transforms(const Features& x);
+  const Features& transform(const Features& x) { return run_transforms(x); }
+
   Model& model() { return *model_; }
   const Model& model() const { return *model_; }
 

@@ -117,7 +117,7 @@ class Featurizer {
   TargetState target_of(const Value& v, Target& y, std::string& reason) {
     if (regression_) {
       if (v.kind != ValueKind::kNumber) {
-        reason = "target '" + spec_.target + "' is not a number";
+        reason = target_name() + " is not a number";
         return TargetState::kBad;
       }
       y = Target::of_value(v.number);
@@ -125,7 +125,7 @@ class Featurizer {
     }
     auto label = pipeline_.labels().intern(v.text, binary_);
     if (!label) {
-      reason = "target '" + spec_.target + "' has the value '" + excerpt(v.text, 100) +
+      reason = target_name() + " has the value '" + excerpt(v.text, 100) +
                "' beyond its two classes " + two_classes() +
                ", but the model is a binary classifier (softmax_regression, gaussian_nb and "
                "the trees take more)";
@@ -136,6 +136,10 @@ class Featurizer {
   }
 
  private:
+  // The target, for a refusal: its field, or the label given apart (a batch's, Python's).
+  std::string target_name() const {
+    return spec_.target.empty() ? std::string("the label") : "target '" + spec_.target + "'";
+  }
   // The two classes a binary target has taken, for a refusal.
   std::string two_classes() const {
     const Labels& l = pipeline_.labels();

@@ -136,11 +136,44 @@ class Runtime {
     if (Status s = featurize_fields(pipeline_, fields, x_); !s) return s;
     return log_prediction(id, time, x_, p);
   }
-  // Learns label for an event given as named fields, at once: predicts first (into
-  // scored, if not null: progressive validation), then learns. Refused (nothing learned)
-  // for a field the pipeline cannot read or an unusable label.
+  // Learns label for an event given as named fields, at once: predicts first into scored
+  // if it is not null (progressive validation), then learns. Refused (nothing learned)
+  // for a field the pipeline cannot read or an unusable label. An anomaly detector
+  // learns without one (the label is ignored).
   Status learn_fields(std::span<const EventField> fields, const Value& label,
                       Prediction* scored = nullptr, Target* as_target = nullptr);
+  // Predicts for an event given as named fields (Python's predict_one), changing nothing:
+  // names and categories the pipeline has not learned are left out (featurize_known_fields).
+  // Refused for a text field when no step reads categories.
+  Status predict_fields(std::span<const EventField> fields, Prediction& out) {
+    if (Status s = featurize_known_fields(pipeline_, fields, x_); !s) return s;
+    predict_features(out);
+    return Status::ok();
+  }
+  // Takes columns in place of those it knew (a batch of rows named otherwise than the
+  // last): their roles and names bound again. Throws Error as sync_columns() does.
+  void reset_columns(const std::vector<Column>& columns) {
+    featurizer_.rebind(columns);
+    columns_ = columns;
+    find_enrich_columns();
+  }
+  // Learns label for a decoded row (a batch's, whose labels come apart from its rows),
+  // without predicting. Refused (nothing learned) for an unusable label.
+  // An anomaly detector learns without one (the label is ignored).
+  Status learn_row(const Row& row, const Value& label, double time = 0) {
+    featurizer_.featurize(row, x_, reason_);
+    if (!enrich_.empty()) enrich(row, time);
+    Target y = Target::of_class(0);
+    if (!pipeline_.model().needs_target()) {
+      // learned as class 0
+    } else if (label.kind == ValueKind::kMissing) {
+      return Status::error("the label is missing");
+    } else if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
+      return Status::error(reason_);
+    }
+    pipeline_.learn(x_, y);
+    return Status::ok();
+  }
 
   // The label of the event logged under id, arriving at event time now: the pipeline
   // learns from the features that event was predicted with. Refused for an id with
@@ -211,7 +244,6 @@ class Runtime {
   Featurizer featurizer_;
   PredictionLog log_;
   Features x_;         // reused per event
-  Prediction scored_;  // learn_fields' prediction when the caller wants none
   std::string reason_;
   std::vector<Column> columns_;
   store::EmbeddedStore* store_ = nullptr;

@@ -1,0 +1,68 @@
+"""Step classes named as River names them, each over one step of rtml's registry."""
+
+from . import _rtml
+from ._pipeline import Pipeline, Transformer, _expression
+
+_SUMMARIES = {name: summary for name, _, summary in _rtml.steps()}
+
+# Every class of every module: (module, class name, registry name, fixed parameters).
+# tests/python/test_steps.py checks that each step of the registry has a class here.
+CLASSES = [
+    ("linear_model", "LinearRegression", "linear_regression", {}),
+    ("linear_model", "LogisticRegression", "logistic_regression", {}),
+    ("linear_model", "Perceptron", "perceptron", {}),
+    ("linear_model", "SoftmaxRegression", "softmax_regression", {}),
+    ("linear_model", "PAClassifier", "pa_classifier", {}),
+    ("linear_model", "PARegressor", "pa_regressor", {}),
+    ("preprocessing", "StandardScaler", "standard_scaler", {}),
+    ("preprocessing", "MinMaxScaler", "min_max_scaler", {}),
+    ("preprocessing", "OneHotEncoder", "one_hot", {}),
+    ("preprocessing", "FeatureHasher", "feature_hasher", {}),
+    ("feature_extraction", "PairwiseInteractions", "pairwise_interactions", {}),
+    ("naive_bayes", "GaussianNB", "gaussian_nb", {}),
+    ("naive_bayes", "MultinomialNB", "multinomial_nb", {}),
+    ("tree", "HoeffdingTreeClassifier", "hoeffding_tree", {}),
+    ("tree", "HoeffdingAdaptiveTreeClassifier", "hoeffding_adaptive_tree", {}),
+    ("tree", "HoeffdingTreeRegressor", "hoeffding_tree_regressor", {}),
+    ("tree", "HoeffdingAdaptiveTreeRegressor", "hoeffding_adaptive_tree_regressor", {}),
+    ("forest", "ARFClassifier", "adaptive_random_forest", {}),
+    ("forest", "ARFRegressor", "adaptive_random_forest_regressor", {}),
+    ("neighbors", "KNNClassifier", "knn", {}),
+    ("neighbors", "KNNRegressor", "knn_regressor", {}),
+    ("reco", "FunkMF", "funk_mf", {}),
+    ("reco", "BiasedMF", "biased_mf", {}),
+    ("facto", "FMRegressor", "fm", {"loss": "squared"}),
+    ("facto", "FMClassifier", "fm", {"loss": "log"}),
+    ("anomaly", "HalfSpaceTrees", "half_space_trees", {}),
+    ("dummy", "RunningMean", "running_mean", {}),
+]
+
+
+def _model_class(module, class_name, step_name, fixed):
+    def __init__(self, **params):
+        Pipeline.__init__(self, _expression(step_name, {**params, **fixed}))
+
+    doc = f"rtml's `{step_name}`: {_SUMMARIES.get(step_name, '')}. Parameters as `rtml models` lists them."
+    return type(class_name, (Pipeline,), {"__init__": __init__, "__doc__": doc,
+                                          "__module__": "rtml." + module, "_step": step_name})
+
+
+def _transformer_class(module, class_name, step_name, fixed):
+    def __init__(self, **params):
+        Transformer.__init__(self, _expression(step_name, {**params, **fixed}))
+
+    doc = f"rtml's `{step_name}`: {_SUMMARIES.get(step_name, '')}. Parameters as `rtml models` lists them."
+    return type(class_name, (Transformer,), {"__init__": __init__, "__doc__": doc,
+                                             "__module__": "rtml." + module, "_step": step_name})
+
+
+def classes_of(module):
+    """The step classes of one module, by name."""
+    kinds = {name: kind for name, kind, _ in _rtml.steps()}
+    out = {}
+    for mod, class_name, step_name, fixed in CLASSES:
+        if mod != module or step_name not in kinds:
+            continue
+        make = _transformer_class if kinds[step_name] == "transform" else _model_class
+        out[class_name] = make(mod, class_name, step_name, fixed)
+    return out

@@ -1,0 +1,110 @@
+#include "python/py_csv.h"
+
+#include <cmath>
+
+#include "rtml/core/error.h"
+#include "rtml/core/excerpt.h"
+
+namespace rtml::python {
+
+PyCsvStream::PyCsvStream(const std::string& path, std::optional<std::string> target,
+                         const std::vector<std::string>& drop, py::dict converters)
+    : target_(target.value_or("")), drop_(drop) {
+  try {
+    source_ = open_source(path);
+  } catch (const Error& e) {
+    PyErr_SetString(PyExc_OSError, e.what());
+    throw py::error_already_set();
+  }
+  const auto& columns = source_->columns();
+  auto has = [&](const std::string& name) {
+    for (const auto& c : columns) {
+      if (c.name == name) return true;
+    }
+    return false;
+  };
+  if (!target_.empty() && !has(target_)) {
+    throw py::value_error(path + ": no column '" + excerpt(target_) + "' to be the target");
+  }
+  for (const auto& d : drop_) {
+    if (!has(d)) throw py::value_error(path + ": no column '" + excerpt(d) + "' to drop");
+  }
+  bool any_converter = false;
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const std::string& name = columns[i].name;
+    py::str key(name);
+    PyUnicode_InternInPlace(&key.ptr());
+    keys_.push_back(key);
+    uint8_t role = 0;
+    if (name == target_) {
+      role = 1;
+      target_column_ = i;
+    } else {
+      for (const auto& d : drop_) {
+        if (d == name) role = 2;
+      }
+    }
+    role_.push_back(role);
+    py::object f = py::none();
+    if (converters.contains(key)) {
+      f = converters[key];
+      any_converter = true;
+    }
+    converters_.push_back(f);
+  }
+  for (auto item : converters) {
+    const std::string name = py::str(item.first).cast<std::string>();
+    if (!has(name)) {
+      throw py::value_error(path + ": no column '" + excerpt(name) + "' to convert");
+    }
+  }
+  if (!any_converter) converters_.clear();
+}
+
+py::object PyCsvStream::value_of(const Value& v, bool as_target) const {
+  if (v.kind == ValueKind::kText) return py::str(v.text.data(), v.text.size());
+  if (v.kind == ValueKind::kMissing) return py::none();
+  // A target's whole numbers are classes (0 and 1), or counts: int, as Python has them.
+  if (as_target && v.number == std::floor(v.number) && std::fabs(v.number) < 9007199254740992.0) {
+    return py::int_(static_cast<long long>(v.number));
+  }
+  return py::float_(v.number);
+}
+
+py::object PyCsvStream::next() {
+  bool more;
+  try {
+    more = source_->next(row_);
+  } catch (const Error& e) {
+    PyErr_SetString(PyExc_OSError, e.what());
+    throw py::error_already_set();
+  }
+  if (!more) return py::object();
+  ++yielded_;
+  py::dict x;
+  py::object y = py::none();
+  // A JSON Lines source may have grown columns with this row.
+  const auto& columns = source_->columns();
+  for (size_t i = keys_.size(); i < columns.size(); ++i) {
+    keys_.push_back(py::str(columns[i].name));
+    role_.push_back(columns[i].name == target_ ? 1 : 0);
+    if (columns[i].name == target_) target_column_ = i;
+    if (!converters_.empty()) converters_.push_back(py::none());
+  }
+  for (size_t i = 0; i < row_.values.size(); ++i) {
+    const Value& v = row_.values[i];
+    if (role_[i] == 2) continue;
+    if (role_[i] == 1) {
+      y = value_of(v, true);
+      if (!converters_.empty() && !converters_[i].is_none()) y = converters_[i](y);
+      continue;
+    }
+    if (v.kind == ValueKind::kMissing) continue;
+    py::object value = value_of(v, false);
+    if (!converters_.empty() && !converters_[i].is_none()) value = converters_[i](value);
+    PyDict_SetItem(x.ptr(), keys_[i].ptr(), value.ptr());
+  }
+  return py::make_tuple(std::move(x), std::move(y));
+}
+
+}  // namespace rtml::python

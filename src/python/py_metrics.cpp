@@ -1,0 +1,138 @@
+#include "python/py_metrics.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace rtml::python {
+namespace {
+
+double number_of(py::handle v, const char* what) {
+  double d = PyFloat_AsDouble(v.ptr());
+  if (d == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    throw py::value_error(std::string(what) + " is a " + type_name(v) + ", not a number");
+  }
+  return d;
+}
+
+}  // namespace
+
+PyMetric::PyMetric(Kind kind, py::object pos_val) : kind_(kind) {
+  if (!pos_val.is_none()) {
+    ClassType type;
+    pos_text_ = std::string(reader_.read(pos_val, false, type).text);
+  }
+}
+
+uint32_t PyMetric::positive() const {
+  if (pos_text_) {
+    if (auto c = labels_.find(*pos_text_)) return *c;
+    return UINT32_MAX;  // not seen yet: every event is a negative one
+  }
+  return labels_.positive();
+}
+
+void PyMetric::update(py::handle y_true, py::handle y_pred) {
+  if (for_regression()) {
+    regression_.update(number_of(y_true, "y_true"), number_of(y_pred, "y_pred"));
+    return;
+  }
+  ClassType type;
+  const uint32_t t = class_index(reader_.read(y_true, false, type).text);
+  bool has_pred = false;
+  uint32_t pred = 0;
+  double p_true = 0, p0 = 0, p1 = 0;
+  if (PyDict_Check(y_pred.ptr())) {
+    PyObject *k = nullptr, *v = nullptr;
+    Py_ssize_t pos = 0;
+    double best = -1;
+    while (PyDict_Next(y_pred.ptr(), &pos, &k, &v)) {
+      const uint32_t c = class_index(reader_.read(k, false, type).text);
+      const double p = number_of(v, "a probability");
+      if (p > best) {
+        best = p;
+        pred = c;
+        has_pred = true;
+      }
+      if (c == t) p_true = p;
+      if (c == 0) p0 = p;
+      if (c == 1) p1 = p;
+    }
+  } else if (!y_pred.is_none()) {
+    pred = class_index(reader_.read(y_pred, false, type).text);
+    has_pred = true;
+    p_true = pred == t ? 1.0 : 0.0;
+    p0 = pred == 0 ? 1.0 : 0.0;
+    p1 = pred == 1 ? 1.0 : 0.0;
+  }
+  classification_.update(t, has_pred, pred, p_true, p0, p1);
+}
+
+void PyMetric::update_prediction(const Labels& labels, const Prediction& p, const Target& y,
+                                 bool regression) {
+  if (regression || for_regression()) {
+    regression_.update(y.value, p.value);
+    return;
+  }
+  for (uint32_t c = static_cast<uint32_t>(model_to_own_.size()); c < labels.size(); ++c) {
+    if (labels.name(c).empty()) break;  // a named positive not seen yet
+    model_to_own_.push_back(class_index(labels.name(c)));
+  }
+  if (y.label >= model_to_own_.size()) return;  // a class not named: cannot be scored
+  const uint32_t t = model_to_own_[y.label];
+  double p_true = 0, p0 = 0, p1 = 0;
+  for (uint32_t c = 0; c < p.proba.size() && c < model_to_own_.size(); ++c) {
+    const uint32_t own = model_to_own_[c];
+    if (own == t) p_true = p.proba[c];
+    if (own == 0) p0 = p.proba[c];
+    if (own == 1) p1 = p.proba[c];
+  }
+  const bool has_pred = p.has_label && p.label < model_to_own_.size();
+  classification_.update(t, has_pred, has_pred ? model_to_own_[p.label] : 0, p_true, p0, p1);
+}
+
+double PyMetric::get() const {
+  switch (kind_) {
+    case Kind::kAccuracy:
+      return classification_.accuracy();
+    case Kind::kF1:
+      return positive() == UINT32_MAX ? 0.0 : classification_.f1(positive());
+    case Kind::kMacroF1:
+      return classification_.macro_f1();
+    case Kind::kLogLoss:
+      return classification_.log_loss();
+    case Kind::kRocAuc:
+      return positive() == UINT32_MAX ? 0.0 : classification_.roc_auc(positive());
+    case Kind::kMAE:
+      return regression_.mae();
+    case Kind::kRMSE:
+      return regression_.rmse();
+    case Kind::kR2:
+      return regression_.r2();
+  }
+  return 0;
+}
+
+std::string PyMetric::name() const {
+  static const char* const names[] = {"Accuracy", "F1",  "MacroF1", "LogLoss",
+                                      "ROCAUC",   "MAE", "RMSE",    "R2"};
+  return names[static_cast<int>(kind_)];
+}
+
+bool PyMetric::bigger_is_better() const {
+  return kind_ != Kind::kLogLoss && kind_ != Kind::kMAE && kind_ != Kind::kRMSE;
+}
+
+std::string PyMetric::repr() const {
+  char buf[64];
+  const bool percent = kind_ == Kind::kAccuracy || kind_ == Kind::kF1 || kind_ == Kind::kMacroF1 ||
+                       kind_ == Kind::kRocAuc;
+  if (percent) {
+    std::snprintf(buf, sizeof buf, "%.2f%%", 100 * get());
+  } else {
+    std::snprintf(buf, sizeof buf, "%.6f", get());
+  }
+  return name() + ": " + buf;
+}
+
+}  // namespace rtml::python
