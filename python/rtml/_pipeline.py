@@ -1,5 +1,6 @@
 """Pipelines and the step classes' bases: rtml's C++ pipelines with River's verbs."""
 
+import os
 import re
 
 from . import _rtml
@@ -177,6 +178,11 @@ class Pipeline(_rtml.Model):
             return pandas.Series(out, index=X.index)
         return out
 
+    def save(self, path):
+        """Writes the pipeline to path, atomically: the file `rtml eval --load` reads and
+        ``rtml.load`` too. OSError if it cannot be written."""
+        self._save(os.fspath(path))
+
     def clone(self):
         """A copy with the same steps and parameters that has learned nothing."""
         obj = type(self).__new__(type(self))
@@ -274,5 +280,5 @@ def step(name, **params):
 def load(path):
     """The pipeline saved at path by ``save()`` or ``rtml eval --save``."""
     obj = Pipeline.__new__(Pipeline)
-    _rtml.Model.__init__(obj, str(path), True)
+    _rtml.Model.__init__(obj, os.fspath(path), True)
     return obj

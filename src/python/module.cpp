@@ -1,6 +1,7 @@
 // The extension module `rtml._rtml`: what python/rtml/ builds River's vocabulary on.
 #include <pybind11/stl.h>
 
+#include "python/fast_methods.h"
 #include "python/py_csv.h"
 #include "python/py_evaluate.h"
 #include "python/py_metrics.h"
@@ -49,55 +50,59 @@ PYBIND11_MODULE(_rtml, m) {
   // An empty function: the floor a call into the module costs (the benchmark's reference).
   m.def("empty", [](py::handle) {});
 
-  py::class_<PyModel>(m, "Model", py::dynamic_attr())
-      .def(py::init(&PyModel::from_bytes), py::arg("state"))
-      .def(py::init<const std::string&>(), py::arg("expression"))
-      .def(py::init([](const std::string& path, bool) { return PyModel::load(path); }),
-           py::arg("path"), py::arg("from_file"))
-      .def("learn_one", &PyModel::learn_one, py::arg("x"), py::arg("y") = py::none())
-      .def("predict_one", &PyModel::predict_one, py::arg("x"))
-      .def("predict_proba_one", &PyModel::predict_proba_one, py::arg("x"))
-      .def("score_one", &PyModel::score_one, py::arg("x"))
-      .def("_learn_transforms_one", &PyModel::learn_transforms_one)
-      .def("_transform_one", &PyModel::transform_one)
-      .def("_learn_many", &PyModel::learn_many)
-      .def("_predict_many", &PyModel::predict_many)
-      .def("_predict_proba_many", &PyModel::predict_proba_many)
-      .def("save", &PyModel::save, py::arg("path"))
-      .def("_to_bytes", &PyModel::to_bytes)
-      .def_property_readonly("description", &PyModel::description)
-      .def_property_readonly("task", &PyModel::task)
-      .def_property_readonly("is_anomaly_detector", &PyModel::is_anomaly_detector)
-      .def_property_readonly("classes", &PyModel::classes)
-      .def_property_readonly("n_learned", &PyModel::learned)
-      .def("recommend", &PyModel::recommend, py::arg("user"), py::arg("k") = 10);
+  auto model_class =
+      py::class_<PyModel>(m, "Model", py::dynamic_attr())
+          .def(py::init(&PyModel::from_bytes), py::arg("state"))
+          .def(py::init<const std::string&>(), py::arg("expression"))
+          .def(py::init([](const std::string& path, bool) { return PyModel::load(path); }),
+               py::arg("path"), py::arg("from_file"))
+          .def("learn_one", &PyModel::learn_one, py::arg("x"), py::arg("y") = py::none())
+          .def("predict_one", &PyModel::predict_one, py::arg("x"))
+          .def("predict_proba_one", &PyModel::predict_proba_one, py::arg("x"))
+          .def("score_one", &PyModel::score_one, py::arg("x"))
+          .def("_learn_transforms_one", &PyModel::learn_transforms_one)
+          .def("_transform_one", &PyModel::transform_one)
+          .def("_learn_many", &PyModel::learn_many)
+          .def("_predict_many", &PyModel::predict_many)
+          .def("_predict_proba_many", &PyModel::predict_proba_many)
+          .def("_save", &PyModel::save, py::arg("path"))
+          .def("_to_bytes", &PyModel::to_bytes)
+          .def_property_readonly("description", &PyModel::description)
+          .def_property_readonly("task", &PyModel::task)
+          .def_property_readonly("is_anomaly_detector", &PyModel::is_anomaly_detector)
+          .def_property_readonly("classes", &PyModel::classes)
+          .def_property_readonly("n_learned", &PyModel::learned)
+          .def("recommend", &PyModel::recommend, py::arg("user"), py::arg("k") = 10);
   m.def("load", &PyModel::load, py::arg("path"));
 
-  py::class_<PyCsvStream>(m, "CsvStream")
-      .def(py::init<const std::string&, std::optional<std::string>, const std::vector<std::string>&,
-                    py::dict>(),
-           py::arg("path"), py::arg("target"), py::arg("drop"), py::arg("converters"))
-      .def("__iter__", [](py::object self) { return self; })
-      .def("__next__",
-           [](PyCsvStream& s) {
-             py::object next = s.next();
-             if (!next) throw py::stop_iteration();
-             return next;
-           })
-      .def_property_readonly("skipped", &PyCsvStream::skipped)
-      .def_property_readonly("yielded", &PyCsvStream::yielded);
+  auto csv_class =
+      py::class_<PyCsvStream>(m, "CsvStream")
+          .def(py::init<const std::string&, std::optional<std::string>,
+                        const std::vector<std::string>&, py::dict>(),
+               py::arg("path"), py::arg("target"), py::arg("drop"), py::arg("converters"))
+          .def("__iter__", [](py::object self) { return self; })
+          .def("__next__",
+               [](PyCsvStream& s) {
+                 py::object next = s.next();
+                 if (!next) throw py::stop_iteration();
+                 return next;
+               })
+          .def_property_readonly("skipped", &PyCsvStream::skipped)
+          .def_property_readonly("yielded", &PyCsvStream::yielded);
 
-  py::class_<PyMetric>(m, "Metric")
-      .def(py::init([](const std::string& kind, py::object pos_val) {
-             return PyMetric(metric_kind(kind), pos_val);
-           }),
-           py::arg("kind"), py::arg("pos_val") = py::none())
-      .def("update", &PyMetric::update, py::arg("y_true"), py::arg("y_pred"))
-      .def("get", &PyMetric::get)
-      .def_property_readonly("requires_labels", &PyMetric::requires_labels)
-      .def_property_readonly("bigger_is_better", &PyMetric::bigger_is_better)
-      .def("__repr__", &PyMetric::repr)
-      .def("__str__", &PyMetric::repr);
+  auto metric_class = py::class_<PyMetric>(m, "Metric")
+                          .def(py::init([](const std::string& kind, py::object pos_val) {
+                                 return PyMetric(metric_kind(kind), pos_val);
+                               }),
+                               py::arg("kind"), py::arg("pos_val") = py::none())
+                          .def("update", &PyMetric::update, py::arg("y_true"), py::arg("y_pred"))
+                          .def("get", &PyMetric::get)
+                          .def_property_readonly("requires_labels", &PyMetric::requires_labels)
+                          .def_property_readonly("bigger_is_better", &PyMetric::bigger_is_better)
+                          .def("__repr__", &PyMetric::repr)
+                          .def("__str__", &PyMetric::repr);
+
+  add_fast_methods(model_class, metric_class, csv_class);
 
   m.def("progressive_val_score", &progressive_val_score, py::arg("dataset"), py::arg("model"),
         py::arg("metric"), py::arg("print_every") = 0);

@@ -61,8 +61,16 @@ PyCsvStream::PyCsvStream(const std::string& path, std::optional<std::string> tar
   if (!any_converter) converters_.clear();
 }
 
-py::object PyCsvStream::value_of(const Value& v, bool as_target) const {
-  if (v.kind == ValueKind::kText) return py::str(v.text.data(), v.text.size());
+py::object PyCsvStream::value_of(const Value& v, bool as_target) {
+  if (v.kind == ValueKind::kText) {
+    if (!as_target) return py::str(v.text.data(), v.text.size());
+    for (const auto& [text, object] : target_texts_) {
+      if (text == v.text) return object;
+    }
+    py::str s(v.text.data(), v.text.size());
+    if (target_texts_.size() < 256) target_texts_.emplace_back(std::string(v.text), s);
+    return s;
+  }
   if (v.kind == ValueKind::kMissing) return py::none();
   // A target's whole numbers are classes (0 and 1), or counts: int, as Python has them.
   if (as_target && v.number == std::floor(v.number) && std::fabs(v.number) < 9007199254740992.0) {
@@ -81,7 +89,9 @@ py::object PyCsvStream::next() {
   }
   if (!more) return py::object();
   ++yielded_;
-  py::dict x;
+  auto x =
+      py::reinterpret_steal<py::dict>(_PyDict_NewPresized(static_cast<Py_ssize_t>(keys_.size())));
+  if (!x) throw py::error_already_set();
   py::object y = py::none();
   // A JSON Lines source may have grown columns with this row.
   const auto& columns = source_->columns();
@@ -100,11 +110,24 @@ py::object PyCsvStream::next() {
       continue;
     }
     if (v.kind == ValueKind::kMissing) continue;
+    if (v.kind == ValueKind::kNumber && converters_.empty()) {
+      PyObject* f = PyFloat_FromDouble(v.number);
+      if (!f || PyDict_SetItem(x.ptr(), keys_[i].ptr(), f) != 0) {
+        Py_XDECREF(f);
+        throw py::error_already_set();
+      }
+      Py_DECREF(f);
+      continue;
+    }
     py::object value = value_of(v, false);
     if (!converters_.empty() && !converters_[i].is_none()) value = converters_[i](value);
-    PyDict_SetItem(x.ptr(), keys_[i].ptr(), value.ptr());
+    if (PyDict_SetItem(x.ptr(), keys_[i].ptr(), value.ptr()) != 0) throw py::error_already_set();
   }
-  return py::make_tuple(std::move(x), std::move(y));
+  PyObject* pair = PyTuple_New(2);
+  if (!pair) throw py::error_already_set();
+  PyTuple_SET_ITEM(pair, 0, x.release().ptr());
+  PyTuple_SET_ITEM(pair, 1, y.release().ptr());
+  return py::reinterpret_steal<py::object>(pair);
 }
 
 }  // namespace rtml::python

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rtml/stream/row_source.h"
@@ -42,7 +43,7 @@ class PyCsvStream {
   uint64_t yielded() const { return yielded_; }
 
  private:
-  py::object value_of(const Value& v, bool as_target) const;
+  py::object value_of(const Value& v, bool as_target);
 
   std::unique_ptr<RowSource> source_;
   std::string target_;
@@ -52,6 +53,9 @@ class PyCsvStream {
   std::vector<uint8_t> role_;           // 0 feature, 1 target, 2 dropped
   std::vector<py::object> converters_;  // by column, None where there is none
   size_t target_column_ = SIZE_MAX;
+  // The target's texts (a classifier's classes) as str objects made once: the same
+  // object for every event of a class, which the metrics recognise without reading it.
+  std::vector<std::pair<std::string, py::object>> target_texts_;
   uint64_t yielded_ = 0;
 };
 

@@ -32,13 +32,24 @@ uint32_t PyMetric::positive() const {
   return labels_.positive();
 }
 
+uint32_t PyMetric::class_index(py::handle value) {
+  for (const auto& [object, index] : known_objects_) {
+    if (object.ptr() == value.ptr()) return index;
+  }
+  ClassType type;
+  const uint32_t index = class_index(reader_.read(value, false, type).text);
+  if (known_objects_.size() < 64) {
+    known_objects_.emplace_back(py::reinterpret_borrow<py::object>(value), index);
+  }
+  return index;
+}
+
 void PyMetric::update(py::handle y_true, py::handle y_pred) {
   if (for_regression()) {
     regression_.update(number_of(y_true, "y_true"), number_of(y_pred, "y_pred"));
     return;
   }
-  ClassType type;
-  const uint32_t t = class_index(reader_.read(y_true, false, type).text);
+  const uint32_t t = class_index(y_true);
   bool has_pred = false;
   uint32_t pred = 0;
   double p_true = 0, p0 = 0, p1 = 0;
@@ -47,7 +58,7 @@ void PyMetric::update(py::handle y_true, py::handle y_pred) {
     Py_ssize_t pos = 0;
     double best = -1;
     while (PyDict_Next(y_pred.ptr(), &pos, &k, &v)) {
-      const uint32_t c = class_index(reader_.read(k, false, type).text);
+      const uint32_t c = class_index(py::handle(k));
       const double p = number_of(v, "a probability");
       if (p > best) {
         best = p;
@@ -59,7 +70,7 @@ void PyMetric::update(py::handle y_true, py::handle y_pred) {
       if (c == 1) p1 = p;
     }
   } else if (!y_pred.is_none()) {
-    pred = class_index(reader_.read(y_pred, false, type).text);
+    pred = class_index(y_pred);
     has_pred = true;
     p_true = pred == t ? 1.0 : 0.0;
     p0 = pred == 0 ? 1.0 : 0.0;

@@ -43,6 +43,9 @@ class PyMetric {
 
  private:
   uint32_t class_index(std::string_view text) { return *labels_.intern(text, false); }
+  // The class index of a Python value; the values met first are recognised by identity
+  // (a model hands back the same object for a class every time, iter_csv too).
+  uint32_t class_index(py::handle value);
   uint32_t positive() const;
 
   Kind kind_;
@@ -51,7 +54,9 @@ class PyMetric {
   ClassificationMetrics classification_;
   RegressionMetrics regression_;
   LabelReader reader_;
-  std::vector<uint32_t> model_to_own_;  // update_prediction: a model's class index to ours
+  std::vector<uint32_t> model_to_own_;
+  std::vector<std::pair<py::object, uint32_t>>
+      known_objects_;  // at most 64  // update_prediction: a model's class index to ours
 };
 
 }  // namespace rtml::python

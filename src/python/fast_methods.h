@@ -1,0 +1,15 @@
+// The per-event methods (learn_one, predict_one, predict_proba_one, score_one,
+// Metric.update, iter_csv's next) as CPython vectorcall methods, in place of pybind11's
+// dispatcher: a River-style loop calls them once per event each, and the dispatcher's
+// argument vectors cost an allocation and about 100 ns per call.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace rtml::python {
+
+// Replaces those methods of the classes already bound as Model, Metric and CsvStream.
+void add_fast_methods(pybind11::handle model_class, pybind11::handle metric_class,
+                      pybind11::handle csv_class);
+
+}  // namespace rtml::python
