@@ -12,19 +12,23 @@ namespace {
 
 namespace py = pybind11;
 
-// The C++ object of self, an instance of a bound class or of a Python subclass of one;
-// nullptr (TypeError set) if its __init__ has not run.
+// The C++ object of self; nullptr (TypeError set) if its __init__ did not complete.
 template <class T>
 T* object_of(PyObject* self) {
   auto* inst = reinterpret_cast<py::detail::instance*>(self);
-  if (inst->simple_layout) {
-    if (!inst->simple_holder_constructed) {
-      PyErr_SetString(PyExc_TypeError, "the object's __init__ has not run");
-      return nullptr;
-    }
-    return static_cast<T*>(inst->simple_value_holder[0]);
+  if (inst->simple_layout && inst->simple_holder_constructed) {
+    return static_cast<T*>(inst->simple_value_holder[0]);  // the common case, without a cast
   }
-  return py::handle(self).cast<T*>();
+  try {
+    return &constructed<T>(self);
+  } catch (const py::type_error& e) {
+    e.set_error();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_TypeError, e.what());
+  }
+  return nullptr;
 }
 
 // Runs fn, turning a C++ exception into the Python one it stands for: nullptr then.

@@ -8,6 +8,17 @@
 
 namespace rtml::python {
 
+// The C++ object of self, an instance of a bound class or of a Python subclass of one.
+// Raises TypeError if its __init__ failed or never ran.
+template <class T>
+T& constructed(pybind11::handle self) {
+  auto* inst = reinterpret_cast<pybind11::detail::instance*>(self.ptr());
+  const bool ready = inst->simple_layout ? inst->simple_holder_constructed
+                                         : inst->get_value_and_holder().holder_constructed();
+  if (!ready) throw pybind11::type_error("the object's __init__ did not complete");
+  return self.cast<T&>();
+}
+
 // Replaces those methods of the classes already bound as Model, Metric and CsvStream.
 void add_fast_methods(pybind11::handle model_class, pybind11::handle metric_class,
                       pybind11::handle csv_class);

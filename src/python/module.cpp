@@ -28,6 +28,22 @@ PyMetric::Kind metric_kind(const std::string& name) {
                         "': Accuracy, F1, MacroF1, LogLoss, ROCAUC, MAE, RMSE or R2");
 }
 
+// A method bound through its object's Python handle: called on an instance whose
+// __init__ failed or never ran, it raises TypeError (pybind11 would hand the method
+// uninitialised memory).
+template <class C, class R, class... A>
+auto checked(R (C::*f)(A...)) {
+  return [f](py::handle self, A... a) -> R {
+    return (constructed<C>(self).*f)(std::forward<A>(a)...);
+  };
+}
+template <class C, class R, class... A>
+auto checked(R (C::*f)(A...) const) {
+  return [f](py::handle self, A... a) -> R {
+    return (constructed<C>(self).*f)(std::forward<A>(a)...);
+  };
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_rtml, m) {
@@ -56,23 +72,23 @@ PYBIND11_MODULE(_rtml, m) {
           .def(py::init<const std::string&>(), py::arg("expression"))
           .def(py::init([](const std::string& path, bool) { return PyModel::load(path); }),
                py::arg("path"), py::arg("from_file"))
-          .def("learn_one", &PyModel::learn_one, py::arg("x"), py::arg("y") = py::none())
-          .def("predict_one", &PyModel::predict_one, py::arg("x"))
-          .def("predict_proba_one", &PyModel::predict_proba_one, py::arg("x"))
-          .def("score_one", &PyModel::score_one, py::arg("x"))
-          .def("_learn_transforms_one", &PyModel::learn_transforms_one)
-          .def("_transform_one", &PyModel::transform_one)
-          .def("_learn_many", &PyModel::learn_many)
-          .def("_predict_many", &PyModel::predict_many)
-          .def("_predict_proba_many", &PyModel::predict_proba_many)
-          .def("_save", &PyModel::save, py::arg("path"))
-          .def("_to_bytes", &PyModel::to_bytes)
-          .def_property_readonly("description", &PyModel::description)
-          .def_property_readonly("task", &PyModel::task)
-          .def_property_readonly("is_anomaly_detector", &PyModel::is_anomaly_detector)
-          .def_property_readonly("classes", &PyModel::classes)
-          .def_property_readonly("n_learned", &PyModel::learned)
-          .def("recommend", &PyModel::recommend, py::arg("user"), py::arg("k") = 10);
+          .def("learn_one", checked(&PyModel::learn_one), py::arg("x"), py::arg("y") = py::none())
+          .def("predict_one", checked(&PyModel::predict_one), py::arg("x"))
+          .def("predict_proba_one", checked(&PyModel::predict_proba_one), py::arg("x"))
+          .def("score_one", checked(&PyModel::score_one), py::arg("x"))
+          .def("_learn_transforms_one", checked(&PyModel::learn_transforms_one))
+          .def("_transform_one", checked(&PyModel::transform_one))
+          .def("_learn_many", checked(&PyModel::learn_many))
+          .def("_predict_many", checked(&PyModel::predict_many))
+          .def("_predict_proba_many", checked(&PyModel::predict_proba_many))
+          .def("_save", checked(&PyModel::save), py::arg("path"))
+          .def("_to_bytes", checked(&PyModel::to_bytes))
+          .def_property_readonly("description", checked(&PyModel::description))
+          .def_property_readonly("task", checked(&PyModel::task))
+          .def_property_readonly("is_anomaly_detector", checked(&PyModel::is_anomaly_detector))
+          .def_property_readonly("classes", checked(&PyModel::classes))
+          .def_property_readonly("n_learned", checked(&PyModel::learned))
+          .def("recommend", checked(&PyModel::recommend), py::arg("user"), py::arg("k") = 10);
   m.def("load", &PyModel::load, py::arg("path"));
 
   auto csv_class =
@@ -87,20 +103,21 @@ PYBIND11_MODULE(_rtml, m) {
                  if (!next) throw py::stop_iteration();
                  return next;
                })
-          .def_property_readonly("skipped", &PyCsvStream::skipped)
-          .def_property_readonly("yielded", &PyCsvStream::yielded);
+          .def_property_readonly("skipped", checked(&PyCsvStream::skipped))
+          .def_property_readonly("yielded", checked(&PyCsvStream::yielded));
 
-  auto metric_class = py::class_<PyMetric>(m, "Metric")
-                          .def(py::init([](const std::string& kind, py::object pos_val) {
-                                 return PyMetric(metric_kind(kind), pos_val);
-                               }),
-                               py::arg("kind"), py::arg("pos_val") = py::none())
-                          .def("update", &PyMetric::update, py::arg("y_true"), py::arg("y_pred"))
-                          .def("get", &PyMetric::get)
-                          .def_property_readonly("requires_labels", &PyMetric::requires_labels)
-                          .def_property_readonly("bigger_is_better", &PyMetric::bigger_is_better)
-                          .def("__repr__", &PyMetric::repr)
-                          .def("__str__", &PyMetric::repr);
+  auto metric_class =
+      py::class_<PyMetric>(m, "Metric")
+          .def(py::init([](const std::string& kind, py::object pos_val) {
+                 return PyMetric(metric_kind(kind), pos_val);
+               }),
+               py::arg("kind"), py::arg("pos_val") = py::none())
+          .def("update", checked(&PyMetric::update), py::arg("y_true"), py::arg("y_pred"))
+          .def("get", checked(&PyMetric::get))
+          .def_property_readonly("requires_labels", checked(&PyMetric::requires_labels))
+          .def_property_readonly("bigger_is_better", checked(&PyMetric::bigger_is_better))
+          .def("__repr__", checked(&PyMetric::repr))
+          .def("__str__", checked(&PyMetric::repr));
 
   add_fast_methods(model_class, metric_class, csv_class);
 
@@ -113,16 +130,16 @@ PYBIND11_MODULE(_rtml, m) {
            py::arg("dir") = py::none(), py::arg("fsync") = "every=10ms",
            py::arg("aggregates") = std::vector<std::string>{},
            py::arg("ttl") = std::map<std::string, double>{}, py::arg("read_only") = false)
-      .def("put", &PyFeatureStore::put, py::arg("key"), py::arg("features"),
+      .def("put", checked(&PyFeatureStore::put), py::arg("key"), py::arg("features"),
            py::arg("time") = py::none())
-      .def("delete", &PyFeatureStore::remove, py::arg("key"), py::arg("names"))
-      .def("get", &PyFeatureStore::get, py::arg("key"), py::arg("names"))
-      .def("get_many", &PyFeatureStore::get_many, py::arg("keys"), py::arg("names"))
-      .def("apply_event", &PyFeatureStore::apply_event, py::arg("key"), py::arg("fields"),
+      .def("delete", checked(&PyFeatureStore::remove), py::arg("key"), py::arg("names"))
+      .def("get", checked(&PyFeatureStore::get), py::arg("key"), py::arg("names"))
+      .def("get_many", checked(&PyFeatureStore::get_many), py::arg("keys"), py::arg("names"))
+      .def("apply_event", checked(&PyFeatureStore::apply_event), py::arg("key"), py::arg("fields"),
            py::arg("time") = py::none(), py::arg("id") = py::none())
-      .def("snapshot", &PyFeatureStore::snapshot)
-      .def("items", &PyFeatureStore::items)
-      .def("__len__", &PyFeatureStore::size)
-      .def_property_readonly("recovery", &PyFeatureStore::recovery)
-      .def("close", &PyFeatureStore::close);
+      .def("snapshot", checked(&PyFeatureStore::snapshot))
+      .def("items", checked(&PyFeatureStore::items))
+      .def("__len__", checked(&PyFeatureStore::size))
+      .def_property_readonly("recovery", checked(&PyFeatureStore::recovery))
+      .def("close", checked(&PyFeatureStore::close));
 }

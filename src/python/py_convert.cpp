@@ -45,7 +45,7 @@ const std::vector<EventField>& FieldReader::read(py::handle x) {
   if (keep_.size() > 0) keep_ = py::list();
   PyObject* dict = x.ptr();
   if (!PyDict_Check(dict)) {
-    if (!PyMapping_Check(dict) || PyUnicode_Check(dict)) {
+    if (!PyObject_HasAttrString(dict, "keys")) {  // not a Mapping
       throw py::type_error("the features must be a dict of name to value, not a " + type_name(x));
     }
     py::dict copy(py::reinterpret_borrow<py::object>(x));
