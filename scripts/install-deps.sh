@@ -10,6 +10,7 @@ packages=(
   libboost-dev libcli11-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libfmt-dev
   zlib1g-dev libxxhash-dev libzstd-dev libhiredis-dev redis-server redis-tools librdkafka-dev
   clang-format prometheus chromium wrk
+  python3-dev pybind11-dev python3-pybind11 python3-pytest python3-numpy python3-pandas
 )
 # Node.js for the browser test (the machine's own, if it has one; else Debian's).
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)

@@ -54,7 +54,7 @@ def test_a_folder_survives_a_kill(tmp_path):
 
 def test_two_stores_on_one_folder(tmp_path):
     with rtml.FeatureStore(dir=tmp_path / "s"):
-        with pytest.raises(OSError, match="holds"):
+        with pytest.raises(OSError, match="in use by process"):
             rtml.FeatureStore(dir=tmp_path / "s")
 
 
