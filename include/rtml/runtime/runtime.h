@@ -243,7 +243,7 @@ class Runtime {
   bool names_classes_;  // a classifier whose class indices are its labels'
   Featurizer featurizer_;
   PredictionLog log_;
-  Features x_;         // reused per event
+  Features x_;  // reused per event
   std::string reason_;
   std::vector<Column> columns_;
   store::EmbeddedStore* store_ = nullptr;
