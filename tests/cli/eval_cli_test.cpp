@@ -498,7 +498,7 @@ TEST(EvalCli, LoadsAFeatureHasherSavedInFormatVersion2) {
   auto learned = test::run(bin + base + "--data " + dir.file("m.csv") + " --load " +
                            q(fixture + ".rtml") + " --save " + dir.file("mid.rtml"));
   ASSERT_EQ(learned.exit_code, 0) << learned.out;
-  EXPECT_EQ(slurp(dir.file("mid.rtml")).substr(8, 1), std::string(1, '\x04'));
+  EXPECT_EQ(slurp(dir.file("mid.rtml")).substr(8, 1), std::string(1, '\x05'));
   auto predicted = test::run(bin + base + "--data " + dir.file("n.csv") + " --load " +
                              dir.file("mid.rtml") + " --output " + dir.file("n.out"));
   ASSERT_EQ(predicted.exit_code, 0) << predicted.out;
