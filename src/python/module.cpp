@@ -122,7 +122,7 @@ PYBIND11_MODULE(_rtml, m) {
   add_fast_methods(model_class, metric_class, csv_class);
 
   m.def("progressive_val_score", &progressive_val_score, py::arg("dataset"), py::arg("model"),
-        py::arg("metric"), py::arg("print_every") = 0);
+        py::arg("metric"), py::arg("delay") = 0, py::arg("print_every") = 0);
 
   py::class_<PyFeatureStore>(m, "FeatureStore")
       .def(py::init<std::optional<std::string>, const std::string&, const std::vector<std::string>&,

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <optional>
+#include <vector>
 
 #include "python/py_csv.h"
 #include "rtml/core/error.h"
@@ -19,13 +20,46 @@ void print_progress(uint64_t n, const PyMetric& metric) {
   py::print("[" + grouped + "] " + metric.repr());
 }
 
+// The labels of the last `delay` events, by event number modulo delay, learned once
+// their event is `delay` events old.
+class DelayedLabels {
+ public:
+  explicit DelayedLabels(uint64_t delay) : delay_(delay) {}
+  // Keeps event's target; learns the one that is now delay events old.
+  Status add(runtime::Runtime& rt, uint64_t event, const Target& y) {
+    Status s;
+    if (event >= delay_) s = learn(rt, event - delay_);
+    const size_t at = static_cast<size_t>(event % delay_);
+    if (at == targets_.size()) {
+      targets_.push_back(y);
+    } else {
+      targets_[at] = y;
+    }
+    return s;
+  }
+  // At the end of the stream: learns every label still waiting, oldest first.
+  void finish(runtime::Runtime& rt, uint64_t events) {
+    for (uint64_t e = events > delay_ ? events - delay_ : 0; e < events; ++e) (void)learn(rt, e);
+  }
+
+ private:
+  Status learn(runtime::Runtime& rt, uint64_t event) {
+    return rt.label(EventId::of_number(event), targets_[static_cast<size_t>(event % delay_)], 0.0);
+  }
+  uint64_t delay_;
+  std::vector<Target> targets_;
+};
+
 // The stream's rows straight into the runtime, as rtml eval reads a file.
-void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t print_every) {
+void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t delay,
+                uint64_t print_every) {
   Pipeline& pipeline = model.pipeline();
+  const bool labelled = pipeline.model().needs_target();
   runtime::Runtime::Options options;
   options.roles.target = stream.target();
   options.roles.drop.insert(stream.drop().begin(), stream.drop().end());
-  if (pipeline.model().needs_target() && options.roles.target.empty()) {
+  options.log.max_entries = delay + 1;
+  if (labelled && options.roles.target.empty()) {
     throw py::value_error("the stream has no target: iter_csv(path, target=...)");
   }
   RowSource& source = stream.source();
@@ -38,11 +72,13 @@ void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t 
     throw py::value_error(e.what());
   }
   const bool regression = pipeline.task() == Task::kRegression;
+  DelayedLabels delayed(delay);
   Row row;
   Prediction out;
   Target y;
+  bool has_target = false;
   size_t known_columns = source.columns().size();
-  uint64_t n = 0;
+  uint64_t event = 0;
   bool more = true;
   while (more) {
     uint64_t until_print = print_every > 0 ? print_every : UINT64_MAX;
@@ -58,12 +94,21 @@ void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t 
             kind = PyExc_OSError;
             known_columns = source.columns().size();
           }
-          if (!rt.predict_then_learn(row, out, y)) continue;  // no usable target: skipped
-          metric.update_prediction(pipeline.labels(), out, y, regression);
+          // A row without a usable target is skipped, as rtml eval skips it.
+          if (delay == 0) {
+            if (!rt.predict_then_learn(row, out, y)) continue;
+          } else {
+            if (!rt.predict(row, EventId::of_number(event), 0.0, labelled, out, y, has_target)) {
+              continue;
+            }
+            (void)delayed.add(rt, event, y);
+          }
+          ++event;
+          if (labelled) metric.update_prediction(pipeline.labels(), out, y, regression);
           model.count_learned();
-          ++n;
           --until_print;
         }
+        if (!more && delay > 0) delayed.finish(rt, event);
       } catch (const Error& e) {
         failure = e.what();
       }
@@ -72,14 +117,14 @@ void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t 
       PyErr_SetString(kind, failure.c_str());
       throw py::error_already_set();
     }
-    if (more && until_print == 0) print_progress(n, metric);
+    if (more && until_print == 0) print_progress(event, metric);
   }
 }
 
 }  // namespace
 
 py::object progressive_val_score(py::handle dataset, PyModel& model, py::object metric_object,
-                                 uint64_t print_every) {
+                                 uint64_t delay, uint64_t print_every) {
   auto& metric = metric_object.cast<PyMetric&>();
   const bool regression = model.pipeline().task() == Task::kRegression;
   if (metric.for_regression() != regression) {
@@ -91,13 +136,15 @@ py::object progressive_val_score(py::handle dataset, PyModel& model, py::object 
   if (py::isinstance<PyCsvStream>(dataset)) {
     auto& stream = dataset.cast<PyCsvStream&>();
     if (stream.untouched()) {
-      score_rows(stream, model, metric, print_every);
+      score_rows(stream, model, metric, delay, print_every);
       return metric_object;
     }
   }
   const bool detector = model.is_anomaly_detector();
   Prediction out;
-  uint64_t n = 0;
+  uint64_t event = 0;
+  DelayedLabels delayed(delay > 0 ? delay : 1);
+  auto refused = [](const Status& s) { throw py::value_error(s.why()); };
   for (py::handle item : py::iter(dataset)) {
     if (!PyTuple_Check(item.ptr()) || PyTuple_GET_SIZE(item.ptr()) != 2) {
       throw py::value_error("the dataset yields " + type_name(item) +
@@ -107,19 +154,27 @@ py::object progressive_val_score(py::handle dataset, PyModel& model, py::object 
     auto held = model.lock();
     runtime::Runtime& rt = model.runtime();
     const auto& fields = model.field_reader().read(x);
-    if (Status s = rt.predict_fields(fields, out); !s) throw py::value_error(s.why());
-    if (detector) {
-      static const Value kNoLabel;
-      if (Status s = rt.learn_fields(fields, kNoLabel); !s) throw py::value_error(s.why());
-      model.count_learned();
-      continue;
+    if (Status s = rt.predict_fields(fields, out); !s) refused(s);
+    Target y = Target::of_class(0);
+    static const Value kNoLabel;
+    const Value& v = detector ? kNoLabel : model.read_label(label);
+    if (delay == 0) {
+      if (Status s = rt.learn_fields(fields, v, nullptr, &y); !s) refused(s);
+    } else {
+      if (!detector) {
+        if (Status s = rt.target_of(v, y); !s) refused(s);
+      }
+      if (Status s = rt.log_fields(EventId::of_number(event), 0.0, fields, out); !s) refused(s);
+      if (Status s = delayed.add(rt, event, y); !s) refused(s);
     }
-    const Value& v = model.read_label(label);
-    Target y;
-    if (Status s = rt.learn_fields(fields, v, nullptr, &y); !s) throw py::value_error(s.why());
-    metric.update_prediction(model.pipeline().labels(), out, y, regression);
+    ++event;
+    if (!detector) metric.update_prediction(model.pipeline().labels(), out, y, regression);
     model.count_learned();
-    if (print_every > 0 && ++n % print_every == 0) print_progress(n, metric);
+    if (print_every > 0 && event % print_every == 0) print_progress(event, metric);
+  }
+  if (delay > 0) {
+    auto held = model.lock();
+    delayed.finish(model.runtime(), event);
   }
   return metric_object;
 }

@@ -60,3 +60,22 @@ def test_iter_csv_values(elec2):
     assert it.yielded == 1
     x, y = next(iter(stream.iter_csv(elec2)))
     assert y is None and x["class"] == "UP"
+
+
+def test_delayed_labels_give_rtml_eval_delay_figures(elec2, rtml_bin):
+    out = subprocess.run([rtml_bin, "eval", "--data", str(elec2), "--target", "class", "--model",
+                          MODEL, "--delay", "100"], capture_output=True, text=True, check=True).stdout
+    cli = float(re.search(r"^accuracy\s+([0-9.]+)$", out, re.M)[1])
+    over_csv = evaluate.progressive_val_score(stream.iter_csv(elec2, target="class"),
+                                              rtml.Pipeline(MODEL), metrics.Accuracy(), delay=100)
+    model = rtml.Pipeline(MODEL)
+    over_dicts = evaluate.progressive_val_score(list(stream.iter_csv(elec2, target="class")),
+                                                model, metrics.Accuracy(), delay=100)
+    assert round(over_csv.get(), 4) == cli == round(over_dicts.get(), 4)
+    assert cli < 0.8221  # a late label costs accuracy on a stream that drifts
+    # Every label was learned in the end: the model equals one that learned in order.
+    assert model.n_learned == 45312
+    import pytest
+
+    with pytest.raises(ValueError, match="delay"):
+        evaluate.progressive_val_score([], rtml.Pipeline(MODEL), metrics.Accuracy(), delay=-1)

@@ -150,6 +150,16 @@ class Runtime {
     predict_features(out);
     return Status::ok();
   }
+  // Reads label (a class name or a number) as this runtime's target: a class is learned
+  // now (a binary model refuses a third). For a front end that scores a prediction
+  // before the label is learned (a simulated delay). Refused for an unusable label.
+  Status target_of(const Value& label, Target& y) {
+    if (label.kind == ValueKind::kMissing) return Status::error("the label is missing");
+    if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
+      return Status::error(reason_);
+    }
+    return Status::ok();
+  }
   // Takes columns in place of those it knew (a batch of rows named otherwise than the
   // last): their roles and names bound again. Throws Error as sync_columns() does.
   void reset_columns(const std::vector<Column>& columns) {
