@@ -2,7 +2,33 @@
 
 from . import _rtml
 
-__all__ = ["Accuracy", "F1", "MacroF1", "LogLoss", "ROCAUC", "MAE", "RMSE", "R2"]
+__all__ = ["Accuracy", "F1", "MacroF1", "LogLoss", "ROCAUC", "MAE", "RMSE", "R2", "Metrics"]
+
+
+class Metrics(list):
+    """Several metrics updated together: ``metrics.Accuracy() + metrics.F1()``."""
+
+    def update(self, y_true, y_pred):
+        for m in self:
+            m.update(y_true, y_pred)
+
+    def get(self):
+        return [m.get() for m in self]
+
+    def __add__(self, other):
+        return Metrics([*self, *(other if isinstance(other, Metrics) else [other])])
+
+    def __repr__(self):
+        return ", ".join(repr(m) for m in self)
+
+    __str__ = __repr__
+
+
+def _add(self, other):
+    return Metrics([self, *(other if isinstance(other, Metrics) else [other])])
+
+
+_rtml.Metric.__add__ = _add
 
 
 class Accuracy(_rtml.Metric):

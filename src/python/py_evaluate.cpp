@@ -10,14 +10,18 @@
 namespace rtml::python {
 namespace {
 
-// "[1,000] Accuracy: 82.21%", as River prints it.
-void print_progress(uint64_t n, const PyMetric& metric) {
+using MetricList = std::vector<PyMetric*>;
+
+// "[1,000] Accuracy: 82.21%, F1: 77.71%", as River prints it.
+void print_progress(uint64_t n, const MetricList& metrics) {
   std::string digits = std::to_string(n), grouped;
   for (size_t i = 0; i < digits.size(); ++i) {
     if (i > 0 && (digits.size() - i) % 3 == 0) grouped += ',';
     grouped += digits[i];
   }
-  py::print("[" + grouped + "] " + metric.repr());
+  std::string line = "[" + grouped + "] ";
+  for (size_t i = 0; i < metrics.size(); ++i) line += (i ? ", " : "") + metrics[i]->repr();
+  py::print(line);
 }
 
 // The labels of the last `delay` events, by event number modulo delay, learned once
@@ -51,7 +55,7 @@ class DelayedLabels {
 };
 
 // The stream's rows straight into the runtime, as rtml eval reads a file.
-void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t delay,
+void score_rows(PyCsvStream& stream, PyModel& model, const MetricList& metrics, uint64_t delay,
                 uint64_t print_every) {
   Pipeline& pipeline = model.pipeline();
   const bool labelled = pipeline.model().needs_target();
@@ -104,7 +108,9 @@ void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t 
             (void)delayed.add(rt, event, y);
           }
           ++event;
-          if (labelled) metric.update_prediction(pipeline.labels(), out, y, regression);
+          if (labelled) {
+            for (PyMetric* m : metrics) m->update_prediction(pipeline.labels(), out, y, regression);
+          }
           model.count_learned();
           --until_print;
         }
@@ -117,7 +123,7 @@ void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t 
       PyErr_SetString(kind, failure.c_str());
       throw py::error_already_set();
     }
-    if (more && until_print == 0) print_progress(event, metric);
+    if (more && until_print == 0) print_progress(event, metrics);
   }
 }
 
@@ -125,18 +131,31 @@ void score_rows(PyCsvStream& stream, PyModel& model, PyMetric& metric, uint64_t 
 
 py::object progressive_val_score(py::handle dataset, PyModel& model, py::object metric_object,
                                  uint64_t delay, uint64_t print_every) {
-  auto& metric = metric_object.cast<PyMetric&>();
+  // One metric, or several (River's Metrics: a list of them).
+  MetricList metrics;
+  if (py::isinstance<PyMetric>(metric_object)) {
+    metrics.push_back(&metric_object.cast<PyMetric&>());
+  } else {
+    for (py::handle m : py::iter(metric_object)) {
+      if (!py::isinstance<PyMetric>(m)) {
+        throw py::value_error("a metric is one of rtml.metrics' (not a " + type_name(m) + ")");
+      }
+      metrics.push_back(&m.cast<PyMetric&>());
+    }
+  }
   const bool regression = model.pipeline().task() == Task::kRegression;
-  if (metric.for_regression() != regression) {
-    throw py::value_error("the metric " + metric.name() + " is for " +
-                          (metric.for_regression() ? "regression" : "classification") +
-                          ", the model '" + model.description() + "' is " +
-                          (regression ? "a regressor" : "a classifier"));
+  for (PyMetric* metric : metrics) {
+    if (metric->for_regression() != regression) {
+      throw py::value_error("the metric " + metric->name() + " is for " +
+                            (metric->for_regression() ? "regression" : "classification") +
+                            ", the model '" + model.description() + "' is " +
+                            (regression ? "a regressor" : "a classifier"));
+    }
   }
   if (py::isinstance<PyCsvStream>(dataset)) {
     auto& stream = dataset.cast<PyCsvStream&>();
     if (stream.untouched()) {
-      score_rows(stream, model, metric, delay, print_every);
+      score_rows(stream, model, metrics, delay, print_every);
       return metric_object;
     }
   }
@@ -168,9 +187,12 @@ py::object progressive_val_score(py::handle dataset, PyModel& model, py::object 
       if (Status s = delayed.add(rt, event, y); !s) refused(s);
     }
     ++event;
-    if (!detector) metric.update_prediction(model.pipeline().labels(), out, y, regression);
+    if (!detector) {
+      for (PyMetric* m : metrics)
+        m->update_prediction(model.pipeline().labels(), out, y, regression);
+    }
     model.count_learned();
-    if (print_every > 0 && event % print_every == 0) print_progress(event, metric);
+    if (print_every > 0 && event % print_every == 0) print_progress(event, metrics);
   }
   if (delay > 0) {
     auto held = model.lock();

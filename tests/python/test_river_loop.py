@@ -79,3 +79,15 @@ def test_delayed_labels_give_rtml_eval_delay_figures(elec2, rtml_bin):
 
     with pytest.raises(ValueError, match="delay"):
         evaluate.progressive_val_score([], rtml.Pipeline(MODEL), metrics.Accuracy(), delay=-1)
+
+
+def test_metrics_added_together(elec2, rtml_bin):
+    together = metrics.Accuracy() + metrics.F1() + metrics.ROCAUC()
+    assert isinstance(together, metrics.Metrics) and len(together) == 3
+    evaluate.progressive_val_score(stream.iter_csv(elec2, target="class"), rtml.Pipeline(MODEL),
+                                   together)
+    cli = eval_figures(rtml_bin, elec2)
+    accuracy, f1, auc = together.get()
+    assert (round(accuracy, 4), round(f1, 4)) == (cli["accuracy"], cli["f1"])
+    assert abs(auc - cli["roc_auc"]) < 1e-3
+    assert repr(together).startswith("Accuracy: 82.21%, F1: 77.71%, ROCAUC: ")
