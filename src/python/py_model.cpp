@@ -216,17 +216,15 @@ double PyModel::score_one(py::handle x) {
 
 void PyModel::learn_transforms_one(py::handle x) {
   auto held = lock();
-  Features f;
-  if (Status s = runtime::featurize_fields(*pipeline_, fields_.read(x), f); !s) refuse(s);
-  pipeline_->learn_transforms(f);
+  if (Status s = runtime::featurize_fields(*pipeline_, fields_.read(x), x_); !s) refuse(s);
+  pipeline_->learn_transforms(x_);
   ++learned_;
 }
 
 py::dict PyModel::transform_one(py::handle x) {
   auto held = lock();
-  Features f;
-  if (Status s = runtime::featurize_known_fields(*pipeline_, fields_.read(x), f); !s) refuse(s);
-  const Features& out = pipeline_->transform(f);
+  if (Status s = runtime::featurize_known_fields(*pipeline_, fields_.read(x), x_); !s) refuse(s);
+  const Features& out = pipeline_->transform(x_);
   py::dict d;
   const Schema& schema = pipeline_->schema();
   for (const Feature& v : out.numbers()) d[py::str(feature_name(schema, v.index))] = v.value;

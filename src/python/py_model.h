@@ -94,6 +94,7 @@ class PyModel {
   FieldReader fields_;
   LabelReader label_;
   Prediction out_;
+  Features x_;                             // a transformer step's input, reused
   std::vector<py::object> class_objects_;  // by class index
   std::vector<Column> batch_columns_;      // the columns the runtime knows
   uint64_t learned_ = 0;
