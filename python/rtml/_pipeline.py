@@ -42,6 +42,16 @@ def _expression(step_name, params):
     return f"{step_name}({inner})" if inner else step_name
 
 
+def _path(path):
+    """A file's path as str; ValueError for an embedded NUL, as Python's open() has it."""
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if "\0" in path:
+        raise ValueError(f"embedded null character in path {path!r}")
+    return path
+
+
 def steps():
     """Every step rtml knows: (name, "model" or "transform", summary)."""
     return list(_rtml.steps())
@@ -66,25 +76,33 @@ def _is_frame(X):
     return hasattr(X, "columns") and hasattr(X, "dtypes") and hasattr(X, "iloc")
 
 
+def _column(np, a, name, what):
+    """One column as float64 (numbers, bools) or object (texts, mixed)."""
+    kind = a.dtype.kind
+    if kind in "fiub":
+        return a.astype(np.float64, copy=False)
+    if kind in "mM":
+        raise ValueError(f"{what}: column '{name}' holds dates or durations; turn them into "
+                         "numbers first (for example seconds)")
+    return a if kind == "O" else a.astype(object)
+
+
 def _columns(X, what):
     """A batch as (names, columns): 1-D float64 or object arrays, no copy when possible."""
     np = _require_numpy(what)
     if _is_frame(X):
-        names, columns = [], []
-        for name in X.columns:
-            a = X[name].to_numpy()
-            if a.dtype.kind in "fiub":
-                a = a.astype(np.float64, copy=False)
-            elif a.dtype.kind != "O":
-                a = a.astype(object)
-            names.append(str(name))
-            columns.append(a)
+        names = [str(name) for name in X.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{what}: two columns have the name "
+                             f"'{next(n for n in names if names.count(n) > 1)}'")
+        columns = [_column(np, X.iloc[:, j].to_numpy(), names[j], what) for j in range(len(names))]
         return names, columns
     a = np.asarray(X)
     if a.ndim != 2:
         raise ValueError(f"{what}: X must be 2-D (rows, features), not of shape {a.shape}")
-    a = a.astype(np.float64, copy=False) if a.dtype.kind in "fiub" else a.astype(object)
-    return [str(j) for j in range(a.shape[1])], [a[:, j] for j in range(a.shape[1])]
+    names = [str(j) for j in range(a.shape[1])]
+    a = _column(np, a, "X", what)
+    return names, [a[:, j] for j in range(a.shape[1])]
 
 
 def _labels(y, what):
@@ -93,7 +111,7 @@ def _labels(y, what):
     kind = a.dtype.kind
     if kind == "f":
         return a.astype(np.float64, copy=False)
-    if kind in "iu":
+    if kind == "i" or (kind == "u" and (a.size == 0 or a.max() <= np.iinfo(np.int64).max)):
         return a.astype(np.int64, copy=False)
     if kind == "b":
         return a
@@ -116,6 +134,8 @@ class Pipeline(_rtml.Model):
     def __init__(self, *steps):
         if len(steps) == 1 and isinstance(steps[0], (str, bytes)):
             expression = steps[0]
+            if isinstance(expression, bytes):
+                expression = expression.decode("utf-8")
         elif steps:
             expression = " | ".join(_step_expression(s) for s in steps)
         else:
@@ -181,7 +201,7 @@ class Pipeline(_rtml.Model):
     def save(self, path):
         """Writes the pipeline to path, atomically: the file `rtml eval --load` reads and
         ``rtml.load`` too. OSError if it cannot be written."""
-        self._save(os.fspath(path))
+        self._save(_path(path))
 
     def clone(self):
         """A copy with the same steps and parameters that has learned nothing."""
@@ -280,5 +300,5 @@ def step(name, **params):
 def load(path):
     """The pipeline saved at path by ``save()`` or ``rtml eval --save``."""
     obj = Pipeline.__new__(Pipeline)
-    _rtml.Model.__init__(obj, os.fspath(path), True)
+    _rtml.Model.__init__(obj, _path(path), True)
     return obj

@@ -1,8 +1,7 @@
 """The feature store, as rtml.FeatureStore."""
 
-import os
-
 from . import _rtml
+from ._pipeline import _path
 
 __all__ = ["FeatureStore"]
 
@@ -25,7 +24,9 @@ class FeatureStore(_rtml.FeatureStore):
             fsync = "always"
         elif fsync is False:
             fsync = "never"
-        super().__init__(None if dir is None else os.fspath(dir), fsync, list(aggregates),
+        if isinstance(aggregates, str):
+            aggregates = [aggregates]
+        super().__init__(None if dir is None else _path(dir), fsync, list(aggregates),
                          dict(ttl or {}), read_only)
 
     def __enter__(self):

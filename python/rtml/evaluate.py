@@ -19,6 +19,6 @@ def progressive_val_score(dataset, model, metric, delay=None, print_every=0):
         raise ValueError(f"{model!r} is a transformer: compose it with a model first")
     if delay is None:
         delay = 0
-    if isinstance(delay, bool) or not isinstance(delay, int) or delay < 0:
-        raise ValueError(f"delay={delay!r}: a number of events (an int >= 0)")
+    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay < 2**31:
+        raise ValueError(f"delay={delay!r}: a number of events (an int in [0, 2**31))")
     return _rtml.progressive_val_score(dataset, model, metric, delay, int(print_every))

@@ -1,7 +1,5 @@
 """Streams of (x, y) pairs, River's stream module."""
 
-import os
-
 from . import _rtml
 
 __all__ = ["iter_csv", "iter_pandas", "iter_array"]
@@ -13,8 +11,9 @@ def iter_csv(path, target=None, converters=None, drop=None):
     out of x. y is the target's value (whole numbers as int) or None without a target.
     Unlike River's, numbers need no converter; converters (by column) still apply.
     Bad lines are skipped and counted (``skipped``). OSError if the file cannot be read."""
-    return _rtml.CsvStream(os.fspath(path), target, list(drop or []), dict(converters or {}))
+    from ._pipeline import _path
 
+    return _rtml.CsvStream(_path(path), target, list(drop or []), dict(converters or {}))
 
 def iter_pandas(X, y=None):
     """Yields (x, y) for each row of a DataFrame X (and Series y)."""
@@ -22,7 +21,6 @@ def iter_pandas(X, y=None):
     ys = None if y is None else list(y)
     for i, row in enumerate(X.itertuples(index=False, name=None)):
         yield dict(zip(names, row)), (None if ys is None else ys[i])
-
 
 def iter_array(X, y=None, feature_names=None):
     """Yields (x, y) for each row of a 2-D array X; features named "0", "1", ... unless

@@ -98,8 +98,8 @@ PYBIND11_MODULE(_rtml, m) {
                py::arg("path"), py::arg("target"), py::arg("drop"), py::arg("converters"))
           .def("__iter__", [](py::object self) { return self; })
           .def("__next__",
-               [](PyCsvStream& s) {
-                 py::object next = s.next();
+               [](py::handle self) {
+                 py::object next = constructed<PyCsvStream>(self).next();
                  if (!next) throw py::stop_iteration();
                  return next;
                })

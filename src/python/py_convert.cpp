@@ -40,6 +40,16 @@ std::string type_name(py::handle value) {
   return py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>();
 }
 
+namespace {
+
+// Whether reading v runs no Python code: then no value can change the dict, or free
+// what the fields point into, while it is read.
+bool plain_value(PyObject* v) {
+  return v == Py_None || PyFloat_Check(v) || PyLong_Check(v) || PyUnicode_CheckExact(v);
+}
+
+}  // namespace
+
 const std::vector<EventField>& FieldReader::read(py::handle x) {
   fields_.clear();
   if (keep_.size() > 0) keep_ = py::list();
@@ -52,9 +62,32 @@ const std::vector<EventField>& FieldReader::read(py::handle x) {
     keep_.append(copy);
     dict = copy.ptr();
   }
+  // A dict of str names and plain values is read in place. Otherwise its items are
+  // taken first (each held), so that Python code run to read one (a name's __str__, a
+  // value's __float__) can change or empty the dict without pulling anything from under
+  // the fields.
   PyObject *key = nullptr, *value = nullptr;
   Py_ssize_t pos = 0;
-  while (PyDict_Next(dict, &pos, &key, &value)) {
+  bool plain = true;
+  while (plain && PyDict_Next(dict, &pos, &key, &value)) {
+    plain = PyUnicode_CheckExact(key) && plain_value(value);
+  }
+  py::list items;
+  if (!plain) {
+    items = py::reinterpret_steal<py::list>(PyDict_Items(dict));
+    if (!items) throw py::error_already_set();
+    keep_.append(items);
+  }
+  const Py_ssize_t n = plain ? PyDict_Size(dict) : PyList_GET_SIZE(items.ptr());
+  pos = 0;
+  for (Py_ssize_t k = 0; k < n; ++k) {
+    if (plain) {
+      PyDict_Next(dict, &pos, &key, &value);
+    } else {
+      PyObject* item = PyList_GET_ITEM(items.ptr(), k);
+      key = PyTuple_GET_ITEM(item, 0);
+      value = PyTuple_GET_ITEM(item, 1);
+    }
     std::string_view name;
     if (PyUnicode_Check(key)) {
       name = utf8_of(key);
@@ -88,10 +121,10 @@ std::optional<ClassType> class_type_of(py::handle y) {
   if (PyLong_Check(v)) return ClassType::kInteger;
   if (PyFloat_Check(v)) return ClassType::kFloat;
   if (PyUnicode_Check(v)) return ClassType::kText;
-  // numpy's integers and bools, which are not Python's.
-  if (PyIndex_Check(v)) return ClassType::kInteger;
+  // numpy's bools and integers, which are not Python's.
   const std::string t = type_name(y);
   if (t == "bool_") return ClassType::kBool;
+  if (PyIndex_Check(v)) return ClassType::kInteger;
   if (t.rfind("float", 0) == 0) return ClassType::kFloat;
   return std::nullopt;
 }
@@ -118,6 +151,7 @@ const Value& LabelReader::read(py::handle y, bool regression, ClassType& type) {
   switch (*t) {
     case ClassType::kText:
       value_ = Value{ValueKind::kText, 0, utf8_of(v)};
+      if (value_.text.empty()) throw py::value_error("the label is an empty str");
       return value_;
     case ClassType::kBool:
       value_ = Value{ValueKind::kText, 0, PyObject_IsTrue(v) ? "True" : "False"};
@@ -147,6 +181,7 @@ const Value& LabelReader::read(py::handle y, bool regression, ClassType& type) {
 }
 
 size_t python_float_text(double v, char* buf) {
+  if (v == 0) v = 0.0;  // -0.0 is the class 0.0
   const auto end = std::to_chars(buf, buf + 30, v).ptr;
   size_t n = static_cast<size_t>(end - buf);
   if (std::string_view(buf, n).find_first_of(".eni") == std::string_view::npos) {

@@ -11,13 +11,19 @@ PyCsvStream::PyCsvStream(const std::string& path, std::optional<std::string> tar
                          const std::vector<std::string>& drop, py::dict converters)
     : target_(target.value_or("")), drop_(drop) {
   try {
+    // A FIFO's writer may be slow: other threads run while the header and the rows that
+    // decide the column types are read.
+    py::gil_scoped_release release;
     source_ = open_source(path);
   } catch (const Error& e) {
     PyErr_SetString(PyExc_OSError, e.what());
     throw py::error_already_set();
   }
   const auto& columns = source_->columns();
+  // A JSON Lines source learns its columns as it reads: nothing to check up front.
+  const bool checkable = !columns.empty();
   auto has = [&](const std::string& name) {
+    if (!checkable) return true;
     for (const auto& c : columns) {
       if (c.name == name) return true;
     }
@@ -29,8 +35,19 @@ PyCsvStream::PyCsvStream(const std::string& path, std::optional<std::string> tar
   for (const auto& d : drop_) {
     if (!has(d)) throw py::value_error(path + ": no column '" + excerpt(d) + "' to drop");
   }
-  bool any_converter = false;
-  for (size_t i = 0; i < columns.size(); ++i) {
+  for (auto item : converters) {
+    const std::string name = py::str(item.first).cast<std::string>();
+    if (!has(name)) {
+      throw py::value_error(path + ": no column '" + excerpt(name) + "' to convert");
+    }
+  }
+  converter_by_name_ = converters;
+  add_columns();
+}
+
+void PyCsvStream::add_columns() {
+  const auto& columns = source_->columns();
+  for (size_t i = keys_.size(); i < columns.size(); ++i) {
     const std::string& name = columns[i].name;
     py::str key(name);
     PyUnicode_InternInPlace(&key.ptr());
@@ -45,20 +62,10 @@ PyCsvStream::PyCsvStream(const std::string& path, std::optional<std::string> tar
       }
     }
     role_.push_back(role);
-    py::object f = py::none();
-    if (converters.contains(key)) {
-      f = converters[key];
-      any_converter = true;
-    }
-    converters_.push_back(f);
+    converters_.push_back(converter_by_name_.contains(key) ? py::object(converter_by_name_[key])
+                                                           : py::none());
   }
-  for (auto item : converters) {
-    const std::string name = py::str(item.first).cast<std::string>();
-    if (!has(name)) {
-      throw py::value_error(path + ": no column '" + excerpt(name) + "' to convert");
-    }
-  }
-  if (!any_converter) converters_.clear();
+  has_converters_ = !converter_by_name_.empty();
 }
 
 py::object PyCsvStream::value_of(const Value& v, bool as_target) {
@@ -80,6 +87,9 @@ py::object PyCsvStream::value_of(const Value& v, bool as_target) {
 }
 
 py::object PyCsvStream::next() {
+  if (busy_) {
+    throw py::value_error("the stream is being read by progressive_val_score in another thread");
+  }
   bool more;
   try {
     more = source_->next(row_);
@@ -94,23 +104,17 @@ py::object PyCsvStream::next() {
   if (!x) throw py::error_already_set();
   py::object y = py::none();
   // A JSON Lines source may have grown columns with this row.
-  const auto& columns = source_->columns();
-  for (size_t i = keys_.size(); i < columns.size(); ++i) {
-    keys_.push_back(py::str(columns[i].name));
-    role_.push_back(columns[i].name == target_ ? 1 : 0);
-    if (columns[i].name == target_) target_column_ = i;
-    if (!converters_.empty()) converters_.push_back(py::none());
-  }
+  if (source_->columns().size() != keys_.size()) add_columns();
   for (size_t i = 0; i < row_.values.size(); ++i) {
     const Value& v = row_.values[i];
     if (role_[i] == 2) continue;
     if (role_[i] == 1) {
       y = value_of(v, true);
-      if (!converters_.empty() && !converters_[i].is_none()) y = converters_[i](y);
+      if (has_converters_ && !converters_[i].is_none()) y = converters_[i](y);
       continue;
     }
     if (v.kind == ValueKind::kMissing) continue;
-    if (v.kind == ValueKind::kNumber && converters_.empty()) {
+    if (v.kind == ValueKind::kNumber && !has_converters_) {
       PyObject* f = PyFloat_FromDouble(v.number);
       if (!f || PyDict_SetItem(x.ptr(), keys_[i].ptr(), f) != 0) {
         Py_XDECREF(f);
@@ -120,7 +124,7 @@ py::object PyCsvStream::next() {
       continue;
     }
     py::object value = value_of(v, false);
-    if (!converters_.empty() && !converters_[i].is_none()) value = converters_[i](value);
+    if (has_converters_ && !converters_[i].is_none()) value = converters_[i](value);
     if (PyDict_SetItem(x.ptr(), keys_[i].ptr(), value.ptr()) != 0) throw py::error_already_set();
   }
   PyObject* pair = PyTuple_New(2);

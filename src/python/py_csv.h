@@ -33,8 +33,10 @@ class PyCsvStream {
   py::object next();
 
   // For progressive_val_score: whether the stream can be read as rows directly (nothing
-  // yielded yet, no converter), and the source, its target and dropped columns.
-  bool untouched() const { return yielded_ == 0 && converters_.empty(); }
+  // yielded yet, no converter), and the source, its target and dropped columns. While
+  // progressive_val_score reads it (without the GIL) the stream is busy: next() refuses.
+  bool untouched() const { return yielded_ == 0 && !has_converters_ && !busy_; }
+  void set_busy(bool busy) { busy_ = busy; }
   RowSource& source() { return *source_; }
   const std::string& target() const { return target_; }
   const std::vector<std::string>& drop() const { return drop_; }
@@ -44,6 +46,8 @@ class PyCsvStream {
 
  private:
   py::object value_of(const Value& v, bool as_target);
+  // Takes the source's columns past those known: their names, roles and converters.
+  void add_columns();
 
   std::unique_ptr<RowSource> source_;
   std::string target_;
@@ -52,11 +56,14 @@ class PyCsvStream {
   std::vector<py::object> keys_;        // each column's name, one str object
   std::vector<uint8_t> role_;           // 0 feature, 1 target, 2 dropped
   std::vector<py::object> converters_;  // by column, None where there is none
+  py::dict converter_by_name_;
+  bool has_converters_ = false;
   size_t target_column_ = SIZE_MAX;
   // The target's texts (a classifier's classes) as str objects made once: the same
   // object for every event of a class, which the metrics recognise without reading it.
   std::vector<std::pair<std::string, py::object>> target_texts_;
   uint64_t yielded_ = 0;
+  bool busy_ = false;  // read by progressive_val_score; changed under the GIL
 };
 
 }  // namespace rtml::python

@@ -54,6 +54,34 @@ class DelayedLabels {
   std::vector<Target> targets_;
 };
 
+// The position and type of the stream's target column, once the source knows it.
+struct TargetColumn {
+  size_t index = SIZE_MAX;
+  ColumnType type = ColumnType::kNumeric;
+  void find(const std::vector<Column>& columns, const std::string& name) {
+    for (size_t i = 0; i < columns.size() && index == SIZE_MAX; ++i) {
+      if (columns[i].name == name) {
+        index = i;
+        type = columns[i].type;
+      }
+    }
+  }
+  // The class type iter_csv gives the target's values: int for numbers.
+  ClassType class_type() const {
+    return type == ColumnType::kNumeric ? ClassType::kInteger : ClassType::kText;
+  }
+};
+
+// Marks a stream busy while progressive_val_score reads it without the GIL.
+class BusyStream {
+ public:
+  explicit BusyStream(PyCsvStream& s) : s_(s) { s_.set_busy(true); }
+  ~BusyStream() { s_.set_busy(false); }
+
+ private:
+  PyCsvStream& s_;
+};
+
 // The stream's rows straight into the runtime, as rtml eval reads a file.
 void score_rows(PyCsvStream& stream, PyModel& model, const MetricList& metrics, uint64_t delay,
                 uint64_t print_every) {
@@ -63,11 +91,19 @@ void score_rows(PyCsvStream& stream, PyModel& model, const MetricList& metrics, 
   options.roles.target = stream.target();
   options.roles.drop.insert(stream.drop().begin(), stream.drop().end());
   options.log.max_entries = delay + 1;
-  if (labelled && options.roles.target.empty()) {
+  if (options.roles.target.empty() && (labelled || !metrics.empty())) {
     throw py::value_error("the stream has no target: iter_csv(path, target=...)");
   }
   RowSource& source = stream.source();
+  BusyStream busy(stream);
   auto held = model.lock();
+  const bool regression = pipeline.task() == Task::kRegression;
+  TargetColumn target;
+  target.find(source.columns(), stream.target());
+  // The classes get the type iter_csv gives the target's values (the same model as a
+  // loop over it learns); a JSON Lines source says it with its first rows.
+  const bool classes = !regression && labelled;
+  if (classes && target.index != SIZE_MAX) model.check_class_type(target.class_type());
   runtime::Runtime rt(pipeline, std::move(options));
   rt.set_binary(pipeline.task() == Task::kBinary);
   try {
@@ -75,8 +111,7 @@ void score_rows(PyCsvStream& stream, PyModel& model, const MetricList& metrics, 
   } catch (const Error& e) {
     throw py::value_error(e.what());
   }
-  const bool regression = pipeline.task() == Task::kRegression;
-  DelayedLabels delayed(delay);
+  DelayedLabels delayed(delay > 0 ? delay : 1);
   Row row;
   Prediction out;
   Target y;
@@ -97,19 +132,30 @@ void score_rows(PyCsvStream& stream, PyModel& model, const MetricList& metrics, 
             rt.sync_columns(source.columns());
             kind = PyExc_OSError;
             known_columns = source.columns().size();
+            target.find(source.columns(), stream.target());
           }
-          // A row without a usable target is skipped, as rtml eval skips it.
-          if (delay == 0) {
-            if (!rt.predict_then_learn(row, out, y)) continue;
-          } else {
-            if (!rt.predict(row, EventId::of_number(event), 0.0, labelled, out, y, has_target)) {
-              continue;
+          const Status st = delay == 0 ? rt.predict_then_learn(row, out, y)
+                                       : rt.predict(row, EventId::of_number(event), 0.0, labelled,
+                                                    out, y, has_target);
+          if (!st) {
+            // A row without a target is skipped, as rtml eval skips it; a target the
+            // model cannot learn (a text for a regressor, a third class) is an error.
+            if (target.index < row.values.size() &&
+                row.values[target.index].kind != ValueKind::kMissing) {
+              failure = "line " + std::to_string(row.line) + ": " + st.why();
+              kind = PyExc_ValueError;
+              break;
             }
-            (void)delayed.add(rt, event, y);
+            continue;
           }
+          if (delay > 0) (void)delayed.add(rt, event, y);
           ++event;
-          if (labelled) {
-            for (PyMetric* m : metrics) m->update_prediction(pipeline.labels(), out, y, regression);
+          for (PyMetric* m : metrics) {
+            if (labelled) {
+              m->update_prediction(pipeline.labels(), out, y, regression);
+            } else {
+              m->update_score(pipeline.labels(), pipeline.reported_probability(out), y);
+            }
           }
           model.count_learned();
           --until_print;
@@ -125,6 +171,7 @@ void score_rows(PyCsvStream& stream, PyModel& model, const MetricList& metrics, 
     }
     if (more && until_print == 0) print_progress(event, metrics);
   }
+  if (classes && target.index != SIZE_MAX) model.check_class_type(target.class_type());
 }
 
 }  // namespace
@@ -144,7 +191,13 @@ py::object progressive_val_score(py::handle dataset, PyModel& model, py::object 
     }
   }
   const bool regression = model.pipeline().task() == Task::kRegression;
+  const bool detector = model.is_anomaly_detector();
   for (PyMetric* metric : metrics) {
+    if (detector && metric->requires_labels()) {
+      throw py::value_error("'" + model.description() + "' is an anomaly detector: its score " +
+                            "is measured with metrics.ROCAUC or metrics.LogLoss, not " +
+                            metric->name());
+    }
     if (metric->for_regression() != regression) {
       throw py::value_error("the metric " + metric->name() + " is for " +
                             (metric->for_regression() ? "regression" : "classification") +
@@ -159,7 +212,6 @@ py::object progressive_val_score(py::handle dataset, PyModel& model, py::object 
       return metric_object;
     }
   }
-  const bool detector = model.is_anomaly_detector();
   Prediction out;
   uint64_t event = 0;
   DelayedLabels delayed(delay > 0 ? delay : 1);
@@ -188,8 +240,12 @@ py::object progressive_val_score(py::handle dataset, PyModel& model, py::object 
     }
     ++event;
     if (!detector) {
-      for (PyMetric* m : metrics)
+      for (PyMetric* m : metrics) {
         m->update_prediction(model.pipeline().labels(), out, y, regression);
+      }
+    } else if (!label.is_none()) {
+      py::float_ score(model.pipeline().reported_probability(out));
+      for (PyMetric* m : metrics) m->update(label, score);
     }
     model.count_learned();
     if (print_every > 0 && event % print_every == 0) print_progress(event, metrics);

@@ -45,6 +45,12 @@ uint32_t PyMetric::class_index(py::handle value) {
 }
 
 void PyMetric::update(py::handle y_true, py::handle y_pred) {
+  if (updating_) throw py::value_error("the metric is being updated by another call");
+  struct Updating {
+    bool& flag;
+    explicit Updating(bool& f) : flag(f) { flag = true; }
+    ~Updating() { flag = false; }
+  } updating(updating_);
   if (for_regression()) {
     regression_.update(number_of(y_true, "y_true"), number_of(y_pred, "y_pred"));
     return;
@@ -69,6 +75,11 @@ void PyMetric::update(py::handle y_true, py::handle y_pred) {
       if (c == 0) p0 = p;
       if (c == 1) p1 = p;
     }
+  } else if (!requires_labels() && PyFloat_Check(y_pred.ptr())) {
+    // ROCAUC and LogLoss, as River's: a number is the probability of the positive class
+    // (an anomaly detector's score).
+    update_with_score(t, PyFloat_AS_DOUBLE(y_pred.ptr()));
+    return;
   } else if (!y_pred.is_none()) {
     pred = class_index(y_pred);
     has_pred = true;
@@ -79,17 +90,37 @@ void PyMetric::update(py::handle y_true, py::handle y_pred) {
   classification_.update(t, has_pred, pred, p_true, p0, p1);
 }
 
+void PyMetric::update_with_score(uint32_t t, double p) {
+  // Both framings get p (see ClassificationMetrics::update): whichever class turns out
+  // to be the positive one is ranked by it.
+  const uint32_t pos = positive();
+  const bool positive_known = pos != UINT32_MAX && pos < labels_.size();
+  const uint32_t other = pos == 0 ? 1 : 0;
+  const uint32_t pred = p > 0.5 ? pos : other;
+  const double p_true = t == pos ? p : 1 - p;
+  classification_.update(t, positive_known && pred < labels_.size(), pred, p_true, p, p);
+}
+
+uint32_t PyMetric::own_index(const Labels& labels, uint32_t c) {
+  for (uint32_t k = static_cast<uint32_t>(model_to_own_.size()); k < labels.size(); ++k) {
+    if (labels.name(k).empty()) break;  // a named positive not seen yet
+    model_to_own_.push_back(class_index(labels.name(k)));
+  }
+  return c < model_to_own_.size() ? model_to_own_[c] : UINT32_MAX;
+}
+
+void PyMetric::update_score(const Labels& labels, double score, const Target& y) {
+  const uint32_t t = own_index(labels, y.label);
+  if (t != UINT32_MAX) update_with_score(t, score);
+}
+
 void PyMetric::update_prediction(const Labels& labels, const Prediction& p, const Target& y,
                                  bool regression) {
   if (regression || for_regression()) {
     regression_.update(y.value, p.value);
     return;
   }
-  for (uint32_t c = static_cast<uint32_t>(model_to_own_.size()); c < labels.size(); ++c) {
-    if (labels.name(c).empty()) break;  // a named positive not seen yet
-    model_to_own_.push_back(class_index(labels.name(c)));
-  }
-  if (y.label >= model_to_own_.size()) return;  // a class not named: cannot be scored
+  if (own_index(labels, y.label) == UINT32_MAX) return;  // a class not named: not scored
   const uint32_t t = model_to_own_[y.label];
   double p_true = 0, p0 = 0, p1 = 0;
   for (uint32_t c = 0; c < p.proba.size() && c < model_to_own_.size(); ++c) {

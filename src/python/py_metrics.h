@@ -31,6 +31,9 @@ class PyMetric {
   // classifier's), without Python objects: progressive_val_score's path.
   void update_prediction(const Labels& labels, const Prediction& p, const Target& y,
                          bool regression);
+  // An anomaly detector's score (P(anomalous)) for an event of class y, named by
+  // labels: for ROCAUC and LogLoss.
+  void update_score(const Labels& labels, double score, const Target& y);
   double get() const;
   std::string name() const;
   // River's flags: whether y_pred is a class (or a dict of probabilities), and which way
@@ -47,6 +50,10 @@ class PyMetric {
   // (a model hands back the same object for a class every time, iter_csv too).
   uint32_t class_index(py::handle value);
   uint32_t positive() const;
+  // Scores event of class t (our index) with p, the probability of the positive class.
+  void update_with_score(uint32_t t, double p);
+  // Our index of a model's class c (named by labels); UINT32_MAX if not named.
+  uint32_t own_index(const Labels& labels, uint32_t c);
 
   Kind kind_;
   std::optional<std::string> pos_text_;
@@ -54,9 +61,11 @@ class PyMetric {
   ClassificationMetrics classification_;
   RegressionMetrics regression_;
   LabelReader reader_;
-  std::vector<uint32_t> model_to_own_;
-  std::vector<std::pair<py::object, uint32_t>>
-      known_objects_;  // at most 64  // update_prediction: a model's class index to ours
+  std::vector<uint32_t> model_to_own_;  // update_prediction: a model's class index to ours
+  std::vector<std::pair<py::object, uint32_t>> known_objects_;  // at most 64
+  // Set during update(): reading a value may run Python code that lets another thread
+  // update the same metric, which is refused rather than let race.
+  bool updating_ = false;
 };
 
 }  // namespace rtml::python

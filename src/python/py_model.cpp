@@ -30,7 +30,7 @@ const char* class_type_name(ClassType t) {
 
 // Refuses a label of another type than the classes the model has learned: a model
 // hands back the type it was given, so it must be given one.
-void check_class_type(Labels& labels, ClassType t) {
+void check_type(Labels& labels, ClassType t) {
   if (labels.size() == 0) {
     labels.set_class_type(t);
     return;
@@ -96,6 +96,7 @@ struct LabelColumn {
         double v;
         std::memcpy(&v, p, sizeof v);
         if (regression) return Value{ValueKind::kNumber, v, {}};
+        if (!std::isfinite(v)) return Value{};  // refused as missing
         return Value{ValueKind::kText, 0, {buf, python_float_text(v, buf)}};
       }
       case kInt64: {
@@ -140,14 +141,19 @@ std::unique_ptr<PyModel> PyModel::load(const std::string& path) {
   }
 }
 
-std::unique_lock<std::mutex> PyModel::lock() {
-  std::unique_lock<std::mutex> l(mu_, std::try_to_lock);
-  if (!l.owns_lock()) {
+ModelLock PyModel::lock() {
+  if (owner_.load(std::memory_order_relaxed) == std::this_thread::get_id()) {
+    throw py::value_error(
+        "the model is busy with a call of this thread: it was called again from inside that "
+        "call (by a value's __float__, __str__ or __del__)");
+  }
+  if (!mu_.try_lock()) {
     // Another thread works on a batch without the GIL: wait without it too.
     py::gil_scoped_release release;
-    l.lock();
+    mu_.lock();
   }
-  return l;
+  owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  return ModelLock(mu_, owner_);
 }
 
 py::object PyModel::class_object(uint32_t c) {
@@ -158,11 +164,13 @@ py::object PyModel::class_object(uint32_t c) {
   return class_objects_[c];
 }
 
+void PyModel::check_class_type(ClassType type) { check_type(pipeline_->labels(), type); }
+
 const Value& PyModel::read_label(py::handle y) {
   const bool regression = pipeline_->task() == Task::kRegression;
   ClassType type;
   const Value& v = label_.read(y, regression, type);
-  if (!regression) check_class_type(pipeline_->labels(), type);
+  if (!regression) check_type(pipeline_->labels(), type);
   return v;
 }
 
@@ -318,13 +326,13 @@ void PyModel::learn_many(const py::list& names, const py::list& columns, py::han
     Labels& known = pipeline_->labels();
     if (kind == 'f' && a.itemsize() == 8) {
       labels.kind = LabelColumn::kFloat64;
-      if (!regression) check_class_type(known, ClassType::kFloat);
+      if (!regression) check_type(known, ClassType::kFloat);
     } else if (kind == 'i' && a.itemsize() == 8) {
       labels.kind = LabelColumn::kInt64;
-      if (!regression) check_class_type(known, ClassType::kInteger);
+      if (!regression) check_type(known, ClassType::kInteger);
     } else if (kind == 'b' && a.itemsize() == 1) {
       labels.kind = LabelColumn::kBool;
-      if (!regression) check_class_type(known, ClassType::kBool);
+      if (!regression) check_type(known, ClassType::kBool);
     } else if (kind == 'O') {
       labels.kind = LabelColumn::kValues;
       b.numeric = false;
@@ -370,7 +378,8 @@ void PyModel::learn_many(const py::list& names, const py::list& columns, py::han
     for (; at < b.rows; ++at) {
       b.fill(at, row);
       const Value label = labels.at(at, buf);
-      if (regression && label.kind == ValueKind::kNumber && !std::isfinite(label.number)) {
+      if ((regression && label.kind == ValueKind::kNumber && !std::isfinite(label.number)) ||
+          (labels.kind == LabelColumn::kFloat64 && label.kind == ValueKind::kMissing)) {
         refused = "the label is not a finite number";
         break;
       }

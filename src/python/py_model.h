@@ -5,9 +5,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "python/py_convert.h"
@@ -15,6 +17,24 @@
 #include "rtml/runtime/runtime.h"
 
 namespace rtml::python {
+
+// The model's lock for one call: released (and its owner forgotten) on destruction.
+class ModelLock {
+ public:
+  ModelLock(std::mutex& mu, std::atomic<std::thread::id>& owner) : mu_(&mu), owner_(&owner) {}
+  ModelLock(ModelLock&& o) noexcept : mu_(o.mu_), owner_(o.owner_) { o.mu_ = nullptr; }
+  ModelLock& operator=(ModelLock&&) = delete;
+  ~ModelLock() {
+    if (mu_) {
+      owner_->store(std::thread::id(), std::memory_order_relaxed);
+      mu_->unlock();
+    }
+  }
+
+ private:
+  std::mutex* mu_;
+  std::atomic<std::thread::id>* owner_;
+};
 
 // The object behind rtml.Pipeline and every model step class.
 //
@@ -71,15 +91,21 @@ class PyModel {
   std::vector<std::pair<std::string, double>> recommend(const std::string& user, size_t k);
 
   // For progressive_val_score: the runtime (one path for an event) and the objects it
-  // reuses. The caller holds lock() while it uses them.
+  // reuses. The caller holds lock() while it uses them. lock() waits (without the GIL)
+  // for another thread's call; called again from inside a call of the same thread (a
+  // value's __float__ or __del__ that uses the model), it raises ValueError instead of
+  // waiting for itself.
   runtime::Runtime& runtime() { return *runtime_; }
   Pipeline& pipeline() { return *pipeline_; }
-  std::unique_lock<std::mutex> lock();
+  ModelLock lock();
   FieldReader& field_reader() { return fields_; }
   // The Python value of class index c (cached; None for a class not named yet).
   py::object class_object(uint32_t c);
   // Reads y as this model's label, checking its type against the classes'.
   const Value& read_label(py::handle y);
+  // Takes type as the classes' type if the model has none yet; ValueError if its classes
+  // are of another type.
+  void check_class_type(ClassType type);
   void count_learned() { ++learned_; }
 
  private:
@@ -91,6 +117,7 @@ class PyModel {
   std::unique_ptr<Pipeline> pipeline_;  // the runtime holds its address
   std::unique_ptr<runtime::Runtime> runtime_;
   std::mutex mu_;
+  std::atomic<std::thread::id> owner_{};  // the thread holding mu_, if any
   FieldReader fields_;
   LabelReader label_;
   Prediction out_;

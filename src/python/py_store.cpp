@@ -55,7 +55,12 @@ store::EmbeddedStore& PyFeatureStore::open_store() {
 }
 
 store::EntityKey PyFeatureStore::key_of(py::handle key) {
-  if (PyUnicode_Check(key.ptr())) return store::EntityKey(key.cast<std::string>());
+  if (PyUnicode_Check(key.ptr())) {
+    Py_ssize_t n = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(key.ptr(), &n);
+    if (!text) throw py::error_already_set();  // UnicodeEncodeError, a ValueError
+    return store::EntityKey(std::string(text, static_cast<size_t>(n)));
+  }
   if (PyLong_Check(key.ptr()) && !PyBool_Check(key.ptr())) {
     const unsigned long long id = PyLong_AsUnsignedLongLong(key.ptr());
     if (PyErr_Occurred()) {
@@ -183,7 +188,10 @@ void PyFeatureStore::apply_event(py::handle key, py::handle fields, std::optiona
   std::shared_lock held(mu_);
   auto& s = open_store();
   const store::EntityKey k = key_of(key);
-  const auto& f = fields_.read(fields);
+  // A reader of this call's own: another thread may apply an event meanwhile (reading a
+  // value can run Python code, which lets it in).
+  FieldReader reader;
+  const auto& f = reader.read(fields);
   Status st = s.apply_event(k, time.value_or(0.0), f, id.value_or(""));
   if (!st) throw py::value_error(st.why());
 }

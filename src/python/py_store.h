@@ -63,7 +63,6 @@ class PyFeatureStore {
 
   std::shared_mutex mu_;  // shared by calls, exclusive for close()
   std::unique_ptr<store::EmbeddedStore> store_;
-  FieldReader fields_;
 };
 
 }  // namespace rtml::python

@@ -299,6 +299,11 @@ Status EmbeddedStore::apply_event(const EntityKey& key, double time,
   std::string invalid = detail::validate_key(key);
   if (!invalid.empty()) return Status::error(invalid);
   if (fields.empty()) return Status::error("an event needs at least one field");
+  // 0 is now; anything else must be a time a bucket can hold, as for apply()'s writes
+  // (a NaN or a far time would otherwise shift the windows of every event after it).
+  if (time != 0 && !(time > 0 && time < 4294967296.0)) {
+    return Status::error("time out of range (seconds since the epoch, below 2^32)");
+  }
   double t = time > 0 ? time : options_.clock();
   if (!std::isfinite(t)) return Status::error("time is not finite");
   for (const auto& f : fields) {
