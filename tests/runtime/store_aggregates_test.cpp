@@ -114,6 +114,16 @@ TEST(StoreAggregates, AsOfReadsSeeNoLaterEvents) {
   std::vector<EventField> text = {EventField::of_text("amount", "ten")};
   EXPECT_NE(s->apply_event(EntityKey("u"), 1300, text).why().find("must be a number"),
             std::string::npos);
+  // A time no window can hold is refused, not folded into the buckets (a NaN or a far
+  // time would shift every window after it).
+  std::vector<EventField> one = {EventField::of_number("click", 1)};
+  for (double t : {static_cast<double>(NAN), 1e300, -1.0, 4294967296.0}) {
+    EXPECT_NE(s->apply_event(EntityKey("u"), t, one).why().find("time out of range"),
+              std::string::npos)
+        << t;
+  }
+  s->get(EntityKey("u"), names, v);
+  EXPECT_EQ(v[0].number, 60);
   std::vector<EventField> unused = {EventField::of_text("colour", "red")};
   EXPECT_NE(s->apply_event(EntityKey("u"), 1300, unused).why().find("no declared aggregate"),
             std::string::npos);
