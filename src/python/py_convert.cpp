@@ -62,57 +62,55 @@ const std::vector<EventField>& FieldReader::read(py::handle x) {
     keep_.append(copy);
     dict = copy.ptr();
   }
-  // A dict of str names and plain values is read in place. Otherwise its items are
-  // taken first (each held), so that Python code run to read one (a name's __str__, a
-  // value's __float__) can change or empty the dict without pulling anything from under
-  // the fields.
+  // A dict of str names and plain values is read in place, in one pass. At the first
+  // other name or value the pass stops and the dict's items are taken (each held), so
+  // that Python code run to read one (a name's __str__, a value's __float__) can change
+  // or empty the dict without pulling anything from under the fields.
   PyObject *key = nullptr, *value = nullptr;
   Py_ssize_t pos = 0;
   bool plain = true;
-  while (plain && PyDict_Next(dict, &pos, &key, &value)) {
-    plain = PyUnicode_CheckExact(key) && plain_value(value);
-  }
-  py::list items;
-  if (!plain) {
-    items = py::reinterpret_steal<py::list>(PyDict_Items(dict));
-    if (!items) throw py::error_already_set();
-    keep_.append(items);
-  }
-  const Py_ssize_t n = plain ? PyDict_Size(dict) : PyList_GET_SIZE(items.ptr());
-  pos = 0;
-  for (Py_ssize_t k = 0; k < n; ++k) {
-    if (plain) {
-      PyDict_Next(dict, &pos, &key, &value);
-    } else {
-      PyObject* item = PyList_GET_ITEM(items.ptr(), k);
-      key = PyTuple_GET_ITEM(item, 0);
-      value = PyTuple_GET_ITEM(item, 1);
+  while (PyDict_Next(dict, &pos, &key, &value)) {
+    if (!PyUnicode_CheckExact(key) || !plain_value(value)) {
+      plain = false;
+      break;
     }
-    std::string_view name;
+    add(utf8_of(key), value);
+  }
+  if (plain) return fields_;
+  fields_.clear();
+  auto items = py::reinterpret_steal<py::list>(PyDict_Items(dict));
+  if (!items) throw py::error_already_set();
+  keep_.append(items);
+  for (Py_ssize_t k = 0; k < PyList_GET_SIZE(items.ptr()); ++k) {
+    PyObject* item = PyList_GET_ITEM(items.ptr(), k);
+    key = PyTuple_GET_ITEM(item, 0);
     if (PyUnicode_Check(key)) {
-      name = utf8_of(key);
+      add(utf8_of(key), PyTuple_GET_ITEM(item, 1));
     } else {
       py::str s(key);
       keep_.append(s);
-      name = utf8_of(s.ptr());
-    }
-    double number = 0;
-    if (value == Py_None) {
-      fields_.push_back({name, {}});
-    } else if (PyUnicode_Check(value)) {
-      fields_.push_back(EventField::of_text(name, utf8_of(value)));
-    } else if (number_of(value, number)) {
-      if (std::isfinite(number)) {
-        fields_.push_back(EventField::of_number(name, number));
-      } else {
-        fields_.push_back({name, {}});
-      }
-    } else {
-      throw py::value_error("feature '" + excerpt(name) + "' is a " + type_name(py::handle(value)) +
-                            "; a feature is a number, a str (a category), a bool or None");
+      add(utf8_of(s.ptr()), PyTuple_GET_ITEM(item, 1));
     }
   }
   return fields_;
+}
+
+void FieldReader::add(std::string_view name, PyObject* value) {
+  double number = 0;
+  if (value == Py_None) {
+    fields_.push_back({name, {}});
+  } else if (PyUnicode_Check(value)) {
+    fields_.push_back(EventField::of_text(name, utf8_of(value)));
+  } else if (number_of(value, number)) {
+    if (std::isfinite(number)) {
+      fields_.push_back(EventField::of_number(name, number));
+    } else {
+      fields_.push_back({name, {}});
+    }
+  } else {
+    throw py::value_error("feature '" + excerpt(name) + "' is a " + type_name(py::handle(value)) +
+                          "; a feature is a number, a str (a category), a bool or None");
+  }
 }
 
 std::optional<ClassType> class_type_of(py::handle y) {

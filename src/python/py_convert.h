@@ -30,6 +30,9 @@ class FieldReader {
   const std::vector<EventField>& read(py::handle x);
 
  private:
+  // Adds the field name = value (see read()).
+  void add(std::string_view name, PyObject* value);
+
   std::vector<EventField> fields_;
   py::list keep_;  // str() of non-str names and a copied Mapping, alive during the call
 };
