@@ -38,13 +38,32 @@ CLASSES = [
 ]
 
 
+def _instance(step):
+    return step() if isinstance(step, type) else step
+
+
+class _ModelClass(type(_rtml.Model)):
+    """Lets step classes compose as their instances do: StandardScaler | LogisticRegression."""
+
+    def __or__(cls, other):
+        return cls() | _instance(other)
+
+    def __ror__(cls, other):
+        return _instance(other) | cls()
+
+
+class _TransformerClass(type):
+    __or__ = _ModelClass.__or__
+    __ror__ = _ModelClass.__ror__
+
+
 def _model_class(module, class_name, step_name, fixed):
     def __init__(self, **params):
         Pipeline.__init__(self, _expression(step_name, {**params, **fixed}))
 
     doc = f"rtml's `{step_name}`: {_SUMMARIES.get(step_name, '')}. Parameters as `rtml models` lists them."
-    return type(class_name, (Pipeline,), {"__init__": __init__, "__doc__": doc,
-                                          "__module__": "rtml." + module, "_step": step_name})
+    return _ModelClass(class_name, (Pipeline,), {"__init__": __init__, "__doc__": doc,
+                                                 "__module__": "rtml." + module, "_step": step_name})
 
 
 def _transformer_class(module, class_name, step_name, fixed):
@@ -52,8 +71,9 @@ def _transformer_class(module, class_name, step_name, fixed):
         Transformer.__init__(self, _expression(step_name, {**params, **fixed}))
 
     doc = f"rtml's `{step_name}`: {_SUMMARIES.get(step_name, '')}. Parameters as `rtml models` lists them."
-    return type(class_name, (Transformer,), {"__init__": __init__, "__doc__": doc,
-                                             "__module__": "rtml." + module, "_step": step_name})
+    return _TransformerClass(class_name, (Transformer,), {"__init__": __init__, "__doc__": doc,
+                                                          "__module__": "rtml." + module,
+                                                          "_step": step_name})
 
 
 def classes_of(module):

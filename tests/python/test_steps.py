@@ -118,6 +118,11 @@ def test_composition():
     chain = rtml.preprocessing.StandardScaler() | rtml.feature_extraction.PairwiseInteractions()
     assert isinstance(chain, rtml.Transformer)
     assert (chain | rtml.linear_model.LinearRegression()).description.count("|") == 2
+    # Classes compose as their instances do (River allows it too).
+    by_class = rtml.preprocessing.StandardScaler | rtml.linear_model.LogisticRegression
+    assert isinstance(by_class, rtml.Pipeline) and by_class.description.startswith("standard_scaler(")
+    mixed = rtml.preprocessing.StandardScaler() | rtml.linear_model.LogisticRegression
+    assert mixed.description == by_class.description
     same = rtml.Pipeline(rtml.preprocessing.StandardScaler(), rtml.linear_model.LogisticRegression())
     assert same.description == rtml.Pipeline("standard_scaler | logistic_regression").description
     with pytest.raises(ValueError, match="last step"):
