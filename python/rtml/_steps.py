@@ -57,23 +57,16 @@ class _TransformerClass(type):
     __ror__ = _ModelClass.__ror__
 
 
-def _model_class(module, class_name, step_name, fixed):
+def _step_class(module, class_name, step_name, fixed, transformer):
+    """A class whose instances are the step step_name with the caller's parameters."""
+    base, meta = (Transformer, _TransformerClass) if transformer else (Pipeline, _ModelClass)
+
     def __init__(self, **params):
-        Pipeline.__init__(self, _expression(step_name, {**params, **fixed}))
+        base.__init__(self, _expression(step_name, {**params, **fixed}))
 
     doc = f"rtml's `{step_name}`: {_SUMMARIES.get(step_name, '')}. Parameters as `rtml models` lists them."
-    return _ModelClass(class_name, (Pipeline,), {"__init__": __init__, "__doc__": doc,
-                                                 "__module__": "rtml." + module, "_step": step_name})
-
-
-def _transformer_class(module, class_name, step_name, fixed):
-    def __init__(self, **params):
-        Transformer.__init__(self, _expression(step_name, {**params, **fixed}))
-
-    doc = f"rtml's `{step_name}`: {_SUMMARIES.get(step_name, '')}. Parameters as `rtml models` lists them."
-    return _TransformerClass(class_name, (Transformer,), {"__init__": __init__, "__doc__": doc,
-                                                          "__module__": "rtml." + module,
-                                                          "_step": step_name})
+    return meta(class_name, (base,), {"__init__": __init__, "__doc__": doc,
+                                      "__module__": "rtml." + module, "_step": step_name})
 
 
 def classes_of(module):
@@ -83,6 +76,6 @@ def classes_of(module):
     for mod, class_name, step_name, fixed in CLASSES:
         if mod != module or step_name not in kinds:
             continue
-        make = _transformer_class if kinds[step_name] == "transform" else _model_class
-        out[class_name] = make(mod, class_name, step_name, fixed)
+        out[class_name] = _step_class(mod, class_name, step_name, fixed,
+                                      transformer=kinds[step_name] == "transform")
     return out

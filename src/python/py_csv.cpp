@@ -55,7 +55,6 @@ void PyCsvStream::add_columns() {
     uint8_t role = 0;
     if (name == target_) {
       role = 1;
-      target_column_ = i;
     } else {
       for (const auto& d : drop_) {
         if (d == name) role = 2;

@@ -58,7 +58,6 @@ class PyCsvStream {
   std::vector<py::object> converters_;  // by column, None where there is none
   py::dict converter_by_name_;
   bool has_converters_ = false;
-  size_t target_column_ = SIZE_MAX;
   // The target's texts (a classifier's classes) as str objects made once: the same
   // object for every event of a class, which the metrics recognise without reading it.
   std::vector<std::pair<std::string, py::object>> target_texts_;

@@ -225,13 +225,14 @@ py::object progressive_val_score(py::handle dataset, PyModel& model, py::object 
     auto held = model.lock();
     runtime::Runtime& rt = model.runtime();
     const auto& fields = model.field_reader().read(x);
-    if (Status s = rt.predict_fields(fields, out); !s) refused(s);
     Target y = Target::of_class(0);
     static const Value kNoLabel;
     const Value& v = detector ? kNoLabel : model.read_label(label);
     if (delay == 0) {
-      if (Status s = rt.learn_fields(fields, v, nullptr, &y); !s) refused(s);
+      // One featurization predicts and learns, as rtml eval's predict_then_learn.
+      if (Status s = rt.learn_fields(fields, v, &out, &y); !s) refused(s);
     } else {
+      if (Status s = rt.predict_fields(fields, out); !s) refused(s);
       if (!detector) {
         if (Status s = rt.target_of(v, y); !s) refused(s);
       }

@@ -120,8 +120,8 @@ void PyMetric::update_prediction(const Labels& labels, const Prediction& p, cons
     regression_.update(y.value, p.value);
     return;
   }
-  if (own_index(labels, y.label) == UINT32_MAX) return;  // a class not named: not scored
-  const uint32_t t = model_to_own_[y.label];
+  const uint32_t t = own_index(labels, y.label);
+  if (t == UINT32_MAX) return;  // a class not named: not scored
   double p_true = 0, p0 = 0, p1 = 0;
   for (uint32_t c = 0; c < p.proba.size() && c < model_to_own_.size(); ++c) {
     const uint32_t own = model_to_own_[c];

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <optional>
 
@@ -354,19 +355,7 @@ void PyModel::learn_many(const py::list& names, const py::list& columns, py::han
   }
 
   auto held = lock();
-  try {
-    if (b.columns.size() != batch_columns_.size() ||
-        !std::equal(b.columns.begin(), b.columns.end(), batch_columns_.begin(),
-                    [](const Column& p, const Column& q) {
-                      return p.name == q.name && p.type == q.type;
-                    })) {
-      runtime_->reset_columns(b.columns);
-      batch_columns_ = b.columns;
-    }
-  } catch (const Error& e) {
-    batch_columns_.clear();
-    throw py::value_error(e.what());
-  }
+  bind_columns(b);
   std::string refused;
   size_t at = 0;
   {
@@ -396,13 +385,13 @@ void PyModel::learn_many(const py::list& names, const py::list& columns, py::han
   }
 }
 
-py::object PyModel::predict_many(const py::list& names, const py::list& columns) {
-  if (is_anomaly_detector()) {
-    throw py::value_error("'" + std::string(pipeline_->model().kind()) +
-                          "' is an anomaly detector: score_many(X) gives its scores");
+void PyModel::bind_columns(const Batch& b) {
+  // Batches named alike (a stream of them) bind their columns once.
+  if (std::equal(
+          b.columns.begin(), b.columns.end(), batch_columns_.begin(), batch_columns_.end(),
+          [](const Column& p, const Column& q) { return p.name == q.name && p.type == q.type; })) {
+    return;
   }
-  Batch b = read_batch(names, columns);
-  auto held = lock();
   try {
     runtime_->reset_columns(b.columns);
     batch_columns_ = b.columns;
@@ -410,27 +399,46 @@ py::object PyModel::predict_many(const py::list& names, const py::list& columns)
     batch_columns_.clear();
     throw py::value_error(e.what());
   }
-  const bool regression = pipeline_->task() == Task::kRegression;
-  std::vector<double> values(b.rows);
-  std::vector<int64_t> classes(b.rows, -1);
+}
+
+template <class OnRow>
+void PyModel::score_batch(const Batch& b, OnRow on_row) {
+  bind_columns(b);
   std::string refused;
   {
     std::optional<py::gil_scoped_release> release;
     if (b.numeric) release.emplace();
     Row row;
     row.values.resize(b.cols.size());
-    for (size_t i = 0; i < b.rows && refused.empty(); ++i) {
+    for (size_t i = 0; i < b.rows; ++i) {
       b.fill(i, row);
       if (Status s = runtime_->score(row, 0, out_); !s) {
         refused = "row " + std::to_string(i) + ": " + s.why();
+        break;
       }
-      values[i] = out_.value;
-      if (out_.has_label) classes[i] = out_.label;
+      on_row(i, out_);
     }
   }
   if (!refused.empty()) throw py::value_error(refused);
-  if (regression)
-    return py::array_t<double>(static_cast<py::ssize_t>(values.size()), values.data());
+}
+
+py::object PyModel::predict_many(const py::list& names, const py::list& columns) {
+  if (is_anomaly_detector()) {
+    throw py::value_error("'" + std::string(pipeline_->model().kind()) +
+                          "' is an anomaly detector: score_many(X) gives its scores");
+  }
+  Batch b = read_batch(names, columns);
+  auto held = lock();
+  if (pipeline_->task() == Task::kRegression) {
+    py::array_t<double> values(static_cast<py::ssize_t>(b.rows));
+    double* v = values.mutable_data();
+    score_batch(b, [&](size_t i, const Prediction& p) { v[i] = p.value; });
+    return values;
+  }
+  std::vector<int64_t> classes(b.rows, -1);
+  score_batch(b, [&](size_t i, const Prediction& p) {
+    if (p.has_label) classes[i] = p.label;
+  });
   py::list out(b.rows);
   for (size_t i = 0; i < b.rows; ++i) {
     out[i] = classes[i] < 0 ? py::none() : class_object(static_cast<uint32_t>(classes[i]));
@@ -445,38 +453,19 @@ py::array_t<double> PyModel::predict_proba_many(const py::list& names, const py:
   }
   Batch b = read_batch(names, columns);
   auto held = lock();
-  try {
-    runtime_->reset_columns(b.columns);
-    batch_columns_ = b.columns;
-  } catch (const Error& e) {
-    batch_columns_.clear();
-    throw py::value_error(e.what());
-  }
   const bool detector = is_anomaly_detector();
   // The classes as they stand before the batch: predicting learns none.
   const size_t k = detector ? 1 : pipeline_->labels().size();
   py::array_t<double> out({static_cast<py::ssize_t>(b.rows), static_cast<py::ssize_t>(k)});
   double* p = out.mutable_data();
-  std::string refused;
-  {
-    std::optional<py::gil_scoped_release> release;
-    if (b.numeric) release.emplace();
-    Row row;
-    row.values.resize(b.cols.size());
-    for (size_t i = 0; i < b.rows && refused.empty(); ++i) {
-      b.fill(i, row);
-      if (Status s = runtime_->score(row, 0, out_); !s) {
-        refused = "row " + std::to_string(i) + ": " + s.why();
-      }
-      double* r = p + i * k;
-      if (detector) {
-        r[0] = pipeline_->reported_probability(out_);
-        continue;
-      }
-      for (size_t c = 0; c < k; ++c) r[c] = c < out_.proba.size() ? out_.proba[c] : 0.0;
+  score_batch(b, [&](size_t i, const Prediction& pred) {
+    double* r = p + i * k;
+    if (detector) {
+      r[0] = pipeline_->reported_probability(pred);
+      return;
     }
-  }
-  if (!refused.empty()) throw py::value_error(refused);
+    for (size_t c = 0; c < k; ++c) r[c] = c < pred.proba.size() ? pred.proba[c] : 0.0;
+  });
   return out;
 }
 

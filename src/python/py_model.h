@@ -113,6 +113,13 @@ class PyModel {
   // The batch's rows: values per column, numeric ones readable without the GIL.
   struct Batch;
   Batch read_batch(const py::list& names, const py::list& columns);
+  // Binds the runtime to the batch's columns unless it is bound to them already.
+  // ValueError for a column nothing in the pipeline can read.
+  void bind_columns(const Batch& b);
+  // Predicts on each row of b through the runtime, calling on_row(i, prediction); the
+  // GIL is released for numeric batches. ValueError naming the first row refused.
+  template <class OnRow>
+  void score_batch(const Batch& b, OnRow on_row);
 
   std::unique_ptr<Pipeline> pipeline_;  // the runtime holds its address
   std::unique_ptr<runtime::Runtime> runtime_;

@@ -198,18 +198,14 @@ Status Runtime::label(EventId id, const Value& label, double now, Prediction* sc
 
 Status Runtime::learn_fields(std::span<const EventField> fields, const Value& label,
                              Prediction* scored, Target* as_target) {
-  // An anomaly detector learns without a label (as class 0, as rtml eval has it).
-  const bool unlabelled = !pipeline_.model().needs_target();
-  if (label.kind == ValueKind::kMissing && !unlabelled) {
+  // Checked first, so that a refused event interns none of its names.
+  if (label.kind == ValueKind::kMissing && pipeline_.model().needs_target()) {
     return Status::error("the label is missing");
   }
   if (Status s = featurize_fields(pipeline_, fields, x_); !s) return s;
   if (scored) predict_features(*scored);
-  Target y = Target::of_class(0);
-  if (!unlabelled &&
-      featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
-    return Status::error(reason_);
-  }
+  Target y;
+  if (Status s = learning_target(label, y); !s) return s;
   if (as_target) *as_target = y;
   pipeline_.learn(x_, y);
   return Status::ok();

@@ -173,14 +173,8 @@ class Runtime {
   Status learn_row(const Row& row, const Value& label, double time = 0) {
     featurizer_.featurize(row, x_, reason_);
     if (!enrich_.empty()) enrich(row, time);
-    Target y = Target::of_class(0);
-    if (!pipeline_.model().needs_target()) {
-      // learned as class 0
-    } else if (label.kind == ValueKind::kMissing) {
-      return Status::error("the label is missing");
-    } else if (featurizer_.target_of(label, y, reason_) != Featurizer::TargetState::kPresent) {
-      return Status::error(reason_);
-    }
+    Target y;
+    if (Status s = learning_target(label, y); !s) return s;
     pipeline_.learn(x_, y);
     return Status::ok();
   }
@@ -238,6 +232,15 @@ class Runtime {
     std::vector<store::FeatureValue> part;  // reused per read
   };
   static Status repeated(EventId id);
+  // The target an event learns from label: class 0 for an anomaly detector, which learns
+  // without labels (as rtml eval has it), else target_of(label).
+  Status learning_target(const Value& label, Target& y) {
+    if (!pipeline_.model().needs_target()) {
+      y = Target::of_class(0);
+      return Status::ok();
+    }
+    return target_of(label, y);
+  }
   // Enrichment from one of the two kinds of store (the other null).
   void set_enrichments(store::EmbeddedStore* as_of, store::FeatureStore* latest,
                        std::vector<Enrichment> enrich);
