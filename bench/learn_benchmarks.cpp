@@ -2,6 +2,8 @@
 // Targets (issue 2): scaler + logistic regression >= 5 M events/s, Gaussian NB >= 3 M.
 // Targets (issue 4): Hoeffding tree >= 1 M, Hoeffding adaptive tree >= 500 k, adaptive
 // random forest (10 trees) >= 100 k, kNN (window 100) >= 300 k.
+// Targets (issue 18): leveraging bagging (10 Hoeffding trees) >= 100 k, ALMA (the model
+// alone) >= 5 M.
 #include <benchmark/benchmark.h>
 
 #include "bench_data.h"
@@ -45,6 +47,13 @@ RTML_PIPELINE_BENCH(BM_AdaptiveRandomForest10, "adaptive_random_forest(n_models=
 RTML_PIPELINE_BENCH(BM_ScalerKnn100, "standard_scaler | knn(window_size=100)");
 // River's benchmark configuration (a 1000-event window, see docs/accuracy.md).
 RTML_PIPELINE_BENCH(BM_ScalerKnn1000, "standard_scaler | knn");
+RTML_PIPELINE_BENCH(BM_LeveragingBagging10, "leveraging_bagging(n_models=10, seed=42)");
+RTML_PIPELINE_BENCH(BM_StreamingRandomPatches10, "streaming_random_patches(n_models=10, seed=42)");
+RTML_PIPELINE_BENCH(BM_OzaBagging10, "oza_bagging(n_models=10, seed=42)");
+RTML_PIPELINE_BENCH(BM_AdwinBagging10, "adwin_bagging(n_models=10, seed=42)");
+RTML_PIPELINE_BENCH(BM_OzaBoosting10, "oza_boosting(n_models=10, seed=42)");
+RTML_PIPELINE_BENCH(BM_Alma, "alma");
+RTML_PIPELINE_BENCH(BM_ScalerAlma, "standard_scaler | alma");
 RTML_PIPELINE_BENCH(BM_HasherLogisticRegression,
                     "feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");
 

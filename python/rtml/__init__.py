@@ -14,6 +14,7 @@ from . import (  # noqa: E402 - the step modules need the classes above
     anomaly,
     compose,
     dummy,
+    ensemble,
     evaluate,
     facto,
     feature_extraction,
@@ -32,7 +33,7 @@ from . import (  # noqa: E402 - the step modules need the classes above
 __version__ = "0.1.0"
 __all__ = [
     "Pipeline", "Transformer", "FeatureStore", "load", "step", "steps",
-    "anomaly", "compose", "dummy", "evaluate", "facto", "feature_extraction", "forest",
+    "anomaly", "compose", "dummy", "ensemble", "evaluate", "facto", "feature_extraction", "forest",
     "linear_model", "metrics", "naive_bayes", "neighbors", "optim", "preprocessing",
     "reco", "stream", "tree",
 ]

@@ -12,6 +12,18 @@ def _param_text(name, value):
     """A parameter's value as the expression parser reads it."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, type) and hasattr(value, "_step"):
+        value = value()
+    if isinstance(value, Pipeline):
+        # A model as another step's parameter (an ensemble's model=): one untrained step.
+        if " | " in value.description:
+            raise ValueError(
+                f"parameter {name}: '{value.description}' is a pipeline; a model parameter "
+                "takes one model (put transforms before the ensemble)"
+            )
+        return value.description
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_param_text(name, v) for v in value) + "]"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, str):
@@ -22,7 +34,7 @@ def _param_text(name, value):
                 return quote + value + quote
     raise ValueError(
         f"parameter {name}={value!r}: a parameter is a number, a bool or a str "
-        "(without both kinds of quotes)"
+        "(without both kinds of quotes), a model, or a list of models"
     )
 
 

@@ -5,8 +5,13 @@ from ._pipeline import Pipeline, Transformer, _expression
 
 _SUMMARIES = {name: summary for name, _, summary in _rtml.steps()}
 
+class Default(str):
+    """A parameter a class sets unless its caller does (in CLASSES' fixed parameters)."""
+
+
 # Every class of every module: (module, class name, registry name, fixed parameters).
 # tests/python/test_steps.py checks that each step of the registry has a class here.
+
 CLASSES = [
     ("linear_model", "LinearRegression", "linear_regression", {}),
     ("linear_model", "LogisticRegression", "logistic_regression", {}),
@@ -14,6 +19,7 @@ CLASSES = [
     ("linear_model", "SoftmaxRegression", "softmax_regression", {}),
     ("linear_model", "PAClassifier", "pa_classifier", {}),
     ("linear_model", "PARegressor", "pa_regressor", {}),
+    ("linear_model", "ALMAClassifier", "alma", {}),
     ("preprocessing", "StandardScaler", "standard_scaler", {}),
     ("preprocessing", "MinMaxScaler", "min_max_scaler", {}),
     ("preprocessing", "OneHotEncoder", "one_hot", {}),
@@ -27,6 +33,12 @@ CLASSES = [
     ("tree", "HoeffdingAdaptiveTreeRegressor", "hoeffding_adaptive_tree_regressor", {}),
     ("forest", "ARFClassifier", "adaptive_random_forest", {}),
     ("forest", "ARFRegressor", "adaptive_random_forest_regressor", {}),
+    ("ensemble", "BaggingClassifier", "oza_bagging", {}),
+    ("ensemble", "BaggingRegressor", "oza_bagging", {"model": Default("hoeffding_tree_regressor")}),
+    ("ensemble", "ADWINBaggingClassifier", "adwin_bagging", {}),
+    ("ensemble", "LeveragingBaggingClassifier", "leveraging_bagging", {}),
+    ("ensemble", "SRPClassifier", "streaming_random_patches", {}),
+    ("ensemble", "AdaBoostClassifier", "oza_boosting", {}),
     ("neighbors", "KNNClassifier", "knn", {}),
     ("neighbors", "KNNRegressor", "knn_regressor", {}),
     ("reco", "FunkMF", "funk_mf", {}),
@@ -61,8 +73,11 @@ def _step_class(module, class_name, step_name, fixed, transformer):
     """A class whose instances are the step step_name with the caller's parameters."""
     base, meta = (Transformer, _TransformerClass) if transformer else (Pipeline, _ModelClass)
 
+    defaults = {k: str(v) for k, v in fixed.items() if isinstance(v, Default)}
+    forced = {k: v for k, v in fixed.items() if not isinstance(v, Default)}
+
     def __init__(self, **params):
-        base.__init__(self, _expression(step_name, {**params, **fixed}))
+        base.__init__(self, _expression(step_name, {**defaults, **params, **forced}))
 
     doc = f"rtml's `{step_name}`: {_SUMMARIES.get(step_name, '')}. Parameters as `rtml models` lists them."
     return meta(class_name, (base,), {"__init__": __init__, "__doc__": doc,

@@ -69,6 +69,12 @@ std::vector<std::string> models_for(const DataSet& d) {
               "hoeffding_tree",
               "hoeffding_adaptive_tree(seed=42)",
               "adaptive_random_forest(seed=42)",
+              "leveraging_bagging(seed=42)",
+              "streaming_random_patches(seed=42)",
+              "oza_bagging(seed=42)",
+              "adwin_bagging(seed=42)",
+              "oza_boosting(seed=42)",
+              "standard_scaler | alma",
               "standard_scaler | knn(window_size=100)",
               "standard_scaler | knn",
               "min_max_scaler | half_space_trees"};
@@ -79,6 +85,9 @@ std::vector<std::string> models_for(const DataSet& d) {
               "hoeffding_tree",
               "hoeffding_adaptive_tree(seed=42)",
               "adaptive_random_forest(seed=42)",
+              "leveraging_bagging(seed=42)",
+              "streaming_random_patches(seed=42)",
+              "oza_boosting(seed=42)",
               "standard_scaler | knn(window_size=100)",
               "standard_scaler | knn"};
     case Kind::kRegression:

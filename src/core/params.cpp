@@ -88,6 +88,19 @@ std::string ParamSet::choice(const std::string& name, const std::string& fallbac
   return v;
 }
 
+std::string ParamSet::expression(const std::string& name, const std::string& fallback) {
+  std::string v = fallback;
+  if (const auto* s = lookup(name)) v = *s;
+  used_.emplace_back(name, v);
+  return v;
+}
+
+void ParamSet::set_canonical(const std::string& name, std::string text) {
+  for (auto& u : used_) {
+    if (u.first == name) u.second = std::move(text);
+  }
+}
+
 void ParamSet::finish() const {
   for (const auto& [k, v] : given_) {
     bool known = false;

@@ -5,9 +5,14 @@
 
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
+#include "rtml/core/target.h"
 #include "rtml/learn/anomaly/half_space_trees.h"
 #include "rtml/learn/baseline/running_mean.h"
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
+#include "rtml/learn/ensemble/bagging.h"
+#include "rtml/learn/ensemble/oza_boosting.h"
+#include "rtml/learn/ensemble/streaming_random_patches.h"
+#include "rtml/learn/linear/alma.h"
 #include "rtml/learn/linear/glm.h"
 #include "rtml/learn/linear/passive_aggressive.h"
 #include "rtml/learn/linear/softmax_regression.h"
@@ -76,13 +81,41 @@ class ExpressionParser {
       pos_ = end + 1;
       return v;
     }
+    // A bare value ends at a comma, a closing parenthesis or a space at its own level; a
+    // value may itself be an expression with parameters or a list of them
+    // (model=hoeffding_tree(grace_period=100), models=[a, b(x=1)]), kept as its text with
+    // the spaces that separate nothing dropped.
     size_t start = pos_;
-    while (pos_ < text_.size() && text_[pos_] != ',' && text_[pos_] != ')' &&
-           !std::isspace(static_cast<unsigned char>(text_[pos_]))) {
+    std::string v;
+    std::vector<char> open;  // the closers awaited
+    while (pos_ < text_.size()) {
+      char c = text_[pos_];
+      if (open.empty() && (c == ',' || c == ')' || std::isspace(static_cast<unsigned char>(c)))) {
+        break;
+      }
+      if (c == '(' || c == '[') {
+        open.push_back(c == '(' ? ')' : ']');
+      } else if (c == ')' || c == ']') {
+        if (open.empty() || open.back() != c) fail(std::string("unbalanced '") + c + "'");
+        open.pop_back();
+      } else if (c == '"' || c == '\'') {
+        size_t end = text_.find(c, pos_ + 1);
+        if (end == std::string_view::npos) fail("unterminated string");
+        v.append(text_.substr(pos_, end + 1 - pos_));
+        pos_ = end + 1;
+        continue;
+      }
+      if (std::isspace(static_cast<unsigned char>(c))) {
+        ++pos_;
+        continue;
+      }
+      v.push_back(c);
+      if (c == ',') v.push_back(' ');
       ++pos_;
     }
+    if (!open.empty()) fail(std::string("expected '") + open.back() + "'");
     if (start == pos_) fail("expected a value");
-    return std::string(text_.substr(start, pos_ - start));
+    return v;
   }
   StepSpec step() {
     StepSpec s;
@@ -164,11 +197,98 @@ std::vector<ComponentInfo> build_registry() {
   model("hoeffding_adaptive_tree_regressor",
         "Hoeffding adaptive tree regressor: ADWIN per branch, alternate subtrees",
         &HoeffdingAdaptiveTreeRegressor::make);
+  model("oza_bagging", "online bagging (Poisson(1) resampling) of any model=", &OnlineBagging::oza);
+  model("adwin_bagging", "online bagging of model=, the worst member replaced on an ADWIN change",
+        &OnlineBagging::adwin);
+  model("leveraging_bagging", "leveraging bagging of model=: Poisson(w) resampling, ADWIN resets",
+        &OnlineBagging::leveraging);
+  model("streaming_random_patches",
+        "streaming random patches: bagging over random feature subsets, drift resets",
+        &StreamingRandomPatches::make);
+  model("oza_boosting", "online AdaBoost of model= (Oza): Poisson weights along a chain",
+        &OzaBoosting::make);
+  model("alma", "approximate large margin algorithm (ALMA), binary linear classifier", &Alma::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return r;
 }
 
 }  // namespace
+
+ModelRecipe::ModelRecipe(std::string_view text, const std::string& owner) {
+  try {
+    auto steps = parse_expression(text);
+    if (steps.size() != 1) {
+      throw Error("expected one model step, got a pipeline of " + std::to_string(steps.size()) +
+                  " (put transforms before the " + owner + ", not inside it)");
+    }
+    spec_ = std::move(steps.front());
+    const auto& info = find_component(spec_.name);
+    if (!info.make_model) throw Error("'" + info.name + "' is a transform, not a model");
+    ParamSet params(info.name, spec_.params);
+    auto model = info.make_model(params);
+    params.finish();
+    canonical_ = params.canonical();
+    task_ = model->task();
+  } catch (const Error& e) {
+    throw Error(owner + ": model '" + std::string(text) + "': " + e.what());
+  }
+}
+
+std::unique_ptr<Model> ModelRecipe::make() const {
+  ParamSet params(spec_.name, spec_.params);
+  return find_component(spec_.name).make_model(params);
+}
+
+ModelRecipe ModelRecipe::from_param(ParamSet& params, const std::string& name,
+                                    const std::string& fallback) {
+  ModelRecipe r(params.expression(name, fallback), params.component());
+  params.set_canonical(name, r.canonical());
+  return r;
+}
+
+std::vector<ModelRecipe> ModelRecipe::list_from_param(ParamSet& params, const std::string& name) {
+  std::string text = params.expression(name, "");
+  const std::string& owner = params.component();
+  if (text.size() < 2 || text.front() != '[' || text.back() != ']') {
+    throw Error(owner + ": parameter '" + name +
+                "' expects a list of models, e.g. [logistic_regression(l2=0.01), gaussian_nb]");
+  }
+  std::vector<ModelRecipe> out;
+  std::string canonical = "[";
+  auto add = [&](size_t begin, size_t end) {
+    std::string_view item = std::string_view(text).substr(begin, end - begin);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (item.empty()) throw Error(owner + ": parameter '" + name + "': an empty model in " + text);
+    out.emplace_back(item, owner);
+    canonical += (out.size() > 1 ? ", " : "") + out.back().canonical();
+  };
+  // The parser has checked that brackets balance; split at the commas of the list itself.
+  int depth = 0;
+  size_t start = 1;
+  const size_t last = text.size() - 1;
+  for (size_t i = 1; i < last; ++i) {
+    char c = text[i];
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if (c == ',' && depth == 0) {
+      add(start, i);
+      start = i + 1;
+    }
+  }
+  add(start, last);
+  if (out.size() < 2) {
+    throw Error(owner + ": parameter '" + name + "' needs at least two models, got " + text);
+  }
+  for (const auto& r : out) {
+    if ((r.task() == Task::kRegression) != (out.front().task() == Task::kRegression)) {
+      throw Error(owner + ": the models of '" + name + "' must share a task: " +
+                  out.front().canonical() + " is " + std::string(task_name(out.front().task())) +
+                  ", " + r.canonical() + " is " + std::string(task_name(r.task())));
+    }
+  }
+  params.set_canonical(name, canonical + "]");
+  return out;
+}
 
 std::vector<StepSpec> parse_expression(std::string_view expression) {
   return ExpressionParser(expression).parse();

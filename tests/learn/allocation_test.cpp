@@ -86,6 +86,9 @@ TEST(Allocations, NonePerEventAfterWarmUp) {
       "feature_hasher(bits=12) | logistic_regression",
       "standard_scaler | knn(window_size=100)",
       "min_max_scaler | half_space_trees",
+      "standard_scaler | alma",
+      "standard_scaler | alma(p=3)",
+      "standard_scaler | oza_bagging(model=logistic_regression)",
   };
   const char* regression[] = {"standard_scaler | linear_regression",
                               "standard_scaler | pa_regressor"};

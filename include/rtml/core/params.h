@@ -26,6 +26,12 @@ class ParamSet {
   std::string choice(const std::string& name, const std::string& fallback,
                      const std::vector<std::string>& choices);
   bool has(const std::string& name) const { return given_.count(name) > 0; }
+  // A value that is itself an expression (an ensemble's model=, a selector's models=[..]):
+  // the text as given, or fallback. Its canonical form is the caller's to set with
+  // set_canonical() once it has read it.
+  std::string expression(const std::string& name, const std::string& fallback);
+  // Replaces how canonical() writes a parameter already asked for.
+  void set_canonical(const std::string& name, std::string text);
 
   // Throws Error if a given parameter was never asked for.
   void finish() const;

@@ -49,8 +49,21 @@ class Random {
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
 
-  // Poisson(lambda) by inversion; fine for the small rates of online bagging.
+  // Poisson(lambda): by inversion up to 30 (the rates of online bagging: the same draws
+  // as ever); above, as a sum of draws of at most 30 each up to 600, and by the normal
+  // approximation past that (boosting's rates grow as models err), where inversion would
+  // underflow and loop for ever. Not for rates above 4e9 (the result is clamped).
   uint32_t poisson(double lambda) {
+    if (!(lambda > 0)) return 0;
+    if (lambda > 30) {
+      if (lambda > 600) {
+        double v = std::round(lambda + std::sqrt(lambda) * normal());
+        return v <= 0 ? 0 : v >= 4e9 ? 4000000000u : static_cast<uint32_t>(v);
+      }
+      uint32_t sum = 0;
+      for (; lambda > 30; lambda -= 30) sum += poisson(30);
+      return sum + poisson(lambda);
+    }
     double l = std::exp(-lambda), p = 1.0;
     uint32_t k = 0;
     do {

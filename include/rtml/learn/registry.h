@@ -33,6 +33,35 @@ struct ComponentInfo {
   std::function<std::unique_ptr<Model>(ParamSet&)> make_model;
 };
 
+// A model given as a parameter of another step (an ensemble's model=, a selector's
+// models=[...]): one model step, parsed and checked once, built whenever its owner needs a
+// fresh one (a member replaced after a drift, a model loaded from a file).
+class ModelRecipe {
+ public:
+  // Parses text as one model step ("hoeffding_tree(grace_period=100)"). Throws Error,
+  // prefixed with owner, for anything else (a transform, a pipeline, an unknown step).
+  ModelRecipe(std::string_view text, const std::string& owner);
+  // A new model as the recipe says, untrained.
+  std::unique_ptr<Model> make() const;
+  // The step with every parameter written out, defaults included.
+  const std::string& canonical() const { return canonical_; }
+  // The task, and whether it reads categories, of what make() builds.
+  Task task() const { return task_; }
+  const StepSpec& spec() const { return spec_; }
+
+  // Parameter `name` of params as a model recipe (fallback when not given); params'
+  // canonical text gets the recipe's.
+  static ModelRecipe from_param(ParamSet& params, const std::string& name,
+                                const std::string& fallback);
+  // Parameter `name` as a list of at least two recipes, "[a, b(x=1), c]".
+  static std::vector<ModelRecipe> list_from_param(ParamSet& params, const std::string& name);
+
+ private:
+  StepSpec spec_;
+  std::string canonical_;
+  Task task_ = Task::kRegression;
+};
+
 // Every registered step, sorted by name.
 const std::vector<ComponentInfo>& components();
 // The step called name; throws Error listing the valid names if there is none.

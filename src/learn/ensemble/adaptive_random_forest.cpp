@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "member_votes.h"
 #include "rtml/core/error.h"
 #include "rtml/core/params.h"
 #include "rtml/learn/drift/drift_detector.h"
@@ -104,41 +105,9 @@ void AdaptiveRandomForest::start(const Features& x) {
 // (regressor), and what each tree answered for the event predicted last, so that learn()
 // on that event (predict_then_learn, on the model's own workspace) need not ask again.
 struct AdaptiveRandomForest::Scratch {
-  struct Answer {
-    bool has_label = false;
-    uint32_t label = 0;
-    double value = 0;
-  };
   Prediction tree;
   std::vector<double> values;
-  std::vector<Answer> answers;  // by member
-  std::vector<Feature> x;       // the event they answered for
-  std::vector<Category> categories;
-  bool valid = false;
-
-  void remember(const Features& event) {
-    x.assign(event.numbers().begin(), event.numbers().end());
-    categories.assign(event.categories().begin(), event.categories().end());
-    valid = true;
-  }
-  bool remembered(const Features& event) const {
-    if (!valid || x.size() != event.numbers().size() ||
-        categories.size() != event.categories().size()) {
-      return false;
-    }
-    for (size_t i = 0; i < x.size(); ++i) {
-      const Feature& a = x[i];
-      const Feature& b = event.numbers()[i];
-      if (a.index != b.index || a.value != b.value) return false;
-    }
-    // The trees split on categories too: an event that differs only there is another one.
-    for (size_t i = 0; i < categories.size(); ++i) {
-      const Category& a = categories[i];
-      const Category& b = event.categories()[i];
-      if (a.column != b.column || a.id != b.id) return false;
-    }
-    return true;
-  }
+  ensemble::RememberedAnswers answers;
 };
 
 void AdaptiveRandomForest::predict(const Features& x, Prediction& out, Workspace& workspace) const {
@@ -147,16 +116,15 @@ void AdaptiveRandomForest::predict(const Features& x, Prediction& out, Workspace
   out.value = 0;
   if (members_.empty()) return;
   auto& s = workspace.scratch<Scratch>();
-  s.answers.resize(members_.size());
   Prediction& p = s.tree;
   if (config_.regression) {
     s.values.clear();
     for (size_t i = 0; i < members_.size(); ++i) {
       members_[i]->tree->predict(x, p, workspace.member(i));
       s.values.push_back(p.value);
-      s.answers[i].value = p.value;
+      s.answers.set(i, p);
     }
-    s.remember(x);
+    s.answers.remember(x);
     size_t n = s.values.size(), mid = n / 2;
     std::nth_element(s.values.begin(), s.values.begin() + mid, s.values.end());
     double median = s.values[mid];
@@ -168,23 +136,12 @@ void AdaptiveRandomForest::predict(const Features& x, Prediction& out, Workspace
   for (size_t i = 0; i < members_.size(); ++i) {
     const Member& m = *members_[i];
     m.tree->predict(x, p, workspace.member(i));
-    s.answers[i] = {p.has_label, p.label, p.value};
-    if (!p.has_label) continue;
+    s.answers.set(i, p);
     double accuracy = m.scored > 0 ? m.score / m.scored : 0.0;
-    double w = config_.weighted_vote && accuracy > 0 ? accuracy : 1.0;
-    if (out.proba.size() < p.proba.size()) out.proba.resize(p.proba.size(), 0.0);
-    for (size_t c = 0; c < p.proba.size(); ++c) out.proba[c] += w * p.proba[c];
+    ensemble::add_vote(out, p, config_.weighted_vote && accuracy > 0 ? accuracy : 1.0);
   }
-  s.remember(x);
-  double sum = 0;
-  for (double v : out.proba) sum += v;
-  if (!(sum > 0)) {
-    out.proba.clear();
-    return;
-  }
-  for (auto& v : out.proba) v /= sum;
-  set_argmax_label(out);
-  out.value = out.proba.size() == 2 ? out.proba[1] : out.proba[out.label];
+  s.answers.remember(x);
+  ensemble::finish_vote(out);
 }
 
 double AdaptiveRandomForest::drift_input(Member& m, double y, const Prediction& p, bool correct) {
@@ -206,8 +163,8 @@ void AdaptiveRandomForest::learn(const Features& x, const Target& y, double weig
   // predict_then_learn asks every tree twice about the same event; the trees have not
   // changed since predict(), so its answers stand.
   Workspace& own = own_workspace();
-  auto& cache = own.scratch<Scratch>();
-  bool reuse = cache.remembered(x) && cache.answers.size() == members_.size();
+  auto& cache = own.scratch<Scratch>().answers;
+  bool reuse = cache.remembered(x, members_.size());
   cache.valid = false;
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = *members_[i];
@@ -265,7 +222,7 @@ void AdaptiveRandomForest::save(BinaryWriter& out) const {
 }
 
 void AdaptiveRandomForest::load(BinaryReader& in) {
-  own_workspace().scratch<Scratch>().valid = false;
+  own_workspace().scratch<Scratch>().answers.valid = false;
   features_per_leaf_ = in.get<int32_t>();
   auto n = in.get<uint64_t>();
   if (features_per_leaf_ < 0 || n > 10000 || (n != 0 && features_per_leaf_ == 0)) {
