@@ -27,6 +27,7 @@ from . import (  # noqa: E402 - the step modules need the classes above
     preprocessing,
     reco,
     stream,
+    time_series,
     tree,
 )
 
@@ -35,5 +36,5 @@ __all__ = [
     "Pipeline", "Transformer", "FeatureStore", "load", "step", "steps",
     "anomaly", "compose", "dummy", "ensemble", "evaluate", "facto", "feature_extraction", "forest",
     "linear_model", "metrics", "naive_bayes", "neighbors", "optim", "preprocessing",
-    "reco", "stream", "tree",
+    "reco", "stream", "time_series", "tree",
 ]

@@ -154,6 +154,11 @@ class Pipeline(_rtml.Model):
             raise ValueError("a pipeline needs steps: Pipeline('standard_scaler | logistic_regression')")
         super().__init__(expression)
 
+    def forecast(self, horizon, xs=None):
+        """A forecaster's next `horizon` values, one step ahead first (xs, exogenous
+        features, is accepted and ignored). ValueError for a model that does not forecast."""
+        return self._forecast(horizon)
+
     def __or__(self, other):
         raise ValueError(
             f"'{self.description}' ends in a model, which is the last step of a pipeline: "

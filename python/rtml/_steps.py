@@ -46,6 +46,8 @@ CLASSES = [
     ("facto", "FMRegressor", "fm", {"loss": "squared"}),
     ("facto", "FMClassifier", "fm", {"loss": "log"}),
     ("anomaly", "HalfSpaceTrees", "half_space_trees", {}),
+    ("time_series", "HoltWinters", "holt_winters", {}),
+    ("time_series", "SNARIMAX", "snarimax", {}),
     ("dummy", "RunningMean", "running_mean", {}),
 ]
 
@@ -80,8 +82,24 @@ def _step_class(module, class_name, step_name, fixed, transformer):
         base.__init__(self, _expression(step_name, {**defaults, **params, **forced}))
 
     doc = f"rtml's `{step_name}`: {_SUMMARIES.get(step_name, '')}. Parameters as `rtml models` lists them."
-    return meta(class_name, (base,), {"__init__": __init__, "__doc__": doc,
-                                      "__module__": "rtml." + module, "_step": step_name})
+    namespace = {"__init__": __init__, "__doc__": doc, "__module__": "rtml." + module,
+                 "_step": step_name}
+    if module == "time_series":
+        namespace.update(_FORECASTER_METHODS)
+    return meta(class_name, (base,), namespace)
+
+
+def _forecaster_learn_one(self, y, x=None):
+    """Learns the series' next value y, as River's forecasters: learn_one(y, x=None). x
+    (exogenous features) is accepted and ignored; learn_one(x, y) with a dict first, as
+    every other model takes it, works too."""
+    if isinstance(y, dict):
+        y, x = x, y
+    return Pipeline.learn_one(self, {} if x is None else x, y)
+
+
+# River's forecaster verb learn_one(y, x=None); forecast(horizon) is every Pipeline's.
+_FORECASTER_METHODS = {"learn_one": _forecaster_learn_one}
 
 
 def classes_of(module):

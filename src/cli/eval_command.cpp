@@ -46,7 +46,7 @@ size_t parse_event_count(const std::string& option, const std::string& text) {
 
 struct EvalOptions {
   EvalConfig config;
-  std::string delay = "0", window = "0";
+  std::string delay = "0", window = "0", horizon = "0";
   std::string model;
   std::string drop, categorical, numeric, positive;
   std::string save, load;
@@ -54,6 +54,21 @@ struct EvalOptions {
   bool json = false;
   bool quiet = false;
 };
+
+// --horizon's figures as {"mae": [at 1, at 2, ...], "rmse": [...], "mean_mae": m}.
+nlohmann::ordered_json horizon_json(const std::map<std::string, double>& r, size_t horizon) {
+  nlohmann::ordered_json j;
+  std::vector<double> mae, rmse;
+  for (size_t h = 1; h <= horizon; ++h) {
+    mae.push_back(r.at("mae@" + std::to_string(h)));
+    rmse.push_back(r.at("rmse@" + std::to_string(h)));
+  }
+  j["steps"] = horizon;
+  j["mae"] = mae;
+  j["rmse"] = rmse;
+  j["mean_mae"] = r.at("mae");
+  return j;
+}
 
 // "FIRST-LAST" (or one seed) as the list of seeds, in order.
 std::vector<uint64_t> parse_seed_range(const std::string& text) {
@@ -176,6 +191,8 @@ int run(EvalOptions& o) {
   c.numeric = split_list(o.numeric);
   c.delay = parse_event_count("--delay", o.delay);
   c.window = parse_event_count("--window", o.window);
+  c.horizon = parse_event_count("--horizon", o.horizon);
+  if (c.horizon > 1000) throw Error("--horizon: at most 1000 steps ahead, got " + o.horizon);
   if (!o.positive.empty()) c.positive = o.positive;
   c.progress = !o.quiet && stderr_is_terminal();
   if (!o.seeds.empty()) return run_seeds(o);
@@ -212,6 +229,7 @@ int run(EvalOptions& o) {
     j["metrics"] = r.metrics;
     if (!r.rolling.empty()) j["rolling_metrics"] = r.rolling;
     if (!c.drift.empty()) j["drifts"] = r.drifts;
+    if (!r.horizon.empty()) j["horizon"] = horizon_json(r.horizon, c.horizon);
     j["seconds"] = r.seconds;
     j["events_per_second"] = eps;
     j["peak_rss_mb"] = rss;
@@ -233,6 +251,14 @@ int run(EvalOptions& o) {
     if (auto it = r.rolling.find(name); it != r.rolling.end())
       rolling = fmt::format("  {:>10.4f}", it->second);
     fmt::print("{:<10} {:>10.4f}{}\n", name, value, rolling);
+  }
+  if (!r.horizon.empty()) {
+    fmt::print("\n{:<10} {:>10} {:>10}\n", "ahead", "mae", "rmse");
+    for (size_t h = 1; h <= c.horizon; ++h) {
+      fmt::print("{:<10} {:>10.4f} {:>10.4f}\n", h, r.horizon["mae@" + std::to_string(h)],
+                 r.horizon["rmse@" + std::to_string(h)]);
+    }
+    fmt::print("{:<10} {:>10.4f}\n", "mean", r.horizon["mae"]);
   }
   if (!c.drift.empty()) {
     std::string at;
@@ -279,6 +305,9 @@ std::function<int()> add_eval_command(CLI::App& app) {
   cmd->add_option("--drift", o->config.drift,
                   "Watch the model's errors with a drift detector: adwin, page_hinkley or ddm, "
                   "with parameters");
+  cmd->add_option("--horizon", o->horizon,
+                  "A forecaster also forecasts N values ahead before each value: MAE and RMSE "
+                  "at each step ahead (1 to 1000)");
   cmd->add_option("--save", o->save, "Write the final pipeline to this file");
   cmd->add_option("--load", o->load,
                   "Start from a pipeline saved with --save (instead of --model)");

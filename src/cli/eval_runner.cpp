@@ -11,6 +11,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "bad_line_reporter.h"
@@ -20,6 +21,7 @@
 #include "rtml/core/excerpt.h"
 #include "rtml/core/params.h"
 #include "rtml/learn/drift/drift_detector.h"
+#include "rtml/learn/metrics/horizon_metrics.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
 #include "rtml/runtime/runtime.h"
@@ -79,6 +81,20 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     drift = DriftDetector::make(steps[0].name, params);
   }
   const bool regression = pipeline.task() == Task::kRegression;
+  // --horizon: each value is scored against the forecasts made before it, 1 to H steps
+  // ahead; the forecast is made before the runtime learns the value and kept only if the
+  // row is used.
+  std::optional<HorizonMetrics> horizon;
+  std::vector<double> forecast;
+  if (config.horizon > 0) {
+    if (config.delay > 0)
+      throw Error("--horizon scores forecasts as values come: not with --delay");
+    if (!pipeline.model().forecast(config.horizon, forecast)) {
+      throw Error("--horizon: the model '" + std::string(pipeline.model().kind()) +
+                  "' does not forecast (holt_winters and snarimax do)");
+    }
+    horizon.emplace(config.horizon);
+  }
 
   auto start = Clock::now();
   std::unique_ptr<RowSource> source;
@@ -150,6 +166,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     return c < l.size() ? std::string_view(l.name(c)) : std::string_view();
   };
   auto consume = [&](const Row& row) {
+    if (horizon) pipeline.model().forecast(config.horizon, forecast);
     Status st = config.delay == 0
                     ? rt.predict_then_learn(row, p, y)
                     : rt.predict(row, EventId::of_number(event), 0.0, true, p, y, has_target);
@@ -168,6 +185,10 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
       }
     }
     ++event;
+    if (horizon) {
+      horizon->add_forecast(forecast);
+      horizon->observe(y.value);
+    }
     pv.score(p, y);
     progress.tick(pv);
     if (drift && !unlabeled) {
@@ -279,6 +300,7 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
     result.metrics = pv.metrics();
     result.rolling = pv.rolling_metrics();
   }
+  if (horizon) result.horizon = horizon->report();
   result.binary = !unlabeled && !regression &&
                   (pipeline.task() == Task::kBinary || pipeline.labels().size() <= 2);
   return result;

@@ -34,6 +34,10 @@ struct EvalConfig {
   // If set, a drift detector ("adwin(delta=0.002)") watches the model's error stream
   // (0/1 mistakes, or absolute errors for regression).
   std::string drift;
+  // If > 0, a forecaster (holt_winters, snarimax) also forecasts this many values ahead
+  // before each value, and each value is scored against the forecasts that covered it
+  // (EvalResult::horizon). Needs delay 0.
+  size_t horizon = 0;
   // If set, a signal it catches stops the run: nothing more is read from the input (a
   // read waiting for input returns at once), the rows already read are evaluated, and
   // run_eval returns what it saw, with EvalResult::signal set.
@@ -48,6 +52,7 @@ struct EvalResult {
   size_t category_limit = 0;        // that limit (Pipeline::category_limit())
   std::map<std::string, double> metrics;
   std::map<std::string, double> rolling;
+  std::map<std::string, double> horizon;  // HorizonMetrics::report() under --horizon
   double seconds = 0;
   bool binary = false;
   std::vector<uint64_t> drifts;  // event numbers where the detector fired

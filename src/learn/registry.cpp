@@ -25,6 +25,8 @@
 #include "rtml/learn/preprocessing/scalers.h"
 #include "rtml/learn/recommend/factorization_machine.h"
 #include "rtml/learn/recommend/matrix_factorization.h"
+#include "rtml/learn/time_series/holt_winters.h"
+#include "rtml/learn/time_series/snarimax.h"
 #include "rtml/learn/tree/hoeffding_adaptive_tree.h"
 #include "rtml/learn/tree/hoeffding_adaptive_tree_regressor.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
@@ -208,6 +210,10 @@ std::vector<ComponentInfo> build_registry() {
   model("oza_boosting", "online AdaBoost of model= (Oza): Poisson weights along a chain",
         &OzaBoosting::make);
   model("alma", "approximate large margin algorithm (ALMA), binary linear classifier", &Alma::make);
+  model("holt_winters", "Holt-Winters forecaster: level, trend, additive or multiplicative season",
+        &HoltWinters::make);
+  model("snarimax", "seasonal ARIMA forecaster learned online by a regressor over lags and errors",
+        &Snarimax::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return r;
 }

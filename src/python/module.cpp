@@ -88,7 +88,8 @@ PYBIND11_MODULE(_rtml, m) {
           .def_property_readonly("is_anomaly_detector", checked(&PyModel::is_anomaly_detector))
           .def_property_readonly("classes", checked(&PyModel::classes))
           .def_property_readonly("n_learned", checked(&PyModel::learned))
-          .def("recommend", checked(&PyModel::recommend), py::arg("user"), py::arg("k") = 10);
+          .def("recommend", checked(&PyModel::recommend), py::arg("user"), py::arg("k") = 10)
+          .def("_forecast", checked(&PyModel::forecast), py::arg("horizon"));
   m.def("load", &PyModel::load, py::arg("path"));
 
   auto csv_class =

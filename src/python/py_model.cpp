@@ -492,6 +492,17 @@ py::list PyModel::classes() {
   return out;
 }
 
+std::vector<double> PyModel::forecast(size_t horizon) {
+  auto held = lock();
+  if (horizon > 100000) throw py::value_error("forecast: horizon at most 100000");
+  std::vector<double> out;
+  if (!pipeline_->model().forecast(horizon, out)) {
+    throw py::value_error("forecast: '" + std::string(pipeline_->model().kind()) +
+                          "' is not a forecaster (holt_winters and snarimax are)");
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, double>> PyModel::recommend(const std::string& user, size_t k) {
   auto held = lock();
   try {

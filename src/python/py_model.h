@@ -87,6 +87,9 @@ class PyModel {
   py::list classes();
   // Events learned through this object (not counted in a saved file).
   uint64_t learned() const { return learned_; }
+  // For a forecaster (holt_winters, snarimax): the next `horizon` values of the series.
+  // Raises ValueError for any other model.
+  std::vector<double> forecast(size_t horizon);
   // For a recommender: the k best items for user, as (item, score) pairs.
   std::vector<std::pair<std::string, double>> recommend(const std::string& user, size_t k);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -196,6 +197,34 @@ INSTANTIATE_TEST_SUITE_P(EvalCli, CatalogueFigure, ::testing::ValuesIn(kCatalogu
                            }
                            return name;
                          });
+
+// --horizon: a forecaster's error at each step ahead; one step ahead is its prediction.
+TEST(EvalCli, HorizonScoresEveryStepAheadOfAForecaster) {
+  test::TempDir tmp;
+  std::string data = tmp.file("season.csv");
+  {
+    std::ofstream f(data);
+    f << "t,y\n";
+    for (int t = 0; t < 600; ++t)
+      f << t << "," << 10 + 3 * std::sin(2 * 3.14159265 * t / 12) << "\n";
+  }
+  const std::string model = "holt_winters(alpha=0.3, gamma=0.3, seasonality=12)";
+  json j = eval_json(data, "y", model, "--drop t --horizon 12");
+  ASSERT_EQ(j["horizon"]["mae"].size(), 12u);
+  ASSERT_EQ(j["horizon"]["rmse"].size(), 12u);
+  EXPECT_EQ(j["horizon"]["steps"], 12);
+  EXPECT_DOUBLE_EQ(j["horizon"]["mae"][0].get<double>(), j["metrics"]["mae"].get<double>());
+  for (const auto& v : j["horizon"]["mae"]) EXPECT_LT(v.get<double>(), 0.2);
+  auto fails_with = [&](const std::string& args, const std::string& words) {
+    std::string cmd = std::string(RTML_BINARY) + " eval --data " + q(data) + " --target y " + args;
+    auto r = test::run(cmd);
+    EXPECT_NE(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find(words), std::string::npos) << cmd << "\n" << r.out;
+  };
+  fails_with("--model linear_regression --horizon 3", "does not forecast");
+  fails_with("--model " + q(model) + " --horizon 3 --delay 5", "not with --delay");
+  fails_with("--model " + q(model) + " --horizon 5000", "at most 1000");
+}
 
 // --seeds runs the model once per seed: each run is the run `seed=` gives, and the
 // summary is their median, min and max.

@@ -90,8 +90,11 @@ TEST(Allocations, NonePerEventAfterWarmUp) {
       "standard_scaler | alma(p=3)",
       "standard_scaler | oza_bagging(model=logistic_regression)",
   };
-  const char* regression[] = {"standard_scaler | linear_regression",
-                              "standard_scaler | pa_regressor"};
+  const char* regression[] = {
+      "standard_scaler | linear_regression", "standard_scaler | pa_regressor",
+      "holt_winters(alpha=0.5, beta=0.1, gamma=0.3, seasonality=24)",
+      "holt_winters(alpha=0.5, gamma=0.3, seasonality=24, multiplicative=true)",
+      "snarimax(p=3, d=1, q=2, m=24, sp=1, sd=1, sq=1)"};
   auto check = [](const std::string& expr, bool is_regression) {
     SCOPED_TRACE(expr);
     Pipeline p(expr);

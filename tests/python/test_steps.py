@@ -59,6 +59,19 @@ def test_step_constructs_learns_and_predicts(module, name):
             model.predict_one(numeric(events[0][0]))
         return
 
+    if module == "time_series":  # a forecaster: a series, learned one value at a time
+        series = [5 + 2 * math.sin(2 * math.pi * t / 7) + 0.01 * t for t in range(700)]
+        errors = []
+        for y in series:
+            errors.append(abs(model.forecast(1)[0] - y))
+            model.learn_one(y)
+        assert len(model.forecast(10)) == 10
+        assert model.predict_one({}) == model.forecast(1)[0]
+        # Learning helps: the late error is below the series' spread around its mean.
+        mean = sum(series) / len(series)
+        assert sum(errors[-100:]) / 100 < sum(abs(y - mean) for y in series) / len(series)
+        return
+
     if step in RECOMMENDERS:
         events = ratings_stream(600)
         if model.task == "binary":

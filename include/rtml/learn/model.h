@@ -135,6 +135,21 @@ class Model {
   // Called by the pipeline once its schema exists (after building and after loading), so
   // that a model configured with column names resolves them to feature indices.
   virtual void bind(Schema& schema) { (void)schema; }
+  // For a forecaster (a model of one time series, learned one value at a time as a
+  // regression target: holt_winters, snarimax): writes the next `horizon` values of the
+  // series to out (resized), one step ahead first, as they stand after the values learned
+  // so far. Returns false, leaving out alone, for any other model. Changes nothing: like
+  // predict(x, out, workspace), safe on many threads, each with its own workspace.
+  virtual bool forecast(size_t horizon, std::vector<double>& out, Workspace& workspace) const {
+    (void)horizon;
+    (void)out;
+    (void)workspace;
+    return false;
+  }
+  // The same with the model's own workspace: for the thread that drives the model.
+  bool forecast(size_t horizon, std::vector<double>& out) {
+    return forecast(horizon, out, own_workspace_);
+  }
   // Replaces the model's parameters by their average with others', weighted (see
   // Replica). Returns false, changing nothing, for a model whose parameters cannot be
   // averaged (the default: trees and forests grow different structures).
