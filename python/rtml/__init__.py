@@ -13,14 +13,17 @@ from ._store import FeatureStore
 from . import (  # noqa: E402 - the step modules need the classes above
     anomaly,
     compose,
+    conf,
     dummy,
     ensemble,
     evaluate,
     facto,
     feature_extraction,
     forest,
+    imblearn,
     linear_model,
     metrics,
+    model_selection,
     naive_bayes,
     neighbors,
     optim,
@@ -34,7 +37,7 @@ from . import (  # noqa: E402 - the step modules need the classes above
 __version__ = "0.1.0"
 __all__ = [
     "Pipeline", "Transformer", "FeatureStore", "load", "step", "steps",
-    "anomaly", "compose", "dummy", "ensemble", "evaluate", "facto", "feature_extraction", "forest",
-    "linear_model", "metrics", "naive_bayes", "neighbors", "optim", "preprocessing",
+    "anomaly", "compose", "conf", "dummy", "ensemble", "evaluate", "facto", "feature_extraction", "forest", "imblearn",
+    "linear_model", "metrics", "model_selection", "naive_bayes", "neighbors", "optim", "preprocessing",
     "reco", "stream", "time_series", "tree",
 ]

@@ -156,6 +156,7 @@ const Features& Pipeline::run_transforms(const Features& x) {
 }
 
 void Pipeline::predict(const Features& x, Prediction& out) {
+  out.has_interval = false;
   model_->predict(run_transforms(x), out);
 }
 
@@ -167,6 +168,7 @@ void Pipeline::predict(const Features& x, Prediction& out, Workspace& workspace)
     transformers_[i]->transform(*in, stage, schema_);
     in = &stage;
   }
+  out.has_interval = false;
   model_->predict(*in, out, workspace.member(transformers_.size()));
 }
 

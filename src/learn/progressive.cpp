@@ -21,6 +21,9 @@ ProgressiveValidation::Scored ProgressiveValidation::scored(const Prediction& p,
   if (regression_) {
     s.value = y.value;
     s.predicted = p.value;
+    s.has_interval = p.has_interval;
+    s.lower = p.lower;
+    s.upper = p.upper;
     return s;
   }
   s.y_true = y.label;
@@ -65,6 +68,7 @@ void ProgressiveValidation::score(const Prediction& p, const Target& y) {
   Scored s = scored(p, y);
   if (regression_) {
     regression_metrics_.update(s.value, s.predicted);
+    if (s.has_interval) regression_metrics_.update_interval(s.value, s.lower, s.upper);
   } else {
     classification_.update(s.y_true, s.has_pred, s.y_pred, s.p_true, s.p_class0, s.p_class1);
   }
@@ -73,6 +77,8 @@ void ProgressiveValidation::score(const Prediction& p, const Target& y) {
     const Scored& old = recent_[recent_next_];
     if (regression_) {
       rolling_regression_.update(old.value, old.predicted, -1.0);
+      if (old.has_interval)
+        rolling_regression_.update_interval(old.value, old.lower, old.upper, -1.0);
     } else {
       rolling_classification_.update(old.y_true, old.has_pred, old.y_pred, old.p_true, old.p_class0,
                                      old.p_class1, -1.0);
@@ -84,6 +90,7 @@ void ProgressiveValidation::score(const Prediction& p, const Target& y) {
   recent_next_ = (recent_next_ + 1) % window_;
   if (regression_) {
     rolling_regression_.update(s.value, s.predicted);
+    if (s.has_interval) rolling_regression_.update_interval(s.value, s.lower, s.upper);
   } else {
     rolling_classification_.update(s.y_true, s.has_pred, s.y_pred, s.p_true, s.p_class0,
                                    s.p_class1);

@@ -8,14 +8,18 @@
 #include "rtml/core/target.h"
 #include "rtml/learn/anomaly/half_space_trees.h"
 #include "rtml/learn/baseline/running_mean.h"
+#include "rtml/learn/conformal/conformal_regressor.h"
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/ensemble/bagging.h"
 #include "rtml/learn/ensemble/oza_boosting.h"
 #include "rtml/learn/ensemble/streaming_random_patches.h"
+#include "rtml/learn/imblearn/random_sampling.h"
 #include "rtml/learn/linear/alma.h"
 #include "rtml/learn/linear/glm.h"
 #include "rtml/learn/linear/passive_aggressive.h"
 #include "rtml/learn/linear/softmax_regression.h"
+#include "rtml/learn/model_selection/bandit_select.h"
+#include "rtml/learn/model_selection/successive_halving.h"
 #include "rtml/learn/naive_bayes/gaussian_nb.h"
 #include "rtml/learn/naive_bayes/multinomial_nb.h"
 #include "rtml/learn/neighbors/knn.h"
@@ -214,6 +218,16 @@ std::vector<ComponentInfo> build_registry() {
         &HoltWinters::make);
   model("snarimax", "seasonal ARIMA forecaster learned online by a regressor over lags and errors",
         &Snarimax::make);
+  model("successive_halving", "model selection: models=[...] learn side by side, the worse halved",
+        &SuccessiveHalving::make);
+  model("bandit_select", "model selection: models=[...] as bandit arms, epsilon-greedy or UCB",
+        &BanditSelect::make);
+  model("conformal", "prediction intervals for a regressor from a window of its residuals",
+        &ConformalRegressor::make);
+  model("random_under_sampler",
+        "learns model= on a class distribution thinned to desired=", &RandomSampling::under);
+  model("random_over_sampler",
+        "learns model= on a class distribution repeated up to desired=", &RandomSampling::over);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return r;
 }
@@ -264,6 +278,11 @@ std::vector<ModelRecipe> ModelRecipe::list_from_param(ParamSet& params, const st
   auto add = [&](size_t begin, size_t end) {
     std::string_view item = std::string_view(text).substr(begin, end - begin);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    // An item may be quoted, as a single model may: models=['a(x=1)', b].
+    if (item.size() >= 2 && (item.front() == '\'' || item.front() == '"') &&
+        item.back() == item.front()) {
+      item = item.substr(1, item.size() - 2);
+    }
     if (item.empty()) throw Error(owner + ": parameter '" + name + "': an empty model in " + text);
     out.emplace_back(item, owner);
     canonical += (out.size() > 1 ? ", " : "") + out.back().canonical();

@@ -89,7 +89,8 @@ PYBIND11_MODULE(_rtml, m) {
           .def_property_readonly("classes", checked(&PyModel::classes))
           .def_property_readonly("n_learned", checked(&PyModel::learned))
           .def("recommend", checked(&PyModel::recommend), py::arg("user"), py::arg("k") = 10)
-          .def("_forecast", checked(&PyModel::forecast), py::arg("horizon"));
+          .def("_forecast", checked(&PyModel::forecast), py::arg("horizon"))
+          .def("predict_interval_one", checked(&PyModel::predict_interval_one), py::arg("x"));
   m.def("load", &PyModel::load, py::arg("path"));
 
   auto csv_class =

@@ -196,6 +196,17 @@ py::object PyModel::predict_one(py::handle x) {
   return class_object(out_.label);
 }
 
+py::object PyModel::predict_interval_one(py::handle x) {
+  auto held = lock();
+  if (pipeline_->task() != Task::kRegression) {
+    throw py::value_error("'" + std::string(pipeline_->model().kind()) +
+                          "' is not a regressor: intervals are for regressors (conformal)");
+  }
+  if (Status s = runtime_->predict_fields(fields_.read(x), out_); !s) refuse(s);
+  if (!out_.has_interval) return py::none();
+  return py::make_tuple(out_.lower, out_.upper);
+}
+
 py::dict PyModel::predict_proba_one(py::handle x) {
   auto held = lock();
   if (pipeline_->task() == Task::kRegression || is_anomaly_detector()) {

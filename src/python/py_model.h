@@ -87,6 +87,9 @@ class PyModel {
   py::list classes();
   // Events learned through this object (not counted in a saved file).
   uint64_t learned() const { return learned_; }
+  // For a regressor: (lower, upper) of its prediction interval for x (conformal gives
+  // one), or None while it has none.
+  py::object predict_interval_one(py::handle x);
   // For a forecaster (holt_winters, snarimax): the next `horizon` values of the series.
   // Raises ValueError for any other model.
   std::vector<double> forecast(size_t horizon);

@@ -198,6 +198,21 @@ INSTANTIATE_TEST_SUITE_P(EvalCli, CatalogueFigure, ::testing::ValuesIn(kCatalogu
                            return name;
                          });
 
+// Conformal intervals at 90 % nominal hold within 2 points of it on both regression sets.
+TEST(EvalCli, ConformalIntervalsCoverTheirNominalShare) {
+  for (const char* file : {"chick_weights.csv.gz", "trump_approval.csv.gz"}) {
+    if (!test::have_data(file)) GTEST_SKIP() << "data sets not found";
+    const char* target = std::string(file).rfind("chick", 0) == 0 ? "weight" : "five_thirty_eight";
+    for (const char* model : {"standard_scaler | conformal(confidence=0.9)",
+                              "standard_scaler | conformal(model=knn_regressor, confidence=0.9)"}) {
+      SCOPED_TRACE(std::string(file) + " " + model);
+      json j = eval_json(file, target, model);
+      EXPECT_NEAR(j["metrics"]["coverage"].get<double>(), 0.9, 0.02);
+      EXPECT_GT(j["metrics"]["interval_width"].get<double>(), 0.0);
+    }
+  }
+}
+
 // --horizon: a forecaster's error at each step ahead; one step ahead is its prediction.
 TEST(EvalCli, HorizonScoresEveryStepAheadOfAForecaster) {
   test::TempDir tmp;

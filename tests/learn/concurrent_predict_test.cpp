@@ -17,7 +17,8 @@ namespace {
 std::vector<std::string> models() {
   std::vector<std::string> out;
   for (const auto& c : components()) {
-    if (c.make_model && c.name.find("_mf") == std::string::npos && c.name != "fm") {
+    if (c.make_model && c.name.find("_mf") == std::string::npos && c.name != "fm" &&
+        c.name != "successive_halving" && c.name != "bandit_select") {
       out.push_back(c.name);
     }
   }
@@ -28,6 +29,8 @@ std::vector<std::string> models() {
   out.push_back("adaptive_random_forest(n_models=3, grace_period=30)");
   out.push_back("adaptive_random_forest_regressor(n_models=3, grace_period=30)");
   out.push_back("knn(window_size=64)");
+  out.push_back("successive_halving(models=[hoeffding_tree, gaussian_nb], budget=200)");
+  out.push_back("bandit_select(models=[linear_regression, knn_regressor], policy=ucb)");
   return out;
 }
 

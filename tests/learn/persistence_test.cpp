@@ -20,7 +20,8 @@ using test::stream;
 std::vector<std::string> expressions() {
   std::vector<std::string> out;
   for (const auto& c : components()) {
-    if (!c.make_model) continue;
+    // The selectors have no default candidates: they are listed below.
+    if (!c.make_model || c.name == "successive_halving" || c.name == "bandit_select") continue;
     std::string m = c.name;
     out.push_back("one_hot | standard_scaler | " + m);
     out.push_back("feature_hasher(bits=8, alternate_sign=true) | min_max_scaler | " + m);
@@ -40,6 +41,14 @@ std::vector<std::string> expressions() {
   out.push_back("hoeffding_adaptive_tree(grace_period=50, seed=3)");
   out.push_back("hoeffding_adaptive_tree_regressor(grace_period=50, seed=3)");
   out.push_back("adaptive_random_forest(n_models=3, grace_period=30)");
+  for (const char* m :
+       {"successive_halving(models=[logistic_regression, gaussian_nb], budget=300)",
+        "successive_halving(models=[linear_regression, hoeffding_tree_regressor, knn_regressor], "
+        "budget=600)",
+        "bandit_select(models=[hoeffding_tree, gaussian_nb], burn_in=10)",
+        "bandit_select(models=[linear_regression, knn_regressor], policy=ucb, burn_in=5)"}) {
+    out.push_back(std::string("one_hot | standard_scaler | ") + m);
+  }
   return out;
 }
 

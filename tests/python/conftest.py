@@ -8,6 +8,14 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
+# Step classes that cannot be built without a parameter, with one that builds them.
+REQUIRED = {
+    "SuccessiveHalvingClassifier": {"models": ["gaussian_nb", "hoeffding_tree"], "budget": 600},
+    "SuccessiveHalvingRegressor": {"models": ["linear_regression", "knn_regressor"], "budget": 600},
+    "BanditClassifier": {"models": ["gaussian_nb", "hoeffding_tree"]},
+    "BanditRegressor": {"models": ["linear_regression", "knn_regressor"]},
+}
+
 
 def data_dir():
     env = os.environ.get("RTML_DATA")

@@ -62,3 +62,39 @@ def test_forecasters_learn_values_and_forecast_the_season():
 def test_only_forecasters_forecast():
     with pytest.raises(ValueError, match="not a forecaster"):
         linear_model.LinearRegression()._forecast(3)
+
+
+def test_conformal_intervals_hold_their_share_of_values():
+    import random
+    rng = random.Random(3)
+    model = preprocessing.StandardScaler() | rtml.conf.RegressionJackknife(
+        model=linear_model.LinearRegression(lr=0.05), confidence=0.9)
+    assert model.predict_interval_one({"u": 0.5}) is None  # no residual yet
+    covered = n = 0
+    for i in range(6000):
+        u = rng.uniform(-1, 1)
+        y = 2 * u + rng.gauss(0, 1)
+        interval = model.predict_interval_one({"u": u})
+        if i >= 1000:
+            n += 1
+            covered += interval[0] <= y <= interval[1]
+        model.learn_one({"u": u}, y)
+    assert abs(covered / n - 0.9) < 0.02
+    with pytest.raises(ValueError, match="not a regressor"):
+        linear_model.LogisticRegression().predict_interval_one({"u": 1.0})
+
+
+def test_model_selection_answers_with_the_better_candidate():
+    import random
+    rng = random.Random(4)
+    model = rtml.model_selection.SuccessiveHalvingClassifier(
+        models=[linear_model.LogisticRegression(lr=1e-9, intercept_lr=1e-9), linear_model.Perceptron()],
+        budget=1000)
+    right = 0
+    for i in range(3000):
+        x = {"a": rng.random(), "b": rng.random()}
+        y = x["a"] > x["b"]
+        if i >= 2000:
+            right += model.predict_one(x) == y
+        model.learn_one(x, y)
+    assert right / 1000 > 0.9

@@ -9,14 +9,14 @@ import pytest
 import rtml
 from rtml import _steps
 
-from conftest import classification_stream, ratings_stream, regression_stream
+from conftest import REQUIRED, classification_stream, ratings_stream, regression_stream
 
 MODELS = [(m, n) for m, n, step, _ in _steps.CLASSES]
 
 
 def trained(module, name):
     cls = getattr(getattr(rtml, module), name)
-    model = cls()
+    model = cls(**REQUIRED.get(name, {}))
     if isinstance(model, rtml.Transformer):
         model = cls() | rtml.linear_model.LinearRegression()
         events = regression_stream(300) if cls._step in ("one_hot", "feature_hasher") else \

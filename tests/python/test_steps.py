@@ -7,7 +7,7 @@ import pytest
 import rtml
 from rtml import _steps
 
-from conftest import classification_stream, ratings_stream, regression_stream
+from conftest import REQUIRED, classification_stream, ratings_stream, regression_stream
 
 ALL = [(module, name) for module, name, _, _ in _steps.CLASSES]
 RECOMMENDERS = {"funk_mf", "biased_mf", "fm"}
@@ -30,7 +30,7 @@ def numeric(x):
 @pytest.mark.parametrize("module,name", ALL)
 def test_step_constructs_learns_and_predicts(module, name):
     cls = step_class(module, name)
-    model = cls()
+    model = cls(**REQUIRED.get(name, {}))
     if isinstance(model, rtml.Transformer):
         events = classification_stream(200)
         if cls._step not in ("one_hot", "feature_hasher"):  # they alone read categories

@@ -34,6 +34,11 @@ struct Prediction {
   // model that has learned nothing has no opinion).
   uint32_t label = 0;
   bool has_label = false;
+  // Regression with a prediction interval (conformal): the value lies in [lower, upper]
+  // with the interval's nominal confidence. Pipeline::predict clears has_interval before
+  // the model predicts; only a model that gives intervals sets it.
+  bool has_interval = false;
+  double lower = 0.0, upper = 0.0;
 };
 
 // Another replica of a step, for averaging replicas of one pipeline that learned from

@@ -54,6 +54,8 @@ class ProgressiveValidation {
     uint32_t y_pred;
     double p_true, p_class0, p_class1;
     double value, predicted;  // regression
+    bool has_interval;
+    double lower, upper;
   };
   Scored scored(const Prediction& p, const Target& y) const;
   std::map<std::string, double> report(const ClassificationMetrics& m) const;

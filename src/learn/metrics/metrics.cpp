@@ -130,8 +130,20 @@ double RegressionMetrics::r2() const {
   return 1.0 - sq_ / m2_;
 }
 
+void RegressionMetrics::update_interval(double y_true, double lower, double upper, double sign) {
+  intervals_ += sign;
+  covered_ += sign * (y_true >= lower && y_true <= upper ? 1.0 : 0.0);
+  width_ += sign * (upper - lower);
+  if (intervals_ <= 0) intervals_ = covered_ = width_ = 0;
+}
+
 std::map<std::string, double> RegressionMetrics::report() const {
-  return {{"mae", mae()}, {"rmse", rmse()}, {"r2", r2()}};
+  std::map<std::string, double> r{{"mae", mae()}, {"rmse", rmse()}, {"r2", r2()}};
+  if (intervals_ > 0) {
+    r["coverage"] = coverage();
+    r["interval_width"] = interval_width();
+  }
+  return r;
 }
 
 }  // namespace rtml

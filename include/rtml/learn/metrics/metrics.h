@@ -68,13 +68,20 @@ class ClassificationMetrics {
 class RegressionMetrics {
  public:
   void update(double y_true, double y_pred, double sign = 1.0);
+  // A prediction interval [lower, upper] for y_true (sign -1 takes one back, as update).
+  void update_interval(double y_true, double lower, double upper, double sign = 1.0);
   double count() const { return n_; }
   double mae() const { return n_ > 0 ? abs_ / n_ : 0.0; }
   double rmse() const;
   double r2() const;
+  // The share of intervals that held their value, and their mean width.
+  double coverage() const { return intervals_ > 0 ? covered_ / intervals_ : 0.0; }
+  double interval_width() const { return intervals_ > 0 ? width_ / intervals_ : 0.0; }
+  // mae, rmse, r2; with intervals, coverage and interval_width too.
   std::map<std::string, double> report() const;
 
  private:
+  double intervals_ = 0, covered_ = 0, width_ = 0;
   double n_ = 0, abs_ = 0, sq_ = 0;
   double mean_ = 0, m2_ = 0;  // of y_true, Welford
 };
