@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_data.h"
+#include "rtml/core/random.h"
 
 namespace rtml::bench {
 namespace {
@@ -56,6 +57,33 @@ RTML_PIPELINE_BENCH(BM_Alma, "alma");
 RTML_PIPELINE_BENCH(BM_ScalerAlma, "standard_scaler | alma");
 RTML_PIPELINE_BENCH(BM_HasherLogisticRegression,
                     "feature_hasher(bits=18) | logistic_regression(optimizer=ftrl)");
+
+// Issue 18: k-means with k = 10 over 10-dimensional points >= 2 M events/s, predict +
+// learn per event through the pipeline, past its k-means++ warm-up (10 Gaussian blobs).
+void BM_KMeans10x10(benchmark::State& state) {
+  Pipeline p("kmeans(n_clusters=10)");
+  Random rng(1);
+  std::vector<uint32_t> index;
+  for (int j = 0; j < 10; ++j) index.push_back(p.schema().intern("x" + std::to_string(j)));
+  std::vector<double> centres(100);
+  for (double& c : centres) c = rng.uniform(-10, 10);
+  std::vector<Features> events(1 << 16);
+  for (auto& x : events) {
+    const size_t blob = rng.below(10);
+    for (int j = 0; j < 10; ++j) x.add(index[j], centres[blob * 10 + j] + rng.normal());
+  }
+  for (size_t i = 0; i < 2000; ++i) p.learn(events[i], Target{});
+  Prediction out;
+  size_t i = 0;
+  for (auto _ : state) {
+    p.predict_then_learn(events[i], Target{}, out);
+    benchmark::DoNotOptimize(out.label);
+    if (++i == events.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("kmeans(n_clusters=10), 10 features");
+}
+BENCHMARK(BM_KMeans10x10);
 
 }  // namespace
 }  // namespace rtml::bench

@@ -12,6 +12,7 @@ from ._pipeline import Pipeline, Transformer, load, step, steps
 from ._store import FeatureStore
 from . import (  # noqa: E402 - the step modules need the classes above
     anomaly,
+    cluster,
     compose,
     conf,
     dummy,
@@ -37,7 +38,8 @@ from . import (  # noqa: E402 - the step modules need the classes above
 __version__ = "0.1.0"
 __all__ = [
     "Pipeline", "Transformer", "FeatureStore", "load", "step", "steps",
-    "anomaly", "compose", "conf", "dummy", "ensemble", "evaluate", "facto", "feature_extraction", "forest", "imblearn",
-    "linear_model", "metrics", "model_selection", "naive_bayes", "neighbors", "optim", "preprocessing",
-    "reco", "stream", "time_series", "tree",
+    "anomaly", "cluster", "compose", "conf", "dummy", "ensemble", "evaluate", "facto",
+    "feature_extraction", "forest", "imblearn", "linear_model", "metrics", "model_selection",
+    "naive_bayes", "neighbors", "optim", "preprocessing", "reco", "stream", "time_series",
+    "tree",
 ]

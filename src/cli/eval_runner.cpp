@@ -20,7 +20,9 @@
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
 #include "rtml/core/params.h"
+#include "rtml/learn/cluster/clusterer.h"
 #include "rtml/learn/drift/drift_detector.h"
+#include "rtml/learn/metrics/cluster_metrics.h"
 #include "rtml/learn/metrics/horizon_metrics.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/registry.h"
@@ -145,6 +147,13 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   rt.set_binary(pipeline.task() == Task::kBinary);
 
   ProgressiveValidation pv(pipeline, 0, config.window);  // scores only
+  // A clusterer is scored by its clusters: the silhouette over the last --window events
+  // (1000 without one) on what it saw (the events as its pipeline transforms them), and,
+  // with a label column, the adjusted Rand index against the labels.
+  std::optional<ClusteringMetrics> clustering;
+  if (as_clusterer(pipeline.model()) != nullptr) {
+    clustering.emplace(config.window > 0 ? config.window : 1000);
+  }
   ProgressLine progress(config.progress);
   Prediction p;
   Target y;
@@ -185,6 +194,11 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
       }
     }
     ++event;
+    if (clustering && p.has_label) {
+      std::optional<uint32_t> label;
+      if (!unlabeled) label = y.label;
+      clustering->observe(pipeline.transform(rt.last_features()), p.label, label);
+    }
     if (horizon) {
       horizon->add_forecast(forecast);
       horizon->observe(y.value);
@@ -296,7 +310,10 @@ EvalResult run_eval(const EvalConfig& config, Pipeline& pipeline) {
   result.non_finite = source->stats().non_finite;
   result.dropped_categories = pipeline.dropped_categories();
   result.category_limit = pipeline.category_limit();
-  if (!unlabeled) {
+  if (clustering) {
+    // A cluster's id is no class: accuracy against the labels would mean nothing.
+    result.metrics = clustering->report();
+  } else if (!unlabeled) {
     result.metrics = pv.metrics();
     result.rolling = pv.rolling_metrics();
   }

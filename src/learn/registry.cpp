@@ -8,6 +8,10 @@
 #include "rtml/core/target.h"
 #include "rtml/learn/anomaly/half_space_trees.h"
 #include "rtml/learn/baseline/running_mean.h"
+#include "rtml/learn/cluster/clustream.h"
+#include "rtml/learn/cluster/dbstream.h"
+#include "rtml/learn/cluster/denstream.h"
+#include "rtml/learn/cluster/kmeans.h"
 #include "rtml/learn/conformal/conformal_regressor.h"
 #include "rtml/learn/ensemble/adaptive_random_forest.h"
 #include "rtml/learn/ensemble/bagging.h"
@@ -228,6 +232,13 @@ std::vector<ComponentInfo> build_registry() {
         "learns model= on a class distribution thinned to desired=", &RandomSampling::under);
   model("random_over_sampler",
         "learns model= on a class distribution repeated up to desired=", &RandomSampling::over);
+  model("kmeans", "online k-means clusterer: k-means++ start, then sequential updates",
+        &KMeans::make);
+  model("clustream", "CluStream clusterer: micro-clusters online, k-means over them",
+        &CluStream::make);
+  model("denstream", "DenStream clusterer: fading density-connected micro-clusters",
+        &DenStream::make);
+  model("dbstream", "DBSTREAM clusterer: micro-clusters joined by shared density", &DBStream::make);
   std::sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return r;
 }
@@ -249,8 +260,17 @@ ModelRecipe::ModelRecipe(std::string_view text, const std::string& owner) {
     params.finish();
     canonical_ = params.canonical();
     task_ = model->task();
+    needs_target_ = model->needs_target();
   } catch (const Error& e) {
     throw Error(owner + ": model '" + std::string(text) + "': " + e.what());
+  }
+}
+
+void ModelRecipe::require_labels(const std::string& owner) const {
+  if (!needs_target_) {
+    throw Error(owner + ": model '" + canonical_ +
+                "' learns without labels (a clusterer or an anomaly detector); " + owner +
+                " needs a classifier or a regressor");
   }
 }
 
@@ -262,6 +282,7 @@ std::unique_ptr<Model> ModelRecipe::make() const {
 ModelRecipe ModelRecipe::from_param(ParamSet& params, const std::string& name,
                                     const std::string& fallback) {
   ModelRecipe r(params.expression(name, fallback), params.component());
+  r.require_labels(params.component());
   params.set_canonical(name, r.canonical());
   return r;
 }
@@ -285,6 +306,7 @@ std::vector<ModelRecipe> ModelRecipe::list_from_param(ParamSet& params, const st
     }
     if (item.empty()) throw Error(owner + ": parameter '" + name + "': an empty model in " + text);
     out.emplace_back(item, owner);
+    out.back().require_labels(owner);
     canonical += (out.size() > 1 ? ", " : "") + out.back().canonical();
   };
   // The parser has checked that brackets balance; split at the commas of the list itself.

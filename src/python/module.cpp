@@ -86,6 +86,7 @@ PYBIND11_MODULE(_rtml, m) {
           .def_property_readonly("description", checked(&PyModel::description))
           .def_property_readonly("task", checked(&PyModel::task))
           .def_property_readonly("is_anomaly_detector", checked(&PyModel::is_anomaly_detector))
+          .def_property_readonly("is_clusterer", checked(&PyModel::is_clusterer))
           .def_property_readonly("classes", checked(&PyModel::classes))
           .def_property_readonly("n_learned", checked(&PyModel::learned))
           .def("recommend", checked(&PyModel::recommend), py::arg("user"), py::arg("k") = 10)

@@ -179,7 +179,7 @@ void PyModel::learn_one(py::handle x, py::handle y) {
   auto held = lock();
   const auto& fields = fields_.read(x);
   static const Value kNoLabel;
-  const Value& label = is_anomaly_detector() ? kNoLabel : read_label(y);
+  const Value& label = pipeline_->model().needs_target() ? read_label(y) : kNoLabel;
   if (Status s = runtime_->learn_fields(fields, label); !s) refuse(s);
   ++learned_;
 }
@@ -193,6 +193,7 @@ py::object PyModel::predict_one(py::handle x) {
   if (Status s = runtime_->predict_fields(fields_.read(x), out_); !s) refuse(s);
   if (pipeline_->task() == Task::kRegression) return py::float_(out_.value);
   if (!out_.has_label) return py::none();
+  if (is_clusterer()) return py::int_(out_.label);
   return class_object(out_.label);
 }
 
@@ -323,7 +324,7 @@ void PyModel::learn_many(const py::list& names, const py::list& columns, py::han
   LabelColumn labels;
   labels.regression = regression;
   py::object y_keep;
-  if (!is_anomaly_detector()) {
+  if (pipeline_->model().needs_target()) {
     if (!py::isinstance<py::array>(y)) throw py::type_error("the labels are not a numpy array");
     auto a = py::reinterpret_borrow<py::array>(y);
     y_keep = a;
@@ -451,8 +452,11 @@ py::object PyModel::predict_many(const py::list& names, const py::list& columns)
     if (p.has_label) classes[i] = p.label;
   });
   py::list out(b.rows);
+  const bool clusters = is_clusterer();  // a cluster id is no learned class: an int
   for (size_t i = 0; i < b.rows; ++i) {
-    out[i] = classes[i] < 0 ? py::none() : class_object(static_cast<uint32_t>(classes[i]));
+    out[i] = classes[i] < 0 ? py::none()
+             : clusters     ? py::int_(classes[i])
+                            : class_object(static_cast<uint32_t>(classes[i]));
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "python/py_convert.h"
+#include "rtml/learn/cluster/clusterer.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/runtime/runtime.h"
 
@@ -82,7 +83,9 @@ class PyModel {
   std::string description() const { return pipeline_->description(); }
   // "binary", "multiclass" or "regression".
   std::string task() const { return std::string(task_name(pipeline_->task())); }
-  bool is_anomaly_detector() const { return !pipeline_->model().needs_target(); }
+  bool is_anomaly_detector() const { return !pipeline_->model().needs_target() && !is_clusterer(); }
+  // A clusterer learns without labels too, but predicts: a cluster id.
+  bool is_clusterer() const { return as_clusterer(pipeline_->model()) != nullptr; }
   // The classes learned so far, in their index order, as the values they were given as.
   py::list classes();
   // Events learned through this object (not counted in a saved file).

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_util.h"
+#include "rtml/core/random.h"
 
 namespace rtml {
 namespace {
@@ -210,6 +211,37 @@ TEST(EvalCli, ConformalIntervalsCoverTheirNominalShare) {
       EXPECT_NEAR(j["metrics"]["coverage"].get<double>(), 0.9, 0.02);
       EXPECT_GT(j["metrics"]["interval_width"].get<double>(), 0.0);
     }
+  }
+}
+
+// A clusterer: the silhouette without a target, the adjusted Rand index with a label column.
+TEST(EvalCli, ClusterersReportTheSilhouetteAndTheRandIndex) {
+  test::TempDir tmp;
+  std::string data = tmp.file("blobs.csv");
+  {
+    std::ofstream f(data);
+    f << "x,y,blob\n";
+    Random rng(5);
+    const double centers[3][2] = {{0, 0}, {4, 4}, {0, 5}};
+    for (int i = 0; i < 3000; ++i) {
+      int k = static_cast<int>(rng.below(3));
+      f << centers[k][0] + 0.3 * rng.normal() << "," << centers[k][1] + 0.3 * rng.normal() << ",b"
+        << k << "\n";
+    }
+  }
+  for (const char* model : {"kmeans(n_clusters=3)", "clustream(n_macro_clusters=3)",
+                            "denstream(epsilon=0.5, n_samples_init=500)"}) {
+    SCOPED_TRACE(model);
+    json labelled = eval_json(data, "blob", model);
+    EXPECT_GE(labelled["metrics"]["ari"].get<double>(), 0.95);
+    EXPECT_FALSE(labelled["metrics"].contains("accuracy"));  // an id is no class
+    std::string cmd = std::string(RTML_BINARY) + " eval --json --data " + q(data) +
+                      " --drop blob --model " + q(model);
+    auto r = test::run(cmd);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    json unlabelled = json::parse(test::last_line(r.out));
+    EXPECT_GT(unlabelled["metrics"]["silhouette"].get<double>(), 0.7);
+    EXPECT_FALSE(unlabelled["metrics"].contains("ari"));
   }
 }
 

@@ -12,6 +12,7 @@
 #include "../test_util.h"
 #include "rtml/core/random.h"
 #include "rtml/features/aggregate_spec.h"
+#include "rtml/learn/metrics/cluster_metrics.h"
 #include "rtml/learn/pipeline.h"
 #include "rtml/learn/progressive.h"
 #include "rtml/learn/tree/hoeffding_tree.h"
@@ -89,6 +90,7 @@ TEST(Allocations, NonePerEventAfterWarmUp) {
       "standard_scaler | alma",
       "standard_scaler | alma(p=3)",
       "standard_scaler | oza_bagging(model=logistic_regression)",
+      "standard_scaler | kmeans",
   };
   const char* regression[] = {
       "standard_scaler | linear_regression", "standard_scaler | pa_regressor",
@@ -346,6 +348,37 @@ TEST(Allocations, SharedAggregatesNonePerEventOnceEntitiesAreKnown) {
   EXPECT_EQ(t_allocations - before, 0u);
   EXPECT_TRUE(out[0].present);
   EXPECT_GT(out[0].number, 0);
+}
+
+// k-means (k = 10, 10 features) predicts and learns without allocating once its k-means++
+// warm-up is over, and the clustering metrics observe without allocating once their
+// window is full and every pair of cluster and label has been seen.
+TEST(Allocations, KMeansAndClusteringMetricsNonePerEventAfterWarmUp) {
+  Pipeline p("kmeans(n_clusters=10)");
+  Random rng(2);
+  std::vector<uint32_t> index;
+  for (int j = 0; j < 10; ++j) index.push_back(p.schema().intern("x" + std::to_string(j)));
+  std::vector<double> centres(100);
+  for (double& c : centres) c = rng.uniform(-10, 10);
+  std::vector<Event> events(30000);
+  for (auto& e : events) {
+    const auto blob = static_cast<uint32_t>(rng.below(10));
+    for (int j = 0; j < 10; ++j) e.x.add(index[j], centres[blob * 10 + j] + rng.normal());
+    e.y = Target::of_class(blob);
+  }
+  ClusteringMetrics metrics(500);
+  Prediction out;
+  Workspace workspace;
+  auto one = [&](const Event& e) {
+    p.predict_then_learn(e.x, e.y, out);
+    p.predict(e.x, out, workspace);
+    if (out.has_label) metrics.observe(e.x, out.label, e.y.label);
+  };
+  for (size_t i = 0; i < 5000; ++i) one(events[i]);
+  const uint64_t before = g_allocations.load();
+  for (size_t i = 5000; i < events.size(); ++i) one(events[i]);
+  EXPECT_EQ(g_allocations.load() - before, 0u);
+  EXPECT_GT(metrics.adjusted_rand_index(), 0.9);
 }
 
 }  // namespace

@@ -95,6 +95,10 @@ TEST(ModelParameters, BadModelsAreRefusedWithTheReason) {
   EXPECT_NE(error_of("streaming_random_patches(subspace_size=1.5)").find("subspace_size"),
             std::string::npos);
   EXPECT_NE(error_of("oza_bagging(n_models=0)").find("n_models"), std::string::npos);
+  EXPECT_NE(error_of("oza_bagging(model=kmeans)").find("learns without labels"), std::string::npos);
+  EXPECT_NE(error_of("bandit_select(models=[gaussian_nb, half_space_trees])")
+                .find("learns without labels"),
+            std::string::npos);
 }
 
 TEST(Ensembles, TakeTheirBaseModelsTaskAndReadCategoriesAsItDoes) {

@@ -1,6 +1,7 @@
 """Every step of the registry has a class, and each constructs, learns and predicts."""
 
 import math
+import random
 
 import pytest
 
@@ -49,6 +50,17 @@ def test_step_constructs_learns_and_predicts(module, name):
 
     assert repr(model).startswith(name + "(")
     step = cls._step
+    if model.is_clusterer:  # learns without labels; predicts a cluster id
+        rng = random.Random(3)
+        centres = [(0.0, 0.0), (5.0, 5.0), (10.0, 0.0)]  # blobs tight enough for the defaults
+        events = [{"x1": cx + rng.gauss(0, 0.005), "x2": cy + rng.gauss(0, 0.005)}
+                  for cx, cy in (rng.choice(centres) for _ in range(1200))]
+        for x in events:
+            model.learn_one(x)
+        ids = [model.predict_one(x) for x in events[-100:]]
+        assert all(isinstance(c, int) and c >= 0 for c in ids), ids
+        return
+
     if model.is_anomaly_detector:
         events = classification_stream(300)
         for x, _ in events:

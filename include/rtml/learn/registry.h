@@ -49,6 +49,10 @@ class ModelRecipe {
   Task task() const { return task_; }
   const StepSpec& spec() const { return spec_; }
 
+  // Throws Error, prefixed with owner, unless the model learns from labels (a clusterer
+  // or an anomaly detector has nothing to bag, select or calibrate by).
+  void require_labels(const std::string& owner) const;
+
   // Parameter `name` of params as a model recipe (fallback when not given); params'
   // canonical text gets the recipe's.
   static ModelRecipe from_param(ParamSet& params, const std::string& name,
@@ -60,6 +64,7 @@ class ModelRecipe {
   StepSpec spec_;
   std::string canonical_;
   Task task_ = Task::kRegression;
+  bool needs_target_ = true;
 };
 
 // Every registered step, sorted by name.
