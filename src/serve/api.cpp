@@ -227,6 +227,13 @@ void append_prediction(std::string& out, const std::string& event_id, const Pipe
   out += ",\"prediction\":";
   if (p.task() == Task::kRegression || !p.model().needs_target()) {
     append_number(out, pred.value);
+    if (pred.has_interval) {  // a conformal regressor's
+      out += ",\"interval\":[";
+      append_number(out, pred.lower);
+      out += ',';
+      append_number(out, pred.upper);
+      out += ']';
+    }
   } else {
     const Labels& labels = p.labels();
     if (pred.has_label && pred.label < labels.size()) {
@@ -269,6 +276,36 @@ std::optional<std::string_view> query_value(std::string_view query, std::string_
     query.remove_prefix(amp + 1);
   }
   return std::nullopt;
+}
+
+// GET /v1/models/{name}/forecast?horizon=H: a forecaster's next H values (default 1, at
+// most 10,000), from the published snapshot, as {"model", "learned", "forecast": [...]}.
+ApiResponse forecast(const ModelHost& host, std::string_view query) {
+  size_t horizon = 1;
+  if (const std::optional<std::string_view> given = query_value(query, "horizon")) {
+    auto [end, ec] = std::from_chars(given->data(), given->data() + given->size(), horizon);
+    if (given->empty() || ec != std::errc() || end != given->data() + given->size() ||
+        horizon < 1 || horizon > 10000) {
+      return error_response(400, "expected ?horizon=H with H from 1 to 10000");
+    }
+  }
+  std::shared_ptr<const ModelSnapshot> snap = host.snapshot();
+  thread_local Workspace workspace;
+  thread_local std::vector<double> values;
+  if (!snap->pipeline.model().forecast(horizon, values, workspace)) {
+    return error_response(400, "model '" + host.name() + "' (" +
+                                   std::string(snap->pipeline.model().kind()) +
+                                   ") does not forecast: holt_winters and snarimax do");
+  }
+  std::string out = "{\"model\":";
+  append_json_text(out, host.name());
+  out += fmt::format(",\"learned\":{},\"forecast\":[", snap->learned);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    append_number(out, values[i]);
+  }
+  out += "]}";
+  return json_response(200, std::move(out));
 }
 
 // Splits "/v1/models/NAME/ACTION?query" into its parts.
@@ -574,7 +611,7 @@ void Api::handle(const ApiRequest& request, Respond respond) {
     if (t.parts.size() == 4) {
       auto host = find(name);
       const std::string_view action = t.parts[3];
-      if (action == "predict") route = Route::kPredict;
+      if (action == "predict" || action == "forecast") route = Route::kPredict;
       if (action == "learn") route = Route::kLearn;
       if (action == "snapshot" || action == "versions" || action == "rollback") {
         route = Route::kSnapshot;
@@ -587,6 +624,10 @@ void Api::handle(const ApiRequest& request, Respond respond) {
           list.push_back({{"version", v.version}, {"created", v.created}, {"learned", v.learned}});
         }
         return answer(json_response(200, nlohmann::json{{"versions", list}}.dump()));
+      }
+      if (action == "forecast") {
+        if (m != "GET") return answer(error_response(405, "use GET"));
+        return answer(forecast(*host, t.query));
       }
       if (m != "POST") return answer(error_response(405, "use POST"));
       if (action == "snapshot") {

@@ -110,6 +110,56 @@ TEST(ServeApi, LearningByEventIdEqualsLearningFromTheFeatures) {
   EXPECT_GT(metrics["accuracy"].get<double>(), 0.75) << metrics.dump();
 }
 
+// The catalogue over HTTP: a forecaster forecasts from its published snapshot, a
+// conformal regressor answers with its interval.
+TEST(ServeApi, ForecastersAndIntervalsAnswerOverHttp) {
+  serve::Api api(options());
+  ASSERT_EQ(call(api, "PUT", "/v1/models/hw",
+                 R"j({"model": "holt_winters(alpha=0.5, gamma=0.5, seasonality=4)"})j")
+                .status,
+            201);
+  const double season[] = {10, 12, 10, 8};
+  for (int t = 0; t < 400; ++t) {
+    auto l = call(api, "POST", "/v1/models/hw/learn",
+                  "{\"features\":{},\"label\":" + std::to_string(season[t % 4]) + "}");
+    ASSERT_EQ(l.status, 200) << l.body;
+  }
+  settle(api, "hw");
+  auto f = call(api, "GET", "/v1/models/hw/forecast?horizon=8");
+  ASSERT_EQ(f.status, 200) << f.body;
+  json j = json::parse(f.body);
+  ASSERT_EQ(j["forecast"].size(), 8u);
+  for (int h = 0; h < 8; ++h) EXPECT_NEAR(j["forecast"][h].get<double>(), season[h % 4], 0.01);
+  EXPECT_EQ(j["learned"], 400);
+  EXPECT_EQ(call(api, "GET", "/v1/models/hw/forecast").status, 200);  // one step
+  EXPECT_EQ(call(api, "GET", "/v1/models/hw/forecast?horizon=0").status, 400);
+  EXPECT_EQ(call(api, "GET", "/v1/models/hw/forecast?horizon=x").status, 400);
+  EXPECT_EQ(call(api, "POST", "/v1/models/hw/forecast").status, 405);
+  EXPECT_EQ(call(api, "GET", "/v1/models/nope/forecast").status, 404);
+
+  ASSERT_EQ(call(api, "PUT", "/v1/models/lr", R"({"model": "linear_regression"})").status, 201);
+  auto refused = call(api, "GET", "/v1/models/lr/forecast?horizon=3");
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_NE(refused.body.find("does not forecast"), std::string::npos) << refused.body;
+
+  ASSERT_EQ(call(api, "PUT", "/v1/models/ci",
+                 R"j({"model": "conformal(model=linear_regression, confidence=0.8)"})j")
+                .status,
+            201);
+  for (int i = 0; i < 200; ++i) {
+    const double x = (i % 10) / 10.0;
+    call(api, "POST", "/v1/models/ci/learn",
+         "{\"features\":{\"x\":" + std::to_string(x) +
+             "},\"label\":" + std::to_string(2 * x + (i % 3) * 0.1) + "}");
+  }
+  settle(api, "ci");
+  json p =
+      json::parse(call(api, "POST", "/v1/models/ci/predict", predict_body(R"({"x": 0.5})")).body);
+  ASSERT_TRUE(p.contains("interval")) << p.dump();
+  EXPECT_LE(p["interval"][0].get<double>(), p["prediction"].get<double>() + 1e-9);
+  EXPECT_GE(p["interval"][1].get<double>(), p["interval"][0].get<double>());
+}
+
 TEST(ServeApi, ModelsAreCreatedListedAndDeleted) {
   serve::Api api(options());
   auto r = call(api, "PUT", "/v1/models/a", R"({"model": "one_hot | logistic_regression"})");
