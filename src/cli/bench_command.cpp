@@ -75,6 +75,8 @@ std::vector<std::string> models_for(const DataSet& d) {
               "adwin_bagging(seed=42)",
               "oza_boosting(seed=42)",
               "standard_scaler | alma",
+              "successive_halving(models=[gaussian_nb, hoeffding_tree, "
+              "leveraging_bagging(n_models=5)], budget=20000)",
               "standard_scaler | knn(window_size=100)",
               "standard_scaler | knn",
               "min_max_scaler | half_space_trees"};
@@ -101,6 +103,8 @@ std::vector<std::string> models_for(const DataSet& d) {
               "standard_scaler | hoeffding_tree_regressor",
               "standard_scaler | hoeffding_adaptive_tree_regressor(seed=42)",
               "standard_scaler | adaptive_random_forest_regressor(seed=42)",
+              "standard_scaler | conformal(confidence=0.9)",
+              "standard_scaler | conformal(model=knn_regressor, confidence=0.9)",
               "running_mean"};
   }
   return {};
