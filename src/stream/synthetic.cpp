@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "rtml/core/error.h"
@@ -202,6 +203,88 @@ class Agrawal final : public Generator {
   double perturbation_;
 };
 
+// Gaussian blobs for clustering: k centres drawn uniformly in [-spread/2, spread/2]^d,
+// each event from one of them (uniformly) with standard deviation sd per dimension;
+// columns x1..xd and "blob" (b0, b1, ...). With move > 0 blob 0's centre walks along the
+// first axis by `move` per event, a cluster that moves.
+class Blobs final : public RowSource {
+ public:
+  Blobs(uint64_t n, uint64_t seed, int k, int d, double sd, double spread, double move)
+      : RowSource("synth:blobs", {}), n_(n), rng_(seed), k_(k), d_(d), sd_(sd), move_(move) {
+    for (int j = 0; j < d; ++j) {
+      columns_.push_back(Column{"x" + std::to_string(j + 1), ColumnType::kNumeric});
+    }
+    columns_.push_back(Column{"blob", ColumnType::kCategorical});
+    centres_.resize(static_cast<size_t>(k) * d);
+    for (auto& c : centres_) c = rng_.uniform(-spread / 2, spread / 2);
+    for (int b = 0; b < k; ++b) names_.push_back("b" + std::to_string(b));
+  }
+  const std::vector<Column>& columns() const override { return columns_; }
+  bool next(Row& row) override {
+    if (t_ >= n_) return false;
+    const auto b = static_cast<size_t>(rng_.below(k_));
+    row.values.resize(columns_.size());
+    for (int j = 0; j < d_; ++j) {
+      double c = centres_[b * d_ + j] + (b == 0 && j == 0 ? move_ * static_cast<double>(t_) : 0);
+      row.values[j].kind = ValueKind::kNumber;
+      row.values[j].number = c + sd_ * rng_.normal();
+    }
+    row.values[d_].kind = ValueKind::kText;
+    row.values[d_].text = names_[b];
+    row.line = ++t_;
+    ++stats_.rows;
+    return true;
+  }
+
+ private:
+  uint64_t n_, t_ = 0;
+  Random rng_;
+  int k_, d_;
+  double sd_, move_;
+  std::vector<double> centres_;
+  std::vector<std::string> names_;
+  std::vector<Column> columns_;
+};
+
+// A seasonal series for forecasters: y_t = level + trend t + amplitude sin(2 pi t / period)
+// + noise N(0, noise), columns t and y.
+class Seasonal final : public RowSource {
+ public:
+  Seasonal(uint64_t n, uint64_t seed, double period, double level, double trend, double amplitude,
+           double noise)
+      : RowSource("synth:seasonal", {}),
+        n_(n),
+        rng_(seed),
+        period_(period),
+        level_(level),
+        trend_(trend),
+        amplitude_(amplitude),
+        noise_(noise) {
+    columns_ = {Column{"t", ColumnType::kNumeric}, Column{"y", ColumnType::kNumeric}};
+  }
+  const std::vector<Column>& columns() const override { return columns_; }
+  bool next(Row& row) override {
+    if (t_ >= n_) return false;
+    const double t = static_cast<double>(t_);
+    row.values.resize(2);
+    row.values[0].kind = ValueKind::kNumber;
+    row.values[0].number = t;
+    row.values[1].kind = ValueKind::kNumber;
+    row.values[1].number = level_ + trend_ * t +
+                           amplitude_ * std::sin(2 * 3.14159265358979323846 * t / period_) +
+                           noise_ * rng_.normal();
+    row.line = ++t_;
+    ++stats_.rows;
+    return true;
+  }
+
+ private:
+  uint64_t n_, t_ = 0;
+  Random rng_;
+  double period_, level_, trend_, amplitude_, noise_;
+  std::vector<Column> columns_;
+};
+
 // Ratings of items by users from known latent factors: rating = mean + b_u + b_i +
 // <p_u, q_i> + noise. At change_at every user's taste vector p_u is drawn afresh.
 class Ratings final : public RowSource {
@@ -377,10 +460,25 @@ std::unique_ptr<RowSource> make_generator(const std::string& name, const Generat
                                   static_cast<int>(factors), noise, change);
   } else if (name == "shop") {
     g = std::make_unique<Shop>(shop_params(p, n, seed));
+  } else if (name == "blobs") {
+    double k = p.number("k", 3), d = p.number("d", 2), sd = p.number("sd", 0.5);
+    double spread = p.number("spread", 20), move = p.number("move", 0);
+    if (!(k >= 1 && k <= 1000 && k == std::floor(k)) ||
+        !(d >= 1 && d <= 1000 && d == std::floor(d)) || !(sd >= 0) || !(spread >= 0) ||
+        !std::isfinite(move)) {
+      throw Error("synth:blobs: k and d whole numbers from 1 to 1000, sd >= 0, spread >= 0");
+    }
+    g = std::make_unique<Blobs>(n, seed, static_cast<int>(k), static_cast<int>(d), sd, spread,
+                                move);
+  } else if (name == "seasonal") {
+    double period = p.number("period", 12);
+    if (!(period > 0)) throw Error("synth:seasonal: period must be > 0");
+    g = std::make_unique<Seasonal>(n, seed, period, p.number("level", 10), p.number("trend", 0.01),
+                                   p.number("amplitude", 3), p.number("noise", 0.3));
   } else {
     throw Error("unknown generator 'synth:" + name +
                 "' (valid: synth:sea, synth:hyperplane, synth:agrawal, synth:ratings, "
-                "synth:shop)");
+                "synth:shop, synth:blobs, synth:seasonal)");
   }
   p.finish();
   return g;
