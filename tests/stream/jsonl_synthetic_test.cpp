@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <map>
+
 #include "../test_util.h"
 #include "rtml/core/error.h"
 #include "rtml/stream/row_source.h"
@@ -118,6 +121,31 @@ TEST(Synthetic, SeaFollowsItsConceptsWithoutNoise) {
     std::string expected = sum <= theta[t / 1000] ? "1" : "0";
     ASSERT_EQ(row.values[3].text, expected) << "event " << t;
   }
+}
+
+TEST(Synthetic, BlobsPlantTheirClustersAndSeasonalItsSeason) {
+  // Blobs without spread around their centres: each blob's events are one point.
+  auto b = open_source("synth:blobs?n=300&k=3&d=2&sd=0&seed=4");
+  ASSERT_EQ(b->columns().size(), 3u);
+  EXPECT_EQ(b->columns()[2].name, "blob");
+  std::map<std::string, std::pair<double, double>> at;
+  Row row;
+  while (b->next(row)) {
+    auto [it, fresh] = at.emplace(std::string(row.values[2].text),
+                                  std::make_pair(row.values[0].number, row.values[1].number));
+    EXPECT_EQ(it->second.first, row.values[0].number);
+    EXPECT_EQ(it->second.second, row.values[1].number);
+  }
+  EXPECT_EQ(at.size(), 3u);
+  // Noise 0: y_t = level + trend t + amplitude sin(2 pi t / period).
+  auto s = open_source("synth:seasonal?n=50&period=10&level=5&trend=0.5&amplitude=2&noise=0");
+  for (int t = 0; s->next(row); ++t) {
+    EXPECT_EQ(row.values[0].number, t);
+    EXPECT_NEAR(row.values[1].number, 5 + 0.5 * t + 2 * std::sin(2 * 3.14159265358979 * t / 10),
+                1e-9);
+  }
+  EXPECT_THROW(open_source("synth:blobs?k=0"), Error);
+  EXPECT_THROW(open_source("synth:seasonal?period=0"), Error);
 }
 
 TEST(Synthetic, UnknownGeneratorsAndParametersAreClearErrors) {
