@@ -177,5 +177,9 @@ class Model {
 void set_binary_prediction(double p_positive, Prediction& out);
 // Sets out.label to the most probable class of out.proba (first one on ties).
 void set_argmax_label(Prediction& out);
+// Turns class votes (weights >= 0) in out.proba into probabilities and sets the label and
+// value (P(class 1) for two classes, else the winner's probability); with no vote at all,
+// no opinion (proba cleared, has_label false).
+void set_votes_prediction(Prediction& out);
 
 }  // namespace rtml

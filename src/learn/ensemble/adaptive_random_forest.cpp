@@ -141,7 +141,7 @@ void AdaptiveRandomForest::predict(const Features& x, Prediction& out, Workspace
     ensemble::add_vote(out, p, config_.weighted_vote && accuracy > 0 ? accuracy : 1.0);
   }
   s.answers.remember(x);
-  ensemble::finish_vote(out);
+  set_votes_prediction(out);
 }
 
 double AdaptiveRandomForest::drift_input(Member& m, double y, const Prediction& p, bool correct) {

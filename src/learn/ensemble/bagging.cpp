@@ -100,7 +100,7 @@ void OnlineBagging::predict(const Features& x, Prediction& out, Workspace& works
     }
   }
   s.answers.remember(x);
-  if (task() != Task::kRegression) ensemble::finish_vote(out);
+  if (task() != Task::kRegression) set_votes_prediction(out);
 }
 
 uint32_t OnlineBagging::draw(Member& m, const Target& y, bool has_answer, bool correct_before) {

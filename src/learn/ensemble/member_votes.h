@@ -1,6 +1,7 @@
-// What the ensembles share: adding their members' class probabilities into one vote, and
-// remembering what each member answered for the event predicted last, so that learn() on
-// the same event (progressive validation's predict-then-learn) need not ask again.
+// What the ensembles share: adding their members' class probabilities into one vote (which
+// set_votes_prediction, learn/model.h, then normalises), and remembering what each member
+// answered for the event predicted last, so that learn() on the same event (progressive
+// validation's predict-then-learn) need not ask again.
 #pragma once
 
 #include <cstdint>
@@ -17,21 +18,6 @@ inline void add_vote(Prediction& out, const Prediction& member, double weight) {
   if (!member.has_label) return;
   if (out.proba.size() < member.proba.size()) out.proba.resize(member.proba.size(), 0.0);
   for (size_t c = 0; c < member.proba.size(); ++c) out.proba[c] += weight * member.proba[c];
-}
-
-// Turns the votes in out.proba into probabilities, the label and value (P(class 1) for
-// two classes, else the winner's probability). No votes: no opinion (proba cleared).
-inline void finish_vote(Prediction& out) {
-  double sum = 0;
-  for (double v : out.proba) sum += v;
-  if (!(sum > 0)) {
-    out.proba.clear();
-    out.has_label = false;
-    return;
-  }
-  for (auto& v : out.proba) v /= sum;
-  set_argmax_label(out);
-  out.value = out.proba.size() == 2 ? out.proba[1] : out.proba[out.label];
 }
 
 // Each member's answer for one event, with a copy of the event's features to recognise

@@ -51,7 +51,7 @@ void OzaBoosting::predict(const Features& x, Prediction& out, Workspace& workspa
     members_[i].model->predict(x, member, workspace.member(i));
     ensemble::add_vote(out, member, w);
   }
-  ensemble::finish_vote(out);
+  set_votes_prediction(out);
 }
 
 void OzaBoosting::learn(const Features& x, const Target& y, double weight) {

@@ -201,7 +201,7 @@ void StreamingRandomPatches::predict(const Features& x, Prediction& out,
     ensemble::add_vote(out, s.member, config_.weighted_vote && accuracy > 0 ? accuracy : 1.0);
   }
   s.answers.remember(x);
-  ensemble::finish_vote(out);
+  set_votes_prediction(out);
 }
 
 void StreamingRandomPatches::learn(const Features& x, const Target& y, double weight) {

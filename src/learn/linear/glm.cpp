@@ -31,6 +31,19 @@ void set_argmax_label(Prediction& out) {
   out.label = best;
 }
 
+void set_votes_prediction(Prediction& out) {
+  double sum = 0;
+  for (double v : out.proba) sum += v;
+  if (!(sum > 0)) {
+    out.proba.clear();
+    out.has_label = false;
+    return;
+  }
+  for (auto& v : out.proba) v /= sum;
+  set_argmax_label(out);
+  out.value = out.proba.size() == 2 ? out.proba[1] : out.proba[out.label];
+}
+
 namespace {
 
 Glm::Config read_common(ParamSet& p, Glm::Config c, double default_lr) {

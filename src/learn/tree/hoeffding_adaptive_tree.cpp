@@ -215,16 +215,7 @@ void HoeffdingAdaptiveTreeClassifier::predict(const Features& x, Prediction& out
                                               Workspace& workspace) const {
   out.proba.clear();
   collect(*root_, x, out.proba, workspace.scratch<std::vector<double>>());
-  double sum = 0;
-  for (double v : out.proba) sum += v;
-  if (!(sum > 0)) {
-    out.proba.clear();
-    out.has_label = false;
-    return;
-  }
-  for (auto& v : out.proba) v /= sum;
-  set_argmax_label(out);
-  out.value = out.proba.size() == 2 ? out.proba[1] : out.proba[out.label];
+  set_votes_prediction(out);
 }
 
 void HoeffdingAdaptiveTreeClassifier::save(BinaryWriter& out) const {
