@@ -41,6 +41,7 @@ Pipeline::~Pipeline() = default;
 
 void Pipeline::build(const std::vector<StepSpec>& steps) {
   if (steps.empty()) throw Error("model expression: no steps");
+  ModelBudget budget;
   description_.clear();
   for (size_t i = 0; i < steps.size(); ++i) {
     const auto& info = find_component(steps[i].name);

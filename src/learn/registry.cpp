@@ -43,6 +43,13 @@
 namespace rtml {
 namespace {
 
+constexpr size_t kMaxNesting = 16;
+
+// The models one expression may build (ensembles of ensembles multiply): past it, an
+// expression is refused before it exhausts memory. Counted while a pipeline is built.
+constexpr uint64_t kMaxModelsPerExpression = 100000;
+thread_local uint64_t* t_models_left = nullptr;
+
 class ExpressionParser {
  public:
   explicit ExpressionParser(std::string_view text) : text_(text) {}
@@ -104,6 +111,11 @@ class ExpressionParser {
         break;
       }
       if (c == '(' || c == '[') {
+        // Each level is a model built inside another: a bound keeps a hostile expression
+        // (from the HTTP API too) from recursing the stack away.
+        if (open.size() >= kMaxNesting) {
+          fail("nested more than " + std::to_string(kMaxNesting) + " levels deep");
+        }
         open.push_back(c == '(' ? ')' : ']');
       } else if (c == ')' || c == ']') {
         if (open.empty() || open.back() != c) fail(std::string("unbalanced '") + c + "'");
@@ -261,8 +273,16 @@ ModelRecipe::ModelRecipe(std::string_view text, const std::string& owner) {
     canonical_ = params.canonical();
     task_ = model->task();
     needs_target_ = model->needs_target();
+    members_ = model->members();
   } catch (const Error& e) {
     throw Error(owner + ": model '" + std::string(text) + "': " + e.what());
+  }
+}
+
+void ModelRecipe::check_members(const std::string& owner, uint64_t n) const {
+  if (n > kMaxModelsPerExpression || n * members_ > kMaxModelsPerExpression) {
+    throw Error(owner + ": " + std::to_string(n) + " x '" + canonical_ + "' would hold more than " +
+                std::to_string(kMaxModelsPerExpression) + " models");
   }
 }
 
@@ -274,7 +294,25 @@ void ModelRecipe::require_labels(const std::string& owner) const {
   }
 }
 
+ModelBudget::ModelBudget() : outer_(t_models_left == nullptr) {
+  if (outer_) {
+    left_ = kMaxModelsPerExpression;
+    t_models_left = &left_;
+  }
+}
+
+ModelBudget::~ModelBudget() {
+  if (outer_) t_models_left = nullptr;
+}
+
 std::unique_ptr<Model> ModelRecipe::make() const {
+  if (t_models_left != nullptr) {
+    if (*t_models_left == 0) {
+      throw Error("the expression builds more than " + std::to_string(kMaxModelsPerExpression) +
+                  " models (ensembles of ensembles multiply their n_models)");
+    }
+    --*t_models_left;
+  }
   ParamSet params(spec_.name, spec_.params);
   return find_component(spec_.name).make_model(params);
 }

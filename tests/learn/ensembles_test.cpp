@@ -101,6 +101,24 @@ TEST(ModelParameters, BadModelsAreRefusedWithTheReason) {
             std::string::npos);
 }
 
+TEST(ModelParameters, HostileNestingIsRefusedBeforeItCosts) {
+  std::string deep = "gaussian_nb";
+  for (int i = 0; i < 40; ++i) deep = "oza_bagging(n_models=1, model=" + deep + ")";
+  EXPECT_NE(error_of(deep).find("levels deep"), std::string::npos);
+  // 1000 x 1000 x 10 trees: refused, not built.
+  EXPECT_NE(error_of("oza_bagging(n_models=1000, model=oza_bagging(n_models=1000, "
+                     "model=leveraging_bagging))")
+                .find("more than 100000 models"),
+            std::string::npos);
+  // Forests grow their trees at the first event: they count as built all the same.
+  EXPECT_NE(error_of("oza_bagging(n_models=10000, model=adaptive_random_forest(n_models=100))")
+                .find("more than 100000 models"),
+            std::string::npos);
+  // Within the bounds, nesting works: bagged boosted naive Bayes.
+  Pipeline ok("oza_bagging(n_models=3, model=oza_boosting(n_models=3, model=gaussian_nb))");
+  EXPECT_GT(accuracy(ok, 1000, 2000, 1 << 30), 0.8);
+}
+
 TEST(Ensembles, TakeTheirBaseModelsTaskAndReadCategoriesAsItDoes) {
   EXPECT_EQ(Pipeline("oza_bagging(model=logistic_regression)").task(), Task::kBinary);
   EXPECT_EQ(Pipeline("oza_bagging(model=linear_regression)").task(), Task::kRegression);

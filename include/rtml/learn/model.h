@@ -137,6 +137,10 @@ class Model {
   // user and item (SIZE_MAX: they are what it learns), models that ignore categories none
   // (0: nothing is kept, nothing counted).
   virtual size_t max_categories() const { return kDefaultMaxCategories; }
+  // How many models this one holds once built out (1 for a single one; an ensemble its
+  // members', built now or at its first event): the bound on what an expression may build
+  // (ModelRecipe::check_members).
+  virtual uint64_t members() const { return 1; }
   // Called by the pipeline once its schema exists (after building and after loading), so
   // that a model configured with column names resolves them to feature indices.
   virtual void bind(Schema& schema) { (void)schema; }

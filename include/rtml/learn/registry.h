@@ -49,6 +49,13 @@ class ModelRecipe {
   Task task() const { return task_; }
   const StepSpec& spec() const { return spec_; }
 
+  // Throws Error, prefixed with owner, if n copies of what make() builds would hold more
+  // than 100,000 models (Model::members()), so that ensembles of ensembles cannot exhaust
+  // memory when they are built or at their first event.
+  void check_members(const std::string& owner, uint64_t n) const;
+  // Models what make() builds holds (Model::members()).
+  uint64_t members() const { return members_; }
+
   // Throws Error, prefixed with owner, unless the model learns from labels (a clusterer
   // or an anomaly detector has nothing to bag, select or calibrate by).
   void require_labels(const std::string& owner) const;
@@ -65,6 +72,22 @@ class ModelRecipe {
   std::string canonical_;
   Task task_ = Task::kRegression;
   bool needs_target_ = true;
+  uint64_t members_ = 1;
+};
+
+// While one is alive on a thread (the outermost counts; Pipeline's constructors hold one),
+// the models ModelRecipe::make() builds there are counted, and past 100,000 it throws
+// Error: an expression of ensembles of ensembles cannot exhaust memory as it is built.
+class ModelBudget {
+ public:
+  ModelBudget();
+  ~ModelBudget();
+  ModelBudget(const ModelBudget&) = delete;
+  ModelBudget& operator=(const ModelBudget&) = delete;
+
+ private:
+  bool outer_;
+  uint64_t left_ = 0;
 };
 
 // Every registered step, sorted by name.

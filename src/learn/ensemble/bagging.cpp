@@ -39,6 +39,7 @@ OnlineBagging::Config common(ParamSet& p, OnlineBagging::Method method) {
 std::unique_ptr<Model> make(ParamSet& p, OnlineBagging::Method method) {
   ModelRecipe base = ModelRecipe::from_param(p, "model", kDefaultBase);
   auto c = common(p, method);
+  base.check_members(p.component(), static_cast<uint64_t>(c.n_models));
   if (method != OnlineBagging::Method::kOza && base.task() == Task::kRegression) {
     throw Error(p.component() + ": the base model must be a classifier; '" + base.canonical() +
                 "' is a regressor (oza_bagging bags regressors)");

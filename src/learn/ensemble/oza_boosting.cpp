@@ -13,6 +13,7 @@ std::unique_ptr<Model> OzaBoosting::make(ParamSet& p) {
   auto n = p.integer("n_models", 10);
   auto seed = static_cast<uint64_t>(p.integer("seed", 42));
   if (n < 1 || n > 10000) throw Error("oza_boosting: n_models in [1, 10000]");
+  base.check_members("oza_boosting", static_cast<uint64_t>(n));
   if (base.task() == Task::kRegression) {
     throw Error("oza_boosting: the base model must be a classifier; '" + base.canonical() +
                 "' is a regressor");

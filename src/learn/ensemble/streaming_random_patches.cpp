@@ -79,6 +79,7 @@ std::unique_ptr<Model> StreamingRandomPatches::make(ParamSet& p) {
         "streaming_random_patches: n_models in [1, 10000], lam > 0, drift_delta and "
         "warning_delta in (0, 1)");
   }
+  base.check_members("streaming_random_patches", 2 * static_cast<uint64_t>(c.n_models));
   if (base.task() == Task::kRegression) {
     throw Error("streaming_random_patches: the base model must be a classifier; '" +
                 base.canonical() + "' is a regressor");

@@ -52,6 +52,12 @@ size_t BanditSelect::max_categories() const {
   return most;
 }
 
+uint64_t BanditSelect::members() const {
+  uint64_t n = 0;
+  for (const auto& r : recipes_) n += r.members();
+  return n;
+}
+
 void BanditSelect::bind(Schema& schema) {
   for (auto& a : arms_) a.model->bind(schema);
 }

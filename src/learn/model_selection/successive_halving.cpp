@@ -77,6 +77,12 @@ size_t SuccessiveHalving::max_categories() const {
   return most;
 }
 
+uint64_t SuccessiveHalving::members() const {
+  uint64_t n = 0;
+  for (const auto& r : recipes_) n += r.members();
+  return n;
+}
+
 void SuccessiveHalving::bind(Schema& schema) {
   state_->schema = &schema;
   for (auto& m : state_->models) {

@@ -54,6 +54,8 @@ class AdaptiveRandomForest final : public Model {
   Task task() const override { return config_.regression ? Task::kRegression : Task::kMulticlass; }
   // Categorical columns are split on natively (see Config::binary_split).
   bool uses_categories() const override { return true; }
+  // A tree and a background tree per member.
+  uint64_t members() const override { return 2 * static_cast<uint64_t>(config_.n_models); }
   using Model::predict;
   void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;

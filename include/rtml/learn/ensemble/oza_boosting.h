@@ -36,6 +36,7 @@ class OzaBoosting final : public Model {
   bool uses_categories() const override { return prototype_->uses_categories(); }
   size_t max_categories() const override { return prototype_->max_categories(); }
   void bind(Schema& schema) override;
+  uint64_t members() const override { return members_.size() * prototype_->members(); }
   using Model::predict;
   void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;

@@ -57,6 +57,8 @@ class StreamingRandomPatches final : public Model {
   bool uses_categories() const override { return prototype_->uses_categories(); }
   size_t max_categories() const override { return prototype_->max_categories(); }
   void bind(Schema& schema) override;
+  // Each member may have a background learner beside it.
+  uint64_t members() const override { return 2 * config_.n_models * prototype_->members(); }
   using Model::predict;
   void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;

@@ -39,6 +39,7 @@ class RandomSampling final : public Model {
   bool uses_categories() const override { return model_->uses_categories(); }
   size_t max_categories() const override { return model_->max_categories(); }
   void bind(Schema& schema) override { model_->bind(schema); }
+  uint64_t members() const override { return model_->members(); }
   using Model::predict;
   void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;

@@ -32,6 +32,7 @@ class SuccessiveHalving final : public Model {
   bool uses_categories() const override;
   size_t max_categories() const override;
   void bind(Schema& schema) override;
+  uint64_t members() const override;
   using Model::predict;
   void predict(const Features& x, Prediction& out, Workspace& workspace) const override;
   void learn(const Features& x, const Target& y, double weight) override;
