@@ -49,6 +49,20 @@ void delivery_cb(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 
 }  // namespace
 
+namespace {
+
+// librdkafka before 2.3.0 aborts the process in its cooperative-sticky assignor when a
+// member's group state is reset before the assignor has any (rd_kafka_sticky_assignor_state_destroy
+// asserts; librdkafka#4312, fixed in 2.3.0), which a broker failure or a rebalance storm
+// can cause: seen on Debian 12's 2.0.2 as a worker dying mid-run. There the eager
+// protocol is used instead: a rebalance revokes every partition (committed first, as
+// ever, or handled again by the next owner from the last acknowledged checkpoint).
+const char* assignment_strategy() {
+  return rd_kafka_version() >= 0x020300ff ? "cooperative-sticky" : "roundrobin";
+}
+
+}  // namespace
+
 KafkaReader::KafkaReader(TopicReadOptions options)
     : GroupSource("kafka topic " + options.topic), o_(std::move(options)) {
   const auto session_ms = static_cast<int64_t>(std::llround(o_.session_seconds * 1e3));
@@ -63,8 +77,8 @@ KafkaReader::KafkaReader(TopicReadOptions options)
                  {"heartbeat.interval.ms", std::to_string(std::max<int64_t>(100, session_ms / 10))},
                  {"enable.partition.eof", "false"},
                  // Partitions move one by one, committed once the group is settled (see
-                 // rebalance()).
-                 {"partition.assignment.strategy", "cooperative-sticky"}});
+                 // rebalance()), where librdkafka's cooperative assignor can be trusted.
+                 {"partition.assignment.strategy", assignment_strategy()}});
   rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
   rd_kafka_conf_set_opaque(conf, this);
   char err[512];
