@@ -104,8 +104,7 @@ void OnlineBagging::predict(const Features& x, Prediction& out, Workspace& works
   if (task() != Task::kRegression) set_votes_prediction(out);
 }
 
-uint32_t OnlineBagging::draw(Member& m, const Target& y, bool has_answer, bool correct_before) {
-  (void)y;
+uint32_t OnlineBagging::draw(Member& m, bool has_answer, bool correct_before) {
   if (config_.method != Method::kLeveraging) return rng_.poisson(1);
   switch (config_.resampling) {
     case Resampling::kBag:
@@ -150,7 +149,7 @@ void OnlineBagging::learn(const Features& x, const Target& y, double weight) {
         correct_before = has_answer && scratch_.label == y.label;
       }
     }
-    uint32_t k = draw(m, y, has_answer, correct_before);
+    uint32_t k = draw(m, has_answer, correct_before);
     if (k > 0) m.model->learn(x, y, weight * k);
     if (config_.method == Method::kOza || regression) continue;
     // The detector watches the member's error on the event it has just learned, as River.

@@ -70,7 +70,7 @@ class OnlineBagging final : public Model {
     Adwin detector;
   };
   Member fresh_member() const;
-  uint32_t draw(Member& m, const Target& y, bool has_answer, bool correct_before);
+  uint32_t draw(Member& m, bool has_answer, bool correct_before);
 
   Config config_;
   ModelRecipe base_;
