@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -61,7 +62,11 @@ struct Served {
     batch += "]}";
     // Until the prediction log is full (each log then makes the oldest entry leave): a
     // server in its steady state, not in its first lap, which allocates as it grows.
-    for (size_t n = 0; n < (size_t{1} << 20) + 1000; n += 1000) {
+    // RTML_BENCH_SERVE_FILL sets fewer (a run under callgrind, which counts the serving
+    // thread's instructions and needs no steady state for them).
+    const char* fill = std::getenv("RTML_BENCH_SERVE_FILL");
+    const size_t fill_to = fill ? std::strtoull(fill, nullptr, 10) : (size_t{1} << 20) + 1000;
+    for (size_t n = 0; n < fill_to; n += 1000) {
       while (api.queued("m") > 100000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
       api.handle(serve::ApiRequest{"POST", "/v1/models/m/predict", batch, {}},
                  [](serve::ApiResponse) {});
@@ -70,10 +75,24 @@ struct Served {
   }
 };
 
+// One batch request: a function of its own, so that callgrind can count its
+// instructions alone (--toggle-collect='*one_batch_request*').
+[[gnu::noinline]] serve::ApiResponse one_batch_request(Served& s) {
+  return call(s.api, "POST", "/v1/models/m/predict", s.batch);
+}
+
 void BM_ServeBatchPredict(benchmark::State& state) {
   static Served s;
+  // Under callgrind (RTML_BENCH_SERVE_FILL set) each batch waits for the learner, whom
+  // valgrind runs far slower than the serving thread: else the serving thread's
+  // instructions would be those of a model always behind (its batches' buffers not yet
+  // handed back to be used again).
+  const bool counting = std::getenv("RTML_BENCH_SERVE_FILL") != nullptr;
   for (auto _ : state) {
-    serve::ApiResponse r = call(s.api, "POST", "/v1/models/m/predict", s.batch);
+    if (counting) {
+      while (s.api.queued("m") > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    serve::ApiResponse r = one_batch_request(s);
     if (r.status == 503) {
       // The learner logs what was predicted: a run faster than it waits, as a client would.
       state.PauseTiming();
@@ -89,9 +108,9 @@ void BM_ServeBatchPredict(benchmark::State& state) {
 }
 BENCHMARK(BM_ServeBatchPredict)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// One prediction logged under a text id the server made ("m-<n>"), 8 features, a full
-// log of 2^20 entries (each log makes the oldest leave): what the learning thread does
-// for each event a batch predicted.
+// One prediction logged under a text id as the server makes them ("<16 hex>-<n>"), 8 features, a
+// full log of 2^20 entries (each log makes the oldest leave): what the learning thread does for
+// each event a batch predicted.
 constexpr int kLogBits = 20;
 void BM_PredictionLogFull(benchmark::State& state) {
   PredictionLog log(PredictionLog::Limits{size_t{1} << kLogBits});
@@ -103,7 +122,7 @@ void BM_PredictionLogFull(benchmark::State& state) {
   uint64_t n = 0;
   std::string id;
   auto one = [&] {
-    id = "m-";
+    id = "5e3c0f1d2a9b8c7d-";  // as a server's ids: longer than a string keeps inline
     id += std::to_string(n++);
     if (!log.log(EventId::of_text(id), 0, x, p)) std::abort();
   };

@@ -19,7 +19,10 @@ std::string_view label_refusal_text(LabelRefusal r) {
   return "?";
 }
 
-PredictionLog::PredictionLog(Limits limits) : limits_(limits), slots_(limits.max_entries) {
+PredictionLog::PredictionLog(Limits limits)
+    : limits_(limits),
+      slot_mask_((limits.max_entries & (limits.max_entries - 1)) == 0 ? limits.max_entries - 1 : 0),
+      slots_(limits.max_entries) {
   if (limits_.max_entries == 0 || limits_.max_entries > kMaxEntries) {
     throw Error("a prediction log holds from 1 to " + std::to_string(kMaxEntries) + " entries");
   }
@@ -52,6 +55,17 @@ uint32_t PredictionLog::find(EventId id, uint64_t hash, size_t* at) const {
     }
     *at = i;
     return index;
+  }
+}
+
+size_t PredictionLog::place_of(uint64_t hash, uint32_t index) const {
+  // The entry of a slot is found by the slot's index, not its id: no load of the slot's
+  // id (a cache miss of its own, anywhere in memory) to compare.
+  const size_t mask = table_.size() - 1;
+  const uint64_t entry = tag_of(hash) | index;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    if (table_[i] == entry) return i;
+    if (table_[i] == kEmptyEntry) return kNoPlace;
   }
 }
 
@@ -90,11 +104,12 @@ void PredictionLog::fetch_ahead() const {
   // used in order, but the oldest entry's place in the table, and its features' buffers
   // (which the new entry's are copied into), are anywhere in memory: a cache miss each.
   // They are fetched some logs ahead, from the slot fetched some logs before that.
-  const Slot& near = slots_[(next_seq_ + 8) % max];
+  const Slot& near = slots_[slot_of(next_seq_ + 24)];
   __builtin_prefetch(&table_[near.hash & (table_.size() - 1)]);
   __builtin_prefetch(near.entry.x.numbers().data(), 1);
   __builtin_prefetch(near.entry.prediction.proba.data(), 1);
-  const char* far = reinterpret_cast<const char*>(&slots_[(next_seq_ + 16) % max]);
+  __builtin_prefetch(near.id_text.data(), 1);  // the new id is written there
+  const char* far = reinterpret_cast<const char*>(&slots_[slot_of(next_seq_ + 48)]);
   for (size_t b = 0; b < sizeof(Slot); b += 64) __builtin_prefetch(far + b, 1);
 }
 
@@ -106,21 +121,18 @@ void PredictionLog::leave(Slot& s, State to) {
   s.state = to;
 }
 
-bool PredictionLog::log(EventId id, double time, const Features& x, const Prediction& p,
-                        std::string_view record) {
-  const uint64_t hash = hash_of(id);
+bool PredictionLog::log(EventId id, uint64_t hash, double time, const Features& x,
+                        const Prediction& p, std::string_view record) {
   size_t at;
   if (find(id, hash, &at) != kEmpty) return false;
-  const auto index = static_cast<uint32_t>(next_seq_ % limits_.max_entries);
+  const auto index = static_cast<uint32_t>(slot_of(next_seq_));
   fetch_ahead();
   if (index == slots_.size()) {
     slots_.emplace_back();  // the first lap: memory follows use
   } else {
     // The oldest entry makes room, and its id is forgotten.
     Slot& old = slots_[index];
-    size_t old_at;
-    find(old.id(), old.hash, &old_at);
-    erase_at(old_at);
+    if (const size_t place = place_of(old.hash, index); place != kNoPlace) erase_at(place);
     leave(old, State::kExpired);
   }
   if ((table_used_ + 1) * 2 > table_.size()) grow_table();
@@ -171,7 +183,7 @@ void PredictionLog::expire(double now) {
   if (limits_.ttl == std::numeric_limits<double>::infinity()) return;
   const double cutoff = now - limits_.ttl;
   for (; expire_seq_ < next_seq_; ++expire_seq_) {
-    Slot& s = slots_[expire_seq_ % limits_.max_entries];
+    Slot& s = slots_[slot_of(expire_seq_)];
     if (s.state == State::kWaiting) {
       if (!(s.entry.time < cutoff)) break;
       leave(s, State::kExpired);
@@ -186,7 +198,7 @@ void PredictionLog::save(BinaryWriter& w) const {
   w.put<uint64_t>(expire_seq_);
   w.put<uint64_t>(expired_);
   for (uint64_t seq = first_seq(); seq < next_seq_; ++seq) {
-    const Slot& s = slots_[seq % limits_.max_entries];
+    const Slot& s = slots_[slot_of(seq)];
     w.put<uint8_t>(static_cast<uint8_t>(s.state));
     w.put<uint8_t>(s.text);
     if (s.text) {
@@ -229,7 +241,7 @@ void PredictionLog::load(BinaryReader& r) {
   table_used_ = 0;
   waiting_ = 0;
   for (uint64_t seq = first; seq < next_seq_; ++seq) {
-    const auto index = static_cast<uint32_t>(seq % limits_.max_entries);
+    const auto index = static_cast<uint32_t>(slot_of(seq));
     Slot& s = slots_[index];
     auto state = r.get<uint8_t>();
     if (state > static_cast<uint8_t>(State::kExpired)) r.fail("entry state");

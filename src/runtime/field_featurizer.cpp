@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "rtml/core/excerpt.h"
+#include "rtml/core/short_text.h"
 
 namespace rtml::runtime {
 namespace {
@@ -22,13 +23,16 @@ class LastNames {
  public:
   // The index schema gives the k-th field's name, if the cache holds it; else nullopt.
   std::optional<uint32_t> at(const Schema& schema, size_t k, std::string_view name) {
-    if (last_.size() <= k) last_.resize(k + 1, UINT32_MAX);
-    if (last_[k] < schema.size() && schema.name(last_[k]) == name) return last_[k];
+    if (last_.size() <= k) [[unlikely]]
+      grow(k);
+    const uint32_t i = last_[k];
+    if (i < schema.size() && same_text(schema.name(i), name)) return i;
     return std::nullopt;
   }
   void remember(size_t k, uint32_t index) { last_[k] = index; }
 
  private:
+  [[gnu::noinline]] void grow(size_t k) { last_.resize(k + 1, UINT32_MAX); }
   std::vector<uint32_t> last_;
 };
 

@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "json_writer.h"
 #include "live_page.h"
+#include "plain_batch_reader.h"
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
 #include "rtml/core/file_io.h"
@@ -20,6 +22,18 @@
 #include "rtml/runtime/store_aggregates.h"
 
 namespace rtml::serve {
+
+bool plain_batch_reader_runs_here() {
+#if defined(__x86_64__)
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+                          __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("pclmul") &&
+                          __builtin_cpu_supports("popcnt");
+  return has;
+#else
+  return true;  // the reader is built for the baseline there
+#endif
+}
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -74,12 +88,21 @@ void append_number(std::string& out, double v) {
 struct ThreadParser {
   simdjson::dom::parser parser;
   std::string padded;
-  simdjson::error_code parse(std::string_view body, simdjson::dom::element& doc) {
+  PlainBatchReader plain_batches;
+  // Copies body into padded (followed by at least SIMDJSON_PADDING bytes).
+  void pad(std::string_view body) {
     if (padded.size() < body.size() + simdjson::SIMDJSON_PADDING) {
       padded.resize(body.size() + simdjson::SIMDJSON_PADDING);
     }
     std::memcpy(padded.data(), body.data(), body.size());
-    return parser.parse(padded.data(), body.size(), false).get(doc);
+  }
+  // Parses the first size bytes of padded (pad() first).
+  simdjson::error_code parse_padded(size_t size, simdjson::dom::element& doc) {
+    return parser.parse(padded.data(), size, false).get(doc);
+  }
+  simdjson::error_code parse(std::string_view body, simdjson::dom::element& doc) {
+    pad(body);
+    return parse_padded(body.size(), doc);
   }
 };
 
@@ -219,41 +242,41 @@ int refusal_status(const Status& s) {
   return 400;
 }
 
-// Appends one prediction as JSON: {"event_id", "prediction", "proba"}.
-void append_prediction(std::string& out, const std::string& event_id, const Pipeline& p,
-                       const Prediction& pred) {
-  out += "{\"event_id\":";
-  append_json_text(out, event_id);
-  out += ",\"prediction\":";
+// Writes one prediction as JSON: {"event_id", "prediction", "proba"}.
+void write_prediction(JsonWriter& out, std::string_view event_id, const Pipeline& p,
+                      const Prediction& pred) {
+  out.raw("{\"event_id\":");
+  out.text(event_id);
+  out.raw(",\"prediction\":");
   if (p.task() == Task::kRegression || !p.model().needs_target()) {
-    append_number(out, pred.value);
+    out.number(pred.value);
     if (pred.has_interval) {  // a conformal regressor's
-      out += ",\"interval\":[";
-      append_number(out, pred.lower);
-      out += ',';
-      append_number(out, pred.upper);
-      out += ']';
+      out.raw(",\"interval\":[");
+      out.number(pred.lower);
+      out.raw(',');
+      out.number(pred.upper);
+      out.raw(']');
     }
   } else {
     const Labels& labels = p.labels();
     if (pred.has_label && pred.label < labels.size()) {
-      append_json_text(out, labels.name(pred.label));
+      out.text(labels.name(pred.label));
     } else {
-      out += "null";
+      out.raw("null");
     }
-    out += ",\"proba\":{";
+    out.raw(",\"proba\":{");
     bool first = true;
     for (uint32_t c = 0; c < pred.proba.size() && c < labels.size(); ++c) {
       if (labels.name(c).empty()) continue;
-      if (!first) out += ',';
+      if (!first) out.raw(',');
       first = false;
-      append_json_text(out, labels.name(c));
-      out += ':';
-      append_number(out, pred.proba[c]);
+      out.text(labels.name(c));
+      out.raw(':');
+      out.number(pred.proba[c]);
     }
-    out += '}';
+    out.raw('}');
   }
-  out += '}';
+  out.raw('}');
 }
 
 // 503 for a model whose learning thread has more events queued than it may hold: the
@@ -680,17 +703,66 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
   thread_local Prediction prediction;
   thread_local std::string event_id;
   thread_local std::vector<store::FeatureValue> stored;
-  simdjson::dom::element doc;
-  if (auto e = thread_parser().parse(body, doc)) {
-    return respond(error_response(400, malformed(e).why()));
-  }
-  // One event: {"features": {...}, "event_id"?}; a batch: {"events": [...]}.
   // Kept by the thread: its ops are used again by the next batch.
   thread_local ModelHost::PendingLogs batch_logs;
   batch_logs.discard();
   // One snapshot for the whole request: its labels name the classes predicted.
   const std::shared_ptr<const ModelSnapshot> snap = host.snapshot();
-  auto one = [&](simdjson::dom::element event, std::string& out,
+  ThreadParser& parser = thread_parser();
+  parser.pad(body);
+  ApiResponse r;
+  // A batch of the plain form first, in one pass (PlainBatchReader); any other body, or a
+  // batch it does not take, is read below (which words what is wrong with it).
+  if (body.substr(0, 32).find("\"events\"") != std::string_view::npos &&
+      plain_batch_reader_runs_here()) {
+    bool read;
+    {
+      JsonWriter out(r.body);
+      out.raw("{\"predictions\":[");
+      struct Context {
+        ModelHost& host;
+        const ModelSnapshot& snap;
+        JsonWriter& out;
+        std::string& event_id;
+        Prediction& prediction;
+        Workspace& workspace;
+        ModelHost::PendingLogs& logs;
+        bool first = true;
+      } context{host, *snap, out, event_id, prediction, workspace, batch_logs};
+      auto predict_one = [](void* p, std::span<const EventField> f, std::string_view id) {
+        auto& c = *static_cast<Context*>(p);
+        c.event_id.assign(id);
+        if (!c.host.predict(c.snap, f, c.event_id, c.prediction, c.workspace, &c.logs)) {
+          return false;
+        }
+        if (!c.first) c.out.raw(',');
+        c.first = false;
+        write_prediction(c.out, c.event_id, c.snap.pipeline, c.prediction);
+        return true;
+      };
+      read = parser.plain_batches.read(parser.padded, body.size(), options_.max_batch, predict_one,
+                                       &context);
+      if (read) out.raw("]}");
+    }
+    if (read) {
+      // Checked after the fact (the count is known once read): the predictions are
+      // dropped, nothing logged.
+      if (host.behind(parser.plain_batches.events())) {
+        batch_logs.discard();
+        return respond(behind_response(host));
+      }
+      host.log(batch_logs);
+      return respond(std::move(r));
+    }
+    batch_logs.discard();
+    r.body.clear();
+  }
+  simdjson::dom::element doc;
+  if (auto e = parser.parse_padded(body.size(), doc)) {
+    return respond(error_response(400, malformed(e).why()));
+  }
+  // One event: {"features": {...}, "event_id"?}; a batch: {"events": [...]}.
+  auto one = [&](simdjson::dom::element event, JsonWriter& out,
                  ModelHost::PendingLogs* defer) -> Status {
     simdjson::dom::object obj;
     if (event.get_object().get(obj)) return Status::error("an event must be a JSON object");
@@ -720,10 +792,9 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
     if (Status s = host.predict(*snap, fields, event_id, prediction, workspace, defer); !s) {
       return s;
     }
-    append_prediction(out, event_id, snap->pipeline, prediction);
+    write_prediction(out, event_id, snap->pipeline, prediction);
     return Status::ok();
   };
-  ApiResponse r;
   simdjson::dom::array events;
   const bool batch = !doc["events"].get(events);
   if (host.behind(batch ? events.size() : 1)) return respond(behind_response(host));
@@ -734,19 +805,23 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
     }
     // An answer is some 80 bytes an event: grown once, not by doubling.
     r.body.reserve(32 + events.size() * 96);
-    r.body = "{\"predictions\":[";
-    size_t i = 0;
-    for (auto e : events) {
-      if (i) r.body += ',';
-      if (Status s = one(e, r.body, &batch_logs); !s) {
-        return respond(error_response(400, fmt::format("event {}: {}", i, s.why())));
+    {
+      JsonWriter out(r.body);
+      out.raw("{\"predictions\":[");
+      size_t i = 0;
+      for (auto e : events) {
+        if (i) out.raw(',');
+        if (Status s = one(e, out, &batch_logs); !s) {
+          return respond(error_response(400, fmt::format("event {}: {}", i, s.why())));
+        }
+        ++i;
       }
-      ++i;
+      out.raw("]}");
     }
-    r.body += "]}";
     host.log(batch_logs);  // only once every event of the batch was predicted
-  } else if (Status s = one(doc, r.body, nullptr); !s) {
-    return respond(error_response(400, s.why()));
+  } else {
+    JsonWriter out(r.body);
+    if (Status s = one(doc, out, nullptr); !s) return respond(error_response(400, s.why()));
   }
   respond(std::move(r));
 }

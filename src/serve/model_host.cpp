@@ -3,6 +3,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -204,6 +205,10 @@ void ModelHost::recover() {
   l.applied_lsn = std::max(l.applied_lsn, covered);
 }
 
+// Event ids a batch takes from its host at a time: ids left when a batch ends are not
+// used (the ids are unique, not dense).
+constexpr size_t kIdsTaken = 64;
+
 Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField> fields,
                           std::string& event_id, Prediction& out, Workspace& workspace,
                           PendingLogs* defer) {
@@ -214,12 +219,23 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
   p.predict(x, out, workspace);
   if (runtime::names_classes(p)) runtime::settle_prediction(p, out);
   if (event_id.empty()) {
-    event_id = id_prefix_;
-    char digits[24];
-    const auto end = std::to_chars(digits, digits + sizeof digits,
-                                   next_id_.fetch_add(1, std::memory_order_relaxed))
-                         .ptr;
-    event_id.append(digits, end);
+    uint64_t n;
+    if (defer) {
+      if (defer->ids_left_ == 0) {
+        defer->next_id_ = next_id_.fetch_add(kIdsTaken, std::memory_order_relaxed);
+        defer->ids_left_ = kIdsTaken;
+      }
+      n = defer->next_id_++;
+      --defer->ids_left_;
+    } else {
+      n = next_id_.fetch_add(1, std::memory_order_relaxed);
+    }
+    // Written whole, then assigned once (the id is longer than a string keeps inline).
+    char id[64];
+    const size_t prefix = std::min(id_prefix_.size(), sizeof id - 24);
+    std::memcpy(id, id_prefix_.data(), prefix);
+    const auto end = std::to_chars(id + prefix, id + sizeof id, n).ptr;
+    event_id.assign(id, end);
   }
   // An op of the calling thread's, or of the batch's, used again: no allocation once
   // its buffers have grown.
@@ -235,9 +251,9 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
     op.time = now_seconds();
   }
   op.event_id = event_id;
+  op.id_hashed = false;
   op.fields.clear();
-  op.fields.reserve(FieldBuffer::bytes_for(fields));
-  for (const EventField& f : fields) op.fields.add(f);
+  for (const EventField& f : fields) op.fields.add(f);  // each reserves its room
   op.prediction = out;
   if (defer) return Status::ok();
   if (!enqueue(op)) {
@@ -380,6 +396,7 @@ void ModelHost::Op::reset() {
   versioned = nullptr;
   time = 0;
   event_id.clear();
+  id_hashed = false;
   fields.clear();
   prediction.value = 0;
   prediction.proba.clear();
@@ -446,7 +463,9 @@ Status ModelHost::step(Op& op) {
     case Op::kLog: {
       ++l.predicted;
       op.fields.views(l.fields);
-      return l.runtime->log_fields(EventId::of_text(op.event_id), op.time, l.fields, op.prediction);
+      const EventId id = EventId::of_text(op.event_id);
+      return l.runtime->log_fields(id, op.id_hashed ? op.id_hash : PredictionLog::hash_of(id),
+                                   op.time, l.fields, op.prediction);
     }
     case Op::kLearn: {
       Value label{op.learn.label_kind, op.learn.label_number, op.learn.label_text};
@@ -518,12 +537,17 @@ void ModelHost::learning_loop() {
       events += op.events();
       if (op.kind == Op::kLogBatch) {
         const PredictionLog& log = l.runtime->log();
+        // Where an id some events ahead goes in the log's table, fetched while these are
+        // applied: else each event waits on a cache miss there. Its hash is kept for
+        // the log.
+        auto fetch = [&](Op& ahead) {
+          ahead.id_hash = PredictionLog::hash_of(EventId::of_text(ahead.event_id));
+          ahead.id_hashed = true;
+          log.prefetch_hash(ahead.id_hash);
+        };
+        for (size_t k = 0; k < std::min(kFetchAhead, op.batch_size); ++k) fetch(op.batch[k]);
         for (size_t k = 0; k < op.batch_size; ++k) {
-          // Where an id some events ahead goes in the log's table, fetched while these are
-          // applied: else each event waits on a cache miss there.
-          if (k + kFetchAhead < op.batch_size) {
-            log.prefetch(EventId::of_text(op.batch[k + kFetchAhead].event_id));
-          }
+          if (k + kFetchAhead < op.batch_size) fetch(op.batch[k + kFetchAhead]);
           Op& one = op.batch[k];
           if (one.lsn == kNotLogged) continue;  // as a single op's: refused, not counted
           if (!step(one)) ++l.refused;
@@ -600,11 +624,10 @@ void ModelHost::learning_loop() {
       if (batch[i].done) batch[i].done(results[i]);
       if (batch[i].versioned) batch[i].versioned(batch[i].version);
     }
-    // The ops go back, with their buffers, to be used again.
-    for (Op& op : batch) {
-      for (size_t k = 0; k < op.batch_size; ++k) op.batch[k].reset();
-      op.reset();
-    }
+    // The ops go back, with their buffers, to be used again. A batch's ops are not
+    // reset: they are only ever log ops, each of whose fields a log reads predict() sets
+    // again (a pass over a thousand cold ops saved).
+    for (Op& op : batch) op.reset();
     {
       std::lock_guard lock(mu_);
       for (Op& op : batch) {

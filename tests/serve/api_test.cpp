@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "rtml/runtime/field_featurizer.h"
@@ -273,6 +274,87 @@ TEST(ServeApi, BatchesPredictEveryEventOrNone) {
   EXPECT_EQ(
       call(api, "POST", "/v1/models/m/learn", R"({"event_id": "two", "label": "yes"})").status,
       200);
+}
+
+// A batch of the plain form ({"events": [{"features": ..., "event_id"?}]}) is read in one
+// pass (PlainBatchReader), any other by the general reader: both answer alike, and what
+// the plain reader does not take is still refused with the general reader's reason.
+TEST(ServeApi, PlainBatchesAnswerAsTheGeneralReaderDoes) {
+  serve::Api api(options());
+  ASSERT_TRUE(api.create_model("m", "one_hot | standard_scaler | logistic_regression"));
+  for (int i = 0; i < 200; ++i) {
+    const std::string body = "{\"features\":{\"x\":" + std::to_string(i % 7) +
+                             ",\"on\":" + (i % 2 ? "true" : "false") + ",\"city\":\"" +
+                             (i % 3 ? "Oslo" : "Rome") +
+                             "\"},\"label\":" + (i % 7 > 3 ? "true" : "false") + "}";
+    ASSERT_EQ(call(api, "POST", "/v1/models/m/learn", body).status, 200);
+  }
+  settle(api, "m");
+  // The same events, plain, and with a key the plain reader does not take (which the
+  // general reader ignores); escapes in names and texts, nulls, integers, booleans.
+  std::string plain = "{\"events\":[", general = plain;
+  for (int i = 0; i < 50; ++i) {
+    const std::string features = "{\"x\":" + std::to_string(i % 7) +
+                                 ",\"o\\u006e\":" + (i % 2 ? "true" : "false") + ",\"city\":\"" +
+                                 (i % 3 ? "Os\\u006co" : "Rome") + "\",\"gone\":null}";
+    const std::string sep = i ? "," : "";
+    plain += sep + "{\"features\":" + features + "}";
+    general += sep + "{\"features\":" + features + ",\"note\":" + std::to_string(i) + "}";
+  }
+  plain += "]}";
+  general += "]}";
+  auto a = call(api, "POST", "/v1/models/m/predict", plain);
+  auto b = call(api, "POST", "/v1/models/m/predict", general);
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(b.status, 200) << b.body;
+  auto pa = json::parse(a.body)["predictions"], pb = json::parse(b.body)["predictions"];
+  ASSERT_EQ(pa.size(), 50u);
+  ASSERT_EQ(pb.size(), 50u);
+  std::set<std::string> ids;
+  for (size_t i = 0; i < 50; ++i) {
+    EXPECT_EQ(pa[i]["prediction"], pb[i]["prediction"]) << i;
+    EXPECT_EQ(pa[i]["proba"], pb[i]["proba"]) << i;
+    ids.insert(pa[i]["event_id"].get<std::string>());
+    ids.insert(pb[i]["event_id"].get<std::string>());
+  }
+  EXPECT_EQ(ids.size(), 100u);  // every event its own id
+  // Ids given are kept; a label by one teaches from the features logged.
+  auto given = call(
+      api, "POST", "/v1/models/m/predict",
+      R"({"events":[{"event_id":"p1","features":{"x":3}},{"features":{"x":4},"event_id":"p2"}]})");
+  ASSERT_EQ(given.status, 200) << given.body;
+  EXPECT_EQ(json::parse(given.body)["predictions"][1]["event_id"], "p2");
+  EXPECT_EQ(call(api, "POST", "/v1/models/m/learn", R"({"event_id":"p2","label":true})").status,
+            200);
+  settle(api, "m");
+  EXPECT_EQ(info(api, "m")["predicted"], 102);
+  // Refused whole, with the general reader's reasons, logging nothing.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"events":[{"features":{"x":1}}]} x)", "malformed"},
+      {R"({"events":[{"features":{"x":1}}]}{})", "malformed"},
+      {R"({"events":[{"features":{"x":1}},{"features":{"x":[1]}}]})", "event 1"},
+      {R"({"events":[{"features":{"x":1}},{"features":{"x":1},"event_id":""}]})", "event 1"},
+      {R"({"events":[{"features":{"x":1}},{"event_id":"q"}]})", "event 1"},
+      {R"({"events":[{"features":{"x":1}},3]})", "event 1"},
+      {R"({"events":[{"features":{"x":1e999}}]})", "malformed"},
+  };
+  for (const auto& [body, why] : bad) {
+    SCOPED_TRACE(body);
+    auto r = call(api, "POST", "/v1/models/m/predict", body);
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find(why), std::string::npos)
+        << r.body;
+  }
+  serve::Api::Options small = options();
+  small.max_batch = 2;
+  serve::Api limited(small);
+  ASSERT_TRUE(limited.create_model("m", "logistic_regression"));
+  EXPECT_EQ(call(limited, "POST", "/v1/models/m/predict",
+                 R"({"events":[{"features":{"x":1}},{"features":{"x":1}},{"features":{"x":1}}]})")
+                .status,
+            413);
+  settle(api, "m");
+  EXPECT_EQ(info(api, "m")["predicted"], 102);
 }
 
 TEST(ServeApi, VersionsRollBack) {

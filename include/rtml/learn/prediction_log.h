@@ -71,24 +71,37 @@ class PredictionLog {
   // Logs the prediction p made at event time `time` from x under id. Returns false,
   // logging nothing, if id is one of the last max_entries ids logged (a repeated event).
   [[nodiscard]] bool log(EventId id, double time, const Features& x, const Prediction& p,
-                         std::string_view record = {});
+                         std::string_view record = {}) {
+    return log(id, hash_of(id), time, x, p, record);
+  }
+  // As above, with id's hash_of() already computed (a caller that also asks knows()
+  // hashes the id once).
+  [[nodiscard]] bool log(EventId id, uint64_t hash, double time, const Features& x,
+                         const Prediction& p, std::string_view record = {});
+
+  // The hash the log keys id by.
+  static uint64_t hash_of(EventId id);
 
   // Sets the record kept with the entry log() made last.
   void set_last_record(std::string_view record) {
-    if (next_seq_ > 0) slots_[(next_seq_ - 1) % limits_.max_entries].entry.record.assign(record);
+    if (next_seq_ > 0) slots_[slot_of(next_seq_ - 1)].entry.record.assign(record);
   }
 
   // Starts fetching the table place of id into the cache, for a log() or take() of id a
   // little later: a caller that knows the ids to come (a batch) hides most of the cache
   // miss each lookup otherwise waits on. Changes nothing.
-  void prefetch(EventId id) const {
-    __builtin_prefetch(&table_[hash_of(id) & (table_.size() - 1)]);
+  void prefetch(EventId id) const { prefetch_hash(hash_of(id)); }
+  // As prefetch(), for the id whose hash_of() is hash.
+  void prefetch_hash(uint64_t hash) const {
+    __builtin_prefetch(&table_[hash & (table_.size() - 1)]);
   }
 
   // True if id is one of the last max_entries ids logged (log() would refuse it).
-  bool knows(EventId id) const {
+  bool knows(EventId id) const { return knows(id, hash_of(id)); }
+  // As above, with id's hash_of() already computed.
+  bool knows(EventId id, uint64_t hash) const {
     size_t at;
-    return find(id, hash_of(id), &at) != kEmpty;
+    return find(id, hash, &at) != kEmpty;
   }
 
   // The entry logged under id, which leaves the log: valid until the next call to log().
@@ -103,7 +116,7 @@ class PredictionLog {
   template <class Fn>
   void for_each_waiting(Fn&& fn) const {
     for (uint64_t seq = first_seq(); seq < next_seq_; ++seq) {
-      const Slot& s = slots_[seq % limits_.max_entries];
+      const Slot& s = slots_[slot_of(seq)];
       if (s.state == State::kWaiting) fn(s.id(), s.entry);
     }
   }
@@ -167,12 +180,20 @@ class PredictionLog {
   // A table entry: the hash's low 32 bits above the slot index.
   static uint64_t tag_of(uint64_t hash) { return (hash & 0xffffffffu) << 32; }
 
+  // The slot of the log's seq-th entry: seq % max_entries, a mask where max_entries is a
+  // power of two (a 64-bit division costs a log some 40 cycles, three times).
+  size_t slot_of(uint64_t seq) const {
+    return slot_mask_ ? seq & slot_mask_ : seq % limits_.max_entries;
+  }
   uint64_t first_seq() const {
     return next_seq_ > limits_.max_entries ? next_seq_ - limits_.max_entries : 0;
   }
-  static uint64_t hash_of(EventId id);
   // The slot holding id, or kEmpty; *at is its place in the table (or where it would go).
   uint32_t find(EventId id, uint64_t hash, size_t* at) const;
+  // The table place of the entry for slot `index`, whose id hashes to hash; kNoPlace if
+  // the table has none.
+  static constexpr size_t kNoPlace = ~size_t{0};
+  size_t place_of(uint64_t hash, uint32_t index) const;
   void erase_at(size_t at);
   void grow_table();
   void leave(Slot& s, State to);
@@ -180,7 +201,8 @@ class PredictionLog {
   void fetch_ahead() const;
 
   Limits limits_;
-  Slots slots_;  // slot of the log's seq-th entry: seq % max_entries
+  uint64_t slot_mask_;  // max_entries - 1 if a power of two (above 1), else 0
+  Slots slots_;         // slot of the log's seq-th entry: seq % max_entries
   // Open addressing, linear probing: tag | slot index. Read at random over up to 32 MiB:
   // in huge pages where the kernel allows, so that a lookup misses the cache, not the TLB.
   std::vector<uint64_t, HugePageAllocator<uint64_t>> table_;

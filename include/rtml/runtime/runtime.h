@@ -132,9 +132,16 @@ class Runtime {
   // event id (nothing logged).
   Status log_fields(EventId id, double time, std::span<const EventField> fields,
                     const Prediction& p) {
-    if (log_.knows(id)) return repeated(id);
+    return log_fields(id, PredictionLog::hash_of(id), time, fields, p);
+  }
+  // As above, with id's PredictionLog::hash_of() already computed (by a caller that
+  // prefetched its place in the log).
+  Status log_fields(EventId id, uint64_t id_hash, double time, std::span<const EventField> fields,
+                    const Prediction& p) {
+    if (log_.knows(id, id_hash)) return repeated(id);
     if (Status s = featurize_fields(pipeline_, fields, x_); !s) return s;
-    return log_prediction(id, time, x_, p);
+    if (!log_.log(id, id_hash, time, x_, p)) return repeated(id);
+    return Status::ok();
   }
   // Learns label for an event given as named fields, at once: predicts first into scored
   // if it is not null (progressive validation), then learns. Refused (nothing learned)

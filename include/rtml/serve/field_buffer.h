@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rtml/core/row.h"
+#include "rtml/core/short_text.h"
 
 namespace rtml::serve {
 
@@ -19,32 +20,35 @@ namespace rtml::serve {
 class FieldBuffer {
  public:
   void clear() {
-    bytes_.clear();
+    used_ = 0;
     count_ = 0;
   }
   // The bytes fields would take (reserve() them before adding: a buffer used again then
   // grows at most once for events of about one size).
   static size_t bytes_for(std::span<const EventField> fields) {
     size_t n = 0;
-    for (const EventField& f : fields) {
-      n += sizeof(uint32_t) + f.name.size() + 1 +
-           (f.value.kind == ValueKind::kText ? sizeof(uint32_t) + f.value.text.size()
-                                             : sizeof(double));
-    }
+    for (const EventField& f : fields) n += bytes_for(f);
     return n;
   }
-  // Room for n bytes, with half as much again to spare when it must grow.
+  // Room for n more bytes, with half as much again to spare when it must grow. Adding
+  // what was reserved writes in place (a call per field, not one per part of it).
   void reserve(size_t n) {
-    if (bytes_.capacity() < n) bytes_.reserve(n + n / 2);
+    if (bytes_.size() - used_ < n) bytes_.resize(used_ + n + n / 2);
   }
   void add_number(std::string_view name, double number) {
-    put_name(name, ValueKind::kNumber);
-    put(number);
+    reserve(bytes_for_name(name) + sizeof(double));
+    char* at = put_name(name, ValueKind::kNumber);
+    std::memcpy(at, &number, sizeof number);
+    used_ += bytes_for_name(name) + sizeof(double);
   }
   void add_text(std::string_view name, std::string_view text) {
-    put_name(name, ValueKind::kText);
-    put(static_cast<uint32_t>(text.size()));
-    bytes_.append(text);
+    const size_t n = bytes_for_name(name) + sizeof(uint32_t) + text.size();
+    reserve(n);
+    char* at = put_name(name, ValueKind::kText);
+    const auto length = static_cast<uint32_t>(text.size());
+    std::memcpy(at, &length, sizeof length);
+    if (!text.empty()) std::memcpy(at + sizeof length, text.data(), text.size());
+    used_ += n;
   }
   void add(const EventField& f) {
     if (f.value.kind == ValueKind::kNumber) {
@@ -59,28 +63,28 @@ class FieldBuffer {
   // Writes views of the fields into out (cleared first), valid while this buffer lives
   // unchanged.
   void views(std::vector<EventField>& out) const {
-    out.clear();
+    out.resize(count_);
     size_t at = 0;
-    while (at < bytes_.size()) {
-      EventField f;
+    for (EventField& f : out) {
       uint32_t n = get<uint32_t>(at);
-      f.name = std::string_view(bytes_).substr(at, n);
+      f.name = std::string_view(bytes_.data() + at, n);
       at += n;
       f.value.kind = static_cast<ValueKind>(bytes_[at++]);
       if (f.value.kind == ValueKind::kNumber) {
         f.value.number = get<double>(at);
+        f.value.text = {};
       } else {
         uint32_t t = get<uint32_t>(at);
-        f.value.text = std::string_view(bytes_).substr(at, t);
+        f.value.number = 0;
+        f.value.text = std::string_view(bytes_.data() + at, t);
         at += t;
       }
-      out.push_back(f);
     }
   }
 
   // The packed form, for a log; from_bytes() reads it back. Returns false (leaving the
   // buffer empty) if bytes is not a valid packing.
-  const std::string& bytes() const { return bytes_; }
+  std::string_view bytes() const { return std::string_view(bytes_.data(), used_); }
   bool from_bytes(std::string_view bytes) {
     clear();
     size_t at = 0, count = 0;
@@ -108,25 +112,36 @@ class FieldBuffer {
       }
       ++count;
     }
-    bytes_.assign(bytes);
+    reserve(bytes.size());
+    if (!bytes.empty()) std::memcpy(bytes_.data(), bytes.data(), bytes.size());
+    used_ = bytes.size();
     count_ = count;
     return true;
   }
 
  private:
+  static size_t bytes_for_name(std::string_view name) { return sizeof(uint32_t) + name.size() + 1; }
+  static size_t bytes_for(const EventField& f) {
+    return bytes_for_name(f.name) + (f.value.kind == ValueKind::kText
+                                         ? sizeof(uint32_t) + f.value.text.size()
+                                         : sizeof(double));
+  }
   bool fail() {
     clear();
     return false;
   }
-  template <class T>
-  void put(T v) {
-    bytes_.append(reinterpret_cast<const char*>(&v), sizeof v);
-  }
-  void put_name(std::string_view name, ValueKind kind) {
-    put(static_cast<uint32_t>(name.size()));
-    bytes_.append(name);
-    bytes_ += static_cast<char>(kind);
+  // Writes a field's name and kind at the end (room reserved); returns where its value
+  // goes. The caller adds the field's bytes to used_.
+  char* put_name(std::string_view name, ValueKind kind) {
+    char* at = bytes_.data() + used_;
+    const auto length = static_cast<uint32_t>(name.size());
+    std::memcpy(at, &length, sizeof length);
+    at += sizeof length;
+    copy_text(at, name.data(), name.size());
+    at += name.size();
+    *at++ = static_cast<char>(kind);
     ++count_;
+    return at;
   }
   template <class T>
   T get(size_t& at) const {
@@ -136,7 +151,10 @@ class FieldBuffer {
     return v;
   }
 
+  // [0, used_) hold the fields; the rest is room (sized once, so that adding does not
+  // check and grow a string part by part).
   std::string bytes_;
+  size_t used_ = 0;
   size_t count_ = 0;
 };
 

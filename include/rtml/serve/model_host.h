@@ -179,6 +179,10 @@ class ModelHost {
     std::function<void(uint64_t)> versioned;  // kVersion
     double time = 0;                          // seconds since the epoch, when queued
     std::string event_id;
+    // PredictionLog::hash_of(event_id) when id_hashed (set by the learning thread, which
+    // hashes a batch's ids ahead of applying them).
+    uint64_t id_hash = 0;
+    bool id_hashed = false;
     FieldBuffer fields;
     Prediction prediction;  // kLog
     LearnRequest learn;     // kLearn
@@ -219,7 +223,9 @@ class ModelHost {
   const std::string expression_;
   Options options_;
   const std::string id_prefix_;  // of the event ids this host makes
-  std::atomic<uint64_t> next_id_{0};
+  // On its own cache line: serving threads take ids while the learning thread writes
+  // the counters near it.
+  alignas(64) std::atomic<uint64_t> next_id_{0};
 
   std::unique_ptr<Learner> learner_;  // the learning thread's own
 
@@ -261,7 +267,10 @@ class ModelHost::PendingLogs {
  public:
   bool empty() const { return used_ == 0; }
   // Forgets the events kept (a batch refused); the ops are used again.
-  void discard() { used_ = 0; }
+  void discard() {
+    used_ = 0;
+    ids_left_ = 0;
+  }
 
  private:
   friend class ModelHost;
@@ -272,6 +281,10 @@ class ModelHost::PendingLogs {
   std::vector<Op> ops_;  // [0, used_) hold events; the rest wait to be used
   size_t used_ = 0;
   double time_ = 0;  // when the first was kept
+  // Event ids this batch took from its host and has not used: [next_id_, + ids_left_)
+  // (taken a few at a time, so that a batch makes one atomic step per few events).
+  uint64_t next_id_ = 0;
+  size_t ids_left_ = 0;
 };
 
 }  // namespace rtml::serve
