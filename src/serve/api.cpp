@@ -716,6 +716,9 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
   if (body.substr(0, 32).find("\"events\"") != std::string_view::npos &&
       plain_batch_reader_runs_here()) {
     bool read;
+    // An answer is some 60 % of a plain batch's size: one allocation, not a doubling per
+    // flush of the writer.
+    r.body.reserve(body.size() * 3 / 4 + 64);
     {
       JsonWriter out(r.body);
       out.raw("{\"predictions\":[");

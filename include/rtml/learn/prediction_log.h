@@ -198,7 +198,9 @@ class PredictionLog {
   void grow_table();
   void leave(Slot& s, State to);
   // Prefetches what the logs a few entries from now will touch (a full log).
-  void fetch_ahead() const;
+  // noipa: a function of loads and prefetches only looks free of effects to GCC's
+  // interprocedural analysis, which then deletes the call (and with it every prefetch).
+  [[gnu::noipa]] void fetch_ahead() const;
 
   Limits limits_;
   uint64_t slot_mask_;  // max_entries - 1 if a power of two (above 1), else 0
