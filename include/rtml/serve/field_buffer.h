@@ -3,7 +3,6 @@
 
 #include <cstdint>
 #include <cstring>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,13 +21,6 @@ class FieldBuffer {
   void clear() {
     used_ = 0;
     count_ = 0;
-  }
-  // The bytes fields would take (reserve() them before adding: a buffer used again then
-  // grows at most once for events of about one size).
-  static size_t bytes_for(std::span<const EventField> fields) {
-    size_t n = 0;
-    for (const EventField& f : fields) n += bytes_for(f);
-    return n;
   }
   // Room for n more bytes, with half as much again to spare when it must grow. Adding
   // what was reserved writes in place (a call per field, not one per part of it).
@@ -121,11 +113,6 @@ class FieldBuffer {
 
  private:
   static size_t bytes_for_name(std::string_view name) { return sizeof(uint32_t) + name.size() + 1; }
-  static size_t bytes_for(const EventField& f) {
-    return bytes_for_name(f.name) + (f.value.kind == ValueKind::kText
-                                         ? sizeof(uint32_t) + f.value.text.size()
-                                         : sizeof(double));
-  }
   bool fail() {
     clear();
     return false;
