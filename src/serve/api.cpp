@@ -14,6 +14,7 @@
 #include "json_writer.h"
 #include "live_page.h"
 #include "plain_batch_reader.h"
+#include "prediction_writer.h"
 #include "rtml/core/error.h"
 #include "rtml/core/excerpt.h"
 #include "rtml/core/file_io.h"
@@ -240,43 +241,6 @@ int refusal_status(const Status& s) {
     return 409;
   }
   return 400;
-}
-
-// Writes one prediction as JSON: {"event_id", "prediction", "proba"}.
-void write_prediction(JsonWriter& out, std::string_view event_id, const Pipeline& p,
-                      const Prediction& pred) {
-  out.raw("{\"event_id\":");
-  out.text(event_id);
-  out.raw(",\"prediction\":");
-  if (p.task() == Task::kRegression || !p.model().needs_target()) {
-    out.number(pred.value);
-    if (pred.has_interval) {  // a conformal regressor's
-      out.raw(",\"interval\":[");
-      out.number(pred.lower);
-      out.raw(',');
-      out.number(pred.upper);
-      out.raw(']');
-    }
-  } else {
-    const Labels& labels = p.labels();
-    if (pred.has_label && pred.label < labels.size()) {
-      out.text(labels.name(pred.label));
-    } else {
-      out.raw("null");
-    }
-    out.raw(",\"proba\":{");
-    bool first = true;
-    for (uint32_t c = 0; c < pred.proba.size() && c < labels.size(); ++c) {
-      if (labels.name(c).empty()) continue;
-      if (!first) out.raw(',');
-      first = false;
-      out.text(labels.name(c));
-      out.raw(':');
-      out.number(pred.proba[c]);
-    }
-    out.raw('}');
-  }
-  out.raw('}');
 }
 
 // 503 for a model whose learning thread has more events queued than it may hold: the
@@ -708,6 +672,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
   batch_logs.discard();
   // One snapshot for the whole request: its labels name the classes predicted.
   const std::shared_ptr<const ModelSnapshot> snap = host.snapshot();
+  PredictionWriter answers(snap->pipeline);
   ThreadParser& parser = thread_parser();
   parser.pad(body);
   ApiResponse r;
@@ -719,6 +684,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
     // An answer is some 60 % of a plain batch's size: one allocation, not a doubling per
     // flush of the writer.
     r.body.reserve(body.size() * 3 / 4 + 64);
+    answers.prepare();
     {
       JsonWriter out(r.body);
       out.raw("{\"predictions\":[");
@@ -726,21 +692,21 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
         ModelHost& host;
         const ModelSnapshot& snap;
         JsonWriter& out;
-        std::string& event_id;
+        const PredictionWriter& answer;
         Prediction& prediction;
         Workspace& workspace;
         ModelHost::PendingLogs& logs;
         bool first = true;
-      } context{host, *snap, out, event_id, prediction, workspace, batch_logs};
+      } context{host, *snap, out, answers, prediction, workspace, batch_logs};
       auto predict_one = [](void* p, std::span<const EventField> f, std::string_view id) {
         auto& c = *static_cast<Context*>(p);
-        c.event_id.assign(id);
-        if (!c.host.predict(c.snap, f, c.event_id, c.prediction, c.workspace, &c.logs)) {
+        std::string_view logged_id;
+        if (!c.host.predict(c.snap, f, id, c.prediction, c.workspace, c.logs, logged_id)) {
           return false;
         }
         if (!c.first) c.out.raw(',');
         c.first = false;
-        write_prediction(c.out, c.event_id, c.snap.pipeline, c.prediction);
+        c.answer.write(c.out, logged_id, c.prediction);
         return true;
       };
       read = parser.plain_batches.read(parser.padded, body.size(), options_.max_batch, predict_one,
@@ -792,10 +758,18 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
       }
       event_id.assign(text);
     }
-    if (Status s = host.predict(*snap, fields, event_id, prediction, workspace, defer); !s) {
-      return s;
+    if (defer) {
+      std::string_view logged_id;
+      if (Status s =
+              host.predict(*snap, fields, event_id, prediction, workspace, *defer, logged_id);
+          !s) {
+        return s;
+      }
+      answers.write(out, logged_id, prediction);
+    } else {
+      if (Status s = host.predict(*snap, fields, event_id, prediction, workspace); !s) return s;
+      answers.write(out, event_id, prediction);
     }
-    write_prediction(out, event_id, snap->pipeline, prediction);
     return Status::ok();
   };
   simdjson::dom::array events;
@@ -808,6 +782,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
     }
     // An answer is some 80 bytes an event: grown once, not by doubling.
     r.body.reserve(32 + events.size() * 96);
+    answers.prepare();
     {
       JsonWriter out(r.body);
       out.raw("{\"predictions\":[");

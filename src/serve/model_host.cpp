@@ -23,6 +23,11 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+// The lsn of an op whose record the log refused (it is refused when applied).
+constexpr uint64_t kNotLogged = ~uint64_t{0};
+// How many events of a batch ahead the learning thread fetches their places in the log.
+constexpr size_t kFetchAhead = 8;
+
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -78,6 +83,7 @@ class ModelHost::Learner {
   uint64_t expired_before = 0;     // by runtimes replaced (rollback)
   std::vector<EventField> fields;  // reused per op
   Prediction scored_prediction;
+  Prediction batch_prediction;  // a batch's events' predictions, one after another
   uint64_t predicted = 0, learned = 0, refused = 0, published = 0;
   std::vector<double> window;
   double sum_all = 0, sum_window = 0;
@@ -209,53 +215,42 @@ void ModelHost::recover() {
 // used (the ids are unique, not dense).
 constexpr size_t kIdsTaken = 64;
 
-Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField> fields,
-                          std::string& event_id, Prediction& out, Workspace& workspace,
-                          PendingLogs* defer) {
-  const Pipeline& p = snap.pipeline;
-  // The features as the snapshot knows them (thread-local, reused).
-  thread_local Features x;
+namespace {
+// The features of fields as snap knows them, predicted into out (a class settled).
+Status predict_fields(const Pipeline& p, std::span<const EventField> fields, Prediction& out,
+                      Workspace& workspace) {
+  thread_local Features x;  // reused
   if (Status s = runtime::featurize_known_fields(p, fields, x); !s) return s;
   p.predict(x, out, workspace);
   if (runtime::names_classes(p)) runtime::settle_prediction(p, out);
+  return Status::ok();
+}
+}  // namespace
+
+char* ModelHost::make_id(char* at, uint64_t n) const {
+  const size_t prefix = std::min<size_t>(id_prefix_.size(), 40);
+  std::memcpy(at, id_prefix_.data(), prefix);
+  return std::to_chars(at + prefix, at + 64, n).ptr;
+}
+
+Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField> fields,
+                          std::string& event_id, Prediction& out, Workspace& workspace) {
+  if (Status s = predict_fields(snap.pipeline, fields, out, workspace); !s) return s;
   if (event_id.empty()) {
-    uint64_t n;
-    if (defer) {
-      if (defer->ids_left_ == 0) {
-        defer->next_id_ = next_id_.fetch_add(kIdsTaken, std::memory_order_relaxed);
-        defer->ids_left_ = kIdsTaken;
-      }
-      n = defer->next_id_++;
-      --defer->ids_left_;
-    } else {
-      n = next_id_.fetch_add(1, std::memory_order_relaxed);
-    }
     // Written whole, then assigned once (the id is longer than a string keeps inline).
     char id[64];
-    const size_t prefix = std::min(id_prefix_.size(), sizeof id - 24);
-    std::memcpy(id, id_prefix_.data(), prefix);
-    const auto end = std::to_chars(id + prefix, id + sizeof id, n).ptr;
-    event_id.assign(id, end);
+    event_id.assign(id, make_id(id, next_id_.fetch_add(1, std::memory_order_relaxed)));
   }
-  // An op of the calling thread's, or of the batch's, used again: no allocation once
-  // its buffers have grown.
-  thread_local Op single;
-  Op& op = defer ? defer->next() : single;
+  // An op of the calling thread's, used again: no allocation once its buffers have grown.
+  thread_local Op op;
   op.kind = Op::kLog;
   op.lsn = 0;
-  // A batch's events arrived together: one reading of the clock serves them all.
-  if (defer) {
-    if (defer->used_ == 1) defer->time_ = now_seconds();
-    op.time = defer->time_;
-  } else {
-    op.time = now_seconds();
-  }
+  op.time = now_seconds();
   op.event_id = event_id;
   op.id_hashed = false;
   op.fields.clear();
   for (const EventField& f : fields) op.fields.add(f);  // each reserves its room
   op.prediction = out;
-  if (defer) return Status::ok();
   if (!enqueue(op)) {
     return Status::error("the prediction could not be logged (see the server's log)");
   }
@@ -263,35 +258,73 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
   return Status::ok();
 }
 
+ModelHost::PendingLogs::PendingLogs() = default;
+ModelHost::PendingLogs::~PendingLogs() = default;
+
+Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField> fields,
+                          std::string_view event_id, Prediction& out, Workspace& workspace,
+                          PendingLogs& pending, std::string_view& logged_id) {
+  if (Status s = predict_fields(snap.pipeline, fields, out, workspace); !s) return s;
+  if (!pending.batch_) pending.batch_ = std::make_unique<LoggedBatch>();
+  LoggedBatch& b = *pending.batch_;
+  // A batch's events arrived together: one reading of the clock serves them all.
+  if (b.size == 0) b.time = now_seconds();
+  const size_t id_from = b.ids.size();
+  if (event_id.empty()) {
+    if (pending.ids_left_ == 0) {
+      pending.next_id_ = next_id_.fetch_add(kIdsTaken, std::memory_order_relaxed);
+      pending.ids_left_ = kIdsTaken;
+    }
+    char id[64];
+    b.ids.append(id, make_id(id, pending.next_id_++));
+    --pending.ids_left_;
+  } else {
+    b.ids.append(event_id);
+  }
+  b.id_ends.push_back(static_cast<uint32_t>(b.ids.size()));
+  logged_id = std::string_view(b.ids).substr(id_from);
+  for (const EventField& f : fields) b.fields.add(f);  // each reserves its room
+  b.field_ends.push_back(static_cast<uint32_t>(b.fields.bytes().size()));
+  b.values.push_back(out.value);
+  b.labels.push_back(out.has_label ? out.label : LoggedBatch::kNoLabel);
+  b.proba.insert(b.proba.end(), out.proba.begin(), out.proba.end());
+  b.proba_ends.push_back(static_cast<uint32_t>(b.proba.size()));
+  ++b.size;
+  return Status::ok();
+}
+
 void ModelHost::log(PendingLogs& pending) {
-  if (pending.used_ == 0) return;
-  const size_t n = pending.used_;
-  pending.used_ = 0;
+  if (pending.empty()) return;
+  LoggedBatch& b = *pending.batch_;
+  const size_t n = b.size;
   predicted_.fetch_add(n, std::memory_order_relaxed);
-  // The batch's ops go over whole, as one op; the pending logs get a vector of ops the
-  // learning thread has applied, with their buffers (or none, to grow).
-  thread_local Op batch;
-  batch.kind = Op::kLogBatch;
-  batch.time = pending.time_;
-  batch.batch_size = n;
+  // The batch goes over whole, as one op; the pending logs get a batch the learning
+  // thread has applied, with its buffers (or none, to grow).
+  thread_local Op op;
+  op.kind = Op::kLogBatch;
+  op.time = b.time;
   bool wake;
   {
     std::lock_guard lock(mu_);
-    if (stopped_) return;  // logged predictions only: nothing waits for them
-    for (size_t i = 0; i < n; ++i) {
-      Op& op = pending.ops_[i];
-      append(op, learner_->wal ? encode(op) : std::string_view());
+    if (stopped_) {  // logged predictions only: nothing waits for them
+      pending.discard();
+      return;
     }
-    batch.batch.swap(pending.ops_);
+    if (learner_->wal) {
+      b.lsns.resize(n);
+      for (size_t i = 0; i < n; ++i) b.lsns[i] = append(encode_logged(b, i), nullptr);
+    }
+    op.batch = std::move(pending.batch_);
     wake = queue_.empty();
-    queue_.push_back(std::move(batch));
+    queue_.push_back(std::move(op));
     queued_.fetch_add(n, std::memory_order_relaxed);
-    take_spare(batch);
+    take_spare(op);
     if (!spare_batches_.empty()) {
-      pending.ops_ = std::move(spare_batches_.back());
+      pending.batch_ = std::move(spare_batches_.back());
       spare_batches_.pop_back();
     }
   }
+  pending.ids_left_ = 0;
   if (wake) cv_.notify_one();
 }
 
@@ -332,9 +365,6 @@ void ModelHost::rollback(uint64_t version, Done done) {
 }
 
 namespace {
-constexpr uint64_t kNotLogged = ~uint64_t{0};
-// How many events of a batch ahead the learning thread fetches their places in the log.
-constexpr size_t kFetchAhead = 8;
 const Status kGone = Status::error("the model is gone (deleted, or the server is stopping)");
 }  // namespace
 
@@ -375,18 +405,42 @@ std::string_view ModelHost::encode(const Op& op) {
   return writer.encode(r);
 }
 
-// With mu_ held: appends op's record to the log, so that the log's order is the queue's
+// The log record of a batch's i-th event (a logged prediction), as encode() writes a
+// kLog op's.
+std::string_view ModelHost::encode_logged(const LoggedBatch& b, size_t i) {
+  thread_local detail::RecordWriter writer;
+  detail::ModelRecord r;
+  r.time = b.time;
+  r.kind = detail::RecordKind::kLog;
+  r.event_id = b.id(i);
+  r.fields = b.field_bytes(i);
+  r.value = b.values[i];
+  r.has_label = b.labels[i] != LoggedBatch::kNoLabel;
+  r.label = r.has_label ? b.labels[i] : 0;
+  const std::span<const double> proba = b.proba_of(i);
+  r.proba = std::string_view(reinterpret_cast<const char*>(proba.data()), proba.size_bytes());
+  return writer.encode(r);
+}
+
+// With mu_ held: appends a record to the log, so that the log's order is the queue's
 // (the order ops are applied in). A record the OS has is not lost to a kill -9, so a
 // prediction is answered, and a label queued, only once its record is appended.
-void ModelHost::append(Op& op, std::string_view record) {
-  if (!learner_->wal || record.empty()) return;
+// Returns its lsn, or kNotLogged (with the reason in *error) if the log refused it.
+uint64_t ModelHost::append(std::string_view record, std::string* error) {
   try {
-    op.lsn = learner_->wal->append(record);
+    return learner_->wal->append(record);
   } catch (const Error& e) {
-    op.lsn = kNotLogged;
-    op.log_error = std::string("not logged: ") + e.what();
+    if (error) *error = std::string("not logged: ") + e.what();
+    return kNotLogged;
   }
 }
+
+void ModelHost::append(Op& op, std::string_view record) {
+  if (!learner_->wal || record.empty()) return;
+  op.lsn = append(record, &op.log_error);
+}
+
+size_t ModelHost::Op::events() const { return kind == kLogBatch && batch ? batch->size : 1; }
 
 void ModelHost::Op::reset() {
   kind = kLog;
@@ -408,7 +462,6 @@ void ModelHost::Op::reset() {
   learn.label_number = 0;
   learn.label_text.clear();
   done = nullptr;
-  batch_size = 0;
 }
 
 void ModelHost::take_spare(Op& op) {
@@ -509,6 +562,43 @@ Status ModelHost::step(Op& op) {
   return Status::ok();
 }
 
+void ModelHost::apply_batch(LoggedBatch& b, uint64_t& last_lsn) {
+  Learner& l = *learner_;
+  const PredictionLog& log = l.runtime->log();
+  const size_t n = b.size;
+  // Where an id some events ahead goes in the log's table, fetched while these are
+  // applied: else each event waits on a cache miss there. Its hash is kept for the log.
+  b.id_hashes.resize(n);
+  auto fetch = [&](size_t k) {
+    b.id_hashes[k] = PredictionLog::hash_of(EventId::of_text(b.id(k)));
+    log.prefetch_hash(b.id_hashes[k]);
+  };
+  for (size_t k = 0; k < std::min(kFetchAhead, n); ++k) fetch(k);
+  Prediction& p = l.batch_prediction;
+  for (size_t k = 0; k < n; ++k) {
+    if (k + kFetchAhead < n) fetch(k + kFetchAhead);
+    const uint64_t lsn = b.lsns.empty() ? 0 : b.lsns[k];
+    if (lsn == kNotLogged) continue;  // as a single op's: refused, not counted
+    ++l.predicted;
+    l.fields.clear();
+    b.fields.views(l.fields, k ? b.field_ends[k - 1] : 0, b.field_ends[k]);
+    p.value = b.values[k];
+    p.has_label = b.labels[k] != LoggedBatch::kNoLabel;
+    p.label = p.has_label ? b.labels[k] : 0;
+    const std::span<const double> proba = b.proba_of(k);
+    p.proba.assign(proba.begin(), proba.end());
+    p.has_interval = false;
+    if (!l.runtime->log_fields(EventId::of_text(b.id(k)), b.id_hashes[k], b.time, l.fields, p)) {
+      ++l.refused;
+    }
+    if (lsn) {
+      last_lsn = lsn;
+      ++l.since_checkpoint;
+      l.applied_lsn = lsn;
+    }
+  }
+}
+
 void ModelHost::learning_loop() {
   Learner& l = *learner_;
   std::vector<Op> batch;
@@ -536,44 +626,7 @@ void ModelHost::learning_loop() {
     for (Op& op : batch) {
       events += op.events();
       if (op.kind == Op::kLogBatch) {
-        const PredictionLog& log = l.runtime->log();
-        // Where an id some events ahead goes in the log's table, fetched while these are
-        // applied: else each event waits on a cache miss there. Its hash is kept for
-        // the log.
-        auto fetch = [&](Op& ahead) {
-          ahead.id_hash = PredictionLog::hash_of(EventId::of_text(ahead.event_id));
-          ahead.id_hashed = true;
-          log.prefetch_hash(ahead.id_hash);
-        };
-        // The ops were written on the serving thread's core: each is fetched whole some
-        // events ahead of that, and the buffers it points to in between (an op's lines
-        // and its strings' are otherwise a cache miss each, from the other core).
-        auto fetch_op = [](const Op& ahead) {
-          const char* at = reinterpret_cast<const char*>(&ahead);
-          for (size_t b = 0; b < sizeof(Op); b += 64) __builtin_prefetch(at + b);
-        };
-        auto fetch_buffers = [](const Op& ahead) {
-          __builtin_prefetch(ahead.event_id.data());
-          __builtin_prefetch(ahead.fields.bytes().data());
-          __builtin_prefetch(ahead.prediction.proba.data());
-        };
-        const size_t n = op.batch_size;
-        for (size_t k = 0; k < std::min(3 * kFetchAhead, n); ++k) fetch_op(op.batch[k]);
-        for (size_t k = 0; k < std::min(2 * kFetchAhead, n); ++k) fetch_buffers(op.batch[k]);
-        for (size_t k = 0; k < std::min(kFetchAhead, n); ++k) fetch(op.batch[k]);
-        for (size_t k = 0; k < n; ++k) {
-          if (k + 3 * kFetchAhead < n) fetch_op(op.batch[k + 3 * kFetchAhead]);
-          if (k + 2 * kFetchAhead < n) fetch_buffers(op.batch[k + 2 * kFetchAhead]);
-          if (k + kFetchAhead < n) fetch(op.batch[k + kFetchAhead]);
-          Op& one = op.batch[k];
-          if (one.lsn == kNotLogged) continue;  // as a single op's: refused, not counted
-          if (!step(one)) ++l.refused;
-          if (one.lsn) {
-            last_lsn = one.lsn;
-            ++l.since_checkpoint;
-            l.applied_lsn = one.lsn;
-          }
-        }
+        apply_batch(*op.batch, last_lsn);
         results.push_back(Status::ok());
         continue;
       }
@@ -641,17 +694,16 @@ void ModelHost::learning_loop() {
       if (batch[i].done) batch[i].done(results[i]);
       if (batch[i].versioned) batch[i].versioned(batch[i].version);
     }
-    // The ops go back, with their buffers, to be used again. A batch's ops are not
-    // reset: they are only ever log ops, each of whose fields a log reads predict() sets
-    // again (a pass over a thousand cold ops saved).
+    // The ops go back, with their buffers, to be used again.
     for (Op& op : batch) op.reset();
     {
       std::lock_guard lock(mu_);
       for (Op& op : batch) {
-        if (!op.batch.empty() && spare_batches_.size() < kMaxSpareBatches) {
+        if (op.batch && spare_batches_.size() < kMaxSpareBatches) {
+          op.batch->clear();
           spare_batches_.push_back(std::move(op.batch));
         }
-        std::vector<Op>().swap(op.batch);  // a spare single op holds no batch
+        op.batch.reset();  // a spare single op holds no batch
       }
       for (size_t i = 0; i < batch.size() && spare_.size() < kMaxSpare; ++i) {
         spare_.push_back(std::move(batch[i]));

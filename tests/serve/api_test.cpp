@@ -279,6 +279,65 @@ TEST(ServeApi, BatchesPredictEveryEventOrNone) {
 // A batch of the plain form ({"events": [{"features": ..., "event_id"?}]}) is read in one
 // pass (PlainBatchReader), any other by the general reader: both answer alike, and what
 // the plain reader does not take is still refused with the general reader's reason.
+// A batch's answers are put together from pieces made once a batch (PredictionWriter):
+// each is, byte for byte, the answer the same event gets alone.
+TEST(ServeApi, BatchAnswersAreByteForByteTheSingleAnswers) {
+  serve::Api api(options());
+  ASSERT_TRUE(api.create_model("m", "gaussian_nb"));
+  ASSERT_TRUE(api.create_model("r", "standard_scaler | linear_regression"));
+  auto features = [](int i) {
+    return "{\"x\":" + std::to_string(i % 7) + ",\"y\":" + std::to_string((i * 13) % 5) + "}";
+  };
+  // Classes whose names need escaping, and one that is not plain ASCII.
+  const std::vector<std::string> classes = {"\"a\\\"b\"", "\"Oslo\"", "\"\xc3\xbc\""};
+  auto compare = [&](const std::string& model, const std::string& stage) {
+    SCOPED_TRACE(model + ", " + stage);
+    std::string batch = "{\"events\":[";
+    std::vector<std::string> singles;
+    for (int i = 0; i < 30; ++i) {
+      const std::string id = stage + model + std::to_string(i);
+      auto one = call(api, "POST", "/v1/models/" + model + "/predict",
+                      "{\"features\":" + features(i) + ",\"event_id\":\"s" + id + "\"}");
+      ASSERT_EQ(one.status, 200) << one.body;
+      std::string body = one.body;
+      const std::string from = "\"s" + id + "\"";
+      ASSERT_NE(body.find(from), std::string::npos);
+      body.replace(body.find(from), from.size(), "\"b" + id + "\"");
+      singles.push_back(body);
+      batch += std::string(i ? "," : "") + "{\"features\":" + features(i) + ",\"event_id\":\"b" +
+               id + "\"}";
+    }
+    batch += "]}";
+    auto all = call(api, "POST", "/v1/models/" + model + "/predict", batch);
+    ASSERT_EQ(all.status, 200) << all.body;
+    std::string expected = "{\"predictions\":[";
+    for (size_t i = 0; i < singles.size(); ++i) expected += (i ? "," : "") + singles[i];
+    EXPECT_EQ(all.body, expected + "]}");
+  };
+  compare("m", "untaught");  // no class yet: a null prediction, no probabilities
+  compare("r", "untaught");
+  for (int i = 0; i < 300; ++i) {
+    // Two classes first, the third later: answers while the model knows two of three.
+    const std::string& label = classes[i < 100 ? i % 2 : i % 3];
+    ASSERT_EQ(call(api, "POST", "/v1/models/m/learn",
+                   "{\"features\":" + features(i) + ",\"label\":" + label + "}")
+                  .status,
+              200);
+    ASSERT_EQ(call(api, "POST", "/v1/models/r/learn",
+                   "{\"features\":" + features(i) + ",\"label\":" + std::to_string(i % 9) + "}")
+                  .status,
+              200);
+    if (i == 99) {
+      settle(api, "m");
+      compare("m", "two");
+    }
+  }
+  settle(api, "m");
+  settle(api, "r");
+  compare("m", "three");
+  compare("r", "taught");
+}
+
 TEST(ServeApi, PlainBatchesAnswerAsTheGeneralReaderDoes) {
   serve::Api api(options());
   ASSERT_TRUE(api.create_model("m", "one_hot | standard_scaler | logistic_regression"));

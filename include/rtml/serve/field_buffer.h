@@ -55,9 +55,15 @@ class FieldBuffer {
   // Writes views of the fields into out (cleared first), valid while this buffer lives
   // unchanged.
   void views(std::vector<EventField>& out) const {
-    out.resize(count_);
-    size_t at = 0;
-    for (EventField& f : out) {
+    out.clear();
+    views(out, 0, used_);
+  }
+  // Appends to out views of the fields packed in bytes()[from, to) (whole fields: a
+  // range that ends where one does), valid while this buffer lives unchanged.
+  void views(std::vector<EventField>& out, size_t from, size_t to) const {
+    size_t at = from;
+    while (at < to) {
+      EventField& f = out.emplace_back();
       uint32_t n = get<uint32_t>(at);
       f.name = std::string_view(bytes_.data() + at, n);
       at += n;

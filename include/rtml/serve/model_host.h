@@ -123,11 +123,15 @@ class ModelHost {
   // event to be logged under event_id (one is made if empty; it is written back). Refused
   // (nothing queued) for a field the model cannot read. Safe on any thread; workspace is
   // the calling thread's own.
-  // With defer, the event is kept there instead of queued, until log(defer): a batch is
-  // logged whole or not at all.
   Status predict(const ModelSnapshot& snap, std::span<const EventField> fields,
-                 std::string& event_id, Prediction& out, Workspace& workspace,
-                 PendingLogs* defer = nullptr);
+                 std::string& event_id, Prediction& out, Workspace& workspace);
+  // The same for an event of a batch: kept in pending instead of queued, until
+  // log(pending), so that a batch is logged whole or not at all. logged_id receives the
+  // id the event is logged under (event_id, or one made if it is empty), valid until the
+  // next call with pending.
+  Status predict(const ModelSnapshot& snap, std::span<const EventField> fields,
+                 std::string_view event_id, Prediction& out, Workspace& workspace,
+                 PendingLogs& pending, std::string_view& logged_id);
   // Queues the events kept in pending (emptied) to be logged.
   void log(PendingLogs& pending);
   // Whether `more` events would take the queue past Options::max_queued (a learning
@@ -171,6 +175,7 @@ class ModelHost {
   ModelStats stats() const;
 
  private:
+  struct LoggedBatch;
   struct Op {
     enum Kind : uint8_t { kLog, kLearn, kPublish, kVersion, kRollback, kLogBatch } kind = kLog;
     uint64_t version = 0;  // kRollback
@@ -187,15 +192,14 @@ class ModelHost {
     Prediction prediction;  // kLog
     LearnRequest learn;     // kLearn
     Done done;
-    // kLogBatch: a batch request's predictions, batch[0, batch_size) (kLog ops), queued
-    // as one op so that none of them is moved on its way to the learning thread.
-    std::vector<Op> batch;
-    size_t batch_size = 0;
+    // kLogBatch: a batch request's predictions, in one compact block (one op, however
+    // many events).
+    std::unique_ptr<LoggedBatch> batch;
     // Back to a default op, keeping what its buffers hold (an op is used again); batch
     // is left as it is.
     void reset();
-    // Events this op carries: batch_size for a batch, else 1 (queued_ counts events).
-    size_t events() const { return kind == kLogBatch ? batch_size : 1; }
+    // Events this op carries (queued_ counts events).
+    size_t events() const;
   };
   class Learner;
   // Queues op (its record appended to the log first, with a folder), leaving in op a
@@ -205,8 +209,15 @@ class ModelHost {
   // Moves a used op in place of op if one is kept; else resets op. mu_ held.
   void take_spare(Op& op);
   void learning_loop();
+  // Logs a batch's predictions on the learning thread; last_lsn gets the last record's.
+  void apply_batch(LoggedBatch& batch, uint64_t& last_lsn);
   static std::string_view encode(const Op& op);
+  static std::string_view encode_logged(const LoggedBatch& batch, size_t i);
   void append(Op& op, std::string_view record);
+  uint64_t append(std::string_view record, std::string* error);
+  // Writes the id this host makes for its n-th event at `at` (room for 64 bytes);
+  // returns its end.
+  char* make_id(char* at, uint64_t n) const;
   // Applies one op on the learning thread (also when replaying the log).
   Status step(Op& op);
   void publish();
@@ -253,9 +264,9 @@ class ModelHost {
   // allocates nothing for them (at most kMaxSpare).
   std::vector<Op> spare_;
   static constexpr size_t kMaxSpare = 8192;
-  // Batches' op vectors applied, their ops reset, to be used again by PendingLogs (at
+  // Batches applied, emptied, to be used again by PendingLogs with their buffers (at
   // most kMaxSpareBatches: one a serving thread, about).
-  std::vector<std::vector<Op>> spare_batches_;
+  std::vector<std::unique_ptr<LoggedBatch>> spare_batches_;
   static constexpr size_t kMaxSpareBatches = 8;
   bool stop_ = false;
   bool stopped_ = false;  // no op is taken any more
@@ -263,24 +274,64 @@ class ModelHost {
   std::thread thread_;
 };
 
+// A batch request's predictions on their way to the learning thread, packed so that a
+// thousand events are a few arrays written in order on one core and read in order on
+// the other, not a thousand ops with buffers of their own.
+struct ModelHost::LoggedBatch {
+  double time = 0;                   // when the batch came (one reading of the clock for all)
+  size_t size = 0;                   // events
+  FieldBuffer fields;                // every event's fields, one after another
+  std::vector<uint32_t> field_ends;  // where event i's fields end in fields.bytes()
+  std::string ids;                   // every event's id, one after another
+  std::vector<uint32_t> id_ends;
+  std::vector<double> values;    // Prediction::value
+  std::vector<uint32_t> labels;  // Prediction::label, or kNoLabel
+  std::vector<double> proba;     // every event's Prediction::proba, one after another
+  std::vector<uint32_t> proba_ends;
+  std::vector<uint64_t> lsns;       // with a log: each event's record (kNotLogged: refused)
+  std::vector<uint64_t> id_hashes;  // the learning thread's: PredictionLog::hash_of each id
+  static constexpr uint32_t kNoLabel = ~uint32_t{0};
+
+  void clear() {
+    size = 0;
+    fields.clear();
+    field_ends.clear();
+    ids.clear();
+    id_ends.clear();
+    values.clear();
+    labels.clear();
+    proba.clear();
+    proba_ends.clear();
+    lsns.clear();
+  }
+  std::string_view id(size_t i) const {
+    const uint32_t from = i ? id_ends[i - 1] : 0;
+    return std::string_view(ids).substr(from, id_ends[i] - from);
+  }
+  std::string_view field_bytes(size_t i) const {
+    const uint32_t from = i ? field_ends[i - 1] : 0;
+    return fields.bytes().substr(from, field_ends[i] - from);
+  }
+  std::span<const double> proba_of(size_t i) const {
+    const uint32_t from = i ? proba_ends[i - 1] : 0;
+    return std::span<const double>(proba).subspan(from, proba_ends[i] - from);
+  }
+};
+
 class ModelHost::PendingLogs {
  public:
-  bool empty() const { return used_ == 0; }
-  // Forgets the events kept (a batch refused); the ops are used again.
+  PendingLogs();
+  ~PendingLogs();
+  bool empty() const { return !batch_ || batch_->size == 0; }
+  // Forgets the events kept (a batch refused); their buffers are used again.
   void discard() {
-    used_ = 0;
+    if (batch_) batch_->clear();
     ids_left_ = 0;
   }
 
  private:
   friend class ModelHost;
-  Op& next() {
-    if (used_ == ops_.size()) ops_.emplace_back();
-    return ops_[used_++];
-  }
-  std::vector<Op> ops_;  // [0, used_) hold events; the rest wait to be used
-  size_t used_ = 0;
-  double time_ = 0;  // when the first was kept
+  std::unique_ptr<LoggedBatch> batch_;  // null until the first event
   // Event ids this batch took from its host and has not used: [next_id_, + ids_left_)
   // (taken a few at a time, so that a batch makes one atomic step per few events).
   uint64_t next_id_ = 0;

@@ -1,0 +1,41 @@
+// PredictionWriter: one snapshot's predictions as JSON.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "json_writer.h"
+#include "rtml/learn/pipeline.h"
+
+namespace rtml::serve {
+
+// Writes predictions of one pipeline as {"event_id", "prediction", "proba"} (a regressor's
+// as {"event_id", "prediction", "interval"?}). For a classifier, what is the same in every
+// answer (the class names and the keys around them) is put together once, so that a
+// batch's answer writes a few pieces an event, not a dozen. The pipeline must outlive the
+// writer and not change meanwhile (a published snapshot's). Not thread-safe.
+class PredictionWriter {
+ public:
+  explicit PredictionWriter(const Pipeline& p);
+  // Puts the pieces together (a few allocations: worth it for a batch, not for one
+  // prediction). Until then, write() writes piece by piece.
+  void prepare();
+  void write(JsonWriter& out, std::string_view event_id, const Prediction& pred) const;
+
+ private:
+  // Piece by piece, for any prediction.
+  void write_general(JsonWriter& out, std::string_view event_id, const Prediction& pred) const;
+
+  const Pipeline& pipeline_;
+  const bool classifier_;
+  // A classifier's, when every class has a name: head_[c] is what follows the id for
+  // class c predicted (head_.back() for none) up to the first probability, between_[c]
+  // what comes before class c's probability (c >= 1); the probabilities are of
+  // classes_ classes.
+  std::vector<std::string> head_;
+  std::vector<std::string> between_;
+  size_t classes_ = 0;
+};
+
+}  // namespace rtml::serve
