@@ -349,34 +349,45 @@ TEST(ServeApi, PlainBatchesAnswerAsTheGeneralReaderDoes) {
     ASSERT_EQ(call(api, "POST", "/v1/models/m/learn", body).status, 200);
   }
   settle(api, "m");
-  // The same events, plain, and with a key the plain reader does not take (which the
-  // general reader ignores); escapes in names and texts, nulls, integers, booleans.
-  std::string plain = "{\"events\":[", general = plain;
+  // The same events, plain; with a key the plain reader does not take (which the general
+  // reader ignores); and with escapes in the names. Escapes in texts, nulls, integers,
+  // booleans.
+  std::string plain = "{\"events\":[", general = plain, escaped = plain;
   for (int i = 0; i < 50; ++i) {
-    const std::string features = "{\"x\":" + std::to_string(i % 7) +
-                                 ",\"o\\u006e\":" + (i % 2 ? "true" : "false") + ",\"city\":\"" +
-                                 (i % 3 ? "Os\\u006co" : "Rome") + "\",\"gone\":null}";
+    auto features = [&](std::string_view on) {
+      return "{\"x\":" + std::to_string(i % 7) + ",\"" + std::string(on) +
+             "\":" + (i % 2 ? "true" : "false") + ",\"city\":\"" + (i % 3 ? "Os\\u006co" : "Rome") +
+             "\",\"gone\":null}";
+    };
     const std::string sep = i ? "," : "";
-    plain += sep + "{\"features\":" + features + "}";
-    general += sep + "{\"features\":" + features + ",\"note\":" + std::to_string(i) + "}";
+    plain += sep + "{\"features\":" + features("on") + "}";
+    general += sep + "{\"features\":" + features("on") + ",\"note\":" + std::to_string(i) + "}";
+    escaped += sep + "{\"features\":" + features("o\\u006e") + "}";
   }
   plain += "]}";
   general += "]}";
+  escaped += "]}";
   auto a = call(api, "POST", "/v1/models/m/predict", plain);
   auto b = call(api, "POST", "/v1/models/m/predict", general);
+  auto c = call(api, "POST", "/v1/models/m/predict", escaped);
   ASSERT_EQ(a.status, 200) << a.body;
   ASSERT_EQ(b.status, 200) << b.body;
-  auto pa = json::parse(a.body)["predictions"], pb = json::parse(b.body)["predictions"];
+  ASSERT_EQ(c.status, 200) << c.body;
+  auto pa = json::parse(a.body)["predictions"], pb = json::parse(b.body)["predictions"],
+       pc = json::parse(c.body)["predictions"];
   ASSERT_EQ(pa.size(), 50u);
   ASSERT_EQ(pb.size(), 50u);
+  ASSERT_EQ(pc.size(), 50u);
   std::set<std::string> ids;
   for (size_t i = 0; i < 50; ++i) {
     EXPECT_EQ(pa[i]["prediction"], pb[i]["prediction"]) << i;
     EXPECT_EQ(pa[i]["proba"], pb[i]["proba"]) << i;
+    EXPECT_EQ(pc[i]["proba"], pb[i]["proba"]) << i;
     ids.insert(pa[i]["event_id"].get<std::string>());
     ids.insert(pb[i]["event_id"].get<std::string>());
+    ids.insert(pc[i]["event_id"].get<std::string>());
   }
-  EXPECT_EQ(ids.size(), 100u);  // every event its own id
+  EXPECT_EQ(ids.size(), 150u);  // every event its own id
   // Ids given are kept; a label by one teaches from the features logged.
   auto given = call(
       api, "POST", "/v1/models/m/predict",
@@ -386,7 +397,7 @@ TEST(ServeApi, PlainBatchesAnswerAsTheGeneralReaderDoes) {
   EXPECT_EQ(call(api, "POST", "/v1/models/m/learn", R"({"event_id":"p2","label":true})").status,
             200);
   settle(api, "m");
-  EXPECT_EQ(info(api, "m")["predicted"], 102);
+  EXPECT_EQ(info(api, "m")["predicted"], 152);
   // Refused whole, with the general reader's reasons, logging nothing.
   const std::vector<std::pair<std::string, std::string>> bad = {
       {R"({"events":[{"features":{"x":1}}]} x)", "malformed"},
@@ -413,7 +424,7 @@ TEST(ServeApi, PlainBatchesAnswerAsTheGeneralReaderDoes) {
                 .status,
             413);
   settle(api, "m");
-  EXPECT_EQ(info(api, "m")["predicted"], 102);
+  EXPECT_EQ(info(api, "m")["predicted"], 152);
 }
 
 TEST(ServeApi, VersionsRollBack) {
