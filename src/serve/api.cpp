@@ -706,7 +706,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
         }
         if (!c.first) c.out.raw(',');
         c.first = false;
-        c.answer.write(c.out, logged_id, c.prediction);
+        c.answer.write(c.out, logged_id, c.prediction, /*id_is_plain=*/id.empty());
         return true;
       };
       read = parser.plain_batches.read(parser.padded, body.size(), options_.max_batch, predict_one,
@@ -765,7 +765,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
           !s) {
         return s;
       }
-      answers.write(out, logged_id, prediction);
+      answers.write(out, logged_id, prediction, /*id_is_plain=*/event_id.empty());
     } else {
       if (Status s = host.predict(*snap, fields, event_id, prediction, workspace); !s) return s;
       answers.write(out, event_id, prediction);

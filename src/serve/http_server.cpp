@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -21,20 +22,67 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 
-// Appends a whole response (status line, headers, body) to out.
-void serialize(const ApiResponse& r, bool keep_alive, std::string& out) {
-  out += "HTTP/1.1 ";
-  out += std::to_string(r.status);
-  out += ' ';
+// Answers due on a connection, in the order they are to be written: status lines,
+// headers and small bodies packed in one text, a large body (a batch's answer) kept as
+// it came (moved in, not copied) and written from where it is. Not thread-safe.
+class Outbox {
+ public:
+  bool empty() const { return used_ == 0; }
+  void append(std::string_view bytes) {
+    if (used_ == 0 || last_is_body_) {
+      if (used_ == pieces_.size()) pieces_.emplace_back();
+      pieces_[used_++].clear();
+      last_is_body_ = false;
+    }
+    pieces_[used_ - 1].append(bytes);
+  }
+  // A body of its own (left empty).
+  void add_body(std::string& body) {
+    if (used_ == pieces_.size()) pieces_.emplace_back();
+    pieces_[used_++].swap(body);
+    last_is_body_ = true;
+  }
+  // The pieces due, for a gathered write, into buffers (cleared first).
+  void buffers(std::vector<net::const_buffer>& out) const {
+    out.clear();
+    for (size_t i = 0; i < used_; ++i) out.emplace_back(net::buffer(pieces_[i]));
+  }
+  // Forgets what was written. Texts keep their room; large bodies are let go (a
+  // connection that once answered a batch does not hold its size for good).
+  void clear() {
+    for (size_t i = 0; i < used_; ++i) {
+      if (pieces_[i].size() >= kOwnPiece) std::string().swap(pieces_[i]);
+    }
+    used_ = 0;
+    last_is_body_ = false;
+  }
+  // Bodies at least this large are written from where they are.
+  static constexpr size_t kOwnPiece = 16384;
+
+ private:
+  std::vector<std::string> pieces_;  // [0, used_) are due
+  size_t used_ = 0;
+  bool last_is_body_ = false;
+};
+
+// Appends a whole response (status line, headers, body) to out; a large body is moved
+// there (r.body is left empty).
+void serialize(ApiResponse& r, bool keep_alive, Outbox& out) {
+  char head[256];
   const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
-  out.append(reason.data(), reason.size());
-  out += "\r\nServer: rtml\r\nContent-Type: ";
-  out += r.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(r.body.size());
-  if (!keep_alive) out += "\r\nConnection: close";
-  out += "\r\n\r\n";
-  out += r.body;
+  const int n = std::snprintf(head, sizeof head,
+                              "HTTP/1.1 %d %.*s\r\nServer: rtml\r\nContent-Type: ", r.status,
+                              static_cast<int>(reason.size()), reason.data());
+  out.append(std::string_view(head, static_cast<size_t>(n)));
+  out.append(r.content_type);
+  const int m = std::snprintf(head, sizeof head, "\r\nContent-Length: %zu%s\r\n\r\n", r.body.size(),
+                              keep_alive ? "" : "\r\nConnection: close");
+  out.append(std::string_view(head, static_cast<size_t>(m)));
+  if (r.body.size() >= Outbox::kOwnPiece) {
+    out.add_body(r.body);
+  } else {
+    out.append(r.body);
+  }
 }
 
 }  // namespace
@@ -168,8 +216,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     writing_ = true;
-    sending_.swap(out_);
-    net::async_write(stream_, net::buffer(sending_),
+    std::swap(sending_, out_);
+    sending_.buffers(send_buffers_);
+    net::async_write(stream_, send_buffers_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
                        self->writing_ = false;
                        self->sending_.clear();
@@ -188,8 +237,9 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::string out_;      // answers due, not yet written
-  std::string sending_;  // answers being written
+  Outbox out_;                                   // answers due, not yet written
+  Outbox sending_;                               // answers being written
+  std::vector<net::const_buffer> send_buffers_;  // sending_'s pieces
   bool writing_ = false;
   bool waiting_ = false;  // for an answer from a learning thread
   bool closing_ = false;
@@ -209,10 +259,12 @@ void HttpServer::Impl::accept() {
       ApiResponse r;
       r.status = 503;
       r.body = "{\"error\":\"too many connections\"}";
-      std::string out;
+      Outbox out;
       serialize(r, false, out);
+      std::vector<net::const_buffer> buffers;
+      out.buffers(buffers);
       beast::error_code ignored;
-      net::write(socket, net::buffer(out), ignored);
+      net::write(socket, buffers, ignored);
       socket.close(ignored);
     } else {
       // Answers go out as soon as they are written (no Nagle delay against the peer's

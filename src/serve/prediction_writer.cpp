@@ -26,11 +26,17 @@ void PredictionWriter::prepare() {
   }
 }
 
-void PredictionWriter::write(JsonWriter& out, std::string_view event_id,
-                             const Prediction& pred) const {
+void PredictionWriter::write(JsonWriter& out, std::string_view event_id, const Prediction& pred,
+                             bool id_is_plain) const {
   if (head_.empty() || pred.proba.size() < classes_) return write_general(out, event_id, pred);
-  out.raw("{\"event_id\":");
-  out.text(event_id);
+  if (id_is_plain) {
+    out.raw("{\"event_id\":\"");
+    out.raw(event_id);
+    out.raw('"');
+  } else {
+    out.raw("{\"event_id\":");
+    out.text(event_id);
+  }
   out.raw(head_[pred.has_label && pred.label < classes_ ? pred.label : classes_]);
   out.number(pred.proba[0]);
   for (size_t c = 1; c < classes_; ++c) {

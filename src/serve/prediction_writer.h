@@ -21,7 +21,10 @@ class PredictionWriter {
   // Puts the pieces together (a few allocations: worth it for a batch, not for one
   // prediction). Until then, write() writes piece by piece.
   void prepare();
-  void write(JsonWriter& out, std::string_view event_id, const Prediction& pred) const;
+  // Writes pred, answered under event_id. id_is_plain: the id needs no escaping, as
+  // runtime::is_plain_json_text() would say (an id the server made), so it is not checked.
+  void write(JsonWriter& out, std::string_view event_id, const Prediction& pred,
+             bool id_is_plain = false) const;
 
  private:
   // Piece by piece, for any prediction.

@@ -74,6 +74,47 @@ TEST(ServeHttp, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(json::parse(body)["learned"], 150);
 }
 
+// Large answers (a batch's, written from where they are, not copied) and small ones
+// pipelined on one connection come back whole and in order.
+TEST(ServeHttp, LargeAndSmallAnswersPipelinedComeBackInOrder) {
+  Server s;
+  ASSERT_TRUE(s.api.create_model("m", "standard_scaler | logistic_regression"));
+  Client c(s.port());
+  ASSERT_TRUE(c.connected());
+  auto batch_of = [](int round, int n) {
+    std::string body = "{\"events\":[";
+    for (int i = 0; i < n; ++i) {
+      body += std::string(i ? "," : "") + "{\"features\":{\"x\":" + std::to_string(i % 10) +
+              "},\"event_id\":\"r" + std::to_string(round) + "-" + std::to_string(i) + "\"}";
+    }
+    return body + "]}";
+  };
+  std::string pipelined;
+  for (int round = 0; round < 20; ++round) {
+    // A batch of 400 answers some 30 KB; one of 3 a few hundred bytes.
+    pipelined += Client::request("POST", "/v1/models/m/predict", batch_of(round, 400));
+    pipelined += Client::request("GET", "/healthz", "");
+    pipelined += Client::request("POST", "/v1/models/m/predict", batch_of(100 + round, 3));
+  }
+  ASSERT_TRUE(c.send(pipelined));
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE(round);
+    auto [status, body] = c.read_answer();
+    ASSERT_EQ(status, 200) << body;
+    EXPECT_GT(body.size(), 16384u);
+    auto big = json::parse(body)["predictions"];
+    ASSERT_EQ(big.size(), 400u);
+    EXPECT_EQ(big[399]["event_id"], "r" + std::to_string(round) + "-399");
+    std::tie(status, body) = c.read_answer();
+    ASSERT_EQ(status, 200) << body;
+    std::tie(status, body) = c.read_answer();
+    ASSERT_EQ(status, 200) << body;
+    auto small = json::parse(body)["predictions"];
+    ASSERT_EQ(small.size(), 3u);
+    EXPECT_EQ(small[2]["event_id"], "r" + std::to_string(100 + round) + "-2");
+  }
+}
+
 TEST(ServeHttp, LimitsAndMalformedRequests) {
   serve::HttpServer::Options o;
   o.max_body = 1000;
