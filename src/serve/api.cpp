@@ -88,22 +88,37 @@ void append_number(std::string& out, double v) {
 // reads up to SIMDJSON_PADDING bytes past the end).
 struct ThreadParser {
   simdjson::dom::parser parser;
-  std::string padded;
+  std::string padded;  // a copy of a body that came without padding
   PlainBatchReader plain_batches;
-  // Copies body into padded (followed by at least SIMDJSON_PADDING bytes).
-  void pad(std::string_view body) {
+  // The body being read, followed by at least SIMDJSON_PADDING bytes: input_[0, size_).
+  const char* input_ = nullptr;
+  size_t size_ = 0, capacity_ = 0;
+  // Takes body to be read: where it is if it is padded (ApiRequest::body_padded), else a
+  // copy into padded.
+  void pad(std::string_view body, bool body_padded = false) {
+    static_assert(ApiRequest::kBodyPadding >= simdjson::SIMDJSON_PADDING);
+    size_ = body.size();
+    if (body_padded) {
+      input_ = body.data();
+      capacity_ = body.size() + ApiRequest::kBodyPadding;
+      return;
+    }
     if (padded.size() < body.size() + simdjson::SIMDJSON_PADDING) {
       padded.resize(body.size() + simdjson::SIMDJSON_PADDING);
     }
     std::memcpy(padded.data(), body.data(), body.size());
+    input_ = padded.data();
+    capacity_ = padded.size();
   }
-  // Parses the first size bytes of padded (pad() first).
-  simdjson::error_code parse_padded(size_t size, simdjson::dom::element& doc) {
-    return parser.parse(padded.data(), size, false).get(doc);
+  // The body taken by pad() with its padding.
+  std::string_view input() const { return std::string_view(input_, capacity_); }
+  // Parses the body taken by pad().
+  simdjson::error_code parse_padded(simdjson::dom::element& doc) {
+    return parser.parse(input_, size_, false).get(doc);
   }
   simdjson::error_code parse(std::string_view body, simdjson::dom::element& doc) {
     pad(body);
-    return parse_padded(body.size(), doc);
+    return parse_padded(doc);
   }
 };
 
@@ -645,7 +660,7 @@ void Api::handle(const ApiRequest& request, Respond respond) {
       }
       if (action == "predict") {
         Respond r = [&](ApiResponse resp) { answer(std::move(resp)); };
-        return predict(*host, request.body, r);
+        return predict(*host, request.body, request.body_padded, r);
       }
       if (action == "learn") {
         // Answered on the learning thread: the latency is recorded there.
@@ -661,7 +676,7 @@ void Api::handle(const ApiRequest& request, Respond respond) {
   return answer(error_response(404, "no such route: " + excerpt(t.path)));
 }
 
-void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
+void Api::predict(ModelHost& host, std::string_view body, bool body_padded, Respond& respond) {
   thread_local Workspace workspace;
   thread_local std::vector<EventField> fields;
   thread_local Prediction prediction;
@@ -674,7 +689,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
   const std::shared_ptr<const ModelSnapshot> snap = host.snapshot();
   PredictionWriter answers(snap->pipeline);
   ThreadParser& parser = thread_parser();
-  parser.pad(body);
+  parser.pad(body, body_padded);
   ApiResponse r;
   // A batch of the plain form first, in one pass (PlainBatchReader); any other body, or a
   // batch it does not take, is read below (which words what is wrong with it).
@@ -709,7 +724,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
         c.answer.write(c.out, logged_id, c.prediction, /*id_is_plain=*/id.empty());
         return true;
       };
-      read = parser.plain_batches.read(parser.padded, body.size(), options_.max_batch, predict_one,
+      read = parser.plain_batches.read(parser.input(), body.size(), options_.max_batch, predict_one,
                                        &context);
       if (read) out.raw("]}");
     }
@@ -727,7 +742,7 @@ void Api::predict(ModelHost& host, std::string_view body, Respond& respond) {
     r.body.clear();
   }
   simdjson::dom::element doc;
-  if (auto e = parser.parse_padded(body.size(), doc)) {
+  if (auto e = parser.parse_padded(doc)) {
     return respond(error_response(400, malformed(e).why()));
   }
   // One event: {"features": {...}, "event_id"?}; a batch: {"events": [...]}.

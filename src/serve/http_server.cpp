@@ -7,6 +7,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstdio>
+#include <cstring>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -21,6 +23,74 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
+
+// A request body as Beast reads it, with ApiRequest::kBodyPadding zero bytes after it, so
+// that the API's JSON parser reads it where it is (a batch is not copied once more).
+// Grown without zero-filling what is then copied over (Beast's string_body resizes,
+// writing every byte twice).
+struct PaddedBody {
+  class value_type {
+   public:
+    std::string_view view() const { return {bytes_.get(), size_}; }
+    size_t size() const { return size_; }
+    void clear() { size_ = 0; }
+    // Room for n bytes and the padding.
+    void reserve(size_t n) {
+      if (n + ApiRequest::kBodyPadding <= capacity_) return;
+      const size_t room = std::max(n, 2 * size_) + ApiRequest::kBodyPadding;
+      auto bigger = std::make_unique_for_overwrite<char[]>(room);
+      if (size_) std::memcpy(bigger.get(), bytes_.get(), size_);
+      bytes_ = std::move(bigger);
+      capacity_ = room;
+    }
+    void append(const void* bytes, size_t n) {
+      reserve(size_ + n);
+      if (n) std::memcpy(bytes_.get() + size_, bytes, n);
+      size_ += n;
+    }
+    // Writes the padding's zeros (after the last append).
+    void pad() {
+      reserve(size_);
+      std::memset(bytes_.get() + size_, 0, ApiRequest::kBodyPadding);
+    }
+
+   private:
+    std::unique_ptr<char[]> bytes_;
+    size_t size_ = 0, capacity_ = 0;
+  };
+
+  static uint64_t size(const value_type& body) { return body.size(); }
+
+  // What Beast calls as the body arrives (its BodyReader concept).
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+    void init(const boost::optional<uint64_t>& length, beast::error_code& ec) {
+      body_.clear();
+      // The parser's body limit has already refused a length over it.
+      if (length) body_.reserve(static_cast<size_t>(*length));
+      ec = {};
+    }
+    template <class ConstBufferSequence>
+    size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      size_t n = 0;
+      for (auto b : beast::buffers_range_ref(buffers)) {
+        body_.append(b.data(), b.size());
+        n += b.size();
+      }
+      ec = {};
+      return n;
+    }
+    void finish(beast::error_code& ec) {
+      body_.pad();
+      ec = {};
+    }
+
+   private:
+    value_type& body_;
+  };
+};
 
 // Answers due on a connection, in the order they are to be written: status lines,
 // headers and small bodies packed in one text, a large body (a batch's answer) kept as
@@ -168,7 +238,9 @@ class Session : public std::enable_shared_from_this<Session> {
     ApiRequest r;
     r.method = std::string_view(req.method_string().data(), req.method_string().size());
     r.target = std::string_view(req.target().data(), req.target().size());
-    r.body = req.body();
+    r.body = req.body().view();
+    // Padded by the reader's finish(), which a request without a body skips.
+    r.body_padded = !r.body.empty();
     auto auth = req.find(http::field::authorization);
     if (auth != req.end())
       r.authorization = std::string_view(auth->value().data(), auth->value().size());
@@ -236,7 +308,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   HttpServer::Impl& server_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<PaddedBody>> parser_;
   Outbox out_;                                   // answers due, not yet written
   Outbox sending_;                               // answers being written
   std::vector<net::const_buffer> send_buffers_;  // sending_'s pieces

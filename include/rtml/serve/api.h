@@ -34,6 +34,10 @@ struct ApiRequest {
   std::string_view target;  // path and query, as sent
   std::string_view body;
   std::string_view authorization;  // the Authorization header's value, "" if none
+  // Whether body is followed by at least kBodyPadding readable bytes (zeros): the JSON
+  // parser (simdjson, which reads ahead) then reads the body where it is, not a copy.
+  bool body_padded = false;
+  static constexpr size_t kBodyPadding = 64;
 };
 
 struct ApiResponse {
@@ -106,7 +110,7 @@ class Api final : public RequestHandler {
 
  private:
   std::shared_ptr<ModelHost> find(std::string_view name) const;
-  void predict(ModelHost& host, std::string_view body, Respond& respond);
+  void predict(ModelHost& host, std::string_view body, bool body_padded, Respond& respond);
   void learn(const std::shared_ptr<ModelHost>& host, std::string_view body, Respond& respond);
   ApiResponse model_info(const ModelHost& host) const;
   // GET /v1/overview: every model's counters and metrics, the store's, for the live page.
