@@ -6,7 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cstdio>
+#include <charconv>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -138,16 +138,22 @@ class Outbox {
 // Appends a whole response (status line, headers, body) to out; a large body is moved
 // there (r.body is left empty).
 void serialize(ApiResponse& r, bool keep_alive, Outbox& out) {
-  char head[256];
+  char number[24];
+  auto digits = [&](size_t n) {
+    return std::string_view(
+        number, static_cast<size_t>(std::to_chars(number, number + 24, n).ptr - number));
+  };
+  out.append("HTTP/1.1 ");
+  out.append(digits(static_cast<size_t>(r.status)));
+  out.append(" ");
   const auto reason = http::obsolete_reason(static_cast<http::status>(r.status));
-  const int n = std::snprintf(head, sizeof head,
-                              "HTTP/1.1 %d %.*s\r\nServer: rtml\r\nContent-Type: ", r.status,
-                              static_cast<int>(reason.size()), reason.data());
-  out.append(std::string_view(head, static_cast<size_t>(n)));
+  out.append(std::string_view(reason.data(), reason.size()));
+  out.append("\r\nServer: rtml\r\nContent-Type: ");
   out.append(r.content_type);
-  const int m = std::snprintf(head, sizeof head, "\r\nContent-Length: %zu%s\r\n\r\n", r.body.size(),
-                              keep_alive ? "" : "\r\nConnection: close");
-  out.append(std::string_view(head, static_cast<size_t>(m)));
+  out.append("\r\nContent-Length: ");
+  out.append(digits(r.body.size()));
+  if (!keep_alive) out.append("\r\nConnection: close");
+  out.append("\r\n\r\n");
   if (r.body.size() >= Outbox::kOwnPiece) {
     out.add_body(r.body);
   } else {
