@@ -1,7 +1,8 @@
 // JsonWriter: appends many small pieces of JSON to a string through a buffer.
 #pragma once
 
-#include <charconv>
+#include <fmt/compile.h>
+
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -54,8 +55,7 @@ class JsonWriter {
   void number(double v) {
     if (!std::isfinite(v)) return raw("null");
     if (kSize - used_ < 32) flush();
-    auto [end, ec] = std::to_chars(buf_ + used_, buf_ + used_ + 32, v);
-    if (ec == std::errc()) used_ = static_cast<size_t>(end - buf_);
+    used_ = static_cast<size_t>(fmt::format_to(buf_ + used_, FMT_COMPILE("{}"), v) - buf_);
   }
   // Appends what the buffer holds to out.
   void flush() {
