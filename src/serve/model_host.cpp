@@ -276,7 +276,8 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
       pending.ids_left_ = kIdsTaken;
     }
     char id[64];
-    b.ids.append(id, make_id(id, pending.next_id_++));
+    // (Pointer and length: append(first, last) goes through a general replace.)
+    b.ids.append(id, static_cast<size_t>(make_id(id, pending.next_id_++) - id));
     --pending.ids_left_;
   } else {
     b.ids.append(event_id);
