@@ -346,7 +346,8 @@ Api::Api(Options options) : options_(std::move(options)) {
   }
   if (!options_.dir.empty()) {
     fs::create_directories(options_.dir + "/models");
-    lock_ = std::make_unique<store::FolderLock>(store::FolderLock::exclusive(options_.dir));
+    lock_ = std::make_unique<store::FolderLock>(
+        store::FolderLock::exclusive(options_.dir, "server folder"));
     so.dir = options_.dir + "/store";
   }
   store_ = store::EmbeddedStore::open(so);

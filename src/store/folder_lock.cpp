@@ -43,16 +43,16 @@ std::string holder(const std::string& dir, int fd) {
 
 }  // namespace
 
-FolderLock FolderLock::exclusive(const std::string& dir) {
+FolderLock FolderLock::exclusive(const std::string& dir, const std::string& what) {
   int fd = open_folder(dir);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     std::string who = err == EWOULDBLOCK ? holder(dir, fd) : "";
     ::close(fd);
     if (err != EWOULDBLOCK)
-      throw Error(dir + ": cannot lock the store folder: " + std::strerror(err));
-    throw Error(dir + ": the store is in use by " + who +
-                "; one process owns a store folder at a time");
+      throw Error(dir + ": cannot lock the " + what + ": " + std::strerror(err));
+    throw Error(dir + ": the " + what + " is in use by " + who + "; one process owns a " + what +
+                " at a time");
   }
   // Only for the message a second opener gets; the lock holds without it.
   std::string pid = std::to_string(::getpid()) + "\n";
@@ -68,12 +68,12 @@ FolderLock FolderLock::exclusive(const std::string& dir) {
   return FolderLock(fd);
 }
 
-FolderLock FolderLock::shared(const std::string& dir) {
+FolderLock FolderLock::shared(const std::string& dir, const std::string& what) {
   int fd = open_folder(dir);
   if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
     std::string who = holder(dir, fd);
     ::close(fd);
-    throw Error(dir + ": the store is in use by " + who +
+    throw Error(dir + ": the " + what + " is in use by " + who +
                 "; read it once that process has stopped");
   }
   return FolderLock(fd);

@@ -11,12 +11,13 @@ namespace rtml::store {
 class FolderLock {
  public:
   // For a writer: locks the folder exclusively and writes this process's id into
-  // DIR/LOCK. Throws Error at once, naming the folder and the process id of the owner,
-  // if another process (or another open store in this one) holds it.
-  static FolderLock exclusive(const std::string& dir);
+  // DIR/LOCK. Throws Error at once, naming the folder, what it is (`what`: "store",
+  // "server folder") and the process id of the owner, if another process (or another
+  // owner in this one) holds it.
+  static FolderLock exclusive(const std::string& dir, const std::string& what = "store");
   // For a reader: locks the folder shared, creating and writing nothing. Throws Error if
   // a writer holds it.
-  static FolderLock shared(const std::string& dir);
+  static FolderLock shared(const std::string& dir, const std::string& what = "store");
 
   // True if dir still names the locked folder (not moved away, not replaced).
   bool still_names(const std::string& dir) const;
