@@ -4,10 +4,14 @@
 # DURATION seconds, while the server's resident memory is sampled every 10 s. Memory
 # must be flat once the prediction log is full (--pending): the last sample within 5 %
 # of the one at a quarter of the run.
-#   scripts/soak-serve.sh [DURATION_SECONDS=300] [RTML=build/rtml]
+# MODE batch drives batch predictions instead (1,000 events a request, four
+# connections), whose answers and logs go through buffers of their own.
+#   scripts/soak-serve.sh [DURATION_SECONDS=300] [RTML=build/rtml] [MODE=single|batch]
 set -euo pipefail
 duration=${1:-300}
 rtml=${2:-build/rtml}
+mode=${3:-single}
+case "$mode" in single|batch) ;; *) echo "soak: MODE is single or batch, not '$mode'" >&2; exit 2;; esac
 command -v wrk >/dev/null || { echo "soak: wrk is missing (apt-get install wrk)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -46,8 +50,24 @@ function request()
 end
 LUA
 
+cat > "$work/batch.lua" <<'LUA'
+local events = {}
+for i = 1, 1000 do
+  events[i] = string.format('{"features":{"x":%f,"y":%f,"day":%d}}',
+                            math.random(), math.random(), i % 7)
+end
+wrk.method = "POST"
+wrk.path = "/v1/models/soak/predict"
+wrk.body = '{"events":[' .. table.concat(events, ",") .. ']}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
 rss() { awk '/VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$server/status"; }
-wrk -t2 -c32 -d"${duration}s" -s "$work/soak.lua" "http://127.0.0.1:$port" > "$work/wrk.txt" &
+if [ "$mode" = batch ]; then
+  wrk -t1 -c4 -d"${duration}s" -s "$work/batch.lua" "http://127.0.0.1:$port" > "$work/wrk.txt" &
+else
+  wrk -t2 -c32 -d"${duration}s" -s "$work/soak.lua" "http://127.0.0.1:$port" > "$work/wrk.txt" &
+fi
 wrk_pid=$!
 printf '%8s %12s %14s %12s\n' seconds rss_mib predictions learned
 samples=()
@@ -63,7 +83,7 @@ while kill -0 $wrk_pid 2>/dev/null; do
   printf '%8d %12s %14s %12s\n' "$now" "$r" "$p" "$l"
 done
 wait $wrk_pid || true
-grep -E "Requests/sec|Latency" "$work/wrk.txt" || true
+grep -E "Requests/sec|Latency|Non-2xx" "$work/wrk.txt" || true
 n=${#samples[@]}
 (( n >= 4 )) || { echo "soak: too short to judge (run at least 40 s)"; exit 1; }
 quarter=${samples[$(( n / 4 ))]}
