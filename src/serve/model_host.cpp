@@ -247,7 +247,6 @@ Status ModelHost::predict(const ModelSnapshot& snap, std::span<const EventField>
   op.lsn = 0;
   op.time = now_seconds();
   op.event_id = event_id;
-  op.id_hashed = false;
   op.fields.clear();
   for (const EventField& f : fields) op.fields.add(f);  // each reserves its room
   op.prediction = out;
@@ -451,7 +450,6 @@ void ModelHost::Op::reset() {
   versioned = nullptr;
   time = 0;
   event_id.clear();
-  id_hashed = false;
   fields.clear();
   prediction.value = 0;
   prediction.proba.clear();
@@ -517,9 +515,7 @@ Status ModelHost::step(Op& op) {
     case Op::kLog: {
       ++l.predicted;
       op.fields.views(l.fields);
-      const EventId id = EventId::of_text(op.event_id);
-      return l.runtime->log_fields(id, op.id_hashed ? op.id_hash : PredictionLog::hash_of(id),
-                                   op.time, l.fields, op.prediction);
+      return l.runtime->log_fields(EventId::of_text(op.event_id), op.time, l.fields, op.prediction);
     }
     case Op::kLearn: {
       Value label{op.learn.label_kind, op.learn.label_number, op.learn.label_text};

@@ -28,15 +28,8 @@ void PredictionWriter::prepare() {
 
 void PredictionWriter::write(JsonWriter& out, std::string_view event_id, const Prediction& pred,
                              bool id_is_plain) const {
-  if (head_.empty() || pred.proba.size() < classes_) return write_general(out, event_id, pred);
-  if (id_is_plain) {
-    out.raw("{\"event_id\":\"");
-    out.raw(event_id);
-    out.raw('"');
-  } else {
-    out.raw("{\"event_id\":");
-    out.text(event_id);
-  }
+  write_id(out, event_id, id_is_plain);
+  if (head_.empty() || pred.proba.size() < classes_) return write_general(out, pred);
   out.raw(head_[pred.has_label && pred.label < classes_ ? pred.label : classes_]);
   out.number(pred.proba[0]);
   for (size_t c = 1; c < classes_; ++c) {
@@ -46,10 +39,18 @@ void PredictionWriter::write(JsonWriter& out, std::string_view event_id, const P
   out.raw("}}");
 }
 
-void PredictionWriter::write_general(JsonWriter& out, std::string_view event_id,
-                                     const Prediction& pred) const {
-  out.raw("{\"event_id\":");
-  out.text(event_id);
+void PredictionWriter::write_id(JsonWriter& out, std::string_view event_id, bool id_is_plain) {
+  if (id_is_plain) {
+    out.raw("{\"event_id\":\"");
+    out.raw(event_id);
+    out.raw('"');
+  } else {
+    out.raw("{\"event_id\":");
+    out.text(event_id);
+  }
+}
+
+void PredictionWriter::write_general(JsonWriter& out, const Prediction& pred) const {
   out.raw(",\"prediction\":");
   if (!classifier_) {
     out.number(pred.value);

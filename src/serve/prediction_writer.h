@@ -27,8 +27,10 @@ class PredictionWriter {
              bool id_is_plain = false) const;
 
  private:
-  // Piece by piece, for any prediction.
-  void write_general(JsonWriter& out, std::string_view event_id, const Prediction& pred) const;
+  // {"event_id": ..., checked for escapes unless id_is_plain.
+  static void write_id(JsonWriter& out, std::string_view event_id, bool id_is_plain);
+  // The rest piece by piece, for any prediction.
+  void write_general(JsonWriter& out, const Prediction& pred) const;
 
   const Pipeline& pipeline_;
   const bool classifier_;

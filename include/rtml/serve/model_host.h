@@ -184,10 +184,6 @@ class ModelHost {
     std::function<void(uint64_t)> versioned;  // kVersion
     double time = 0;                          // seconds since the epoch, when queued
     std::string event_id;
-    // PredictionLog::hash_of(event_id) when id_hashed (set by the learning thread, which
-    // hashes a batch's ids ahead of applying them).
-    uint64_t id_hash = 0;
-    bool id_hashed = false;
     FieldBuffer fields;
     Prediction prediction;  // kLog
     LearnRequest learn;     // kLearn
